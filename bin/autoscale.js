@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// The only place that decides the process exit code. Everything else lives
+// in compiled TypeScript under dist/ (built by `npm install` via `prepare`).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const entry = new URL('../dist/cli.js', import.meta.url);
+if (!existsSync(fileURLToPath(entry))) {
+  process.stderr.write('error: autoscale is not built (dist/ is missing). Run `npm install` (or `npm run build`) in the project first.\n');
+  process.exit(1);
+}
+const { main } = await import(entry.href);
+const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+process.exit(code);

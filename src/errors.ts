@@ -1,0 +1,50 @@
+/**
+ * Every error autoscale raises on purpose carries a stable `code`.
+ * Tests assert the code, never the message. `exitCode` is what bin/ exits with:
+ * 2 for usage errors (bad flags, bad config), 1 for runtime failures.
+ */
+export type ErrorCode =
+  | 'AS_ERR_USAGE'
+  | 'AS_ERR_CONFIG'
+  | 'AS_ERR_PORT_IN_USE'
+  | 'AS_ERR_NO_FREE_PORT'
+  | 'AS_ERR_NO_READY_WORKER'
+  | 'AS_ERR_WORKER_START'
+  | 'AS_ERR_UPSTREAM_TIMEOUT'
+  | 'AS_ERR_TARGET_UNREACHABLE'
+  | 'AS_ERR_BAD_REQUEST';
+
+export class AutoscaleError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: 1 | 2;
+
+  constructor(code: ErrorCode, message: string, options: { exitCode?: 1 | 2; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AutoscaleError';
+    this.code = code;
+    this.exitCode = options.exitCode ?? (code === 'AS_ERR_USAGE' || code === 'AS_ERR_CONFIG' ? 2 : 1);
+  }
+}
+
+export class UsageError extends AutoscaleError {
+  constructor(message: string) {
+    super('AS_ERR_USAGE', message, { exitCode: 2 });
+    this.name = 'UsageError';
+  }
+}
+
+export class ConfigError extends AutoscaleError {
+  constructor(message: string) {
+    super('AS_ERR_CONFIG', message, { exitCode: 2 });
+    this.name = 'ConfigError';
+  }
+}
+
+export class PortInUseError extends AutoscaleError {
+  readonly port: number;
+  constructor(host: string, port: number, what = 'port') {
+    super('AS_ERR_PORT_IN_USE', `${what} ${host}:${port} is already in use (pick another with --port, or stop what holds it)`);
+    this.name = 'PortInUseError';
+    this.port = port;
+  }
+}

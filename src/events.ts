@@ -1,0 +1,139 @@
+/**
+ * The one typed event stream of a running lab. The core (daemon loop,
+ * supervisor, balancer) emits; views (dashboard, plain log lines, NDJSON)
+ * only listen. Times (`t`) are milliseconds since the lab started.
+ */
+import { EventEmitter } from 'node:events';
+
+export type WorkerState = 'starting' | 'ready' | 'draining' | 'stopping' | 'exited' | 'crashed';
+
+/** One worker as the views see it, at one instant. */
+export interface WorkerSnapshot {
+  id: number;
+  port: number;
+  pid: number | undefined;
+  state: WorkerState;
+  /** false once the balancer's health checks failed `unhealthyThreshold` times. */
+  healthy: boolean;
+  /** Process CPU of this worker, % of one core, over the last stats period (null before the first report). */
+  cpu: number | null;
+  /** Resident set size in bytes (null before the first report). */
+  rss: number | null;
+  /** Requests per second this worker served through the balancer over the last second. */
+  rps: number;
+  /** Requests in flight to this worker through the balancer. */
+  inFlight: number;
+  /** How many times this worker slot was replaced after a crash or failed health. */
+  restarts: number;
+  /** ms since lab start when the process was forked. */
+  startedAt: number;
+  /** ms since lab start when it became ready, if it did. */
+  readyAt: number | null;
+}
+
+export interface TrafficStats {
+  /** True rate over the last 60 s (requests completed in the last 60 s). */
+  rpm: number;
+  /** Requests completed in the last full second. */
+  rps: number;
+  /** Latency through the balancer over the last tick interval, ms (null when no request completed). */
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  inFlight: number;
+  /** Lifetime totals. */
+  total: number;
+  errors: number;
+}
+
+export type ScaleAction = 'scale-out' | 'scale-in' | 'hold';
+
+export interface StartedEvent {
+  type: 'started';
+  t: number;
+  balancerUrl: string;
+  runDir: string;
+  pid: number;
+  config: Record<string, unknown>;
+}
+
+export interface TickEvent {
+  type: 'tick';
+  t: number;
+  /** Host CPU %, 0–100 (null if the sample failed). */
+  cpu: number | null;
+  /** The metric the policy used and its value. */
+  metric: string;
+  value: number | null;
+  instances: number;
+  ready: number;
+  desired: number;
+  action: ScaleAction;
+  reason: string;
+  paused: boolean;
+  traffic: TrafficStats;
+  workers: WorkerSnapshot[];
+}
+
+export interface ScaleEvent {
+  type: 'scale';
+  t: number;
+  direction: 'out' | 'in';
+  from: number;
+  to: number;
+  reason: string;
+  /** true when asked from the keyboard/API rather than by the policy. */
+  manual: boolean;
+}
+
+export interface WorkerEvent {
+  type: 'worker';
+  t: number;
+  id: number;
+  port: number;
+  pid: number | undefined;
+  from: WorkerState | null;
+  state: WorkerState;
+  /** e.g. "exit code 1", "drained 3 in-flight in 120 ms", "SIGKILL after 5000 ms". */
+  detail: string;
+}
+
+export interface HealthEvent {
+  type: 'health';
+  t: number;
+  id: number;
+  port: number;
+  healthy: boolean;
+  detail: string;
+}
+
+export interface PauseEvent {
+  type: 'paused';
+  t: number;
+  paused: boolean;
+}
+
+export interface StoppedEvent {
+  type: 'stopped';
+  t: number;
+  reason: string;
+  /** Workers that needed SIGKILL on the way out. */
+  forced: number;
+}
+
+export type LabEvent = StartedEvent | TickEvent | ScaleEvent | WorkerEvent | HealthEvent | PauseEvent | StoppedEvent;
+export type LabEventType = LabEvent['type'];
+
+/** Typed emitter: `bus.on('tick', (e) => …)` gets a TickEvent; `bus.on('event', …)` gets every event. */
+export class LabEvents extends EventEmitter {
+  publish(event: LabEvent): void {
+    this.emit(event.type, event);
+    this.emit('event', event);
+  }
+
+  override on(type: 'event', listener: (e: LabEvent) => void): this;
+  override on<K extends LabEventType>(type: K, listener: (e: Extract<LabEvent, { type: K }>) => void): this;
+  override on(type: string, listener: (...args: never[]) => void): this {
+    return super.on(type, listener as (...args: unknown[]) => void);
+  }
+}
