@@ -48,13 +48,32 @@ export interface TrafficStats {
 
 export type ScaleAction = 'scale-out' | 'scale-in' | 'hold';
 
+/** The lab's resolved settings, as shown in headers and the `started` event. Times in seconds. */
+export interface LabSettings {
+  min: number;
+  max: number;
+  scaleUp: number;
+  scaleDown: number;
+  interval: number;
+  cooldown: number;
+  port: number;
+  basePort: number;
+  host: string;
+  work: number;
+  /** Which metric drives scaling (e.g. 'host-cpu') and which policy (e.g. 'threshold'). */
+  metric: string;
+  policy: string;
+}
+
 export interface StartedEvent {
   type: 'started';
   t: number;
+  /** Wall-clock ms (Date.now()) at lab start; every other `t` is relative to it. */
+  startedAt: number;
   balancerUrl: string;
   runDir: string;
   pid: number;
-  config: Record<string, unknown>;
+  config: LabSettings;
 }
 
 export interface TickEvent {
@@ -113,6 +132,17 @@ export interface PauseEvent {
   paused: boolean;
 }
 
+/**
+ * Emitted every second between ticks so live views (the dashboard) can show
+ * current traffic and worker rows; the plain and NDJSON views skip it.
+ */
+export interface StatsEvent {
+  type: 'stats';
+  t: number;
+  traffic: TrafficStats;
+  workers: WorkerSnapshot[];
+}
+
 export interface StoppedEvent {
   type: 'stopped';
   t: number;
@@ -121,7 +151,7 @@ export interface StoppedEvent {
   forced: number;
 }
 
-export type LabEvent = StartedEvent | TickEvent | ScaleEvent | WorkerEvent | HealthEvent | PauseEvent | StoppedEvent;
+export type LabEvent = StartedEvent | TickEvent | ScaleEvent | WorkerEvent | HealthEvent | PauseEvent | StatsEvent | StoppedEvent;
 export type LabEventType = LabEvent['type'];
 
 /** Typed emitter: `bus.on('tick', (e) => …)` gets a TickEvent; `bus.on('event', …)` gets every event. */
