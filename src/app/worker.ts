@@ -1,0 +1,114 @@
+/**
+ * Runs one worker app on a port: listen, drain, graceful close.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createWorkerApp, type WorkerAppState } from './app.js';
+
+/**
+ * Longer than the balancer's idle timeout for pooled connections, so the worker never
+ * closes a connection just as the balancer reuses it. Node advertises it as
+ * `Keep-Alive: timeout=65`; undici then keeps the socket 2 s less (its threshold).
+ */
+export const WORKER_KEEP_ALIVE_TIMEOUT_MS = 65_000;
+export const WORKER_HEADERS_TIMEOUT_MS = 66_000;
+export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
+
+export interface StartWorkerOptions {
+  id?: number;
+  port: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Busy-loop ms per `GET /`; default 10. */
+  work?: number;
+}
+
+export interface CloseResult {
+  /** True when in-flight connections had to be cut after the timeout. */
+  forced: boolean;
+}
+
+export interface RunningWorker {
+  /** The port actually listened on (the real one when 0 was asked for). */
+  readonly port: number;
+  readonly url: string;
+  readonly state: WorkerAppState;
+  readonly server: http.Server;
+  /** /health answers 503 from now on; requests keep being served. */
+  drain(): void;
+  /**
+   * Graceful stop: terminate any stress burn, stop accepting, close idle keep-alive
+   * connections, let in-flight requests finish (answering them with Connection: close),
+   * and after `timeoutMs` (default 5000) cut whatever is left. Idempotent.
+   */
+  close(opts?: { timeoutMs?: number }): Promise<CloseResult>;
+}
+
+/** Listens and resolves once the port is bound; rejects with the system error (err.code e.g. EADDRINUSE). */
+export async function startWorker(opts: StartWorkerOptions): Promise<RunningWorker> {
+  const host = opts.host ?? '127.0.0.1';
+  const { app, state } = createWorkerApp({ id: opts.id ?? 0, port: opts.port, work: opts.work });
+  const server = http.createServer(app);
+  server.keepAliveTimeout = WORKER_KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = WORKER_HEADERS_TIMEOUT_MS;
+
+  let closing: Promise<CloseResult> | null = null;
+
+  // Runs before Express: once closing, every response ends its connection, and each
+  // finished request lets us drop connections that just became idle.
+  server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (closing === null) return;
+    res.setHeader('Connection', 'close');
+    res.once('close', () => setImmediate(() => server.closeIdleConnections()));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => {
+      server.off('listening', onListening);
+      reject(err);
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(opts.port, host);
+  });
+
+  const port = (server.address() as AddressInfo).port;
+  state.port = port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  async function shutdown(timeoutMs: number): Promise<CloseResult> {
+    state.setDraining();
+    // A burn would only steal CPU from the requests we are waiting for.
+    const stressStopped = state.close();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    // Responses already under way when close began may keep their connection alive; drop it once they are done.
+    void state.whenIdle().then(() => setImmediate(() => server.closeIdleConnections()));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<true>((resolve) => {
+      timer = setTimeout(() => resolve(true), timeoutMs);
+    });
+    const forced = (await Promise.race([closed.then(() => false as const), timedOut])) === true;
+    clearTimeout(timer);
+    if (forced) server.closeAllConnections();
+    await closed;
+    await stressStopped;
+    return { forced };
+  }
+
+  return {
+    port,
+    url,
+    state,
+    server,
+    drain: () => state.setDraining(),
+    close: (closeOpts = {}) => {
+      closing ??= shutdown(closeOpts.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+      return closing;
+    },
+  };
+}
