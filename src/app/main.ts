@@ -1,0 +1,179 @@
+/**
+ * Worker process entry, forked by the supervisor from compiled JS:
+ *   node dist/app/main.js --id 3 --port 5003 --host 127.0.0.1 --work 10
+ * Talks to the supervisor over IPC (see protocol.ts), logs to stdout (the supervisor
+ * redirects it to a log file), and exits when its parent is gone.
+ */
+import { parseArgs } from 'node:util';
+import { EXIT_LISTEN_FAILED, type FromWorker, type ToWorker } from './protocol.js';
+import { MAX_WORK_MS, DEFAULT_WORK_MS } from './app.js';
+import { DEFAULT_CLOSE_TIMEOUT_MS, startWorker, type RunningWorker } from './worker.js';
+
+export const STATS_INTERVAL_MS = 1000;
+/** After the parent dies the worker must be gone well within 2 s. */
+const ORPHAN_CLOSE_TIMEOUT_MS = 300;
+const ORPHAN_HARD_EXIT_MS = 500;
+
+const USAGE = 'usage: main.js --port <0-65535> [--id <n>] [--host 127.0.0.1] [--work <0-1000 ms>] [--close-timeout <ms>]';
+
+interface WorkerArgs {
+  id: number;
+  port: number;
+  host: string;
+  work: number;
+  closeTimeoutMs: number;
+}
+
+class ArgError extends Error {}
+
+function intArg(raw: string | undefined, name: string, min: number, max: number, fallback?: number): number {
+  if (raw === undefined) {
+    if (fallback === undefined) throw new ArgError(`--${name} is required`);
+    return fallback;
+  }
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ArgError(`--${name}: expected an integer from ${min} to ${max}, received ${JSON.stringify(raw)}`);
+  }
+  return Number(raw);
+}
+
+export function parseWorkerArgs(argv: string[]): WorkerArgs {
+  let values: Record<string, string | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        id: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        work: { type: 'string' },
+        'close-timeout': { type: 'string' },
+      },
+    }));
+  } catch (err) {
+    throw new ArgError(err instanceof Error ? err.message : String(err));
+  }
+  const host = values.host ?? '127.0.0.1';
+  if (host.trim() === '') throw new ArgError('--host: expected a host name or address, received ""');
+  return {
+    id: intArg(values.id, 'id', 0, 1_000_000, 0),
+    port: intArg(values.port, 'port', 0, 65535),
+    host,
+    work: intArg(values.work, 'work', 0, MAX_WORK_MS, DEFAULT_WORK_MS),
+    closeTimeoutMs: intArg(values['close-timeout'], 'close-timeout', 0, 600_000, DEFAULT_CLOSE_TIMEOUT_MS),
+  };
+}
+
+/** CPU time used over a wall-clock period, as % of one core (can exceed 100 with threads). */
+export function cpuPercent(usedMicros: number, elapsedMs: number): number {
+  if (elapsedMs <= 0) return 0;
+  return Math.round(((usedMicros / 1000 / elapsedMs) * 100) * 10) / 10;
+}
+
+function log(line: string): void {
+  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+}
+
+/** Resolves once the message is handed to the OS (or at once without a live channel); never rejects. */
+function send(msg: FromWorker): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof process.send !== 'function' || !process.connected) {
+      resolve();
+      return;
+    }
+    // An error here means the channel closed meanwhile; 'disconnect' handles that case.
+    process.send(msg, undefined, undefined, () => resolve());
+  });
+}
+
+function isToWorker(m: unknown): m is ToWorker {
+  return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'drain';
+}
+
+function startStats(worker: RunningWorker): NodeJS.Timeout {
+  let lastUsage = process.cpuUsage();
+  let lastAt = performance.now();
+  const timer = setInterval(() => {
+    const usage = process.cpuUsage(lastUsage);
+    const at = performance.now();
+    const cpu = cpuPercent(usage.user + usage.system, at - lastAt);
+    lastUsage = process.cpuUsage();
+    lastAt = at;
+    void send({ type: 'stats', cpu, rss: process.memoryUsage.rss(), requests: worker.state.requests, inFlight: worker.state.inFlight });
+  }, STATS_INTERVAL_MS);
+  timer.unref();
+  return timer;
+}
+
+async function main(): Promise<void> {
+  // A log pipe that went away (e.g. EPIPE) must never take the worker down.
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
+
+  const forked = typeof process.send === 'function';
+  let args: WorkerArgs;
+  try {
+    args = parseWorkerArgs(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
+    process.exit(2);
+  }
+
+  let worker: RunningWorker;
+  try {
+    worker = await startWorker({ id: args.id, port: args.port, host: args.host, work: args.work });
+  } catch (err) {
+    const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'UNKNOWN';
+    const message = err instanceof Error ? err.message : String(err);
+    log(`worker ${args.id} could not listen on ${args.host}:${args.port}: ${message}`);
+    // Let the IPC message flush before leaving.
+    await send({ type: 'listen-error', port: args.port, code, message });
+    process.exit(EXIT_LISTEN_FAILED);
+  }
+
+  log(`worker ${args.id} listening on ${worker.url} (pid ${process.pid})`);
+  void send({ type: 'ready', port: worker.port, pid: process.pid });
+  const stats = startStats(worker);
+
+  let stopping = false;
+  const stop = async (why: string, timeoutMs: number, exitCode: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(stats);
+    log(`worker ${args.id} shutting down (${why}), ${worker.state.inFlight} request(s) in flight`);
+    const { forced } = await worker.close({ timeoutMs });
+    log(`worker ${args.id} stopped after ${worker.state.requests} request(s)${forced ? ', in-flight connections cut after timeout' : ''}`);
+    process.exit(exitCode);
+  };
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) {
+        log(`worker ${args.id} got ${signal} again, exiting now`);
+        process.exit(1);
+      }
+      void stop(signal, args.closeTimeoutMs, 0);
+    });
+  }
+
+  if (forked) {
+    process.on('message', (m: unknown) => {
+      if (isToWorker(m) && m.type === 'drain') {
+        worker.drain();
+        log(`worker ${args.id} draining: /health now answers 503`);
+      }
+    });
+    // The IPC pipe closes when the supervisor exits for any reason, SIGKILL included.
+    const orphaned = () => {
+      setTimeout(() => process.exit(1), ORPHAN_HARD_EXIT_MS).unref();
+      void stop('supervisor gone', ORPHAN_CLOSE_TIMEOUT_MS, 0);
+    };
+    // The parent may already have gone while we were starting up.
+    if (process.connected) process.once('disconnect', orphaned);
+    else orphaned();
+  }
+}
+
+void main();
