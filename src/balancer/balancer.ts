@@ -1,0 +1,314 @@
+/**
+ * The lab's balancer: a node:http front end on `host:port` that forwards each
+ * request round-robin to one worker in rotation, through one undici Pool of
+ * keep-alive connections per worker. The supervisor tells it which workers
+ * exist (addWorker / drainWorker / removeWorker); it checks their health
+ * itself and reports what it sees as events:
+ *
+ * - 'health' `{ id, healthy, detail }` when a worker crosses a health threshold;
+ * - 'upstream-error' `{ id, code }` when a connection to a worker fails on live
+ *   traffic and the worker is ejected from rotation (once per ejection; further
+ *   failures while ejected are only counted).
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { ConfigError, PortInUseError } from '../errors.js';
+import type { TrafficStats } from '../events.js';
+import { Exchange, sendNoReadyWorker, type ExchangeOwner } from './forward.js';
+import { HealthCheckLoop, httpProbe, type ProbeResult } from './health-check.js';
+import { applyCheck, eject, inRotation } from './health-state.js';
+import { forwardRequestHeaders } from './headers.js';
+import { pick } from './pick.js';
+import { TrafficCounter } from './traffic-stats.js';
+import { Upstream } from './upstream.js';
+
+export interface HealthCheckOptions {
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+}
+
+export interface BalancerOptions {
+  host: string;
+  port: number;
+  upstreamTimeoutMs?: number;
+  connectionsPerWorker?: number;
+  health?: Partial<HealthCheckOptions>;
+  now?: () => number;
+}
+
+export interface UpstreamStats {
+  id: number;
+  requests: number;
+  inFlight: number;
+  rps: number;
+  errors: number;
+  /** Receives new requests now (not draining, healthy, not ejected). */
+  inRotation: boolean;
+}
+
+export interface BalancerHealthEvent {
+  id: number;
+  healthy: boolean;
+  detail: string;
+}
+
+export interface UpstreamErrorEvent {
+  id: number;
+  code: string;
+}
+
+/**
+ * ALB target-group defaults scaled for a lab: a dead worker leaves rotation
+ * within ~3 × 2 s plus the 1 s timeout, and comes back after 2 good checks.
+ */
+export const DEFAULT_HEALTH: Readonly<HealthCheckOptions> = Object.freeze({
+  path: '/health',
+  intervalMs: 2000,
+  timeoutMs: 1000,
+  healthyThreshold: 2,
+  unhealthyThreshold: 3,
+});
+
+/**
+ * 30 s: far above any honest answer from a lab worker (its busy loop is
+ * capped at 1 s, plus queueing under overload), and below the timeouts of
+ * common HTTP clients, so a stuck worker shows up as our 504, not a client
+ * timeout. Like nginx's `proxy_read_timeout` it bounds both the wait for
+ * headers and any pause between body chunks.
+ */
+export const DEFAULT_UPSTREAM_TIMEOUT_MS = 30_000;
+
+/**
+ * 64 keep-alive connections per worker: more than a lab's load tool keeps
+ * open (wrk -c50, autocannon -c10..50), so requests rarely queue inside the
+ * balancer, and far below any file-descriptor limit with 5 workers.
+ */
+export const DEFAULT_CONNECTIONS_PER_WORKER = 64;
+
+function positiveInt(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new ConfigError(`balancer ${name}: expected a positive integer, received ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function validPort(name: string, value: unknown, allowZero: boolean): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < (allowZero ? 0 : 1) || value > 65535) {
+    throw new ConfigError(`balancer ${name}: expected an integer port ${allowZero ? 0 : 1}-65535, received ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function resolveHealth(h: Partial<HealthCheckOptions> | undefined): HealthCheckOptions {
+  const o = { ...DEFAULT_HEALTH, ...h };
+  if (typeof o.path !== 'string' || !o.path.startsWith('/')) {
+    throw new ConfigError(`balancer health.path: expected a path starting with "/", received ${JSON.stringify(o.path)}`);
+  }
+  for (const k of ['intervalMs', 'timeoutMs', 'healthyThreshold', 'unhealthyThreshold'] as const) positiveInt(`health.${k}`, o[k]);
+  if (o.timeoutMs >= o.intervalMs) {
+    throw new ConfigError(`balancer health.timeoutMs (${o.timeoutMs}) must be < health.intervalMs (${o.intervalMs})`);
+  }
+  return o;
+}
+
+export class Balancer extends EventEmitter implements ExchangeOwner {
+  readonly host: string;
+  readonly timeoutMs: number;
+  readonly traffic = new TrafficCounter();
+  readonly #requestedPort: number;
+  readonly #connections: number;
+  readonly #health: HealthCheckOptions;
+  readonly #now: () => number;
+  readonly #server: Server;
+  readonly #upstreams = new Map<number, Upstream>();
+  #rotation: Upstream[] = [];
+  #cursor = 0;
+  #port = 0;
+  #closed = false;
+
+  constructor(opts: BalancerOptions) {
+    super();
+    const host = opts.host ?? '127.0.0.1';
+    if (typeof host !== 'string' || host === '') throw new ConfigError(`balancer host: expected a host name or address, received ${JSON.stringify(host)}`);
+    this.host = host;
+    this.#requestedPort = validPort('port', opts.port, true);
+    this.timeoutMs = positiveInt('upstreamTimeoutMs', opts.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS);
+    this.#connections = positiveInt('connectionsPerWorker', opts.connectionsPerWorker ?? DEFAULT_CONNECTIONS_PER_WORKER);
+    this.#health = resolveHealth(opts.health);
+    this.#now = opts.now ?? (() => performance.now());
+    this.#server = createServer((req, res) => this.#handle(req, res));
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get url(): string {
+    const h = this.host.includes(':') ? `[${this.host}]` : this.host;
+    return `http://${h}:${this.#port}`;
+  }
+
+  now(): number {
+    return this.#now();
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const server = this.#server;
+      const onError = (err: NodeJS.ErrnoException): void => {
+        server.off('listening', onListening);
+        reject(err.code === 'EADDRINUSE' ? new PortInUseError(this.host, this.#requestedPort, 'balancer port') : err);
+      };
+      const onListening = (): void => {
+        server.off('error', onError);
+        this.#port = (server.address() as AddressInfo).port;
+        resolve();
+      };
+      server.once('error', onError);
+      server.once('listening', onListening);
+      server.listen({ host: this.host, port: this.#requestedPort });
+    });
+  }
+
+  addWorker(w: { id: number; host: string; port: number }): void {
+    if (this.#closed) throw new Error('balancer is closed');
+    if (!Number.isInteger(w.id)) throw new ConfigError(`worker id: expected an integer, received ${JSON.stringify(w.id)}`);
+    validPort(`worker ${w.id} port`, w.port, false);
+    if (this.#upstreams.has(w.id)) throw new Error(`worker ${w.id} is already in the balancer (remove or drain it first)`);
+    const u = new Upstream(w, { connections: this.#connections, timeoutMs: this.timeoutMs });
+    const h = this.#health;
+    const { probe, close } = httpProbe(w.host, w.port, h.path, h.timeoutMs);
+    u.closeProbe = close;
+    u.healthLoop = new HealthCheckLoop(probe, h.intervalMs, (r) => this.#onHealthResult(u, r));
+    this.#upstreams.set(w.id, u);
+    this.#rebuildRotation();
+    u.healthLoop.start();
+  }
+
+  async drainWorker(id: number, timeoutMs: number): Promise<{ inFlightAtStart: number; drained: boolean; ms: number }> {
+    const u = this.#upstreams.get(id);
+    if (u === undefined || u.draining) return { inFlightAtStart: 0, drained: true, ms: 0 };
+    const t0 = this.#now();
+    u.draining = true;
+    this.#rebuildRotation();
+    const stopping = u.stopHealth();
+    const inFlightAtStart = u.counter.inFlight;
+    const drained = inFlightAtStart === 0 ? true : await this.#waitIdle(u, timeoutMs);
+    const ms = this.#now() - t0;
+    await stopping;
+    if (!u.gone) {
+      u.gone = true;
+      this.#upstreams.delete(id);
+      if (drained) await u.pool.close();
+      else await u.pool.destroy();
+    }
+    return { inFlightAtStart, drained, ms };
+  }
+
+  async removeWorker(id: number): Promise<void> {
+    const u = this.#upstreams.get(id);
+    if (u === undefined) return;
+    u.gone = true;
+    this.#upstreams.delete(id);
+    this.#rebuildRotation();
+    await Promise.all([u.stopHealth(), u.pool.destroy()]);
+  }
+
+  readyCount(): number {
+    return this.#rotation.length;
+  }
+
+  snapshot(opts: { resetLatency?: boolean } = {}): TrafficStats & { workers: UpstreamStats[] } {
+    const now = this.#now();
+    const workers: UpstreamStats[] = [];
+    for (const u of this.#upstreams.values()) {
+      const c = u.counter;
+      workers.push({ id: u.id, requests: c.requests, inFlight: c.inFlight, rps: c.rps(now), errors: c.errors, inRotation: !u.draining && inRotation(u.health) });
+    }
+    return { ...this.traffic.stats(now, opts.resetLatency === true), workers };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const server = this.#server;
+    const closed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    const upstreams = [...this.#upstreams.values()];
+    this.#upstreams.clear();
+    this.#rebuildRotation();
+    for (const u of upstreams) u.gone = true;
+    await Promise.all(upstreams.map((u) => Promise.all([u.stopHealth(), u.pool.destroy()])));
+    server.closeAllConnections();
+    await closed;
+  }
+
+  // ExchangeOwner
+
+  next(): Upstream | null {
+    const r = pick(this.#rotation, this.#cursor);
+    if (r === null) return null;
+    this.#cursor = r.cursor;
+    return r.worker;
+  }
+
+  upstreamFailed(u: Upstream, code: string, connectFailure: boolean): void {
+    if (!connectFailure || u.gone || u.health.ejected) return;
+    u.health = eject(u.health);
+    this.#rebuildRotation();
+    this.emit('upstream-error', { id: u.id, code } satisfies UpstreamErrorEvent);
+  }
+
+  settled(u: Upstream): void {
+    if (u.onIdle !== null && u.counter.inFlight === 0) u.onIdle();
+  }
+
+  // internals
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    const start = this.#now();
+    this.traffic.inFlight++;
+    const { headers, hasBody } = forwardRequestHeaders(req.rawHeaders, (req.socket as Socket).remoteAddress);
+    const exchange = new Exchange(this, req, res, start, headers, hasBody);
+    const upstream = this.next();
+    if (upstream === null) {
+      this.traffic.errors++;
+      sendNoReadyWorker(res);
+      return;
+    }
+    exchange.send(upstream);
+  }
+
+  #waitIdle(u: Upstream, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        u.onIdle = null;
+        resolve(false);
+      }, timeoutMs);
+      u.onIdle = () => {
+        clearTimeout(timer);
+        u.onIdle = null;
+        resolve(true);
+      };
+    });
+  }
+
+  #onHealthResult(u: Upstream, r: ProbeResult): void {
+    if (u.gone || u.draining) return;
+    const before = inRotation(u.health);
+    const { state, transition } = applyCheck(u.health, r.ok, this.#health);
+    u.health = state;
+    if (inRotation(state) !== before) this.#rebuildRotation();
+    if (transition !== null) this.emit('health', { id: u.id, healthy: transition === 'healthy', detail: r.detail } satisfies BalancerHealthEvent);
+  }
+
+  #rebuildRotation(): void {
+    const rotation: Upstream[] = [];
+    for (const u of this.#upstreams.values()) if (!u.draining && inRotation(u.health)) rotation.push(u);
+    this.#rotation = rotation;
+  }
+}

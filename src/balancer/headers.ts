@@ -1,0 +1,111 @@
+/**
+ * Header rewriting at the proxy, pure. Hop-by-hop headers (RFC 9110 §7.6.1)
+ * and any header named in `Connection` are dropped in both directions.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authorization',
+  'proxy-authenticate',
+]);
+
+/**
+ * Request headers the balancer replaces or must not forward: the X-Forwarded-*
+ * it rewrites, and `Expect` (node:http already answered `100-continue` to the
+ * client; undici refuses to send it).
+ */
+const REWRITTEN_ON_REQUEST: ReadonlySet<string> = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'expect']);
+
+/** Tokens of all `Connection` header values, lower-cased; null when none names an extra header (the usual case). */
+function connectionTokens(values: readonly string[]): Set<string> | null {
+  let extra: Set<string> | null = null;
+  for (const value of values) {
+    for (const part of value.split(',')) {
+      const token = part.trim().toLowerCase();
+      if (token === '' || HOP_BY_HOP.has(token)) continue;
+      (extra ??= new Set()).add(token);
+    }
+  }
+  return extra;
+}
+
+export interface ForwardedRequestHeaders {
+  /** Flat `[name, value, name, value, …]`, as undici accepts. */
+  headers: string[];
+  /** The request carries a body (`Transfer-Encoding`, or a `Content-Length` other than 0). */
+  hasBody: boolean;
+}
+
+/**
+ * Headers to send to the worker for a request that arrived with `raw`
+ * (node's `req.rawHeaders`) from `clientAddress`: hop-by-hop removed,
+ * `X-Forwarded-For` extended with the client, `X-Forwarded-Proto: http`,
+ * `X-Forwarded-Host` = the Host the client asked for. `Host` itself is kept.
+ */
+export function forwardRequestHeaders(raw: readonly string[], clientAddress: string | undefined): ForwardedRequestHeaders {
+  let connection: string[] | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.length === 10 && name.toLowerCase() === 'connection') (connection ??= []).push(raw[i + 1]);
+  }
+  const extra = connection === null ? null : connectionTokens(connection);
+
+  const headers: string[] = [];
+  let hasBody = false;
+  let forwardedFor = '';
+  let host = '';
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    const value = raw[i + 1];
+    if (name === 'transfer-encoding') {
+      hasBody = true;
+      continue;
+    }
+    if (HOP_BY_HOP.has(name) || (extra !== null && extra.has(name))) continue;
+    if (REWRITTEN_ON_REQUEST.has(name)) {
+      if (name === 'x-forwarded-for') forwardedFor = forwardedFor === '' ? value : `${forwardedFor}, ${value}`;
+      continue;
+    }
+    if (name === 'content-length') {
+      if (value.trim() !== '0') hasBody = true;
+    } else if (name === 'host') {
+      host = value;
+    }
+    headers.push(raw[i], value);
+  }
+  if (clientAddress !== undefined) forwardedFor = forwardedFor === '' ? clientAddress : `${forwardedFor}, ${clientAddress}`;
+  if (forwardedFor !== '') headers.push('x-forwarded-for', forwardedFor);
+  headers.push('x-forwarded-proto', 'http');
+  if (host !== '') headers.push('x-forwarded-host', host);
+  return { headers, hasBody };
+}
+
+/**
+ * Headers to send to the client for a worker's response (`headers` as undici
+ * parses them: lower-case names, repeated ones as arrays), hop-by-hop removed,
+ * plus `X-Served-By: <servedBy>`. Flat `[name, value, …]` for `res.writeHead`.
+ */
+export function forwardResponseHeaders(headers: IncomingHttpHeaders, servedBy: string): string[] {
+  const connection = headers.connection;
+  const extra = connection === undefined ? null : connectionTokens(Array.isArray(connection) ? connection : [connection]);
+  const out: string[] = [];
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || name === 'x-served-by' || (extra !== null && extra.has(name))) continue;
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (typeof value === 'string') {
+      out.push(name, value);
+    } else {
+      for (const v of value) out.push(name, v);
+    }
+  }
+  out.push('x-served-by', servedBy);
+  return out;
+}
