@@ -1,0 +1,169 @@
+/**
+ * The lab's settings: defaults < --config file < flags. Validated once, here,
+ * with messages that say what was expected and what was received.
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError, UsageError } from '../errors.js';
+import type { LabSettings } from '../events.js';
+
+export interface LabConfig extends LabSettings {
+  /** Longest wait for a worker's in-flight requests on scale-in, ms. */
+  drainTimeoutMs: number;
+  /** SIGTERM -> SIGKILL deadline, ms. */
+  killTimeoutMs: number;
+  /** A worker that has not said 'ready' after this long is killed and counts as a crash, ms. */
+  readyTimeoutMs: number;
+}
+
+/**
+ * Cooldown: 15 s = five 3 s ticks. Long enough for a new worker's effect to
+ * show in the CPU readings before the policy may take capacity away again
+ * (AWS's default is 300 s, Kubernetes' scale-down stabilisation also 300 s,
+ * both sized for real VMs and pods); short enough that a class sees the pool
+ * shrink within a minute of the load stopping.
+ */
+export const DEFAULTS: LabConfig = {
+  min: 1,
+  max: 5,
+  scaleUp: 35,
+  scaleDown: 15,
+  interval: 3,
+  cooldown: 15,
+  port: 8000,
+  basePort: 5000,
+  host: '127.0.0.1',
+  work: 10,
+  metric: 'host-cpu',
+  policy: 'threshold',
+  drainTimeoutMs: 10_000,
+  killTimeoutMs: 5_000,
+  readyTimeoutMs: 15_000,
+};
+
+type Kind = 'int' | 'number' | 'string';
+interface KeySpec { key: keyof LabConfig; flag: string; kind: Kind; min?: number; max?: number }
+
+/** Keys settable from flags and the config file (file keys are the flag names, e.g. "scale-up", or camelCase). */
+const KEYS: KeySpec[] = [
+  { key: 'min', flag: 'min', kind: 'int', min: 1, max: 64 },
+  { key: 'max', flag: 'max', kind: 'int', min: 1, max: 64 },
+  { key: 'scaleUp', flag: 'scale-up', kind: 'number', min: 0, max: 100 },
+  { key: 'scaleDown', flag: 'scale-down', kind: 'number', min: 0, max: 100 },
+  { key: 'interval', flag: 'interval', kind: 'number', min: 0.2, max: 3600 },
+  { key: 'cooldown', flag: 'cooldown', kind: 'number', min: 0, max: 86_400 },
+  { key: 'port', flag: 'port', kind: 'int', min: 0, max: 65_535 },
+  { key: 'basePort', flag: 'base-port', kind: 'int', min: 1, max: 65_535 },
+  { key: 'host', flag: 'host', kind: 'string' },
+  { key: 'work', flag: 'work', kind: 'number', min: 0, max: 1000 },
+];
+
+const METRICS = ['host-cpu'] as const;
+const POLICIES = ['threshold'] as const;
+
+export type RawSettings = Partial<Record<string, unknown>>;
+
+/** Turn one raw value (a flag string or a JSON value) into a checked number/string. */
+function coerce(spec: KeySpec, raw: unknown, where: string): number | string {
+  const name = where === 'flag' ? `--${spec.flag}` : `"${spec.flag}" in the config file`;
+  if (spec.kind === 'string') {
+    if (typeof raw !== 'string' || raw.trim() === '') {
+      throw new ConfigError(`${name} must be a non-empty string (received ${JSON.stringify(raw)})`);
+    }
+    return raw.trim();
+  }
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
+  if (!Number.isFinite(n)) {
+    throw new ConfigError(`${name} must be a number (received ${JSON.stringify(raw)})`);
+  }
+  if (spec.kind === 'int' && !Number.isInteger(n)) {
+    throw new ConfigError(`${name} must be a whole number (received ${JSON.stringify(raw)})`);
+  }
+  if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
+    throw new ConfigError(`${name} must be between ${spec.min} and ${spec.max} (received ${n})`);
+  }
+  return n;
+}
+
+const camel = (flag: string) => flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+/** Parse the --config file's JSON into raw settings keyed by LabConfig key. Unknown keys are an error. */
+export function parseConfigFile(text: string, file: string): RawSettings {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new ConfigError(`config file ${file} must hold a JSON object (received ${Array.isArray(data) ? 'an array' : typeof data})`);
+  }
+  const out: RawSettings = {};
+  const known = KEYS.map((k) => k.flag).concat('metric', 'policy');
+  for (const [name, value] of Object.entries(data)) {
+    const spec = KEYS.find((k) => k.flag === name || k.key === name);
+    const key = spec ? spec.key : name === 'metric' || name === 'policy' ? name : undefined;
+    if (key === undefined) {
+      throw new ConfigError(`config file ${file}: unknown key "${name}" (expected one of: ${known.join(', ')})`);
+    }
+    if (key in out) {
+      throw new ConfigError(`config file ${file}: "${name}" is given twice (as "${spec?.flag}" and "${camel(spec?.flag ?? name)}")`);
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+export function readConfigFile(file: string): RawSettings {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return parseConfigFile(text, file);
+}
+
+/**
+ * defaults < file < flags. `flags` holds only what the user typed (commander
+ * values whose source is 'cli'), as strings; `file` holds JSON values.
+ */
+export function resolveConfig(flags: RawSettings, file: RawSettings = {}): LabConfig {
+  const config: LabConfig = { ...DEFAULTS };
+  for (const [source, raw] of [['file', file], ['flag', flags]] as const) {
+    for (const spec of KEYS) {
+      const value = raw[spec.key];
+      if (value === undefined) continue;
+      (config as unknown as Record<string, unknown>)[spec.key] = coerce(spec, value, source);
+    }
+    for (const key of ['metric', 'policy'] as const) {
+      const value = raw[key];
+      if (value === undefined) continue;
+      const allowed: readonly string[] = key === 'metric' ? METRICS : POLICIES;
+      if (typeof value !== 'string' || !allowed.includes(value)) {
+        throw new ConfigError(`--${key} must be one of ${allowed.join(', ')} (received ${JSON.stringify(value)})`);
+      }
+      config[key] = value;
+    }
+  }
+  if (config.min > config.max) {
+    throw new UsageError(`--min (${config.min}) must be <= --max (${config.max})`);
+  }
+  if (config.scaleDown >= config.scaleUp) {
+    throw new UsageError(`--scale-down (${config.scaleDown}) must be below --scale-up (${config.scaleUp})`);
+  }
+  if (config.port !== 0 && config.port >= config.basePort && config.port < config.basePort + config.max) {
+    throw new UsageError(
+      `--port (${config.port}) falls inside the workers' port range ${config.basePort}–${config.basePort + config.max - 1} (move --port or --base-port)`,
+    );
+  }
+  if (config.basePort + config.max - 1 > 65_535) {
+    throw new UsageError(`--base-port (${config.basePort}) + --max (${config.max}) runs past port 65535`);
+  }
+  return config;
+}
+
+/** The settings as views show them (the 'started' event). */
+export function publicSettings(config: LabConfig): LabSettings {
+  const { drainTimeoutMs: _d, killTimeoutMs: _k, readyTimeoutMs: _r, ...rest } = config;
+  return rest;
+}

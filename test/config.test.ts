@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULTS, parseConfigFile, readConfigFile, resolveConfig } from '../src/scaler/config.js';
+import { AutoscaleError } from '../src/errors.js';
+
+test('defaults are the documented ones', () => {
+  const c = resolveConfig({});
+  assert.equal(c.min, 1);
+  assert.equal(c.max, 5);
+  assert.equal(c.scaleUp, 35);
+  assert.equal(c.scaleDown, 15);
+  assert.equal(c.interval, 3);
+  assert.equal(c.port, 8000);
+  assert.equal(c.basePort, 5000);
+  assert.equal(c.host, '127.0.0.1');
+  assert.equal(c.cooldown, DEFAULTS.cooldown);
+});
+
+test('flags win over the file, the file over defaults', () => {
+  const file = parseConfigFile('{"max": 4, "scale-up": 50, "cooldown": 5}', 'f.json');
+  const c = resolveConfig({ max: '3' }, file);
+  assert.equal(c.max, 3);
+  assert.equal(c.scaleUp, 50);
+  assert.equal(c.cooldown, 5);
+  assert.equal(c.min, 1);
+  assert.equal(resolveConfig({}, parseConfigFile('{"scaleDown": 10, "basePort": 6000}', 'f.json')).basePort, 6000);
+});
+
+test('bad settings are usage errors (exit 2) that say what was expected and received', () => {
+  const rows: Array<[Record<string, unknown>, Record<string, unknown>, RegExp]> = [
+    [{ min: '4', max: '2' }, {}, /--min \(4\) must be <= --max \(2\)/],
+    [{ scaleDown: '50', scaleUp: '40' }, {}, /--scale-down \(50\) must be below --scale-up \(40\)/],
+    [{ min: 'abc' }, {}, /--min must be a number \(received "abc"\)/],
+    [{ min: '1.5' }, {}, /--min must be a whole number/],
+    [{ interval: '0' }, {}, /--interval must be between/],
+    [{ port: '70000' }, {}, /--port must be between 0 and 65535 \(received 70000\)/],
+    [{ port: '5001' }, {}, /falls inside the workers' port range 5000–5004/],
+    [{}, { max: 'lots' }, /"max" in the config file must be a number \(received "lots"\)/],
+    [{}, { host: '' }, /must be a non-empty string/],
+  ];
+  for (const [flags, file, message] of rows) {
+    assert.throws(
+      () => resolveConfig(flags, file),
+      (err: unknown) => err instanceof AutoscaleError && err.exitCode === 2 && message.test(err.message),
+      JSON.stringify({ flags, file }),
+    );
+  }
+});
+
+test('config file: unknown keys, bad JSON, missing file are config errors', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'autoscale-config-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  assert.throws(() => parseConfigFile('{"maxx": 3}', 'c.json'), { code: 'AS_ERR_CONFIG', message: /unknown key "maxx"/ });
+  assert.throws(() => parseConfigFile('{"max": 3', 'c.json'), { code: 'AS_ERR_CONFIG', message: /not valid JSON/ });
+  assert.throws(() => parseConfigFile('[1]', 'c.json'), { code: 'AS_ERR_CONFIG', message: /must hold a JSON object/ });
+  assert.throws(() => parseConfigFile('{"max": 3, "max": 4, "scaleUp": 1, "scale-up": 2}', 'c.json'), { code: 'AS_ERR_CONFIG', message: /given twice/ });
+  assert.throws(() => readConfigFile(join(dir, 'missing.json')), { code: 'AS_ERR_CONFIG', message: /cannot read config file .*ENOENT/ });
+  const file = join(dir, 'ok.json');
+  writeFileSync(file, JSON.stringify({ min: 2, max: 3 }));
+  assert.deepEqual(readConfigFile(file), { min: 2, max: 3 });
+});
