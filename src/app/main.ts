@@ -3,13 +3,14 @@
  *   node dist/app/main.js --id 3 --port 5003 --host 127.0.0.1 --work 10
  * Talks to the supervisor over IPC (see protocol.ts), logs to stdout (the supervisor
  * redirects it to a log file), and exits when its parent is gone.
+ * Exports nothing on purpose: importing this file starts a worker.
  */
 import { parseArgs } from 'node:util';
 import { EXIT_LISTEN_FAILED, type FromWorker, type ToWorker } from './protocol.js';
 import { MAX_WORK_MS, DEFAULT_WORK_MS } from './app.js';
 import { DEFAULT_CLOSE_TIMEOUT_MS, startWorker, type RunningWorker } from './worker.js';
 
-export const STATS_INTERVAL_MS = 1000;
+const STATS_INTERVAL_MS = 1000;
 /** After the parent dies the worker must be gone well within 2 s. */
 const ORPHAN_CLOSE_TIMEOUT_MS = 300;
 const ORPHAN_HARD_EXIT_MS = 500;
@@ -37,7 +38,7 @@ function intArg(raw: string | undefined, name: string, min: number, max: number,
   return Number(raw);
 }
 
-export function parseWorkerArgs(argv: string[]): WorkerArgs {
+function parseWorkerArgs(argv: string[]): WorkerArgs {
   let values: Record<string, string | undefined>;
   try {
     ({ values } = parseArgs({
@@ -67,7 +68,7 @@ export function parseWorkerArgs(argv: string[]): WorkerArgs {
 }
 
 /** CPU time used over a wall-clock period, as % of one core (can exceed 100 with threads). */
-export function cpuPercent(usedMicros: number, elapsedMs: number): number {
+function cpuPercent(usedMicros: number, elapsedMs: number): number {
   if (elapsedMs <= 0) return 0;
   return Math.round(((usedMicros / 1000 / elapsedMs) * 100) * 10) / 10;
 }
