@@ -1,0 +1,85 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import type { CliIO, SetExitCode } from '../cli-io.js';
+import { UsageError } from '../errors.js';
+import { formatNdjsonLine, formatProgress, formatSummary } from './format.js';
+import { LOAD_DEFAULTS, parseLoadOptions, type RawLoadOptions } from './options.js';
+import { PROFILE_NAMES } from './profile.js';
+import { LoadRun } from './run.js';
+import { exitCodeFor, failuresOf } from './summary.js';
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Opens the --out file before the run starts, so a bad path fails fast with exit 2. */
+function openOut(path: string): number {
+  try {
+    return openSync(path, 'w');
+  } catch (err) {
+    const reason = err instanceof Error && 'code' in err ? String((err as NodeJS.ErrnoException).code) : String(err);
+    throw new UsageError(`cannot write --out file "${path}" (${reason})`);
+  }
+}
+
+const CLEAR_LINE = '\r\x1b[2K';
+
+/** Adds `autoscale load [url]` to the program. The action writes only to `io` and reports through `setExitCode`. */
+export function registerLoadCommand(program: Command, io: CliIO, setExitCode: SetExitCode): void {
+  program
+    .command('load')
+    .summary('send HTTP load to a target and report throughput, errors and latency percentiles')
+    .description(
+      'Send HTTP load to a target (default: the balancer) and report throughput, errors by kind and HDR latency percentiles.\n' +
+        'Closed loop by default: --threads virtual users, each sending its next request when the previous one finishes.\n' +
+        'With --rate: open loop, requests scheduled at that rate over up to --threads connections; latency is measured\n' +
+        'from the scheduled send time (coordinated-omission corrected) and late or unsent requests are counted.',
+    )
+    .argument('[url]', 'target URL', LOAD_DEFAULTS.url)
+    .option('-t, --threads <n>', 'concurrent virtual users (open loop: maximum connections)', String(LOAD_DEFAULTS.threads))
+    .option('-d, --duration <seconds>', 'how long to send (seconds; also 500ms, 30s, 2m, 1h)', String(LOAD_DEFAULTS.durationSec))
+    .option('-r, --rate <req/s>', 'open loop: target arrival rate in requests per second (peak of the profile)')
+    .addOption(new Option('-p, --profile <name>', `load shape: ${PROFILE_NAMES.join(', ')}`).default('constant'))
+    .option('--base <n>', 'profile low level in threads or req/s (burst off-phase, ramp start, step start, spike baseline, sine trough)')
+    .option('--burst-on <seconds>', `burst: time at peak per cycle (default ${LOAD_DEFAULTS.burstOnSec})`)
+    .option('--burst-off <seconds>', `burst: time at --base per cycle (default ${LOAD_DEFAULTS.burstOffSec})`)
+    .option('--ramp-time <seconds>', 'ramp: time to go from --base to the peak (default: --duration)')
+    .option('--steps <n>', `step: number of levels up to the peak (default ${LOAD_DEFAULTS.steps})`)
+    .option('--step-time <seconds>', 'step: time each level is held (default: --duration / --steps)')
+    .option('--spike-at <seconds>', 'spike: when the spike starts (default: centred in the run)')
+    .option('--spike-length <seconds>', 'spike: how long the spike lasts (default: min(10, duration / 5))')
+    .option('--period <seconds>', 'sine: period of the wave (default: --duration)')
+    .option('-m, --method <method>', 'HTTP method (default GET, or POST with --body)')
+    .option('-H, --header <name:value>', 'request header, repeatable', collect)
+    .option('-b, --body <text>', 'request body')
+    .option('--timeout <ms>', 'per-request timeout in milliseconds', String(LOAD_DEFAULTS.timeoutMs))
+    .option('-w, --workers <n>', 'spread the virtual users over N worker threads (0: run in the main thread)', String(LOAD_DEFAULTS.workers))
+    .option('--json', 'print the summary as one JSON object on stdout (nothing else on stdout)')
+    .option('-o, --out <file.ndjson>', 'write one JSON line per second (t, sent, ok, errors, rps, p50, p99, threads or targetRate)')
+    .action(async (url: string, raw: RawLoadOptions) => {
+      const config = parseLoadOptions(url, raw);
+      const outFd = config.out === null ? null : openOut(config.out);
+      const live = io.stderr.isTTY === true;
+      const mode = config.rate === null ? 'closed' : 'open';
+
+      const run = new LoadRun(config, {
+        onSecond: (sample, totals) => {
+          if (outFd !== null) writeSync(outFd, formatNdjsonLine(sample, mode));
+          if (live) io.stderr.write(CLEAR_LINE + formatProgress(sample, config.durationSec, failuresOf(totals.all), mode));
+        },
+      });
+      const onSignal = (): void => run.interrupt();
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        const summary = await run.run();
+        if (live) io.stderr.write(CLEAR_LINE);
+        io.stdout.write(config.json ? JSON.stringify(summary) + '\n' : formatSummary(summary));
+        setExitCode(exitCodeFor(summary));
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        if (outFd !== null) closeSync(outFd);
+      }
+    });
+}

@@ -1,0 +1,418 @@
+import { performance } from 'node:perf_hooks';
+import { Client } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { Histogram } from 'hdr-histogram-js';
+import { REQUEST_ABORTED_CODE, REQUEST_TIMEOUT_CODE, classifyErrorCode, errorCode, isOkStatus, shouldBackOff } from './classify.js';
+import { activeThreadsAt, levelAt, nextArrival, shareOf, type Profile } from './profile.js';
+import { LATE_THRESHOLD_MS, newLatencyHistogram, type IntervalReport } from './report.js';
+
+/** What one engine (one thread's share of the run) needs; plain data so it can cross to a worker thread. */
+export interface EngineConfig {
+  origin: string;
+  /** Path and query string. */
+  path: string;
+  method: string;
+  headers: string[];
+  body: string | null;
+  timeoutMs: number;
+  durationSec: number;
+  mode: 'closed' | 'open';
+  /** Global peak threads (closed) or connection cap (open), before sharding. */
+  threads: number;
+  /** Global peak rate (open loop), before sharding. */
+  rate: number | null;
+  profile: Profile;
+  /** This engine is shard `shard` of `shards` (virtual user i belongs to shard i mod shards). */
+  shard: number;
+  shards: number;
+}
+
+/** First back-off after a connection failure; doubles per consecutive failure up to BACKOFF_MAX_MS. */
+const BACKOFF_BASE_MS = 50;
+const BACKOFF_MAX_MS = 500;
+/** How often the closed-loop profile is re-evaluated (active virtual users). */
+const CONTROL_INTERVAL_MS = 100;
+const SERVED_BY = Buffer.from('x-served-by');
+
+function isServedBy(name: Buffer): boolean {
+  if (name.length !== 11) return false;
+  for (let i = 0; i < 11; i++) {
+    // ASCII lower-casing: letters differ from upper case by 0x20; '-' is unaffected.
+    if ((name[i] | 0x20) !== SERVED_BY[i]) return false;
+  }
+  return true;
+}
+
+function codedError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/**
+ * One virtual user: a keep-alive connection (its own undici Client) that
+ * sends one request at a time. It is also the undici dispatch handler for
+ * its requests, reused for every request so the hot path allocates nothing
+ * but what undici itself needs.
+ */
+class VirtualUser implements Dispatcher.DispatchHandler {
+  readonly index: number;
+  readonly client: Client;
+  readonly #engine: LoadEngine;
+  busy = false;
+  /** performance.now() at which latency counting starts (scheduled time in open loop). */
+  latencyFrom = 0;
+  /** performance.now() when the request was handed to undici (for the timeout sweep). */
+  dispatchedAt = 0;
+  abortRequest: ((err?: Error) => void) | null = null;
+  status = 0;
+  servedBy: string | null = null;
+  consecutiveFailures = 0;
+  backoffTimer: NodeJS.Timeout | null = null;
+
+  constructor(index: number, client: Client, engine: LoadEngine) {
+    this.index = index;
+    this.client = client;
+    this.#engine = engine;
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortRequest = abort;
+  }
+
+  onHeaders(statusCode: number, headers: Buffer[]): boolean {
+    if (statusCode < 200) return true; // informational; the final status follows
+    this.status = statusCode;
+    if (this.#engine.trackServedBy) {
+      for (let i = 0; i < headers.length; i += 2) {
+        if (isServedBy(headers[i])) {
+          this.servedBy = headers[i + 1].toString('latin1');
+          break;
+        }
+      }
+    }
+    return true;
+  }
+
+  onData(): boolean {
+    return true;
+  }
+
+  onComplete(): void {
+    this.#engine.completed(this);
+  }
+
+  onError(err: Error): void {
+    this.#engine.failed(this, err);
+  }
+}
+
+/**
+ * Runs one shard of a load: closed loop (each active virtual user sends its
+ * next request when the previous one finishes) or open loop (requests are
+ * scheduled by the rate profile and sent on a free connection; latency is
+ * measured from the scheduled time, so a stalled target cannot hide its
+ * queueing delay - the coordinated-omission correction of wrk2).
+ *
+ * Lifecycle: new -> start() -> collect()* -> stop(). stop() resolves once no
+ * request is in flight and every socket is closed.
+ */
+export class LoadEngine {
+  readonly trackServedBy = true;
+  readonly #cfg: EngineConfig;
+  readonly #vus: VirtualUser[] = [];
+  readonly #dispatchOptions: Dispatcher.DispatchOptions;
+  readonly #rateAt: (tSec: number) => number;
+  /** Closed loop with a non-constant profile: the active count is re-evaluated before every request. */
+  readonly #shaped: boolean;
+
+  #startMs = 0;
+  #endMs = 0;
+  #started = false;
+  #stopping: Promise<void> | null = null;
+  #abortRequested = false;
+  #inFlight = 0;
+  #onIdle: (() => void) | null = null;
+
+  /** Closed loop: how many of this shard's virtual users may send now. */
+  #active = 0;
+  /** Open loop: scheduled send times (performance.now() ms) waiting for a free connection. */
+  #backlog: number[] = [];
+  #backlogHead = 0;
+  #nextArrivalSec: number | null = null;
+  #idle: VirtualUser[] = [];
+
+  #controlTimer: NodeJS.Timeout | null = null;
+  #arrivalTimer: NodeJS.Timeout | null = null;
+  #sweepTimer: NodeJS.Timeout | null = null;
+  #endTimer: NodeJS.Timeout | null = null;
+  #beginTimer: NodeJS.Timeout | null = null;
+
+  // Counters since the last collect().
+  #sent = 0;
+  #ok = 0;
+  #aborted = 0;
+  #late = 0;
+  #unsent = 0;
+  #httpErrors = new Map<number, number>();
+  #transportErrors = new Map<string, number>();
+  #servedBy = new Map<string, number>();
+  #latency: Histogram = newLatencyHistogram();
+
+  constructor(cfg: EngineConfig) {
+    this.#cfg = cfg;
+    const count = shareOf(cfg.threads, cfg.shard, cfg.shards);
+    const backstopMs = cfg.timeoutMs + 1000;
+    for (let i = 0; i < count; i++) {
+      const client = new Client(cfg.origin, {
+        pipelining: 1,
+        keepAliveTimeout: 60_000,
+        headersTimeout: backstopMs,
+        bodyTimeout: backstopMs,
+        connect: { timeout: cfg.timeoutMs },
+      });
+      this.#vus.push(new VirtualUser(i, client, this));
+    }
+    this.#dispatchOptions = {
+      path: cfg.path,
+      method: cfg.method as Dispatcher.HttpMethod,
+      headers: cfg.headers.length > 0 ? cfg.headers : undefined,
+      body: cfg.body === null ? undefined : Buffer.from(cfg.body),
+    };
+    this.#shaped = cfg.mode === 'closed' && cfg.profile.name !== 'constant';
+    const peakRate = cfg.rate ?? 0;
+    this.#rateAt = (tSec) => levelAt(cfg.profile, peakRate, tSec) / cfg.shards;
+  }
+
+  /** Starts sending. `startMs` is this thread's performance.now() at which the run's t = 0 is. */
+  start(startMs: number): void {
+    if (this.#started) throw new Error('LoadEngine.start() called twice');
+    this.#started = true;
+    this.#startMs = startMs;
+    this.#endMs = startMs + this.#cfg.durationSec * 1000;
+    const wait = startMs - performance.now();
+    if (wait > 1) this.#beginTimer = setTimeout(() => this.#begin(), wait);
+    else this.#begin();
+  }
+
+  #begin(): void {
+    this.#beginTimer = null;
+    const sweepMs = Math.min(250, Math.max(5, Math.floor(this.#cfg.timeoutMs / 20)));
+    this.#sweepTimer = setInterval(() => this.#sweepTimeouts(), sweepMs);
+    this.#endTimer = setTimeout(() => this.#stopIssuing(), Math.max(0, this.#endMs - performance.now()));
+    if (this.#cfg.mode === 'open') {
+      this.#idle = [...this.#vus].reverse();
+      this.#nextArrivalSec = nextArrival(0, this.#rateAt, this.#cfg.durationSec);
+      this.#pump();
+    } else {
+      this.#control();
+      if (this.#shaped) this.#controlTimer = setInterval(() => this.#control(), CONTROL_INTERVAL_MS);
+    }
+  }
+
+  /** The counters since the previous call (the caller owns the returned histogram). */
+  collect(): IntervalReport {
+    const report: IntervalReport = {
+      sent: this.#sent,
+      ok: this.#ok,
+      httpErrors: Object.fromEntries([...this.#httpErrors].map(([status, n]) => [String(status), n])),
+      transportErrors: Object.fromEntries(this.#transportErrors),
+      aborted: this.#aborted,
+      late: this.#late,
+      unsent: this.#unsent,
+      servedBy: Object.fromEntries(this.#servedBy),
+      latency: this.#latency,
+    };
+    this.#sent = this.#ok = this.#aborted = this.#late = this.#unsent = 0;
+    this.#httpErrors = new Map();
+    this.#transportErrors = new Map();
+    this.#servedBy = new Map();
+    this.#latency = newLatencyHistogram();
+    return report;
+  }
+
+  /**
+   * Stops sending. With `abort`, in-flight requests are cancelled now and
+   * counted as aborted; without, they get until their timeout (and are
+   * counted as timeouts after it). Resolves when every socket is closed.
+   * Calling it again with `abort` while a drain is running cancels the drain.
+   */
+  stop(abort: boolean): Promise<void> {
+    if (abort) this.#abortRequested = true;
+    if (this.#stopping !== null) {
+      if (abort) this.#destroyClients(codedError(REQUEST_ABORTED_CODE, 'run interrupted'));
+      return this.#stopping;
+    }
+    this.#stopIssuing();
+    this.#stopping = this.#drainAndClose();
+    return this.#stopping;
+  }
+
+  async #drainAndClose(): Promise<void> {
+    if (this.#abortRequested) {
+      this.#destroyClients(codedError(REQUEST_ABORTED_CODE, 'run interrupted'));
+    } else if (this.#inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const deadline = setTimeout(() => {
+          this.#destroyClients(codedError(REQUEST_TIMEOUT_CODE, `no response within ${this.#cfg.timeoutMs} ms`));
+        }, this.#cfg.timeoutMs);
+        this.#onIdle = () => {
+          clearTimeout(deadline);
+          resolve();
+        };
+      });
+    }
+    if (this.#sweepTimer !== null) clearInterval(this.#sweepTimer);
+    this.#sweepTimer = null;
+    await Promise.all(this.#vus.map((vu) => (vu.client.destroyed ? undefined : vu.client.destroy())));
+  }
+
+  #destroyClients(err: Error): void {
+    for (const vu of this.#vus) {
+      if (!vu.client.destroyed) void vu.client.destroy(err);
+    }
+  }
+
+  /** No new requests from now on (the duration is over, or stop() was called). */
+  #stopIssuing(): void {
+    if (this.#endMs > performance.now()) this.#endMs = performance.now();
+    for (const timer of [this.#controlTimer, this.#arrivalTimer, this.#endTimer, this.#beginTimer]) {
+      if (timer !== null) clearTimeout(timer);
+    }
+    this.#controlTimer = this.#arrivalTimer = this.#endTimer = this.#beginTimer = null;
+    for (const vu of this.#vus) {
+      if (vu.backoffTimer !== null) clearTimeout(vu.backoffTimer);
+      vu.backoffTimer = null;
+    }
+    this.#unsent += this.#backlog.length - this.#backlogHead;
+    this.#backlog = [];
+    this.#backlogHead = 0;
+    this.#nextArrivalSec = null;
+  }
+
+  /** Closed loop: re-evaluates how many virtual users are active and wakes the idle ones that should be. */
+  #control(): void {
+    this.#updateActive(performance.now());
+    for (let i = 0; i < this.#active; i++) {
+      const vu = this.#vus[i];
+      if (!vu.busy && vu.backoffTimer === null) this.#sendClosed(vu);
+    }
+  }
+
+  #updateActive(now: number): void {
+    const global = activeThreadsAt(this.#cfg.profile, this.#cfg.threads, (now - this.#startMs) / 1000);
+    this.#active = shareOf(global, this.#cfg.shard, this.#cfg.shards);
+  }
+
+  #sendClosed(vu: VirtualUser): void {
+    const now = performance.now();
+    if (this.#shaped) this.#updateActive(now);
+    if (now >= this.#endMs || vu.index >= this.#active) return; // parked until #control() wakes it
+    vu.latencyFrom = now;
+    this.#dispatch(vu, now);
+  }
+
+  #dispatch(vu: VirtualUser, now: number): void {
+    vu.busy = true;
+    vu.dispatchedAt = now;
+    vu.status = 0;
+    vu.servedBy = null;
+    vu.abortRequest = null;
+    this.#sent++;
+    this.#inFlight++;
+    vu.client.dispatch(this.#dispatchOptions, vu);
+  }
+
+  /** Open loop: moves due arrivals into the backlog, sends what free connections allow, re-arms the timer. */
+  #pump(): void {
+    this.#arrivalTimer = null;
+    const now = performance.now();
+    if (now >= this.#endMs) return;
+    const tNow = (now - this.#startMs) / 1000;
+    while (this.#nextArrivalSec !== null && this.#nextArrivalSec <= tNow) {
+      this.#backlog.push(this.#startMs + this.#nextArrivalSec * 1000);
+      this.#nextArrivalSec = nextArrival(this.#nextArrivalSec, this.#rateAt, this.#cfg.durationSec);
+    }
+    while (this.#idle.length > 0 && this.#backlogHead < this.#backlog.length) {
+      this.#sendScheduled(this.#idle.pop() as VirtualUser, now);
+    }
+    if (this.#nextArrivalSec !== null) {
+      const wait = this.#startMs + this.#nextArrivalSec * 1000 - performance.now();
+      this.#arrivalTimer = setTimeout(() => this.#pump(), Math.max(0, wait));
+    }
+  }
+
+  #sendScheduled(vu: VirtualUser, now: number): void {
+    const scheduled = this.#backlog[this.#backlogHead++];
+    if (this.#backlogHead > 1024 && this.#backlogHead * 2 > this.#backlog.length) {
+      this.#backlog = this.#backlog.slice(this.#backlogHead);
+      this.#backlogHead = 0;
+    }
+    if (now - scheduled > LATE_THRESHOLD_MS) this.#late++;
+    vu.latencyFrom = scheduled;
+    this.#dispatch(vu, now);
+  }
+
+  /** A virtual user is free again: closed loop sends its next request, open loop takes the next due one. */
+  #next(vu: VirtualUser): void {
+    if (this.#stopping !== null) return;
+    if (this.#cfg.mode === 'closed') {
+      this.#sendClosed(vu);
+      return;
+    }
+    const now = performance.now();
+    if (this.#backlogHead < this.#backlog.length && now < this.#endMs) this.#sendScheduled(vu, now);
+    else this.#idle.push(vu);
+  }
+
+  #finish(vu: VirtualUser): void {
+    vu.busy = false;
+    vu.abortRequest = null;
+    this.#inFlight--;
+    if (this.#inFlight === 0 && this.#onIdle !== null) {
+      const onIdle = this.#onIdle;
+      this.#onIdle = null;
+      onIdle();
+    }
+  }
+
+  completed(vu: VirtualUser): void {
+    const now = performance.now();
+    this.#latency.recordValue(Math.max(1, Math.round((now - vu.latencyFrom) * 1000)));
+    const status = vu.status;
+    if (isOkStatus(status)) this.#ok++;
+    else this.#httpErrors.set(status, (this.#httpErrors.get(status) ?? 0) + 1);
+    if (vu.servedBy !== null) this.#servedBy.set(vu.servedBy, (this.#servedBy.get(vu.servedBy) ?? 0) + 1);
+    vu.consecutiveFailures = 0;
+    this.#finish(vu);
+    this.#next(vu);
+  }
+
+  failed(vu: VirtualUser, err: Error): void {
+    const code = errorCode(err);
+    if (code === REQUEST_ABORTED_CODE) this.#aborted++;
+    else this.#transportErrors.set(code, (this.#transportErrors.get(code) ?? 0) + 1);
+    this.#finish(vu);
+    if (this.#stopping !== null) return;
+    if (!shouldBackOff(classifyErrorCode(code))) {
+      this.#next(vu);
+      return;
+    }
+    // Connection-level failure: wait a little before this user tries again, so a down target costs no CPU.
+    vu.consecutiveFailures++;
+    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (vu.consecutiveFailures - 1));
+    vu.backoffTimer = setTimeout(() => {
+      vu.backoffTimer = null;
+      this.#next(vu);
+    }, delay);
+  }
+
+  /** Cancels requests that have run longer than --timeout (they are counted as timeouts). */
+  #sweepTimeouts(): void {
+    const now = performance.now();
+    const limit = this.#cfg.timeoutMs;
+    for (const vu of this.#vus) {
+      if (vu.busy && vu.abortRequest !== null && now - vu.dispatchedAt >= limit) {
+        vu.abortRequest(codedError(REQUEST_TIMEOUT_CODE, `no response within ${limit} ms`));
+      }
+    }
+  }
+}

@@ -1,0 +1,229 @@
+import type { Histogram } from 'hdr-histogram-js';
+import { isOkStatus, statusClass, classifyErrorCode } from './classify.js';
+import type { Profile } from './profile.js';
+import { emptyReport, mergeReport, sumCounts, type IntervalReport } from './report.js';
+
+/** One second (or the final partial second) of a run: the unit of the live line and of --out. */
+export interface SecondSample {
+  /** Seconds since the start, at the end of this interval. */
+  t: number;
+  /** Length of the interval in seconds (1 except for the last one). */
+  dt: number;
+  sent: number;
+  ok: number;
+  /** HTTP (>= 400) and transport failures in this interval. */
+  errors: number;
+  /** (ok + errors) / dt. */
+  rps: number;
+  /** Latency of the responses received in this interval, ms; null if none. */
+  p50: number | null;
+  p99: number | null;
+  /** Closed loop: active virtual users at the end of the interval. Open loop: target rate (req/s) at the end. */
+  level: number;
+}
+
+/** Everything a run has accumulated so far (the main thread owns it). */
+export interface RunTotals {
+  all: IntervalReport;
+  seconds: SecondSample[];
+}
+
+export function newRunTotals(): RunTotals {
+  return { all: emptyReport(), seconds: [] };
+}
+
+export function failuresOf(report: IntervalReport): number {
+  return sumCounts(report.httpErrors) + sumCounts(report.transportErrors);
+}
+
+/** µs -> ms, rounded to the µs. */
+function ms(us: number): number {
+  return Math.round(us) / 1000;
+}
+
+function percentileMs(h: Histogram, p: number): number | null {
+  return h.totalCount === 0 ? null : ms(h.getValueAtPercentile(p));
+}
+
+/**
+ * Folds one interval (already merged across shards) into the totals and
+ * returns its per-second sample. `t` is the time since start at the end of
+ * the interval, `dt` its length in seconds.
+ */
+export function addInterval(totals: RunTotals, interval: IntervalReport, t: number, dt: number, level: number): SecondSample {
+  const errors = failuresOf(interval);
+  const sample: SecondSample = {
+    t: Math.round(t * 1000) / 1000,
+    dt: Math.round(dt * 1000) / 1000,
+    sent: interval.sent,
+    ok: interval.ok,
+    errors,
+    rps: dt > 0 ? Math.round(((interval.ok + errors) / dt) * 10) / 10 : 0,
+    p50: percentileMs(interval.latency, 50),
+    p99: percentileMs(interval.latency, 99),
+    level: Math.round(level * 100) / 100,
+  };
+  mergeReport(totals.all, interval);
+  totals.seconds.push(sample);
+  return sample;
+}
+
+export interface RunMeta {
+  url: string;
+  method: string;
+  mode: 'closed' | 'open';
+  profile: Profile;
+  threads: number;
+  rate: number | null;
+  workers: number;
+  timeoutMs: number;
+  durationSec: number;
+  elapsedSec: number;
+  interrupted: boolean;
+}
+
+export interface LatencySummary {
+  /** Responses whose latency was recorded (every request that got an HTTP response, any status). */
+  count: number;
+  min: number;
+  mean: number;
+  stdev: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+/** The whole result of a run. This object is what --json prints; README documents every field. */
+export interface LoadSummary {
+  url: string;
+  method: string;
+  mode: 'closed' | 'open';
+  profile: Profile;
+  threads: number;
+  rate: number | null;
+  workers: number;
+  timeoutMs: number;
+  durationSec: number;
+  elapsedSec: number;
+  interrupted: boolean;
+  requests: {
+    sent: number;
+    ok: number;
+    failed: number;
+    aborted: number;
+    /** Open loop only (0 in closed loop). */
+    scheduled: number;
+    late: number;
+    unsent: number;
+  };
+  errors: {
+    total: number;
+    http: { total: number; byClass: Record<string, number>; byStatus: Record<string, number> };
+    timeout: number;
+    refused: number;
+    reset: number;
+    other: number;
+    byCode: Record<string, number>;
+  };
+  throughput: { mean: number; p50: number | null; max: number | null };
+  latencyMs: LatencySummary | null;
+  servedBy: Record<string, number>;
+}
+
+function sortedRecord(entries: Iterable<[string, number]>, byKey: boolean): Record<string, number> {
+  const list = [...entries].filter(([, n]) => n > 0);
+  list.sort(byKey ? (a, b) => a[0].localeCompare(b[0], 'en', { numeric: true }) : (a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return Object.fromEntries(list);
+}
+
+function median(sorted: number[]): number {
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
+/** The pure reduction from accumulated totals to the reported summary. */
+export function summarize(totals: RunTotals, meta: RunMeta): LoadSummary {
+  const all = totals.all;
+  const byClass: Record<string, number> = {};
+  let httpTotal = 0;
+  for (const [status, n] of Object.entries(all.httpErrors)) {
+    const code = Number(status);
+    const cls = isOkStatus(code) ? 'other' : statusClass(code);
+    byClass[cls] = (byClass[cls] ?? 0) + n;
+    httpTotal += n;
+  }
+  const transport = { timeout: 0, refused: 0, reset: 0, other: 0 };
+  for (const [code, n] of Object.entries(all.transportErrors)) transport[classifyErrorCode(code)] += n;
+  const transportTotal = transport.timeout + transport.refused + transport.reset + transport.other;
+  const failed = httpTotal + transportTotal;
+
+  const fullSeconds = totals.seconds.filter((s) => s.dt >= 0.999).map((s) => s.rps).sort((a, b) => a - b);
+  const h = all.latency;
+  const latencyMs: LatencySummary | null =
+    h.totalCount === 0
+      ? null
+      : {
+          count: h.totalCount,
+          min: ms(h.minNonZeroValue),
+          mean: ms(h.mean),
+          stdev: ms(h.stdDeviation),
+          p50: ms(h.getValueAtPercentile(50)),
+          p90: ms(h.getValueAtPercentile(90)),
+          p95: ms(h.getValueAtPercentile(95)),
+          p99: ms(h.getValueAtPercentile(99)),
+          p999: ms(h.getValueAtPercentile(99.9)),
+          max: ms(h.maxValue),
+        };
+
+  return {
+    url: meta.url,
+    method: meta.method,
+    mode: meta.mode,
+    profile: meta.profile,
+    threads: meta.threads,
+    rate: meta.rate,
+    workers: meta.workers,
+    timeoutMs: meta.timeoutMs,
+    durationSec: meta.durationSec,
+    elapsedSec: Math.round(meta.elapsedSec * 1000) / 1000,
+    interrupted: meta.interrupted,
+    requests: {
+      sent: all.sent,
+      ok: all.ok,
+      failed,
+      aborted: all.aborted,
+      scheduled: meta.mode === 'open' ? all.sent + all.unsent : 0,
+      late: all.late,
+      unsent: all.unsent,
+    },
+    errors: {
+      total: failed,
+      http: {
+        total: httpTotal,
+        byClass: sortedRecord(Object.entries(byClass), true),
+        byStatus: sortedRecord(Object.entries(all.httpErrors), true),
+      },
+      ...transport,
+      byCode: sortedRecord(Object.entries(all.transportErrors), false),
+    },
+    throughput: {
+      mean: meta.elapsedSec > 0 ? round1((all.ok + failed) / meta.elapsedSec) : 0,
+      p50: fullSeconds.length === 0 ? null : round1(median(fullSeconds)),
+      max: fullSeconds.length === 0 ? null : fullSeconds[fullSeconds.length - 1],
+    },
+    latencyMs,
+    servedBy: sortedRecord(Object.entries(all.servedBy), true),
+  };
+}
+
+/** 1 when every request failed (nothing OK, something failed); 0 otherwise. */
+export function exitCodeFor(summary: LoadSummary): 0 | 1 {
+  return summary.requests.ok === 0 && summary.requests.failed > 0 ? 1 : 0;
+}
