@@ -1,0 +1,384 @@
+/**
+ * Balancer benchmark: throughput and latency through our balancer versus one
+ * worker hit directly and versus nginx round-robin (upstream keepalive) over
+ * the same 2 workers, with the same load tool and settings, in the same run.
+ * A fourth variant runs the balancer with a synchronous 8 ms block every 3 s
+ * on its event loop (what systeminformation.currentLoad() costs on Linux), to
+ * show whether the CPU sampler may share the proxy's loop.
+ *
+ *   node --import tsx bench/balancer.ts [--duration 10] [--connections 50] [--threads 1] [--rounds 2] [--warmup 2]
+ *
+ * Needs wrk and nginx on PATH (Debian: apt-get install -y wrk nginx) and the
+ * compiled worker dist/app/main.js (npm run build); without the latter it
+ * falls back to two tiny node:http servers and says so.
+ * Every child (workers, balancers, nginx) and the temp dir are cleaned up on
+ * every exit path, Ctrl+C included.
+ */
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Balancer } from '../src/balancer/balancer.js';
+
+const SELF = fileURLToPath(import.meta.url);
+const ROOT = resolve(dirname(SELF), '..');
+const WORKER_ENTRY = join(ROOT, 'dist/app/main.js');
+const HOST = '127.0.0.1';
+
+// ---------------------------------------------------------------- child roles
+
+/** Child role: one balancer on an ephemeral port over the given workers; reports its port over IPC; exits when the parent goes. */
+async function serveBalancer(config: { ports: number[]; block: boolean }): Promise<void> {
+  const balancer = new Balancer({ host: HOST, port: 0 });
+  await balancer.listen();
+  config.ports.forEach((port, i) => balancer.addWorker({ id: i + 1, host: HOST, port }));
+  let blocker: NodeJS.Timeout | null = null;
+  if (config.block) {
+    blocker = setInterval(() => {
+      const end = Date.now() + 8;
+      while (Date.now() < end);
+    }, 3000);
+  }
+  process.once('disconnect', () => {
+    if (blocker !== null) clearInterval(blocker);
+    void balancer.close();
+  });
+  process.send?.({ port: balancer.port });
+}
+
+/** Fallback child role: a tiny node:http worker answering a small JSON (only when dist/app/main.js is missing). */
+async function serveTiny(id: number): Promise<void> {
+  let n = 0;
+  const server = createServer((_req, res) => {
+    const body = JSON.stringify({ id, port: (server.address() as AddressInfo).port, pid: process.pid, requests: ++n });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+  server.listen(0, HOST);
+  await once(server, 'listening');
+  process.once('disconnect', () => {
+    server.closeAllConnections();
+    server.close();
+  });
+  process.send?.({ type: 'ready', port: (server.address() as AddressInfo).port, pid: process.pid });
+}
+
+// ---------------------------------------------------------------- helpers
+
+interface Children {
+  procs: ChildProcess[];
+  tempDir: string | null;
+}
+
+const children: Children = { procs: [], tempDir: null };
+
+function cleanup(): void {
+  for (const p of children.procs) {
+    if (p.exitCode === null && p.signalCode === null && p.pid !== undefined) {
+      if (p.connected) p.disconnect();
+      p.kill('SIGTERM');
+    }
+  }
+  if (children.tempDir !== null) rmSync(children.tempDir, { recursive: true, force: true });
+  children.tempDir = null;
+}
+
+async function waitExit(p: ChildProcess, ms: number): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const timer = setTimeout(() => p.kill('SIGKILL'), ms);
+  await once(p, 'exit');
+  clearTimeout(timer);
+}
+
+function forkRole(args: string[]): ChildProcess {
+  const p = fork(SELF, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.procs.push(p);
+  return p;
+}
+
+function nextMessage<T>(p: ChildProcess, what: string, ms = 15_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: no message within ${ms} ms`)), ms);
+    p.once('message', (m) => {
+      clearTimeout(timer);
+      resolve(m as T);
+    });
+    p.once('exit', (code) => reject(new Error(`${what} exited early (code ${code})`)));
+  });
+}
+
+async function startWorkers(count: number): Promise<{ ports: number[]; real: boolean }> {
+  const real = existsSync(WORKER_ENTRY);
+  const ports: number[] = [];
+  for (let id = 1; id <= count; id++) {
+    const p = real
+      ? fork(WORKER_ENTRY, ['--id', String(id), '--port', '0', '--host', HOST, '--work', '0'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+      : forkRole(['--serve-tiny', String(id)]);
+    if (real) children.procs.push(p);
+    const m = await nextMessage<{ type: string; port: number }>(p, `worker ${id}`);
+    if (m.type !== 'ready') throw new Error(`worker ${id}: expected a ready message, received ${JSON.stringify(m)}`);
+    ports.push(m.port);
+  }
+  return { ports, real };
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  s.listen(0, HOST);
+  await once(s, 'listening');
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function waitListening(port: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, HOST);
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listening on ${HOST}:${port} after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function startNginx(dir: string, workerPorts: number[]): Promise<number> {
+  const port = await freePort();
+  const conf = `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream workers {
+${workerPorts.map((p) => `    server ${HOST}:${p};`).join('\n')}
+    keepalive 64;
+  }
+  server {
+    listen ${HOST}:${port};
+    location / {
+      proxy_pass http://workers;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`;
+  writeFileSync(join(dir, 'nginx.conf'), conf);
+  const p = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.procs.push(p);
+  p.once('exit', (code, signal) => {
+    if (code !== 0 && signal === null) process.stderr.write(`nginx exited with code ${code}\n`);
+  });
+  await waitListening(port, 5000);
+  return port;
+}
+
+function get(url: string): Promise<{ status: number; servedBy: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, servedBy: res.headers['x-served-by'] as string | undefined }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const WRK_SCRIPT = `done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('WRKJSON {"requests":%d,"duration_us":%d,"p50":%d,"p99":%d,"p999":%d,"max":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency:percentile(99.9), latency.max,
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+`;
+
+interface WrkResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+  errors: number;
+}
+
+async function wrk(url: string, s: Settings, seconds: number, script: string): Promise<WrkResult> {
+  const p = spawn('wrk', [`-t${s.threads}`, `-c${s.connections}`, `-d${seconds}s`, '-s', script, url], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.procs.push(p);
+  let out = '';
+  p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const [code] = (await once(p, 'exit')) as [number | null];
+  const line = out.split('\n').find((l) => l.startsWith('WRKJSON '));
+  if (code !== 0 || line === undefined) throw new Error(`wrk failed (exit ${code}):\n${out}`);
+  const r = JSON.parse(line.slice(8)) as Record<string, number>;
+  return {
+    rps: r.requests / (r.duration_us / 1e6),
+    p50: r.p50 / 1000,
+    p99: r.p99 / 1000,
+    p999: r.p999 / 1000,
+    max: r.max / 1000,
+    errors: r.connect + r.read + r.write + r.status + r.timeout,
+  };
+}
+
+interface Settings {
+  duration: number;
+  connections: number;
+  threads: number;
+  rounds: number;
+  warmup: number;
+}
+
+function parseSettings(argv: string[]): Settings {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      duration: { type: 'string', default: '10' },
+      connections: { type: 'string', default: '50' },
+      threads: { type: 'string', default: '1' },
+      rounds: { type: 'string', default: '2' },
+      warmup: { type: 'string', default: '2' },
+    },
+  });
+  const int = (name: keyof typeof values, min: number): number => {
+    const raw = values[name] as string;
+    if (!/^\d+$/.test(raw) || Number(raw) < min) throw new Error(`--${name}: expected an integer >= ${min}, received ${JSON.stringify(raw)}`);
+    return Number(raw);
+  };
+  return { duration: int('duration', 1), connections: int('connections', 1), threads: int('threads', 1), rounds: int('rounds', 1), warmup: int('warmup', 0) };
+}
+
+const fmt = (n: number, d = 2): string => n.toFixed(d);
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n');
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const s = parseSettings(process.argv.slice(2));
+  for (const tool of ['wrk', 'nginx']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} not found on PATH (Debian: apt-get install -y wrk nginx)`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'autoscale-bench-'));
+  children.tempDir = dir;
+  const script = join(dir, 'report.lua');
+  writeFileSync(script, WRK_SCRIPT);
+
+  const { ports, real } = await startWorkers(2);
+  const balancers: Record<'plain' | 'block', number> = { plain: 0, block: 0 };
+  for (const kind of ['plain', 'block'] as const) {
+    const p = forkRole(['--serve-balancer', JSON.stringify({ ports, block: kind === 'block' })]);
+    balancers[kind] = (await nextMessage<{ port: number }>(p, `balancer (${kind})`)).port;
+  }
+  const nginxPort = await startNginx(dir, ports);
+
+  const targets = [
+    { name: 'direct (1 worker)', url: `http://${HOST}:${ports[0]}/` },
+    { name: 'balancer', url: `http://${HOST}:${balancers.plain}/` },
+    { name: 'nginx round-robin', url: `http://${HOST}:${nginxPort}/` },
+    { name: 'balancer + 8ms block/3s', url: `http://${HOST}:${balancers.block}/` },
+  ];
+
+  // Pre-flight: every target answers 200, and the balancer really alternates.
+  for (const t of targets) {
+    const r = await get(t.url);
+    if (r.status !== 200) throw new Error(`${t.name} answered ${r.status} to a pre-flight GET`);
+  }
+  const served: string[] = [];
+  for (let i = 0; i < 4; i++) served.push(String((await get(targets[1].url)).servedBy));
+
+  const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`autoscale balancer benchmark — ${new Date().toISOString()}`);
+  console.log(`host: ${cpus().length} cores (${cpuModel}), node ${process.version}, ${spawnSync('nginx', ['-v']).stderr.toString().trim()}`);
+  console.log(
+    `workers: 2 × ${real ? 'dist/app/main.js (Express) --work 0' : 'tiny node:http JSON servers (dist/app/main.js missing: run npm run build)'} on ports ${ports.join(', ')}`,
+  );
+  console.log(`balancer: own child process, defaults (${'undici Pool'} 64 connections/worker, health checks every 2 s); X-Served-By over 4 requests: ${served.join(', ')}`);
+  console.log(`nginx: worker_processes 1, upstream keepalive 64, proxy_http_version 1.1, Connection ""`);
+  console.log(`load: wrk -t${s.threads} -c${s.connections} -d${s.duration}s GET /, ${s.warmup}s warm-up per target per round, ${s.rounds} round(s), targets interleaved`);
+  console.log(`note: on ${cpus().length} cores the load tool, the proxy and the workers share the CPU; ratios compare setups under the same contention, not absolute capacity.\n`);
+
+  const results = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
+  for (let round = 1; round <= s.rounds; round++) {
+    for (const t of targets) {
+      if (s.warmup > 0) await wrk(t.url, s, s.warmup, script);
+      const r = await wrk(t.url, s, s.duration, script);
+      results.get(t.name)?.push(r);
+      console.log(`round ${round}  ${t.name.padEnd(24)} ${fmt(r.rps, 0).padStart(7)} req/s  p50 ${fmt(r.p50)} ms  p99 ${fmt(r.p99)} ms  p99.9 ${fmt(r.p999)} ms  max ${fmt(r.max)} ms  errors ${r.errors}`);
+    }
+  }
+
+  const summary = (name: string): WrkResult => {
+    const rs = results.get(name) as WrkResult[];
+    return {
+      rps: mean(rs.map((r) => r.rps)),
+      p50: median(rs.map((r) => r.p50)),
+      p99: median(rs.map((r) => r.p99)),
+      p999: median(rs.map((r) => r.p999)),
+      max: Math.max(...rs.map((r) => r.max)),
+      errors: rs.reduce((a, r) => a + r.errors, 0),
+    };
+  };
+  const direct = summary(targets[0].name);
+  const nginx = summary(targets[2].name);
+  const rows = [['target', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'errors', '× nginx', '× direct']];
+  for (const t of targets) {
+    const r = summary(t.name);
+    rows.push([t.name, fmt(r.rps, 0), fmt(r.p50), fmt(r.p99), fmt(r.p999), fmt(r.max), String(r.errors), fmt(r.rps / nginx.rps), fmt(r.rps / direct.rps)]);
+  }
+  console.log(`\nsummary (req/s: mean of ${s.rounds} round(s); latencies: median of rounds; max: worst):`);
+  console.log(table(rows));
+}
+
+async function run(): Promise<void> {
+  const role = process.argv[2];
+  if (role === '--serve-balancer') return serveBalancer(JSON.parse(process.argv[3]) as { ports: number[]; block: boolean });
+  if (role === '--serve-tiny') return serveTiny(Number(process.argv[3]));
+
+  const onSignal = (sig: NodeJS.Signals): void => {
+    cleanup();
+    process.kill(process.pid, sig);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await main();
+  } catch (err) {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    cleanup();
+    await Promise.all(children.procs.map((p) => waitExit(p, 3000)));
+  }
+}
+
+await run();
