@@ -266,6 +266,7 @@ test('log lines: every kind of event, relative timestamps, newest at the bottom,
   assert.equal(logEntryFor(tick(1, 1)), null, 'ticks do not flood the log');
   assert.equal(logEntryFor(stats(1)), null);
   assert.equal(logEntryFor({ type: 'health', t: 0, id: 3, port: 5002, healthy: true, detail: '' })?.text, 'worker 3 :5002 healthy again');
+  assert.equal(logEntryFor({ type: 'worker', t: 0, id: 4, port: 0, pid: undefined, from: null, state: 'starting', detail: '' })?.text, 'worker 4: new → starting', 'port 0 = not allocated yet');
 });
 
 test('header: settings, balancer, paused state, elapsed time and the last decision', () => {

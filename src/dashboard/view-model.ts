@@ -128,8 +128,9 @@ export function initialDashboardState(): DashboardState {
   };
 }
 
+/** "worker 2 :5001"; a port of 0 means not allocated yet and is left out. */
 function workerLabel(id: number, port: number): string {
-  return `worker ${id} :${port}`;
+  return port > 0 ? `worker ${id} :${port}` : `worker ${id}`;
 }
 
 function workerLogLevel(state: WorkerState): LogLevel {
@@ -537,7 +538,7 @@ function isLive(state: WorkerState): boolean {
 export function workerCells(w: WorkerSnapshot, now: number): string[] {
   return [
     String(w.id),
-    String(w.port),
+    w.port > 0 ? String(w.port) : UNKNOWN,
     w.pid === undefined ? UNKNOWN : String(w.pid),
     displayState(w),
     formatPercent(w.cpu),

@@ -1,0 +1,182 @@
+/**
+ * End to end: `autoscale start` with its dashboard inside a real terminal
+ * (tmux, on its own server socket), read back through `capture-pane`, driven
+ * by key presses. Checks what a student would see and that `q` leaves no
+ * process behind and restores the terminal.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const socket = `autoscale-test-${process.pid}`;
+const session = `autoscale-test-${process.pid}`;
+
+function hasTmux(): boolean {
+  try {
+    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function tmux(args: string[], env?: NodeJS.ProcessEnv): string {
+  return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', timeout: 5000, env, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function capture(): string {
+  return tmux(['capture-pane', '-p', '-t', session]);
+}
+
+function sessionAlive(): boolean {
+  try {
+    tmux(['has-session', '-t', session]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Poll `probe` every 200 ms until it returns a value, or fail after `ms` showing the last screen. */
+async function waitFor<T>(what: string, ms: number, probe: () => T | null | undefined | false): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last = '';
+  for (;;) {
+    const value = probe();
+    if (value !== null && value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) {
+      try {
+        last = capture();
+      } catch {
+        last = '(no pane)';
+      }
+      assert.fail(`timed out after ${ms} ms waiting for ${what}; screen:\n${last}`);
+    }
+    await sleep(200);
+  }
+}
+
+/** Worker rows of the instance table: id, port, pid, state. */
+function tableRows(screen: string): Array<{ id: number; port: number; pid: number; state: string }> {
+  const rows = [];
+  for (const m of screen.matchAll(/^\S?\s*(\d+)\s+(\d{2,5})\s+(\d+)\s+(starting|ready|draining|stopping|unhealthy)\s/gm)) {
+    rows.push({ id: Number(m[1]), port: Number(m[2]), pid: Number(m[3]), state: m[4] });
+  }
+  return rows;
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+test('autoscale start shows the dashboard in a terminal, scales on +, and q stops everything', { timeout: 90_000 }, async (t) => {
+  if (!hasTmux()) {
+    t.skip('tmux is not installed (the CI script installs it)');
+    return;
+  }
+  assert.ok(existsSync(join(root, 'dist', 'cli.js')), 'dist/ is missing: run `npm run build` first (npm test does)');
+
+  const port = await freePort();
+  const basePort = await freePort();
+  const runDir = mkdtempSync(join(tmpdir(), 'autoscale-dash-e2e-'));
+  const seen = new Set<number>();
+  t.after(() => {
+    try {
+      tmux(['kill-session', '-t', session]);
+    } catch {
+      // already gone: the normal outcome
+    }
+    try {
+      tmux(['kill-server']);
+    } catch {
+      // no server left on our socket
+    }
+    for (const pid of seen) {
+      if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+    rmSync(runDir, { recursive: true, force: true });
+  });
+
+  // Thresholds nothing can cross (CPU > 100 %, < 0 %): only the + key may add a worker,
+  // whatever else loads this machine. After the daemon exits, the shell prints its code,
+  // so the pane shows whether the terminal came back clean.
+  const command = [
+    'node', 'bin/autoscale.js', 'start', '--port', String(port), '--base-port', String(basePort), '--interval', '1',
+    '--scale-up', '100', '--scale-down', '0', '--max', '3', '--run-dir', runDir,
+  ].join(' ');
+  const env = { ...process.env, TERM: 'xterm-256color' };
+  delete env.NODE_TEST_CONTEXT;
+  delete env.NODE_OPTIONS;
+  tmux(['new-session', '-d', '-s', session, '-x', '120', '-y', '40', '-c', root, `${command}; echo "daemon exited: $?"; sleep 2`], env);
+  const shellPid = Number(tmux(['display-message', '-p', '-t', session, '#{pane_pid}']).trim());
+
+  const daemonPid = await waitFor('the daemon process', 10_000, () => childPids(shellPid)[0]);
+  seen.add(daemonPid);
+
+  const first = await waitFor('the dashboard with a ready worker', 30_000, () => {
+    const screen = capture();
+    const ready = tableRows(screen).filter((r) => r.state === 'ready');
+    return ready.length >= 1 && /\+\d\d:\d\d /.test(screen) ? { screen, worker: ready[0] } : null;
+  });
+  for (const title of ['CPU %', 'Instances', 'Requests', 'Latency', 'Events', 'PORT', 'PID', 'STATE', 'q quit']) {
+    assert.ok(first.screen.includes(title), `screen shows "${title}":\n${first.screen}`);
+  }
+  assert.match(first.screen, /\+\d\d:\d\d worker 1 :\d+ pid \d+: \w+ → ready/, 'an event line for the worker becoming ready');
+  const w1 = first.worker;
+  seen.add(w1.pid);
+  assert.equal(w1.id, 1);
+  assert.ok(w1.port >= basePort, `worker port ${w1.port} >= base port ${basePort}`);
+  assert.ok(pidAlive(w1.pid), `pid ${w1.pid} from the table is a live process`);
+  assert.ok(childPids(daemonPid).includes(w1.pid), `pid ${w1.pid} is a child of the daemon ${daemonPid}`);
+  const health = await fetch(`http://127.0.0.1:${w1.port}/health`);
+  assert.equal(health.status, 200, 'the port in the table is the worker answering /health');
+
+  tmux(['send-keys', '-t', session, '-l', '+']);
+  const second = await waitFor('a second ready worker after +', 15_000, () => {
+    const screen = capture();
+    const w2 = tableRows(screen).find((r) => r.id === 2 && r.state === 'ready');
+    return w2 && /manual scale out 1 → 2/.test(screen) ? w2 : null;
+  });
+  seen.add(second.pid);
+  assert.ok(pidAlive(second.pid));
+  assert.notEqual(second.port, w1.port);
+
+  tmux(['send-keys', '-t', session, '-l', 'q']);
+  await waitFor('the daemon and its workers to exit', 10_000, () => [daemonPid, w1.pid, second.pid].every((pid) => !pidAlive(pid)));
+  const after = await waitFor('the shell prompt after the dashboard', 5000, () => {
+    const screen = capture();
+    return screen.includes('daemon exited: 0') ? screen : null;
+  });
+  assert.doesNotMatch(after, /CPU %|q quit/, 'terminal restored: no dashboard left on the shell screen');
+  await waitFor('the tmux session to end', 10_000, () => !sessionAlive());
+});
