@@ -9,6 +9,20 @@ if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write('error: autoscale is not built (dist/ is missing). Run `npm install` (or `npm run build`) in the project first.\n');
   process.exit(1);
 }
-const { main } = await import(entry.href);
+const { main, emergencyStop } = await import(entry.href);
+
+// A crash of the daemon must not leave workers behind: kill them first, then say what happened.
+// (Workers also exit by themselves when their IPC channel to us closes, e.g. on SIGKILL.)
+function crash(err) {
+  try {
+    emergencyStop();
+  } finally {
+    process.stderr.write(`autoscale crashed: ${err && err.stack ? err.stack : err}\nworkers were stopped.\n`);
+    process.exit(1);
+  }
+}
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
+
 const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
 process.exit(code);

@@ -149,7 +149,13 @@ async function main(): Promise<void> {
     process.exit(exitCode);
   };
 
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  // Ctrl+C in a terminal sends SIGINT to the whole process group, workers
+  // included. A forked worker leaves that to its supervisor, which drains it
+  // out of the balancer first and then sends SIGTERM; if the supervisor dies
+  // instead, 'disconnect' below stops the worker.
+  const signals = forked ? (['SIGTERM'] as const) : (['SIGTERM', 'SIGINT'] as const);
+  if (forked) process.on('SIGINT', () => log(`worker ${args.id} ignoring SIGINT: the supervisor stops it`));
+  for (const signal of signals) {
     process.on(signal, () => {
       if (stopping) {
         log(`worker ${args.id} got ${signal} again, exiting now`);

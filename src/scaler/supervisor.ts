@@ -81,10 +81,10 @@ export class Supervisor {
 
   constructor(opts: SupervisorOptions) {
     this.#opts = {
-      backoffBaseMs: 500,
-      backoffMaxMs: 30_000,
-      script: WORKER_SCRIPT,
       ...opts,
+      backoffBaseMs: opts.backoffBaseMs ?? 500,
+      backoffMaxMs: opts.backoffMaxMs ?? 30_000,
+      script: opts.script ?? WORKER_SCRIPT,
       scriptArgs: opts.scriptArgs ?? [],
     };
   }

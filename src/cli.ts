@@ -1,0 +1,122 @@
+/**
+ * The commander program, built by a factory so tests can drive it with an
+ * argv array. Only bin/autoscale.js turns the returned code into an exit.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import type { CliIO, SetExitCode } from './cli-io.js';
+import { AutoscaleError, UsageError } from './errors.js';
+import { DEFAULTS, readConfigFile, resolveConfig, type RawSettings } from './scaler/config.js';
+import { runStart } from './commands/start.js';
+import { runWorker } from './commands/worker.js';
+// load command registered here
+import { registerLoadCommand } from './loadgen/command.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** Options of `start` that map to LabConfig keys (commander attribute name -> config key). */
+const START_KEYS: Record<string, string> = {
+  min: 'min',
+  max: 'max',
+  scaleUp: 'scaleUp',
+  scaleDown: 'scaleDown',
+  interval: 'interval',
+  cooldown: 'cooldown',
+  port: 'port',
+  basePort: 'basePort',
+  host: 'host',
+  work: 'work',
+};
+
+function parseIntFlag(name: string, raw: string, min: number, max: number): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(`${name} must be a whole number from ${min} to ${max} (received ${JSON.stringify(raw)})`);
+  }
+  return n;
+}
+
+export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
+  const program = new Command('autoscale');
+  program
+    .description('A local autoscaling lab: a supervisor, real worker processes, a round-robin balancer and CPU-threshold scaling.')
+    .version(pkg.version, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .exitOverride();
+
+  const d = DEFAULTS;
+  program
+    .command('start')
+    .description('Start the lab: balancer, workers and the scaler (dashboard on a terminal, plain lines otherwise).')
+    .option('--min <n>', `fewest workers (default ${d.min})`)
+    .option('--max <n>', `most workers (default ${d.max})`)
+    .option('--scale-up <percent>', `scale out while CPU is above this (default ${d.scaleUp})`)
+    .option('--scale-down <percent>', `scale in while CPU is below this (default ${d.scaleDown})`)
+    .option('--interval <seconds>', `seconds between CPU samples / decisions (default ${d.interval})`)
+    .option('--cooldown <seconds>', `no scale-in until this long after the last scaling action (default ${d.cooldown})`)
+    .option('--port <port>', `balancer port (default ${d.port})`)
+    .option('--base-port <port>', `first worker port; workers take the lowest free ports from here (default ${d.basePort})`)
+    .option('--host <address>', `address to bind the balancer and workers to (default ${d.host})`)
+    .option('--work <ms>', `busy-loop CPU ms per request in each worker, 0 for none (default ${d.work})`)
+    .option('--config <file.json>', 'JSON file with the same keys as these flags ("scale-up" or "scaleUp"); flags win over it')
+    .option('--run-dir <dir>', 'directory for worker log files (default: a new temp dir, printed at start)')
+    .option('--json', 'print one JSON object per line (NDJSON) instead of the dashboard')
+    .option('--no-dashboard', 'print plain log lines even on a terminal')
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const flags: RawSettings = {};
+      for (const [attr, key] of Object.entries(START_KEYS)) {
+        if (cmd.getOptionValueSource(attr) === 'cli') flags[key] = opts[attr];
+      }
+      const file = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
+      const config = resolveConfig(flags, file);
+      setExitCode(await runStart(config, io, { dashboard: opts.dashboard !== false, json: opts.json === true, runDir: opts.runDir as string | undefined }));
+    });
+
+  program
+    .command('worker')
+    .description('Run one worker app on its own (what the supervisor forks).')
+    .requiredOption('--port <port>', 'port to listen on')
+    .option('--host <address>', 'address to bind', '127.0.0.1')
+    .option('--work <ms>', 'busy-loop CPU ms per request, 0 for none', String(d.work))
+    .addOption(new Option('--id <n>', 'worker id shown in responses').default('0'))
+    .action(async (opts: { port: string; host: string; work: string; id: string }) => {
+      const port = parseIntFlag('--port', opts.port, 0, 65_535);
+      const work = parseIntFlag('--work', opts.work, 0, 1000);
+      const id = parseIntFlag('--id', opts.id, 0, 1_000_000);
+      setExitCode(await runWorker({ port, host: opts.host, work, id }, io));
+    });
+
+  registerLoadCommand(program, io, setExitCode);
+  return program;
+}
+
+/** Run the CLI; resolves with the exit code (0 ok, 1 runtime failure, 2 usage error). */
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  let code = 0;
+  const program = createProgram(io, (c) => {
+    code = c;
+  });
+  if (argv.length === 0) {
+    program.outputHelp({ error: true });
+    return 2;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof AutoscaleError) {
+      io.stderr.write(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+  return code;
+}
+
+export { emergencyStop } from './commands/start.js';

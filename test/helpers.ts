@@ -1,0 +1,79 @@
+/** Shared test helpers: free ports, polling, process liveness, a bounded load loop. */
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { request } from 'undici';
+
+/** A port that was free a moment ago (for things that must be told their port up front). */
+export async function freePort(): Promise<number> {
+  const s = createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/**
+ * True while the process exists and is not a zombie. A worker whose parent
+ * died is re-parented to PID 1, which on some machines reaps only every second
+ * or two: kill(pid, 0) still succeeds on that dead, unreaped process.
+ */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return process.platform !== 'linux';
+  }
+}
+
+export async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export interface LoadResult {
+  ok: number;
+  failures: string[];
+  servedBy: Map<string, number>;
+}
+
+/**
+ * `concurrency` loops of GET requests against `url` until stop() is called or
+ * `maxMs` passes (whichever first). Every non-200 or error is recorded.
+ */
+export function loadLoop(url: string, concurrency: number, maxMs: number): { stop: () => Promise<LoadResult> } {
+  const result: LoadResult = { ok: 0, failures: [], servedBy: new Map() };
+  let stopped = false;
+  const deadline = Date.now() + maxMs;
+  const loop = async () => {
+    while (!stopped && Date.now() < deadline) {
+      try {
+        const res = await request(url, { headersTimeout: 10_000, bodyTimeout: 10_000 });
+        await res.body.text();
+        const by = String(res.headers['x-served-by'] ?? '');
+        result.servedBy.set(by, (result.servedBy.get(by) ?? 0) + 1);
+        if (res.statusCode === 200) result.ok++;
+        else result.failures.push(`HTTP ${res.statusCode}`);
+      } catch (err) {
+        result.failures.push((err as NodeJS.ErrnoException).code ?? (err as Error).message);
+      }
+    }
+  };
+  const loops = Array.from({ length: concurrency }, loop);
+  return {
+    stop: async () => {
+      stopped = true;
+      await Promise.all(loops);
+      return result;
+    },
+  };
+}
