@@ -66,11 +66,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Poll `probe` every 200 ms until it returns a value, or fail after `ms` showing the last screen. */
 async function waitFor<T>(what: string, ms: number, probe: () => T | null | undefined | false): Promise<T> {
   const deadline = Date.now() + ms;
-  let last = '';
   for (;;) {
     const value = probe();
     if (value !== null && value !== undefined && value !== false) return value;
     if (Date.now() > deadline) {
+      let last: string;
       try {
         last = capture();
       } catch {
@@ -110,6 +110,7 @@ test('autoscale start shows the dashboard in a terminal, scales on +, and q stop
   const basePort = await freePort();
   const runDir = mkdtempSync(join(tmpdir(), 'autoscale-dash-e2e-'));
   const seen = new Set<number>();
+  let socketPath: string | null = null;
   t.after(() => {
     try {
       tmux(['kill-session', '-t', session]);
@@ -125,6 +126,8 @@ test('autoscale start shows the dashboard in a terminal, scales on +, and q stop
       if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
     }
     rmSync(runDir, { recursive: true, force: true });
+    // tmux leaves its socket file behind when the server exits with its last session.
+    if (socketPath) rmSync(socketPath, { force: true });
   });
 
   // Thresholds nothing can cross (CPU > 100 %, < 0 %): only the + key may add a worker,
@@ -134,11 +137,13 @@ test('autoscale start shows the dashboard in a terminal, scales on +, and q stop
     'node', 'bin/autoscale.js', 'start', '--port', String(port), '--base-port', String(basePort), '--interval', '1',
     '--scale-up', '100', '--scale-down', '0', '--max', '3', '--run-dir', runDir,
   ].join(' ');
-  const env = { ...process.env, TERM: 'xterm-256color' };
+  const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
   delete env.NODE_TEST_CONTEXT;
   delete env.NODE_OPTIONS;
   tmux(['new-session', '-d', '-s', session, '-x', '120', '-y', '40', '-c', root, `${command}; echo "daemon exited: $?"; sleep 2`], env);
-  const shellPid = Number(tmux(['display-message', '-p', '-t', session, '#{pane_pid}']).trim());
+  const [pane, path] = tmux(['display-message', '-p', '-t', session, '#{pane_pid} #{socket_path}']).trim().split(' ');
+  socketPath = path;
+  const shellPid = Number(pane);
 
   const daemonPid = await waitFor('the daemon process', 10_000, () => childPids(shellPid)[0]);
   seen.add(daemonPid);
