@@ -20,7 +20,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -323,6 +323,7 @@ async function main(): Promise<void> {
   console.log(`balancer: own child process, defaults (${'undici Pool'} 64 connections/worker, health checks every 2 s); X-Served-By over 4 requests: ${served.join(', ')}`);
   console.log(`nginx: worker_processes 1, upstream keepalive 64, proxy_http_version 1.1, Connection ""`);
   console.log(`load: wrk -t${s.threads} -c${s.connections} -d${s.duration}s GET /, ${s.warmup}s warm-up per target per round, ${s.rounds} round(s), targets interleaved`);
+  console.log(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (anything else running on this host skews every row)`);
   console.log(`note: on ${cpus().length} cores the load tool, the proxy and the workers share the CPU; ratios compare setups under the same contention, not absolute capacity.\n`);
 
   const results = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
@@ -353,7 +354,8 @@ async function main(): Promise<void> {
     const r = summary(t.name);
     rows.push([t.name, fmt(r.rps, 0), fmt(r.p50), fmt(r.p99), fmt(r.p999), fmt(r.max), String(r.errors), fmt(r.rps / nginx.rps), fmt(r.rps / direct.rps)]);
   }
-  console.log(`\nsummary (req/s: mean of ${s.rounds} round(s); latencies: median of rounds; max: worst):`);
+  console.log(`\nload average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`summary (req/s: mean of ${s.rounds} round(s); latencies: median of rounds; max: worst):`);
   console.log(table(rows));
 }
 

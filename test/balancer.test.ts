@@ -315,6 +315,19 @@ test('drain timeout: resolves drained:false on time; the cut-off GET is retried 
   assert.equal(servedBy(s), `worker-2@${other.port}`);
 });
 
+test('drain cut short by removeWorker (the worker crashed meanwhile) reports drained:false', async (t) => {
+  const [a, other] = await workers(t, 2);
+  const b = await balancer(t, [a, other]);
+  const slow = send(`${b.url}/?delay=3000`);
+  while (a.inFlight === 0) await new Promise((r) => setTimeout(r, 5));
+  const draining = b.drainWorker(1, 10_000);
+  await b.removeWorker(1);
+  const d = await draining;
+  assert.equal(d.drained, false);
+  assert.equal(d.inFlightAtStart, 1);
+  assert.equal((await slow).status, 200, 'the cut GET was retried on the other worker');
+});
+
 test('removeWorker: out of rotation at once', async (t) => {
   const [a, other] = await workers(t, 2);
   const b = await balancer(t, [a, other]);

@@ -116,10 +116,12 @@ function resolveHealth(h: Partial<HealthCheckOptions> | undefined): HealthCheckO
   return o;
 }
 
-export class Balancer extends EventEmitter implements ExchangeOwner {
+export class Balancer extends EventEmitter {
   readonly host: string;
-  readonly timeoutMs: number;
-  readonly traffic = new TrafficCounter();
+  readonly #timeoutMs: number;
+  readonly #traffic = new TrafficCounter();
+  /** What each in-flight exchange may ask of the balancer (kept off the public surface). */
+  readonly #owner: ExchangeOwner;
   readonly #requestedPort: number;
   readonly #connections: number;
   readonly #health: HealthCheckOptions;
@@ -137,10 +139,22 @@ export class Balancer extends EventEmitter implements ExchangeOwner {
     if (typeof host !== 'string' || host === '') throw new ConfigError(`balancer host: expected a host name or address, received ${JSON.stringify(host)}`);
     this.host = host;
     this.#requestedPort = validPort('port', opts.port, true);
-    this.timeoutMs = positiveInt('upstreamTimeoutMs', opts.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS);
+    this.#timeoutMs = positiveInt('upstreamTimeoutMs', opts.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS);
     this.#connections = positiveInt('connectionsPerWorker', opts.connectionsPerWorker ?? DEFAULT_CONNECTIONS_PER_WORKER);
     this.#health = resolveHealth(opts.health);
-    this.#now = opts.now ?? (() => performance.now());
+    const clock = opts.now;
+    // Called unbound, so `now: performance.now` works as well as an arrow function.
+    this.#now = clock === undefined ? () => performance.now() : () => clock();
+    this.#owner = {
+      traffic: this.#traffic,
+      timeoutMs: this.#timeoutMs,
+      now: this.#now,
+      next: () => this.#next(),
+      upstreamFailed: (u, code, connectFailure) => this.#upstreamFailed(u, code, connectFailure),
+      settled: (u) => {
+        if (u.onIdle !== null && u.counter.inFlight === 0) u.onIdle();
+      },
+    };
     this.#server = createServer((req, res) => this.#handle(req, res));
   }
 
@@ -151,10 +165,6 @@ export class Balancer extends EventEmitter implements ExchangeOwner {
   get url(): string {
     const h = this.host.includes(':') ? `[${this.host}]` : this.host;
     return `http://${h}:${this.#port}`;
-  }
-
-  now(): number {
-    return this.#now();
   }
 
   listen(): Promise<void> {
@@ -180,7 +190,7 @@ export class Balancer extends EventEmitter implements ExchangeOwner {
     if (!Number.isInteger(w.id)) throw new ConfigError(`worker id: expected an integer, received ${JSON.stringify(w.id)}`);
     validPort(`worker ${w.id} port`, w.port, false);
     if (this.#upstreams.has(w.id)) throw new Error(`worker ${w.id} is already in the balancer (remove or drain it first)`);
-    const u = new Upstream(w, { connections: this.#connections, timeoutMs: this.timeoutMs });
+    const u = new Upstream(w, { connections: this.#connections, timeoutMs: this.#timeoutMs });
     const h = this.#health;
     const { probe, close } = httpProbe(w.host, w.port, h.path, h.timeoutMs);
     u.closeProbe = close;
@@ -198,9 +208,11 @@ export class Balancer extends EventEmitter implements ExchangeOwner {
     this.#rebuildRotation();
     const stopping = u.stopHealth();
     const inFlightAtStart = u.counter.inFlight;
-    const drained = inFlightAtStart === 0 ? true : await this.#waitIdle(u, timeoutMs);
+    const idle = inFlightAtStart === 0 ? true : await this.#waitIdle(u, timeoutMs);
     const ms = this.#now() - t0;
     await stopping;
+    // removeWorker() or close() meanwhile cut the remaining requests: that is not a drain.
+    const drained = idle && !u.gone;
     if (!u.gone) {
       u.gone = true;
       this.#upstreams.delete(id);
@@ -230,7 +242,7 @@ export class Balancer extends EventEmitter implements ExchangeOwner {
       const c = u.counter;
       workers.push({ id: u.id, requests: c.requests, inFlight: c.inFlight, rps: c.rps(now), errors: c.errors, inRotation: !u.draining && inRotation(u.health) });
     }
-    return { ...this.traffic.stats(now, opts.resetLatency === true), workers };
+    return { ...this.#traffic.stats(now, opts.resetLatency === true), workers };
   }
 
   async close(): Promise<void> {
@@ -247,40 +259,35 @@ export class Balancer extends EventEmitter implements ExchangeOwner {
     await closed;
   }
 
-  // ExchangeOwner
+  // internals
 
-  next(): Upstream | null {
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    const start = this.#now();
+    this.#traffic.inFlight++;
+    const { headers, hasBody } = forwardRequestHeaders(req.rawHeaders, (req.socket as Socket).remoteAddress);
+    const exchange = new Exchange(this.#owner, req, res, start, headers, hasBody);
+    const upstream = this.#next();
+    if (upstream === null) {
+      this.#traffic.errors++;
+      sendNoReadyWorker(res);
+      return;
+    }
+    exchange.send(upstream);
+  }
+
+  #next(): Upstream | null {
     const r = pick(this.#rotation, this.#cursor);
     if (r === null) return null;
     this.#cursor = r.cursor;
     return r.worker;
   }
 
-  upstreamFailed(u: Upstream, code: string, connectFailure: boolean): void {
+  /** Passive check: a connection failure on live traffic ejects the worker at once. */
+  #upstreamFailed(u: Upstream, code: string, connectFailure: boolean): void {
     if (!connectFailure || u.gone || u.health.ejected) return;
     u.health = eject(u.health);
     this.#rebuildRotation();
     this.emit('upstream-error', { id: u.id, code } satisfies UpstreamErrorEvent);
-  }
-
-  settled(u: Upstream): void {
-    if (u.onIdle !== null && u.counter.inFlight === 0) u.onIdle();
-  }
-
-  // internals
-
-  #handle(req: IncomingMessage, res: ServerResponse): void {
-    const start = this.#now();
-    this.traffic.inFlight++;
-    const { headers, hasBody } = forwardRequestHeaders(req.rawHeaders, (req.socket as Socket).remoteAddress);
-    const exchange = new Exchange(this, req, res, start, headers, hasBody);
-    const upstream = this.next();
-    if (upstream === null) {
-      this.traffic.errors++;
-      sendNoReadyWorker(res);
-      return;
-    }
-    exchange.send(upstream);
   }
 
   #waitIdle(u: Upstream, timeoutMs: number): Promise<boolean> {
