@@ -25,6 +25,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Balancer } from '../src/balancer/balancer.js';
+import type { TrafficStats } from '../src/events.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = resolve(dirname(SELF), '..');
@@ -48,6 +49,10 @@ async function serveBalancer(config: { ports: number[]; block: boolean }): Promi
   process.once('disconnect', () => {
     if (blocker !== null) clearInterval(blocker);
     void balancer.close();
+  });
+  // The parent asks for the balancer's own view (latency arrival -> finish, inside the process) around each run.
+  process.on('message', (m: { type?: string }) => {
+    if (m.type === 'snapshot') process.send?.({ type: 'snapshot', stats: balancer.snapshot({ resetLatency: true }) });
   });
   process.send?.({ port: balancer.port });
 }
@@ -104,12 +109,25 @@ function forkRole(args: string[]): ChildProcess {
 
 function nextMessage<T>(p: ChildProcess, what: string, ms = 15_000): Promise<T> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what}: no message within ${ms} ms`)), ms);
-    p.once('message', (m) => {
+    const done = (): void => {
       clearTimeout(timer);
+      p.off('message', onMessage);
+      p.off('exit', onExit);
+    };
+    const onMessage = (m: unknown): void => {
+      done();
       resolve(m as T);
-    });
-    p.once('exit', (code) => reject(new Error(`${what} exited early (code ${code})`)));
+    };
+    const onExit = (code: number | null): void => {
+      done();
+      reject(new Error(`${what} exited early (code ${code})`));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`${what}: no message within ${ms} ms`));
+    }, ms);
+    p.on('message', onMessage);
+    p.on('exit', onExit);
   });
 }
 
@@ -212,6 +230,7 @@ end
 `;
 
 interface WrkResult {
+  requests: number;
   rps: number;
   p50: number;
   p99: number;
@@ -230,6 +249,7 @@ async function wrk(url: string, s: Settings, seconds: number, script: string): P
   if (code !== 0 || line === undefined) throw new Error(`wrk failed (exit ${code}):\n${out}`);
   const r = JSON.parse(line.slice(8)) as Record<string, number>;
   return {
+    requests: r.requests,
     rps: r.requests / (r.duration_us / 1e6),
     p50: r.p50 / 1000,
     p99: r.p99 / 1000,
@@ -293,17 +313,25 @@ async function main(): Promise<void> {
 
   const { ports, real } = await startWorkers(2);
   const balancers: Record<'plain' | 'block', number> = { plain: 0, block: 0 };
+  const balancerProcs: Partial<Record<'plain' | 'block', ChildProcess>> = {};
   for (const kind of ['plain', 'block'] as const) {
     const p = forkRole(['--serve-balancer', JSON.stringify({ ports, block: kind === 'block' })]);
+    balancerProcs[kind] = p;
     balancers[kind] = (await nextMessage<{ port: number }>(p, `balancer (${kind})`)).port;
   }
+  const ownView = async (p: ChildProcess | undefined): Promise<TrafficStats | null> => {
+    if (p === undefined) return null;
+    const reply = nextMessage<{ stats: TrafficStats }>(p, 'balancer snapshot');
+    p.send({ type: 'snapshot' });
+    return (await reply).stats;
+  };
   const nginxPort = await startNginx(dir, ports);
 
   const targets = [
-    { name: 'direct (1 worker)', url: `http://${HOST}:${ports[0]}/` },
-    { name: 'balancer', url: `http://${HOST}:${balancers.plain}/` },
-    { name: 'nginx round-robin', url: `http://${HOST}:${nginxPort}/` },
-    { name: 'balancer + 8ms block/3s', url: `http://${HOST}:${balancers.block}/` },
+    { name: 'direct (1 worker)', url: `http://${HOST}:${ports[0]}/`, proc: undefined },
+    { name: 'balancer', url: `http://${HOST}:${balancers.plain}/`, proc: balancerProcs.plain },
+    { name: 'nginx round-robin', url: `http://${HOST}:${nginxPort}/`, proc: undefined },
+    { name: 'balancer + 8ms block/3s', url: `http://${HOST}:${balancers.block}/`, proc: balancerProcs.block },
   ];
 
   // Pre-flight: every target answers 200, and the balancer really alternates.
@@ -330,15 +358,24 @@ async function main(): Promise<void> {
   for (let round = 1; round <= s.rounds; round++) {
     for (const t of targets) {
       if (s.warmup > 0) await wrk(t.url, s, s.warmup, script);
+      const before = await ownView(t.proc);
       const r = await wrk(t.url, s, s.duration, script);
+      const after = await ownView(t.proc);
       results.get(t.name)?.push(r);
-      console.log(`round ${round}  ${t.name.padEnd(24)} ${fmt(r.rps, 0).padStart(7)} req/s  p50 ${fmt(r.p50)} ms  p99 ${fmt(r.p99)} ms  p99.9 ${fmt(r.p999)} ms  max ${fmt(r.max)} ms  errors ${r.errors}`);
+      const own =
+        before !== null && after !== null
+          ? `  | balancer's own count ${after.total - before.total} (wrk ${r.requests}), own p50 ${fmt(after.p50 ?? Number.NaN)} p99 ${fmt(after.p99 ?? Number.NaN)} ms, 5xx ${after.errors - before.errors}`
+          : '';
+      console.log(
+        `round ${round}  ${t.name.padEnd(24)} ${fmt(r.rps, 0).padStart(7)} req/s  p50 ${fmt(r.p50)} ms  p99 ${fmt(r.p99)} ms  p99.9 ${fmt(r.p999)} ms  max ${fmt(r.max)} ms  errors ${r.errors}${own}`,
+      );
     }
   }
 
   const summary = (name: string): WrkResult => {
     const rs = results.get(name) as WrkResult[];
     return {
+      requests: rs.reduce((a, r) => a + r.requests, 0),
       rps: mean(rs.map((r) => r.rps)),
       p50: median(rs.map((r) => r.p50)),
       p99: median(rs.map((r) => r.p99)),

@@ -27,6 +27,7 @@ const REWRITTEN_ON_REQUEST: ReadonlySet<string> = new Set(['x-forwarded-for', 'x
 function connectionTokens(values: readonly string[]): Set<string> | null {
   let extra: Set<string> | null = null;
   for (const value of values) {
+    if (value === 'keep-alive' || value === 'close') continue; // the usual values: nothing extra to strip
     for (const part of value.split(',')) {
       const token = part.trim().toLowerCase();
       if (token === '' || HOP_BY_HOP.has(token)) continue;
