@@ -131,6 +131,7 @@ export class LoadEngine {
   #abortRequested = false;
   #inFlight = 0;
   #onIdle: (() => void) | null = null;
+  #closing: Promise<void>[] = [];
 
   /** Closed loop: how many of this shard's virtual users may send now. */
   #active = 0;
@@ -262,12 +263,16 @@ export class LoadEngine {
     }
     if (this.#sweepTimer !== null) clearInterval(this.#sweepTimer);
     this.#sweepTimer = null;
-    await Promise.all(this.#vus.map((vu) => (vu.client.destroyed ? undefined : vu.client.destroy())));
+    for (const vu of this.#vus) {
+      if (!vu.client.destroyed) this.#closing.push(vu.client.destroy());
+    }
+    // Resolves after undici has reported every cancelled request to its handler.
+    await Promise.all(this.#closing);
   }
 
   #destroyClients(err: Error): void {
     for (const vu of this.#vus) {
-      if (!vu.client.destroyed) void vu.client.destroy(err);
+      if (!vu.client.destroyed) this.#closing.push(vu.client.destroy(err));
     }
   }
 
