@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import type { CliIO, SetExitCode } from './cli-io.js';
 import { AutoscaleError, UsageError } from './errors.js';
+import { METRIC_NAMES, METRICS } from './scaler/metrics.js';
 import { DEFAULTS, readConfigFile, resolveConfig, type RawSettings } from './scaler/config.js';
 import { runStart } from './commands/start.js';
 import { runWorker } from './commands/worker.js';
@@ -26,6 +27,14 @@ const START_KEYS: Record<string, string> = {
   basePort: 'basePort',
   host: 'host',
   work: 'work',
+  metric: 'metric',
+  policy: 'policy',
+  target: 'target',
+  tolerance: 'tolerance',
+  scaleDownWindow: 'scaleDownWindow',
+  maxStepPods: 'maxStepPods',
+  maxStepPercent: 'maxStepPercent',
+  warmup: 'warmup',
 };
 
 function parseIntFlag(name: string, raw: string, min: number, max: number): number {
@@ -62,6 +71,14 @@ export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
     .option('--base-port <port>', `first worker port; workers take the lowest free ports from here (default ${d.basePort})`)
     .option('--host <address>', `address to bind the balancer and workers to (default ${d.host})`)
     .option('--work <ms>', `busy-loop CPU ms per request in each worker, 0 for none (default ${d.work})`)
+    .option('--metric <name>', `what drives scaling: ${METRIC_NAMES.map((m) => `${m} (${METRICS[m].help})`).join('; ')} (default ${d.metric})`)
+    .option('--policy <name>', `threshold (one step above --scale-up / below --scale-down) or target (Kubernetes HPA: ceil(n × metric / --target)) (default ${d.policy})`)
+    .option('--target <value>', `target policy: per-worker value to hold the metric at (default per metric: ${METRIC_NAMES.map((m) => `${m} ${METRICS[m].defaultTarget}`).join(', ')})`)
+    .option('--tolerance <fraction>', `target policy: no action while |metric/target - 1| <= this (default ${d.tolerance}, as HPA)`)
+    .option('--scale-down-window <seconds>', `target policy: scale in only to the highest recommendation of this window (default ${d.scaleDownWindow}; HPA's default is 300)`)
+    .option('--max-step-pods <n>', `target policy: one tick adds at most this many workers … (default ${d.maxStepPods})`)
+    .option('--max-step-percent <percent>', `… or this % of the current count, whichever is more (default ${d.maxStepPercent}, i.e. may double)`)
+    .option('--warmup <seconds>', `a newly ready worker stays out of per-worker averages this long, and scale-in waits (default ${d.warmup})`)
     .option('--config <file.json>', 'JSON file with the same keys as these flags ("scale-up" or "scaleUp"); flags win over it')
     .option('--run-dir <dir>', 'directory for worker log files (default: a new temp dir, printed at start)')
     .option('--json', 'print one JSON object per line (NDJSON) instead of the dashboard')

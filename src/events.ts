@@ -63,6 +63,14 @@ export interface LabSettings {
   /** Which metric drives scaling (e.g. 'host-cpu') and which policy (e.g. 'threshold'). */
   metric: string;
   policy: string;
+  /** Target policy: per-worker target value, tolerance (fraction), scale-in stabilisation window (s), per-tick scale-out limit. */
+  target: number;
+  tolerance: number;
+  scaleDownWindow: number;
+  maxStepPods: number;
+  maxStepPercent: number;
+  /** Seconds a newly ready worker is left out of per-worker averages (and scale-in is held). */
+  warmup: number;
 }
 
 export interface StartedEvent {
@@ -84,6 +92,10 @@ export interface TickEvent {
   /** The metric the policy used and its value. */
   metric: string;
   value: number | null;
+  /** Every metric's value this tick, whichever one drives scaling (null when not measurable). */
+  metrics: Record<string, number | null>;
+  /** Ready workers still in warm-up (left out of per-worker averages). */
+  warming: number;
   instances: number;
   ready: number;
   desired: number;

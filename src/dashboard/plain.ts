@@ -4,6 +4,7 @@
  * (--json). Pure formatters; the 'stats' heartbeat is for live views only.
  */
 import type { LabEvent } from '../events.js';
+import { formatValue, METRICS, type MetricName } from '../scaler/metrics.js';
 import { formatCount, formatMs, formatPercent, formatRelative } from './format.js';
 
 export function formatPlainLine(e: LabEvent): string | null {
@@ -19,8 +20,11 @@ export function formatPlainLine(e: LabEvent): string | null {
     case 'tick': {
       const tr = e.traffic;
       const cpu = e.cpu === null ? 'cpu –' : `cpu ${formatPercent(e.cpu)} %`;
+      const info = METRICS[e.metric as MetricName];
+      const metric = info && e.metric !== 'host-cpu' ? `  ${info.label} ${e.value === null ? '–' : formatValue(e.value, info.unit)}` : '';
+      const warming = e.warming > 0 ? `, warming ${e.warming}` : '';
       return (
-        `${at} tick     ${cpu}  instances ${e.instances} (ready ${e.ready}, desired ${e.desired})  ` +
+        `${at} tick     ${cpu}${metric}  instances ${e.instances} (ready ${e.ready}${warming}, desired ${e.desired})  ` +
         `rpm ${formatCount(tr.rpm)}  rps ${formatCount(tr.rps)}  p99 ${formatMs(tr.p99)}  ${e.action}: ${e.reason}`
       );
     }

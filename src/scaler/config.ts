@@ -5,8 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, UsageError } from '../errors.js';
 import type { LabSettings } from '../events.js';
+import { POLICY_NAMES, type PolicyName } from './decide.js';
+import { METRIC_NAMES, METRICS, type MetricName } from './metrics.js';
 
 export interface LabConfig extends LabSettings {
+  metric: MetricName;
+  policy: PolicyName;
   /** Longest wait for a worker's in-flight requests on scale-in, ms. */
   drainTimeoutMs: number;
   /** SIGTERM -> SIGKILL deadline, ms. */
@@ -35,6 +39,12 @@ export const DEFAULTS: LabConfig = {
   work: 10,
   metric: 'host-cpu',
   policy: 'threshold',
+  target: METRICS['host-cpu'].defaultTarget,
+  tolerance: 0.1,
+  scaleDownWindow: 30,
+  maxStepPods: 4,
+  maxStepPercent: 100,
+  warmup: 6,
   drainTimeoutMs: 10_000,
   killTimeoutMs: 5_000,
   readyTimeoutMs: 15_000,
@@ -55,10 +65,15 @@ const KEYS: KeySpec[] = [
   { key: 'basePort', flag: 'base-port', kind: 'int', min: 1, max: 65_535 },
   { key: 'host', flag: 'host', kind: 'string' },
   { key: 'work', flag: 'work', kind: 'number', min: 0, max: 1000 },
+  { key: 'target', flag: 'target', kind: 'number', min: 0.001, max: 1_000_000 },
+  { key: 'tolerance', flag: 'tolerance', kind: 'number', min: 0, max: 0.9 },
+  { key: 'scaleDownWindow', flag: 'scale-down-window', kind: 'number', min: 0, max: 3600 },
+  { key: 'maxStepPods', flag: 'max-step-pods', kind: 'int', min: 1, max: 64 },
+  { key: 'maxStepPercent', flag: 'max-step-percent', kind: 'number', min: 0, max: 1000 },
+  { key: 'warmup', flag: 'warmup', kind: 'number', min: 0, max: 3600 },
 ];
 
-const METRICS = ['host-cpu'] as const;
-const POLICIES = ['threshold'] as const;
+const ENUMS = { metric: METRIC_NAMES, policy: POLICY_NAMES } as const;
 
 export type RawSettings = Partial<Record<string, unknown>>;
 
@@ -138,13 +153,14 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}): LabCo
     for (const key of ['metric', 'policy'] as const) {
       const value = raw[key];
       if (value === undefined) continue;
-      const allowed: readonly string[] = key === 'metric' ? METRICS : POLICIES;
+      const allowed: readonly string[] = ENUMS[key];
       if (typeof value !== 'string' || !allowed.includes(value)) {
         throw new ConfigError(`--${key} must be one of ${allowed.join(', ')} (received ${JSON.stringify(value)})`);
       }
-      config[key] = value;
+      (config as unknown as Record<string, unknown>)[key] = value;
     }
   }
+  if (flags.target === undefined && file.target === undefined) config.target = METRICS[config.metric].defaultTarget;
   if (config.min > config.max) {
     throw new UsageError(`--min (${config.min}) must be <= --max (${config.max})`);
   }

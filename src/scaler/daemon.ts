@@ -10,7 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { Balancer } from '../balancer/balancer.js';
 import { LabEvents } from '../events.js';
 import { publicSettings, type LabConfig } from './config.js';
-import { decide } from './decide.js';
+import { decide, type Recommendation } from './decide.js';
+import { measure } from './measure.js';
 import { createHostCpuSampler, type CpuSampler } from './sampler.js';
 import { Supervisor } from './supervisor.js';
 
@@ -42,6 +43,9 @@ export class Lab {
   #tickTimer: NodeJS.Timeout | null = null;
   #statsTimer: NodeJS.Timeout | null = null;
   #ticking = false;
+  #recommendations: Recommendation[] = [];
+  #previousRequests = new Map<number, { at: number; requests: number }>();
+  #inFlight = new Map<number, { sum: number; n: number }>();
   #stopping: Promise<number> | null = null;
   #resolveStopped!: (forced: number) => void;
 
@@ -147,24 +151,33 @@ export class Lab {
     if (this.#ticking || this.#stopping) return;
     this.#ticking = true;
     try {
-      const cpu = await this.#sampler.sample();
+      const hostCpu = await this.#sampler.sample();
       if (this.#stopping) return;
+      const now = this.now();
+      const traffic = this.balancer.snapshot({ resetLatency: true });
+      this.#sampleInFlight(traffic.workers);
+      const m = this.#measure(now, hostCpu, traffic);
       const counts = this.supervisor.counts();
       const desired = this.supervisor.desired;
-      const state = { desired, starting: counts.starting, ready: counts.ready, lastScaleAt: this.#lastScaleAt };
-      let d = decide({ label: 'cpu', value: cpu, unit: ' %' }, state, this.config, this.now());
+      const since = now - this.config.scaleDownWindow * 1000;
+      this.#recommendations = this.#recommendations.filter((r) => r.at > since);
+      const state = { desired, starting: counts.starting, ready: counts.ready, warming: m.warming, lastScaleAt: this.#lastScaleAt, recommendations: this.#recommendations };
+      const value = m.values[this.config.metric];
+      let d = decide({ metric: this.config.metric, value }, state, this.config, now);
+      if (d.recommendation !== null) this.#recommendations.push({ at: now, desired: d.recommendation });
       if (this.#paused && d.desired !== desired) {
-        d = { desired, action: 'hold', reason: `paused (would ${d.action}: ${d.reason})` };
+        d = { ...d, desired, action: 'hold', reason: `paused (would ${d.action}: ${d.reason})` };
       }
       if (d.desired !== desired) this.#apply(desired, d.desired, d.reason, false);
-      const traffic = this.balancer.snapshot({ resetLatency: true });
       const after = this.supervisor.counts();
       this.events.publish({
         type: 'tick',
-        t: this.now(),
-        cpu,
+        t: now,
+        cpu: hostCpu,
         metric: this.config.metric,
-        value: cpu,
+        value,
+        metrics: m.values,
+        warming: m.warming,
         instances: after.live,
         ready: after.ready,
         desired: this.supervisor.desired,
@@ -179,8 +192,34 @@ export class Lab {
     }
   }
 
+  /** Every metric's value over the tick that just ended. */
+  #measure(now: number, hostCpu: number | null, traffic: Snap) {
+    const cpu = this.supervisor.takeCpuMeans();
+    const byId = new Map(traffic.workers.map((w) => [w.id, w]));
+    const workers = this.supervisor.snapshot().map((w) => {
+      const u = byId.get(w.id);
+      const f = this.#inFlight.get(w.id);
+      return { id: w.id, state: w.state, readyAt: w.readyAt, cpu: cpu.get(w.id) ?? null, requests: u?.requests ?? 0, inFlight: f && f.n > 0 ? f.sum / f.n : 0, rps: u?.rps ?? 0 };
+    });
+    this.#inFlight.clear();
+    const m = measure({ now, warmupMs: this.config.warmup * 1000, hostCpu, p95: traffic.p95, workers, previous: this.#previousRequests });
+    this.#previousRequests = m.next;
+    return m;
+  }
+
+  /** Concurrency is averaged over the tick from one sample a second (plus one at the tick). */
+  #sampleInFlight(workers: Snap['workers']): void {
+    for (const w of workers) {
+      const acc = this.#inFlight.get(w.id) ?? { sum: 0, n: 0 };
+      acc.sum += w.inFlight;
+      acc.n++;
+      this.#inFlight.set(w.id, acc);
+    }
+  }
+
   #publishStats(): void {
     const traffic = this.balancer.snapshot();
+    this.#sampleInFlight(traffic.workers);
     this.events.publish({ type: 'stats', t: this.now(), traffic: stripWorkers(traffic), workers: this.supervisor.snapshot(perWorker(traffic.workers)) });
   }
 }

@@ -1,85 +1,178 @@
 /**
- * The scaling policy, as a pure function: no timers, no I/O.
+ * The scaling policies, as pure functions: no timers, no I/O.
  * (sample, state, config, now) -> { desired, action, reason }.
- * The reason always says why it acted or why it did not, with the numbers.
+ * The reason always says why it acted or why it did not, with the arithmetic.
  */
 import type { ScaleAction } from '../events.js';
+import { formatValue, METRICS, type MetricName } from './metrics.js';
+
+export type PolicyName = 'threshold' | 'target';
+export const POLICY_NAMES: readonly PolicyName[] = ['threshold', 'target'];
+
+export interface Recommendation {
+  /** ms, same clock as `now`. */
+  at: number;
+  desired: number;
+}
 
 export interface PolicyState {
-  /** The instance count the lab is currently steering to. */
+  /** The instance count the lab is currently steering to (starting workers count toward it). */
   desired: number;
   /** Workers forked but not yet ready. */
   starting: number;
   /** Workers in rotation. */
   ready: number;
+  /** Ready workers still inside their warm-up: left out of per-worker averages. */
+  warming: number;
   /** ms timestamp (same clock as `now`) of the last scaling action, manual or automatic; null if none yet. */
   lastScaleAt: number | null;
+  /** Recent target-policy recommendations, for the scale-in stabilisation window. */
+  recommendations: readonly Recommendation[];
 }
 
 export interface PolicyConfig {
+  policy: PolicyName;
   min: number;
   max: number;
+  /** Threshold policy: scale out above, in below. */
   scaleUp: number;
   scaleDown: number;
-  /** Seconds after the last scaling action during which no scale-in happens. */
+  /** Threshold policy: seconds after the last scaling action during which no scale-in happens. */
   cooldown: number;
+  /** Target policy: the metric value each worker should run at. */
+  target: number;
+  /** Target policy: no action while |metric / target - 1| <= tolerance. */
+  tolerance: number;
+  /** Target policy: seconds of recommendations whose highest bounds a scale-in. */
+  scaleDownWindow: number;
+  /** Target policy: one tick may add this many workers, or this percentage of the current count, whichever is more. */
+  maxStepPods: number;
+  maxStepPercent: number;
 }
 
 export interface Sample {
-  /** Name shown in reasons, e.g. "cpu". */
-  label: string;
-  /** The metric's value (%, for CPU); null when sampling failed. */
+  metric: MetricName;
+  /** For per-worker metrics, the average over the ready workers past warm-up; null when nothing could be measured. */
   value: number | null;
-  /** Unit suffix shown after the value, e.g. " %". */
-  unit: string;
 }
 
 export interface Decision {
   desired: number;
   action: ScaleAction;
   reason: string;
+  /** Target policy: this tick's recommendation before stabilisation (the daemon keeps a window of them). */
+  recommendation: number | null;
 }
 
-const fmt = (v: number) => (Math.abs(v) >= 10 || Number.isInteger(v) ? Math.round(v).toString() : v.toFixed(1));
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const clamp = (n: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, n));
 
-/** Threshold policy: one step per tick, clamped to [min, max]. */
+function act(from: number, to: number, reason: string, recommendation: number | null = null): Decision {
+  return { desired: to, action: to > from ? 'scale-out' : to < from ? 'scale-in' : 'hold', reason, recommendation };
+}
+
 export function decide(sample: Sample, state: PolicyState, config: PolicyConfig, now: number): Decision {
-  const { min, max, scaleUp, scaleDown } = config;
+  const { min, max } = config;
   const current = state.desired;
-
-  // Out of bounds (e.g. min/max changed): move back inside first, one step at a time.
-  if (current < min) {
-    return { desired: current + 1, action: 'scale-out', reason: `below min ${min}: ${current} → ${current + 1}` };
-  }
-  if (current > max) {
-    return { desired: current - 1, action: 'scale-in', reason: `above max ${max}: ${current} → ${current - 1}` };
-  }
+  // Out of bounds (e.g. after a crash or a config change): move back inside, one step at a time.
+  if (current < min) return act(current, current + 1, `below min ${min}: ${current} → ${current + 1}`);
+  if (current > max) return act(current, current - 1, `above max ${max}: ${current} → ${current - 1}`);
+  const info = METRICS[sample.metric];
   if (sample.value === null) {
-    return { desired: current, action: 'hold', reason: `no ${sample.label} sample this tick: hold at ${current}` };
+    const why = info.perWorker && state.ready > 0 && state.ready === state.warming ? `every ready worker still warming up` : `no ${info.label} sample this tick`;
+    return act(current, current, `${why}: hold at ${current}`);
   }
+  return config.policy === 'target' ? decideTarget(sample.value, state, config, now, sample.metric) : decideThreshold(sample.value, state, config, now, sample.metric);
+}
 
-  const v = `${sample.label} ${fmt(sample.value)}${sample.unit}`;
-  if (sample.value > scaleUp) {
-    const over = `${v} > ${fmt(scaleUp)}${sample.unit}`;
-    if (current >= max) return { desired: current, action: 'hold', reason: `${over} but already at max ${max}` };
-    if (state.starting > 0) {
-      const n = state.starting;
-      return { desired: current, action: 'hold', reason: `${over} but ${n} worker${n > 1 ? 's' : ''} still starting: wait` };
-    }
-    return { desired: current + 1, action: 'scale-out', reason: `${over}: ${current} → ${current + 1}` };
+/**
+ * Scale out by one above --scale-up, in by one below --scale-down. For a
+ * per-worker metric, warming workers count as capacity with no load, and a
+ * scale-in that would push the average over --scale-up is refused (Azure's
+ * flapping protection).
+ */
+function decideThreshold(value: number, state: PolicyState, config: PolicyConfig, now: number, metric: MetricName): Decision {
+  const { min, max, scaleUp, scaleDown } = config;
+  const info = METRICS[metric];
+  const f = (v: number) => formatValue(v, info.unit);
+  const current = state.desired;
+  const measured = state.ready - state.warming;
+  const diluted = info.perWorker && state.warming > 0 && measured > 0;
+  const eff = diluted ? (value * measured) / state.ready : value;
+  const v = diluted
+    ? `${info.label} ${f(eff)} (${f(value)} on ${measured} measured, ${plural(state.warming, 'warming worker')} counted as idle)`
+    : `${info.label} ${f(eff)}`;
+
+  if (eff > scaleUp) {
+    const over = `${v} > ${f(scaleUp)}`;
+    if (current >= max) return act(current, current, `${over} but already at max ${max}`);
+    if (state.starting > 0) return act(current, current, `${over} but ${plural(state.starting, 'worker')} still starting: wait`);
+    return act(current, current + 1, `${over}: ${current} → ${current + 1}`);
   }
-  if (sample.value < scaleDown) {
-    const under = `${v} < ${fmt(scaleDown)}${sample.unit}`;
-    if (current <= min) return { desired: current, action: 'hold', reason: `${under} but already at min ${min}` };
+  if (eff < scaleDown) {
+    const under = `${v} < ${f(scaleDown)}`;
+    if (current <= min) return act(current, current, `${under} but already at min ${min}`);
+    if (state.warming > 0) return act(current, current, `${under} but ${plural(state.warming, 'worker')} still warming up: hold scale-in`);
     const left = state.lastScaleAt === null ? 0 : state.lastScaleAt + config.cooldown * 1000 - now;
-    if (left > 0) {
-      return { desired: current, action: 'hold', reason: `${under} but cooldown ${Math.ceil(left / 1000)} s left` };
+    if (left > 0) return act(current, current, `${under} but cooldown ${Math.ceil(left / 1000)} s left`);
+    if (info.perWorker) {
+      const after = (eff * current) / (current - 1);
+      if (after > scaleUp) {
+        return act(current, current, `${under}, but after scale-in ≈ ${f(after)} > ${f(scaleUp)}: hold (flapping protection)`);
+      }
     }
-    return { desired: current - 1, action: 'scale-in', reason: `${under}: ${current} → ${current - 1}` };
+    return act(current, current - 1, `${under}: ${current} → ${current - 1}`);
   }
-  return {
-    desired: current,
-    action: 'hold',
-    reason: `${v} within ${fmt(scaleDown)}–${fmt(scaleUp)}${sample.unit}: hold at ${current}`,
-  };
+  return act(current, current, `${v} within ${f(scaleDown)}–${f(scaleUp)}: hold at ${current}`);
+}
+
+/**
+ * Kubernetes HPA's rule: desired = ceil(current × metric / target), nothing
+ * within the tolerance, scale-out limited per tick, scale-in only down to the
+ * highest recommendation of the stabilisation window, clamped to [min, max].
+ * Starting and warming workers count toward `current` with no load, so a burst
+ * is not answered twice.
+ */
+function decideTarget(value: number, state: PolicyState, config: PolicyConfig, now: number, metric: MetricName): Decision {
+  const { min, max, target, tolerance } = config;
+  const current = state.desired;
+  const info = METRICS[metric];
+  const f = (v: number) => formatValue(v, info.unit);
+  const measured = state.ready - state.warming;
+  const unmeasured = current - measured;
+  // Per-worker average over all `current` workers, unmeasured ones counted as idle.
+  const avg = info.perWorker && unmeasured > 0 && measured > 0 ? (value * measured) / current : value;
+  const note = avg !== value ? ` (${f(value)} on ${measured} measured, ${plural(unmeasured, 'starting/warming worker')} counted as idle)` : '';
+  const ratio = avg / target;
+
+  if (Math.abs(ratio - 1) <= tolerance) {
+    return act(current, current, `target: ${info.label} ${f(avg)}${note} / ${f(target)} = ${ratio.toFixed(2)}, within tolerance ${tolerance}: hold at ${current}`, current);
+  }
+  const raw = Math.ceil(current * ratio);
+  let reason = `target: ceil(${current} × ${f(avg)} / ${f(target)}) = ${raw}${note}`;
+  let rec = clamp(raw, min, max);
+  if (rec !== raw) reason += `, clamped to ${rec > raw ? 'min' : 'max'} ${rec}`;
+  const recommendation = rec;
+
+  if (rec > current) {
+    const limit = Math.max(Math.floor((current * (100 + config.maxStepPercent)) / 100), current + config.maxStepPods);
+    if (rec > limit) {
+      rec = limit;
+      reason += `, limited to ${limit} by max-step`;
+    }
+    return act(current, rec, `${reason}: ${current} → ${rec}`, recommendation);
+  }
+  if (rec < current) {
+    const since = now - config.scaleDownWindow * 1000;
+    const highest = Math.max(rec, ...state.recommendations.filter((r) => r.at > since).map((r) => r.desired));
+    if (highest > rec) {
+      const to = Math.min(highest, current);
+      reason += `, but highest recommendation in the last ${config.scaleDownWindow} s is ${highest}`;
+      if (to >= current) return act(current, current, `${reason}: hold at ${current} (stabilisation window)`, recommendation);
+      rec = to;
+    }
+    if (state.warming > 0) return act(current, current, `${reason}, but ${plural(state.warming, 'worker')} still warming up: hold scale-in`, recommendation);
+    return act(current, rec, `${reason}: ${current} → ${rec}`, recommendation);
+  }
+  return act(current, current, `${reason}: hold at ${current}`, recommendation);
 }

@@ -52,6 +52,9 @@ interface ManagedWorker {
   readyAt: number | null;
   cpu: number | null;
   rss: number | null;
+  /** Sum and count of CPU reports since the last takeCpuMeans(). */
+  cpuSum: number;
+  cpuReports: number;
   child: ChildProcess | null;
   exited: Promise<void>;
   /** Resolves `exited`. */
@@ -124,6 +127,17 @@ export class Supervisor {
       startedAt: w.startedAt,
       readyAt: w.readyAt,
     }));
+  }
+
+  /** Mean CPU % each worker reported since the previous call (null when none arrived); starts a new period. */
+  takeCpuMeans(): Map<number, number | null> {
+    const out = new Map<number, number | null>();
+    for (const w of this.#workers.values()) {
+      out.set(w.id, w.cpuReports === 0 ? null : w.cpuSum / w.cpuReports);
+      w.cpuSum = 0;
+      w.cpuReports = 0;
+    }
+    return out;
   }
 
   /** PIDs of every worker process that may still be running. */
@@ -201,6 +215,8 @@ export class Supervisor {
       readyAt: null,
       cpu: null,
       rss: null,
+      cpuSum: 0,
+      cpuReports: 0,
       child: null,
       exited: new Promise<void>((r) => (resolveExit = r)),
       markGone: () => resolveExit(),
@@ -288,6 +304,8 @@ export class Supervisor {
       } else if (m.type === 'stats') {
         w.cpu = m.cpu;
         w.rss = m.rss;
+        w.cpuSum += m.cpu;
+        w.cpuReports++;
       }
     });
     child.on('error', () => {
