@@ -116,7 +116,7 @@ async function daemonWithWorkers(t: TestContext, n: number, extra: string[] = []
   try {
     await until(`${n} ready workers`, () => d.lines().filter((e) => e.type === 'worker' && e.state === 'ready').length >= n, 20_000);
   } catch (err) {
-    throw new Error(`${(err as Error).message}\nstderr: ${d.stderr()}\nlast lines: ${JSON.stringify(d.lines().slice(-5))}`);
+    throw new Error(`${(err as Error).message}\nstderr: ${d.stderr()}\nlast lines: ${JSON.stringify(d.lines().slice(-5))}`, { cause: err });
   }
   return { d, port };
 }

@@ -1,8 +1,12 @@
 /** Shared test helpers: free ports, polling, process liveness, a bounded load loop. */
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
+import { readFileSync, rmSync } from 'node:fs';
+import type { TestContext } from 'node:test';
 import { request } from 'undici';
+import type { LabEvent, ScaleEvent, TickEvent, WorkerEvent } from '../src/events.js';
+import { resolveConfig } from '../src/scaler/config.js';
+import { Lab } from '../src/scaler/daemon.js';
 
 /** A port that was free a moment ago (for things that must be told their port up front). */
 export async function freePort(): Promise<number> {
@@ -77,3 +81,27 @@ export function loadLoop(url: string, concurrency: number, maxMs: number): { sto
     },
   };
 }
+
+/**
+ * A real lab in this process (real balancer and worker processes) on free ports, with a
+ * scripted host-CPU sampler; stopped and cleaned up when the test ends.
+ */
+export async function startLab(t: TestContext, flags: Record<string, string>, cpu: { value: number | null }) {
+  const basePort = await freePort();
+  const config = resolveConfig({ port: '0', basePort: String(basePort), interval: '0.3', cooldown: '0', work: '0', ...flags });
+  const lab = new Lab(config, { sampler: { sample: async () => cpu.value } });
+  const events: LabEvent[] = [];
+  lab.events.on('event', (e) => void events.push(e));
+  t.after(async () => {
+    lab.killAllSync();
+    await lab.stop('test over');
+    rmSync(lab.runDir, { recursive: true, force: true });
+  });
+  await lab.listen();
+  await lab.run();
+  const workers = () => events.filter((e): e is WorkerEvent => e.type === 'worker');
+  const scales = () => events.filter((e): e is ScaleEvent => e.type === 'scale');
+  const ticks = () => events.filter((e): e is TickEvent => e.type === 'tick');
+  return { lab, events, workers, scales, ticks };
+}
+

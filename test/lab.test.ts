@@ -2,32 +2,10 @@
  * The lab end to end, in process: real balancer, real worker processes, a
  * scripted CPU sampler so the scaling decisions are deterministic.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { request } from 'undici';
-import type { LabEvent, ScaleEvent, WorkerEvent } from '../src/events.js';
-import { resolveConfig } from '../src/scaler/config.js';
-import { Lab } from '../src/scaler/daemon.js';
-import { freePort, isAlive, loadLoop, until } from './helpers.js';
-
-async function startLab(t: TestContext, flags: Record<string, string>, cpu: { value: number | null }) {
-  const basePort = await freePort();
-  const config = resolveConfig({ port: '0', basePort: String(basePort), interval: '0.3', cooldown: '0', work: '0', ...flags });
-  const lab = new Lab(config, { sampler: { sample: async () => cpu.value } });
-  const events: LabEvent[] = [];
-  lab.events.on('event', (e) => void events.push(e));
-  t.after(async () => {
-    lab.killAllSync();
-    await lab.stop('test over');
-    rmSync(lab.runDir, { recursive: true, force: true });
-  });
-  await lab.listen();
-  await lab.run();
-  const workers = () => events.filter((e): e is WorkerEvent => e.type === 'worker');
-  const scales = () => events.filter((e): e is ScaleEvent => e.type === 'scale');
-  return { lab, events, workers, scales };
-}
+import { isAlive, loadLoop, startLab, until } from './helpers.js';
 
 test('forwards to two workers in turn after a forced scale-out', async (t) => {
   const cpu = { value: 20 };

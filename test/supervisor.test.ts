@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LabEvent, WorkerEvent } from '../src/events.js';
+import { freePort as freeBasePort, isAlive, until } from './helpers.js';
 import { Supervisor, type Rotation, type SupervisorOptions } from '../src/scaler/supervisor.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -23,31 +24,6 @@ function fakeRotation() {
     removeWorker: async (id) => void calls.push(`remove ${id}`),
   };
   return { rotation, calls };
-}
-
-async function freeBasePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 function setup(t: import('node:test').TestContext, over: Partial<SupervisorOptions> & { basePort: number }) {
