@@ -176,6 +176,9 @@ export class Balancer extends EventEmitter {
       };
       const onListening = (): void => {
         server.off('error', onError);
+        // Once listening, the only server errors are failed accepts (e.g. EMFILE): that one connection
+        // is lost and the server keeps accepting, so it must not crash the daemon as an unhandled 'error'.
+        server.on('error', () => {});
         this.#port = (server.address() as AddressInfo).port;
         resolve();
       };
