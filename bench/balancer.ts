@@ -16,7 +16,7 @@
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
@@ -131,9 +131,10 @@ function nextMessage<T>(p: ChildProcess, what: string, ms = 15_000): Promise<T> 
   });
 }
 
-async function startWorkers(count: number): Promise<{ ports: number[]; real: boolean }> {
+async function startWorkers(count: number): Promise<{ ports: number[]; pids: number[]; real: boolean }> {
   const real = existsSync(WORKER_ENTRY);
   const ports: number[] = [];
+  const pids: number[] = [];
   for (let id = 1; id <= count; id++) {
     const p = real
       ? fork(WORKER_ENTRY, ['--id', String(id), '--port', '0', '--host', HOST, '--work', '0'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
@@ -142,8 +143,9 @@ async function startWorkers(count: number): Promise<{ ports: number[]; real: boo
     const m = await nextMessage<{ type: string; port: number }>(p, `worker ${id}`);
     if (m.type !== 'ready') throw new Error(`worker ${id}: expected a ready message, received ${JSON.stringify(m)}`);
     ports.push(m.port);
+    pids.push(p.pid as number);
   }
-  return { ports, real };
+  return { ports, pids, real };
 }
 
 async function freePort(): Promise<number> {
@@ -172,7 +174,7 @@ async function waitListening(port: number, ms: number): Promise<void> {
   }
 }
 
-async function startNginx(dir: string, workerPorts: number[]): Promise<number> {
+async function startNginx(dir: string, workerPorts: number[]): Promise<{ port: number; pid: number }> {
   const port = await freePort();
   const conf = `worker_processes 1;
 daemon off;
@@ -207,8 +209,41 @@ ${workerPorts.map((p) => `    server ${HOST}:${p};`).join('\n')}
     if (code !== 0 && signal === null) process.stderr.write(`nginx exited with code ${code}\n`);
   });
   await waitListening(port, 5000);
-  return port;
+  return { port, pid: p.pid as number };
 }
+
+// ---------------------------------------------------------------- CPU accounting (Linux /proc)
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+
+/** User+system CPU seconds a process has used so far (0 once it is gone); `sysOnly` for system time alone. */
+function cpuSeconds(pid: number, sysOnly = false): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
+    return ((sysOnly ? 0 : Number(f[11])) + Number(f[12])) / CLK_TCK; // fields 14 utime, 15 stime
+  } catch {
+    return 0;
+  }
+}
+
+/** `pid` and its direct children (nginx: master + worker). */
+function withChildren(pid: number): number[] {
+  const pids = [pid];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+const cpuOf = (pids: readonly number[], sysOnly = false): number => pids.reduce((sum, pid) => sum + cpuSeconds(pid, sysOnly), 0);
 
 function get(url: string): Promise<{ status: number; servedBy: string | undefined }> {
   return new Promise((resolve, reject) => {
@@ -230,6 +265,10 @@ end
 `;
 
 interface WrkResult {
+  /** CPU µs per request spent by the proxy process(es) (NaN for direct) and by the two workers together. */
+  proxyUs: number;
+  proxySysUs: number;
+  workersUs: number;
   requests: number;
   rps: number;
   p50: number;
@@ -249,6 +288,9 @@ async function wrk(url: string, s: Settings, seconds: number, script: string): P
   if (code !== 0 || line === undefined) throw new Error(`wrk failed (exit ${code}):\n${out}`);
   const r = JSON.parse(line.slice(8)) as Record<string, number>;
   return {
+    proxyUs: Number.NaN,
+    proxySysUs: Number.NaN,
+    workersUs: Number.NaN,
     requests: r.requests,
     rps: r.requests / (r.duration_us / 1e6),
     p50: r.p50 / 1000,
@@ -311,7 +353,7 @@ async function main(): Promise<void> {
   const script = join(dir, 'report.lua');
   writeFileSync(script, WRK_SCRIPT);
 
-  const { ports, real } = await startWorkers(2);
+  const { ports, pids: workerPids, real } = await startWorkers(2);
   const balancers: Record<'plain' | 'block', number> = { plain: 0, block: 0 };
   const balancerProcs: Partial<Record<'plain' | 'block', ChildProcess>> = {};
   for (const kind of ['plain', 'block'] as const) {
@@ -325,13 +367,15 @@ async function main(): Promise<void> {
     p.send({ type: 'snapshot' });
     return (await reply).stats;
   };
-  const nginxPort = await startNginx(dir, ports);
+  const nginx = await startNginx(dir, ports);
+  const nginxPort = nginx.port;
+  const nginxPids = withChildren(nginx.pid);
 
   const targets = [
-    { name: 'direct (1 worker)', url: `http://${HOST}:${ports[0]}/`, proc: undefined },
-    { name: 'balancer', url: `http://${HOST}:${balancers.plain}/`, proc: balancerProcs.plain },
-    { name: 'nginx round-robin', url: `http://${HOST}:${nginxPort}/`, proc: undefined },
-    { name: 'balancer + 8ms block/3s', url: `http://${HOST}:${balancers.block}/`, proc: balancerProcs.block },
+    { name: 'direct (1 worker)', url: `http://${HOST}:${ports[0]}/`, proc: undefined, proxyPids: [] as number[] },
+    { name: 'balancer', url: `http://${HOST}:${balancers.plain}/`, proc: balancerProcs.plain, proxyPids: [balancerProcs.plain?.pid as number] },
+    { name: 'nginx round-robin', url: `http://${HOST}:${nginxPort}/`, proc: undefined, proxyPids: nginxPids },
+    { name: 'balancer + 8ms block/3s', url: `http://${HOST}:${balancers.block}/`, proc: balancerProcs.block, proxyPids: [balancerProcs.block?.pid as number] },
   ];
 
   // Pre-flight: every target answers 200, and the balancer really alternates.
@@ -359,7 +403,11 @@ async function main(): Promise<void> {
     for (const t of targets) {
       if (s.warmup > 0) await wrk(t.url, s, s.warmup, script);
       const before = await ownView(t.proc);
+      const cpu0 = { proxy: cpuOf(t.proxyPids), proxySys: cpuOf(t.proxyPids, true), workers: cpuOf(workerPids) };
       const r = await wrk(t.url, s, s.duration, script);
+      r.proxyUs = t.proxyPids.length === 0 ? Number.NaN : ((cpuOf(t.proxyPids) - cpu0.proxy) * 1e6) / r.requests;
+      r.proxySysUs = t.proxyPids.length === 0 ? Number.NaN : ((cpuOf(t.proxyPids, true) - cpu0.proxySys) * 1e6) / r.requests;
+      r.workersUs = ((cpuOf(workerPids) - cpu0.workers) * 1e6) / r.requests;
       const after = await ownView(t.proc);
       results.get(t.name)?.push(r);
       const own =
@@ -367,7 +415,7 @@ async function main(): Promise<void> {
           ? `  | balancer's own count ${after.total - before.total} (wrk ${r.requests}), own p50 ${fmt(after.p50 ?? Number.NaN)} p99 ${fmt(after.p99 ?? Number.NaN)} ms, 5xx ${after.errors - before.errors}`
           : '';
       console.log(
-        `round ${round}  ${t.name.padEnd(24)} ${fmt(r.rps, 0).padStart(7)} req/s  p50 ${fmt(r.p50)} ms  p99 ${fmt(r.p99)} ms  p99.9 ${fmt(r.p999)} ms  max ${fmt(r.max)} ms  errors ${r.errors}${own}`,
+        `round ${round}  ${t.name.padEnd(24)} ${fmt(r.rps, 0).padStart(7)} req/s  p50 ${fmt(r.p50)} ms  p99 ${fmt(r.p99)} ms  p99.9 ${fmt(r.p999)} ms  max ${fmt(r.max)} ms  errors ${r.errors}  cpu µs/req proxy ${fmt(r.proxyUs, 0)} (sys ${fmt(r.proxySysUs, 0)}) workers ${fmt(r.workersUs, 0)}${own}`,
       );
     }
   }
@@ -375,6 +423,9 @@ async function main(): Promise<void> {
   const summary = (name: string): WrkResult => {
     const rs = results.get(name) as WrkResult[];
     return {
+      proxyUs: median(rs.map((r) => r.proxyUs)),
+      proxySysUs: median(rs.map((r) => r.proxySysUs)),
+      workersUs: median(rs.map((r) => r.workersUs)),
       requests: rs.reduce((a, r) => a + r.requests, 0),
       rps: mean(rs.map((r) => r.rps)),
       p50: median(rs.map((r) => r.p50)),
@@ -385,14 +436,14 @@ async function main(): Promise<void> {
     };
   };
   const direct = summary(targets[0].name);
-  const nginx = summary(targets[2].name);
-  const rows = [['target', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'errors', '× nginx', '× direct']];
+  const nginxRow = summary(targets[2].name);
+  const rows = [['target', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'errors', 'proxy cpu µs/req', '× nginx', '× direct']];
   for (const t of targets) {
     const r = summary(t.name);
-    rows.push([t.name, fmt(r.rps, 0), fmt(r.p50), fmt(r.p99), fmt(r.p999), fmt(r.max), String(r.errors), fmt(r.rps / nginx.rps), fmt(r.rps / direct.rps)]);
+    rows.push([t.name, fmt(r.rps, 0), fmt(r.p50), fmt(r.p99), fmt(r.p999), fmt(r.max), String(r.errors), Number.isNaN(r.proxyUs) ? '-' : fmt(r.proxyUs, 0), fmt(r.rps / nginxRow.rps), fmt(r.rps / direct.rps)]);
   }
   console.log(`\nload average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  console.log(`summary (req/s: mean of ${s.rounds} round(s); latencies: median of rounds; max: worst):`);
+  console.log(`summary (req/s: mean of ${s.rounds} round(s); latencies and CPU per request: median of rounds; max: worst):`);
   console.log(table(rows));
 }
 
