@@ -32,6 +32,8 @@ const BACKOFF_BASE_MS = 50;
 const BACKOFF_MAX_MS = 500;
 /** How often the closed-loop profile is re-evaluated (active virtual users). */
 const CONTROL_INTERVAL_MS = 100;
+/** Resolution of Node timers: the open-loop pump wakes up to this much before an arrival. */
+const TIMER_GRANULARITY_MS = 1;
 const SERVED_BY = Buffer.from('x-served-by');
 
 function isServedBy(name: Buffer): boolean {
@@ -161,13 +163,14 @@ export class LoadEngine {
   constructor(cfg: EngineConfig) {
     this.#cfg = cfg;
     const count = shareOf(cfg.threads, cfg.shard, cfg.shards);
-    const backstopMs = cfg.timeoutMs + 1000;
     for (let i = 0; i < count; i++) {
       const client = new Client(cfg.origin, {
         pipelining: 1,
         keepAliveTimeout: 60_000,
-        headersTimeout: backstopMs,
-        bodyTimeout: backstopMs,
+        // --timeout is enforced by #sweepTimeouts() (one timer per engine, not
+        // per request); undici's own per-request timers are switched off.
+        headersTimeout: 0,
+        bodyTimeout: 0,
         connect: { timeout: cfg.timeoutMs },
       });
       this.#vus.push(new VirtualUser(i, client, this));
@@ -331,8 +334,9 @@ export class LoadEngine {
     this.#arrivalTimer = null;
     const now = performance.now();
     if (now >= this.#endMs) return;
-    const tNow = (now - this.#startMs) / 1000;
-    while (this.#nextArrivalSec !== null && this.#nextArrivalSec <= tNow) {
+    // Timers fire on a 1 ms grid, so arrivals due within the next millisecond go now rather than up to 1 ms late.
+    const horizon = (now - this.#startMs + TIMER_GRANULARITY_MS) / 1000;
+    while (this.#nextArrivalSec !== null && this.#nextArrivalSec <= horizon && this.#nextArrivalSec * 1000 < this.#endMs - this.#startMs) {
       this.#backlog.push(this.#startMs + this.#nextArrivalSec * 1000);
       this.#nextArrivalSec = nextArrival(this.#nextArrivalSec, this.#rateAt, this.#cfg.durationSec);
     }
@@ -340,8 +344,8 @@ export class LoadEngine {
       this.#sendScheduled(this.#idle.pop() as VirtualUser, now);
     }
     if (this.#nextArrivalSec !== null) {
-      const wait = this.#startMs + this.#nextArrivalSec * 1000 - performance.now();
-      this.#arrivalTimer = setTimeout(() => this.#pump(), Math.max(0, wait));
+      const wait = this.#startMs + this.#nextArrivalSec * 1000 - performance.now() - TIMER_GRANULARITY_MS;
+      this.#arrivalTimer = setTimeout(() => this.#pump(), Math.max(0, Math.floor(wait)));
     }
   }
 
@@ -352,7 +356,8 @@ export class LoadEngine {
       this.#backlogHead = 0;
     }
     if (now - scheduled > LATE_THRESHOLD_MS) this.#late++;
-    vu.latencyFrom = scheduled;
+    // Late: latency counts from the schedule (coordinated-omission correction). Early (< 1 ms): from the actual send.
+    vu.latencyFrom = Math.min(scheduled, now);
     this.#dispatch(vu, now);
   }
 
