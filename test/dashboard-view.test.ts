@@ -34,6 +34,7 @@ import { keyAction, noticeFor } from '../src/dashboard/keys.js';
 const settings: LabSettings = {
   min: 1, max: 5, scaleUp: 35, scaleDown: 15, interval: 3, cooldown: 30,
   port: 8000, basePort: 5000, host: '127.0.0.1', work: 10, metric: 'host-cpu', policy: 'threshold',
+  target: 50, tolerance: 0.1, scaleDownWindow: 30, maxStepPods: 4, maxStepPercent: 100, warmup: 6,
 };
 
 function traffic(over: Partial<TrafficStats> = {}): TrafficStats {
@@ -53,7 +54,7 @@ function started(over: Partial<LabSettings> = {}): LabEvent {
 
 function tick(t: number, cpu: number | null, over: Partial<Extract<LabEvent, { type: 'tick' }>> = {}): LabEvent {
   return {
-    type: 'tick', t, cpu, metric: 'host-cpu', value: cpu, instances: 1, ready: 1, desired: 1,
+    type: 'tick', t, cpu, metric: 'host-cpu', value: cpu, metrics: { 'host-cpu': cpu }, warming: 0, instances: 1, ready: 1, desired: 1,
     action: 'hold', reason: `cpu ${cpu} %: hold`, paused: false, traffic: traffic(), workers: [worker()], ...over,
   };
 }
