@@ -7,7 +7,8 @@ import {
   appendToWindow,
   chartModel,
   computeLayout,
-  cpuChart,
+  scalingChart,
+  policyLines,
   emptyWindow,
   footerText,
   headerLines,
@@ -121,7 +122,7 @@ test('a long run holds bounded series and log (memory does not grow with run tim
   }
   const state = replay(events);
   assert.equal(state.requests.items.length, TRAFFIC_CAPACITY);
-  assert.equal(state.cpu.items.length, tickCapacity(1));
+  assert.equal(state.ticks.items.length, tickCapacity(1));
   assert.equal(state.instances.items.length, tickCapacity(1));
   assert.equal(state.log.items.length, LOG_CAPACITY);
   assert.equal(state.requests.items.at(-1)?.t, 3_600_000, 'newest point kept');
@@ -130,7 +131,9 @@ test('a long run holds bounded series and log (memory does not grow with run tim
 
 test('ticks feed the CPU and instance series; a failed CPU sample adds no fake point', () => {
   const state = replay([started(), tick(3000, 40), tick(6000, null), tick(9000, 10, { instances: 2, desired: 3, ready: 1 })]);
-  assert.deepEqual(state.cpu.items, [{ t: 3000, cpu: 40 }, { t: 9000, cpu: 10 }]);
+  assert.deepEqual(state.ticks.items.map((p) => p.cpu), [40, null, 10]);
+  const cpu = scalingChart(state).series.at(-1);
+  assert.deepEqual([cpu?.x, cpu?.y], [['00:03', '00:09'], [40, 10]], 'the failed sample is left out of the chart');
   assert.equal(state.instances.items.length, 3);
   assert.deepEqual(state.counts, { instances: 2, ready: 1, desired: 3 });
   assert.equal(state.cpuNow, 10);
@@ -138,17 +141,42 @@ test('ticks feed the CPU and instance series; a failed CPU sample adds no fake p
 });
 
 test('CPU chart: the cpu line plus both thresholds as flat lines on the same axis, 0–100', () => {
-  const model = cpuChart(replay([started(), tick(3000, 40), tick(63_000, 12)]));
+  const model = scalingChart(replay([started(), tick(3000, 40), tick(63_000, 12)]));
   assert.equal(model.minY, 0);
   assert.equal(model.maxY, 100);
   assert.deepEqual(model.series.map((s) => s.title), ['up 35%', 'down 15%', 'cpu']);
+  assert.deepEqual(model.series.map((s) => s.color), ['red', 'blue', 'yellow']);
   assert.deepEqual(model.series[0].y, [35, 35]);
   assert.deepEqual(model.series[1].y, [15, 15]);
   assert.deepEqual(model.series[2].y, [40, 12]);
   assert.deepEqual(model.series[2].x, ['00:03', '01:03']);
-  assert.match(model.label, /CPU % \(host\) 12 % · up 35 · down 15/);
-  assert.equal(model.shortLabel, 'CPU 12 %');
-  assert.deepEqual(cpuChart(initialDashboardState()).series, [], 'no points: no series (the chart stays empty)');
+  assert.equal(model.label, 'CPU % (host) 12 % · up 35% · down 15%');
+  assert.equal(model.shortLabel, 'cpu 12 %');
+  assert.deepEqual(scalingChart(initialDashboardState()).series, [], 'no points: no series (the chart stays empty)');
+});
+
+test('target policy / other metrics: the chart plots the driving metric with the target and tolerance band', () => {
+  const state = replay([
+    started({ policy: 'target', metric: 'rps', target: 100, tolerance: 0.1 }),
+    tick(3000, 30, { metric: 'rps', value: 80 }),
+    tick(6000, 35, { metric: 'rps', value: null }),
+    tick(9000, 40, { metric: 'rps', value: 150 }),
+  ]);
+  const model = scalingChart(state);
+  assert.deepEqual(model.series.map((s) => [s.title, s.y]), [
+    ['target 100 req/s', [100, 100]],
+    ['±10%', [110.00000000000001, 110.00000000000001]],
+    ['', [90, 90]],
+    ['rps/worker', [80, 150]],
+  ]);
+  assert.equal(model.label, 'Req/s per worker 150 req/s · target 100 req/s · ±10% · host CPU 40 %');
+  assert.equal(model.maxY, 200);
+  const header = headerLines(state, 200);
+  assert.equal(header[0], 'autoscaling on · elapsed 00:09 · http://127.0.0.1:8000 · target on rps');
+  assert.equal(header[1], 'target 100 req/s ±10 % · min 1 · max 5 · interval 3 s · scale-in window 30 s · warm-up 6 s');
+  assert.deepEqual(policyLines({ ...settings, policy: 'target', tolerance: 0 }).map((l) => l.value), [50]);
+  const workerCpu = scalingChart(replay([started({ metric: 'worker-cpu', scaleUp: 60, scaleDown: 20 }), tick(3000, 90, { value: 130 })]));
+  assert.equal(workerCpu.maxY, 200, 'a worker can use more than one core (stress burns in a thread)');
 });
 
 test('instances chart: step line, min/max lines, desired drawn under running, label says desired when it differs', () => {
@@ -274,13 +302,14 @@ test('header: settings, balancer, paused state, elapsed time and the last decisi
   const state = replay([started(), tick(125_000, 50, { reason: 'cpu 50 % > 35 %: 1 → 2' }), { type: 'paused', t: 126_000, paused: true }]);
   assert.deepEqual(headerLines(state, 200), [
     'autoscaling PAUSED · elapsed 02:06 · http://127.0.0.1:8000 · threshold on host-cpu',
-    'scale up > 35 % · down < 15 % · min 1 · max 5 · interval 3 s · cooldown 30 s',
+    'scale up > 35 % · down < 15 % · min 1 · max 5 · interval 3 s · cooldown 30 s · warm-up 6 s',
     'last decision +02:05: cpu 50 % > 35 %: 1 → 2',
   ]);
   const running = replay([started(), tick(125_000, 50)]);
   const narrow = headerLines(running, 79);
   assert.ok(narrow.every((l) => l.length <= 79));
-  assert.ok(narrow.every((l) => !l.includes('…')), 'default settings fit an 80-column screen uncut');
+  assert.ok(!narrow[0].includes('…'), 'status fits 80 columns uncut');
+  assert.match(narrow[1], /^scale up > 35 % · down < 15 % · min 1 · max 5 · interval 3 s · cooldown 30 s/, 'the settings that decide fit 80 columns');
   assert.deepEqual(headerLines(initialDashboardState(), 80), ['autoscale · waiting for the lab to start…', '', '']);
 });
 

@@ -99,7 +99,7 @@ interface Panels {
 function chartSource(state: DashboardState, id: ChartId): unknown {
   switch (id) {
     case 'cpu':
-      return state.cpu;
+      return state.ticks;
     case 'instances':
       return state.instances;
     case 'requests':
@@ -167,7 +167,7 @@ export function startDashboard(events: LabEvents, controls: DashboardControls, i
             minY: 0,
             maxY: 100,
             numYLabels: 2,
-            wholeNumbersOnly: id === 'instances' || id === 'cpu',
+            wholeNumbersOnly: id === 'instances',
             xLabelPadding: 3,
             xPadding: 5,
             style: { line: 'yellow', text: 'white', baseline: 'white', border: { fg: 'cyan' } },

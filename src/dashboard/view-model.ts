@@ -78,7 +78,8 @@ export interface LabInfo {
   config: LabSettings;
 }
 
-export interface CpuPoint { t: number; cpu: number }
+/** One tick: host CPU and the value of the metric that drives scaling (null when not measurable). */
+export interface TickPoint { t: number; cpu: number | null; value: number | null }
 export interface InstancePoint { t: number; instances: number; ready: number; desired: number }
 export interface TrafficPoint { t: number; rps: number; rpm: number; p50: number | null; p99: number | null }
 
@@ -103,7 +104,7 @@ export interface DashboardState {
   decision: Decision | null;
   traffic: TrafficStats | null;
   workers: readonly WorkerSnapshot[];
-  cpu: RollingWindow<CpuPoint>;
+  ticks: RollingWindow<TickPoint>;
   instances: RollingWindow<InstancePoint>;
   requests: RollingWindow<TrafficPoint>;
   log: RollingWindow<LogEntry>;
@@ -121,7 +122,7 @@ export function initialDashboardState(): DashboardState {
     decision: null,
     traffic: null,
     workers: [],
-    cpu: emptyWindow(ticks),
+    ticks: emptyWindow(ticks),
     instances: emptyWindow(ticks),
     requests: emptyWindow(TRAFFIC_CAPACITY),
     log: emptyWindow(LOG_CAPACITY),
@@ -129,6 +130,43 @@ export function initialDashboardState(): DashboardState {
 }
 
 /** "worker 2 :5001"; a port of 0 means not allocated yet and is left out. */
+/** How a scaling metric reads on screen. Unknown metrics show their name and no unit. */
+export interface MetricDisplay { title: string; label: string; unit: string; percent: boolean }
+
+const METRIC_DISPLAY: Record<string, MetricDisplay> = {
+  'host-cpu': { title: 'CPU % (host)', label: 'cpu', unit: ' %', percent: true },
+  'worker-cpu': { title: 'Worker CPU % (avg)', label: 'worker-cpu', unit: ' %', percent: true },
+  rps: { title: 'Req/s per worker', label: 'rps/worker', unit: ' req/s', percent: false },
+  concurrency: { title: 'In flight per worker', label: 'concurrency', unit: '', percent: false },
+  p95: { title: 'p95 latency ms', label: 'p95', unit: ' ms', percent: false },
+};
+
+export function metricDisplay(metric: string): MetricDisplay {
+  return METRIC_DISPLAY[metric] ?? { title: metric, label: metric, unit: '', percent: false };
+}
+
+/** The policy's decision lines on the metric's axis: thresholds, or the target with its tolerance band. */
+export function policyLines(config: LabSettings): Array<{ title: string; color: string; value: number }> {
+  const { unit } = metricDisplay(config.metric);
+  const u = unit === ' %' ? '%' : unit;
+  if (config.policy === 'target') {
+    const lines = [{ title: `target ${num(config.target)}${u}`, color: 'red', value: config.target }];
+    if (config.tolerance > 0) {
+      lines.push({ title: `±${num(config.tolerance * 100)}%`, color: 'blue', value: config.target * (1 + config.tolerance) });
+      lines.push({ title: '', color: 'blue', value: config.target * (1 - config.tolerance) });
+    }
+    return lines;
+  }
+  return [
+    { title: `up ${num(config.scaleUp)}${u}`, color: 'red', value: config.scaleUp },
+    { title: `down ${num(config.scaleDown)}${u}`, color: 'blue', value: config.scaleDown },
+  ];
+}
+
+function num(n: number): string {
+  return String(Number.isInteger(n) ? n : Number(n.toFixed(2)));
+}
+
 function workerLabel(id: number, port: number): string {
   return port > 0 ? `worker ${id} :${port}` : `worker ${id}`;
 }
@@ -204,12 +242,11 @@ export function reduceDashboard(state: DashboardState, event: LabEvent): Dashboa
         lab: { startedAt: event.startedAt, balancerUrl: event.balancerUrl, pid: event.pid, runDir: event.runDir, config: event.config },
         paused: false,
         stopped: null,
-        cpu: emptyWindow(ticks),
+        ticks: emptyWindow(ticks),
         instances: emptyWindow(ticks),
       };
     }
     case 'tick': {
-      const cpu = event.cpu === null ? state.cpu : appendToWindow(state.cpu, { t: event.t, cpu: event.cpu });
       return {
         ...state,
         now,
@@ -220,7 +257,7 @@ export function reduceDashboard(state: DashboardState, event: LabEvent): Dashboa
         decision: { t: event.t, action: event.action, reason: event.reason },
         traffic: event.traffic,
         workers: sortById(event.workers),
-        cpu,
+        ticks: appendToWindow(state.ticks, { t: event.t, cpu: event.cpu, value: event.value }),
         instances: appendToWindow(state.instances, { t: event.t, instances: event.instances, ready: event.ready, desired: event.desired }),
       };
     }
@@ -285,10 +322,6 @@ export function packSegments(segments: readonly string[], width: number, maxLine
   return lines.map((l) => truncate(l, width));
 }
 
-function num(n: number): string {
-  return String(Number.isInteger(n) ? n : Number(n.toFixed(2)));
-}
-
 /**
  * The header, three lines: status (autoscaling on/paused, elapsed, balancer
  * URL, policy), the settings (thresholds, min/max, interval, cooldown), and the
@@ -299,15 +332,15 @@ export function headerLines(state: DashboardState, width: number): string[] {
   const { config, balancerUrl } = state.lab;
   const status = state.stopped ? 'lab STOPPED' : state.paused ? 'autoscaling PAUSED' : 'autoscaling on';
   const statusLine = packSegments([status, `elapsed ${formatClock(state.now)}`, balancerUrl, `${config.policy} on ${config.metric}`], width, 1);
+  const { unit } = metricDisplay(config.metric);
+  const policySegments =
+    config.policy === 'target'
+      ? [`target ${num(config.target)}${unit} ±${num(config.tolerance * 100)} %`]
+      : [`scale up > ${num(config.scaleUp)}${unit}`, `down < ${num(config.scaleDown)}${unit}`];
+  const timing =
+    config.policy === 'target' ? [`scale-in window ${num(config.scaleDownWindow)} s`] : [`cooldown ${num(config.cooldown)} s`];
   const settingsLine = packSegments(
-    [
-      `scale up > ${num(config.scaleUp)} %`,
-      `down < ${num(config.scaleDown)} %`,
-      `min ${config.min}`,
-      `max ${config.max}`,
-      `interval ${num(config.interval)} s`,
-      `cooldown ${num(config.cooldown)} s`,
-    ],
+    [...policySegments, `min ${config.min}`, `max ${config.max}`, `interval ${num(config.interval)} s`, ...timing, `warm-up ${num(config.warmup)} s`],
     width,
     1,
   );
@@ -338,6 +371,7 @@ export interface ChartModel {
   series: ChartSeries[];
 }
 
+/** 'cpu' is the scaling-metric chart (host CPU with the default metric). */
 export type ChartId = 'cpu' | 'instances' | 'requests' | 'latency';
 
 /** Smallest of 1, 2, 5 × 10^k that is >= value (and >= floor). */
@@ -355,22 +389,40 @@ function constant(value: number, length: number): number[] {
   return new Array<number>(length).fill(value);
 }
 
-export function cpuChart(state: DashboardState): ChartModel {
-  const points = state.cpu.items;
+/**
+ * The first chart: the metric that drives scaling with the policy's lines
+ * (thresholds, or target and tolerance band), so the crossing behind each
+ * decision is visible. With the default host-cpu metric this is the CPU chart.
+ */
+export function scalingChart(state: DashboardState): ChartModel {
   const config = state.lab?.config;
-  const now = state.cpuNow === null ? UNKNOWN : `${formatPercent(state.cpuNow)} %`;
-  const thresholds = config ? ` · up ${num(config.scaleUp)} · down ${num(config.scaleDown)}` : '';
-  const label = `CPU % (host) ${now}${thresholds}`;
+  const metric = config?.metric ?? 'host-cpu';
+  const display = metricDisplay(metric);
+  const hostCpu = metric === 'host-cpu';
+  const points = state.ticks.items.flatMap((p) => {
+    const v = hostCpu ? p.cpu : p.value;
+    return v === null ? [] : [{ t: p.t, v }];
+  });
+  const latest = state.ticks.items.at(-1);
+  const latestValue = latest ? (hostCpu ? latest.cpu : latest.value) : null;
+  const now = latestValue === null ? UNKNOWN : `${hostCpu || display.percent ? formatPercent(latestValue) : formatValue(latestValue)}${display.unit}`;
+  const lines = config ? policyLines(config) : [];
+  const summary = lines.filter((l) => l.title !== '').map((l) => l.title).join(' · ');
+  let label = `${display.title} ${now}${summary ? ` · ${summary}` : ''}`;
+  if (!hostCpu && latest) label += ` · host CPU ${formatPercent(latest.cpu)} %`;
   const x = points.map((p) => formatClock(p.t));
   const series: ChartSeries[] = [];
   if (points.length > 0) {
-    if (config) {
-      series.push({ title: `up ${num(config.scaleUp)}%`, color: 'red', x, y: constant(config.scaleUp, points.length) });
-      series.push({ title: `down ${num(config.scaleDown)}%`, color: 'blue', x, y: constant(config.scaleDown, points.length) });
-    }
-    series.push({ title: 'cpu', color: 'yellow', x, y: points.map((p) => p.cpu) });
+    for (const line of lines) series.push({ title: line.title, color: line.color, x, y: constant(line.value, points.length) });
+    series.push({ title: display.label, color: 'yellow', x, y: points.map((p) => p.v) });
   }
-  return { label, shortLabel: `CPU ${now}`, minY: 0, maxY: 100, series };
+  const peak = Math.max(0, ...points.map((p) => p.v), ...lines.map((l) => l.value));
+  const maxY = display.percent ? Math.max(100, niceCeiling(peak * 1.1, 100)) : niceCeiling(peak * 1.2, 1);
+  return { label, shortLabel: `${display.label} ${now}`, minY: 0, maxY, series };
+}
+
+function formatValue(v: number): string {
+  return Math.abs(v) >= 10 || Number.isInteger(v) ? Math.round(v).toString() : v.toFixed(1);
 }
 
 /** Expand values into a step line on an index axis: each change becomes a near-vertical jump. */
@@ -476,7 +528,7 @@ export function yLabelCount(id: ChartId, height: number, maxY: number): number {
 export function chartModel(state: DashboardState, id: ChartId): ChartModel {
   switch (id) {
     case 'cpu':
-      return cpuChart(state);
+      return scalingChart(state);
     case 'instances':
       return instancesChart(state);
     case 'requests':
