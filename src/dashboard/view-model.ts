@@ -9,6 +9,7 @@
  * rolling windows, so a lab that runs for a day holds as much as one that ran
  * for five minutes.
  */
+import { METRICS, type MetricName } from '../scaler/metrics.js';
 import type {
   LabEvent,
   LabSettings,
@@ -133,16 +134,19 @@ export function initialDashboardState(): DashboardState {
 /** How a scaling metric reads on screen. Unknown metrics show their name and no unit. */
 export interface MetricDisplay { title: string; label: string; unit: string; percent: boolean }
 
-const METRIC_DISPLAY: Record<string, MetricDisplay> = {
-  'host-cpu': { title: 'CPU % (host)', label: 'cpu', unit: ' %', percent: true },
-  'worker-cpu': { title: 'Worker CPU % (avg)', label: 'worker-cpu', unit: ' %', percent: true },
-  rps: { title: 'Req/s per worker', label: 'rps/worker', unit: ' req/s', percent: false },
-  concurrency: { title: 'In flight per worker', label: 'concurrency', unit: '', percent: false },
-  p95: { title: 'p95 latency ms', label: 'p95', unit: ' ms', percent: false },
+/** Chart titles; labels and units come from the scaler's own metric table, so screen and reasons agree. */
+const METRIC_TITLES: Record<MetricName, string> = {
+  'host-cpu': 'CPU % (host)',
+  'worker-cpu': 'Worker CPU % (avg)',
+  rps: 'Req/s per worker',
+  concurrency: 'In flight per worker',
+  p95: 'p95 latency ms',
 };
 
 export function metricDisplay(metric: string): MetricDisplay {
-  return METRIC_DISPLAY[metric] ?? { title: metric, label: metric, unit: '', percent: false };
+  if (!(metric in METRICS)) return { title: metric, label: metric, unit: '', percent: false };
+  const { label, unit } = METRICS[metric as MetricName];
+  return { title: METRIC_TITLES[metric as MetricName], label, unit, percent: unit === ' %' };
 }
 
 /** The policy's decision lines on the metric's axis: thresholds, or the target with its tolerance band. */
