@@ -301,7 +301,7 @@ export class LoadEngine {
     this.#updateActive(performance.now());
     for (let i = 0; i < this.#active; i++) {
       const vu = this.#vus[i];
-      if (!vu.busy && vu.backoffTimer === null) this.#sendClosed(vu);
+      if (!vu.busy && vu.backoffTimer === null) this.#sendClosed(vu, performance.now());
     }
   }
 
@@ -310,8 +310,7 @@ export class LoadEngine {
     this.#active = shareOf(global, this.#cfg.shard, this.#cfg.shards);
   }
 
-  #sendClosed(vu: VirtualUser): void {
-    const now = performance.now();
+  #sendClosed(vu: VirtualUser, now: number): void {
     if (this.#shaped) this.#updateActive(now);
     if (now >= this.#endMs || vu.index >= this.#active) return; // parked until #control() wakes it
     vu.latencyFrom = now;
@@ -362,13 +361,12 @@ export class LoadEngine {
   }
 
   /** A virtual user is free again: closed loop sends its next request, open loop takes the next due one. */
-  #next(vu: VirtualUser): void {
+  #next(vu: VirtualUser, now: number): void {
     if (this.#stopping !== null) return;
     if (this.#cfg.mode === 'closed') {
-      this.#sendClosed(vu);
+      this.#sendClosed(vu, now);
       return;
     }
-    const now = performance.now();
     if (this.#backlogHead < this.#backlog.length && now < this.#endMs) this.#sendScheduled(vu, now);
     else this.#idle.push(vu);
   }
@@ -393,7 +391,7 @@ export class LoadEngine {
     if (vu.servedBy !== null) this.#servedBy.set(vu.servedBy, (this.#servedBy.get(vu.servedBy) ?? 0) + 1);
     vu.consecutiveFailures = 0;
     this.#finish(vu);
-    this.#next(vu);
+    this.#next(vu, now);
   }
 
   failed(vu: VirtualUser, err: Error): void {
@@ -403,7 +401,7 @@ export class LoadEngine {
     this.#finish(vu);
     if (this.#stopping !== null) return;
     if (!shouldBackOff(classifyErrorCode(code))) {
-      this.#next(vu);
+      this.#next(vu, performance.now());
       return;
     }
     // Connection-level failure: wait a little before this user tries again, so a down target costs no CPU.
@@ -411,7 +409,7 @@ export class LoadEngine {
     const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (vu.consecutiveFailures - 1));
     vu.backoffTimer = setTimeout(() => {
       vu.backoffTimer = null;
-      this.#next(vu);
+      this.#next(vu, performance.now());
     }, delay);
   }
 
