@@ -41,6 +41,16 @@ function mergeAll(reports: IntervalReport[]): IntervalReport {
   return reports.reduce((into, report) => mergeReport(into, report), emptyReport());
 }
 
+/** Starts one worker thread per config; if any fails to start, stops the others before throwing. */
+async function startWorkers(configs: EngineConfig[]): Promise<Shard[]> {
+  const started = await Promise.allSettled(configs.map((c) => workerShard(c)));
+  const shards = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed === undefined) return shards;
+  await Promise.allSettled(shards.map((s) => s.stop(true)));
+  throw failed.reason;
+}
+
 /**
  * One load run: starts the shards, collects their counters every second,
  * stops them at --duration (or at interrupt()), and reduces everything to a
@@ -72,7 +82,7 @@ export class LoadRun {
   async run(): Promise<LoadSummary> {
     const config = this.#config;
     const configs = engineConfigs(config);
-    this.#shards = config.workers > 0 ? await Promise.all(configs.map((c) => workerShard(c))) : [localShard(configs[0])];
+    this.#shards = config.workers > 0 ? await startWorkers(configs) : [localShard(configs[0])];
 
     // Worker threads get a few ms to receive the start message so that all shards share t = 0.
     const startMs = performance.now() + (config.workers > 0 ? 20 : 0);
