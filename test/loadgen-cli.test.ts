@@ -94,7 +94,8 @@ test('--out writes one NDJSON line per second with the documented fields', async
   const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | null>);
   assert.equal(lines.length, 3); // t = 1, 2 and the final 0.5 s
   for (const line of lines) assert.deepEqual(Object.keys(line), ['t', 'dt', 'sent', 'ok', 'errors', 'rps', 'p50', 'p99', 'threads']);
-  assert.deepEqual(lines.map((l) => Math.round(l.t ?? 0)), [1, 2, 3]);
+  // Timers fire on a 1 ms grid, so allow a little either side of 1, 2 and 2.5 s.
+  for (const [i, expected] of [1, 2, 2.5].entries()) assert.ok(Math.abs((lines[i].t ?? 0) - expected) < 0.2, `line ${i}: t = ${lines[i].t}`);
   assert.equal(lines.reduce((n, l) => n + (l.ok ?? 0), 0), target.received());
   assert.equal(lines[0].threads, 2);
 });
@@ -162,8 +163,9 @@ test('real CLI: Ctrl+C (SIGINT) stops the run and prints the partial summary, ex
   assert.equal(s.interrupted, true);
   assert.ok(s.elapsedSec < 30);
   assert.ok(s.requests.ok > 0);
-  assert.equal(s.requests.sent, target.received());
   assert.equal(s.requests.sent, s.requests.ok + s.requests.aborted);
+  // Cancelled requests may or may not have reached the server; completed ones all did.
+  assert.ok(s.requests.ok <= target.received() && target.received() <= s.requests.sent, `server saw ${target.received()}`);
 });
 
 test('real CLI: SIGINT in text mode says the run was interrupted', async (t) => {

@@ -164,7 +164,7 @@ export function summarize(totals: RunTotals, meta: RunMeta): LoadSummary {
   const transportTotal = transport.timeout + transport.refused + transport.reset + transport.other;
   const failed = httpTotal + transportTotal;
 
-  const fullSeconds = totals.seconds.filter((s) => s.dt >= 0.999).map((s) => s.rps).sort((a, b) => a - b);
+  const fullSeconds = totals.seconds.filter((s) => s.dt >= 0.99).map((s) => s.rps).sort((a, b) => a - b);
   const h = all.latency;
   const latencyMs: LatencySummary | null =
     h.totalCount === 0
