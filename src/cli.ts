@@ -8,8 +8,6 @@ import type { CliIO, SetExitCode } from './cli-io.js';
 import { AutoscaleError, UsageError } from './errors.js';
 import { METRIC_NAMES, METRICS } from './scaler/metrics.js';
 import { DEFAULTS, readConfigFile, resolveConfig, type RawSettings } from './scaler/config.js';
-import { runStart } from './commands/start.js';
-import { runWorker } from './commands/worker.js';
 // load command registered here
 import { registerLoadCommand } from './loadgen/command.js';
 
@@ -90,6 +88,8 @@ export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
       }
       const file = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
       const config = resolveConfig(flags, file);
+      // Loaded on demand: the balancer, the dashboard and express cost ~0.15 s of CPU that `load` should not pay.
+      const { runStart } = await import('./commands/start.js');
       setExitCode(await runStart(config, io, { dashboard: opts.dashboard !== false, json: opts.json === true, runDir: opts.runDir as string | undefined }));
     });
 
@@ -104,6 +104,7 @@ export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
       const port = parseIntFlag('--port', opts.port, 0, 65_535);
       const work = parseIntFlag('--work', opts.work, 0, 1000);
       const id = parseIntFlag('--id', opts.id, 0, 1_000_000);
+      const { runWorker } = await import('./commands/worker.js');
       setExitCode(await runWorker({ port, host: opts.host, work, id }, io));
     });
 
@@ -136,4 +137,4 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   return code;
 }
 
-export { emergencyStop } from './commands/start.js';
+export { emergencyStop } from './commands/running.js';

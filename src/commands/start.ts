@@ -9,6 +9,7 @@ import { formatJsonLine, formatPlainLine } from '../dashboard/plain.js';
 import { startDashboard } from '../dashboard/dashboard.js';
 import type { LabConfig } from '../scaler/config.js';
 import { Lab } from '../scaler/daemon.js';
+import { running } from './running.js';
 
 export interface StartOptions {
   dashboard: boolean;
@@ -16,13 +17,6 @@ export interface StartOptions {
   runDir?: string;
 }
 
-/** Labs running in this process, so a crashing daemon can still kill its workers. */
-const running = new Set<Lab>();
-
-/** SIGKILL the workers of every running lab, synchronously (bin/ calls this on an uncaught exception). */
-export function emergencyStop(): void {
-  for (const lab of running) lab.killAllSync();
-}
 
 export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions): Promise<number> {
   const lab = new Lab(config, { runDir: opts.runDir });
