@@ -4,32 +4,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { EXIT_LISTEN_FAILED, isFromWorker, type FromWorker } from '../src/app/protocol.js';
+import { isAlive as alive } from './helpers.js';
 
 const MAIN = fileURLToPath(new URL('../dist/app/main.js', import.meta.url));
 const FORK_PARENT = fileURLToPath(new URL('./fixtures/fork-parent.js', import.meta.url));
 
 type After = { after: (fn: () => unknown) => void };
-
-/** True while `pid` is a live process (a zombie awaiting its reaper counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-}
 
 function killIfAlive(pid: number | undefined): void {
   if (pid !== undefined && alive(pid)) {

@@ -97,18 +97,7 @@ export interface LatencySummary {
 }
 
 /** The whole result of a run. This object is what --json prints; README documents every field. */
-export interface LoadSummary {
-  url: string;
-  method: string;
-  mode: 'closed' | 'open';
-  profile: Profile;
-  threads: number;
-  rate: number | null;
-  workers: number;
-  timeoutMs: number;
-  durationSec: number;
-  elapsedSec: number;
-  interrupted: boolean;
+export interface LoadSummary extends RunMeta {
   requests: {
     sent: number;
     ok: number;
