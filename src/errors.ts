@@ -9,10 +9,8 @@ export type ErrorCode =
   | 'AS_ERR_PORT_IN_USE'
   | 'AS_ERR_NO_FREE_PORT'
   | 'AS_ERR_NO_READY_WORKER'
-  | 'AS_ERR_WORKER_START'
   | 'AS_ERR_UPSTREAM_TIMEOUT'
   | 'AS_ERR_TARGET_UNREACHABLE'
-  | 'AS_ERR_BAD_REQUEST';
 
 export class AutoscaleError extends Error {
   readonly code: ErrorCode;
