@@ -7,33 +7,11 @@ import { Command, CommanderError, Option } from 'commander';
 import type { CliIO, SetExitCode } from './cli-io.js';
 import { AutoscaleError, UsageError } from './errors.js';
 import { METRIC_NAMES, METRICS } from './scaler/metrics.js';
-import { DEFAULTS, readConfigFile, resolveConfig, type RawSettings } from './scaler/config.js';
+import { DEFAULTS, readConfigFile, resolveConfig, SETTING_KEYS, type RawSettings } from './scaler/config.js';
 // load command registered here
 import { registerLoadCommand } from './loadgen/command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-
-/** Options of `start` that map to LabConfig keys (commander attribute name -> config key). */
-const START_KEYS: Record<string, string> = {
-  min: 'min',
-  max: 'max',
-  scaleUp: 'scaleUp',
-  scaleDown: 'scaleDown',
-  interval: 'interval',
-  cooldown: 'cooldown',
-  port: 'port',
-  basePort: 'basePort',
-  host: 'host',
-  work: 'work',
-  metric: 'metric',
-  policy: 'policy',
-  target: 'target',
-  tolerance: 'tolerance',
-  scaleDownWindow: 'scaleDownWindow',
-  maxStepPods: 'maxStepPods',
-  maxStepPercent: 'maxStepPercent',
-  warmup: 'warmup',
-};
 
 function parseIntFlag(name: string, raw: string, min: number, max: number): number {
   const n = Number(raw);
@@ -83,8 +61,8 @@ export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
     .option('--no-dashboard', 'print plain log lines even on a terminal')
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const flags: RawSettings = {};
-      for (const [attr, key] of Object.entries(START_KEYS)) {
-        if (cmd.getOptionValueSource(attr) === 'cli') flags[key] = opts[attr];
+      for (const key of SETTING_KEYS) {
+        if (cmd.getOptionValueSource(key) === 'cli') flags[key] = opts[key];
       }
       const file = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
       const config = resolveConfig(flags, file);

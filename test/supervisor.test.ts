@@ -123,3 +123,18 @@ test('a worker that ignores SIGTERM is SIGKILLed after the deadline, and reporte
   assert.equal(isAlive(pid), false);
   assert.match(workerEvents().at(-1)!.detail, /SIGKILL/);
 });
+
+test('an unhealthy worker is taken out and replaced, with a health event and a restart counted', async (t) => {
+  const base = await freeBasePort();
+  const { sup, events, calls, workerEvents } = setup(t, { basePort: base });
+  sup.setDesired(1);
+  await until('ready', () => sup.counts().ready === 1);
+  const first = sup.snapshot()[0];
+  sup.markUnhealthy(first.id, '3 failed checks');
+  assert.ok(events.some((e) => e.type === 'health' && e.id === first.id && !e.healthy && e.detail === '3 failed checks'));
+  await until('a replacement ready and the unhealthy one gone', () => sup.counts().ready === 1 && !sup.snapshot().some((w) => w.id === first.id));
+  assert.ok(calls.includes(`drain ${first.id}`));
+  assert.equal(sup.snapshot()[0].restarts, 1);
+  assert.match(workerEvents().find((e) => e.id === first.id && e.state === 'draining')!.detail, /^unhealthy: 3 failed checks$/);
+  await until('old process gone', () => !isAlive(first.pid!));
+});

@@ -75,6 +75,9 @@ const KEYS: KeySpec[] = [
 
 const ENUMS = { metric: METRIC_NAMES, policy: POLICY_NAMES } as const;
 
+/** Every setting a flag or the config file may set, by LabConfig key (commander's attribute names are the same). */
+export const SETTING_KEYS: readonly string[] = [...KEYS.map((k) => k.key), 'metric', 'policy'];
+
 export type RawSettings = Partial<Record<string, unknown>>;
 
 /** Turn one raw value (a flag string or a JSON value) into a checked number/string. */

@@ -7,8 +7,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Balancer } from '../balancer/balancer.js';
-import { LabEvents } from '../events.js';
+import { Balancer, type BalancerHealthEvent } from '../balancer/balancer.js';
+import { LabEvents, type WorkerSnapshot } from '../events.js';
 import { publicSettings, type LabConfig } from './config.js';
 import { decide, type Recommendation } from './decide.js';
 import { measure } from './measure.js';
@@ -19,10 +19,6 @@ export interface LabOptions {
   /** Where worker logs go; a fresh temp dir by default. */
   runDir?: string;
   sampler?: CpuSampler;
-  /** Worker entry script (tests use fixtures). */
-  script?: string;
-  /** Balancer health-check overrides (tests shorten them). */
-  health?: { intervalMs?: number; timeoutMs?: number; healthyThreshold?: number; unhealthyThreshold?: number };
 }
 
 const clamp = (n: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, n));
@@ -54,7 +50,7 @@ export class Lab {
     this.runDir = opts.runDir ?? mkdtempSync(join(tmpdir(), 'autoscale-run-'));
     this.#sampler = opts.sampler ?? createHostCpuSampler();
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
-    this.balancer = new Balancer({ host: config.host, port: config.port, health: opts.health });
+    this.balancer = new Balancer({ host: config.host, port: config.port });
     this.supervisor = new Supervisor({
       host: config.host,
       basePort: config.basePort,
@@ -66,11 +62,10 @@ export class Lab {
       drainTimeoutMs: config.drainTimeoutMs,
       killTimeoutMs: config.killTimeoutMs,
       readyTimeoutMs: config.readyTimeoutMs,
-      script: opts.script,
     });
-    this.balancer.on('health', (h: { id: number; healthy: boolean; detail: string }) => {
-      if (h.healthy) this.supervisor.markHealthy(h.id, h.detail);
-      else this.supervisor.markUnhealthy(h.id, h.detail);
+    // An unhealthy worker is replaced at once, so the only transition that matters is to unhealthy.
+    this.balancer.on('health', (h: BalancerHealthEvent) => {
+      if (!h.healthy) this.supervisor.markUnhealthy(h.id, h.detail);
     });
   }
 
@@ -100,10 +95,6 @@ export class Lab {
   /** ms since the lab started. */
   now(): number {
     return performance.now() - this.#t0;
-  }
-
-  get paused(): boolean {
-    return this.#paused;
   }
 
   /** Scale out (+1) or in (-1) by hand, within [min, max]. Returns the new desired count. */
@@ -156,7 +147,7 @@ export class Lab {
       const now = this.now();
       const traffic = this.balancer.snapshot({ resetLatency: true });
       this.#sampleInFlight(traffic.workers);
-      const m = this.#measure(now, hostCpu, traffic);
+      const m = this.#measure(now, hostCpu, traffic, this.supervisor.snapshot(perWorker(traffic.workers)));
       const counts = this.supervisor.counts();
       const desired = this.supervisor.desired;
       const since = now - this.config.scaleDownWindow * 1000;
@@ -193,16 +184,16 @@ export class Lab {
   }
 
   /** Every metric's value over the tick that just ended. */
-  #measure(now: number, hostCpu: number | null, traffic: Snap) {
+  #measure(now: number, hostCpu: number | null, traffic: Snap, workers: WorkerSnapshot[]) {
     const cpu = this.supervisor.takeCpuMeans();
     const byId = new Map(traffic.workers.map((w) => [w.id, w]));
-    const workers = this.supervisor.snapshot().map((w) => {
+    const observed = workers.map((w) => {
       const u = byId.get(w.id);
       const f = this.#inFlight.get(w.id);
-      return { id: w.id, state: w.state, readyAt: w.readyAt, cpu: cpu.get(w.id) ?? null, requests: u?.requests ?? 0, inFlight: f && f.n > 0 ? f.sum / f.n : 0, rps: u?.rps ?? 0 };
+      return { id: w.id, state: w.state, readyAt: w.readyAt, cpu: cpu.get(w.id) ?? null, requests: u?.requests ?? 0, inFlight: f && f.n > 0 ? f.sum / f.n : 0, rps: w.rps };
     });
     this.#inFlight.clear();
-    const m = measure({ now, warmupMs: this.config.warmup * 1000, hostCpu, p95: traffic.p95, workers, previous: this.#previousRequests });
+    const m = measure({ now, warmupMs: this.config.warmup * 1000, hostCpu, p95: traffic.p95, workers: observed, previous: this.#previousRequests });
     this.#previousRequests = m.next;
     return m;
   }

@@ -36,9 +36,8 @@ export interface SupervisorOptions {
   /** Crash-loop back-off: first delay and cap, ms. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
-  /** Worker entry script and extra args (tests use fixtures). */
+  /** Worker entry script (tests use fixtures). */
   script?: string;
-  scriptArgs?: string[];
 }
 
 interface ManagedWorker {
@@ -73,7 +72,7 @@ const LIVE: ReadonlySet<WorkerState> = new Set(['starting', 'ready']);
 const STABLE_MS = 10_000;
 
 export class Supervisor {
-  #opts: Required<Omit<SupervisorOptions, 'scriptArgs'>> & { scriptArgs: string[] };
+  #opts: Required<SupervisorOptions>;
   #workers = new Map<number, ManagedWorker>();
   #nextId = 1;
   #desired = 0;
@@ -88,7 +87,6 @@ export class Supervisor {
       backoffBaseMs: opts.backoffBaseMs ?? 500,
       backoffMaxMs: opts.backoffMaxMs ?? 30_000,
       script: opts.script ?? WORKER_SCRIPT,
-      scriptArgs: opts.scriptArgs ?? [],
     };
   }
 
@@ -154,13 +152,6 @@ export class Supervisor {
     this.#pendingRestarts.push(w.restarts + 1);
     void this.#retire(w, `unhealthy: ${detail}`);
     this.#reconcile();
-  }
-
-  markHealthy(id: number, detail: string): void {
-    const w = this.#workers.get(id);
-    if (!w || w.healthy) return;
-    w.healthy = true;
-    this.#opts.publish({ type: 'health', t: this.#opts.clock(), id, port: w.port, healthy: true, detail });
   }
 
   /** Stop every worker (drain, SIGTERM, SIGKILL after the deadline). Resolves with how many needed SIGKILL. */
@@ -270,7 +261,7 @@ export class Supervisor {
     const fd = openSync(logFile, 'a');
     let child: ChildProcess;
     try {
-      child = fork(this.#opts.script, ['--id', String(w.id), '--port', String(port), '--host', host, '--work', String(this.#opts.work), ...this.#opts.scriptArgs], {
+      child = fork(this.#opts.script, ['--id', String(w.id), '--port', String(port), '--host', host, '--work', String(this.#opts.work)], {
         stdio: ['ignore', fd, fd, 'ipc'],
         // Never inherit tsx or inspector flags: workers run compiled JS.
         execArgv: [],
