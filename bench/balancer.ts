@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Balancer } from '../src/balancer/balancer.js';
 import type { TrafficStats } from '../src/events.js';
+import { LatencyWindow } from '../src/lab/observe.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = resolve(dirname(SELF), '..');
@@ -51,8 +52,12 @@ async function serveBalancer(config: { ports: number[]; block: boolean }): Promi
     void balancer.close();
   });
   // The parent asks for the balancer's own view (latency arrival -> finish, inside the process) around each run.
+  const latency = new LatencyWindow(() => balancer.latency);
   process.on('message', (m: { type?: string }) => {
-    if (m.type === 'snapshot') process.send?.({ type: 'snapshot', stats: balancer.snapshot({ resetLatency: true }) });
+    if (m.type === 'snapshot') {
+      const { workers: _w, ...counts } = balancer.snapshot();
+      process.send?.({ type: 'snapshot', stats: { ...counts, ...latency.take() } });
+    }
   });
   process.send?.({ port: balancer.port });
 }

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import type { CliIO, SetExitCode } from './cli-io.js';
 import { AutoscaleError, UsageError } from './errors.js';
-import { METRIC_NAMES, METRICS } from './scaler/metrics.js';
-import { DEFAULTS, readConfigFile, resolveConfig, SETTING_KEYS, type RawSettings } from './scaler/config.js';
+import { METRIC_NAMES, METRICS } from './policy/metrics.js';
+import { DEFAULTS, readConfigFile, resolveConfig, SETTING_KEYS, type RawSettings } from './lab/config.js';
 // load command registered here
 import { registerLoadCommand } from './loadgen/command.js';
 

@@ -4,6 +4,12 @@
  * only listen. Times (`t`) are milliseconds since the lab started.
  */
 import { EventEmitter } from 'node:events';
+import type { PolicyState } from './policy/decide.js';
+import type { Observation } from './policy/measure.js';
+import type { MetricName, MetricValues } from './policy/metrics.js';
+import type { PolicyName, ScaleAction } from './policy/rules.js';
+
+export type { ScaleAction } from './policy/rules.js';
 
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'stopping' | 'exited' | 'crashed';
 
@@ -19,7 +25,7 @@ export interface WorkerSnapshot {
   cpu: number | null;
   /** Resident set size in bytes (null before the first report). */
   rss: number | null;
-  /** Requests per second this worker served through the balancer over the last second. */
+  /** Requests per second the balancer sent this worker over the last tick: the number rps scaling averages. */
   rps: number;
   /** Requests in flight to this worker through the balancer. */
   inFlight: number;
@@ -36,7 +42,7 @@ export interface TrafficStats {
   rpm: number;
   /** Requests completed in the last full second. */
   rps: number;
-  /** Latency through the balancer over the last tick interval, ms (null when no request completed). */
+  /** Latency through the balancer, ms (null when no request completed): over the tick in 'tick', over the last second in 'stats'. */
   p50: number | null;
   p95: number | null;
   p99: number | null;
@@ -45,8 +51,6 @@ export interface TrafficStats {
   total: number;
   errors: number;
 }
-
-export type ScaleAction = 'scale-out' | 'scale-in' | 'hold';
 
 /** The lab's resolved settings, as shown in headers and the `started` event. Times in seconds. */
 export interface LabSettings {
@@ -61,8 +65,8 @@ export interface LabSettings {
   host: string;
   work: number;
   /** Which metric drives scaling (e.g. 'host-cpu') and which policy (e.g. 'threshold'). */
-  metric: string;
-  policy: string;
+  metric: MetricName;
+  policy: PolicyName;
   /** Target policy: per-worker target value, tolerance (fraction), scale-in stabilisation window (s), per-tick scale-out limit. */
   target: number;
   tolerance: number;
@@ -90,10 +94,10 @@ export interface TickEvent {
   /** Host CPU %, 0–100 (null if the sample failed). */
   cpu: number | null;
   /** The metric the policy used and its value. */
-  metric: string;
+  metric: MetricName;
   value: number | null;
   /** Every metric's value this tick, whichever one drives scaling (null when not measurable). */
-  metrics: Record<string, number | null>;
+  metrics: MetricValues;
   /** Ready workers still in warm-up (left out of per-worker averages). */
   warming: number;
   instances: number;
@@ -104,6 +108,9 @@ export interface TickEvent {
   paused: boolean;
   traffic: TrafficStats;
   workers: WorkerSnapshot[];
+  /** What the policy was given this tick: `decide(observation, state, memory, config, t)` replays it exactly. */
+  observation: Observation;
+  state: PolicyState;
 }
 
 export interface ScaleEvent {

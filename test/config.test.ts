@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULTS, parseConfigFile, readConfigFile, resolveConfig } from '../src/scaler/config.js';
+import { DEFAULTS, parseConfigFile, readConfigFile, resolveConfig } from '../src/lab/config.js';
 import { AutoscaleError } from '../src/errors.js';
 
 test('defaults are the documented ones', () => {

@@ -55,8 +55,9 @@ function started(over: Partial<LabSettings> = {}): LabEvent {
 
 function tick(t: number, cpu: number | null, over: Partial<Extract<LabEvent, { type: 'tick' }>> = {}): LabEvent {
   return {
-    type: 'tick', t, cpu, metric: 'host-cpu', value: cpu, metrics: { 'host-cpu': cpu }, warming: 0, instances: 1, ready: 1, desired: 1,
-    action: 'hold', reason: `cpu ${cpu} %: hold`, paused: false, traffic: traffic(), workers: [worker()], ...over,
+    type: 'tick', t, cpu, metric: 'host-cpu', value: cpu, metrics: { 'host-cpu': cpu, 'worker-cpu': null, rps: null, concurrency: null, p95: null }, warming: 0, instances: 1, ready: 1, desired: 1,
+    action: 'hold', reason: `cpu ${cpu} %: hold`, paused: false, traffic: traffic(), workers: [worker()],
+    observation: { t, hostCpu: cpu, latency: { p50: null, p95: null, p99: null }, workers: [] }, state: { desired: 1, starting: 0, ready: 1 }, ...over,
   };
 }
 

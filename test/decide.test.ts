@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decide, type PolicyConfig, type PolicyState, type Recommendation } from '../src/scaler/decide.js';
-import type { MetricName } from '../src/scaler/metrics.js';
+import { applyRule as decide, type PolicyConfig, type RuleContext as PolicyState, type Recommendation } from '../src/policy/rules.js';
+import type { MetricName } from '../src/policy/metrics.js';
 
 const threshold: PolicyConfig = {
   policy: 'threshold',

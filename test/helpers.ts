@@ -5,8 +5,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { request } from 'undici';
 import type { LabEvent, ScaleEvent, TickEvent, WorkerEvent } from '../src/events.js';
-import { resolveConfig } from '../src/scaler/config.js';
-import { Lab } from '../src/scaler/daemon.js';
+import { resolveConfig } from '../src/lab/config.js';
+import { Lab } from '../src/lab/lab.js';
 
 /** A port that was free a moment ago (for things that must be told their port up front). */
 export async function freePort(): Promise<number> {

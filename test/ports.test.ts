@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
-import { candidatePorts, findFreePort, isPortFree } from '../src/scaler/ports.js';
+import { candidatePorts, findFreePort, isPortFree } from '../src/supervisor/ports.js';
 
 test('candidate ports skip our own workers and stop at the limit', () => {
   assert.deepEqual([...candidatePorts(5000, new Set([5000, 5002]), 4)], [5001, 5003, 5004, 5005]);

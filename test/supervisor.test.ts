@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LabEvent, WorkerEvent } from '../src/events.js';
 import { freePort as freeBasePort, isAlive, until } from './helpers.js';
-import { Supervisor, type Rotation, type SupervisorOptions } from '../src/scaler/supervisor.js';
+import { Supervisor, type Rotation, type SupervisorOptions } from '../src/supervisor/supervisor.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 

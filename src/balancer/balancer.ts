@@ -14,14 +14,14 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import type { Histogram } from 'hdr-histogram-js';
 import { ConfigError, PortInUseError } from '../errors.js';
-import type { TrafficStats } from '../events.js';
 import { Exchange, sendNoReadyWorker, type ExchangeOwner } from './forward.js';
 import { HealthCheckLoop, httpProbe, type ProbeResult } from './health-check.js';
 import { applyCheck, eject, inRotation } from './health-state.js';
 import { forwardRequestHeaders } from './headers.js';
 import { pick } from './pick.js';
-import { TrafficCounter } from './traffic-stats.js';
+import { TrafficCounter, type TrafficCounts } from './traffic-stats.js';
 import { Upstream } from './upstream.js';
 
 export interface HealthCheckOptions {
@@ -238,14 +238,20 @@ export class Balancer extends EventEmitter {
     return this.#rotation.length;
   }
 
-  snapshot(opts: { resetLatency?: boolean } = {}): TrafficStats & { workers: UpstreamStats[] } {
+  /** Counters only (lifetime totals, last-second and last-minute rates, in flight): reading resets nothing. */
+  snapshot(): TrafficCounts & { workers: UpstreamStats[] } {
     const now = this.#now();
     const workers: UpstreamStats[] = [];
     for (const u of this.#upstreams.values()) {
       const c = u.counter;
       workers.push({ id: u.id, requests: c.requests, inFlight: c.inFlight, rps: c.rps(now), errors: c.errors, inRotation: !u.draining && inRotation(u.health) });
     }
-    return { ...this.#traffic.stats(now, opts.resetLatency === true), workers };
+    return { ...this.#traffic.counts(now), workers };
+  }
+
+  /** Lifetime latency histogram (µs) of every response through the balancer; windows diff it (lab/observe.ts). */
+  get latency(): Readonly<Histogram> {
+    return this.#traffic.latency;
   }
 
   async close(): Promise<void> {

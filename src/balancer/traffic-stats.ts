@@ -1,8 +1,9 @@
 /**
  * Counters for traffic through the balancer, clock-free: every method takes
- * the time from the caller. Latency goes into an HDR histogram in
- * microseconds (3 significant digits) that the caller resets once per tick;
- * completions go into a per-second RateWindow for true RPS/RPM.
+ * the time from the caller. Only facts, never reset by a read: lifetime
+ * totals, a lifetime HDR latency histogram in microseconds (3 significant
+ * digits; lab/observe.ts diffs it per tick), and a per-second RateWindow for
+ * true RPS/RPM.
  */
 import * as hdr from 'hdr-histogram-js';
 import type { TrafficStats } from '../events.js';
@@ -11,14 +12,22 @@ import { RateWindow } from './rate-window.js';
 /** One hour in µs: anything slower is clamped there (the histogram would otherwise grow without bound). */
 const MAX_LATENCY_US = 3_600_000_000;
 
-export class TrafficCounter {
-  readonly #window = new RateWindow(60);
-  readonly #latency = hdr.build({
+/** A latency histogram (µs) compatible with the balancer's own, so one can be added to or subtracted from the other. */
+export function newLatencyHistogram(): hdr.Histogram {
+  return hdr.build({
     lowestDiscernibleValue: 1,
     highestTrackableValue: MAX_LATENCY_US,
     numberOfSignificantValueDigits: 3,
     autoResize: false,
   });
+}
+
+/** The balancer's counters, without latency (a window over the histogram gives that). */
+export type TrafficCounts = Omit<TrafficStats, 'p50' | 'p95' | 'p99'>;
+
+export class TrafficCounter {
+  readonly #window = new RateWindow(60);
+  readonly #latency = newLatencyHistogram();
   inFlight = 0;
   total = 0;
   errors = 0;
@@ -31,21 +40,19 @@ export class TrafficCounter {
     this.#latency.recordValue(us < 1 ? 1 : us > MAX_LATENCY_US ? MAX_LATENCY_US : us);
   }
 
-  stats(nowMs: number, resetLatency: boolean): TrafficStats {
-    const h = this.#latency;
-    const some = h.totalCount > 0;
-    const stats: TrafficStats = {
+  /** Every latency recorded since the balancer started, µs. Read it, never reset it. */
+  get latency(): Readonly<hdr.Histogram> {
+    return this.#latency;
+  }
+
+  counts(nowMs: number): TrafficCounts {
+    return {
       rpm: this.#window.last(60, nowMs),
       rps: this.#window.last(1, nowMs),
-      p50: some ? h.getValueAtPercentile(50) / 1000 : null,
-      p95: some ? h.getValueAtPercentile(95) / 1000 : null,
-      p99: some ? h.getValueAtPercentile(99) / 1000 : null,
       inFlight: this.inFlight,
       total: this.total,
       errors: this.errors,
     };
-    if (resetLatency) h.reset();
-    return stats;
   }
 }
 

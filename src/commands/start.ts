@@ -7,8 +7,8 @@ import { AutoscaleError } from '../errors.js';
 import type { CliIO } from '../cli-io.js';
 import { formatJsonLine, formatPlainLine } from '../dashboard/plain.js';
 import { startDashboard } from '../dashboard/dashboard.js';
-import type { LabConfig } from '../scaler/config.js';
-import { Lab } from '../scaler/daemon.js';
+import type { LabConfig } from '../lab/config.js';
+import { Lab } from '../lab/lab.js';
 import { running } from './running.js';
 
 export interface StartOptions {

@@ -4,7 +4,7 @@
  * (--json). Pure formatters; the 'stats' heartbeat is for live views only.
  */
 import type { LabEvent } from '../events.js';
-import { formatValue, METRICS, type MetricName } from '../scaler/metrics.js';
+import { formatValue, METRICS } from '../policy/metrics.js';
 import { formatCount, formatMs, formatPercent, formatRelative } from './format.js';
 
 export function formatPlainLine(e: LabEvent): string | null {
@@ -20,8 +20,8 @@ export function formatPlainLine(e: LabEvent): string | null {
     case 'tick': {
       const tr = e.traffic;
       const cpu = e.cpu === null ? 'cpu –' : `cpu ${formatPercent(e.cpu)} %`;
-      const info = METRICS[e.metric as MetricName];
-      const metric = info && e.metric !== 'host-cpu' ? `  ${info.label} ${e.value === null ? '–' : formatValue(e.value, info.unit)}` : '';
+      const info = METRICS[e.metric];
+      const metric = e.metric !== 'host-cpu' ? `  ${info.label} ${e.value === null ? '–' : formatValue(e.value, info.unit)}` : '';
       const warming = e.warming > 0 ? `, warming ${e.warming}` : '';
       return (
         `${at} tick     ${cpu}${metric}  instances ${e.instances} (ready ${e.ready}${warming}, desired ${e.desired})  ` +

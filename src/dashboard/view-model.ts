@@ -9,7 +9,7 @@
  * rolling windows, so a lab that runs for a day holds as much as one that ran
  * for five minutes.
  */
-import { METRICS, type MetricName } from '../scaler/metrics.js';
+import { METRICS, type MetricName } from '../policy/metrics.js';
 import type {
   LabEvent,
   LabSettings,
@@ -131,7 +131,7 @@ export function initialDashboardState(): DashboardState {
 }
 
 /** "worker 2 :5001"; a port of 0 means not allocated yet and is left out. */
-/** How a scaling metric reads on screen. Unknown metrics show their name and no unit. */
+/** How a scaling metric reads on screen. */
 export interface MetricDisplay { title: string; label: string; unit: string; percent: boolean }
 
 /** Chart titles; labels and units come from the scaler's own metric table, so screen and reasons agree. */
@@ -143,10 +143,9 @@ const METRIC_TITLES: Record<MetricName, string> = {
   p95: 'p95 latency ms',
 };
 
-export function metricDisplay(metric: string): MetricDisplay {
-  if (!(metric in METRICS)) return { title: metric, label: metric, unit: '', percent: false };
-  const { label, unit } = METRICS[metric as MetricName];
-  return { title: METRIC_TITLES[metric as MetricName], label, unit, percent: unit === ' %' };
+export function metricDisplay(metric: MetricName): MetricDisplay {
+  const { label, unit } = METRICS[metric];
+  return { title: METRIC_TITLES[metric], label, unit, percent: unit === ' %' };
 }
 
 /** The policy's decision lines on the metric's axis: thresholds, or the target with its tolerance band. */
@@ -663,7 +662,7 @@ export const HELP_LINES: readonly string[] = [
   '  CPU %       host CPU per tick; red: scale-up, blue: scale-down threshold',
   '  Instances   running (green), desired (magenta), min/max lines',
   '  Requests    req/s in the last second; RPM÷60 = rate over the last 60 s',
-  '  Latency     p50 / p99 through the balancer, per stats period',
+  '  Latency     p50 / p99 through the balancer, per 1 s stats period',
   '  Table       one row per worker, refreshed every second',
   '  Events      scaling decisions, worker and health changes, newest last',
 ];

@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, UsageError } from '../errors.js';
 import type { LabSettings } from '../events.js';
-import { POLICY_NAMES, type PolicyName } from './decide.js';
-import { METRIC_NAMES, METRICS, type MetricName } from './metrics.js';
+import { POLICY_NAMES, type PolicyName } from '../policy/rules.js';
+import { METRIC_NAMES, METRICS, type MetricName } from '../policy/metrics.js';
 
 export interface LabConfig extends LabSettings {
   metric: MetricName;

@@ -1,19 +1,25 @@
 /**
- * The lab: balancer + supervisor + a tick loop that samples, decides and acts.
- * It only samples, calls the pure policy and applies the result; everything it
- * does is published on one event stream that the views subscribe to.
+ * The lab: balancer + supervisor + one tick loop. Each tick:
+ *
+ *   observation = window.take(now)          (lab/observe.ts)
+ *   { decision, memory } = decide(...)      (policy/decide.ts, pure)
+ *   act if the count changed                (supervisor.setDesired)
+ *   publish                                 (one 'tick' event; views listen)
+ *
+ * Everything it does is published on one event stream that the views subscribe to.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Balancer, type BalancerHealthEvent } from '../balancer/balancer.js';
-import { LabEvents, type WorkerSnapshot } from '../events.js';
+import { LabEvents, type TrafficStats, type WorkerSnapshot } from '../events.js';
+import { decide, initialMemory, noteManualScale, setPaused, type Decision, type PolicyMemory, type PolicyState } from '../policy/decide.js';
+import type { Observation } from '../policy/measure.js';
+import { Supervisor } from '../supervisor/supervisor.js';
 import { publicSettings, type LabConfig } from './config.js';
-import { decide, type Recommendation } from './decide.js';
-import { measure } from './measure.js';
+import { LatencyWindow, TickWindow, type LatencyPercentiles } from './observe.js';
 import { createHostCpuSampler, type CpuSampler } from './sampler.js';
-import { Supervisor } from './supervisor.js';
 
 export interface LabOptions {
   /** Where worker logs go; a fresh temp dir by default. */
@@ -34,14 +40,13 @@ export class Lab {
 
   #t0 = performance.now();
   #sampler: CpuSampler;
-  #paused = false;
-  #lastScaleAt: number | null = null;
+  #window: TickWindow;
+  /** Latency over each 1 s stats period (the tick window has its own). */
+  #statsLatency: LatencyWindow;
+  #memory: PolicyMemory = initialMemory();
   #tickTimer: NodeJS.Timeout | null = null;
   #statsTimer: NodeJS.Timeout | null = null;
   #ticking = false;
-  #recommendations: Recommendation[] = [];
-  #previousRequests = new Map<number, { at: number; requests: number }>();
-  #inFlight = new Map<number, { sum: number; n: number }>();
   #stopping: Promise<number> | null = null;
   #resolveStopped!: (forced: number) => void;
 
@@ -63,6 +68,12 @@ export class Lab {
       killTimeoutMs: config.killTimeoutMs,
       readyTimeoutMs: config.readyTimeoutMs,
     });
+    this.#window = new TickWindow({
+      workers: () => this.supervisor.facts(),
+      upstreams: () => this.balancer.snapshot().workers,
+      latency: () => this.balancer.latency,
+    });
+    this.#statsLatency = new LatencyWindow(() => this.balancer.latency);
     // An unhealthy worker is replaced at once, so the only transition that matters is to unhealthy.
     this.balancer.on('health', (h: BalancerHealthEvent) => {
       if (!h.healthy) this.supervisor.markUnhealthy(h.id, h.detail);
@@ -97,18 +108,27 @@ export class Lab {
     return performance.now() - this.#t0;
   }
 
+  /** The policy's memory now (plain data). */
+  get memory(): PolicyMemory {
+    return this.#memory;
+  }
+
   /** Scale out (+1) or in (-1) by hand, within [min, max]. Returns the new desired count. */
   scale(delta: 1 | -1): number {
     const from = this.supervisor.desired;
     const to = clamp(from + delta, this.config.min, this.config.max);
-    if (to !== from && !this.#stopping) this.#apply(from, to, delta > 0 ? 'manual scale-out' : 'manual scale-in', true);
+    if (to !== from && !this.#stopping) {
+      const now = this.now();
+      this.#memory = noteManualScale(this.#memory, now);
+      this.#scaleTo(now, from, to, delta > 0 ? 'manual scale-out' : 'manual scale-in', true);
+    }
     return this.supervisor.desired;
   }
 
   togglePause(): boolean {
-    this.#paused = !this.#paused;
-    this.events.publish({ type: 'paused', t: this.now(), paused: this.#paused });
-    return this.#paused;
+    this.#memory = setPaused(this.#memory, !this.#memory.paused);
+    this.events.publish({ type: 'paused', t: this.now(), paused: this.#memory.paused });
+    return this.#memory.paused;
   }
 
   /** Stop ticking, drain and stop every worker, close the balancer. Idempotent. */
@@ -132,12 +152,7 @@ export class Lab {
     this.supervisor.killAllSync();
   }
 
-  #apply(from: number, to: number, reason: string, manual: boolean): void {
-    this.#lastScaleAt = this.now();
-    this.supervisor.setDesired(to);
-    this.events.publish({ type: 'scale', t: this.now(), direction: to > from ? 'out' : 'in', from, to, reason, manual });
-  }
-
+  /** One tick: observe, decide, act, publish. */
   async #tick(): Promise<void> {
     if (this.#ticking || this.#stopping) return;
     this.#ticking = true;
@@ -145,87 +160,60 @@ export class Lab {
       const hostCpu = await this.#sampler.sample();
       if (this.#stopping) return;
       const now = this.now();
-      const traffic = this.balancer.snapshot({ resetLatency: true });
-      this.#sampleInFlight(traffic.workers);
-      const m = this.#measure(now, hostCpu, traffic, this.supervisor.snapshot(perWorker(traffic.workers)));
+      const observation = this.#window.take(now, hostCpu);
       const counts = this.supervisor.counts();
-      const desired = this.supervisor.desired;
-      const since = now - this.config.scaleDownWindow * 1000;
-      this.#recommendations = this.#recommendations.filter((r) => r.at > since);
-      const state = { desired, starting: counts.starting, ready: counts.ready, warming: m.warming, lastScaleAt: this.#lastScaleAt, recommendations: this.#recommendations };
-      const value = m.values[this.config.metric];
-      let d = decide({ metric: this.config.metric, value }, state, this.config, now);
-      if (d.recommendation !== null) this.#recommendations.push({ at: now, desired: d.recommendation });
-      if (this.#paused && d.desired !== desired) {
-        d = { ...d, desired, action: 'hold', reason: `paused (would ${d.action}: ${d.reason})` };
-      }
-      if (d.desired !== desired) this.#apply(desired, d.desired, d.reason, false);
-      const after = this.supervisor.counts();
-      this.events.publish({
-        type: 'tick',
-        t: now,
-        cpu: hostCpu,
-        metric: this.config.metric,
-        value,
-        metrics: m.values,
-        warming: m.warming,
-        instances: after.live,
-        ready: after.ready,
-        desired: this.supervisor.desired,
-        action: d.action,
-        reason: d.reason,
-        paused: this.#paused,
-        traffic: stripWorkers(traffic),
-        workers: this.supervisor.snapshot(perWorker(traffic.workers)),
-      });
+      const state: PolicyState = { desired: this.supervisor.desired, starting: counts.starting, ready: counts.ready };
+      const { decision, memory } = decide(observation, state, this.#memory, this.config, now);
+      this.#memory = memory;
+      if (decision.desired !== state.desired) this.#scaleTo(now, state.desired, decision.desired, decision.reason, false);
+      this.#publishTick(now, observation, state, decision);
     } finally {
       this.#ticking = false;
     }
   }
 
-  /** Every metric's value over the tick that just ended. */
-  #measure(now: number, hostCpu: number | null, traffic: Snap, workers: WorkerSnapshot[]) {
-    const cpu = this.supervisor.takeCpuMeans();
-    const byId = new Map(traffic.workers.map((w) => [w.id, w]));
-    const observed = workers.map((w) => {
-      const u = byId.get(w.id);
-      const f = this.#inFlight.get(w.id);
-      return { id: w.id, state: w.state, readyAt: w.readyAt, cpu: cpu.get(w.id) ?? null, requests: u?.requests ?? 0, inFlight: f && f.n > 0 ? f.sum / f.n : 0, rps: w.rps };
-    });
-    this.#inFlight.clear();
-    const m = measure({ now, warmupMs: this.config.warmup * 1000, hostCpu, p95: traffic.p95, workers: observed, previous: this.#previousRequests });
-    this.#previousRequests = m.next;
-    return m;
+  #scaleTo(now: number, from: number, to: number, reason: string, manual: boolean): void {
+    this.supervisor.setDesired(to);
+    this.events.publish({ type: 'scale', t: now, direction: to > from ? 'out' : 'in', from, to, reason, manual });
   }
 
-  /** Concurrency is averaged over the tick from one sample a second (plus one at the tick). */
-  #sampleInFlight(workers: Snap['workers']): void {
-    for (const w of workers) {
-      const acc = this.#inFlight.get(w.id) ?? { sum: 0, n: 0 };
-      acc.sum += w.inFlight;
-      acc.n++;
-      this.#inFlight.set(w.id, acc);
-    }
+  #publishTick(now: number, observation: Observation, state: PolicyState, d: Decision): void {
+    const after = this.supervisor.counts();
+    this.events.publish({
+      type: 'tick',
+      t: now,
+      cpu: observation.hostCpu,
+      metric: this.config.metric,
+      value: d.value,
+      metrics: d.values,
+      warming: d.warming,
+      instances: after.live,
+      ready: after.ready,
+      desired: this.supervisor.desired,
+      action: d.action,
+      reason: d.reason,
+      paused: this.#memory.paused,
+      traffic: this.#traffic(observation.latency),
+      workers: this.#workers(),
+      observation,
+      state,
+    });
   }
 
   #publishStats(): void {
-    const traffic = this.balancer.snapshot();
-    this.#sampleInFlight(traffic.workers);
-    this.events.publish({ type: 'stats', t: this.now(), traffic: stripWorkers(traffic), workers: this.supervisor.snapshot(perWorker(traffic.workers)) });
+    this.#window.sample();
+    this.events.publish({ type: 'stats', t: this.now(), traffic: this.#traffic(this.#statsLatency.take()), workers: this.#workers() });
   }
-}
 
-type Snap = ReturnType<Balancer['snapshot']>;
+  /** The balancer's counters with latency over the given window. */
+  #traffic(latency: LatencyPercentiles): TrafficStats {
+    const { workers: _w, ...counts } = this.balancer.snapshot();
+    return { ...counts, ...latency };
+  }
 
-function stripWorkers(s: Snap) {
-  const { workers: _w, ...traffic } = s;
-  return traffic;
-}
-
-function perWorker(workers: Snap['workers']) {
-  const byId = new Map(workers.map((w) => [w.id, w]));
-  return (id: number) => {
-    const w = byId.get(id);
-    return { rps: w?.rps ?? 0, inFlight: w?.inFlight ?? 0 };
-  };
+  /** Worker rows: the supervisor's view, in-flight now, and each worker's request rate over the last tick. */
+  #workers(): WorkerSnapshot[] {
+    const inFlight = new Map(this.balancer.snapshot().workers.map((u) => [u.id, u.inFlight]));
+    return this.supervisor.snapshot((id) => ({ rps: this.#window.rateOf(id), inFlight: inFlight.get(id) ?? 0 }));
+  }
 }

@@ -40,6 +40,15 @@ export interface SupervisorOptions {
   script?: string;
 }
 
+/** One worker's facts for a tick window. `cpuReportSum`/`cpuReports` are lifetime counters of its own CPU % reports. */
+export interface WorkerFacts {
+  id: number;
+  state: WorkerState;
+  readyAt: number | null;
+  cpuReportSum: number;
+  cpuReports: number;
+}
+
 interface ManagedWorker {
   id: number;
   port: number;
@@ -51,8 +60,8 @@ interface ManagedWorker {
   readyAt: number | null;
   cpu: number | null;
   rss: number | null;
-  /** Sum and count of CPU reports since the last takeCpuMeans(). */
-  cpuSum: number;
+  /** Lifetime sum and count of the worker's own CPU % reports (a tick window diffs them). */
+  cpuReportSum: number;
   cpuReports: number;
   child: ChildProcess | null;
   exited: Promise<void>;
@@ -127,15 +136,9 @@ export class Supervisor {
     }));
   }
 
-  /** Mean CPU % each worker reported since the previous call (null when none arrived); starts a new period. */
-  takeCpuMeans(): Map<number, number | null> {
-    const out = new Map<number, number | null>();
-    for (const w of this.#workers.values()) {
-      out.set(w.id, w.cpuReports === 0 ? null : w.cpuSum / w.cpuReports);
-      w.cpuSum = 0;
-      w.cpuReports = 0;
-    }
-    return out;
+  /** Facts about every current worker, for the tick window: nothing is reset by reading them. */
+  facts(): WorkerFacts[] {
+    return [...this.#workers.values()].map((w) => ({ id: w.id, state: w.state, readyAt: w.readyAt, cpuReportSum: w.cpuReportSum, cpuReports: w.cpuReports }));
   }
 
   /** PIDs of every worker process that may still be running. */
@@ -206,7 +209,7 @@ export class Supervisor {
       readyAt: null,
       cpu: null,
       rss: null,
-      cpuSum: 0,
+      cpuReportSum: 0,
       cpuReports: 0,
       child: null,
       exited: new Promise<void>((r) => (resolveExit = r)),
@@ -295,7 +298,7 @@ export class Supervisor {
       } else if (m.type === 'stats') {
         w.cpu = m.cpu;
         w.rss = m.rss;
-        w.cpuSum += m.cpu;
+        w.cpuReportSum += m.cpu;
         w.cpuReports++;
       }
     });

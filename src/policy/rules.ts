@@ -1,10 +1,12 @@
 /**
- * The scaling policies, as pure functions: no timers, no I/O.
- * (sample, state, config, now) -> { desired, action, reason }.
+ * The two scaling rules, as pure functions: no timers, no I/O, no memory of
+ * their own. (sample, context, config, now) -> { desired, action, reason }.
  * The reason always says why it acted or why it did not, with the arithmetic.
+ * `decide.ts` wraps them with the policy's memory; tests drive them directly.
  */
-import type { ScaleAction } from '../events.js';
 import { formatValue, METRICS, type MetricName } from './metrics.js';
+
+export type ScaleAction = 'scale-out' | 'scale-in' | 'hold';
 
 export type PolicyName = 'threshold' | 'target';
 export const POLICY_NAMES: readonly PolicyName[] = ['threshold', 'target'];
@@ -15,7 +17,8 @@ export interface Recommendation {
   desired: number;
 }
 
-export interface PolicyState {
+/** What a rule sees: the supervisor's counts, the warm-up count and the policy's memory. */
+export interface RuleContext {
   /** The instance count the lab is currently steering to (starting workers count toward it). */
   desired: number;
   /** Workers forked but not yet ready. */
@@ -56,22 +59,22 @@ export interface Sample {
   value: number | null;
 }
 
-export interface Decision {
+export interface Verdict {
   desired: number;
   action: ScaleAction;
   reason: string;
-  /** Target policy: this tick's recommendation before stabilisation (the daemon keeps a window of them). */
+  /** Target policy: this tick's recommendation before stabilisation (decide keeps a window of them). */
   recommendation: number | null;
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const clamp = (n: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, n));
 
-function act(from: number, to: number, reason: string, recommendation: number | null = null): Decision {
+function act(from: number, to: number, reason: string, recommendation: number | null = null): Verdict {
   return { desired: to, action: to > from ? 'scale-out' : to < from ? 'scale-in' : 'hold', reason, recommendation };
 }
 
-export function decide(sample: Sample, state: PolicyState, config: PolicyConfig, now: number): Decision {
+export function applyRule(sample: Sample, state: RuleContext, config: PolicyConfig, now: number): Verdict {
   const { min, max } = config;
   const current = state.desired;
   // Out of bounds (e.g. after a crash or a config change): move back inside, one step at a time.
@@ -91,7 +94,7 @@ export function decide(sample: Sample, state: PolicyState, config: PolicyConfig,
  * scale-in that would push the average over --scale-up is refused (Azure's
  * flapping protection).
  */
-function decideThreshold(value: number, state: PolicyState, config: PolicyConfig, now: number, metric: MetricName): Decision {
+function decideThreshold(value: number, state: RuleContext, config: PolicyConfig, now: number, metric: MetricName): Verdict {
   const { min, max, scaleUp, scaleDown } = config;
   const info = METRICS[metric];
   const f = (v: number) => formatValue(v, info.unit);
@@ -133,7 +136,7 @@ function decideThreshold(value: number, state: PolicyState, config: PolicyConfig
  * Starting and warming workers count toward `current` with no load, so a burst
  * is not answered twice.
  */
-function decideTarget(value: number, state: PolicyState, config: PolicyConfig, now: number, metric: MetricName): Decision {
+function decideTarget(value: number, state: RuleContext, config: PolicyConfig, now: number, metric: MetricName): Verdict {
   const { min, max, target, tolerance } = config;
   const current = state.desired;
   const info = METRICS[metric];
