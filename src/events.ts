@@ -11,7 +11,12 @@ import type { PolicyName, ScaleAction } from './policy/rules.js';
 
 export type { ScaleAction } from './policy/rules.js';
 
-export type WorkerState = 'starting' | 'ready' | 'draining' | 'stopping' | 'exited' | 'crashed';
+/**
+ * A worker's lifecycle (src/supervisor/worker-process.ts). `backoff`: a
+ * replacement waiting out the crash-loop delay, no process yet (PM2's
+ * "waiting restart").
+ */
+export type WorkerState = 'backoff' | 'starting' | 'ready' | 'draining' | 'stopping' | 'exited' | 'crashed';
 
 /** One worker as the views see it, at one instant. */
 export interface WorkerSnapshot {

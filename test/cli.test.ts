@@ -150,6 +150,42 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
+test('SIGHUP to the whole process group (the terminal closed): workers are drained and stopped, not killed by it', async (t) => {
+  const port = await freePort();
+  const basePort = await freePort();
+  const runDir = mkdtempSync(join(tmpdir(), 'autoscale-cli-hup-'));
+  // Its own process group, as a shell job is: the test runner is not in it.
+  const child = spawn(process.execPath, [BIN, 'start', '--json', '--port', String(port), '--base-port', String(basePort), '--min', '2', '--max', '2', '--interval', '1', '--run-dir', runDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  const lines = () => out.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const pids = () => [...new Set(lines().flatMap((e) => (e.type === 'worker' && typeof e.pid === 'number' ? [e.pid] : [])))];
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const pid of pids()) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    rmSync(runDir, { recursive: true, force: true });
+  });
+  const exit = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  await until('2 ready workers', () => lines().filter((e) => e.type === 'worker' && e.state === 'ready').length >= 2, 20_000);
+  process.kill(-child.pid!, 'SIGHUP');
+  const [code] = await exit;
+  assert.equal(code, 0);
+  const stopped = lines().find((e) => e.type === 'stopped');
+  assert.match(String(stopped?.reason), /SIGHUP/);
+  assert.equal(stopped?.forced, 0);
+  const ends = lines().filter((e) => e.type === 'worker' && (e.state === 'exited' || e.state === 'crashed'));
+  assert.equal(ends.length, 2);
+  for (const e of ends) {
+    assert.equal(e.state, 'exited', JSON.stringify(e));
+    assert.equal(e.detail, 'exit code 0', 'stopped by the daemon after draining, not by the hang-up');
+  }
+  assert.equal(lines().filter((e) => e.type === 'worker' && e.state === 'draining').length, 2);
+  await until('workers gone', () => pids().every((p) => !isAlive(p)), 5000);
+});
+
 test('NDJSON output: documented event types and tick fields', async (t) => {
   const { d } = await daemonWithWorkers(t, 1);
   await until('two ticks', () => d.lines().filter((e) => e.type === 'tick').length >= 2, 10_000);
@@ -180,7 +216,8 @@ test('plain lines when stdout is not a TTY', async (t) => {
   });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
-  await until('a tick line', () => /tick .*cpu .*instances \d/.test(out), 15_000);
+  // A loaded machine may tick before the worker is ready: wait for a tick that sees it.
+  await until('a tick line with the worker ready', () => /tick .*cpu .*instances 1 \(ready 1/.test(out), 20_000);
   child.kill('SIGTERM');
   await once(child, 'exit');
   assert.match(out, /^\+00:00 started +balancer http:\/\/127\.0\.0\.1:\d+/m);

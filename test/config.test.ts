@@ -38,6 +38,8 @@ test('bad settings are usage errors (exit 2) that say what was expected and rece
     [{ interval: '0' }, {}, /--interval must be between/],
     [{ port: '70000' }, {}, /--port must be between 0 and 65535 \(received 70000\)/],
     [{ port: '5001' }, {}, /falls inside the workers' port range 5000–5004/],
+    // Workers never get privileged ports (as root they would bind, as a user they would fail).
+    [{ basePort: '80' }, {}, /--base-port must be between 1024 and 65535 \(received 80\)/],
     [{}, { max: 'lots' }, /"max" in the config file must be a number \(received "lots"\)/],
     [{}, { host: '' }, /must be a non-empty string/],
   ];

@@ -7,6 +7,15 @@ import { candidatePorts, findFreePort, isPortFree } from '../src/supervisor/port
 test('candidate ports skip our own workers and stop at the limit', () => {
   assert.deepEqual([...candidatePorts(5000, new Set([5000, 5002]), 4)], [5001, 5003, 5004, 5005]);
   assert.deepEqual([...candidatePorts(65_534, new Set(), 10)], [65_534, 65_535]);
+  // Privileged ports are never candidates (and not mistaken for "taken").
+  assert.deepEqual([...candidatePorts(1022, new Set(), 3)], [1024, 1025, 1026]);
+});
+
+test('a port that cannot be bound for another reason is a clear error, not "taken"', async () => {
+  const denied = async () => {
+    throw Object.assign(new Error('listen EACCES'), { code: 'EACCES' });
+  };
+  await assert.rejects(findFreePort('127.0.0.1', 5000, new Set(), 3, denied), { code: 'AS_ERR_NO_FREE_PORT', message: /cannot bind 127\.0\.0\.1:5000 \(EACCES\)/ });
 });
 
 test('a port taken by something else is skipped, not fatal', async (t) => {

@@ -62,7 +62,7 @@ const KEYS: KeySpec[] = [
   { key: 'interval', flag: 'interval', kind: 'number', min: 0.2, max: 3600 },
   { key: 'cooldown', flag: 'cooldown', kind: 'number', min: 0, max: 86_400 },
   { key: 'port', flag: 'port', kind: 'int', min: 0, max: 65_535 },
-  { key: 'basePort', flag: 'base-port', kind: 'int', min: 1, max: 65_535 },
+  { key: 'basePort', flag: 'base-port', kind: 'int', min: 1024, max: 65_535 },
   { key: 'host', flag: 'host', kind: 'string' },
   { key: 'work', flag: 'work', kind: 'number', min: 0, max: 1000 },
   { key: 'target', flag: 'target', kind: 'number', min: 0.001, max: 1_000_000 },

@@ -1,15 +1,20 @@
 /**
- * Forks, watches, replaces and stops worker processes, keeping exactly
- * `desired` of them starting or ready. Every state change goes through
- * `setState`, which emits a 'worker' event.
+ * The pool: keeps exactly `desired` workers live (in back-off, starting or
+ * ready), replaces the ones that crash, and stops the extra ones. Each worker's
+ * own lifecycle lives in worker-process.ts; this file decides only how many,
+ * which port, which to take away, and how long a replacement waits.
+ *
+ * Back-off applies to replacements of crashed workers only (a crash loop must
+ * not spin); new capacity — a scale-out, a manual `+` — starts at once. The
+ * crash streak resets once any worker has stayed ready for `stableMs`.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { join } from 'node:path';
+import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { EXIT_LISTEN_FAILED, isFromWorker, type ToWorker } from '../app/protocol.js';
 import type { LabEvent, WorkerSnapshot, WorkerState } from '../events.js';
 import { findFreePort } from './ports.js';
+import { WorkerProcess, type Outcome, type WorkerDeps } from './worker-process.js';
+
+export { terminate } from './worker-process.js';
 
 /** The compiled worker entry. Workers always run compiled JS, never through tsx. */
 export const WORKER_SCRIPT = fileURLToPath(new URL('../../dist/app/main.js', import.meta.url));
@@ -36,8 +41,12 @@ export interface SupervisorOptions {
   /** Crash-loop back-off: first delay and cap, ms. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /** A worker ready this long resets the crash streak, ms (default 10 s). */
+  stableMs?: number;
   /** Worker entry script (tests use fixtures). */
   script?: string;
+  /** child_process.fork, replaceable so tests can make a fork fail the way EAGAIN does. */
+  fork?: (script: string, args: readonly string[], options: ForkOptions) => ChildProcess;
 }
 
 /** One worker's facts for a tick window. `cpuReportSum`/`cpuReports` are lifetime counters of its own CPU % reports. */
@@ -49,44 +58,24 @@ export interface WorkerFacts {
   cpuReports: number;
 }
 
-interface ManagedWorker {
-  id: number;
-  port: number;
-  pid: number | undefined;
-  state: WorkerState;
-  healthy: boolean;
+/** A slot to refill after a worker ended on its own. */
+interface Replacement {
   restarts: number;
-  startedAt: number;
-  readyAt: number | null;
-  cpu: number | null;
-  rss: number | null;
-  /** Lifetime sum and count of the worker's own CPU % reports (a tick window diffs them). */
-  cpuReportSum: number;
-  cpuReports: number;
-  child: ChildProcess | null;
-  exited: Promise<void>;
-  /** Resolves `exited`. */
-  markGone: () => void;
-  /** True while the port search is under way (no child yet, no timer). */
-  launching: boolean;
-  /** Pending start (back-off) or ready-deadline timer. */
-  timer: NodeJS.Timeout | null;
-  listenFailed: boolean;
-  /** Set when we chose to stop it, so its exit is not a crash. */
-  retiring: boolean;
+  /** Crashes wait out the back-off; a port conflict retries at once. */
+  backoff: boolean;
 }
 
-const LIVE: ReadonlySet<WorkerState> = new Set(['starting', 'ready']);
-/** A worker that stayed up this long resets the crash-loop back-off. */
-const STABLE_MS = 10_000;
+/** Which live worker goes first on scale-in: capacity not serving yet, then the newest ready one. */
+const RETIRE_ORDER: Record<string, number> = { backoff: 0, starting: 1, ready: 2 };
 
 export class Supervisor {
-  #opts: Required<SupervisorOptions>;
-  #workers = new Map<number, ManagedWorker>();
+  #opts: Required<Omit<SupervisorOptions, 'fork'>> & { fork: NonNullable<SupervisorOptions['fork']> };
+  #deps: WorkerDeps;
+  #workers = new Map<number, WorkerProcess>();
   #nextId = 1;
   #desired = 0;
   #crashStreak = 0;
-  #pendingRestarts: number[] = [];
+  #replacements: Replacement[] = [];
   #blockedPorts = new Set<number>();
   #stopping = false;
 
@@ -95,7 +84,30 @@ export class Supervisor {
       ...opts,
       backoffBaseMs: opts.backoffBaseMs ?? 500,
       backoffMaxMs: opts.backoffMaxMs ?? 30_000,
+      stableMs: opts.stableMs ?? 10_000,
       script: opts.script ?? WORKER_SCRIPT,
+      fork: opts.fork ?? fork,
+    };
+    const o = this.#opts;
+    this.#deps = {
+      host: o.host,
+      work: o.work,
+      runDir: o.runDir,
+      script: o.script,
+      rotation: o.rotation,
+      publish: o.publish,
+      clock: o.clock,
+      drainTimeoutMs: o.drainTimeoutMs,
+      killTimeoutMs: o.killTimeoutMs,
+      readyTimeoutMs: o.readyTimeoutMs,
+      stableMs: o.stableMs,
+      fork: o.fork,
+      findPort: () => this.#findPort(),
+      portTaken: (port) => void this.#blockedPorts.add(port),
+      onStable: () => {
+        this.#crashStreak = 0;
+      },
+      onGone: (w, outcome) => this.#onGone(w, outcome),
     };
   }
 
@@ -109,51 +121,40 @@ export class Supervisor {
     this.#reconcile();
   }
 
+  /** `starting` counts workers in back-off too: capacity on its way. */
   counts(): { starting: number; ready: number; live: number } {
     let starting = 0;
     let ready = 0;
     for (const w of this.#workers.values()) {
-      if (w.state === 'starting') starting++;
-      else if (w.state === 'ready') ready++;
+      if (w.phase === 'backoff' || w.phase === 'starting') starting++;
+      else if (w.phase === 'ready') ready++;
     }
     return { starting, ready, live: starting + ready };
   }
 
-  /** Current workers (exited ones are forgotten once gone). */
+  /** Current workers (gone ones are forgotten). */
   snapshot(traffic: (id: number) => { rps: number; inFlight: number } = () => ({ rps: 0, inFlight: 0 })): WorkerSnapshot[] {
-    return [...this.#workers.values()].map((w) => ({
-      id: w.id,
-      port: w.port,
-      pid: w.pid,
-      state: w.state,
-      healthy: w.healthy,
-      cpu: w.cpu,
-      rss: w.rss,
-      ...traffic(w.id),
-      restarts: w.restarts,
-      startedAt: w.startedAt,
-      readyAt: w.readyAt,
-    }));
+    return [...this.#workers.values()].map((w) => w.snapshot(traffic(w.id)));
   }
 
   /** Facts about every current worker, for the tick window: nothing is reset by reading them. */
   facts(): WorkerFacts[] {
-    return [...this.#workers.values()].map((w) => ({ id: w.id, state: w.state, readyAt: w.readyAt, cpuReportSum: w.cpuReportSum, cpuReports: w.cpuReports }));
+    return [...this.#workers.values()].map((w) => ({ id: w.id, state: w.phase, readyAt: w.readyAt, cpuReportSum: w.cpuReportSum, cpuReports: w.cpuReports }));
   }
 
   /** PIDs of every worker process that may still be running. */
   pids(): number[] {
-    return [...this.#workers.values()].flatMap((w) => (w.pid !== undefined && w.child && w.child.exitCode === null && w.child.signalCode === null ? [w.pid] : []));
+    return [...this.#workers.values()].flatMap((w) => (w.running && w.pid !== undefined ? [w.pid] : []));
   }
 
   /** The balancer's health checks failed: take it out and replace it. */
   markUnhealthy(id: number, detail: string): void {
     const w = this.#workers.get(id);
-    if (!w || w.state !== 'ready') return;
+    if (!w || w.phase !== 'ready') return;
     w.healthy = false;
     this.#opts.publish({ type: 'health', t: this.#opts.clock(), id, port: w.port, healthy: false, detail });
-    this.#pendingRestarts.push(w.restarts + 1);
-    void this.#retire(w, `unhealthy: ${detail}`);
+    this.#replacements.push({ restarts: w.restarts + 1, backoff: this.#crashStreak > 0 });
+    void w.retire(`unhealthy: ${detail}`);
     this.#reconcile();
   }
 
@@ -161,8 +162,9 @@ export class Supervisor {
   async stopAll(): Promise<number> {
     this.#stopping = true;
     this.#desired = 0;
+    this.#replacements = [];
     const all = [...this.#workers.values()];
-    const forced = await Promise.all(all.map((w) => this.#retire(w, 'lab stopping')));
+    const forced = await Promise.all(all.map((w) => w.retire('lab stopping')));
     await Promise.all(all.map((w) => w.exited));
     return forced.filter(Boolean).length;
   }
@@ -170,234 +172,56 @@ export class Supervisor {
   /** Last resort when the daemon itself is crashing: SIGKILL everything, synchronously. */
   killAllSync(): void {
     this.#stopping = true;
-    for (const w of this.#workers.values()) {
-      if (w.timer) clearTimeout(w.timer);
-      if (w.child && w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-    }
-  }
-
-  #setState(w: ManagedWorker, state: WorkerState, detail: string): void {
-    const from = w.state;
-    w.state = state;
-    this.#opts.publish({ type: 'worker', t: this.#opts.clock(), id: w.id, port: w.port, pid: w.pid, from, state, detail });
+    for (const w of this.#workers.values()) w.killNow();
   }
 
   #reconcile(): void {
     if (this.#stopping) return;
-    const live = [...this.#workers.values()].filter((w) => LIVE.has(w.state));
-    for (let i = live.length; i < this.#desired; i++) this.#start();
+    const live = [...this.#workers.values()].filter((w) => w.live);
+    for (let i = live.length; i < this.#desired; i++) this.#start(this.#replacements.shift());
+    // A replacement for a slot nobody wants any more is dropped.
+    this.#replacements = [];
     if (live.length > this.#desired) {
-      // Take away capacity that is not serving yet first, then the newest ready worker.
       const victims = live
-        .sort((a, b) => (a.state === b.state ? b.startedAt - a.startedAt || b.id - a.id : a.state === 'starting' ? -1 : 1))
+        .sort((a, b) => RETIRE_ORDER[a.phase] - RETIRE_ORDER[b.phase] || b.startedAt - a.startedAt || b.id - a.id)
         .slice(0, live.length - this.#desired);
-      for (const w of victims) void this.#retire(w, `scale-in to ${this.#desired}`);
+      for (const w of victims) void w.retire(`scale-in to ${this.#desired}`);
     }
   }
 
-  #start(): void {
-    const restarts = this.#pendingRestarts.shift() ?? 0;
-    let resolveExit!: () => void;
-    const w: ManagedWorker = {
-      id: this.#nextId++,
-      port: 0,
-      pid: undefined,
-      state: 'starting',
-      healthy: true,
-      restarts,
-      startedAt: this.#opts.clock(),
-      readyAt: null,
-      cpu: null,
-      rss: null,
-      cpuReportSum: 0,
-      cpuReports: 0,
-      child: null,
-      exited: new Promise<void>((r) => (resolveExit = r)),
-      markGone: () => resolveExit(),
-      launching: false,
-      timer: null,
-      listenFailed: false,
-      retiring: false,
-    };
-    this.#workers.set(w.id, w);
-    const delay = this.#crashStreak === 0 ? 0 : Math.min(this.#opts.backoffBaseMs * 2 ** (this.#crashStreak - 1), this.#opts.backoffMaxMs);
-    this.#opts.publish({
-      type: 'worker',
-      t: this.#opts.clock(),
-      id: w.id,
-      port: 0,
-      pid: undefined,
-      from: null,
-      state: 'starting',
-      detail: delay > 0 ? `replacement ${restarts}, after ${delay} ms back-off (crash loop: ${this.#crashStreak} in a row)` : restarts > 0 ? `replacement ${restarts}` : 'new',
-    });
-    const launch = () => {
-      w.timer = null;
-      void this.#launch(w);
-    };
-    if (delay > 0) w.timer = setTimeout(launch, delay);
-    else launch();
+  #start(replacement: Replacement | undefined): void {
+    const id = this.#nextId++;
+    const restarts = replacement?.restarts ?? 0;
+    const delay = replacement?.backoff ? this.#backoffDelay() : 0;
+    const detail =
+      delay > 0
+        ? `replacement ${restarts}, after ${delay} ms back-off (crash loop: ${this.#crashStreak} in a row)`
+        : restarts > 0
+          ? `replacement ${restarts}`
+          : 'new';
+    this.#workers.set(id, new WorkerProcess(this.#deps, id, restarts, delay, detail));
   }
 
-  async #launch(w: ManagedWorker): Promise<void> {
-    const { host, basePort } = this.#opts;
-    w.launching = true;
+  #backoffDelay(): number {
+    if (this.#crashStreak === 0) return 0;
+    return Math.min(this.#opts.backoffBaseMs * 2 ** (this.#crashStreak - 1), this.#opts.backoffMaxMs);
+  }
+
+  #findPort(): Promise<number> {
     const reserved = new Set<number>(this.#blockedPorts);
-    for (const other of this.#workers.values()) if (other !== w && other.port !== 0 && other.state !== 'exited' && other.state !== 'crashed') reserved.add(other.port);
-    let port: number;
-    try {
-      port = await findFreePort(host, basePort, reserved);
-    } catch (err) {
-      this.#setState(w, 'crashed', (err as Error).message);
-      this.#forget(w);
-      return;
-    } finally {
-      w.launching = false;
-    }
-    if (w.retiring) {
-      this.#setState(w, 'exited', 'cancelled before start');
-      this.#forget(w);
-      return;
-    }
-    w.port = port;
-    const logFile = join(this.#opts.runDir, `worker-${w.id}.log`);
-    const fd = openSync(logFile, 'a');
-    let child: ChildProcess;
-    try {
-      child = fork(this.#opts.script, ['--id', String(w.id), '--port', String(port), '--host', host, '--work', String(this.#opts.work)], {
-        stdio: ['ignore', fd, fd, 'ipc'],
-        // Never inherit tsx or inspector flags: workers run compiled JS.
-        execArgv: [],
-        serialization: 'json',
-      });
-    } finally {
-      closeSync(fd);
-    }
-    w.child = child;
-    w.pid = child.pid;
-    this.#opts.publish({ type: 'worker', t: this.#opts.clock(), id: w.id, port, pid: w.pid, from: 'starting', state: 'starting', detail: `forked pid ${w.pid}, log ${logFile}` });
-    w.timer = setTimeout(() => {
-      w.timer = null;
-      if (w.state !== 'starting') return;
-      w.retiring = false;
-      child.kill('SIGKILL');
-      this.#setState(w, 'crashed', `not ready after ${this.#opts.readyTimeoutMs} ms`);
-    }, this.#opts.readyTimeoutMs);
-
-    child.on('message', (m) => {
-      if (!isFromWorker(m)) return;
-      if (m.type === 'ready' && w.state === 'starting') {
-        if (w.timer) clearTimeout(w.timer);
-        w.timer = null;
-        w.readyAt = this.#opts.clock();
-        this.#opts.rotation.addWorker({ id: w.id, host, port: w.port });
-        this.#setState(w, 'ready', `listening on ${host}:${w.port} after ${Math.round(w.readyAt - w.startedAt)} ms`);
-      } else if (m.type === 'listen-error') {
-        w.listenFailed = true;
-        this.#blockedPorts.add(m.port);
-      } else if (m.type === 'stats') {
-        w.cpu = m.cpu;
-        w.rss = m.rss;
-        w.cpuReportSum += m.cpu;
-        w.cpuReports++;
-      }
-    });
-    child.on('error', () => {
-      // Spawn or IPC failure; 'exit' follows (or has happened) and decides what to do.
-    });
-    child.once('exit', (code, signal) => this.#onExit(w, code, signal));
+    for (const w of this.#workers.values()) if (w.port !== 0) reserved.add(w.port);
+    return findFreePort(this.#opts.host, this.#opts.basePort, reserved);
   }
 
-  #onExit(w: ManagedWorker, code: number | null, signal: NodeJS.Signals | null): void {
-    if (w.timer) clearTimeout(w.timer);
-    w.timer = null;
-    const how = signal ? `killed by ${signal}` : `exit code ${code}`;
-    const wasInRotation = w.state === 'ready';
-    if (w.retiring || this.#stopping) {
-      if (w.state !== 'exited') this.#setState(w, 'exited', how);
-    } else if (w.listenFailed || code === EXIT_LISTEN_FAILED) {
-      // Someone else took the port between our probe and the worker's listen: try the next one, no back-off.
-      this.#setState(w, 'crashed', `port ${w.port} already in use; trying another port`);
-      this.#pendingRestarts.push(w.restarts);
-    } else {
-      if (w.state !== 'crashed') {
-        const up = w.readyAt === null ? 0 : this.#opts.clock() - w.readyAt;
-        if (up >= STABLE_MS) this.#crashStreak = 0;
-        this.#setState(w, 'crashed', `${how}${w.readyAt === null ? ' before ready' : ''}`);
-      }
+  #onGone(w: WorkerProcess, outcome: Outcome): void {
+    this.#workers.delete(w.id);
+    if (this.#stopping) return;
+    if (outcome === 'crashed' || outcome === 'no-port') {
       this.#crashStreak++;
-      this.#pendingRestarts.push(w.restarts + 1);
+      this.#replacements.push({ restarts: w.restarts + 1, backoff: true });
+    } else if (outcome === 'port-conflict') {
+      this.#replacements.push({ restarts: w.restarts, backoff: false });
     }
-    if (wasInRotation) void this.#opts.rotation.removeWorker(w.id).catch(() => {});
-    this.#forget(w);
     this.#reconcile();
   }
-
-  #forget(w: ManagedWorker): void {
-    this.#workers.delete(w.id);
-    w.markGone();
-  }
-
-  /**
-   * Take a worker out: out of the balancer first, wait for its in-flight
-   * requests (bounded), then SIGTERM, SIGKILL after the deadline. Resolves true
-   * if SIGKILL was needed.
-   */
-  async #retire(w: ManagedWorker, why: string): Promise<boolean> {
-    if (w.retiring) return false;
-    w.retiring = true;
-    if (w.timer) {
-      clearTimeout(w.timer);
-      w.timer = null;
-    }
-    if (!w.child) {
-      // In back-off: nothing to stop. Looking for a port: #launch sees `retiring` and cleans up.
-      if (!w.launching) {
-        this.#setState(w, 'exited', `cancelled before start (${why})`);
-        this.#forget(w);
-      }
-      return false;
-    }
-    const child = w.child;
-    if (w.state === 'ready') {
-      this.#setState(w, 'draining', why);
-      send(child, { type: 'drain' });
-      const r = await this.#opts.rotation.drainWorker(w.id, this.#opts.drainTimeoutMs);
-      if ((w.state as WorkerState) === 'draining') {
-        this.#setState(
-          w,
-          'stopping',
-          r.drained
-            ? `drained ${r.inFlightAtStart} in-flight request${r.inFlightAtStart === 1 ? '' : 's'} in ${Math.round(r.ms)} ms`
-            : `drain timeout after ${Math.round(r.ms)} ms with requests still in flight`,
-        );
-      }
-    } else if (w.state === 'starting') {
-      this.#setState(w, 'stopping', why);
-    }
-    return terminate(child, this.#opts.killTimeoutMs, w.exited);
-  }
-}
-
-function send(child: ChildProcess, message: ToWorker): void {
-  if (child.connected) child.send(message, () => {});
-}
-
-/** SIGTERM, then SIGKILL after `deadlineMs`. Resolves true when SIGKILL was needed. */
-export async function terminate(child: ChildProcess, deadlineMs: number, exited: Promise<void>): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return false;
-  child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const forced = await Promise.race([
-    exited.then(() => false),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), deadlineMs);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (forced) {
-    child.kill('SIGKILL');
-    await exited;
-  }
-  return forced;
 }

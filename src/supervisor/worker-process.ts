@@ -1,0 +1,333 @@
+/**
+ * One worker process and its lifecycle, with explicit phases:
+ *
+ *   backoff ──▶ starting ──▶ ready ──▶ draining ──▶ stopping ──▶ exited
+ *      │           │           │                       ▲
+ *      │           ├───────────┴──── (unexpected exit) ┼───────▶ crashed
+ *      └───────────┴──── retire ───────────────────────┘
+ *
+ * `backoff`: a replacement waiting out the crash-loop delay (no process yet).
+ * `starting`: looking for a port, then forked and waiting for its 'ready'.
+ * The phase changes only through `#setPhase`, which emits a 'worker' event.
+ * One timer per purpose: back-off, ready deadline, stable uptime. The process
+ * ends exactly once (`#finish`), whichever of 'exit', a spawn 'error' or a
+ * cancelled start comes first; the supervisor hears it through `onGone`.
+ */
+import type { ChildProcess, ForkOptions } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { EXIT_LISTEN_FAILED, isFromWorker, type ToWorker } from '../app/protocol.js';
+import type { LabEvent, WorkerSnapshot, WorkerState } from '../events.js';
+import type { Rotation } from './supervisor.js';
+
+/** How a worker process ended, for the supervisor's replacement rule. */
+export type Outcome =
+  /** We stopped it (scale-in, unhealthy, lab stopping), or it never started because we cancelled it. */
+  | 'retired'
+  /** It died on its own, failed to fork, or never became ready. */
+  | 'crashed'
+  /** Its port was taken between our probe and its listen(): try another port, no back-off. */
+  | 'port-conflict'
+  /** No free port to give it. */
+  | 'no-port';
+
+export interface WorkerDeps {
+  host: string;
+  work: number;
+  runDir: string;
+  script: string;
+  rotation: Rotation;
+  publish: (event: LabEvent) => void;
+  clock: () => number;
+  drainTimeoutMs: number;
+  killTimeoutMs: number;
+  readyTimeoutMs: number;
+  stableMs: number;
+  fork: (script: string, args: readonly string[], options: ForkOptions) => ChildProcess;
+  /** A free port for this worker (the supervisor knows which ports are reserved). */
+  findPort: () => Promise<number>;
+  /** The worker's port was taken at listen(): the supervisor avoids it from now on. */
+  portTaken: (port: number) => void;
+  /** It has stayed ready for `stableMs`. */
+  onStable: (w: WorkerProcess) => void;
+  /** It is gone for good; called exactly once. */
+  onGone: (w: WorkerProcess, outcome: Outcome) => void;
+}
+
+const LIVE: ReadonlySet<WorkerState> = new Set(['backoff', 'starting', 'ready']);
+
+export class WorkerProcess {
+  readonly id: number;
+  /** How many times this slot was replaced after a crash or failed health. */
+  readonly restarts: number;
+  readonly startedAt: number;
+  /** Resolves once the worker is gone (exited, crashed or cancelled). */
+  readonly exited: Promise<void>;
+  port = 0;
+  pid: number | undefined;
+  healthy = true;
+  readyAt: number | null = null;
+  cpu: number | null = null;
+  rss: number | null = null;
+  /** Lifetime sum and count of the worker's own CPU % reports (a tick window diffs them). */
+  cpuReportSum = 0;
+  cpuReports = 0;
+
+  #deps: WorkerDeps;
+  #phase: WorkerState;
+  #child: ChildProcess | null = null;
+  #backoffTimer: NodeJS.Timeout | null = null;
+  #readyTimer: NodeJS.Timeout | null = null;
+  #stableTimer: NodeJS.Timeout | null = null;
+  /** Why it failed, when it failed before its process ended (ready deadline): reported at the end. */
+  #failure: string | null = null;
+  #retiring: Promise<boolean> | null = null;
+  #gone = false;
+  #resolveExited!: () => void;
+
+  constructor(deps: WorkerDeps, id: number, restarts: number, backoffMs: number, detail: string) {
+    this.#deps = deps;
+    this.id = id;
+    this.restarts = restarts;
+    this.startedAt = deps.clock();
+    this.exited = new Promise<void>((resolve) => (this.#resolveExited = resolve));
+    this.#phase = backoffMs > 0 ? 'backoff' : 'starting';
+    this.#emit(null, detail);
+    if (backoffMs > 0) {
+      this.#backoffTimer = setTimeout(() => {
+        this.#backoffTimer = null;
+        this.#setPhase('starting', `back-off of ${backoffMs} ms over`);
+        void this.#launch();
+      }, backoffMs);
+    } else {
+      void this.#launch();
+    }
+  }
+
+  get phase(): WorkerState {
+    return this.#phase;
+  }
+
+  /** Holds a slot: in back-off, starting or ready (not on its way out). */
+  get live(): boolean {
+    return LIVE.has(this.#phase);
+  }
+
+  /** True while a process of ours may still be running. */
+  get running(): boolean {
+    const c = this.#child;
+    return c !== null && c.pid !== undefined && c.exitCode === null && c.signalCode === null;
+  }
+
+  snapshot(traffic: { rps: number; inFlight: number }): WorkerSnapshot {
+    return {
+      id: this.id,
+      port: this.port,
+      pid: this.pid,
+      state: this.#phase,
+      healthy: this.healthy,
+      cpu: this.cpu,
+      rss: this.rss,
+      ...traffic,
+      restarts: this.restarts,
+      startedAt: this.startedAt,
+      readyAt: this.readyAt,
+    };
+  }
+
+  /**
+   * Take it out: out of the balancer first, wait for its in-flight requests
+   * (bounded), then SIGTERM, SIGKILL after the deadline. Resolves true if
+   * SIGKILL was needed. Idempotent.
+   */
+  retire(why: string): Promise<boolean> {
+    this.#retiring ??= this.#retire(why);
+    return this.#retiring;
+  }
+
+  /** Last resort when the daemon itself is crashing: SIGKILL now, synchronously. */
+  killNow(): void {
+    this.#clearTimers();
+    if (this.running) this.#child!.kill('SIGKILL');
+  }
+
+  // internals
+
+  /** The one place the phase changes; every change is published. */
+  #setPhase(phase: WorkerState, detail: string): void {
+    const from = this.#phase;
+    this.#phase = phase;
+    this.#emit(from, detail);
+  }
+
+  #emit(from: WorkerState | null, detail: string): void {
+    this.#deps.publish({ type: 'worker', t: this.#deps.clock(), id: this.id, port: this.port, pid: this.pid, from, state: this.#phase, detail });
+  }
+
+  async #retire(why: string): Promise<boolean> {
+    if (this.#gone) return false;
+    if (this.#phase === 'backoff') {
+      this.#finish('exited', 'retired', `cancelled before start (${why})`);
+      return false;
+    }
+    if (this.#phase === 'ready') {
+      this.#setPhase('draining', why);
+      const child = this.#child!;
+      send(child, { type: 'drain' });
+      const r = await this.#deps.rotation.drainWorker(this.id, this.#deps.drainTimeoutMs);
+      if (this.#gone) return false;
+      this.#setPhase(
+        'stopping',
+        r.drained
+          ? `drained ${r.inFlightAtStart} in-flight request${r.inFlightAtStart === 1 ? '' : 's'} in ${Math.round(r.ms)} ms`
+          : `drain timeout after ${Math.round(r.ms)} ms with requests still in flight`,
+      );
+    } else if (this.#phase === 'starting') {
+      this.#setPhase('stopping', why);
+    }
+    // Still looking for a port: #launch sees 'stopping' and cancels.
+    if (this.#child === null) {
+      await this.exited;
+      return false;
+    }
+    return this.#terminate();
+  }
+
+  async #launch(): Promise<void> {
+    let port: number;
+    try {
+      port = await this.#deps.findPort();
+    } catch (err) {
+      if (this.#phase === 'stopping') this.#finish('exited', 'retired', 'cancelled before start');
+      else this.#finish('crashed', 'no-port', (err as Error).message);
+      return;
+    }
+    if (this.#phase !== 'starting') {
+      this.#finish('exited', 'retired', 'cancelled before start');
+      return;
+    }
+    this.port = port;
+    const { host, runDir, script, work } = this.#deps;
+    const logFile = join(runDir, `worker-${this.id}.log`);
+    let child: ChildProcess;
+    let fd: number | undefined;
+    try {
+      fd = openSync(logFile, 'a');
+      child = this.#deps.fork(script, ['--id', String(this.id), '--port', String(port), '--host', host, '--work', String(work)], {
+        stdio: ['ignore', fd, fd, 'ipc'],
+        // Never inherit tsx or inspector flags: workers run compiled JS.
+        execArgv: [],
+        serialization: 'json',
+        // Its own process group: a terminal's SIGHUP/SIGINT to our job does not reach it undrained.
+        // It still exits by itself when our IPC channel closes (see app/main.ts).
+        detached: true,
+      });
+    } catch (err) {
+      this.#finish('crashed', 'crashed', `fork failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      return;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+    this.#child = child;
+    this.pid = child.pid;
+    child.on('message', (m) => this.#onMessage(m));
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      // A spawn failure (EAGAIN, EMFILE…) emits 'error' and no 'exit': that is a crash. Other errors
+      // (a failed IPC send) come with a live or exiting process; 'exit' decides then.
+      if (child.pid === undefined) this.#finish('crashed', 'crashed', `fork failed: ${err.code ?? err.message}`);
+    });
+    child.once('exit', (code, signal) => this.#onExit(code, signal));
+    if (child.pid === undefined) return;
+    this.#setPhase('starting', `forked pid ${this.pid}, log ${logFile}`);
+    this.#readyTimer = setTimeout(() => {
+      this.#readyTimer = null;
+      this.#failure = `not ready after ${this.#deps.readyTimeoutMs} ms`;
+      this.#setPhase('stopping', `${this.#failure}: SIGKILL`);
+      child.kill('SIGKILL');
+    }, this.#deps.readyTimeoutMs);
+  }
+
+  #onMessage(m: unknown): void {
+    if (!isFromWorker(m)) return;
+    if (m.type === 'ready' && this.#phase === 'starting') {
+      if (this.#readyTimer) clearTimeout(this.#readyTimer);
+      this.#readyTimer = null;
+      this.readyAt = this.#deps.clock();
+      this.#deps.rotation.addWorker({ id: this.id, host: this.#deps.host, port: this.port });
+      this.#setPhase('ready', `listening on ${this.#deps.host}:${this.port} after ${Math.round(this.readyAt - this.startedAt)} ms`);
+      this.#stableTimer = setTimeout(() => {
+        this.#stableTimer = null;
+        this.#deps.onStable(this);
+      }, this.#deps.stableMs);
+    } else if (m.type === 'listen-error') {
+      this.#deps.portTaken(m.port);
+    } else if (m.type === 'stats') {
+      this.cpu = m.cpu;
+      this.rss = m.rss;
+      this.cpuReportSum += m.cpu;
+      this.cpuReports++;
+    }
+  }
+
+  #onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+    if (this.#failure !== null) this.#finish('crashed', 'crashed', `${this.#failure} (${how})`);
+    else if (this.#phase === 'draining' || this.#phase === 'stopping') this.#finish('exited', 'retired', how);
+    else if (code === EXIT_LISTEN_FAILED) this.#finish('crashed', 'port-conflict', `port ${this.port} already in use; trying another port`);
+    else this.#finish('crashed', 'crashed', `${how}${this.readyAt === null ? ' before ready' : ''}`);
+  }
+
+  /** The end, exactly once: timers off, out of the balancer, final phase, then tell the supervisor. */
+  #finish(phase: 'exited' | 'crashed', outcome: Outcome, detail: string): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    this.#clearTimers();
+    if (this.readyAt !== null) void this.#deps.rotation.removeWorker(this.id).catch(() => {});
+    this.#setPhase(phase, detail);
+    this.#resolveExited();
+    this.#deps.onGone(this, outcome);
+  }
+
+  /** SIGTERM, then SIGKILL after the deadline; resolves true when SIGKILL was needed. Never waits forever. */
+  async #terminate(): Promise<boolean> {
+    const forced = await terminate(this.#child!, this.#deps.killTimeoutMs, this.exited);
+    if (!this.#gone) this.#finish('exited', 'retired', 'no exit event after SIGKILL: given up on');
+    return forced;
+  }
+
+  #clearTimers(): void {
+    for (const timer of [this.#backoffTimer, this.#readyTimer, this.#stableTimer]) if (timer) clearTimeout(timer);
+    this.#backoffTimer = this.#readyTimer = this.#stableTimer = null;
+  }
+}
+
+function send(child: ChildProcess, message: ToWorker): void {
+  if (child.connected) child.send(message, () => {});
+}
+
+/**
+ * SIGTERM, then SIGKILL after `deadlineMs`. Resolves true when SIGKILL was
+ * needed. If even SIGKILL brings no exit within another deadline (a process
+ * that never spawned), it stops waiting rather than hang the lab's stop.
+ */
+export async function terminate(child: ChildProcess, deadlineMs: number, exited: Promise<void>): Promise<boolean> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) {
+    await within(exited, deadlineMs);
+    return false;
+  }
+  child.kill('SIGTERM');
+  const forced = !(await within(exited, deadlineMs));
+  if (forced) {
+    child.kill('SIGKILL');
+    await within(exited, deadlineMs);
+  }
+  return forced;
+}
+
+/** True if `p` settles within `ms`. */
+async function within(p: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const done = await Promise.race([p.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]);
+  clearTimeout(timer);
+  return done;
+}
