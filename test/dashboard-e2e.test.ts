@@ -156,7 +156,7 @@ test('autoscale start shows the dashboard in a terminal, scales on +, and q stop
   for (const title of ['CPU %', 'Instances', 'Requests', 'Latency', 'Events', 'PORT', 'PID', 'STATE', 'q quit']) {
     assert.ok(first.screen.includes(title), `screen shows "${title}":\n${first.screen}`);
   }
-  assert.match(first.screen, /\+\d\d:\d\d worker 1 :\d+ pid \d+: \w+ → ready/, 'an event line for the worker becoming ready');
+  assert.match(first.screen, /\+\d\d:\d\d worker +1 :\d+ pid \d+ \w+ → ready/, 'an event line for the worker becoming ready');
   const w1 = first.worker;
   seen.add(w1.pid);
   assert.equal(w1.id, 1);
@@ -170,7 +170,7 @@ test('autoscale start shows the dashboard in a terminal, scales on +, and q stop
   const second = await waitFor('a second ready worker after +', 15_000, () => {
     const screen = capture();
     const w2 = tableRows(screen).find((r) => r.id === 2 && r.state === 'ready');
-    return w2 && /manual scale out 1 → 2/.test(screen) ? w2 : null;
+    return w2 && /scale +out 1 → 2 \(manual\)/.test(screen) ? w2 : null;
   });
   seen.add(second.pid);
   assert.ok(pidAlive(second.pid));

@@ -1,36 +1,27 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LabEvent, LabSettings, TrafficStats, WorkerSnapshot } from '../src/events.js';
+import { describe } from '../src/dashboard/describe.js';
+import { computeLayout, type Layout, type Rect } from '../src/dashboard/layout.js';
+import { chartModel, instancesChart, latencyChart, niceCeiling, requestsChart, scalingChart, stepExpand, yLabelCount } from '../src/dashboard/panels/charts.js';
+import { footerText, tooSmallLines } from '../src/dashboard/panels/footer.js';
+import { headerLines, packSegments } from '../src/dashboard/panels/header.js';
+import { visibleLog } from '../src/dashboard/panels/log.js';
+import { instanceTable, tableLabel } from '../src/dashboard/panels/table.js';
+import { policyLines } from '../src/dashboard/metric-display.js';
 import {
   LOG_CAPACITY,
   TRAFFIC_CAPACITY,
   appendToWindow,
-  chartModel,
-  computeLayout,
-  scalingChart,
-  policyLines,
   emptyWindow,
-  footerText,
-  headerLines,
   initialDashboardState,
-  instanceTable,
-  instancesChart,
-  latencyChart,
-  logEntryFor,
-  niceCeiling,
-  packSegments,
   reduceDashboard,
-  requestsChart,
-  stepExpand,
-  tableLabel,
   tickCapacity,
-  tooSmallLines,
-  visibleLog,
-  yLabelCount,
-} from '../src/dashboard/view-model.js';
-import type { DashboardState, Layout, Rect } from '../src/dashboard/view-model.js';
-import { formatBytes, formatClock, formatCount, formatMs, formatPercent, formatRelative, truncate } from '../src/dashboard/format.js';
+  type DashboardState,
+} from '../src/dashboard/state.js';
+import { formatBytes, formatClock, formatCount, formatLatency, formatPercent, formatRelative, truncate } from '../src/format.js';
 import { keyAction, noticeFor } from '../src/dashboard/keys.js';
+import { formatPlainLine } from '../src/dashboard/plain.js';
 
 const settings: LabSettings = {
   min: 1, max: 5, scaleUp: 35, scaleDown: 15, interval: 3, cooldown: 30,
@@ -82,11 +73,12 @@ test('format: clock, relative time, percent, bytes, latency, counts, truncation'
     [formatBytes(50 * 1024 * 1024), '50 MiB'],
     [formatBytes(1.5 * 1024 ** 3), '1.5 GiB'],
     [formatBytes(null), '–'],
-    [formatMs(0.421), '0.42 ms'],
-    [formatMs(4.12), '4.1 ms'],
-    [formatMs(18.4), '18 ms'],
-    [formatMs(1250), '1.25 s'],
-    [formatMs(null), '–'],
+    [formatLatency(0.421), '0.421 ms'],
+    [formatLatency(4.12), '4.12 ms'],
+    [formatLatency(18.4), '18.4 ms'],
+    [formatLatency(250.4), '250 ms'],
+    [formatLatency(1250), '1.25 s'],
+    [formatLatency(null), '–'],
     [formatCount(12345.6), '12,346'],
     [truncate('abcdef', 4), 'abc…'],
     [truncate('abc', 4), 'abc'],
@@ -219,7 +211,7 @@ test('latency chart skips periods without requests instead of plotting a fake 0'
   const model = latencyChart(state);
   assert.deepEqual(model.series.map((s) => [s.title, s.y]), [['p99 ms', [12, 30]], ['p50 ms', [3, 4]]]);
   assert.deepEqual(model.series[0].x, ['00:01', '00:03']);
-  assert.equal(model.label, 'Latency p50 4.0 ms · p99 30 ms');
+  assert.equal(model.label, 'Latency p50 4.00 ms · p99 30.0 ms');
   assert.equal(model.maxY, 50);
   assert.equal(chartModel(state, 'latency').label, model.label);
 });
@@ -281,22 +273,24 @@ test('log lines: every kind of event, relative timestamps, newest at the bottom,
     { type: 'stopped', t: 90_000, reason: 'quit from the dashboard', forced: 1 },
   ];
   const state = replay(events);
-  assert.deepEqual(visibleLog(state, 200, 100).map((l) => [l.text, l.level]), [
-    ['+00:00 lab started: balancer http://127.0.0.1:8000, daemon pid 99, threshold policy on host-cpu', 'info'],
-    ['+00:03 scale out 1 → 2: cpu 41 % > 35 %: 1 → 2', 'scale'],
-    ['+00:04 manual scale in 2 → 1', 'scale'],
-    ['+00:05 worker 2 :5001 pid 77: ready → crashed (exit code 1)', 'error'],
-    ['+01:23 worker 1 :5000 unhealthy: 3 failed checks', 'error'],
-    ['+01:24 autoscaling paused (p resumes)', 'warn'],
-    ['+01:30 lab stopped: quit from the dashboard (1 worker(s) needed SIGKILL)', 'warn'],
+  // The same lines the plain view prints (one wording per event: describe()).
+  assert.deepEqual(visibleLog(state, 300, 100).map((l) => [l.text, l.level]), [
+    ['+00:00 started  balancer http://127.0.0.1:8000  policy threshold on host-cpu: out above 35 %, in below 15 %, 1–5 workers from port 5000, tick 3 s, cooldown 30 s  (daemon pid 99, worker logs in /tmp/run)', 'info'],
+    ['+00:03 scale    out 1 → 2: cpu 41 % > 35 %: 1 → 2', 'scale'],
+    ['+00:04 scale    in 2 → 1 (manual)', 'scale'],
+    ['+00:05 worker   2 :5001 pid 77 ready → crashed (exit code 1)', 'error'],
+    ['+01:23 health   worker 1 :5000 unhealthy (3 failed checks)', 'error'],
+    ['+01:24 paused   autoscaling paused', 'warn'],
+    ['+01:30 stopped  quit from the dashboard; 1 worker needed SIGKILL', 'warn'],
   ]);
   const two = visibleLog(state, 20, 2);
-  assert.deepEqual(two.map((l) => l.text), ['+01:24 autoscaling …', '+01:30 lab stopped:…']);
+  assert.deepEqual(two.map((l) => l.text), ['+01:24 paused   aut…', '+01:30 stopped  qui…']);
   assert.deepEqual(visibleLog(state, 20, 0), []);
-  assert.equal(logEntryFor(tick(1, 1)), null, 'ticks do not flood the log');
-  assert.equal(logEntryFor(stats(1)), null);
-  assert.equal(logEntryFor({ type: 'health', t: 0, id: 3, port: 5002, healthy: true, detail: '' })?.text, 'worker 3 :5002 healthy again');
-  assert.equal(logEntryFor({ type: 'worker', t: 0, id: 4, port: 0, pid: undefined, from: null, state: 'starting', detail: '' })?.text, 'worker 4: new → starting', 'port 0 = not allocated yet');
+  assert.equal(describe(tick(1, 1)), null, 'ticks do not flood the log');
+  assert.equal(describe(stats(1)), null);
+  assert.equal(describe({ type: 'health', t: 0, id: 3, port: 5002, healthy: true, detail: '' })?.text, 'worker 3 :5002 healthy again');
+  assert.equal(describe({ type: 'worker', t: 0, id: 4, port: 0, pid: undefined, from: null, state: 'starting', detail: '' })?.text, '4 starting', 'port 0 = not allocated yet');
+  for (const e of events) assert.equal(formatPlainLine(e), visibleLog(replay([e]), 300, 1)[0].text, 'plain line = dashboard log line');
 });
 
 test('header: settings, balancer, paused state, elapsed time and the last decision', () => {

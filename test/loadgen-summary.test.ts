@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyErrorCode, errorCode, isOkStatus, statusClass, REQUEST_TIMEOUT_CODE } from '../src/loadgen/classify.js';
-import { formatMs, formatNdjsonLine, formatProgress, formatSummary } from '../src/loadgen/format.js';
+import { formatMs } from '../src/format.js';
+import { formatNdjsonLine, formatProgress, formatSummary } from '../src/loadgen/format.js';
 import { decodeReport, emptyReport, encodeReport, mergeReport } from '../src/loadgen/report.js';
 import { addInterval, exitCodeFor, newRunTotals, summarize, type RunMeta } from '../src/loadgen/summary.js';
 

@@ -1,6 +1,6 @@
 /**
  * The blessed wiring of the terminal dashboard: subscribe to the lab's events,
- * fold them into the pure view model, and paint it at most about twice a
+ * fold them into the pure state (state.ts), and paint the panels (panels/*.ts) at most about twice a
  * second. Keys only call the daemon's controls; the daemon owns every process
  * and every exit path (this file never exits, and takes blessed's own signal
  * handlers away so blessed cannot exit the process behind the daemon's back).
@@ -12,22 +12,14 @@ import type { LineElement } from 'blessed-contrib';
 import type { CliIO } from '../cli-io.js';
 import type { LabEvent, LabEvents } from '../events.js';
 import { keyAction, noticeFor } from './keys.js';
-import {
-  HELP_LINES,
-  chartModel,
-  computeLayout,
-  footerText,
-  headerLines,
-  initialDashboardState,
-  instanceTable,
-  reduceDashboard,
-  tableLabel,
-  tooSmallLines,
-  visibleLog,
-  yLabelCount,
-} from './view-model.js';
-import type { ChartId, ChartModel, DashboardState, Layout, LogLevel, RowTone } from './view-model.js';
-import { truncate } from './format.js';
+import { computeLayout, type Layout } from './layout.js';
+import { chartModel, yLabelCount, type ChartId, type ChartModel } from './panels/charts.js';
+import { footerText, HELP_LINES, tooSmallLines } from './panels/footer.js';
+import { headerLines } from './panels/header.js';
+import { visibleLog } from './panels/log.js';
+import { instanceTable, tableLabel, type RowTone } from './panels/table.js';
+import { initialDashboardState, reduceDashboard, type DashboardState, type LogLevel } from './state.js';
+import { truncate } from '../format.js';
 
 export interface DashboardControls {
   /** Manual scale out/in by one (the daemon clamps to [min, max]). */

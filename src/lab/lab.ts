@@ -172,9 +172,10 @@ export class Lab {
     }
   }
 
+  /** The decision first, then the worker events it causes. */
   #scaleTo(now: number, from: number, to: number, reason: string, manual: boolean): void {
-    this.supervisor.setDesired(to);
     this.events.publish({ type: 'scale', t: now, direction: to > from ? 'out' : 'in', from, to, reason, manual });
+    this.supervisor.setDesired(to);
   }
 
   #publishTick(now: number, observation: Observation, state: PolicyState, d: Decision): void {

@@ -1,18 +1,9 @@
+import { formatCount as count, formatMs } from '../format.js';
 import { describeProfile } from './profile.js';
 import type { LoadSummary, SecondSample } from './summary.js';
 
-/** Milliseconds with precision that fits the magnitude: 0.412, 2.41, 30.1, 250. */
-export function formatMs(value: number): string {
-  if (value < 1) return value.toFixed(3);
-  if (value < 10) return value.toFixed(2);
-  if (value < 100) return value.toFixed(1);
-  return value.toFixed(0);
-}
-
-/** 12345 -> "12,345"; 1234.5 -> "1,234.5". */
-export function formatCount(value: number): string {
-  return value.toLocaleString('en-US', { maximumFractionDigits: 1 });
-}
+/** The load generator's counts keep one decimal: 12345 -> "12,345"; 1234.5 -> "1,234.5". */
+const formatCount = (value: number): string => count(value, 1);
 
 function formatSeconds(sec: number): string {
   return `${Number.isInteger(sec) ? sec : sec.toFixed(1)} s`;

@@ -28,9 +28,3 @@ export const METRICS: Record<MetricName, MetricInfo> = {
 
 /** Every metric's value this tick (null when it cannot be measured, e.g. no ready worker past warm-up). */
 export type MetricValues = Record<MetricName, number | null>;
-
-/** "41 %", "3.5 req/s", "12 ms": integers from 10 up, one decimal below. */
-export function formatValue(v: number, unit: string): string {
-  const n = Math.abs(v) >= 10 || Number.isInteger(v) ? Math.round(v).toString() : v.toFixed(1);
-  return `${n}${unit}`;
-}

@@ -4,7 +4,8 @@
  * The reason always says why it acted or why it did not, with the arithmetic.
  * `decide.ts` wraps them with the policy's memory; tests drive them directly.
  */
-import { formatValue, METRICS, type MetricName } from './metrics.js';
+import { formatValue, plural } from '../format.js';
+import { METRICS, type MetricName } from './metrics.js';
 
 export type ScaleAction = 'scale-out' | 'scale-in' | 'hold';
 
@@ -67,7 +68,6 @@ export interface Verdict {
   recommendation: number | null;
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const clamp = (n: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, n));
 
 function act(from: number, to: number, reason: string, recommendation: number | null = null): Verdict {

@@ -12,19 +12,13 @@ import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { LabEvent, WorkerSnapshot, WorkerState } from '../events.js';
 import { findFreePort } from './ports.js';
-import { WorkerProcess, type Outcome, type WorkerDeps } from './worker-process.js';
+import { WorkerProcess, type Outcome, type Rotation, type WorkerDeps } from './worker-process.js';
 
-export { terminate } from './worker-process.js';
+export { terminate, type Rotation } from './worker-process.js';
 
 /** The compiled worker entry. Workers always run compiled JS, never through tsx. */
 export const WORKER_SCRIPT = fileURLToPath(new URL('../../dist/app/main.js', import.meta.url));
 
-/** What the supervisor needs from the balancer. */
-export interface Rotation {
-  addWorker(w: { id: number; host: string; port: number }): void;
-  drainWorker(id: number, timeoutMs: number): Promise<{ inFlightAtStart: number; drained: boolean; ms: number }>;
-  removeWorker(id: number): Promise<void>;
-}
 
 export interface SupervisorOptions {
   host: string;

@@ -18,7 +18,13 @@ import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT_LISTEN_FAILED, isFromWorker, type ToWorker } from '../app/protocol.js';
 import type { LabEvent, WorkerSnapshot, WorkerState } from '../events.js';
-import type { Rotation } from './supervisor.js';
+
+/** What a worker needs from the balancer. */
+export interface Rotation {
+  addWorker(w: { id: number; host: string; port: number }): void;
+  drainWorker(id: number, timeoutMs: number): Promise<{ inFlightAtStart: number; drained: boolean; ms: number }>;
+  removeWorker(id: number): Promise<void>;
+}
 
 /** How a worker process ended, for the supervisor's replacement rule. */
 export type Outcome =

@@ -1,0 +1,73 @@
+/**
+ * How every lab event reads, worded once: the dashboard's event log and the
+ * plain log lines (`start` without a TTY, or --no-dashboard) both print
+ * `describe(event)`. Ticks and the 1 s stats heartbeat are numbers, not
+ * events: they return null here (the plain view prints its own tick line).
+ */
+import type { LabEvent, WorkerState } from '../events.js';
+import { plural } from '../format.js';
+
+export type LogLevel = 'info' | 'scale' | 'warn' | 'error';
+
+export interface EventLine {
+  /** What kind of thing happened, one word: the first column of the line. */
+  kind: 'started' | 'scale' | 'worker' | 'health' | 'paused' | 'resumed' | 'stopped';
+  level: LogLevel;
+  /** The rest of the line. */
+  text: string;
+}
+
+/** "kind     text": the kind padded to one column, as both views print it. */
+export function eventLineText(line: EventLine): string {
+  return `${line.kind.padEnd(8)} ${line.text}`;
+}
+
+function workerLevel(state: WorkerState): LogLevel {
+  if (state === 'crashed') return 'error';
+  if (state === 'stopping' || state === 'draining' || state === 'backoff') return 'warn';
+  return 'info';
+}
+
+export function describe(e: LabEvent): EventLine | null {
+  switch (e.type) {
+    case 'started': {
+      const c = e.config;
+      const rule = c.policy === 'target' ? `target ${c.target}` : `out above ${c.scaleUp} %, in below ${c.scaleDown} %`;
+      const timing = c.policy === 'target' ? `scale-in window ${c.scaleDownWindow} s` : `cooldown ${c.cooldown} s`;
+      return {
+        kind: 'started',
+        level: 'info',
+        text:
+          `balancer ${e.balancerUrl}  policy ${c.policy} on ${c.metric}: ${rule}, ` +
+          `${c.min}–${c.max} workers from port ${c.basePort}, tick ${c.interval} s, ${timing}  (daemon pid ${e.pid}, worker logs in ${e.runDir})`,
+      };
+    }
+    case 'scale': {
+      // A manual scale's reason is just "manual scale-out": do not say it twice.
+      const reason = e.manual && /^manual\b/i.test(e.reason) ? '' : `: ${e.reason}`;
+      return { kind: 'scale', level: 'scale', text: `${e.direction} ${e.from} → ${e.to}${e.manual ? ' (manual)' : ''}${reason}` };
+    }
+    case 'worker': {
+      const who = `${e.id}${e.port ? ` :${e.port}` : ''}${e.pid !== undefined ? ` pid ${e.pid}` : ''}`;
+      const change = e.from === null || e.from === e.state ? e.state : `${e.from} → ${e.state}`;
+      return { kind: 'worker', level: workerLevel(e.state), text: `${who} ${change}${e.detail ? ` (${e.detail})` : ''}` };
+    }
+    case 'health':
+      return {
+        kind: 'health',
+        level: e.healthy ? 'info' : 'error',
+        text: `worker ${e.id}${e.port ? ` :${e.port}` : ''} ${e.healthy ? 'healthy again' : 'unhealthy'}${e.detail ? ` (${e.detail})` : ''}`,
+      };
+    case 'paused':
+      return e.paused ? { kind: 'paused', level: 'warn', text: 'autoscaling paused' } : { kind: 'resumed', level: 'warn', text: 'autoscaling resumed' };
+    case 'stopped':
+      return {
+        kind: 'stopped',
+        level: e.forced > 0 ? 'warn' : 'info',
+        text: `${e.reason}; ${plural(e.forced, 'worker')} needed SIGKILL`,
+      };
+    case 'tick':
+    case 'stats':
+      return null;
+  }
+}

@@ -1,0 +1,55 @@
+/** The header panel: status, settings and the latest decision, each on one line. */
+import { formatClock, formatRelative, formatSetting, truncate } from '../../format.js';
+import { metricDisplay } from '../metric-display.js';
+import type { DashboardState } from '../state.js';
+
+/** Greedily pack segments into at most `maxLines` lines of `width`, joined by " · "; overflow is cut with "…". */
+export function packSegments(segments: readonly string[], width: number, maxLines: number): string[] {
+  const sep = ' · ';
+  const lines: string[] = [];
+  let current = '';
+  for (const segment of segments) {
+    const candidate = current === '' ? segment : `${current}${sep}${segment}`;
+    if (candidate.length <= width || current === '') {
+      current = candidate;
+      continue;
+    }
+    lines.push(current);
+    current = segment;
+  }
+  if (current !== '') lines.push(current);
+  if (lines.length > maxLines) {
+    const kept = lines.slice(0, maxLines);
+    kept[maxLines - 1] = truncate(`${kept[maxLines - 1]} …`, width);
+    return kept.map((l) => truncate(l, width));
+  }
+  return lines.map((l) => truncate(l, width));
+}
+
+/**
+ * The header, three lines: status (autoscaling on/paused, elapsed, balancer
+ * URL, policy), the settings (thresholds, min/max, interval, cooldown), and the
+ * latest decision with its reason. Each fits 80 columns with default settings.
+ */
+export function headerLines(state: DashboardState, width: number): string[] {
+  if (!state.lab) return [truncate('autoscale · waiting for the lab to start…', width), '', ''];
+  const { config, balancerUrl } = state.lab;
+  const status = state.stopped ? 'lab STOPPED' : state.paused ? 'autoscaling PAUSED' : 'autoscaling on';
+  const statusLine = packSegments([status, `elapsed ${formatClock(state.now)}`, balancerUrl, `${config.policy} on ${config.metric}`], width, 1);
+  const { unit } = metricDisplay(config.metric);
+  const policySegments =
+    config.policy === 'target'
+      ? [`target ${formatSetting(config.target)}${unit} ±${formatSetting(config.tolerance * 100)} %`]
+      : [`scale up > ${formatSetting(config.scaleUp)}${unit}`, `down < ${formatSetting(config.scaleDown)}${unit}`];
+  const timing =
+    config.policy === 'target' ? [`scale-in window ${formatSetting(config.scaleDownWindow)} s`] : [`cooldown ${formatSetting(config.cooldown)} s`];
+  const settingsLine = packSegments(
+    [...policySegments, `min ${config.min}`, `max ${config.max}`, `interval ${formatSetting(config.interval)} s`, ...timing, `warm-up ${formatSetting(config.warmup)} s`],
+    width,
+    1,
+  );
+  const decision = state.decision
+    ? `last decision ${formatRelative(state.decision.t)}: ${state.decision.reason}`
+    : 'last decision: none yet (first tick pending)';
+  return [statusLine[0], settingsLine[0], truncate(decision, width)];
+}

@@ -1,0 +1,87 @@
+/**
+ * Number and time formatting for the whole product (dashboard, plain lines,
+ * policy reasons, load generator). Pure; every function returns a short
+ * string and shows "–" for an unknown value rather than inventing one.
+ */
+
+export const UNKNOWN = '–';
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** 83_000 ms -> "01:23"; 3_723_000 -> "1:02:03". Negative or non-finite input reads as 0. */
+export function formatClock(ms: number): string {
+  const total = Number.isFinite(ms) && ms > 0 ? Math.floor(ms / 1000) : 0;
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  return h > 0 ? `${h}:${pad2(m)}:${pad2(s)}` : `${pad2(m)}:${pad2(s)}`;
+}
+
+/** A timestamp relative to lab start, as the event log shows it: "+01:23". */
+export function formatRelative(ms: number): string {
+  return `+${formatClock(ms)}`;
+}
+
+/** Percent with one decimal below 10 and none above: "4.2", "41". */
+export function formatPercent(value: number | null): string {
+  if (value === null || !Number.isFinite(value)) return UNKNOWN;
+  return value < 10 ? value.toFixed(1) : value.toFixed(0);
+}
+
+/** Bytes as mebibytes: "48 MiB", "1.2 GiB". */
+export function formatBytes(bytes: number | null): string {
+  if (bytes === null || !Number.isFinite(bytes) || bytes < 0) return UNKNOWN;
+  const mib = bytes / (1024 * 1024);
+  if (mib >= 1024) return `${(mib / 1024).toFixed(1)} GiB`;
+  return `${mib.toFixed(0)} MiB`;
+}
+
+/** Three significant digits, no unit: 0.412, 2.41, 30.1, 250, 1250. */
+function threeDigits(value: number): string {
+  if (value < 1) return value.toFixed(3);
+  if (value < 10) return value.toFixed(2);
+  if (value < 100) return value.toFixed(1);
+  return value.toFixed(0);
+}
+
+/** Milliseconds as a bare number with three significant digits: "0.412", "2.41", "30.1", "250". */
+export function formatMs(ms: number): string {
+  return threeDigits(ms);
+}
+
+/** A latency with its unit, same precision: "0.412 ms", "30.1 ms", "250 ms", from 1 s up "1.25 s". */
+export function formatLatency(ms: number | null): string {
+  if (ms === null || !Number.isFinite(ms)) return UNKNOWN;
+  return ms >= 1000 ? `${threeDigits(ms / 1000)} s` : `${threeDigits(ms)} ms`;
+}
+
+/** Thousands separators: 12345.6 -> "12,346"; with `decimals` 1, 1234.5 -> "1,234.5". */
+export function formatCount(n: number, decimals = 0): string {
+  if (!Number.isFinite(n)) return UNKNOWN;
+  return n.toLocaleString('en-US', { maximumFractionDigits: decimals });
+}
+
+/** A metric value with its unit: "41 %", "3.5 req/s", "12 ms" — integers from 10 up, one decimal below. */
+export function formatValue(v: number, unit = ''): string {
+  const n = Math.abs(v) >= 10 || Number.isInteger(v) ? Math.round(v).toString() : v.toFixed(1);
+  return `${n}${unit}`;
+}
+
+/** A setting as typed: 35, 0.25 (at most two decimals, no trailing zeros). */
+export function formatSetting(n: number): string {
+  return String(Number.isInteger(n) ? n : Number(n.toFixed(2)));
+}
+
+/** Cut a line to `width` characters, marking the cut with "…". */
+export function truncate(text: string, width: number): string {
+  if (width <= 0) return '';
+  if (text.length <= width) return text;
+  return width === 1 ? '…' : `${text.slice(0, width - 1)}…`;
+}
+
+/** "1 worker", "2 workers". */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}

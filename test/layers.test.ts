@@ -1,0 +1,74 @@
+/**
+ * The code map holds: no import cycle between files, and no folder imports
+ * one above it. Layers, bottom first (README "Code map"):
+ *   errors/format/cli-io < policy < events < app, loadgen, balancer < supervisor < lab < dashboard < commands < cli
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SRC = fileURLToPath(new URL('../src/', import.meta.url));
+const RANK: Record<string, number> = {
+  'errors.ts': 0, 'format.ts': 0, 'cli-io.ts': 0,
+  policy: 1,
+  'events.ts': 2,
+  app: 3, loadgen: 3, balancer: 3,
+  supervisor: 4,
+  lab: 5,
+  dashboard: 6,
+  commands: 7,
+  'cli.ts': 8,
+};
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [join(dir, e.name)] : [],
+  );
+}
+
+/** Relative imports of one file, as src-relative .ts paths. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const out: string[] = [];
+  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+'(\.[^']+)'|import\('(\.[^']+)'\)/g)) {
+    const spec = m[1] ?? m[2];
+    out.push(relative(SRC, normalize(join(dirname(file), spec.replace(/\.js$/, '.ts')))));
+  }
+  return out;
+}
+
+const unit = (path: string) => path.split('/')[0];
+
+test('no import cycle between files, and no folder imports one above it', () => {
+  const graph = new Map(files(SRC).map((f) => [relative(SRC, f), importsOf(f)]));
+  const upward: string[] = [];
+  const folders = new Map<string, Set<string>>();
+  for (const [from, tos] of graph) {
+    for (const to of tos) {
+      assert.ok(graph.has(to), `${from} imports ${to}, which does not exist`);
+      const [a, b] = [unit(from), unit(to)];
+      assert.ok(a in RANK && b in RANK, `${a} or ${b} has no layer: add it to RANK and to the README's code map`);
+      if (a !== b) {
+        if (RANK[b] > RANK[a] || (RANK[b] === RANK[a])) upward.push(`${from} -> ${to}`);
+        if (!folders.has(a)) folders.set(a, new Set());
+        folders.get(a)!.add(b);
+      }
+    }
+  }
+  assert.deepEqual(upward, [], 'imports that go up (or sideways) a layer');
+  // Depth-first search for a cycle among files.
+  const state = new Map<string, 'open' | 'done'>();
+  const visit = (f: string, path: string[]): void => {
+    if (state.get(f) === 'done') return;
+    assert.notEqual(state.get(f), 'open', `import cycle: ${[...path, f].join(' -> ')}`);
+    state.set(f, 'open');
+    for (const to of graph.get(f) ?? []) visit(to, [...path, f]);
+    state.set(f, 'done');
+  };
+  for (const f of graph.keys()) visit(f, []);
+  if (process.env.AS_PRINT_LAYERS) {
+    for (const [a, bs] of [...folders].sort((x, y) => RANK[y[0]] - RANK[x[0]])) console.log(`${a} -> ${[...bs].sort((x, y) => RANK[y] - RANK[x]).join(', ')}`);
+  }
+});
