@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import type { CliIO, SetExitCode } from './cli-io.js';
 import { AutoscaleError, UsageError } from './errors.js';
+import { parseInteger } from './parse-int.js';
 import { METRIC_NAMES, METRICS } from './policy/metrics.js';
 import { DEFAULTS, readConfigFile, resolveConfig, SETTING_KEYS, type RawSettings } from './lab/config.js';
 // load command registered here
@@ -14,11 +15,9 @@ import { registerLoadCommand } from './loadgen/command.js';
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 function parseIntFlag(name: string, raw: string, min: number, max: number): number {
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
-    throw new UsageError(`${name} must be a whole number from ${min} to ${max} (received ${JSON.stringify(raw)})`);
-  }
-  return n;
+  const r = parseInteger(raw, min, max);
+  if (!r.ok) throw new UsageError(`${name} must be a whole number from ${min} to ${max} (received ${JSON.stringify(raw)})`);
+  return r.value;
 }
 
 export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {

@@ -11,6 +11,19 @@ export type ErrorCode =
   | 'AS_ERR_NO_READY_WORKER'
   | 'AS_ERR_UPSTREAM_TIMEOUT'
   | 'AS_ERR_TARGET_UNREACHABLE'
+  | 'AS_ERR_INTERNAL';
+
+/**
+ * Codes of the errors the load generator raises on a single request. They are
+ * not thrown to the user: they name a request's outcome in the summary's
+ * `errors.byCode` (and decide its class: timeout, cancelled).
+ */
+export const LOAD_ERROR_CODES = {
+  /** A request exceeded --timeout. */
+  requestTimeout: 'AS_LOAD_REQUEST_TIMEOUT',
+  /** In-flight requests cancelled because the run was interrupted (Ctrl+C). */
+  aborted: 'AS_LOAD_ABORTED',
+} as const;
 
 export class AutoscaleError extends Error {
   readonly code: ErrorCode;
@@ -35,6 +48,17 @@ export class ConfigError extends AutoscaleError {
   constructor(message: string) {
     super('AS_ERR_CONFIG', message, { exitCode: 2 });
     this.name = 'ConfigError';
+  }
+}
+
+/**
+ * A part of autoscale was called the wrong way by another part (a bug, not
+ * the user's input): exit 1. ConfigError is for the user's settings only.
+ */
+export class InternalError extends AutoscaleError {
+  constructor(message: string) {
+    super('AS_ERR_INTERNAL', message, { exitCode: 1 });
+    this.name = 'InternalError';
   }
 }
 

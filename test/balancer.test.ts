@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { Balancer, type BalancerHealthEvent, type BalancerOptions, type UpstreamErrorEvent } from '../src/balancer/balancer.js';
 import { LatencyWindow } from '../src/lab/observe.js';
+import { closedPort, nextEvent } from './helpers.js';
 import { startFakeWorker, type FakeWorker } from './fixtures/balancer-fake-worker.js';
 
 interface Reply {
@@ -45,35 +46,10 @@ async function balancer(t: TestContext, ws: FakeWorker[], opts: Partial<Balancer
   return b;
 }
 
-/** A loopback port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
 function servedBy(r: Reply): string {
   return String(r.headers['x-served-by']);
 }
 
-function waitFor<T>(emitter: Balancer, event: string, match: (e: T) => boolean, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.off(event, on);
-      reject(new Error(`no matching '${event}' event within ${ms} ms`));
-    }, ms);
-    const on = (e: T): void => {
-      if (!match(e)) return;
-      clearTimeout(timer);
-      emitter.off(event, on);
-      resolve(e);
-    };
-    emitter.on(event, on);
-  });
-}
 
 test('round-robin over workers in rotation; a draining worker gets nothing', async (t) => {
   const ws = await workers(t, 3);
@@ -251,7 +227,7 @@ test('health: /health 503 -> out of rotation after 3 failures with a health even
 
   const checksBefore = a.healthChecks;
   a.healthStatus = 503;
-  const down = await waitFor<BalancerHealthEvent>(b, 'health', (e) => e.id === 1, 5000);
+  const down = await nextEvent<BalancerHealthEvent>(b, 'health', (e) => e.id === 1, 5000);
   assert.equal(down.healthy, false);
   assert.match(down.detail, /503/);
   assert.ok(a.healthChecks - checksBefore >= 3, `only ${a.healthChecks - checksBefore} checks before leaving`);
@@ -261,7 +237,7 @@ test('health: /health 503 -> out of rotation after 3 failures with a health even
   assert.deepEqual([...served], [`worker-2@${other.port}`]);
 
   a.healthStatus = 200;
-  const up = await waitFor<BalancerHealthEvent>(b, 'health', (e) => e.id === 1, 5000);
+  const up = await nextEvent<BalancerHealthEvent>(b, 'health', (e) => e.id === 1, 5000);
   assert.equal(up.healthy, true);
   assert.equal(b.readyCount(), 2);
   assert.deepEqual(
@@ -274,7 +250,7 @@ test('health: /health 503 -> out of rotation after 3 failures with a health even
 test('health: a dead port counts as failed checks', async (t) => {
   const b = await balancer(t, [], { health: { intervalMs: 40, timeoutMs: 30, unhealthyThreshold: 2, healthyThreshold: 2 } });
   b.addWorker({ id: 5, host: '127.0.0.1', port: await closedPort() });
-  const e = await waitFor<BalancerHealthEvent>(b, 'health', () => true, 5000);
+  const e = await nextEvent<BalancerHealthEvent>(b, 'health', () => true, 5000);
   assert.deepEqual({ id: e.id, healthy: e.healthy }, { id: 5, healthy: false });
   assert.match(e.detail, /ECONNREFUSED/);
   assert.equal(b.readyCount(), 0);
@@ -427,9 +403,21 @@ test('options are validated once, with expected/received messages', () => {
   ];
   for (const [opts, re] of bad) {
     assert.throws(() => new Balancer({ host: '127.0.0.1', port: 0, ...opts }), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'AS_ERR_CONFIG');
+      // Options come from code (the lab's config is validated at the edge): misuse is internal, not the user's config.
+      assert.equal(err.code, 'AS_ERR_INTERNAL');
       assert.match(err.message, re);
       return true;
     });
   }
+});
+
+test('misuse of the balancer by the code (not the user) is an internal error, not a config error', async (t) => {
+  assert.throws(() => new Balancer({ host: '127.0.0.1', port: 0, connectionsPerWorker: 0 }), { code: 'AS_ERR_INTERNAL', name: 'InternalError' });
+  const b = new Balancer({ host: '127.0.0.1', port: 0 });
+  await b.listen();
+  t.after(() => b.close());
+  b.addWorker({ id: 1, host: '127.0.0.1', port: 9 });
+  assert.throws(() => b.addWorker({ id: 1, host: '127.0.0.1', port: 9 }), (err: Error & { code?: string; exitCode?: number }) => err.code === 'AS_ERR_INTERNAL' && err.exitCode === 1);
+  await b.close();
+  assert.throws(() => b.addWorker({ id: 2, host: '127.0.0.1', port: 9 }), { code: 'AS_ERR_INTERNAL' });
 });

@@ -8,10 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, isAlive, sleep } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const socket = `autoscale-test-${process.pid}`;
@@ -42,26 +42,6 @@ function sessionAlive(): boolean {
     return false;
   }
 }
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Poll `probe` every 200 ms until it returns a value, or fail after `ms` showing the last screen. */
 async function waitFor<T>(what: string, ms: number, probe: () => T | null | undefined | false): Promise<T> {
@@ -123,7 +103,7 @@ test('autoscale start shows the dashboard in a terminal, scales on +, and q stop
       // no server left on our socket
     }
     for (const pid of seen) {
-      if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+      if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     }
     rmSync(runDir, { recursive: true, force: true });
     // tmux leaves its socket file behind when the server exits with its last session.
@@ -161,7 +141,7 @@ test('autoscale start shows the dashboard in a terminal, scales on +, and q stop
   seen.add(w1.pid);
   assert.equal(w1.id, 1);
   assert.ok(w1.port >= basePort, `worker port ${w1.port} >= base port ${basePort}`);
-  assert.ok(pidAlive(w1.pid), `pid ${w1.pid} from the table is a live process`);
+  assert.ok(isAlive(w1.pid), `pid ${w1.pid} from the table is a live process`);
   assert.ok(childPids(daemonPid).includes(w1.pid), `pid ${w1.pid} is a child of the daemon ${daemonPid}`);
   const health = await fetch(`http://127.0.0.1:${w1.port}/health`);
   assert.equal(health.status, 200, 'the port in the table is the worker answering /health');
@@ -173,11 +153,11 @@ test('autoscale start shows the dashboard in a terminal, scales on +, and q stop
     return w2 && /scale +out 1 → 2 \(manual\)/.test(screen) ? w2 : null;
   });
   seen.add(second.pid);
-  assert.ok(pidAlive(second.pid));
+  assert.ok(isAlive(second.pid));
   assert.notEqual(second.port, w1.port);
 
   tmux(['send-keys', '-t', session, '-l', 'q']);
-  await waitFor('the daemon and its workers to exit', 10_000, () => [daemonPid, w1.pid, second.pid].every((pid) => !pidAlive(pid)));
+  await waitFor('the daemon and its workers to exit', 10_000, () => [daemonPid, w1.pid, second.pid].every((pid) => !isAlive(pid)));
   const after = await waitFor('the shell prompt after the dashboard', 5000, () => {
     const screen = capture();
     return screen.includes('daemon exited: 0') ? screen : null;

@@ -1,6 +1,6 @@
-/** Shared test helpers: free ports, polling, process liveness, a bounded load loop. */
+/** Shared test helpers: free and closed ports, polling, waiting for an event, process liveness, a bounded load loop. */
 import { createServer } from 'node:net';
-import { once } from 'node:events';
+import { once, type EventEmitter } from 'node:events';
 import { readFileSync, rmSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { request } from 'undici';
@@ -15,6 +15,30 @@ export async function freePort(): Promise<number> {
   const { port } = s.address() as { port: number };
   await new Promise((r) => s.close(r));
   return port;
+}
+
+/** A loopback port with nothing listening (bound once, then released): for "connection refused" cases. */
+export function closedPort(): Promise<number> {
+  return freePort();
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The first `event` from `emitter` that `match`es, or a rejection after `ms`. */
+export function nextEvent<T>(emitter: EventEmitter, event: string, match: (e: T) => boolean, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.off(event, on);
+      reject(new Error(`no matching '${event}' event within ${ms} ms`));
+    }, ms);
+    const on = (e: T): void => {
+      if (!match(e)) return;
+      clearTimeout(timer);
+      emitter.off(event, on);
+      resolve(e);
+    };
+    emitter.on(event, on);
+  });
 }
 
 /**

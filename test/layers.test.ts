@@ -1,7 +1,7 @@
 /**
  * The code map holds: no import cycle between files, and no folder imports
  * one above it. Layers, bottom first (README "Code map"):
- *   errors/format/cli-io < policy < events < app, loadgen, balancer < supervisor < lab < dashboard < commands < cli
+^ *   errors/format/parse-int/cli-io < policy < events < app, loadgen, balancer < supervisor < lab < dashboard < commands < cli
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
 const RANK: Record<string, number> = {
-  'errors.ts': 0, 'format.ts': 0, 'cli-io.ts': 0,
+  'errors.ts': 0, 'format.ts': 0, 'cli-io.ts': 0, 'parse-int.ts': 0,
   policy: 1,
   'events.ts': 2,
   app: 3, loadgen: 3, balancer: 3,

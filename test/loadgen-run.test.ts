@@ -5,7 +5,8 @@ import { parseLoadOptions, type RawLoadOptions } from '../src/loadgen/options.js
 import { LoadRun } from '../src/loadgen/run.js';
 import type { SecondSample } from '../src/loadgen/summary.js';
 import { exitCodeFor } from '../src/loadgen/summary.js';
-import { closedPort, startTarget } from './fixtures/loadgen-server.js';
+import { startTarget } from './fixtures/loadgen-server.js';
+import { closedPort } from './helpers.js';
 
 async function load(url: string, raw: RawLoadOptions) {
   const samples: SecondSample[] = [];

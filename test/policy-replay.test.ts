@@ -10,7 +10,7 @@ import type { LabEvent, TickEvent } from '../src/events.js';
 import { decide, initialMemory, noteManualScale, setPaused, type PolicyMemory } from '../src/policy/decide.js';
 import { isMeasured } from '../src/policy/measure.js';
 import type { LabConfig } from '../src/lab/config.js';
-import { loadLoop, startLab, until } from './helpers.js';
+import { loadLoop, sleep, startLab, until } from './helpers.js';
 
 /** Fold a recorded event stream through the pure policy, as replay will. */
 function replay(config: LabConfig, events: readonly LabEvent[]) {
@@ -29,7 +29,6 @@ function replay(config: LabConfig, events: readonly LabEvent[]) {
 }
 
 const live = (ticks: TickEvent[]) => ticks.map((e) => ({ t: e.t, desired: e.desired, action: e.action, reason: e.reason }));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('target policy: replaying the observations through decide with its own memory gives the live decisions', async (t) => {
   const cpu = { value: 90 };

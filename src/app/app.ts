@@ -6,6 +6,7 @@ import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { StressBurner, type StressStatus } from './stress.js';
+import { parseInteger } from '../parse-int.js';
 
 export const DEFAULT_WORK_MS = 10;
 export const MAX_WORK_MS = 1000;
@@ -97,10 +98,9 @@ class BadRequest extends Error {
 /** Parses an integer query parameter in [min, max]; throws BadRequest saying expected/received. */
 function parseIntParam(raw: unknown, name: string, min: number, max: number, unit: string): number {
   const shown = typeof raw === 'string' ? JSON.stringify(raw) : JSON.stringify(raw ?? null);
-  if (typeof raw !== 'string' || !/^\d{1,7}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new BadRequest(`expected ?${name} to be an integer from ${min} to ${max} (${unit}), received ${shown}`);
-  }
-  return Number(raw);
+  const r = typeof raw === 'string' && /^\d+$/.test(raw) ? parseInteger(raw, min, max) : null;
+  if (r === null || !r.ok) throw new BadRequest(`expected ?${name} to be an integer from ${min} to ${max} (${unit}), received ${shown}`);
+  return r.value;
 }
 
 /** Simulated CPU work: keeps the event loop (and so one core) busy for `ms`. */

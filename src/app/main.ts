@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { EXIT_LISTEN_FAILED, type FromWorker, type ToWorker } from './protocol.js';
 import { MAX_WORK_MS, DEFAULT_WORK_MS } from './app.js';
 import { DEFAULT_CLOSE_TIMEOUT_MS, startWorker, type RunningWorker } from './worker.js';
+import { parseInteger } from '../parse-int.js';
 
 const STATS_INTERVAL_MS = 1000;
 /** After the parent dies the worker must be gone well within 2 s. */
@@ -32,10 +33,9 @@ function intArg(raw: string | undefined, name: string, min: number, max: number,
     if (fallback === undefined) throw new ArgError(`--${name} is required`);
     return fallback;
   }
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new ArgError(`--${name}: expected an integer from ${min} to ${max}, received ${JSON.stringify(raw)}`);
-  }
-  return Number(raw);
+  const r = /^\d+$/.test(raw) ? parseInteger(raw, min, max) : null;
+  if (r === null || !r.ok) throw new ArgError(`--${name}: expected an integer from ${min} to ${max}, received ${JSON.stringify(raw)}`);
+  return r.value;
 }
 
 function parseWorkerArgs(argv: string[]): WorkerArgs {

@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Histogram } from 'hdr-histogram-js';
-import { ConfigError, PortInUseError } from '../errors.js';
+import { InternalError, PortInUseError } from '../errors.js';
 import { Exchange, sendNoReadyWorker, type ExchangeOwner } from './forward.js';
 import { HealthCheckLoop, httpProbe, type ProbeResult } from './health-check.js';
 import { applyCheck, eject, inRotation } from './health-state.js';
@@ -92,14 +92,14 @@ export const DEFAULT_CONNECTIONS_PER_WORKER = 64;
 
 function positiveInt(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new ConfigError(`balancer ${name}: expected a positive integer, received ${JSON.stringify(value)}`);
+    throw new InternalError(`balancer ${name}: expected a positive integer, received ${JSON.stringify(value)}`);
   }
   return value;
 }
 
 function validPort(name: string, value: unknown, allowZero: boolean): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < (allowZero ? 0 : 1) || value > 65535) {
-    throw new ConfigError(`balancer ${name}: expected an integer port ${allowZero ? 0 : 1}-65535, received ${JSON.stringify(value)}`);
+    throw new InternalError(`balancer ${name}: expected an integer port ${allowZero ? 0 : 1}-65535, received ${JSON.stringify(value)}`);
   }
   return value;
 }
@@ -107,11 +107,11 @@ function validPort(name: string, value: unknown, allowZero: boolean): number {
 function resolveHealth(h: Partial<HealthCheckOptions> | undefined): HealthCheckOptions {
   const o = { ...DEFAULT_HEALTH, ...h };
   if (typeof o.path !== 'string' || !o.path.startsWith('/')) {
-    throw new ConfigError(`balancer health.path: expected a path starting with "/", received ${JSON.stringify(o.path)}`);
+    throw new InternalError(`balancer health.path: expected a path starting with "/", received ${JSON.stringify(o.path)}`);
   }
   for (const k of ['intervalMs', 'timeoutMs', 'healthyThreshold', 'unhealthyThreshold'] as const) positiveInt(`health.${k}`, o[k]);
   if (o.timeoutMs >= o.intervalMs) {
-    throw new ConfigError(`balancer health.timeoutMs (${o.timeoutMs}) must be < health.intervalMs (${o.intervalMs})`);
+    throw new InternalError(`balancer health.timeoutMs (${o.timeoutMs}) must be < health.intervalMs (${o.intervalMs})`);
   }
   return o;
 }
@@ -136,7 +136,7 @@ export class Balancer extends EventEmitter {
   constructor(opts: BalancerOptions) {
     super();
     const host = opts.host ?? '127.0.0.1';
-    if (typeof host !== 'string' || host === '') throw new ConfigError(`balancer host: expected a host name or address, received ${JSON.stringify(host)}`);
+    if (typeof host !== 'string' || host === '') throw new InternalError(`balancer host: expected a host name or address, received ${JSON.stringify(host)}`);
     this.host = host;
     this.#requestedPort = validPort('port', opts.port, true);
     this.#timeoutMs = positiveInt('upstreamTimeoutMs', opts.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS);
@@ -189,10 +189,10 @@ export class Balancer extends EventEmitter {
   }
 
   addWorker(w: { id: number; host: string; port: number }): void {
-    if (this.#closed) throw new Error('balancer is closed');
-    if (!Number.isInteger(w.id)) throw new ConfigError(`worker id: expected an integer, received ${JSON.stringify(w.id)}`);
+    if (this.#closed) throw new InternalError('balancer is closed');
+    if (!Number.isInteger(w.id)) throw new InternalError(`worker id: expected an integer, received ${JSON.stringify(w.id)}`);
     validPort(`worker ${w.id} port`, w.port, false);
-    if (this.#upstreams.has(w.id)) throw new Error(`worker ${w.id} is already in the balancer (remove or drain it first)`);
+    if (this.#upstreams.has(w.id)) throw new InternalError(`worker ${w.id} is already in the balancer (remove or drain it first)`);
     const u = new Upstream(w, { connections: this.#connections, timeoutMs: this.#timeoutMs });
     const h = this.#health;
     const { probe, close } = httpProbe(w.host, w.port, h.path, h.timeoutMs);

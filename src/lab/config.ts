@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, UsageError } from '../errors.js';
 import type { LabSettings } from '../events.js';
+import { parseInteger } from '../parse-int.js';
 import { POLICY_NAMES, type PolicyName } from '../policy/rules.js';
 import { METRIC_NAMES, METRICS, type MetricName } from '../policy/metrics.js';
 
@@ -93,7 +94,7 @@ function coerce(spec: KeySpec, raw: unknown, where: string): number | string {
   if (!Number.isFinite(n)) {
     throw new ConfigError(`${name} must be a number (received ${JSON.stringify(raw)})`);
   }
-  if (spec.kind === 'int' && !Number.isInteger(n)) {
+  if (spec.kind === 'int' && !parseInteger(raw, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER).ok) {
     throw new ConfigError(`${name} must be a whole number (received ${JSON.stringify(raw)})`);
   }
   if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {

@@ -2,15 +2,16 @@
  * What happened to one request, as a pure function of its HTTP status or its
  * error code, so that "errors" in a summary is never ambiguous.
  */
+import { LOAD_ERROR_CODES } from '../errors.js';
 
 /** Transport failures (no HTTP response). HTTP failures are kept by status code instead. */
 export type TransportFailure = 'timeout' | 'refused' | 'reset' | 'other';
 
 /** Code of the error the load generator raises itself when a request exceeds `--timeout`. */
-export const REQUEST_TIMEOUT_CODE = 'AS_LOAD_REQUEST_TIMEOUT';
+export const REQUEST_TIMEOUT_CODE = LOAD_ERROR_CODES.requestTimeout;
 
 /** Code of the error used to cancel in-flight requests when a run is interrupted (Ctrl+C). */
-export const REQUEST_ABORTED_CODE = 'AS_LOAD_ABORTED';
+export const REQUEST_ABORTED_CODE = LOAD_ERROR_CODES.aborted;
 
 const TIMEOUT_CODES = new Set([
   REQUEST_TIMEOUT_CODE,

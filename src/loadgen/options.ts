@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import { PROFILE_NAMES, type Profile, type ProfileName } from './profile.js';
+import { parseInteger } from '../parse-int.js';
 
 /** The flags of `autoscale load` as commander hands them over: strings, unvalidated. */
 export interface RawLoadOptions {
@@ -61,17 +62,17 @@ const MAX_WORKERS = 64;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 function positiveInteger(flag: string, value: string, max: number): number {
-  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
-  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer (received "${value}")`);
-  if (n > max) throw new UsageError(`${flag} must be at most ${max} (received ${n})`);
-  return n;
+  const r = parseInteger(value, 1, max);
+  if (r.ok) return r.value;
+  if (r.why === 'out-of-range' && r.value !== undefined && r.value > max) throw new UsageError(`${flag} must be at most ${max} (received ${r.value})`);
+  throw new UsageError(`${flag} must be a positive integer (received "${value}")`);
 }
 
 function nonNegativeInteger(flag: string, value: string, max: number): number {
-  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
-  if (!Number.isSafeInteger(n)) throw new UsageError(`${flag} must be a non-negative integer (received "${value}")`);
-  if (n > max) throw new UsageError(`${flag} must be at most ${max} (received ${n})`);
-  return n;
+  const r = parseInteger(value, 0, max);
+  if (r.ok) return r.value;
+  if (r.why === 'out-of-range' && r.value !== undefined && r.value > max) throw new UsageError(`${flag} must be at most ${max} (received ${r.value})`);
+  throw new UsageError(`${flag} must be a non-negative integer (received "${value}")`);
 }
 
 function number(flag: string, value: string, allowZero: boolean): number {
