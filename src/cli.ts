@@ -7,8 +7,9 @@ import { Command, CommanderError, Option } from 'commander';
 import type { CliIO, SetExitCode } from './cli-io.js';
 import { AutoscaleError, UsageError } from './errors.js';
 import { parseInteger } from './parse-int.js';
-import { METRIC_NAMES, METRICS } from './policy/metrics.js';
-import { DEFAULTS, readConfigFile, resolveConfig, SETTING_KEYS, type RawSettings } from './lab/config.js';
+import { DEFAULTS, resolveConfig } from './lab/config.js';
+import { addSettingOptions, typedSettings } from './cli-settings.js';
+import { registerWhatIfCommands } from './commands/whatif.js';
 // load command registered here
 import { registerLoadCommand } from './loadgen/command.js';
 
@@ -33,37 +34,15 @@ export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
     .exitOverride();
 
   const d = DEFAULTS;
-  program
+  const start = program
     .command('start')
-    .description('Start the lab: balancer, workers and the scaler (dashboard on a terminal, plain lines otherwise).')
-    .option('--min <n>', `fewest workers (default ${d.min})`)
-    .option('--max <n>', `most workers (default ${d.max})`)
-    .option('--scale-up <percent>', `scale out while CPU is above this (default ${d.scaleUp})`)
-    .option('--scale-down <percent>', `scale in while CPU is below this (default ${d.scaleDown})`)
-    .option('--interval <seconds>', `seconds between CPU samples / decisions (default ${d.interval})`)
-    .option('--cooldown <seconds>', `no scale-in until this long after the last scaling action (default ${d.cooldown})`)
-    .option('--port <port>', `balancer port (default ${d.port})`)
-    .option('--base-port <port>', `first worker port; workers take the lowest free ports from here (default ${d.basePort})`)
-    .option('--host <address>', `address to bind the balancer and workers to (default ${d.host})`)
-    .option('--work <ms>', `busy-loop CPU ms per request in each worker, 0 for none (default ${d.work})`)
-    .option('--metric <name>', `what drives scaling: ${METRIC_NAMES.map((m) => `${m} (${METRICS[m].help})`).join('; ')} (default ${d.metric})`)
-    .option('--policy <name>', `threshold (one step above --scale-up / below --scale-down) or target (Kubernetes HPA: ceil(n × metric / --target)) (default ${d.policy})`)
-    .option('--target <value>', `target policy: per-worker value to hold the metric at (default per metric: ${METRIC_NAMES.map((m) => `${m} ${METRICS[m].defaultTarget}`).join(', ')})`)
-    .option('--tolerance <fraction>', `target policy: no action while |metric/target - 1| <= this (default ${d.tolerance}, as HPA)`)
-    .option('--scale-down-window <seconds>', `target policy: scale in only to the highest recommendation of this window (default ${d.scaleDownWindow}; HPA's default is 300)`)
-    .option('--max-step-pods <n>', `target policy: one tick adds at most this many workers … (default ${d.maxStepPods})`)
-    .option('--max-step-percent <percent>', `… or this % of the current count, whichever is more (default ${d.maxStepPercent}, i.e. may double)`)
-    .option('--warmup <seconds>', `a newly ready worker stays out of per-worker averages this long, and scale-in waits (default ${d.warmup})`)
-    .option('--config <file.json>', 'JSON file with the same keys as these flags ("scale-up" or "scaleUp"); flags win over it')
+    .description('Start the lab: balancer, workers and the scaler (dashboard on a terminal, plain lines otherwise).');
+  addSettingOptions(start)
     .option('--run-dir <dir>', 'directory for worker log files (default: a new temp dir, printed at start)')
     .option('--json', 'print one JSON object per line (NDJSON) instead of the dashboard')
     .option('--no-dashboard', 'print plain log lines even on a terminal')
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
-      const flags: RawSettings = {};
-      for (const key of SETTING_KEYS) {
-        if (cmd.getOptionValueSource(key) === 'cli') flags[key] = opts[key];
-      }
-      const file = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
+      const { flags, file } = typedSettings(opts, cmd);
       const config = resolveConfig(flags, file);
       // Loaded on demand: the balancer, the dashboard and express cost ~0.15 s of CPU that `load` should not pay.
       const { runStart } = await import('./commands/start.js');
@@ -86,6 +65,7 @@ export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
     });
 
   registerLoadCommand(program, io, setExitCode);
+  registerWhatIfCommands(program, io, setExitCode);
   return program;
 }
 

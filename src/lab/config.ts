@@ -81,8 +81,19 @@ export const SETTING_KEYS: readonly string[] = [...KEYS.map((k) => k.key), 'metr
 
 export type RawSettings = Partial<Record<string, unknown>>;
 
+/**
+ * What a caller may relax: the lab on one laptop runs at most 64 workers on
+ * real ports; `simulate`, `replay` and `export` describe fleets and bind nothing.
+ */
+export interface ResolveLimits {
+  /** Highest --min/--max accepted (default 64). */
+  maxInstances?: number;
+  /** Check --port/--base-port against the worker port range (default true). */
+  ports?: boolean;
+}
+
 /** Turn one raw value (a flag string or a JSON value) into a checked number/string. */
-function coerce(spec: KeySpec, raw: unknown, where: string): number | string {
+function coerce(spec: KeySpec, raw: unknown, where: string, limits: ResolveLimits = {}): number | string {
   const name = where === 'flag' ? `--${spec.flag}` : `"${spec.flag}" in the config file`;
   if (spec.kind === 'string') {
     if (typeof raw !== 'string' || raw.trim() === '') {
@@ -97,8 +108,9 @@ function coerce(spec: KeySpec, raw: unknown, where: string): number | string {
   if (spec.kind === 'int' && !parseInteger(raw, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER).ok) {
     throw new ConfigError(`${name} must be a whole number (received ${JSON.stringify(raw)})`);
   }
-  if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
-    throw new ConfigError(`${name} must be between ${spec.min} and ${spec.max} (received ${n})`);
+  const max = (spec.key === 'min' || spec.key === 'max' || spec.key === 'maxStepPods') && limits.maxInstances !== undefined ? limits.maxInstances : spec.max;
+  if ((spec.min !== undefined && n < spec.min) || (max !== undefined && n > max)) {
+    throw new ConfigError(`${name} must be between ${spec.min} and ${max} (received ${n})`);
   }
   return n;
 }
@@ -146,13 +158,13 @@ export function readConfigFile(file: string): RawSettings {
  * defaults < file < flags. `flags` holds only what the user typed (commander
  * values whose source is 'cli'), as strings; `file` holds JSON values.
  */
-export function resolveConfig(flags: RawSettings, file: RawSettings = {}): LabConfig {
+export function resolveConfig(flags: RawSettings, file: RawSettings = {}, limits: ResolveLimits = {}): LabConfig {
   const config: LabConfig = { ...DEFAULTS };
   for (const [source, raw] of [['file', file], ['flag', flags]] as const) {
     for (const spec of KEYS) {
       const value = raw[spec.key];
       if (value === undefined) continue;
-      (config as unknown as Record<string, unknown>)[spec.key] = coerce(spec, value, source);
+      (config as unknown as Record<string, unknown>)[spec.key] = coerce(spec, value, source, limits);
     }
     for (const key of ['metric', 'policy'] as const) {
       const value = raw[key];
@@ -171,6 +183,7 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}): LabCo
   if (config.scaleDown >= config.scaleUp) {
     throw new UsageError(`--scale-down (${config.scaleDown}) must be below --scale-up (${config.scaleUp})`);
   }
+  if (limits.ports === false) return config;
   if (config.port !== 0 && config.port >= config.basePort && config.port < config.basePort + config.max) {
     throw new UsageError(
       `--port (${config.port}) falls inside the workers' port range ${config.basePort}–${config.basePort + config.max - 1} (move --port or --base-port)`,

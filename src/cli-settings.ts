@@ -1,0 +1,55 @@
+/**
+ * The lab's setting flags, shared by every command that takes a policy
+ * (`start`, `export`, `simulate`, `replay`): one list, one help text, and one
+ * way to collect what the user really typed (so defaults < --config < flags).
+ */
+import type { Command } from 'commander';
+import { DEFAULTS, readConfigFile, type RawSettings } from './lab/config.js';
+import { METRIC_NAMES, METRICS } from './policy/metrics.js';
+
+export type SettingFlag = keyof typeof HELP;
+
+const d = DEFAULTS;
+const HELP = {
+  min: ['--min <n>', `fewest workers (default ${d.min})`],
+  max: ['--max <n>', `most workers (default ${d.max})`],
+  scaleUp: ['--scale-up <value>', `threshold policy: scale out while the metric is above this (default ${d.scaleUp})`],
+  scaleDown: ['--scale-down <value>', `threshold policy: scale in while the metric is below this (default ${d.scaleDown})`],
+  interval: ['--interval <seconds>', `seconds between samples / decisions (default ${d.interval})`],
+  cooldown: ['--cooldown <seconds>', `threshold policy: no scale-in until this long after the last scaling action (default ${d.cooldown})`],
+  port: ['--port <port>', `balancer port (default ${d.port})`],
+  basePort: ['--base-port <port>', `first worker port; workers take the lowest free ports from here (default ${d.basePort})`],
+  host: ['--host <address>', `address to bind the balancer and workers to (default ${d.host})`],
+  work: ['--work <ms>', `busy-loop CPU ms per request in each worker, 0 for none (default ${d.work})`],
+  metric: ['--metric <name>', `what drives scaling: ${METRIC_NAMES.map((m) => `${m} (${METRICS[m].help})`).join('; ')} (default ${d.metric})`],
+  policy: ['--policy <name>', `threshold (one step above --scale-up / below --scale-down) or target (Kubernetes HPA: ceil(n × metric / --target)) (default ${d.policy})`],
+  target: ['--target <value>', `target policy: per-worker value to hold the metric at (default per metric: ${METRIC_NAMES.map((m) => `${m} ${METRICS[m].defaultTarget}`).join(', ')})`],
+  tolerance: ['--tolerance <fraction>', `target policy: no action while |metric/target - 1| <= this (default ${d.tolerance}, as HPA)`],
+  scaleDownWindow: ['--scale-down-window <seconds>', `target policy: scale in only to the highest recommendation of this window (default ${d.scaleDownWindow}; HPA's default is 300)`],
+  maxStepPods: ['--max-step-pods <n>', `target policy: one tick adds at most this many workers … (default ${d.maxStepPods})`],
+  maxStepPercent: ['--max-step-percent <percent>', `… or this % of the current count, whichever is more (default ${d.maxStepPercent}, i.e. may double)`],
+  warmup: ['--warmup <seconds>', `a newly ready worker stays out of per-worker averages this long, and scale-in waits (default ${d.warmup})`],
+} as const;
+
+/** The settings that shape the policy only (what replay and simulate accept). */
+export const POLICY_FLAGS: readonly SettingFlag[] = [
+  'min', 'max', 'scaleUp', 'scaleDown', 'interval', 'cooldown', 'metric', 'policy', 'target', 'tolerance', 'scaleDownWindow', 'maxStepPods', 'maxStepPercent', 'warmup',
+];
+export const ALL_SETTING_FLAGS = Object.keys(HELP) as SettingFlag[];
+
+/** Adds the setting flags (all of them, or `keys`) and, unless `config` is false, --config. */
+export function addSettingOptions(cmd: Command, keys: readonly SettingFlag[] = ALL_SETTING_FLAGS, config = true): Command {
+  for (const key of keys) cmd.option(HELP[key][0], HELP[key][1]);
+  if (config) cmd.option('--config <file.json>', 'JSON file with the same keys as these flags ("scale-up" or "scaleUp"); flags win over it');
+  return cmd;
+}
+
+/** What the user typed (commander values whose source is the command line) and the --config file's values. */
+export function typedSettings(opts: Record<string, unknown>, cmd: Command, keys: readonly SettingFlag[] = ALL_SETTING_FLAGS): { flags: RawSettings; file: RawSettings } {
+  const flags: RawSettings = {};
+  for (const key of keys) {
+    if (cmd.getOptionValueSource(key) === 'cli') flags[key] = opts[key];
+  }
+  const file = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
+  return { flags, file };
+}

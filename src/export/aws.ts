@@ -1,0 +1,257 @@
+/**
+ * `autoscale export aws`: the inputs of CreateAutoScalingGroup,
+ * PutScalingPolicy (target tracking, or step scaling for the threshold policy)
+ * and, for step scaling, the two CloudWatch PutMetricAlarm calls. Each part is
+ * the exact input of one API call (`aws … --cli-input-json`); `Notes` says
+ * what has no equivalent and what to replace. Pure. The tests type every part
+ * against the AWS SDK's own input types.
+ */
+import { DEFAULT_HEALTH } from '../balancer/balancer.js';
+import type { LabConfig } from '../lab/config.js';
+import { METRICS } from '../policy/metrics.js';
+import { hostCpuNote, round } from './mapping.js';
+import type { ExportOptions } from './workload.js';
+
+interface Dimension { Name: string; Value: string }
+
+export interface AsgInput {
+  AutoScalingGroupName: string;
+  MinSize: number;
+  MaxSize: number;
+  DesiredCapacity: number;
+  DefaultInstanceWarmup: number;
+  DefaultCooldown: number;
+  HealthCheckType: 'ELB';
+  HealthCheckGracePeriod: number;
+  LaunchTemplate: { LaunchTemplateName: string; Version: string };
+  VPCZoneIdentifier: string;
+  TargetGroupARNs: string[];
+}
+
+interface MetricStatQuery {
+  Id: string;
+  MetricStat: { Metric: { Namespace: string; MetricName: string; Dimensions: Dimension[] }; Stat: string };
+  ReturnData: boolean;
+}
+
+export interface TargetTrackingConfig {
+  PredefinedMetricSpecification?: { PredefinedMetricType: 'ASGAverageCPUUtilization' | 'ALBRequestCountPerTarget'; ResourceLabel?: string };
+  CustomizedMetricSpecification?: { MetricName?: string; Namespace?: string; Dimensions?: Dimension[]; Statistic?: 'Average'; Metrics?: MetricStatQuery[] };
+  TargetValue: number;
+  DisableScaleIn: boolean;
+}
+
+export interface ScalingPolicyInput {
+  AutoScalingGroupName: string;
+  PolicyName: string;
+  PolicyType: 'TargetTrackingScaling' | 'StepScaling';
+  TargetTrackingConfiguration?: TargetTrackingConfig;
+  AdjustmentType?: 'ChangeInCapacity';
+  MetricAggregationType?: 'Average';
+  StepAdjustments?: Array<{ MetricIntervalLowerBound?: number; MetricIntervalUpperBound?: number; ScalingAdjustment: number }>;
+}
+
+export interface MetricAlarmInput {
+  AlarmName: string;
+  AlarmDescription: string;
+  ActionsEnabled: boolean;
+  AlarmActions: string[];
+  Namespace: string;
+  MetricName: string;
+  Dimensions: Dimension[];
+  Statistic?: 'Average' | 'Sum';
+  ExtendedStatistic?: string;
+  Period: number;
+  EvaluationPeriods: number;
+  DatapointsToAlarm: number;
+  Threshold: number;
+  ComparisonOperator: 'GreaterThanThreshold' | 'LessThanThreshold';
+  TreatMissingData: 'missing' | 'notBreaching';
+}
+
+export interface AwsExport {
+  Notes: string[];
+  CreateAutoScalingGroup: AsgInput;
+  PutScalingPolicy: ScalingPolicyInput[];
+  PutMetricAlarm: MetricAlarmInput[];
+}
+
+const secs = (ms: number) => Math.ceil(ms / 1000);
+
+/** Where each lab metric lives in CloudWatch (for alarms), and its unit conversion. */
+function cloudWatchMetric(c: LabConfig, o: ExportOptions, period: number) {
+  const asg: Dimension[] = [{ Name: 'AutoScalingGroupName', Value: o.name }];
+  switch (c.metric) {
+    case 'host-cpu':
+    case 'worker-cpu':
+      return { Namespace: 'AWS/EC2', MetricName: 'CPUUtilization', Dimensions: asg, Statistic: 'Average' as const, scale: 1, unit: '%' };
+    case 'rps':
+      return {
+        Namespace: 'AWS/ApplicationELB',
+        MetricName: 'RequestCountPerTarget',
+        Dimensions: [{ Name: 'TargetGroup', Value: '<targetgroup/NAME/ID from the target group ARN>' }],
+        Statistic: 'Sum' as const,
+        scale: period,
+        unit: `requests per target per ${period} s`,
+      };
+    case 'concurrency':
+      return { Namespace: 'autoscale', MetricName: 'ConcurrentRequests', Dimensions: asg, Statistic: 'Average' as const, scale: 1, unit: 'requests in flight' };
+    case 'p95':
+      return {
+        Namespace: 'AWS/ApplicationELB',
+        MetricName: 'TargetResponseTime',
+        Dimensions: [{ Name: 'LoadBalancer', Value: '<app/NAME/ID of the load balancer>' }],
+        ExtendedStatistic: 'p95',
+        scale: 0.001,
+        unit: 's',
+      };
+  }
+}
+
+function targetTracking(c: LabConfig, o: ExportOptions): { config: TargetTrackingConfig; note: string } {
+  switch (c.metric) {
+    case 'host-cpu':
+    case 'worker-cpu':
+      return {
+        config: { PredefinedMetricSpecification: { PredefinedMetricType: 'ASGAverageCPUUtilization' }, TargetValue: c.target, DisableScaleIn: false },
+        note:
+          (hostCpuNote(c.metric) ?? 'worker-cpu = the group\'s average CPUUtilization') +
+          '. EC2 CPUUtilization is % of all of an instance\'s vCPUs, the lab\'s % of one core: they agree on 1-vCPU instances (one Node.js worker per instance)',
+      };
+    case 'rps':
+      return {
+        config: {
+          PredefinedMetricSpecification: { PredefinedMetricType: 'ALBRequestCountPerTarget', ResourceLabel: '<app/LB-NAME/LB-ID/targetgroup/TG-NAME/TG-ID>' },
+          TargetValue: round(c.target * 60),
+          DisableScaleIn: false,
+        },
+        note: `rps: ALBRequestCountPerTarget counts requests per target per minute, so the lab's ${c.target} req/s is ${round(c.target * 60)}; replace ResourceLabel with your load balancer's and target group's`,
+      };
+    case 'concurrency':
+      return {
+        config: {
+          CustomizedMetricSpecification: { MetricName: 'ConcurrentRequests', Namespace: 'autoscale', Dimensions: [{ Name: 'AutoScalingGroupName', Value: o.name }], Statistic: 'Average' },
+          TargetValue: c.target,
+          DisableScaleIn: false,
+        },
+        note:
+          "concurrency has no AWS metric: publish autoscale/ConcurrentRequests yourself, e.g. the CloudWatch agent scraping each worker's /metrics " +
+          "(the rate of http_request_duration_seconds_sum is the mean number in flight, by Little's law)",
+      };
+    case 'p95':
+      return {
+        config: {
+          CustomizedMetricSpecification: {
+            Metrics: [
+              {
+                Id: 'p95',
+                MetricStat: { Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'TargetResponseTime', Dimensions: [{ Name: 'LoadBalancer', Value: '<app/LB-NAME/LB-ID>' }] }, Stat: 'p95' },
+                ReturnData: true,
+              },
+            ],
+          },
+          TargetValue: round(c.target / 1000, 6),
+          DisableScaleIn: false,
+        },
+        note:
+          `p95: the ALB's TargetResponseTime p95 in seconds (${c.target} ms = ${round(c.target / 1000, 6)} s). Target tracking assumes the metric falls in proportion ` +
+          'to added capacity, which latency does only under queueing: expect it to react late and scale in slowly',
+      };
+  }
+}
+
+export function awsExport(c: LabConfig, o: ExportOptions): AwsExport {
+  const h = DEFAULT_HEALTH;
+  const notes: string[] = [];
+  const replace: string[] = [];
+  const asg: AsgInput = {
+    AutoScalingGroupName: o.name,
+    MinSize: c.min,
+    MaxSize: c.max,
+    DesiredCapacity: c.min,
+    DefaultInstanceWarmup: Math.round(c.warmup),
+    DefaultCooldown: Math.round(c.cooldown),
+    HealthCheckType: 'ELB',
+    HealthCheckGracePeriod: secs(c.readyTimeoutMs),
+    LaunchTemplate: { LaunchTemplateName: o.launchTemplate ?? '<launch template that runs `autoscale worker --host 0.0.0.0`>', Version: '$Latest' },
+    VPCZoneIdentifier: o.subnets ?? '<subnet-…,subnet-…>',
+    TargetGroupARNs: [o.targetGroupArn ?? '<target group ARN>'],
+  };
+  if (o.launchTemplate === null) replace.push('LaunchTemplateName (--launch-template)');
+  if (o.subnets === null) replace.push('VPCZoneIdentifier (--subnets)');
+  if (o.targetGroupArn === null) replace.push('TargetGroupARNs (--target-group-arn)');
+  notes.push(
+    `CreateAutoScalingGroup: min ${c.min}, max ${c.max}, DefaultInstanceWarmup ${Math.round(c.warmup)} s = the lab's --warmup (new instances stay out of the group's metrics this long); ` +
+      `HealthCheckGracePeriod ${secs(c.readyTimeoutMs)} s = the lab's ready deadline. Give the target group the lab's health check: GET ${h.path}, ` +
+      `${h.unhealthyThreshold} failures out, ${h.healthyThreshold} successes in (the lab probes every ${secs(h.intervalMs)} s; an ALB at least every 5 s)`,
+  );
+
+  const policies: ScalingPolicyInput[] = [];
+  const alarms: MetricAlarmInput[] = [];
+  if (c.policy === 'target') {
+    const t = targetTracking(c, o);
+    policies.push({ AutoScalingGroupName: o.name, PolicyName: `${o.name}-target-${c.metric}`, PolicyType: 'TargetTrackingScaling', TargetTrackingConfiguration: t.config });
+    notes.push(`PutScalingPolicy: target tracking at ${c.target}${METRICS[c.metric].unit} per instance. ${t.note}`);
+    notes.push(
+      `no equivalent for --tolerance ${c.tolerance}, --scale-down-window ${c.scaleDownWindow} s, --max-step-pods/--max-step-percent: target tracking keeps its own alarms ` +
+        '(scale out after 3 one-minute breaches, scale in after 15) and scales in gradually; nothing set here changes that',
+    );
+    notes.push(`the lab decides every ${c.interval} s; target tracking evaluates one-minute metrics`);
+  } else {
+    const period = Math.max(60, Math.ceil(c.interval / 60) * 60);
+    const cw = cloudWatchMetric(c, o, period);
+    const { scale, unit, ...metric } = cw;
+    const inPeriods = Math.max(1, Math.ceil(c.cooldown / period));
+    const policyArn = (dir: string) => `<PolicyARN returned by PutScalingPolicy ${o.name}-scale-${dir}>`;
+    policies.push(
+      { AutoScalingGroupName: o.name, PolicyName: `${o.name}-scale-out`, PolicyType: 'StepScaling', AdjustmentType: 'ChangeInCapacity', MetricAggregationType: 'Average', StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }] },
+      { AutoScalingGroupName: o.name, PolicyName: `${o.name}-scale-in`, PolicyType: 'StepScaling', AdjustmentType: 'ChangeInCapacity', MetricAggregationType: 'Average', StepAdjustments: [{ MetricIntervalUpperBound: 0, ScalingAdjustment: -1 }] },
+    );
+    alarms.push(
+      {
+        AlarmName: `${o.name}-${c.metric}-high`,
+        AlarmDescription: `autoscale: ${c.metric} above ${c.scaleUp}${METRICS[c.metric].unit} -> one instance out`,
+        ActionsEnabled: true,
+        AlarmActions: [policyArn('out')],
+        ...metric,
+        Period: period,
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
+        Threshold: round(c.scaleUp * scale, 6),
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'missing',
+      },
+      {
+        AlarmName: `${o.name}-${c.metric}-low`,
+        AlarmDescription: `autoscale: ${c.metric} below ${c.scaleDown}${METRICS[c.metric].unit} -> one instance in`,
+        ActionsEnabled: true,
+        AlarmActions: [policyArn('in')],
+        ...metric,
+        Period: period,
+        EvaluationPeriods: inPeriods,
+        DatapointsToAlarm: inPeriods,
+        Threshold: round(c.scaleDown * scale, 6),
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'notBreaching',
+      },
+    );
+    replace.push('AlarmActions (the PolicyARN each PutScalingPolicy call returns)');
+    notes.push(
+      `PutScalingPolicy: step scaling, +1 instance while the high alarm fires and -1 while the low one does (the lab's one step per tick). ` +
+        `Thresholds in ${unit}: ${round(c.scaleUp * scale, 6)} and ${round(c.scaleDown * scale, 6)}`,
+    );
+    if (c.metric === 'rps') notes.push(`rps: RequestCountPerTarget is a count per period, so the lab's req/s thresholds are multiplied by ${period}`);
+    if (c.metric === 'p95') notes.push("p95: the ALB's TargetResponseTime p95, in seconds; it includes the target's queueing like the lab's balancer-side p95");
+    if (c.metric === 'concurrency') notes.push("concurrency has no AWS metric: publish autoscale/ConcurrentRequests yourself (the rate of http_request_duration_seconds_sum, by Little's law)");
+    const host = hostCpuNote(c.metric);
+    if (host) notes.push(host);
+    notes.push(
+      `the lab decides every ${c.interval} s; the alarms use ${period} s periods (CloudWatch's finest for EC2 metrics with detailed monitoring)`,
+      `no equivalent for the ${c.cooldown} s cooldown: step scaling has no cooldown, so the low alarm must stay low for ${inPeriods} period(s) (${inPeriods * period} s) before it acts. ` +
+        `DefaultCooldown is set to ${Math.round(c.cooldown)} s, but AWS applies it only to simple scaling`,
+      "no scale-out while an instance is still starting (the lab's rule): step scaling counts instances inside DefaultInstanceWarmup toward the current capacity instead, so one alarm is not answered twice",
+    );
+  }
+  if (replace.length > 0) notes.push(`replace before use: ${replace.join('; ')}`);
+  return { Notes: notes, CreateAutoScalingGroup: asg, PutScalingPolicy: policies, PutMetricAlarm: alarms };
+}
