@@ -3,14 +3,14 @@
  * cannot disturb the next. Not part of `npm test`.
  *
  *   npm run bench                 # all
- *   npm run bench -- balancer     # only the named ones (balancer, loadgen, scaling)
+ *   npm run bench -- balancer     # only the named ones (balancer, loadgen, scaling, simulate)
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ALL = ['balancer', 'loadgen', 'scaling'];
+const ALL = ['balancer', 'loadgen', 'scaling', 'simulate'];
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = chosen.filter((c) => !ALL.includes(c));
 if (unknown.length > 0) {

@@ -87,7 +87,7 @@ function number(flag: string, value: string, allowZero: boolean): number {
 const UNIT_SEC: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
 
 /** "30", "1.5", "30s", "2m", "500ms" -> seconds. */
-function seconds(flag: string, value: string, allowZero: boolean): number {
+export function seconds(flag: string, value: string, allowZero: boolean): number {
   const match = /^(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h)?$/.exec(value.trim());
   const n = match === null ? NaN : Number(match[1]) * UNIT_SEC[match[2] ?? 's'];
   if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) {
@@ -144,7 +144,7 @@ const FLAG_NAMES: Partial<Record<keyof RawLoadOptions, string>> = {
   period: '--period',
 };
 
-function parseProfile(raw: RawLoadOptions, peak: number, durationSec: number, unit: string): Profile {
+export function parseProfile(raw: RawLoadOptions, peak: number, durationSec: number, unit: string): Profile {
   const name = (raw.profile ?? 'constant').trim();
   if (!(PROFILE_NAMES as readonly string[]).includes(name)) {
     throw new UsageError(`--profile must be one of ${PROFILE_NAMES.join(', ')} (received "${raw.profile}")`);

@@ -1,0 +1,66 @@
+/**
+ * Runs several policies over the same load and model and reduces each to a
+ * table row; writes the simulated timelines as NDJSON. Shared by `simulate`
+ * and `replay`.
+ */
+import type { LabConfig } from '../scaler/config.js';
+import { simulate, type SimResult } from './engine.js';
+import type { OfferedLoad } from './load.js';
+import type { CapacityModel } from './model.js';
+import { policyRow, type PolicyRow, type RowOptions } from './summary.js';
+
+export interface Scenario {
+  label: string;
+  config: LabConfig;
+}
+
+export interface ScenarioResult {
+  scenario: Scenario;
+  sim: SimResult;
+  row: PolicyRow;
+}
+
+export function runScenarios(
+  scenarios: readonly Scenario[],
+  load: OfferedLoad,
+  model: CapacityModel,
+  bootMs: number,
+  rowOpts: RowOptions,
+  tickTimes?: (c: LabConfig) => readonly number[] | undefined,
+): ScenarioResult[] {
+  return scenarios.map((scenario) => {
+    const sim = simulate({ load, model, config: scenario.config, bootMs, tickTimes: tickTimes?.(scenario.config) });
+    const row = policyRow({ label: scenario.label, offered: load.perSecond, live: sim.live, p95: sim.p95, scales: sim.scales, readyTimes: sim.readyTimes, failed: sim.dropped.reduce((a, b) => a + b, 0) }, rowOpts);
+    return { scenario, sim, row };
+  });
+}
+
+const num = (x: number, digits = 3) => (Number.isNaN(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
+
+/** NDJSON lines of one simulated timeline: a `second` line per second, a `tick` line per decision. */
+export function* timelineLines(r: ScenarioResult): Generator<string> {
+  const s = r.sim;
+  const policy = r.scenario.label;
+  let k = 0;
+  for (let i = 0; i < s.durationS; i++) {
+    while (k < s.ticks.length && s.ticks[k].t < (i + 1) * 1000) {
+      const tk = s.ticks[k++];
+      yield JSON.stringify({ type: 'tick', policy, t: Math.round(tk.t), instances: tk.instances, ready: tk.ready, warming: tk.warming, desired: tk.desired, action: tk.action, reason: tk.reason, value: tk.value === null ? null : num(tk.value) }) + '\n';
+    }
+    yield JSON.stringify({
+      type: 'second',
+      policy,
+      t: i,
+      offered: num(s.offered[i]),
+      throughput: num(s.throughput[i]),
+      instances: s.live[i],
+      ready: s.ready[i],
+      hostCpu: num(s.hostCpu[i]),
+      workerCpu: num(s.workerCpu[i]),
+      rps: num(s.rps[i]),
+      concurrency: num(s.concurrency[i]),
+      p95: num(s.p95[i]),
+      failed: num(s.dropped[i]),
+    }) + '\n';
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Policy flags for `simulate` and `replay`: the same flags as `start`, plus
+ * `--compare '<flags>'` strings parsed with the same definitions. A flag that
+ * the chosen policy does not use is an error (it would silently do nothing).
+ */
+import { Command, CommanderError } from 'commander';
+import { addSettingOptions, POLICY_FLAGS, type SettingFlag } from '../cli-settings.js';
+import { UsageError } from '../errors.js';
+import { resolveConfig, type LabConfig, type RawSettings } from '../scaler/config.js';
+
+const THRESHOLD_ONLY: readonly SettingFlag[] = ['scaleUp', 'scaleDown', 'cooldown'];
+const TARGET_ONLY: readonly SettingFlag[] = ['target', 'tolerance', 'scaleDownWindow', 'maxStepPods', 'maxStepPercent'];
+const FLAG: Record<string, string> = {
+  scaleUp: '--scale-up', scaleDown: '--scale-down', cooldown: '--cooldown', target: '--target', tolerance: '--tolerance',
+  scaleDownWindow: '--scale-down-window', maxStepPods: '--max-step-pods', maxStepPercent: '--max-step-percent',
+};
+
+/** Fleets are not laptops: up to 100,000 instances, and no ports are bound. */
+export const FLEET_LIMITS = { maxInstances: 100_000, ports: false } as const;
+
+/**
+ * `typed` (what the user typed) over `base` (a --config file, or the
+ * recorded run's settings). Changing the metric without a --target takes that
+ * metric's default target, as `start` does.
+ */
+export function resolvePolicy(typed: RawSettings, base: RawSettings = {}): LabConfig {
+  const b = { ...base };
+  if (typed.metric !== undefined && typed.metric !== b.metric && typed.target === undefined) delete b.target;
+  const config = resolveConfig(typed, b, FLEET_LIMITS);
+  const unused = config.policy === 'target' ? THRESHOLD_ONLY : TARGET_ONLY;
+  for (const key of unused) {
+    if (typed[key] !== undefined) throw new UsageError(`${FLAG[key]} does not apply to --policy ${config.policy}`);
+  }
+  return config;
+}
+
+/** "--policy target --target 60" -> tokens (single or double quotes group words). */
+export function splitArgs(s: string): string[] {
+  const out: string[] = [];
+  const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
+  for (let m = re.exec(s); m !== null; m = re.exec(s)) out.push(m[1] ?? m[2] ?? m[3]);
+  return out;
+}
+
+/** One --compare string -> the settings it types. */
+export function parseCompare(s: string): RawSettings {
+  const cmd = new Command('compare').exitOverride().configureOutput({ writeOut: () => {}, writeErr: () => {} }).allowExcessArguments(false);
+  addSettingOptions(cmd, POLICY_FLAGS, false);
+  try {
+    cmd.parse(splitArgs(s), { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) throw new UsageError(`--compare '${s}': ${err.message.replace(/^error: /, '')}`);
+    throw err;
+  }
+  const opts = cmd.opts<Record<string, unknown>>();
+  const typed: RawSettings = {};
+  for (const key of POLICY_FLAGS) if (opts[key] !== undefined) typed[key] = opts[key];
+  if (Object.keys(typed).length === 0) throw new UsageError(`--compare '${s}' sets no policy flag`);
+  return typed;
+}
+
+/** A short label for a table row: the flags as typed. */
+export function labelOf(typed: RawSettings): string {
+  return Object.entries(typed)
+    .map(([k, v]) => `${'--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} ${String(v)}`)
+    .join(' ');
+}
+
+/** Repeatable commander option collector. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
