@@ -14,7 +14,7 @@ import { resolvePolicy } from '../src/simulate/policy-flags.js';
 
 const DAY = 86_400;
 const CAPACITY = 100; // req/s per instance at 100 % of a core
-const model: CapacityModel = { mode: 'open', cpuPerRequest: 1 / CAPACITY, cores: Infinity, baseLatencyMs: 1000 / CAPACITY, p95Factor: EXPONENTIAL_P95, timeoutMs: 10_000, host: { kind: 'fleet' } };
+const model: CapacityModel = { mode: 'open', serviceMs: 1000 / CAPACITY, cpuPerRequest: 1 / CAPACITY, cores: Infinity, baseLatencyMs: 0, p95Factor: EXPONENTIAL_P95, timeoutMs: 10_000, host: { kind: 'fleet' } };
 
 function run(maxInstances: number) {
   // A daily sine whose peak needs more than maxInstances at the 60 % target, so the fleet reaches --max.

@@ -14,11 +14,11 @@ import { parseCompare, resolvePolicy, splitArgs } from '../src/simulate/policy-f
 import { loadRises, policyRow, reactionTimes } from '../src/simulate/summary.js';
 
 const fleetModel = (capacity = 100): CapacityModel => ({
-  mode: 'open', cpuPerRequest: 1 / capacity, cores: Infinity, baseLatencyMs: 1000 / capacity, p95Factor: EXPONENTIAL_P95, timeoutMs: 10_000, host: { kind: 'fleet' },
+  mode: 'open', serviceMs: 1000 / capacity, cpuPerRequest: 1 / capacity, cores: Infinity, baseLatencyMs: 0, p95Factor: EXPONENTIAL_P95, timeoutMs: 10_000, host: { kind: 'fleet' },
 });
 
 test('capacity model: one second, table-driven', () => {
-  const closed: CapacityModel = { mode: 'closed', cpuPerRequest: 0.01, cores: 2, baseLatencyMs: 20, p95Factor: 2, timeoutMs: 10_000, host: { kind: 'fit', base: 10, perRps: 0.5 } };
+  const closed: CapacityModel = { mode: 'closed', serviceMs: 10, cpuPerRequest: 0.01, cores: 2, baseLatencyMs: 20, p95Factor: 2, timeoutMs: 10_000, host: { kind: 'fit', base: 10, perRps: 0.5 } };
   const rows: Array<{ name: string; model: CapacityModel; offered: number; ready: number; live: number; backlog: number; want: Partial<Record<string, number | null>> }> = [
     // 4 users at 20 ms could send 200 req/s; 3 workers on 2 cores serve 200: not saturated, latency = base.
     { name: 'closed, under capacity', model: closed, offered: 4, ready: 3, live: 3, backlog: 0, want: { throughput: 200, meanMs: 20, p95Ms: 40, concurrency: 4 / 3, hostCpu: 100 } },
@@ -27,8 +27,8 @@ test('capacity model: one second, table-driven', () => {
     // Cores bound the pool: 4 workers on 2 cores = 200 req/s, each worker at 50 % of a core.
     { name: 'closed, cores bound', model: closed, offered: 100, ready: 4, live: 4, backlog: 0, want: { throughput: 200, cpu: 50, rps: 50 } },
     { name: 'no ready worker', model: fleetModel(), offered: 50, ready: 0, live: 2, backlog: 0, want: { throughput: 0, cpu: null, p95Ms: null, dropped: 50, hostCpu: 0 } },
-    // M/M/1 at ρ = 0.5: mean = base 10 ms + 10 ms / (1 - 0.5) = 30 ms; p95 = ln 20 × 30.
-    { name: 'open, half load', model: fleetModel(), offered: 100, ready: 2, live: 4, backlog: 0, want: { throughput: 100, meanMs: 30, p95Ms: 30 * Math.log(20), cpu: 50, hostCpu: 25 } },
+    // M/M/1 at ρ = 0.5: mean = 10 ms / (1 - 0.5) = 20 ms; p95 = ln 20 × 20.
+    { name: 'open, half load', model: fleetModel(), offered: 100, ready: 2, live: 4, backlog: 0, want: { throughput: 100, meanMs: 20, p95Ms: 20 * Math.log(20), cpu: 50, hostCpu: 25 } },
     // Overload: 300 arrivals, 100 served, 200 wait (under the 10 s cap of 1000).
     { name: 'open, overload builds backlog', model: fleetModel(), offered: 300, ready: 1, live: 1, backlog: 0, want: { throughput: 100, backlog: 200, dropped: 0 } },
     // Backlog is capped at what the pool serves within the timeout: the rest is dropped.

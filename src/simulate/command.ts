@@ -99,13 +99,13 @@ export function registerSimulateCommand(program: Command, io: CliIO, setExitCode
       const capacity = opts.capacity === undefined ? 100 : positive('--capacity', opts.capacity);
       const bootS = opts.boot === undefined ? 2 : positive('--boot', opts.boot, true);
       const rowOpts = rowOptions(opts);
-      const model: CapacityModel = { mode: load.mode, cpuPerRequest: 1 / capacity, cores: Number.POSITIVE_INFINITY, baseLatencyMs: 1000 / capacity, p95Factor: EXPONENTIAL_P95, timeoutMs: 10_000, host: { kind: 'fleet' } };
+      const model: CapacityModel = { mode: load.mode, serviceMs: 1000 / capacity, cpuPerRequest: 1 / capacity, cores: Number.POSITIVE_INFINITY, baseLatencyMs: load.mode === 'closed' ? 1000 / capacity : 0, p95Factor: EXPONENTIAL_P95, timeoutMs: 10_000, host: { kind: 'fleet' } };
       const main = resolvePolicy(flags, file);
       const scenarios = [
         { label: Object.keys(flags).length > 0 ? labelOf(flags) : 'policy (defaults)', config: main },
         ...((opts.compare as string[] | undefined) ?? []).map((s) => {
           const typed = parseCompare(s);
-          return { label: `+ ${labelOf(typed)}`, config: resolvePolicy({ ...flags, ...typed }, file) };
+          return { label: `+ ${s.trim().replace(/\s+/g, ' ')}`, config: resolvePolicy({ ...flags, ...typed }, file) };
         }),
       ];
       const results = runScenarios(scenarios, load, model, bootS * 1000, rowOpts);

@@ -123,7 +123,7 @@ export function simulate(input: SimulateInput): SimResult {
       next = ticks.next();
     }
     fleet.advance(mid);
-    const r = evaluateSecond(model, load.perSecond[i], fleet.ready, fleet.live, backlog);
+    const r = evaluateSecond(model, load.perSecond[i], fleet.ready, fleet.live, backlog, i);
     backlog = r.backlog;
     out.throughput[i] = r.throughput;
     out.live[i] = fleet.live;

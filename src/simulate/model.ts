@@ -2,45 +2,55 @@
  * The capacity model: what one second of offered load does to a pool of
  * `ready` workers. Pure arithmetic, stated so it can be checked:
  *
- * - A request costs `cpuPerRequest` core-seconds in a worker. A worker is one
- *   Node.js thread, so it uses at most one core; all workers together use at
- *   most `cores` (the host's, or Infinity for a fleet of machines). Capacity =
- *   min(ready, cores) / cpuPerRequest requests per second.
+ * - A request holds one worker for `serviceMs` (the lab's `--work` busy-loop
+ *   is wall-clock time), so `ready` workers serve at most
+ *   ready × 1000 / serviceMs requests per second, and never more than the
+ *   host's cores can pay for (cores / CPU per request). Traffic is spread evenly
+ *   (round robin): every per-worker metric is the pool's total / `ready`.
+ * - CPU: a busy worker is one Node.js thread, so it uses at most one core,
+ *   and on a shared host only a share of one: min(1, cores / ready) on an
+ *   otherwise idle host, or the share measured in second i of a recorded run
+ *   (`share[i]`). Worker CPU % = 100 × utilisation × share. (A fleet:
+ *   cores = Infinity, share 1.) Replay also takes `service[i]`, the wall time
+ *   per request measured in second i, instead of a constant serviceMs.
  * - Closed loop (virtual users, no think time): N users can send at most
- *   N / baseLatency; throughput X = min(that, capacity). Every user is always
- *   waiting, so the mean response time is N / X (Little's law) and the
- *   requests in flight are N.
+ *   N × 1000 / baseLatencyMs; throughput X = min(that, capacity). Every user
+ *   is always waiting, so the mean response time is N / X (Little's law) and
+ *   the requests in flight are N.
  * - Open loop (arrival rate λ): X = min(λ + backlog, capacity); what is not
  *   served waits as backlog for the next second, but no longer than
  *   `timeoutMs` (clients give up: the excess is dropped, like the load
  *   generator's --timeout); with no ready worker every arrival fails at once
- *   (the balancer's 503). Each worker is treated as an
- *   M/M/1 queue at utilisation ρ = X / capacity: mean response time =
- *   baseLatency + S / (1 − ρ) + backlog / capacity, with S the service time of
- *   one request (cpuPerRequest stretched when workers share fewer cores).
+ *   (the balancer's 503). Each worker is an M/M/1 queue at utilisation
+ *   ρ = X / capacity: mean response time = baseLatencyMs + serviceMs / (1 − ρ)
+ *   + the wait behind the backlog.
  * - p95 = p95Factor × mean response time (ln 20 ≈ 3.0 if response times were
  *   exponential, as in M/M/1; replay calibrates the factor from the run).
- * - Traffic is spread evenly over the ready workers (round robin), so every
- *   per-worker metric is the pool's total divided by `ready`.
  */
 
 export type LoadMode = 'closed' | 'open';
 
 export interface CapacityModel {
   mode: LoadMode;
+  /** Wall time one request holds a worker, ms. */
+  serviceMs: number;
+  /** Host cores (Infinity: every instance on its own machine, always a full core). */
+  cores: number;
+  /** Per second: the wall time per request (replay, measured); absent: serviceMs. */
+  service?: Float64Array;
   /** Core-seconds of worker CPU per request. */
   cpuPerRequest: number;
-  /** Cores the workers can use together (Infinity: one machine each). */
-  cores: number;
-  /** Round trip of one request on an idle worker, ms (closed loop: bounds what N users can send). */
+  /** Per second: the CPU per request (replay, measured); absent: cpuPerRequest. */
+  cpu?: Float64Array;
+  /** Round trip of one request on an idle worker, ms (closed loop: bounds what N users can send; open loop: the fixed overhead). */
   baseLatencyMs: number;
   /** p95 / mean response time. */
   p95Factor: number;
   /** Open loop: a request waits at most this long, then its client gives up (dropped). */
   timeoutMs: number;
   /**
-   * Host CPU %: 'fit' = min(100, hostBase + hostPerRps × throughput), fitted
-   * on a recorded run; 'fleet' = the fleet's average CPU busy %, starting
+   * Host CPU %: 'fit' = min(100, base + perRps × throughput), fitted on a
+   * recorded run; 'fleet' = the fleet's average CPU busy %, starting
    * instances counted as idle (there is no single host past one machine).
    */
   host: { kind: 'fit'; base: number; perRps: number } | { kind: 'fleet' };
@@ -64,13 +74,25 @@ export interface SecondResult {
   hostCpu: number;
 }
 
-export function capacity(model: CapacityModel, ready: number): number {
-  return Math.min(ready, model.cores) / model.cpuPerRequest;
+/** Wall time per request in second `i`, ms. */
+export function serviceAt(model: CapacityModel, i: number): number {
+  return model.service?.[i] ?? model.serviceMs;
 }
 
-/** One second: `offered` is virtual users (closed) or arrivals in req/s (open); `live` counts starting workers too. */
-export function evaluateSecond(model: CapacityModel, offered: number, ready: number, live: number, backlog: number): SecondResult {
-  const cap = ready > 0 ? capacity(model, ready) : 0;
+/** Requests per second `ready` workers can serve in second `i`: service time bound, and CPU bound by the host's cores. */
+export function capacity(model: CapacityModel, ready: number, i = 0): number {
+  return Math.min((Math.max(0, ready) * 1000) / serviceAt(model, i), model.cores / cpuAt(model, i));
+}
+
+/** Worker CPU per request in second `i`, core-seconds. */
+export function cpuAt(model: CapacityModel, i: number): number {
+  return model.cpu?.[i] ?? model.cpuPerRequest;
+}
+
+/** Second `i`: `offered` is virtual users (closed) or arrivals in req/s (open); `live` counts starting workers too. */
+export function evaluateSecond(model: CapacityModel, offered: number, ready: number, live: number, backlog: number, i = 0): SecondResult {
+  const cap = capacity(model, ready, i);
+  const serviceMs = serviceAt(model, i);
   let throughput: number;
   let meanMs: number | null;
   let inFlight: number;
@@ -78,7 +100,7 @@ export function evaluateSecond(model: CapacityModel, offered: number, ready: num
   let dropped = 0;
   if (model.mode === 'closed') {
     const users = Math.max(0, offered);
-    throughput = Math.min((users * 1000) / model.baseLatencyMs, cap);
+    throughput = Math.min((users * 1000) / Math.max(model.baseLatencyMs, serviceMs), cap);
     meanMs = throughput > 0 ? (users * 1000) / throughput : null;
     inFlight = ready > 0 ? users : 0;
   } else {
@@ -88,19 +110,21 @@ export function evaluateSecond(model: CapacityModel, offered: number, ready: num
     dropped = demand - throughput - nextBacklog;
     if (throughput > 0) {
       const rho = Math.min(0.99, throughput / cap);
-      const serviceMs = 1000 * model.cpuPerRequest * (ready / Math.min(ready, model.cores));
       meanMs = model.baseLatencyMs + serviceMs / (1 - rho) + (1000 * nextBacklog) / cap;
     } else meanMs = null;
     inFlight = meanMs === null ? 0 : (throughput * meanMs) / 1000;
   }
-  const busyCores = throughput * model.cpuPerRequest;
+  const busyCores = Math.min(throughput * cpuAt(model, i), ready, model.cores);
+  const cpu = ready > 0 ? (100 * busyCores) / ready : null;
   const hostCpu =
-    model.host.kind === 'fit' ? Math.min(100, Math.max(0, model.host.base + model.host.perRps * throughput)) : live > 0 ? Math.min(100, (100 * busyCores) / live) : 0;
+    model.host.kind === 'fit'
+      ? Math.min(100, Math.max(0, model.host.base + model.host.perRps * throughput))
+      : live > 0 && cpu !== null ? Math.min(100, (cpu * ready) / live) : 0;
   return {
     throughput,
     backlog: nextBacklog,
     dropped,
-    cpu: ready > 0 ? (100 * busyCores) / ready : null,
+    cpu,
     rps: ready > 0 ? throughput / ready : null,
     concurrency: ready > 0 ? inFlight / ready : null,
     meanMs,

@@ -49,7 +49,10 @@ export function parseCompare(s: string): RawSettings {
   try {
     cmd.parse(splitArgs(s), { from: 'user' });
   } catch (err) {
-    if (err instanceof CommanderError) throw new UsageError(`--compare '${s}': ${err.message.replace(/^error: /, '')}`);
+    if (err instanceof CommanderError) {
+      const why = err.message.replace(/^error: /, '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+      throw new UsageError(`--compare '${s}': ${why}`);
+    }
     throw err;
   }
   const opts = cmd.opts<Record<string, unknown>>();

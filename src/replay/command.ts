@@ -1,0 +1,31 @@
+/** `autoscale replay <run-dir>`: the thin I/O edge around calibration, simulation and fidelity. */
+import type { Command } from 'commander';
+import type { CliIO, SetExitCode } from '../cli-io.js';
+import { addSettingOptions, POLICY_FLAGS, typedSettings } from '../cli-settings.js';
+import type { RawSettings } from '../scaler/config.js';
+import { collect } from '../simulate/policy-flags.js';
+
+export function registerReplayCommand(program: Command, io: CliIO, setExitCode: SetExitCode): void {
+  const cmd = program
+    .command('replay')
+    .argument('<run-dir>', 'a recorded run: events.ndjson (autoscale start --json) and, if present, load.ndjson (autoscale load --out)')
+    .summary('re-run a recorded run under other policies, with a model calibrated from the run')
+    .description(
+      'Re-run the load of a recorded run through the same decide() the live lab uses, under the recorded policy\n' +
+        '(to measure fidelity) and under the policy flags given and each --compare \'<flags>\'. The capacity model is\n' +
+        'calibrated from the run and printed. No process is forked, no port opened.',
+    );
+  addSettingOptions(cmd, POLICY_FLAGS, false)
+    .option('--compare <flags>', "another policy, on top of the recorded one, e.g. --compare '--policy target --metric rps --target 20' (repeatable)", collect)
+    .option('--boot <s>', 'time from fork to ready, seconds (default: the median measured in the run)')
+    .option('--price-per-hour <price>', 'price of one instance-hour, for the cost column')
+    .option('--slo-p95 <ms>', 'count the seconds whose p95 exceeds this (default 200)')
+    .option('-o, --out <file.ndjson>', 'write the replayed timelines (one line per second and per tick) to this file')
+    .option('--json', 'print run, model, fidelity and rows as one JSON object')
+    .action(async (dir: string, opts: Record<string, unknown>, command: Command) => {
+      const { flags } = typedSettings(opts, command, POLICY_FLAGS);
+      const { runReplay } = await import('./run.js');
+      io.stdout.write(runReplay(dir, flags as RawSettings, opts));
+      setExitCode(0);
+    });
+}

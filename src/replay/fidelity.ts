@@ -1,0 +1,110 @@
+/**
+ * How well a replay reproduces what really happened, measured: the share of
+ * recorded ticks whose instance count the replay matches, the scale actions
+ * matched (same direction within ±1 tick), the peak, and the worker-seconds.
+ * Also the recorded run as a table row, computed like a simulated one. Pure.
+ */
+import type { SimResult } from '../simulate/engine.js';
+import type { RowInput } from '../simulate/summary.js';
+import type { Calibration } from './calibrate.js';
+import type { RecordedRun } from './recording.js';
+
+export interface Fidelity {
+  ticks: number;
+  /** Share (0..1) of recorded ticks where the replay has the same instance count. */
+  sameInstances: number;
+  scaleRecorded: number;
+  scaleReplayed: number;
+  scaleMatched: number;
+  peakRecorded: number;
+  peakReplayed: number;
+  workerSecondsRecorded: number;
+  workerSecondsReplayed: number;
+  /** (replayed - recorded) / recorded. */
+  workerSecondsError: number;
+  /** What the replay cannot reproduce: paused ticks and manual scaling in the recording. */
+  caveats: string[];
+}
+
+/** Live (starting + ready) workers at the middle of each second of the run. */
+export function recordedLive(run: RecordedRun, D: number): Int32Array {
+  const live = new Int32Array(D);
+  for (const w of run.workers.values()) {
+    const from = Math.max(0, Math.ceil((w.startedAt - 500) / 1000));
+    const to = w.leftAt === null ? D : Math.min(D, Math.ceil((w.leftAt - 500) / 1000));
+    for (let i = from; i < to; i++) live[i]++;
+  }
+  return live;
+}
+
+export function recordedRow(run: RecordedRun, cal: Calibration): RowInput {
+  const D = cal.load.perSecond.length;
+  const p95 = new Float64Array(D).fill(Number.NaN);
+  let prev = 0;
+  for (const k of run.ticks) {
+    for (let i = Math.floor(prev / 1000); i < Math.min(D, Math.floor(k.t / 1000)); i++) p95[i] = k.p95 ?? Number.NaN;
+    prev = k.t;
+  }
+  const failed = run.load ? run.load.lines.reduce((a, l) => a + l.errors, 0) : run.errors;
+  return {
+    label: 'recorded run',
+    offered: cal.load.perSecond,
+    live: recordedLive(run, D),
+    p95,
+    scales: run.scales,
+    readyTimes: [...run.workers.values()].flatMap((w) => (w.readyAt === null ? [] : [w.readyAt])),
+    failed,
+  };
+}
+
+/** Index of the element of sorted `ts` nearest to t. */
+function nearest(ts: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = ts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ts[mid] < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 && Math.abs(ts[lo - 1] - t) <= Math.abs(ts[lo] - t) ? lo - 1 : lo;
+}
+
+export function fidelity(run: RecordedRun, cal: Calibration, sim: SimResult): Fidelity {
+  const recT = run.ticks.map((k) => k.t);
+  const simT = sim.ticks.map((k) => k.t);
+  let same = 0;
+  for (const k of run.ticks) if (sim.ticks.length > 0 && sim.ticks[nearest(simT, k.t)].instances === k.instances) same++;
+  const recScales = run.scales.map((s) => ({ i: nearest(recT, s.t), up: s.to > s.from }));
+  const simScales = sim.scales.map((s) => ({ i: nearest(recT, s.t), up: s.to > s.from, used: false }));
+  let matched = 0;
+  for (const r of recScales) {
+    const m = simScales.find((s) => !s.used && s.up === r.up && Math.abs(s.i - r.i) <= 1);
+    if (m) {
+      m.used = true;
+      matched++;
+    }
+  }
+  const live = recordedLive(run, cal.load.perSecond.length);
+  const wsRec = live.reduce((a, b) => a + b, 0);
+  const wsSim = sim.live.reduce((a, b) => a + b, 0);
+  const caveats: string[] = [];
+  const paused = run.ticks.filter((k) => k.paused).length;
+  if (paused > 0) caveats.push(`${paused} recorded ticks were paused (the replay does not pause)`);
+  if (run.unhealthy > 0) caveats.push(`${run.unhealthy} workers failed their health checks and were replaced (the replay models no failures)`);
+  if (run.crashed > 0) caveats.push(`${run.crashed} workers crashed (the replay models no crashes)`);
+  const manual = run.scales.filter((s) => s.manual).length;
+  if (manual > 0) caveats.push(`${manual} scale actions were manual (the replay makes none)`);
+  return {
+    ticks: run.ticks.length,
+    sameInstances: run.ticks.length === 0 ? 0 : same / run.ticks.length,
+    scaleRecorded: run.scales.length,
+    scaleReplayed: sim.scales.length,
+    scaleMatched: matched,
+    peakRecorded: Math.max(0, ...run.ticks.map((k) => k.instances)),
+    peakReplayed: Math.max(0, ...sim.ticks.map((k) => k.instances)),
+    workerSecondsRecorded: wsRec,
+    workerSecondsReplayed: wsSim,
+    workerSecondsError: wsRec === 0 ? 0 : (wsSim - wsRec) / wsRec,
+    caveats,
+  };
+}

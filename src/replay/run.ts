@@ -1,0 +1,86 @@
+/** Replay, end to end: read the run, calibrate, run every policy, measure fidelity, format. */
+import { availableParallelism } from 'node:os';
+import { POLICY_FLAGS } from '../cli-settings.js';
+import { UsageError } from '../errors.js';
+import type { LabConfig, RawSettings } from '../scaler/config.js';
+import { rowOptions, writeTimelines } from '../simulate/command.js';
+import { runScenarios, type Scenario } from '../simulate/compare.js';
+import { labelOf, parseCompare, resolvePolicy } from '../simulate/policy-flags.js';
+import { formatTable, policyRow } from '../simulate/summary.js';
+import { calibrate, type Calibration } from './calibrate.js';
+import { fidelity, recordedRow, type Fidelity } from './fidelity.js';
+import { readRun, type RecordedRun } from './recording.js';
+
+const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
+const n = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d });
+
+export function describeCalibration(run: RecordedRun, cal: Calibration): string[] {
+  const c = run.config;
+  const m = cal.model;
+  const host = m.host.kind === 'fit' ? `host cpu = ${n(m.host.base, 1)} % + ${n(m.host.perRps, 3)} % per req/s (least squares on the ticks)` : '';
+  return [
+    `run:      ${run.dir}: ${c.policy} on ${c.metric}, ${c.min}–${c.max} workers, tick ${c.interval} s; ${n(run.durationMs / 1000)} s, ${run.ticks.length} ticks, ${run.workers.size} workers started`,
+    `load:     ${cal.load.source}` +
+      (cal.offsetS === null ? '' : `, started at ${cal.offsetS >= 0 ? '+' : ''}${cal.offsetS} s on the lab's clock (correlation ${n(cal.correlation ?? 0, 2)} with the balancer's per-second arrivals)`),
+    `model:    ${m.mode} loop; ${n(1000 * cal.cpuPerRequest, 2)} ms of worker CPU per request (worker CPU ÷ requests served, whole run); a request holds a worker ` +
+      `${n(m.serviceMs, 1)} ms (median; per second as measured in the ${cal.saturatedSeconds} s the workers were saturated); CPU per request per second as measured ` +
+      `(the busy-loop spins on wall time, so on a shared host it varies); each worker at most one core, all at most the ${m.cores} host cores (they used at most ${n(cal.busyCoresP99, 2)}); ` +
+      `idle round trip ${n(m.baseLatencyMs, 1)} ms; p95 = ${n(m.p95Factor, 2)} × mean response time (calibrated); ${host}; boot ${n(cal.bootMs / 1000, 2)} s (median of ${cal.bootSamples})`,
+  ];
+}
+
+export function describeFidelity(f: Fidelity): string {
+  const ws = `${f.workerSecondsError >= 0 ? '+' : ''}${(100 * f.workerSecondsError).toFixed(1)} %`;
+  return (
+    `fidelity: replayed under its own policy: same instance count on ${pct(f.sameInstances)} of ${f.ticks} ticks; ` +
+    `${f.scaleMatched} of ${f.scaleRecorded} scale actions matched within ±1 tick (${f.scaleReplayed} replayed); ` +
+    `peak ${f.peakReplayed} vs ${f.peakRecorded} recorded; worker-seconds ${n(f.workerSecondsReplayed)} vs ${n(f.workerSecondsRecorded)} recorded (${ws})` +
+    (f.caveats.length > 0 ? `; note: ${f.caveats.join('; ')}` : '')
+  );
+}
+
+/** The recorded settings that shape the policy, as raw settings under the user's flags. */
+function recordedSettings(run: RecordedRun): RawSettings {
+  const out: RawSettings = {};
+  const c = run.config as unknown as Record<string, unknown>;
+  for (const k of POLICY_FLAGS) if (c[k] !== undefined) out[k] = c[k];
+  return out;
+}
+
+export function runReplay(dir: string, flags: RawSettings, opts: Record<string, unknown>): string {
+  const run = readRun(dir);
+  const cal = calibrate(run, availableParallelism());
+  const base = recordedSettings(run);
+  const recorded = resolvePolicy({}, base);
+  const scenarios: Scenario[] = [{ label: 'replay: recorded policy', config: recorded }];
+  if (Object.keys(flags).length > 0) scenarios.push({ label: `replay: ${labelOf(flags)}`, config: resolvePolicy(flags, base) });
+  for (const s of (opts.compare as string[] | undefined) ?? []) {
+    const typed = parseCompare(s);
+    scenarios.push({ label: `replay: ${s.trim().replace(/\s+/g, ' ')}`, config: resolvePolicy(typed, base) });
+  }
+  let bootMs = cal.bootMs;
+  if (opts.boot !== undefined) {
+    const b = Number(opts.boot);
+    if (typeof opts.boot !== 'string' || opts.boot.trim() === '' || !Number.isFinite(b) || b < 0) throw new UsageError(`--boot must be a non-negative number of seconds (received ${JSON.stringify(opts.boot)})`);
+    bootMs = b * 1000;
+  }
+  const rowOpts = rowOptions(opts);
+  const recordedTicks = run.ticks.map((k) => k.t);
+  const ticksFor = (c: LabConfig) => (c.interval === run.config.interval ? recordedTicks : undefined);
+  const results = runScenarios(scenarios, cal.load, cal.model, bootMs, rowOpts, ticksFor);
+  const fid = fidelity(run, cal, results[0].sim);
+  const rows = [policyRow(recordedRow(run, cal), rowOpts), ...results.map((r) => r.row)];
+  if (typeof opts.out === 'string') writeTimelines(opts.out, results);
+  if (opts.json === true) {
+    return (
+      JSON.stringify({
+        run: { dir: run.dir, config: run.config, durationS: run.durationMs / 1000, ticks: run.ticks.length },
+        model: { ...cal.model, bootMs, loadSource: cal.load.source, loadOffsetS: cal.offsetS, loadCorrelation: cal.correlation },
+        fidelity: fid,
+        rows: rows.map((r, i) => ({ ...r, config: i === 0 ? recorded : results[i - 1].scenario.config })),
+      }) + '\n'
+    );
+  }
+  const bootNote = opts.boot === undefined ? '' : `\nboot:     ${n(bootMs / 1000, 2)} s (--boot) instead of the measured ${n(cal.bootMs / 1000, 2)} s`;
+  return `${describeCalibration(run, cal).join('\n')}${bootNote}\n${describeFidelity(fid)}\n\n${formatTable(rows, rowOpts)}`;
+}

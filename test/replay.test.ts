@@ -1,0 +1,128 @@
+/** `autoscale replay`: a real recorded run (checked in) reproduces its own timeline; calibration, compare rows, bad input. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+import { main } from '../src/cli.js';
+import { calibrate, fitLine, smoothFill } from '../src/replay/calibrate.js';
+import { readRun } from '../src/replay/recording.js';
+import { runReplay } from '../src/replay/run.js';
+
+/** A real run: target policy on worker-cpu, 16 virtual users in 30 s bursts, recorded on this project's 2-core machine. */
+const FIXTURE = fileURLToPath(new URL('./fixtures/replay-target-worker-cpu', import.meta.url));
+
+function capture() {
+  let text = '';
+  return { stream: new Writable({ write(c, _e, cb) { text += String(c); cb(); } }), text: () => text };
+}
+async function run(argv: string[]) {
+  const out = capture();
+  const err = capture();
+  const code = await main(argv, { stdout: out.stream, stderr: err.stream });
+  return { code, stdout: out.text(), stderr: err.text() };
+}
+
+interface ReplayJson {
+  fidelity: { sameInstances: number; workerSecondsError: number; peakRecorded: number; peakReplayed: number; scaleMatched: number; ticks: number };
+  model: { mode: string; serviceMs: number; cpuPerRequest: number; loadOffsetS: number };
+  rows: Array<{ label: string; peak: number; workerSeconds: number; scaleOut: number; scaleIn: number }>;
+}
+
+test('replay of a real recorded run reproduces its own timeline within the reported fidelity, fast', () => {
+  const t0 = performance.now();
+  const out = JSON.parse(runReplay(FIXTURE, {}, { json: true })) as ReplayJson;
+  const ms = performance.now() - t0;
+  const f = out.fidelity;
+  assert.equal(f.ticks, 71);
+  // Measured on this fixture: 86 % of ticks, worker-seconds -10.5 %, peak 2 vs 2 (see README).
+  assert.ok(f.sameInstances >= 0.8, `same instance count on ${f.sameInstances}`);
+  assert.ok(Math.abs(f.workerSecondsError) <= 0.15, `worker-seconds error ${f.workerSecondsError}`);
+  assert.equal(f.peakReplayed, f.peakRecorded);
+  assert.equal(out.model.mode, 'closed');
+  assert.ok(out.model.loadOffsetS >= 6 && out.model.loadOffsetS <= 10, `the load started ~8 s after the lab (found ${out.model.loadOffsetS})`);
+  assert.equal(out.rows[0].label, 'recorded run');
+  assert.equal(out.rows[1].label, 'replay: recorded policy');
+  assert.ok(ms < 5000, `replay took ${ms} ms`); // behaviour, not speed: the figure is in the README
+});
+
+test('replay --compare: every policy gets a row; a longer window holds capacity longer', () => {
+  const out = JSON.parse(runReplay(FIXTURE, {}, { json: true, compare: ['--scale-down-window 120', '--policy threshold --metric worker-cpu --scale-up 40 --scale-down 10'] })) as ReplayJson;
+  assert.deepEqual(out.rows.map((r) => r.label), ['recorded run', 'replay: recorded policy', 'replay: --scale-down-window 120', 'replay: --policy threshold --metric worker-cpu --scale-up 40 --scale-down 10']);
+  assert.ok(out.rows[2].workerSeconds >= out.rows[1].workerSeconds);
+  assert.ok(out.rows[2].scaleIn <= out.rows[1].scaleIn);
+});
+
+test('calibration: the model is measured from the run and printed', async () => {
+  const r = await run(['replay', FIXTURE, '--boot', '90', '--price-per-hour', '0.5']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^run: {6}.*target on worker-cpu, 1–5 workers, tick 3 s/m);
+  assert.match(r.stdout, /^load: {5}load\.ndjson \(virtual users\), started at \+\d+ s on the lab's clock/m);
+  assert.match(r.stdout, /ms of worker CPU per request \(worker CPU ÷ requests served, whole run\)/);
+  assert.match(r.stdout, /^boot: {5}90 s \(--boot\) instead of the measured/m);
+  assert.match(r.stdout, /^fidelity: replayed under its own policy: same instance count on \d+ % of 71 ticks/m);
+  assert.match(r.stdout, /cost at 0\.5\/h/);
+  const cal = calibrate(readRun(FIXTURE), 2);
+  assert.ok(cal.cpuPerRequest > 0.001 && cal.cpuPerRequest < 0.02, `cpu per request ${cal.cpuPerRequest}`);
+  assert.ok(cal.bootSamples === 3 && cal.bootMs > 0 && cal.bootMs < 15_000);
+});
+
+test('replay without load.ndjson or stats: the balancer arrivals and the ticks are enough', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'autoscale-replay-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const lines = readFileSync(join(FIXTURE, 'events.ndjson'), 'utf8').split('\n').filter((l) => l !== '' && !l.includes('"type":"stats"'));
+  writeFileSync(join(dir, 'events.ndjson'), lines.join('\n') + '\n');
+  const out = JSON.parse(runReplay(dir, {}, { json: true })) as ReplayJson & { model: { loadSource: string } };
+  assert.equal(out.model.mode, 'open');
+  assert.match(out.model.loadSource, /balancer's arrivals/);
+  assert.ok(out.fidelity.sameInstances > 0.5);
+});
+
+test('replay bad input: one clear line, exit 2', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'autoscale-replay-bad-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const mk = (name: string, events: string) => {
+    mkdirSync(join(dir, name));
+    writeFileSync(join(dir, name, 'events.ndjson'), events);
+    return join(dir, name);
+  };
+  const started = readFileSync(join(FIXTURE, 'events.ndjson'), 'utf8').split('\n')[0];
+  const noTicks = mk('no-ticks', `${started}\n`);
+  const unknown = mk('unknown', `${started}\n{"type":"teleport","t":5}\n`);
+  const notJson = mk('not-json', `${started}\nhello\n`);
+  const noStart = mk('no-start', `{"type":"tick","t":1}\n`);
+  mkdirSync(join(dir, 'empty'));
+  const withLoad = join(dir, 'bad-load');
+  mkdirSync(withLoad);
+  copyFileSync(join(FIXTURE, 'events.ndjson'), join(withLoad, 'events.ndjson'));
+  writeFileSync(join(withLoad, 'load.ndjson'), '{"t":1}\n');
+  const rows: Array<[string[], RegExp]> = [
+    [['replay', join(dir, 'missing')], /not a directory/],
+    [['replay', join(dir, 'empty')], /no events\.ndjson/],
+    [['replay', noTicks], /no ticks/],
+    [['replay', unknown], /event type "teleport" is not a schema this version knows/],
+    [['replay', notJson], /line 2 is not JSON/],
+    [['replay', noStart], /no "started" event/],
+    [['replay', withLoad], /load\.ndjson line 1 is not an `autoscale load --out` line/],
+    [['replay', FIXTURE, '--cooldown', '60'], /--cooldown does not apply to --policy target/],
+    [['replay', FIXTURE, '--compare', '--warp 9'], /unknown option/],
+    [['replay', FIXTURE, '--boot', 'soon'], /--boot must be/],
+    [['replay', FIXTURE, '--max', '0'], /--max/],
+  ];
+  for (const [argv, re] of rows) {
+    const r = await run(argv);
+    assert.equal(r.code, 2, `${argv.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+});
+
+test('calibration helpers: least squares with a non-negative slope; gaps take the nearest measured value', () => {
+  assert.deepEqual(fitLine([0, 1, 2], [10, 12, 14]), { base: 10, perRps: 2 });
+  assert.deepEqual(fitLine([0, 1, 2], [14, 12, 10]), { base: 12, perRps: 0 });
+  assert.deepEqual([...smoothFill(Float64Array.from([NaN, 4, NaN, NaN, 8, NaN]), 0)], [4, 4, 4, 8, 8, 8]);
+  assert.deepEqual([...smoothFill(Float64Array.from([NaN, NaN]), 2)], [0, 0]);
+});
