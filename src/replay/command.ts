@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { CliIO, SetExitCode } from '../cli-io.js';
 import { addSettingOptions, POLICY_FLAGS, typedSettings } from '../cli-settings.js';
-import type { RawSettings } from '../scaler/config.js';
+import type { RawSettings } from '../lab/config.js';
 import { collect } from '../simulate/policy-flags.js';
 
 export function registerReplayCommand(program: Command, io: CliIO, setExitCode: SetExitCode): void {

@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { POLICY_FLAGS } from '../cli-settings.js';
 import { UsageError } from '../errors.js';
-import type { LabConfig, RawSettings } from '../scaler/config.js';
+import type { LabConfig, RawSettings } from '../lab/config.js';
 import { rowOptions, writeTimelines } from '../simulate/command.js';
 import { runScenarios, type Scenario } from '../simulate/compare.js';
 import { labelOf, parseCompare, resolvePolicy } from '../simulate/policy-flags.js';

@@ -4,9 +4,9 @@
  * timers, no processes, typed arrays per second), so a day of 1-second steps
  * for 10,000 instances takes seconds.
  */
-import type { ScaleAction } from '../events.js';
-import type { LabConfig } from '../scaler/config.js';
-import type { MetricValues } from '../scaler/metrics.js';
+import type { ScaleAction } from '../policy/rules.js';
+import type { LabConfig } from '../lab/config.js';
+import type { MetricValues } from '../policy/metrics.js';
 import { Fleet } from './fleet.js';
 import type { OfferedLoad } from './load.js';
 import { evaluateSecond, type CapacityModel } from './model.js';
@@ -96,22 +96,23 @@ export function simulate(input: SimulateInput): SimResult {
 
   const tick = (T: number) => {
     fleet.advance(T);
-    const warming = fleet.warming(T, warmupMs);
-    const measured = fleet.ready - warming > 0 && workerN > 0;
-    const metrics: MetricValues = {
-      'host-cpu': n > 0 ? host / n : null,
-      'worker-cpu': measured ? cpu / workerN : null,
-      rps: measured ? rps / workerN : null,
-      concurrency: measured ? conc / workerN : null,
+    const warmingReadyAts = fleet.warmingReadyAts(T, warmupMs);
+    const v = policy.tick({
+      now: T,
+      desired: fleet.desired,
+      starting: fleet.starting,
+      ready: fleet.ready,
+      warmingReadyAts,
+      hostCpu: n > 0 ? host / n : null,
       p95: p95w > 0 ? p95sum / p95w : null,
-    };
+      perWorker: workerN > 0 ? { cpu: cpu / workerN, rps: rps / workerN, inFlight: conc / workerN } : null,
+    });
     const before = fleet.desired;
-    const v = policy.tick({ now: T, desired: before, starting: fleet.starting, ready: fleet.ready, warming, values: metrics });
     if (v.desired !== before) {
       out.scales.push({ t: T, from: before, to: v.desired });
       fleet.setDesired(v.desired, T);
     }
-    out.ticks.push({ t: T, instances: fleet.live, ready: fleet.ready, warming, desired: fleet.desired, action: v.action, reason: v.reason, value: v.value, metrics });
+    out.ticks.push({ t: T, instances: fleet.live, ready: fleet.ready, warming: v.warming, desired: fleet.desired, action: v.action, reason: v.reason, value: v.value, metrics: v.values });
     n = host = workerN = cpu = rps = conc = p95w = p95sum = 0;
   };
 

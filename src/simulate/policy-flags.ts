@@ -6,7 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { addSettingOptions, POLICY_FLAGS, type SettingFlag } from '../cli-settings.js';
 import { UsageError } from '../errors.js';
-import { resolveConfig, type LabConfig, type RawSettings } from '../scaler/config.js';
+import { resolveConfig, type LabConfig, type RawSettings } from '../lab/config.js';
 
 const THRESHOLD_ONLY: readonly SettingFlag[] = ['scaleUp', 'scaleDown', 'cooldown'];
 const TARGET_ONLY: readonly SettingFlag[] = ['target', 'tolerance', 'scaleDownWindow', 'maxStepPods', 'maxStepPercent'];

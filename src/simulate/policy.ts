@@ -1,14 +1,20 @@
 /**
- * The live lab's policy, called the way the lab's tick loop calls it. This
- * is the one seam between the simulator and the policy: it keeps no rule of
- * its own, only the policy's memory between ticks (the target policy's
- * recommendation window and the time of the last scaling action), exactly as
- * the daemon does.
+ * The live lab's policy, called exactly as the lab's tick calls it:
+ * decide(observation, state, memory, config, now) -> { decision, memory },
+ * each call fed the memory the previous one returned. Nothing of the policy
+ * lives here; this file only builds the Observation a simulated tick makes.
+ *
+ * The simulated workers are identical (traffic spread evenly), so instead of
+ * one entry per worker the observation holds one worker past warm-up carrying
+ * the pool's per-worker values, plus one entry per worker still warming up:
+ * measure() computes exactly the same means and warm-up count, and a tick
+ * costs O(warming workers), not O(pool), even at 10,000 instances.
  */
-import type { LabConfig } from '../scaler/config.js';
-import { decide, type Recommendation } from '../scaler/decide.js';
-import type { ScaleAction } from '../events.js';
-import type { MetricValues } from '../scaler/metrics.js';
+import type { LabConfig } from '../lab/config.js';
+import { decide, initialMemory, type PolicyMemory } from '../policy/decide.js';
+import type { ObservedWorker, Observation } from '../policy/measure.js';
+import type { MetricValues } from '../policy/metrics.js';
+import type { ScaleAction } from '../policy/rules.js';
 
 /** What the simulated pool looks like at a tick. */
 export interface TickView {
@@ -16,9 +22,12 @@ export interface TickView {
   desired: number;
   starting: number;
   ready: number;
-  warming: number;
-  /** Every metric as the lab's measure() would compute it (per-worker ones null when no ready worker is past warm-up). */
-  values: MetricValues;
+  /** readyAt (ms) of the ready workers still inside their warm-up. */
+  warmingReadyAts: readonly number[];
+  /** Host CPU %, and each measured worker's CPU %, rps and in-flight requests over the tick (null: nothing measured). */
+  hostCpu: number | null;
+  p95: number | null;
+  perWorker: { cpu: number; rps: number; inFlight: number } | null;
 }
 
 export interface PolicyVerdict {
@@ -26,30 +35,29 @@ export interface PolicyVerdict {
   action: ScaleAction;
   reason: string;
   value: number | null;
+  values: MetricValues;
+  warming: number;
+}
+
+export function observationOf(v: TickView): Observation {
+  const workers: ObservedWorker[] = v.warmingReadyAts.map((readyAt, k) => ({ id: k + 2, state: 'ready', readyAt, cpu: null, rps: 0, inFlight: 0 }));
+  if (v.perWorker !== null && v.ready > v.warmingReadyAts.length) {
+    workers.push({ id: 1, state: 'ready', readyAt: Number.NEGATIVE_INFINITY, cpu: v.perWorker.cpu, rps: v.perWorker.rps, inFlight: v.perWorker.inFlight });
+  }
+  return { t: v.now, hostCpu: v.hostCpu, latency: { p50: null, p95: v.p95, p99: null }, workers };
 }
 
 export class LivePolicy {
   readonly #config: LabConfig;
-  #recommendations: Recommendation[] = [];
-  #lastScaleAt: number | null = null;
+  #memory: PolicyMemory = initialMemory();
 
   constructor(config: LabConfig) {
     this.#config = config;
   }
 
   tick(v: TickView): PolicyVerdict {
-    const c = this.#config;
-    const since = v.now - c.scaleDownWindow * 1000;
-    this.#recommendations = this.#recommendations.filter((r) => r.at > since);
-    const value = v.values[c.metric];
-    const d = decide(
-      { metric: c.metric, value },
-      { desired: v.desired, starting: v.starting, ready: v.ready, warming: v.warming, lastScaleAt: this.#lastScaleAt, recommendations: this.#recommendations },
-      c,
-      v.now,
-    );
-    if (d.recommendation !== null) this.#recommendations.push({ at: v.now, desired: d.recommendation });
-    if (d.desired !== v.desired) this.#lastScaleAt = v.now;
-    return { desired: d.desired, action: d.action, reason: d.reason, value };
+    const { decision, memory } = decide(observationOf(v), { desired: v.desired, starting: v.starting, ready: v.ready }, this.#memory, this.#config, v.now);
+    this.#memory = memory;
+    return { desired: decision.desired, action: decision.action, reason: decision.reason, value: decision.value, values: decision.values, warming: decision.warming };
   }
 }
