@@ -11,6 +11,8 @@ import { main } from '../src/cli.js';
 import { calibrate, fitLine, smoothFill } from '../src/replay/calibrate.js';
 import { readRun } from '../src/replay/recording.js';
 import { runReplay } from '../src/replay/run.js';
+import { checkDecisions } from '../src/replay/decisions.js';
+import { resolvePolicy } from '../src/simulate/policy-flags.js';
 
 /** A real run: target policy on worker-cpu, 16 virtual users in 30 s bursts, recorded on this project's 2-core machine. */
 const FIXTURE = fileURLToPath(new URL('./fixtures/replay-target-worker-cpu', import.meta.url));
@@ -125,4 +127,16 @@ test('calibration helpers: least squares with a non-negative slope; gaps take th
   assert.deepEqual(fitLine([0, 1, 2], [14, 12, 10]), { base: 12, perRps: 0 });
   assert.deepEqual([...smoothFill(Float64Array.from([NaN, 4, NaN, NaN, 8, NaN]), 0)], [4, 4, 4, 8, 8, 8]);
   assert.deepEqual([...smoothFill(Float64Array.from([NaN, NaN]), 2)], [0, 0]);
+});
+
+test("decisions: a pipeline-era recording's observations through decide() give the recorded counts, and a different policy does not", () => {
+  const dir = fileURLToPath(new URL('./fixtures/replay-decisions', import.meta.url));
+  const run = readRun(dir);
+  const recorded = resolvePolicy({}, { ...run.config });
+  const same = checkDecisions(run, recorded);
+  assert.deepEqual(same, { ticks: 33, same: 33, firstDiff: null });
+  const other = checkDecisions(run, resolvePolicy({ scaleUp: '15', scaleDown: '5' }, { ...run.config }));
+  assert.ok(other !== null && other.same < other.ticks && other.firstDiff !== null, JSON.stringify(other));
+  const text = runReplay(dir, {}, {});
+  assert.match(text, /^decisions: the recorded observations through decide\(\): 33 of 33 ticks give the recorded count/m);
 });

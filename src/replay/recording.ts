@@ -8,6 +8,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { LabSettings } from '../events.js';
+import type { PolicyState } from '../policy/decide.js';
+import type { Observation } from '../policy/measure.js';
 import type { LoadMode } from '../simulate/model.js';
 
 const KNOWN = new Set(['started', 'tick', 'scale', 'worker', 'health', 'paused', 'stats', 'stopped']);
@@ -24,6 +26,9 @@ export interface RecordedTick {
   /** Sum of the workers' CPU % (of one core) as last reported. */
   workerCpuSum: number;
   paused: boolean;
+  /** What the policy was given (recordings from the pipeline's lab carry it): decide() replays it exactly. */
+  observation?: Observation;
+  state?: PolicyState;
 }
 
 export interface RecordedRun {
@@ -32,6 +37,8 @@ export interface RecordedRun {
   durationMs: number;
   ticks: RecordedTick[];
   scales: Array<{ t: number; from: number; to: number; manual: boolean }>;
+  /** Pause / resume, in order. */
+  pauses: Array<{ t: number; paused: boolean }>;
   /** Per worker id: fork time and ready time (ms), exit time if it left. */
   workers: Map<number, { startedAt: number; readyAt: number | null; leftAt: number | null }>;
   /** Per stats event: time, requests in the last full second, busy cores of the workers. */
@@ -84,6 +91,7 @@ export function readRun(dir: string): RecordedRun {
   }
   const ticks: RecordedTick[] = [];
   const scales: RecordedRun['scales'] = [];
+  const pauses: RecordedRun['pauses'] = [];
   const workers: RecordedRun['workers'] = new Map();
   const stats: RecordedRun['stats'] = [];
   let errors = 0;
@@ -107,6 +115,9 @@ export function readRun(dir: string): RecordedRun {
         total: traffic.total ?? 0,
         workerCpuSum: ws.reduce((a, w) => a + (typeof w.cpu === 'number' ? w.cpu : 0), 0),
         paused: e.paused === true,
+        ...(typeof e.observation === 'object' && e.observation !== null && typeof e.state === 'object' && e.state !== null
+          ? { observation: e.observation as Observation, state: e.state as PolicyState }
+          : {}),
       });
       errors = Math.max(errors, traffic.errors ?? 0);
     } else if (e.type === 'scale') {
@@ -119,6 +130,8 @@ export function readRun(dir: string): RecordedRun {
       if (e.state === 'ready' && w.readyAt === null) w.readyAt = t;
       if (e.state === 'crashed') crashed++;
       if (['draining', 'stopping', 'exited', 'crashed'].includes(e.state as string) && w.leftAt === null) w.leftAt = t;
+    } else if (e.type === 'paused') {
+      pauses.push({ t, paused: e.paused === true });
     } else if (e.type === 'health') {
       if (e.healthy === false) unhealthy++;
     } else if (e.type === 'stats') {
@@ -129,7 +142,7 @@ export function readRun(dir: string): RecordedRun {
     }
   }
   if (ticks.length === 0) bad(dir, 'events.ndjson has no ticks: nothing to replay');
-  return { dir, config, durationMs: end, ticks, scales, workers, stats, errors, unhealthy, crashed, load: readLoad(dir) };
+  return { dir, config, durationMs: end, ticks, scales, pauses, workers, stats, errors, unhealthy, crashed, load: readLoad(dir) };
 }
 
 function readLoad(dir: string): RecordedLoad | null {

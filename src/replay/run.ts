@@ -8,6 +8,7 @@ import { runScenarios, type Scenario } from '../simulate/compare.js';
 import { labelOf, parseCompare, resolvePolicy } from '../simulate/policy-flags.js';
 import { formatTable, policyRow } from '../simulate/summary.js';
 import { calibrate, type Calibration } from './calibrate.js';
+import { checkDecisions } from './decisions.js';
 import { fidelity, recordedRow, type Fidelity } from './fidelity.js';
 import { readRun, type RecordedRun } from './recording.js';
 
@@ -19,7 +20,7 @@ export function describeCalibration(run: RecordedRun, cal: Calibration): string[
   const m = cal.model;
   const host = m.host.kind === 'fit' ? `host cpu = ${n(m.host.base, 1)} % + ${n(m.host.perRps, 3)} % per req/s (least squares on the ticks)` : '';
   return [
-    `run:      ${run.dir}: ${c.policy} on ${c.metric}, ${c.min}–${c.max} workers, tick ${c.interval} s; ${n(run.durationMs / 1000)} s, ${run.ticks.length} ticks, ${run.workers.size} workers started`,
+    `run:      ${run.dir}: ${c.policy} on ${c.metric}, ${c.min}–${c.max} workers, tick ${c.interval} s; ${n(run.durationMs / 1000)} s, ${run.ticks.length} ticks, ${run.workers.size} worker${run.workers.size === 1 ? '' : 's'} started`,
     `load:     ${cal.load.source}` +
       (cal.offsetS === null ? '' : `, started at ${cal.offsetS >= 0 ? '+' : ''}${cal.offsetS} s on the lab's clock (correlation ${n(cal.correlation ?? 0, 2)} with the balancer's per-second arrivals)`),
     `model:    ${m.mode} loop; ${n(1000 * cal.cpuPerRequest, 2)} ms of worker CPU per request (worker CPU ÷ requests served, whole run); a request holds a worker ` +
@@ -69,6 +70,7 @@ export function runReplay(dir: string, flags: RawSettings, opts: Record<string, 
   const ticksFor = (c: LabConfig) => (c.interval === run.config.interval ? recordedTicks : undefined);
   const results = runScenarios(scenarios, cal.load, cal.model, bootMs, rowOpts, ticksFor);
   const fid = fidelity(run, cal, results[0].sim);
+  const decisions = checkDecisions(run, recorded);
   const rows = [policyRow(recordedRow(run, cal), rowOpts), ...results.map((r) => r.row)];
   if (typeof opts.out === 'string') writeTimelines(opts.out, results);
   if (opts.json === true) {
@@ -77,10 +79,16 @@ export function runReplay(dir: string, flags: RawSettings, opts: Record<string, 
         run: { dir: run.dir, config: run.config, durationS: run.durationMs / 1000, ticks: run.ticks.length },
         model: { ...cal.model, bootMs, loadSource: cal.load.source, loadOffsetS: cal.offsetS, loadCorrelation: cal.correlation },
         fidelity: fid,
+        decisions,
         rows: rows.map((r, i) => ({ ...r, config: i === 0 ? recorded : results[i - 1].scenario.config })),
       }) + '\n'
     );
   }
   const bootNote = opts.boot === undefined ? '' : `\nboot:     ${n(bootMs / 1000, 2)} s (--boot) instead of the measured ${n(cal.bootMs / 1000, 2)} s`;
-  return `${describeCalibration(run, cal).join('\n')}${bootNote}\n${describeFidelity(fid)}\n\n${formatTable(rows, rowOpts)}`;
+  const decisionLine =
+    decisions === null
+      ? ''
+      : `\ndecisions: the recorded observations through decide(): ${decisions.same} of ${decisions.ticks} ticks give the recorded count` +
+        (decisions.firstDiff ? ` (first difference at +${n(decisions.firstDiff.t / 1000, 1)} s: ${decisions.firstDiff.replayed} vs ${decisions.firstDiff.recorded})` : ' (the policy replays exactly: any gap above is the capacity model)');
+  return `${describeCalibration(run, cal).join('\n')}${bootNote}\n${describeFidelity(fid)}${decisionLine}\n\n${formatTable(rows, rowOpts)}`;
 }

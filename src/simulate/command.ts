@@ -9,7 +9,7 @@ import { PROFILE_NAMES } from '../loadgen/profile.js';
 import { runScenarios, timelineLines, type ScenarioResult } from './compare.js';
 import { parseLoadCsv, parseLoadNdjson, profileLoad, type OfferedLoad } from './load.js';
 import { EXPONENTIAL_P95, type CapacityModel } from './model.js';
-import { collect, labelOf, parseCompare, resolvePolicy } from './policy-flags.js';
+import { collect, labelOf, overlay, parseCompare, resolvePolicy } from './policy-flags.js';
 import { formatTable, type RowOptions } from './summary.js';
 
 function positive(flag: string, raw: unknown, allowZero = false): number {
@@ -105,7 +105,7 @@ export function registerSimulateCommand(program: Command, io: CliIO, setExitCode
         { label: Object.keys(flags).length > 0 ? labelOf(flags) : 'policy (defaults)', config: main },
         ...((opts.compare as string[] | undefined) ?? []).map((s) => {
           const typed = parseCompare(s);
-          return { label: `+ ${s.trim().replace(/\s+/g, ' ')}`, config: resolvePolicy({ ...flags, ...typed }, file) };
+          return { label: `+ ${s.trim().replace(/\s+/g, ' ')}`, config: resolvePolicy(overlay(flags, typed), file) };
         }),
       ];
       const results = runScenarios(scenarios, load, model, bootS * 1000, rowOpts);

@@ -34,6 +34,16 @@ export function resolvePolicy(typed: RawSettings, base: RawSettings = {}): LabCo
   return config;
 }
 
+/** `typed` over `base` (both typed by the user): when `typed` switches the policy, the other policy's flags in `base` are dropped. */
+export function overlay(base: RawSettings, typed: RawSettings): RawSettings {
+  const out: RawSettings = { ...base };
+  if (typed.policy !== undefined && typed.policy !== base.policy) {
+    for (const key of typed.policy === 'target' ? THRESHOLD_ONLY : TARGET_ONLY) delete out[key];
+  }
+  if (typed.metric !== undefined && typed.metric !== base.metric && typed.target === undefined) delete out.target;
+  return { ...out, ...typed };
+}
+
 /** "--policy target --target 60" -> tokens (single or double quotes group words). */
 export function splitArgs(s: string): string[] {
   const out: string[] = [];
