@@ -12,6 +12,8 @@ import { policyRow, type PolicyRow, type RowOptions } from './summary.js';
 export interface Scenario {
   label: string;
   config: LabConfig;
+  /** Fork → ready for this scenario, ms (default: the one given to runScenarios). */
+  bootMs?: number;
 }
 
 export interface ScenarioResult {
@@ -29,13 +31,13 @@ export function runScenarios(
   tickTimes?: (c: LabConfig) => readonly number[] | undefined,
 ): ScenarioResult[] {
   return scenarios.map((scenario) => {
-    const sim = simulate({ load, model, config: scenario.config, bootMs, tickTimes: tickTimes?.(scenario.config) });
+    const sim = simulate({ load, model, config: scenario.config, bootMs: scenario.bootMs ?? bootMs, tickTimes: tickTimes?.(scenario.config) });
     const row = policyRow({ label: scenario.label, offered: load.perSecond, live: sim.live, p95: sim.p95, scales: sim.scales, readyTimes: sim.readyTimes, failed: sim.dropped.reduce((a, b) => a + b, 0) }, rowOpts);
     return { scenario, sim, row };
   });
 }
 
-const num = (x: number, digits = 3) => (Number.isNaN(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
+const num = (x: number, digits = 3) => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : null);
 
 /** NDJSON lines of one simulated timeline: a `second` line per second, a `tick` line per decision. */
 export function* timelineLines(r: ScenarioResult): Generator<string> {

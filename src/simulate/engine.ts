@@ -44,7 +44,7 @@ export interface SimResult {
   durationS: number;
   ticks: SimTick[];
   scales: SimScale[];
-  /** Per simulated second (index i = second [i, i + 1)). NaN where a value does not exist. */
+  /** Per simulated second (index i = second [i, i + 1)). NaN where a value does not exist; p95 is Infinity when load found no ready worker. */
   offered: Float64Array;
   throughput: Float64Array;
   live: Int32Array;
@@ -85,7 +85,8 @@ export function simulate(input: SimulateInput): SimResult {
     readyTimes: [],
   };
   const fleet = new Fleet(input.bootMs);
-  fleet.setDesired(config.min, 0);
+  // The run begins with --min workers ready: the system was up before the load arrived.
+  fleet.setDesired(config.min, -input.bootMs);
   const policy = new LivePolicy(config);
   const warmupMs = config.warmup * 1000;
   const ticks = (input.tickTimes ?? defaultTicks(config.interval, endMs))[Symbol.iterator]();
@@ -133,7 +134,8 @@ export function simulate(input: SimulateInput): SimResult {
     out.workerCpu[i] = r.cpu ?? Number.NaN;
     out.rps[i] = r.rps ?? Number.NaN;
     out.concurrency[i] = r.concurrency ?? Number.NaN;
-    out.p95[i] = r.p95Ms ?? Number.NaN;
+    // Offered load and nothing served (no ready worker): every request fails or waits, over any SLO.
+    out.p95[i] = r.p95Ms ?? (load.perSecond[i] > 0 ? Number.POSITIVE_INFINITY : Number.NaN);
     out.dropped[i] = r.dropped;
     n++;
     host += r.hostCpu;
