@@ -1,7 +1,8 @@
 /**
  * The code map holds: no import cycle between files, and no folder imports
  * one above it. Layers, bottom first (README "Code map"):
-^ *   errors/format/parse-int/cli-io < policy < events < app, loadgen, balancer < supervisor < lab < dashboard < commands < cli
+ *   errors/format/parse-int/cli-io < policy < events < app, loadgen, balancer < supervisor < lab < dashboard, cli-settings
+ *   < simulate, export < replay < commands < cli
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,9 +18,11 @@ const RANK: Record<string, number> = {
   app: 3, loadgen: 3, balancer: 3,
   supervisor: 4,
   lab: 5,
-  dashboard: 6,
-  commands: 7,
-  'cli.ts': 8,
+  dashboard: 6, 'cli-settings.ts': 6,
+  simulate: 7, export: 7,
+  replay: 8,
+  commands: 9,
+  'cli.ts': 10,
 };
 
 function files(dir: string): string[] {
