@@ -1,5 +1,6 @@
 /** Replay, end to end: read the run, calibrate, run every policy, measure fidelity, format. */
 import { availableParallelism } from 'node:os';
+import { formatCount as n, plural } from '../format.js';
 import { POLICY_FLAGS } from '../cli-settings.js';
 import { UsageError } from '../errors.js';
 import type { LabConfig, RawSettings } from '../lab/config.js';
@@ -13,14 +14,13 @@ import { fidelity, recordedRow, type Fidelity } from './fidelity.js';
 import { readRun, type RecordedRun } from './recording.js';
 
 const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
-const n = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d });
 
 export function describeCalibration(run: RecordedRun, cal: Calibration): string[] {
   const c = run.config;
   const m = cal.model;
   const host = m.host.kind === 'fit' ? `host cpu = ${n(m.host.base, 1)} % + ${n(m.host.perRps, 3)} % per req/s (least squares on the ticks)` : '';
   return [
-    `run:      ${run.dir}: ${c.policy} on ${c.metric}, ${c.min}–${c.max} workers, tick ${c.interval} s; ${n(run.durationMs / 1000)} s, ${run.ticks.length} ticks, ${run.workers.size} worker${run.workers.size === 1 ? '' : 's'} started`,
+    `run:      ${run.dir}: ${c.policy} on ${c.metric}, ${c.min}–${c.max} workers, tick ${c.interval} s; ${n(run.durationMs / 1000)} s, ${run.ticks.length} ticks, ${plural(run.workers.size, 'worker')} started`,
     `load:     ${cal.load.source}` +
       (cal.offsetS === null ? '' : `, started at ${cal.offsetS >= 0 ? '+' : ''}${cal.offsetS} s on the lab's clock (correlation ${n(cal.correlation ?? 0, 2)} with the balancer's per-second arrivals)`),
     `model:    ${m.mode} loop; ${n(1000 * cal.cpuPerRequest, 2)} ms of worker CPU per request (worker CPU ÷ requests served, whole run); a request holds a worker ` +

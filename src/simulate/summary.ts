@@ -3,6 +3,7 @@
  * reaction time, worker-seconds, cost, seconds over the p95 SLO — computed
  * the same way for a recorded run and for a simulated policy. Pure.
  */
+import { formatCount } from '../format.js';
 
 export interface RowInput {
   label: string;
@@ -94,9 +95,6 @@ export function policyRow(input: RowInput, opts: RowOptions): PolicyRow {
   };
 }
 
-function fmtNum(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
 
 /** The side-by-side table, as text. */
 export function formatTable(rows: readonly PolicyRow[], opts: RowOptions): string {
@@ -106,10 +104,10 @@ export function formatTable(rows: readonly PolicyRow[], opts: RowOptions): strin
     String(r.peak),
     `${r.scaleOut + r.scaleIn} (${r.scaleOut}/${r.scaleIn})`,
     r.reactionS === null ? '–' : `${r.reactionS.toFixed(1)} s`,
-    fmtNum(r.workerSeconds),
+    formatCount(r.workerSeconds),
     ...(r.cost === null ? [] : [r.cost.toFixed(2)]),
-    fmtNum(r.overSloS),
-    fmtNum(r.failed),
+    formatCount(r.overSloS),
+    formatCount(r.failed),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
