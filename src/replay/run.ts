@@ -4,7 +4,7 @@ import { formatCount as n, plural } from '../format.js';
 import { POLICY_FLAGS } from '../cli-settings.js';
 import { UsageError } from '../errors.js';
 import type { LabConfig, RawSettings } from '../lab/config.js';
-import { rowOptions, writeTimelines } from '../simulate/command.js';
+import { rowOptions, writeTimelines } from '../simulate/run.js';
 import { runScenarios, type Scenario } from '../simulate/compare.js';
 import { labelOf, parseCompare, resolvePolicy } from '../simulate/policy-flags.js';
 import { formatTable, policyRow } from '../simulate/summary.js';
