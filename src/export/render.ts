@@ -3,6 +3,7 @@
  * attached to the nodes they explain, never string templates), JSON for AWS.
  */
 import { Document, isMap, isScalar, isSeq, type Node } from 'yaml';
+import { InternalError } from '../errors.js';
 import type { Manifest } from './manifest.js';
 
 function attach(doc: Document, path: Array<string | number>, text: string): void {
@@ -27,7 +28,7 @@ function attach(doc: Document, path: Array<string | number>, text: string): void
     }
   }
   // A comment whose node does not exist is a bug in an exporter, not something to drop silently.
-  throw new Error(`export: no node at ${path.join('.')} for comment ${JSON.stringify(text)}`);
+  throw new InternalError(`export: no node at ${path.join('.')} for comment ${JSON.stringify(text)}`);
 }
 
 export function renderYaml(manifests: readonly Manifest[]): string {
