@@ -38,15 +38,20 @@ export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
     .command('start')
     .description('Start the lab: balancer, workers and the scaler (dashboard on a terminal, plain lines otherwise).');
   addSettingOptions(start)
-    .option('--run-dir <dir>', 'directory for worker log files (default: a new temp dir, printed at start)')
+    .option('--run-dir <dir>', 'record this run (events.ndjson, worker logs) in this directory (default: a new one under $XDG_STATE_HOME/autoscale/runs/)')
+    .option('--no-record', 'do not record the run; worker logs go to a temp dir (or --run-dir)')
+    .option('--keep-runs <n>', 'recorded runs kept under the state dir, this one included; older ones are deleted (default 20)')
     .option('--json', 'print one JSON object per line (NDJSON) instead of the dashboard')
     .option('--no-dashboard', 'print plain log lines even on a terminal')
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const { flags, file } = typedSettings(opts, cmd);
       const config = resolveConfig(flags, file);
       // Loaded on demand: the balancer, the dashboard and express cost ~0.15 s of CPU that `load` should not pay.
+      const keepRuns = opts.keepRuns === undefined ? 20 : parseIntFlag('--keep-runs', String(opts.keepRuns), 1, 100_000);
       const { runStart } = await import('./commands/start.js');
-      setExitCode(await runStart(config, io, { dashboard: opts.dashboard !== false, json: opts.json === true, runDir: opts.runDir as string | undefined }));
+      setExitCode(
+        await runStart(config, io, { dashboard: opts.dashboard !== false, json: opts.json === true, runDir: opts.runDir as string | undefined, record: opts.record !== false, keepRuns }),
+      );
     });
 
   program

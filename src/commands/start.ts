@@ -10,19 +10,20 @@ import { startDashboard } from '../dashboard/dashboard.js';
 import type { LabConfig } from '../lab/config.js';
 import { Lab } from '../lab/lab.js';
 import { running } from './running.js';
+import { RunSession, type RunOptions } from '../runs/session.js';
 
-export interface StartOptions {
+export interface StartOptions extends RunOptions {
   dashboard: boolean;
   json: boolean;
-  runDir?: string;
 }
 
-
 export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions): Promise<number> {
-  const lab = new Lab(config, { runDir: opts.runDir });
+  const run = RunSession.open(opts, io.env);
+  const lab = new Lab(config, { runDir: run.runDir });
   try {
     await lab.listen();
   } catch (err) {
+    run.close();
     if (err instanceof AutoscaleError) {
       io.stderr.write(`error: ${err.message}\n`);
       return err.exitCode;
@@ -30,6 +31,8 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     throw err;
   }
   running.add(lab);
+  run.attach(lab.events);
+  io.stderr.write(run.record ? `recording this run in ${run.runDir}\n` : `not recording (--no-record); worker logs in ${run.runDir}\n`);
 
   const useDashboard = opts.dashboard && !opts.json && io.stdout.isTTY === true;
   let dashboard: { close(): void } | null = null;
@@ -56,6 +59,8 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     for (const s of signals) process.off(s, onSignal);
     dashboard?.close();
     running.delete(lab);
+    run.close();
+    io.stderr.write(run.record ? `run recorded in ${run.runDir} (render it: autoscale report ${run.runDir})\n` : `worker logs in ${run.runDir}\n`);
   }
   return 0;
 }

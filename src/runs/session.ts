@@ -1,0 +1,85 @@
+/**
+ * One `autoscale start` as a recorded run: picks the run directory (a new one
+ * under the state dir, or --run-dir, or a temp dir with --no-record), applies
+ * retention, records the event stream and keeps the `current` pointer while
+ * the lab runs. start.ts calls open() before the lab exists, attach() once it
+ * does, and close() on the way out.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { resolve, join } from 'node:path';
+import type { LabEvents } from '../events.js';
+import { createRunDir, pruneRuns, readCurrent, removeCurrent, writeCurrent } from './paths.js';
+import { Recorder } from './recorder.js';
+
+export interface RunOptions {
+  record: boolean;
+  /** --run-dir: used as given (created if missing), never pruned. */
+  runDir?: string;
+  /** Runs kept under the state dir, this one included. */
+  keepRuns: number;
+}
+
+export const DEFAULT_KEEP_RUNS = 20;
+
+export class RunSession {
+  readonly runDir: string;
+  readonly record: boolean;
+  /** Older runs deleted by retention when this one started. */
+  readonly pruned: string[];
+  #recorder: Recorder | null = null;
+  #created: boolean;
+  #env: NodeJS.ProcessEnv;
+  #wrotePointer = false;
+
+  private constructor(runDir: string, record: boolean, created: boolean, pruned: string[], env: NodeJS.ProcessEnv) {
+    this.runDir = runDir;
+    this.record = record;
+    this.#created = created;
+    this.pruned = pruned;
+    this.#env = env;
+  }
+
+  static open(opts: RunOptions, env: NodeJS.ProcessEnv = process.env): RunSession {
+    if (opts.runDir !== undefined) {
+      const dir = resolve(opts.runDir);
+      mkdirSync(dir, { recursive: true });
+      return new RunSession(dir, opts.record, false, [], env);
+    }
+    if (!opts.record) return new RunSession(mkdtempSync(join(tmpdir(), 'autoscale-run-')), false, true, [], env);
+    const dir = createRunDir(env);
+    const live = readCurrent(env);
+    const pruned = pruneRuns(opts.keepRuns, live ? [dir, live.runDir] : [dir], env);
+    return new RunSession(dir, true, true, pruned, env);
+  }
+
+  /** Start recording the lab's events; write the `current` pointer when the lab has started. */
+  attach(events: LabEvents): void {
+    if (this.record) this.#recorder = new Recorder(this.runDir).attach(events);
+    events.on('started', (e) => {
+      writeCurrent({ runDir: this.runDir, pid: e.pid, startedAt: e.startedAt, record: this.record, balancerUrl: e.balancerUrl }, this.#env);
+      this.#wrotePointer = true;
+    });
+  }
+
+  /** Stop recording, remove the pointer. If the lab never started, remove the empty run dir this created. */
+  close(): void {
+    this.#recorder?.close();
+    if (this.#wrotePointer) removeCurrent(process.pid, this.#env);
+    if (this.#created && isEmpty(this.runDir)) {
+      try {
+        rmdirSync(this.runDir);
+      } catch {
+        // not empty after all, or already gone
+      }
+    }
+  }
+}
+
+function isEmpty(dir: string): boolean {
+  try {
+    return readdirSync(dir).length === 0;
+  } catch {
+    return false;
+  }
+}
