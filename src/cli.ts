@@ -12,6 +12,7 @@ import { addSettingOptions, typedSettings } from './cli-settings.js';
 import { registerWhatIfCommands } from './commands/whatif.js';
 // load command registered here
 import { registerLoadCommand } from './loadgen/command.js';
+import { registerReportCommands } from './report/command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -71,6 +72,7 @@ export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
 
   registerLoadCommand(program, io, setExitCode);
   registerWhatIfCommands(program, io, setExitCode);
+  registerReportCommands(program, io, setExitCode);
   return program;
 }
 

@@ -11,6 +11,9 @@ export type ErrorCode =
   | 'AS_ERR_NO_READY_WORKER'
   | 'AS_ERR_UPSTREAM_TIMEOUT'
   | 'AS_ERR_TARGET_UNREACHABLE'
+  | 'AS_ERR_NOT_A_RUN'
+  | 'AS_ERR_NO_RUNS'
+  | 'AS_ERR_RUN_SCHEMA'
   | 'AS_ERR_INTERNAL';
 
 /**
@@ -68,5 +71,13 @@ export class PortInUseError extends AutoscaleError {
     super('AS_ERR_PORT_IN_USE', `${what} ${host}:${port} is already in use (pick another with --port, or stop what holds it)`);
     this.name = 'PortInUseError';
     this.port = port;
+  }
+}
+
+/** `autoscale report` / `runs` input that is not a recording it can read (exit 2). */
+export class RunInputError extends AutoscaleError {
+  constructor(code: 'AS_ERR_NOT_A_RUN' | 'AS_ERR_NO_RUNS' | 'AS_ERR_RUN_SCHEMA', message: string) {
+    super(code, message, { exitCode: 2 });
+    this.name = 'RunInputError';
   }
 }

@@ -1,4 +1,5 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import type { CliIO, SetExitCode } from '../cli-io.js';
 import { UsageError } from '../errors.js';
@@ -7,15 +8,16 @@ import { LOAD_DEFAULTS, parseLoadOptions, type RawLoadOptions } from './options.
 import { PROFILE_NAMES } from './profile.js';
 import { LoadRun } from './run.js';
 import { exitCodeFor, failuresOf } from './summary.js';
+import { currentFile, LOAD_FILE, readCurrent } from '../runs/paths.js';
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
 /** Opens the --out file before the run starts, so a bad path fails fast with exit 2. */
-function openOut(path: string): number {
+function openOut(path: string, flags: 'w' | 'a'): number {
   try {
-    return openSync(path, 'w');
+    return openSync(path, flags);
   } catch (err) {
     const reason = err instanceof Error && 'code' in err ? String((err as NodeJS.ErrnoException).code) : String(err);
     throw new UsageError(`cannot write --out file "${path}" (${reason})`);
@@ -55,16 +57,19 @@ export function registerLoadCommand(program: Command, io: CliIO, setExitCode: Se
     .option('--timeout <ms>', 'per-request timeout in milliseconds', String(LOAD_DEFAULTS.timeoutMs))
     .option('-w, --workers <n>', 'spread the virtual users over N worker threads (0: run in the main thread)', String(LOAD_DEFAULTS.workers))
     .option('--json', 'print the summary as one JSON object on stdout (nothing else on stdout)')
-    .option('-o, --out <file.ndjson>', 'write one JSON line per second (t, sent, ok, errors, rps, p50, p99, threads or targetRate)')
-    .action(async (url: string, raw: RawLoadOptions) => {
+    .option('-o, --out <file.ndjson>', 'write one JSON line per second (t, at, sent, ok, errors, rps, p50, p99, threads or targetRate); a directory: <dir>/load.ndjson, appended')
+    .option('--record', "append the per-second lines to the running lab's run directory (load.ndjson), for `autoscale report`")
+    .action(async (url: string, raw: RawLoadOptions & { record?: boolean }) => {
       const config = parseLoadOptions(url, raw);
-      const outFd = config.out === null ? null : openOut(config.out);
+      const out = outTarget(config.out, raw.record === true, io.env);
+      const outFd = out === null ? null : openOut(out.path, out.flags);
+      if (out?.flags === 'a') io.stderr.write(`recording load in ${out.path}\n`);
       const live = io.stderr.isTTY === true;
       const mode = config.rate === null ? 'closed' : 'open';
 
       const run = new LoadRun(config, {
         onSecond: (sample, totals) => {
-          if (outFd !== null) writeSync(outFd, formatNdjsonLine(sample, mode));
+          if (outFd !== null) writeSync(outFd, formatNdjsonLine(sample, mode, Date.now()));
           if (live) io.stderr.write(CLEAR_LINE + formatProgress(sample, config.durationSec, failuresOf(totals.all), mode));
         },
       });
@@ -82,4 +87,26 @@ export function registerLoadCommand(program: Command, io: CliIO, setExitCode: Se
         if (outFd !== null) closeSync(outFd);
       }
     });
+}
+
+/**
+ * Where the per-second lines go: --out as given (truncated), a directory given to --out
+ * (its load.ndjson, appended, e.g. a run dir), or with --record the running lab's run dir.
+ */
+function outTarget(out: string | null, record: boolean, env: NodeJS.ProcessEnv | undefined): { path: string; flags: 'w' | 'a' } | null {
+  if (record) {
+    if (out !== null) throw new UsageError('--record writes into the running lab\'s run directory; use it without --out (or give --out that directory)');
+    const lab = readCurrent(env);
+    if (lab === null) throw new UsageError(`--record: no running lab found (${currentFile(env)} is missing or stale); start one with \`autoscale start\``);
+    if (!lab.record) throw new UsageError('--record: the running lab does not record (it was started with --no-record)');
+    return { path: join(lab.runDir, LOAD_FILE), flags: 'a' };
+  }
+  if (out === null) return null;
+  let isDir = false;
+  try {
+    isDir = statSync(out).isDirectory();
+  } catch {
+    // not there yet: a file path
+  }
+  return isDir ? { path: join(out, LOAD_FILE), flags: 'a' } : { path: out, flags: 'w' };
 }

@@ -86,8 +86,9 @@ export function formatProgress(sample: SecondSample, durationSec: number, totalE
 }
 
 /** One --out line: the sample with the level under the name that says what it is. */
-export function formatNdjsonLine(sample: SecondSample, mode: 'closed' | 'open'): string {
-  const { level, ...rest } = sample;
-  const line = mode === 'open' ? { ...rest, targetRate: level } : { ...rest, threads: level };
+export function formatNdjsonLine(sample: SecondSample, mode: 'closed' | 'open', at?: number): string {
+  const { level, t, ...rest } = sample;
+  const wall = at === undefined ? {} : { at };
+  const line = mode === 'open' ? { t, ...wall, ...rest, targetRate: level } : { t, ...wall, ...rest, threads: level };
   return JSON.stringify(line) + '\n';
 }

@@ -1,0 +1,152 @@
+/**
+ * `autoscale report [run-dir]` and `autoscale runs`: the CLI edge. Reads a
+ * recording, writes report.html and report.md next to it, prints their paths;
+ * lists the recorded runs. Only writes to `io`; exit codes via setExitCode.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import type { CliIO, SetExitCode } from '../cli-io.js';
+import { UsageError } from '../errors.js';
+import { METRICS, type MetricName } from '../scaler/metrics.js';
+import { listRunDirs, readCurrent, runsDir } from '../runs/paths.js';
+import { DEFAULT_PRICE, type Price } from './aggregate.js';
+import { renderHtml, type PageAssets } from './render-html.js';
+import { renderMarkdown } from './render-md.js';
+import { loadRun, resolveRunDir } from './run-dir.js';
+import { duration, localTime } from './words.js';
+
+const require = createRequire(import.meta.url);
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** uPlot from node_modules and the page script from the source tree (both dist/ and src/ sit next to src/report/assets). */
+export function readAssets(): PageAssets {
+  return {
+    uplotJs: readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'),
+    uplotCss: readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'),
+    pageJs: readFileSync(new URL('../../src/report/assets/report-page.js', import.meta.url), 'utf8'),
+  };
+}
+
+function parsePrice(raw: string | undefined, currency: string | undefined): Price {
+  if (raw === undefined) {
+    if (currency !== undefined) throw new UsageError('--currency needs --price-per-hour (the default price is in USD)');
+    return DEFAULT_PRICE;
+  }
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`--price-per-hour must be a number >= 0 (received ${JSON.stringify(raw)})`);
+  const cur = currency ?? 'USD';
+  if (!/^[A-Za-z]{3}$/.test(cur)) throw new UsageError(`--currency must be a three-letter code such as USD or EUR (received ${JSON.stringify(cur)})`);
+  return { perHour: n, currency: cur.toUpperCase(), source: `given with --price-per-hour ${raw}` };
+}
+
+export interface ReportResult {
+  html: string;
+  md: string;
+}
+
+/** Render the report of `dir` into it. */
+export function writeReport(dir: string, opts: { price?: Price; env?: NodeJS.ProcessEnv; now?: Date } = {}): ReportResult {
+  const run = loadRun(dir, { price: opts.price, env: opts.env });
+  const info = METRICS[run.model.settings.metric as MetricName] ?? { label: run.model.settings.metric, unit: '' };
+  const generator = `autoscale ${pkg.version}, report made ${localTime((opts.now ?? new Date()).getTime())}`;
+  const html = join(dir, 'report.html');
+  const md = join(dir, 'report.md');
+  writeFileSync(html, renderHtml(run.model, run.name, { label: info.label, unit: info.unit }, readAssets(), generator));
+  writeFileSync(md, renderMarkdown(run.model, run.name));
+  return { html, md };
+}
+
+/** Open `file` in the default browser where the platform has an opener; false (and why) when it has none. */
+function openInBrowser(file: string): Promise<string | null> {
+  const [cmd, args] = process.platform === 'darwin' ? ['open', [file]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', file]] : ['xdg-open', [file]];
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args as string[], { detached: true, stdio: 'ignore' });
+    child.once('error', () => resolve(`no program to open it (${cmd} not found); open ${file} in a browser`));
+    child.once('spawn', () => {
+      child.unref();
+      resolve(null);
+    });
+  });
+}
+
+export interface RunRow {
+  name: string;
+  dir: string;
+  startedAt: number | null;
+  durationSec: number | null;
+  policy: string;
+  peak: number | null;
+  requests: number | null;
+  report: boolean;
+  running: boolean;
+  problem: string | null;
+}
+
+export function listRuns(env: NodeJS.ProcessEnv = process.env): RunRow[] {
+  const current = readCurrent(env);
+  return listRunDirs(env)
+    .reverse()
+    .map((dir) => {
+      const name = dir.slice(dir.lastIndexOf('/') + 1);
+      const report = existsSync(join(dir, 'report.html'));
+      const running = current !== null && current.runDir === dir;
+      try {
+        const { model } = loadRun(dir, { env, withLoad: false });
+        return { name, dir, startedAt: model.startedAt, durationSec: model.summary.durationSec, policy: `${model.settings.policy}/${model.settings.metric}`, peak: model.summary.peakInstances, requests: model.summary.requests, report, running, problem: null };
+      } catch (err) {
+        return { name, dir, startedAt: null, durationSec: null, policy: '–', peak: null, requests: null, report, running, problem: (err as Error).message };
+      }
+    });
+}
+
+/** The `autoscale runs` table, newest first. Pure. */
+export function formatRuns(rows: RunRow[], root: string): string {
+  if (rows.length === 0) return `no recorded runs in ${root}\n`;
+  const header = ['run', 'started', 'duration', 'policy', 'peak', 'requests', 'report'];
+  const body = rows.map((r) => [
+    r.name + (r.running ? ' (running)' : ''),
+    r.startedAt === null ? '–' : localTime(r.startedAt),
+    r.durationSec === null ? '–' : duration(r.durationSec),
+    r.problem === null ? r.policy : `unreadable: ${r.problem}`,
+    r.peak === null ? '–' : String(r.peak),
+    r.requests === null ? '–' : r.requests.toLocaleString('en-US'),
+    r.report ? 'yes' : 'no',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return `runs in ${root}, newest first\n${[line(header), ...body.map(line)].join('\n')}\n`;
+}
+
+export function registerReportCommands(program: Command, io: CliIO, setExitCode: SetExitCode): void {
+  program
+    .command('report')
+    .description('Write report.html (offline charts) and report.md for a recorded run (default: the latest) into its run directory.')
+    .argument('[run-dir]', 'a run directory (default: the newest under $XDG_STATE_HOME/autoscale/runs/)')
+    .option('--open', 'open report.html in the default browser')
+    .option('--price-per-hour <amount>', `price of one worker-hour for the cost estimate (default ${DEFAULT_PRICE.currency} ${DEFAULT_PRICE.perHour}: one AWS t3.micro on demand in us-east-1)`)
+    .option('--currency <code>', 'currency of --price-per-hour (default USD)')
+    .action(async (arg: string | undefined, opts: { open?: boolean; pricePerHour?: string; currency?: string }) => {
+      const price = parsePrice(opts.pricePerHour, opts.currency);
+      const dir = resolveRunDir(arg, io.env);
+      const out = writeReport(dir, { price, env: io.env });
+      io.stdout.write(`${out.html}\n${out.md}\n`);
+      if (opts.open) {
+        const problem = await openInBrowser(out.html);
+        if (problem !== null) io.stderr.write(`${problem}\n`);
+      }
+      setExitCode(0);
+    });
+
+  program
+    .command('runs')
+    .description('List the recorded runs, newest first: start time, duration, policy, peak instances, requests, report present.')
+    .option('--json', 'one JSON array instead of the table')
+    .action((opts: { json?: boolean }) => {
+      const rows = listRuns(io.env);
+      io.stdout.write(opts.json ? JSON.stringify(rows) + '\n' : formatRuns(rows, runsDir(io.env)));
+      setExitCode(0);
+    });
+}

@@ -1,0 +1,117 @@
+/**
+ * report.html: one self-contained file that works offline. uPlot's JS and CSS
+ * and the page script are inlined, the run's series embedded as JSON; nothing
+ * is fetched. Pure: the model and the asset texts in, the HTML string out.
+ */
+import type { RunModel } from './aggregate.js';
+import { DECISION_HEADER, decisionRows, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows } from './words.js';
+
+export interface PageAssets {
+  uplotJs: string;
+  uplotCss: string;
+  pageJs: string;
+}
+
+export interface MetricLabel {
+  label: string;
+  unit: string;
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** JSON safe inside <script>: no "</script>", no "<!--", no U+2028/9. */
+export function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/** Inline script text must not close its own tag. */
+function inlineScript(js: string): string {
+  return js.replace(/<\/script/gi, '<\\/script');
+}
+
+function table(header: string[], rows: string[][], id: string): string {
+  const head = `<thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>`;
+  const body = `<tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('')}</tbody>`;
+  return `<table id="${id}">${head}${body}</table>`;
+}
+
+function pairs(rows: [string, string][], id: string): string {
+  return `<table id="${id}" class="pairs"><tbody>${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</tbody></table>`;
+}
+
+const STYLE = `
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328; margin: 0; background: #fff; }
+main { max-width: 1200px; margin: 0 auto; padding: 24px; }
+h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
+.sub { color: #57606a; margin: 0 0 16px; }
+.notes { background: #fff8c5; border: 1px solid #d4a72c; border-radius: 6px; padding: 8px 14px; margin: 12px 0; }
+.notes ul { margin: 4px 0; padding-left: 20px; }
+table { border-collapse: collapse; width: 100%; margin: 4px 0 8px; }
+th, td { text-align: left; vertical-align: top; padding: 4px 8px; border-bottom: 1px solid #eaeef2; }
+thead th { background: #f6f8fa; font-weight: 600; }
+table.pairs th { width: 34%; font-weight: 600; color: #424a53; }
+.chart { margin: 8px 0 18px; }
+.legend-note { color: #57606a; font-size: 12px; margin: -10px 0 14px; }
+.u-title { font-size: 15px !important; }
+footer { color: #57606a; font-size: 12px; margin-top: 32px; }
+@media print { .chart { break-inside: avoid; } }
+`;
+
+export function renderHtml(m: RunModel, title: string, metric: MetricLabel, assets: PageAssets, generator: string): string {
+  const data = {
+    durationSec: m.endSec,
+    metric: m.settings.metric,
+    metricInfo: metric,
+    settings: m.settings,
+    series: m.series,
+  };
+  const notes =
+    m.notes.length === 0 ? '' : `<div class="notes" id="notes"><strong>Notes on this recording</strong><ul>${m.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul></div>`;
+  const decisions = m.decisions.length === 0 ? '<p id="decisions">No scaling action in this run.</p>' : table(DECISION_HEADER, decisionRows(m), 'decisions');
+  const reactions = m.summary.reactions.length === 0 ? '<p id="reactions">The metric never crossed the scale-out threshold.</p>' : table(REACTION_HEADER, reactionRows(m), 'reactions');
+  const hl = highlightRows(m);
+  const highlights = hl.length === 0 ? '<p id="highlights">No crash, replacement or health failure.</p>' : table(['time', 'what', 'detail'], hl, 'highlights');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
+<title>Autoscaling run ${escapeHtml(title)}</title>
+<style>${assets.uplotCss}</style>
+<style>${STYLE}</style>
+</head>
+<body>
+<main>
+<h1>Autoscaling run ${escapeHtml(title)}</h1>
+<p class="sub">${escapeHtml(m.settings.policy)} policy on ${escapeHtml(m.settings.metric)}, ${m.settings.min}–${m.settings.max} workers · recorded by autoscale</p>
+${notes}
+<h2>Summary</h2>
+${pairs(summaryRows(m), 'summary')}
+<h2>Over time</h2>
+<p class="legend-note">All four charts share the time axis. Drag across a chart to zoom every chart to that span, double-click to see the whole run again; the legend shows the values under the cursor. Vertical marks on the first chart: ▲ scale-out, ▼ scale-in, with the new desired count.</p>
+<div id="charts">
+<div class="chart" id="chart-metric"></div>
+<div class="chart" id="chart-instances"></div>
+<div class="chart" id="chart-traffic"></div>
+<div class="chart" id="chart-latency"></div>
+</div>
+<h2>Scaling decisions</h2>
+${decisions}
+<h2>Reaction times</h2>
+${reactions}
+<h2>Worker lifecycle highlights</h2>
+${highlights}
+<h2>Settings</h2>
+${pairs(settingsRows(m), 'settings')}
+<footer>${escapeHtml(generator)}. Charts: uPlot (MIT), inlined; this file makes no network request.</footer>
+</main>
+<script type="application/json" id="run-data">${scriptJson(data)}</script>
+<script>${inlineScript(assets.uplotJs)}</script>
+<script>${inlineScript(assets.pageJs)}</script>
+</body>
+</html>
+`;
+}

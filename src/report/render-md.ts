@@ -1,0 +1,34 @@
+/**
+ * report.md: the summary, the decision table and the settings, for pasting
+ * into a write-up. Pure: a RunModel in, a Markdown string out.
+ */
+import type { RunModel } from './aggregate.js';
+import { DECISION_HEADER, decisionRows, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows } from './words.js';
+
+/** A Markdown table cell: pipes escaped, newlines flattened. */
+function cell(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+function table(header: string[], rows: string[][]): string {
+  return [`| ${header.map(cell).join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+}
+
+export function renderMarkdown(m: RunModel, title: string): string {
+  const out: string[] = [`# Autoscaling run ${title}`, ''];
+  if (m.notes.length > 0) {
+    out.push('> **Notes on this recording**', '>');
+    for (const n of m.notes) out.push(`> - ${n}`);
+    out.push('');
+  }
+  out.push('## Summary', '', table(['', ''], summaryRows(m)), '');
+  out.push('## Scaling decisions', '');
+  out.push(m.decisions.length === 0 ? 'No scaling action in this run.' : table(DECISION_HEADER, decisionRows(m)), '');
+  out.push('## Reaction times', '');
+  out.push(m.summary.reactions.length === 0 ? 'The metric never crossed the scale-out threshold.' : table(REACTION_HEADER, reactionRows(m)), '');
+  out.push('## Worker lifecycle highlights', '');
+  const hl = highlightRows(m);
+  out.push(hl.length === 0 ? 'No crash, replacement or health failure.' : table(['time', 'what', 'detail'], hl), '');
+  out.push('## Settings', '', table(['setting', 'value'], settingsRows(m)), '');
+  return out.join('\n');
+}

@@ -1,0 +1,113 @@
+/**
+ * The report's tables as rows of plain strings, shared by report.html and
+ * report.md so both say the same thing in the same words. Pure.
+ */
+import type { RunModel } from './aggregate.js';
+
+const p2 = (n: number) => String(n).padStart(2, '0');
+
+/** 754.2 -> "12 min 34 s"; 42 -> "42 s"; 3723 -> "1 h 2 min 3 s". */
+export function duration(sec: number): string {
+  const t = Math.max(0, Math.round(sec));
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  const s = t % 60;
+  if (h > 0) return `${h} h ${m} min ${s} s`;
+  if (m > 0) return `${m} min ${s} s`;
+  return `${s} s`;
+}
+
+/** Seconds since lab start as the event log shows them: "+01:23", "+1:02:03". */
+export function at(sec: number): string {
+  const t = Math.max(0, Math.floor(sec));
+  const h = Math.floor(t / 3600);
+  return h > 0 ? `+${h}:${p2(Math.floor((t % 3600) / 60))}:${p2(t % 60)}` : `+${p2(Math.floor(t / 60))}:${p2(t % 60)}`;
+}
+
+/** Local date and time: "2026-12-01 18:24:55". */
+export function localTime(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
+}
+
+export function count(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/** Money with enough digits to see a small run's cost: "USD 0.0035", "USD 12.40". */
+export function money(v: number, currency: string): string {
+  const abs = Math.abs(v);
+  const digits = abs >= 1 ? 2 : abs >= 0.01 ? 4 : 6;
+  return `${currency} ${v.toFixed(digits)}`;
+}
+
+export function seconds(v: number): string {
+  return `${v < 10 ? v.toFixed(1) : v.toFixed(0)} s`;
+}
+
+export function summaryRows(m: RunModel): [string, string][] {
+  const s = m.summary;
+  const c = s.cost;
+  const reactions = s.reactions.filter((r) => r.seconds !== null);
+  const reaction =
+    s.reactionMedianSec === null
+      ? s.reactions.length === 0
+        ? 'no scale-out threshold crossing'
+        : `none measured (${s.reactions.length} crossing${s.reactions.length === 1 ? '' : 's'}, see below)`
+      : `median ${seconds(s.reactionMedianSec)} over ${reactions.length} scale-out${reactions.length === 1 ? '' : 's'} (${reactions.map((r) => seconds(r.seconds!)).join(', ')})`;
+  return [
+    ['Started', localTime(m.startedAt)],
+    ['Duration', duration(s.durationSec) + (m.stopped ? '' : ' (no clean stop recorded)')],
+    ['Policy', `${m.settings.policy} on ${m.settings.metric}, ${m.settings.min}–${m.settings.max} workers`],
+    ['Requests through the balancer', count(s.requests)],
+    ['Errors', `${count(s.errors)}${s.requests > 0 ? ` (${((s.errors / s.requests) * 100).toFixed(2)} %)` : ''}`],
+    ['Peak instances', `${s.peakInstances} (peak ready: ${s.peakReady})`],
+    ['Reaction time (threshold crossed → added worker ready)', reaction],
+    ['Worker-seconds used', `${count(s.workerSeconds)} s (${(s.workerSeconds / 3600).toFixed(3)} worker-hours)`],
+    ['Estimated cost with autoscaling', money(c.actual, c.price.currency)],
+    [`Cost of running --max ${m.settings.max} workers the whole run`, money(c.atMax, c.price.currency)],
+    ['Saving', c.savingPercent === null ? '–' : `${money(c.saving, c.price.currency)} (${c.savingPercent.toFixed(1)} %)`],
+    ['Price per worker-hour', `${c.price.currency} ${c.price.perHour} — ${c.price.source}`],
+  ];
+}
+
+export const DECISION_HEADER = ['time', 'from → to', 'by', 'reason'];
+
+export function decisionRows(m: RunModel): string[][] {
+  return m.decisions.map((d) => [at(d.at), `${d.from} → ${d.to}`, d.manual ? 'manual' : 'policy', d.reason]);
+}
+
+export const REACTION_HEADER = ['threshold crossed', 'scaled out', 'worker ready', 'reaction time'];
+
+export function reactionRows(m: RunModel): string[][] {
+  return m.summary.reactions.map((r) => [at(r.crossedAt), r.scaledAt === null ? '–' : at(r.scaledAt), r.readyAt === null ? '–' : at(r.readyAt), r.seconds === null ? `– (${r.note})` : seconds(r.seconds)]);
+}
+
+export function highlightRows(m: RunModel): string[][] {
+  return m.highlights.map((h) => [at(h.at), h.what, h.detail]);
+}
+
+export function settingsRows(m: RunModel): [string, string][] {
+  const c = m.settings;
+  const rows: [string, string][] = [
+    ['--metric', c.metric],
+    ['--policy', c.policy],
+    ['--min / --max', `${c.min} / ${c.max}`],
+  ];
+  if (c.policy === 'threshold') {
+    rows.push(['--scale-up / --scale-down', `${c.scaleUp} / ${c.scaleDown}`], ['--cooldown', `${c.cooldown} s`]);
+  } else {
+    rows.push(['--target', String(c.target)], ['--tolerance', String(c.tolerance)], ['--scale-down-window', `${c.scaleDownWindow} s`], ['--max-step-pods / --max-step-percent', `${c.maxStepPods} / ${c.maxStepPercent} %`]);
+  }
+  rows.push(
+    ['--interval', `${c.interval} s`],
+    ['--warmup', `${c.warmup} s`],
+    ['--work', `${c.work} ms per request`],
+    ['balancer', m.balancerUrl],
+    ['--base-port', String(c.basePort)],
+    ['daemon pid', String(m.pid)],
+    ['recorded', `${m.counts.ticks} ticks, ${m.counts.stats} stats lines, ${m.counts.loadLines} load lines`],
+  );
+  if (m.stopped) rows.push(['stopped', `${m.stopped.reason}; ${m.stopped.forced} worker${m.stopped.forced === 1 ? '' : 's'} needed SIGKILL`]);
+  return rows;
+}
