@@ -75,7 +75,7 @@ async function run(name: string, flags: string[]): Promise<Result> {
   const basePort = await freePort();
   const runDir = mkdtempSync(join(tmpdir(), 'autoscale-bench-'));
   dirs.add(runDir);
-  const lab = spawn(process.execPath, [BIN, 'start', '--json', '--port', String(port), '--base-port', String(basePort), '--run-dir', runDir, ...flags], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lab = spawn(process.execPath, [BIN, 'start', '--json', '--port', String(port), '--base-port', String(basePort), '--run-dir', runDir, ...flags], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, XDG_STATE_HOME: runDir } });
   children.add(lab);
   const events: LabEvent[] = [];
   let buf = '';

@@ -78,7 +78,8 @@ interface Daemon {
 
 function startDaemon(t: TestContext, args: string[]): Daemon {
   const runDir = mkdtempSync(join(tmpdir(), 'autoscale-cli-run-'));
-  const child = spawn(process.execPath, [BIN, 'start', '--json', '--run-dir', runDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The run is recorded into runDir; the state dir (the `current` pointer) lives there too, not in the user's.
+  const child = spawn(process.execPath, [BIN, 'start', '--json', '--run-dir', runDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_STATE_HOME: runDir } });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -209,7 +210,7 @@ test('plain lines when stdout is not a TTY', async (t) => {
   const port = await freePort();
   const basePort = await freePort();
   const runDir = mkdtempSync(join(tmpdir(), 'autoscale-cli-plain-'));
-  const child = spawn(process.execPath, [BIN, 'start', '--port', String(port), '--base-port', String(basePort), '--max', '1', '--interval', '0.5', '--run-dir', runDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'start', '--port', String(port), '--base-port', String(basePort), '--max', '1', '--interval', '0.5', '--run-dir', runDir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_STATE_HOME: runDir } });
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
     rmSync(runDir, { recursive: true, force: true });

@@ -117,7 +117,7 @@ test('autoscale start shows the dashboard in a terminal, scales on +, and q stop
     'node', 'bin/autoscale.js', 'start', '--port', String(port), '--base-port', String(basePort), '--interval', '1',
     '--scale-up', '100', '--scale-down', '0', '--max', '3', '--run-dir', runDir,
   ].join(' ');
-  const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
+  const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color', XDG_STATE_HOME: runDir };
   delete env.NODE_TEST_CONTEXT;
   delete env.NODE_OPTIONS;
   tmux(['new-session', '-d', '-s', session, '-x', '120', '-y', '40', '-c', root, `${command}; echo "daemon exited: $?"; sleep 2`], env);

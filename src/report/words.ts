@@ -37,6 +37,7 @@ export function count(n: number): string {
 /** Money with enough digits to see a small run's cost: "USD 0.0035", "USD 12.40". */
 export function money(v: number, currency: string): string {
   const abs = Math.abs(v);
+  if (abs === 0) return `${currency} 0`;
   const digits = abs >= 1 ? 2 : abs >= 0.01 ? 4 : 6;
   return `${currency} ${v.toFixed(digits)}`;
 }

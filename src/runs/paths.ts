@@ -95,11 +95,12 @@ function isDir(p: string): boolean {
 
 /**
  * Keep the newest `keep` runs under runsDir(), delete older ones (never one in
- * `protect`, e.g. the run that is starting and a lab still running). Returns
+ * `protect`, e.g. the run that is starting, nor the run of a lab still running). Returns
  * what it deleted. Only directories named like a run are ever touched.
  */
 export function pruneRuns(keep: number, protect: string[], env: Env = process.env): string[] {
-  const keepSet = new Set(protect.map((p) => resolve(p)));
+  const live = readCurrent(env);
+  const keepSet = new Set([...protect, ...(live ? [live.runDir] : [])].map((p) => resolve(p)));
   const dirs = listRunDirs(env);
   const removed: string[] = [];
   let excess = dirs.length - keep;

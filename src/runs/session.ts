@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { resolve, join } from 'node:path';
 import type { LabEvents } from '../events.js';
-import { createRunDir, pruneRuns, readCurrent, removeCurrent, writeCurrent } from './paths.js';
+import { createRunDir, pruneRuns, removeCurrent, writeCurrent } from './paths.js';
 import { Recorder } from './recorder.js';
 
 export interface RunOptions {
@@ -48,8 +48,7 @@ export class RunSession {
     }
     if (!opts.record) return new RunSession(mkdtempSync(join(tmpdir(), 'autoscale-run-')), false, true, [], env);
     const dir = createRunDir(env);
-    const live = readCurrent(env);
-    const pruned = pruneRuns(opts.keepRuns, live ? [dir, live.runDir] : [dir], env);
+    const pruned = pruneRuns(opts.keepRuns, [dir], env);
     return new RunSession(dir, true, true, pruned, env);
   }
 
