@@ -24,6 +24,10 @@
     var n = Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
     return n + unit;
   }
+  // Settings as the user typed them: 35, 0.5 (not 35.0).
+  function setting(v, unit) {
+    return (Math.round(v * 1000) / 1000).toString() + unit;
+  }
   // y ranges always start at 0: an axis that starts elsewhere exaggerates change.
   function fromZero(floorMax) {
     return function (u, min, max) {
@@ -105,16 +109,16 @@
     var hi = cfg.target * (1 + cfg.tolerance);
     m1.series.push(line('target + tolerance', 'rgba(46,160,67,0.6)', { scale: mScale, width: 1, dash: [4, 4] }));
     md.push(constant(mxs, hi));
-    m1.series.push(line('target ' + fmt(cfg.target, info.unit), '#2ea043', { scale: mScale, width: 1.5, dash: [8, 4] }));
+    m1.series.push(line('target ' + setting(cfg.target, info.unit), '#2ea043', { scale: mScale, width: 1.5, dash: [8, 4] }));
     md.push(constant(mxs, cfg.target));
     m1.series.push(line('target − tolerance', 'rgba(46,160,67,0.6)', { scale: mScale, width: 1, dash: [4, 4] }));
     md.push(constant(mxs, lo));
     var hiIdx = m1.series.length - 3;
     m1.bands.push({ series: [hiIdx, hiIdx + 2], fill: 'rgba(46,160,67,0.10)' });
   } else {
-    m1.series.push(line('scale out above ' + fmt(cfg.scaleUp, info.unit), '#d1242f', { scale: mScale, width: 1.5, dash: [8, 4] }));
+    m1.series.push(line('scale out above ' + setting(cfg.scaleUp, info.unit), '#d1242f', { scale: mScale, width: 1.5, dash: [8, 4] }));
     md.push(constant(mxs, cfg.scaleUp));
-    m1.series.push(line('scale in below ' + fmt(cfg.scaleDown, info.unit), '#bf8700', { scale: mScale, width: 1.5, dash: [8, 4] }));
+    m1.series.push(line('scale in below ' + setting(cfg.scaleDown, info.unit), '#bf8700', { scale: mScale, width: 1.5, dash: [8, 4] }));
     md.push(constant(mxs, cfg.scaleDown));
   }
   m1.scales['%'] = { range: fromZero(100) };
