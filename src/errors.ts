@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'AS_ERR_NOT_A_RUN'
   | 'AS_ERR_NO_RUNS'
   | 'AS_ERR_RUN_SCHEMA'
+  | 'AS_ERR_RUN_DIR'
   | 'AS_ERR_INTERNAL';
 
 /**

@@ -16,9 +16,9 @@ const PRICE: Price = { perHour: 3.6, currency: 'USD', source: 'test' }; // 0.001
 
 const traffic = (total: number, errors = 0, p = 5): TrafficStats => ({ rpm: 0, rps: 10, p50: p, p95: p * 2, p99: p * 3, inFlight: 0, total, errors });
 const started = (over: Partial<LabSettings> = {}): LabEvent => ({ type: 'started', t: 0, startedAt: 1_000_000, balancerUrl: 'http://127.0.0.1:8000', runDir: '/r', pid: 42, config: { ...SETTINGS, ...over } });
-const tick = (t: number, value: number | null, desired = 1, tr = traffic(0)): LabEvent => ({
-  type: 'tick', t, cpu: value, metric: 'host-cpu', value, metrics: {}, warming: 0, instances: desired, ready: desired, desired, action: 'hold', reason: '', paused: false, traffic: tr, workers: [],
-});
+// Only the fields the report reads (the observation and policy state a tick also carries are not needed here).
+const tick = (t: number, value: number | null, desired = 1, tr = traffic(0)): LabEvent =>
+  ({ type: 'tick', t, cpu: value, metric: 'host-cpu', value, metrics: {}, warming: 0, instances: desired, ready: desired, desired, action: 'hold', reason: '', paused: false, traffic: tr, workers: [] }) as unknown as LabEvent;
 const scale = (t: number, from: number, to: number, manual = false): LabEvent => ({ type: 'scale', t, direction: to > from ? 'out' : 'in', from, to, reason: `cpu → ${to}`, manual });
 const worker = (t: number, id: number, state: 'starting' | 'ready' | 'draining' | 'stopping' | 'exited' | 'crashed', from: string | null = 'x', detail = ''): LabEvent => ({
   type: 'worker', t, id, port: 5000 + id, pid: 100 + id, from: (from === 'x' ? null : from) as never, state, detail,
@@ -81,7 +81,7 @@ test('reaction time: each crossing of the scale-out threshold, until the added w
 });
 
 test('reaction time under the target policy: crossing means metric / target > 1 + tolerance', () => {
-  const s = { ...SETTINGS, policy: 'target', target: 50, tolerance: 0.1 };
+  const s = { ...SETTINGS, policy: 'target' as const, target: 50, tolerance: 0.1 };
   assert.deepEqual(reactionTimes([tick(3000, 54), tick(6000, 56), worker(6001, 2, 'starting'), scale(6002, 1, 2), worker(7000, 2, 'ready', 'starting')], s).map((r) => r.seconds), [1]);
 });
 

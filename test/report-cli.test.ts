@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { main } from '../src/cli.js';
 import { recordLine } from '../src/runs/recorder.js';
 import { runsDir, writeCurrent } from '../src/runs/paths.js';
-import type { LabEvent } from '../src/events.js';
+import type { LabEvent, LabSettings } from '../src/events.js';
 
 function capture() {
   let text = '';
@@ -34,14 +34,14 @@ function tempState(t: TestContext): NodeJS.ProcessEnv {
   return { XDG_STATE_HOME: dir, HOME: join(dir, 'home') };
 }
 
-const config = { min: 1, max: 3, scaleUp: 35, scaleDown: 15, interval: 3, cooldown: 15, port: 8000, basePort: 5000, host: '127.0.0.1', work: 10, metric: 'host-cpu', policy: 'threshold', target: 50, tolerance: 0.1, scaleDownWindow: 30, maxStepPods: 4, maxStepPercent: 100, warmup: 6 };
+const config: LabSettings = { min: 1, max: 3, scaleUp: 35, scaleDown: 15, interval: 3, cooldown: 15, port: 8000, basePort: 5000, host: '127.0.0.1', work: 10, metric: 'host-cpu', policy: 'threshold', target: 50, tolerance: 0.1, scaleDownWindow: 30, maxStepPods: 4, maxStepPercent: 100, warmup: 6 };
 const startedAt = new Date(2026, 0, 2, 10, 0, 0).getTime();
 const traffic = { rpm: 60, rps: 1, p50: 2, p95: 3, p99: 4, inFlight: 0, total: 60, errors: 0 };
 const events: LabEvent[] = [
   { type: 'started', t: 0, startedAt, balancerUrl: 'http://127.0.0.1:8000', runDir: '', pid: 1, config },
   { type: 'worker', t: 5, id: 1, port: 5000, pid: 10, from: null, state: 'starting', detail: 'new' },
   { type: 'worker', t: 400, id: 1, port: 5000, pid: 10, from: 'starting', state: 'ready', detail: '' },
-  { type: 'tick', t: 3000, cpu: 50, metric: 'host-cpu', value: 50, metrics: {}, warming: 0, instances: 1, ready: 1, desired: 2, action: 'scale-out', reason: 'cpu 50 % > 35 %: 1 → 2', paused: false, traffic, workers: [] },
+  { type: 'tick', t: 3000, cpu: 50, metric: 'host-cpu', value: 50, metrics: {}, warming: 0, instances: 1, ready: 1, desired: 2, action: 'scale-out', reason: 'cpu 50 % > 35 %: 1 → 2', paused: false, traffic, workers: [] } as unknown as LabEvent,
   { type: 'scale', t: 3001, direction: 'out', from: 1, to: 2, reason: 'cpu 50 % > 35 %: 1 → 2', manual: false },
   { type: 'stopped', t: 61_000, reason: 'received SIGINT', forced: 0 },
 ];
@@ -133,4 +133,14 @@ test('load --record: no running lab is a clear error; with one, it appends to th
   assert.ok(lines.length >= 1);
   assert.ok(lines.every((l) => typeof l.at === 'number' && Math.abs(l.at - Date.now()) < 60_000));
   assert.ok(existsSync(join(dir, 'load.ndjson')));
+});
+
+test('start: a state dir that cannot hold runs is one clear line (exit 1), before anything starts', async (t) => {
+  const env = tempState(t);
+  const file = join(env.XDG_STATE_HOME!, 'a-file');
+  writeFileSync(file, '');
+  const r = await run(['start', '--port', '0', '--json'], { ...env, XDG_STATE_HOME: file });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr.trim(), /^error: cannot create the run directory under .*a-file\/autoscale\/runs \(ENOTDIR\); pick another with --run-dir, or start with --no-record$/);
+  assert.equal(r.stdout, '');
 });

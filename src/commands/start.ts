@@ -18,7 +18,16 @@ export interface StartOptions extends RunOptions {
 }
 
 export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions): Promise<number> {
-  const run = RunSession.open(opts, io.env);
+  let run: RunSession;
+  try {
+    run = RunSession.open(opts, io.env);
+  } catch (err) {
+    if (err instanceof AutoscaleError) {
+      io.stderr.write(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
   const lab = new Lab(config, { runDir: run.runDir });
   try {
     await lab.listen();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { CliIO, SetExitCode } from '../cli-io.js';
 import { UsageError } from '../errors.js';
-import { METRICS, type MetricName } from '../scaler/metrics.js';
+import { METRICS, type MetricName } from '../policy/metrics.js';
 import { listRunDirs, readCurrent, runsDir } from '../runs/paths.js';
 import { DEFAULT_PRICE, type Price } from './aggregate.js';
 import { renderHtml, type PageAssets } from './render-html.js';

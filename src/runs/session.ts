@@ -9,7 +9,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { resolve, join } from 'node:path';
 import type { LabEvents } from '../events.js';
-import { createRunDir, pruneRuns, removeCurrent, writeCurrent } from './paths.js';
+import { AutoscaleError } from '../errors.js';
+import { createRunDir, pruneRuns, removeCurrent, runsDir, writeCurrent } from './paths.js';
 import { Recorder } from './recorder.js';
 
 export interface RunOptions {
@@ -40,14 +41,15 @@ export class RunSession {
     this.#env = env;
   }
 
+  /** Fails with AS_ERR_RUN_DIR (exit 1) when the directory cannot be made. */
   static open(opts: RunOptions, env: NodeJS.ProcessEnv = process.env): RunSession {
     if (opts.runDir !== undefined) {
       const dir = resolve(opts.runDir);
-      mkdirSync(dir, { recursive: true });
+      attempt(dir, () => mkdirSync(dir, { recursive: true }));
       return new RunSession(dir, opts.record, false, [], env);
     }
     if (!opts.record) return new RunSession(mkdtempSync(join(tmpdir(), 'autoscale-run-')), false, true, [], env);
-    const dir = createRunDir(env);
+    const dir = attempt(runsDir(env), () => createRunDir(env));
     const pruned = pruneRuns(opts.keepRuns, [dir], env);
     return new RunSession(dir, true, true, pruned, env);
   }
@@ -72,6 +74,15 @@ export class RunSession {
         // not empty after all, or already gone
       }
     }
+  }
+}
+
+function attempt<T>(dir: string, make: () => T): T {
+  try {
+    return make();
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new AutoscaleError('AS_ERR_RUN_DIR', `cannot create the run directory under ${dir} (${why}); pick another with --run-dir, or start with --no-record`);
   }
 }
 

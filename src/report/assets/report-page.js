@@ -139,6 +139,7 @@
     function (u) {
       var ctx = u.ctx;
       ctx.save();
+      var lastLabel = -Infinity;
       s.markers.forEach(function (mk) {
         var x = Math.round(u.valToPos(mk.at, 'x', true));
         if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
@@ -150,6 +151,9 @@
         ctx.moveTo(x, u.bbox.top);
         ctx.lineTo(x, u.bbox.top + u.bbox.height);
         ctx.stroke();
+        // Labels of actions closer than 36 px would overlap: the line is drawn, the label left out.
+        if (x - lastLabel < 36 * devicePixelRatio) return;
+        lastLabel = x;
         ctx.font = 12 * devicePixelRatio + 'px sans-serif';
         ctx.fillText((mk.direction === 'out' ? '▲ ' : '▼ ') + mk.to, x + 3 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
       });
