@@ -59,15 +59,27 @@ export function writeReport(dir: string, opts: { price?: Price; env?: NodeJS.Pro
   return { html, md };
 }
 
-/** Open `file` in the default browser where the platform has an opener; false (and why) when it has none. */
+/**
+ * Open `file` in the default browser where the platform has an opener. Waits a
+ * few seconds for the opener's verdict (xdg-open exits 3 when it finds no
+ * browser); one still running then has launched something and is left alone.
+ * Resolves with what went wrong, or null.
+ */
 function openInBrowser(file: string): Promise<string | null> {
   const [cmd, args] = process.platform === 'darwin' ? ['open', [file]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', file]] : ['xdg-open', [file]];
   return new Promise((resolve) => {
     const child = spawn(cmd, args as string[], { detached: true, stdio: 'ignore' });
-    child.once('error', () => resolve(`no program to open it (${cmd} not found); open ${file} in a browser`));
-    child.once('spawn', () => {
+    const timer = setTimeout(() => {
       child.unref();
       resolve(null);
+    }, 3000);
+    child.once('error', () => {
+      clearTimeout(timer);
+      resolve(`no program to open it (${cmd} not found); open ${file} in a browser`);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code === 0 ? null : `${cmd} could not open it (exit code ${code}: no browser found?); open ${file} in a browser`);
     });
   });
 }
