@@ -3,7 +3,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LabEvent } from '../src/events.js';
@@ -140,4 +140,16 @@ test('the recorder appends lines and the note the bound asks for', (t) => {
   r.write(stats(3000)); // after stopped: closed, ignored
   const lines = readFileSync(join(dir, 'events.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(lines.map((l) => l.type), ['note', 'stats', 'stopped']);
+});
+
+test('a write that fails (disk full) stops the recording and says so once; it never throws into the lab', { skip: !existsSync('/dev/full') && 'no /dev/full' }, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'autoscale-rec-full-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  symlinkSync('/dev/full', join(dir, 'events.ndjson'));
+  const r = new Recorder(dir);
+  const errors: string[] = [];
+  r.onError = (err) => errors.push((err as NodeJS.ErrnoException).code ?? err.message);
+  r.write(stats(0));
+  r.write(stats(1000));
+  assert.deepEqual(errors, ['ENOSPC']);
 });

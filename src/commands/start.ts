@@ -40,7 +40,7 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     throw err;
   }
   running.add(lab);
-  run.attach(lab.events);
+  run.attach(lab.events, (message) => io.stderr.write(`warning: ${message}\n`));
   io.stderr.write(run.record ? `recording this run in ${run.runDir}\n` : `not recording (--no-record); worker logs in ${run.runDir}\n`);
 
   const useDashboard = opts.dashboard && !opts.json && io.stdout.isTTY === true;

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CliIO, SetExitCode } from '../cli-io.js';
 import { UsageError } from '../errors.js';
@@ -102,9 +102,9 @@ export function listRuns(env: NodeJS.ProcessEnv = process.env): RunRow[] {
   return listRunDirs(env)
     .reverse()
     .map((dir) => {
-      const name = dir.slice(dir.lastIndexOf('/') + 1);
+      const name = basename(dir);
       const report = existsSync(join(dir, 'report.html'));
-      const running = current !== null && current.runDir === dir;
+      const running = current !== null && resolve(current.runDir) === resolve(dir);
       try {
         const { model } = loadRun(dir, { env, withLoad: false });
         return { name, dir, startedAt: model.startedAt, durationSec: model.summary.durationSec, policy: `${model.settings.policy}/${model.settings.metric}`, peak: model.summary.peakInstances, requests: model.summary.requests, report, running, problem: null };

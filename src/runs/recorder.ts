@@ -51,7 +51,20 @@ export class Recorder {
     return this;
   }
 
+  /** Called once if a write fails (disk full, file removed…): recording stops, the lab goes on. */
+  onError: ((err: Error) => void) | null = null;
+
   write(e: LabEvent): void {
+    if (this.#fd === null) return;
+    try {
+      this.#write(e);
+    } catch (err) {
+      this.close();
+      this.onError?.(err as Error);
+    }
+  }
+
+  #write(e: LabEvent): void {
     if (this.#fd === null) return;
     const line = recordLine(e);
     const bytes = Buffer.byteLength(line);
@@ -70,7 +83,14 @@ export class Recorder {
   close(): void {
     this.#events?.off('event', this.#listener);
     this.#events = null;
-    if (this.#fd !== null) closeSync(this.#fd);
+    const fd = this.#fd;
     this.#fd = null;
+    if (fd !== null) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already unusable
+      }
+    }
   }
 }

@@ -55,8 +55,11 @@ export class RunSession {
   }
 
   /** Start recording the lab's events; write the `current` pointer when the lab has started. */
-  attach(events: LabEvents): void {
-    if (this.record) this.#recorder = new Recorder(this.runDir).attach(events);
+  attach(events: LabEvents, warn: (message: string) => void = () => {}): void {
+    if (this.record) {
+      this.#recorder = new Recorder(this.runDir).attach(events);
+      this.#recorder.onError = (err) => warn(`recording stopped: cannot write ${this.#recorder?.file} (${(err as NodeJS.ErrnoException).code ?? err.message}); the lab goes on`);
+    }
     events.on('started', (e) => {
       writeCurrent({ runDir: this.runDir, pid: e.pid, startedAt: e.startedAt, record: this.record, balancerUrl: e.balancerUrl }, this.#env);
       this.#wrotePointer = true;
