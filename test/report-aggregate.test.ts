@@ -71,6 +71,11 @@ test('reaction time: each crossing of the scale-out threshold, until the added w
       events: [worker(3001, 2, 'starting'), scale(3002, 1, 2), tick(3000, 50), worker(5000, 2, 'ready', 'starting')],
       want: [2],
     },
+    {
+      name: 'the scale event carries its tick\'s time and is published before it',
+      events: [tick(3000, 20), scale(6000, 1, 2), tick(6000, 50), worker(6001, 2, 'starting'), worker(8000, 2, 'ready', 'starting'), scale(9000, 2, 3), tick(9000, 60, 2), worker(9001, 3, 'starting'), worker(11_000, 3, 'ready', 'starting')],
+      want: [2],
+    },
     { name: 'null metric never crosses', events: [tick(3000, null), tick(6000, null)], want: [] },
   ];
   for (const c of cases) {

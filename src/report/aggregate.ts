@@ -116,6 +116,15 @@ export interface AggregateInput {
 }
 
 const sec = (ms: number) => ms / 1000;
+
+/**
+ * Events in time order. The lab publishes a tick's scale event (and the worker
+ * it forks) before the tick itself, with the tick's time or just after it: at
+ * equal times the tick, whose decision caused the action, comes first.
+ */
+export function byTime(a: LabEvent, b: LabEvent): number {
+  return a.t - b.t || (a.type === 'tick' ? 0 : 1) - (b.type === 'tick' ? 0 : 1);
+}
 const LIVE = new Set(['starting', 'ready', 'draining', 'stopping']);
 
 export function aggregate(input: AggregateInput): RunModel {
@@ -123,8 +132,7 @@ export function aggregate(input: AggregateInput): RunModel {
   const price = input.price ?? DEFAULT_PRICE;
   const started = parsed.started;
   const settings = started.config;
-  // Within one tick the lab publishes the scale and worker events before the tick itself, whose t is earlier: order by time.
-  const events = [...parsed.events].sort((a, b) => a.t - b.t);
+  const events = [...parsed.events].sort(byTime);
   const stoppedEvent = events.find((e) => e.type === 'stopped');
   const lastT = events.length > 0 ? events[events.length - 1].t : started.t;
   const endT = stoppedEvent ? stoppedEvent.t : lastT;
@@ -204,7 +212,7 @@ export function aboveScaleOut(value: number | null, s: Pick<LabSettings, 'policy
  * listed without a number.
  */
 export function reactionTimes(events: LabEvent[], s: Pick<LabSettings, 'policy' | 'scaleUp' | 'target' | 'tolerance' | 'max'>): Reaction[] {
-  const sorted = [...events].sort((a, b) => a.t - b.t);
+  const sorted = [...events].sort(byTime);
   const out: Reaction[] = [];
   let wasAbove = false;
   let open: { crossedAt: number; scaledAt: number | null; candidates: Set<number>; atMax: boolean } | null = null;
@@ -254,7 +262,7 @@ export function median(xs: number[]): number | null {
  * stopping, desired).
  */
 export function workerLifecycle(events: LabEvent[], endT: number, min: number, startT = 0) {
-  const sorted = [...events].sort((a, b) => a.t - b.t);
+  const sorted = [...events].sort(byTime);
   const state = new Map<number, string>();
   const since = new Map<number, number>();
   let workerMs = 0;
@@ -373,7 +381,7 @@ export function trafficSeries(events: LabEvent[], load: LoadLine[] | null, start
 /** Crashes, replacements, health changes, forced kills, pause/resume, the stop. */
 export function highlights(events: LabEvent[]): Highlight[] {
   const out: Highlight[] = [];
-  for (const e of [...events].sort((a, b) => a.t - b.t)) {
+  for (const e of [...events].sort(byTime)) {
     if (e.type === 'worker') {
       if (e.state === 'crashed') out.push({ at: sec(e.t), what: `worker ${e.id} crashed`, detail: e.detail });
       else if (e.from === null && /^replacement/.test(e.detail)) out.push({ at: sec(e.t), what: `worker ${e.id} started as a replacement`, detail: e.detail });
