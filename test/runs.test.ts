@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LabEvent } from '../src/events.js';
+import { LabEvents, type LabEvent } from '../src/events.js';
 import { admit, initialBound, type BoundLimits } from '../src/runs/bound.js';
 import { createRunDir, currentFile, listRunDirs, pruneRuns, readCurrent, removeCurrent, runDirName, runsDir, stateDir, writeCurrent } from '../src/runs/paths.js';
 import { Recorder } from '../src/runs/recorder.js';
@@ -152,4 +152,21 @@ test('a write that fails (disk full) stops the recording and says so once; it ne
   r.write(stats(0));
   r.write(stats(1000));
   assert.deepEqual(errors, ['ENOSPC']);
+});
+
+test('the session writes the pointer when the lab has started, with fields other commands add (a control socket), and removes it at close', (t) => {
+  const env = tempState(t);
+  const s = RunSession.open({ record: true, keepRuns: 20 }, env);
+  const events = new LabEvents();
+  s.attach(events);
+  s.setPointerFields({ control: '/tmp/x.sock' });
+  assert.equal(readCurrent(env), null, 'nothing before the lab has started');
+  events.publish({ type: 'started', t: 0, startedAt: 5, balancerUrl: 'http://127.0.0.1:1', runDir: s.runDir, pid: process.pid, config: {} as never });
+  assert.deepEqual(readCurrent(env), { control: '/tmp/x.sock', runDir: s.runDir, pid: process.pid, startedAt: 5, record: true, balancerUrl: 'http://127.0.0.1:1' });
+  s.setPointerFields({ admin: 'http://127.0.0.1:2' });
+  assert.equal(readCurrent(env)?.admin, 'http://127.0.0.1:2');
+  events.publish({ type: 'stopped', t: 1, reason: 'x', forced: 0 });
+  s.close();
+  assert.equal(readCurrent(env), null);
+  assert.equal(JSON.parse(readFileSync(join(s.runDir, 'events.ndjson'), 'utf8').split('\n')[0]).schema, 1);
 });

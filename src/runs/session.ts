@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { resolve, join } from 'node:path';
 import type { LabEvents } from '../events.js';
 import { AutoscaleError } from '../errors.js';
-import { createRunDir, pruneRuns, removeCurrent, runsDir, writeCurrent } from './paths.js';
+import { createRunDir, pruneRuns, removeCurrent, runsDir, writeCurrent, type CurrentLab } from './paths.js';
 import { Recorder } from './recorder.js';
 
 export interface RunOptions {
@@ -32,6 +32,8 @@ export class RunSession {
   #created: boolean;
   #env: NodeJS.ProcessEnv;
   #wrotePointer = false;
+  #pointer: CurrentLab | null = null;
+  #extra: Record<string, unknown> = {};
 
   private constructor(runDir: string, record: boolean, created: boolean, pruned: string[], env: NodeJS.ProcessEnv) {
     this.runDir = runDir;
@@ -61,9 +63,16 @@ export class RunSession {
       this.#recorder.onError = (err) => warn(`recording stopped: cannot write ${this.#recorder?.file} (${(err as NodeJS.ErrnoException).code ?? err.message}); the lab goes on`);
     }
     events.on('started', (e) => {
-      writeCurrent({ runDir: this.runDir, pid: e.pid, startedAt: e.startedAt, record: this.record, balancerUrl: e.balancerUrl }, this.#env);
+      this.#pointer = { runDir: this.runDir, pid: e.pid, startedAt: e.startedAt, record: this.record, balancerUrl: e.balancerUrl };
+      writeCurrent({ ...this.#extra, ...this.#pointer }, this.#env);
       this.#wrotePointer = true;
     });
+  }
+
+  /** Add fields to the `current` pointer (e.g. a control socket's path); written at start, or at once if the lab has started. */
+  setPointerFields(extra: Record<string, unknown>): void {
+    this.#extra = { ...this.#extra, ...extra };
+    if (this.#pointer !== null) writeCurrent({ ...this.#extra, ...this.#pointer }, this.#env);
   }
 
   /** Stop recording, remove the pointer. If the lab never started, remove the empty run dir this created. */
