@@ -93,7 +93,10 @@ test('--out writes one NDJSON line per second with the documented fields', async
   await runLoad([target.url, '-t', '2', '-d', '2.5', '--out', out, '--json']);
   const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | null>);
   assert.equal(lines.length, 3); // t = 1, 2 and the final 0.5 s
-  for (const line of lines) assert.deepEqual(Object.keys(line), ['t', 'dt', 'sent', 'ok', 'errors', 'rps', 'p50', 'p99', 'threads']);
+  for (const line of lines) {
+    assert.deepEqual(Object.keys(line), ['t', 'at', 'dt', 'sent', 'ok', 'errors', 'rps', 'p50', 'p99', 'threads']);
+    assert.ok(Math.abs(line.at! - Date.now()) < 60_000, 'at: the wall clock at the end of the interval');
+  }
   // Timers fire on a 1 ms grid, so allow a little either side of 1, 2 and 2.5 s.
   for (const [i, expected] of [1, 2, 2.5].entries()) assert.ok(Math.abs((lines[i].t ?? 0) - expected) < 0.2, `line ${i}: t = ${lines[i].t}`);
   assert.equal(lines.reduce((n, l) => n + (l.ok ?? 0), 0), target.received());
