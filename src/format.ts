@@ -85,3 +85,28 @@ export function truncate(text: string, width: number): string {
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
+
+/** A length of time in words: 754.2 s -> "12 min 34 s"; 42 -> "42 s"; 3723 -> "1 h 2 min 3 s". */
+export function formatDuration(sec: number): string {
+  const t = Number.isFinite(sec) && sec > 0 ? Math.round(sec) : 0;
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  const s = t % 60;
+  if (h > 0) return `${h} h ${m} min ${s} s`;
+  if (m > 0) return `${m} min ${s} s`;
+  return `${s} s`;
+}
+
+/** Local date and time of an epoch-ms instant: "2026-12-01 18:24:55". */
+export function formatLocalTime(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+}
+
+/** Money with enough digits to see a small run's cost: "USD 0", "USD 0.000359", "USD 0.0265", "USD 12.40". */
+export function formatMoney(v: number, currency: string): string {
+  const abs = Math.abs(v);
+  if (abs === 0) return `${currency} 0`;
+  const digits = abs >= 1 ? 2 : abs >= 0.01 ? 4 : 6;
+  return `${currency} ${v.toFixed(digits)}`;
+}

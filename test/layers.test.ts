@@ -1,7 +1,7 @@
 /**
  * The code map holds: no import cycle between files, and no folder imports
  * one above it. Layers, bottom first (README "Code map"):
- *   errors/format/parse-int/cli-io < policy < events < app, loadgen, balancer < supervisor < lab < dashboard, cli-settings
+ *   errors/format/parse-int/cli-io < policy < events < runs < app, loadgen, balancer, report < supervisor < lab < dashboard, cli-settings
  *   < simulate, export < replay < commands < cli
  */
 import { test } from 'node:test';
@@ -15,7 +15,9 @@ const RANK: Record<string, number> = {
   'errors.ts': 0, 'format.ts': 0, 'cli-io.ts': 0, 'parse-int.ts': 0,
   policy: 1,
   'events.ts': 2,
-  app: 3, loadgen: 3, balancer: 3,
+  // Where runs live and the recorder: below the load generator (load --record finds the running lab through it).
+  runs: 2.5,
+  app: 3, loadgen: 3, balancer: 3, report: 3,
   supervisor: 4,
   lab: 5,
   dashboard: 6, 'cli-settings.ts': 6,

@@ -5,6 +5,7 @@
  * the chart series. A plain function of its input; no I/O, no clock.
  */
 import type { HealthEvent, LabEvent, LabSettings, ScaleEvent, StatsEvent, TickEvent, TrafficStats, WorkerEvent } from '../events.js';
+import { formatRelative } from '../format.js';
 import type { LoadLine, ParsedEvents } from './parse.js';
 
 /** The hourly price one worker is charged at, and where that number comes from. */
@@ -151,12 +152,12 @@ export function aggregate(input: AggregateInput): RunModel {
   const atMax = ((settings.max * durationSec) / 3600) * price.perHour;
 
   const notes = [...parsed.problems];
-  for (const n of parsed.recorderNotes) notes.push(`at +${clock(n.t)}: ${n.note}`);
+  for (const n of parsed.recorderNotes) notes.push(`at ${formatRelative(n.t)}: ${n.note}`);
   if (!stoppedEvent) {
     notes.push(
       input.inProgress
-        ? `the run was still in progress when this report was made: it covers up to +${clock(lastT)}, the last recorded event`
-        : `the recording has no "stopped" line (the lab was killed or crashed): the report covers up to +${clock(lastT)}, the last recorded event; workers still running then are counted up to that moment`,
+        ? `the run was still in progress when this report was made: it covers up to ${formatRelative(lastT)}, the last recorded event`
+        : `the recording has no "stopped" line (the lab was killed or crashed): the report covers up to ${formatRelative(lastT)}, the last recorded event; workers still running then are counted up to that moment`,
     );
   }
   if (ticks.length === 0) notes.push(`no tick was recorded (the lab stopped before its first ${settings.interval} s tick): the metric and latency charts are empty and no reaction time can be measured`);
@@ -396,14 +397,4 @@ export function highlights(events: LabEvent[]): Highlight[] {
     }
   }
   return out;
-}
-
-/** 83 s -> "01:23", 3723 s -> "1:02:03" (input in ms). */
-export function clock(ms: number): string {
-  const total = Number.isFinite(ms) && ms > 0 ? Math.floor(ms / 1000) : 0;
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  const p = (n: number) => String(n).padStart(2, '0');
-  return h > 0 ? `${h}:${p(m)}:${p(s)}` : `${p(m)}:${p(s)}`;
 }

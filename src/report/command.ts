@@ -16,7 +16,7 @@ import { DEFAULT_PRICE, type Price } from './aggregate.js';
 import { renderHtml, type PageAssets } from './render-html.js';
 import { renderMarkdown } from './render-md.js';
 import { loadRun, resolveRunDir } from './run-dir.js';
-import { duration, localTime } from './words.js';
+import { formatCount, formatDuration as duration, formatLocalTime as localTime } from '../format.js';
 
 const require = createRequire(import.meta.url);
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -124,7 +124,7 @@ export function formatRuns(rows: RunRow[], root: string): string {
     r.durationSec === null ? '–' : duration(r.durationSec),
     r.problem === null ? r.policy : `unreadable: ${r.problem}`,
     r.peak === null ? '–' : String(r.peak),
-    r.requests === null ? '–' : r.requests.toLocaleString('en-US'),
+    r.requests === null ? '–' : formatCount(r.requests),
     r.report ? 'yes' : 'no',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));

@@ -2,44 +2,14 @@
  * The report's tables as rows of plain strings, shared by report.html and
  * report.md so both say the same thing in the same words. Pure.
  */
+import { formatCount, formatDuration as duration, formatLocalTime as localTime, formatMoney as money, formatRelative } from '../format.js';
 import type { RunModel } from './aggregate.js';
 
-const p2 = (n: number) => String(n).padStart(2, '0');
-
-/** 754.2 -> "12 min 34 s"; 42 -> "42 s"; 3723 -> "1 h 2 min 3 s". */
-export function duration(sec: number): string {
-  const t = Math.max(0, Math.round(sec));
-  const h = Math.floor(t / 3600);
-  const m = Math.floor((t % 3600) / 60);
-  const s = t % 60;
-  if (h > 0) return `${h} h ${m} min ${s} s`;
-  if (m > 0) return `${m} min ${s} s`;
-  return `${s} s`;
-}
+const count = (n: number) => formatCount(Math.round(n));
 
 /** Seconds since lab start as the event log shows them: "+01:23", "+1:02:03". */
 export function at(sec: number): string {
-  const t = Math.max(0, Math.floor(sec));
-  const h = Math.floor(t / 3600);
-  return h > 0 ? `+${h}:${p2(Math.floor((t % 3600) / 60))}:${p2(t % 60)}` : `+${p2(Math.floor(t / 60))}:${p2(t % 60)}`;
-}
-
-/** Local date and time: "2026-12-01 18:24:55". */
-export function localTime(ms: number): string {
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
-}
-
-export function count(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
-
-/** Money with enough digits to see a small run's cost: "USD 0.0035", "USD 12.40". */
-export function money(v: number, currency: string): string {
-  const abs = Math.abs(v);
-  if (abs === 0) return `${currency} 0`;
-  const digits = abs >= 1 ? 2 : abs >= 0.01 ? 4 : 6;
-  return `${currency} ${v.toFixed(digits)}`;
+  return formatRelative(sec * 1000);
 }
 
 export function seconds(v: number): string {
