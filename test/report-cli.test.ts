@@ -144,3 +144,16 @@ test('start: a state dir that cannot hold runs is one clear line (exit 1), befor
   assert.match(r.stderr.trim(), /^error: cannot create the run directory under .*a-file\/autoscale\/runs \(ENOTDIR\); pick another with --run-dir, or start with --no-record$/);
   assert.equal(r.stdout, '');
 });
+
+test('runs: a run is parsed once; its facts are cached next to it until events.ndjson changes', async (t) => {
+  const env = tempState(t);
+  const dir = layRun(env, '2026-01-02T10-00-00', events.map(recordLine).join(''));
+  assert.match((await run(['runs'], env)).stdout, /threshold\/host-cpu +1 +60 +no/);
+  const cache = join(dir, '.runs-cache.json');
+  const cached = JSON.parse(readFileSync(cache, 'utf8'));
+  writeFileSync(cache, JSON.stringify({ ...cached, facts: { ...cached.facts, requests: 999 } }));
+  assert.match((await run(['runs'], env)).stdout, / 999 /, 'the cache is read while the file is unchanged');
+  const more = { ...events[5], t: 70_000 } as LabEvent;
+  writeFileSync(join(dir, 'events.ndjson'), events.slice(0, 5).map(recordLine).join('') + recordLine({ ...(events[3] as object), t: 65_000, traffic: { ...traffic, total: 80 } } as LabEvent) + recordLine(more));
+  assert.match((await run(['runs'], env)).stdout, /1 min 10 s +threshold\/host-cpu +1 +80 +no/, 'recomputed after the file changed');
+});

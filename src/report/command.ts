@@ -4,14 +4,14 @@
  * lists the recorded runs. Only writes to `io`; exit codes via setExitCode.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CliIO, SetExitCode } from '../cli-io.js';
 import { UsageError } from '../errors.js';
 import { METRICS, type MetricName } from '../policy/metrics.js';
-import { listRunDirs, readCurrent, runsDir } from '../runs/paths.js';
+import { EVENTS_FILE, listRunDirs, readCurrent, runsDir } from '../runs/paths.js';
 import { DEFAULT_PRICE, type Price } from './aggregate.js';
 import { renderHtml, type PageAssets } from './render-html.js';
 import { renderMarkdown } from './render-md.js';
@@ -97,6 +97,33 @@ export interface RunRow {
   problem: string | null;
 }
 
+/** What `runs` shows of one run, cached next to its events (valid while events.ndjson keeps its size and mtime). */
+type RunFacts = Pick<RunRow, 'startedAt' | 'durationSec' | 'policy' | 'peak' | 'requests'>;
+const FACTS_FILE = '.runs-cache.json';
+
+function runFacts(dir: string, env: NodeJS.ProcessEnv, running: boolean): RunFacts {
+  const events = join(dir, EVENTS_FILE);
+  const st = statSync(events);
+  const stamp = { size: st.size, mtimeMs: st.mtimeMs };
+  try {
+    const cached = JSON.parse(readFileSync(join(dir, FACTS_FILE), 'utf8')) as { size: number; mtimeMs: number; facts: RunFacts };
+    if (cached.size === stamp.size && cached.mtimeMs === stamp.mtimeMs) return cached.facts;
+  } catch {
+    // no cache yet, or unreadable: compute it
+  }
+  const { model } = loadRun(dir, { env, withLoad: false });
+  const facts = { startedAt: model.startedAt, durationSec: model.summary.durationSec, policy: `${model.settings.policy}/${model.settings.metric}`, peak: model.summary.peakInstances, requests: model.summary.requests };
+  if (!running) {
+    try {
+      writeFileSync(join(dir, FACTS_FILE), JSON.stringify({ ...stamp, facts }) + '\n');
+    } catch {
+      // a read-only run dir is still listed
+    }
+  }
+  return facts;
+}
+
+/** Every recorded run, newest first. A long run is parsed once; later listings read its cached facts. */
 export function listRuns(env: NodeJS.ProcessEnv = process.env): RunRow[] {
   const current = readCurrent(env);
   return listRunDirs(env)
@@ -106,8 +133,7 @@ export function listRuns(env: NodeJS.ProcessEnv = process.env): RunRow[] {
       const report = existsSync(join(dir, 'report.html'));
       const running = current !== null && resolve(current.runDir) === resolve(dir);
       try {
-        const { model } = loadRun(dir, { env, withLoad: false });
-        return { name, dir, startedAt: model.startedAt, durationSec: model.summary.durationSec, policy: `${model.settings.policy}/${model.settings.metric}`, peak: model.summary.peakInstances, requests: model.summary.requests, report, running, problem: null };
+        return { name, dir, ...runFacts(dir, env, running), report, running, problem: null };
       } catch (err) {
         return { name, dir, startedAt: null, durationSec: null, policy: '–', peak: null, requests: null, report, running, problem: (err as Error).message };
       }
