@@ -157,3 +157,12 @@ test('runs: a run is parsed once; its facts are cached next to it until events.n
   writeFileSync(join(dir, 'events.ndjson'), events.slice(0, 5).map(recordLine).join('') + recordLine({ ...(events[3] as object), t: 65_000, traffic: { ...traffic, total: 80 } } as LabEvent) + recordLine(more));
   assert.match((await run(['runs'], env)).stdout, /1 min 10 s +threshold\/host-cpu +1 +80 +no/, 'recomputed after the file changed');
 });
+
+test('start: a --run-dir where events.ndjson cannot be written is one clear line (exit 1), before anything starts', async (t) => {
+  const env = tempState(t);
+  const dir = join(env.XDG_STATE_HOME!, 'mine');
+  mkdirSync(join(dir, 'events.ndjson'), { recursive: true });
+  const r = await run(['start', '--port', '0', '--json', '--run-dir', dir], env);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr.trim(), /^error: cannot write the run directory .*mine \(EISDIR\); pick another with --run-dir, or start with --no-record$/);
+});

@@ -5,12 +5,12 @@
  * the lab runs. start.ts calls open() before the lab exists, attach() once it
  * does, and close() on the way out.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { resolve, join } from 'node:path';
 import type { LabEvents } from '../events.js';
 import { AutoscaleError } from '../errors.js';
-import { createRunDir, pruneRuns, removeCurrent, runsDir, writeCurrent, type CurrentLab } from './paths.js';
+import { createRunDir, EVENTS_FILE, pruneRuns, removeCurrent, runsDir, writeCurrent, type CurrentLab } from './paths.js';
 import { Recorder } from './recorder.js';
 
 export interface RunOptions {
@@ -34,10 +34,13 @@ export class RunSession {
   #wrotePointer = false;
   #pointer: CurrentLab | null = null;
   #extra: Record<string, unknown> = {};
+  #warn: (message: string) => void = () => {};
 
   private constructor(runDir: string, record: boolean, created: boolean, pruned: string[], env: NodeJS.ProcessEnv) {
     this.runDir = runDir;
     this.record = record;
+    // Opened here, before any lab exists, so an unwritable directory is a clean error rather than a half-started lab.
+    if (record) this.#recorder = attempt(runDir, () => new Recorder(runDir), 'cannot write the run directory');
     this.#created = created;
     this.pruned = pruned;
     this.#env = env;
@@ -58,27 +61,38 @@ export class RunSession {
 
   /** Start recording the lab's events; write the `current` pointer when the lab has started. */
   attach(events: LabEvents, warn: (message: string) => void = () => {}): void {
-    if (this.record) {
-      this.#recorder = new Recorder(this.runDir).attach(events);
-      this.#recorder.onError = (err) => warn(`recording stopped: cannot write ${this.#recorder?.file} (${(err as NodeJS.ErrnoException).code ?? err.message}); the lab goes on`);
+    const recorder = this.#recorder;
+    if (recorder) {
+      recorder.attach(events);
+      recorder.onError = (err) => warn(`recording stopped: cannot write ${recorder.file} (${(err as NodeJS.ErrnoException).code ?? err.message}); the lab goes on`);
     }
+    this.#warn = warn;
     events.on('started', (e) => {
       this.#pointer = { runDir: this.runDir, pid: e.pid, startedAt: e.startedAt, record: this.record, balancerUrl: e.balancerUrl };
-      writeCurrent({ ...this.#extra, ...this.#pointer }, this.#env);
-      this.#wrotePointer = true;
+      this.#writePointer();
     });
   }
 
   /** Add fields to the `current` pointer (e.g. a control socket's path); written at start, or at once if the lab has started. */
   setPointerFields(extra: Record<string, unknown>): void {
     this.#extra = { ...this.#extra, ...extra };
-    if (this.#pointer !== null) writeCurrent({ ...this.#extra, ...this.#pointer }, this.#env);
+    if (this.#pointer !== null) this.#writePointer();
+  }
+
+  #writePointer(): void {
+    try {
+      writeCurrent({ ...this.#extra, ...this.#pointer! }, this.#env);
+      this.#wrotePointer = true;
+    } catch (err) {
+      this.#warn(`cannot write the current pointer (${(err as NodeJS.ErrnoException).code ?? String(err)}): other commands will not find this lab`);
+    }
   }
 
   /** Stop recording, remove the pointer. If the lab never started, remove the empty run dir this created. */
   close(): void {
     this.#recorder?.close();
     if (this.#wrotePointer) removeCurrent(process.pid, this.#env);
+    if (this.#created && this.#pointer === null) removeIfEmpty(join(this.runDir, EVENTS_FILE));
     if (this.#created && isEmpty(this.runDir)) {
       try {
         rmdirSync(this.runDir);
@@ -89,12 +103,21 @@ export class RunSession {
   }
 }
 
-function attempt<T>(dir: string, make: () => T): T {
+function attempt<T>(dir: string, make: () => T, what = 'cannot create the run directory under'): T {
   try {
     return make();
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new AutoscaleError('AS_ERR_RUN_DIR', `cannot create the run directory under ${dir} (${why}); pick another with --run-dir, or start with --no-record`);
+    throw new AutoscaleError('AS_ERR_RUN_DIR', `${what} ${dir} (${why}); pick another with --run-dir, or start with --no-record`);
+  }
+}
+
+/** A lab that never started leaves an empty events file: not a run. */
+function removeIfEmpty(file: string): void {
+  try {
+    if (statSync(file).size === 0) unlinkSync(file);
+  } catch {
+    // not there
   }
 }
 
