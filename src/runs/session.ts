@@ -92,7 +92,7 @@ export class RunSession {
   close(): void {
     this.#recorder?.close();
     if (this.#wrotePointer) removeCurrent(process.pid, this.#env);
-    if (this.#created && this.#pointer === null) removeIfEmpty(join(this.runDir, EVENTS_FILE));
+    if (this.record && this.#pointer === null) removeIfEmpty(join(this.runDir, EVENTS_FILE));
     if (this.#created && isEmpty(this.runDir)) {
       try {
         rmdirSync(this.runDir);
