@@ -12,7 +12,8 @@ import type { PolicyState } from '../policy/decide.js';
 import type { Observation } from '../policy/measure.js';
 import type { LoadMode } from '../simulate/model.js';
 
-const KNOWN = new Set(['started', 'tick', 'scale', 'worker', 'health', 'paused', 'stats', 'stopped']);
+// 'note': a line the recorder writes when its size bound leaves events out (src/runs/bound.ts); nothing to replay.
+const KNOWN = new Set(['started', 'tick', 'scale', 'worker', 'health', 'paused', 'stats', 'stopped', 'note']);
 
 export interface RecordedTick {
   t: number;
