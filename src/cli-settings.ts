@@ -29,6 +29,7 @@ const HELP = {
   maxStepPods: ['--max-step-pods <n>', `target policy: one tick adds at most this many workers … (default ${d.maxStepPods})`],
   maxStepPercent: ['--max-step-percent <percent>', `… or this % of the current count, whichever is more (default ${d.maxStepPercent}, i.e. may double)`],
   warmup: ['--warmup <seconds>', `a newly ready worker stays out of per-worker averages this long, and scale-in waits (default ${d.warmup})`],
+  upstreamTimeout: ['--upstream-timeout <seconds>', `the balancer answers 504 when a worker's response headers take longer than this, time queued for a connection included (default ${d.upstreamTimeout})`],
 } as const;
 
 /** The settings that shape the policy only (what replay and simulate accept). */

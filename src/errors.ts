@@ -15,7 +15,9 @@ export type ErrorCode =
   | 'AS_ERR_NO_RUNS'
   | 'AS_ERR_RUN_SCHEMA'
   | 'AS_ERR_RUN_DIR'
-  | 'AS_ERR_INTERNAL';
+  | 'AS_ERR_INTERNAL'
+  | 'AS_ERR_BAD_REQUEST'
+  | 'AS_ERR_UPGRADE_UNSUPPORTED';
 
 /**
  * Codes of the errors the load generator raises on a single request. They are

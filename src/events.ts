@@ -80,6 +80,8 @@ export interface LabSettings {
   maxStepPercent: number;
   /** Seconds a newly ready worker is left out of per-worker averages (and scale-in is held). */
   warmup: number;
+  /** Seconds the balancer waits for a worker's response headers (queueing included) before answering 504. */
+  upstreamTimeout: number;
 }
 
 export interface StartedEvent {

@@ -78,3 +78,14 @@ test('response headers: hop-by-hop and Connection-named dropped, repeated header
   );
   assert.deepEqual(lines(out), ['content-type: text/plain', 'content-length: 2', 'set-cookie: a=1', 'set-cookie: b=2', 'x-served-by: worker-3@5002']);
 });
+
+test('a Connection token never strips the framing headers or Host (request and response)', () => {
+  const raw = ['Host', 'h', 'Connection', 'content-length, Transfer-Encoding, host, X-Gone', 'Content-Length', '5', 'X-Gone', '1'];
+  const got = forwardRequestHeaders(raw, undefined);
+  assert.equal(got.hasBody, true, 'the body is still seen');
+  assert.deepEqual(lines(got.headers).filter((l) => !l.startsWith('x-forwarded')), ['Host: h', 'Content-Length: 5']);
+  const te = forwardRequestHeaders(['Connection', 'transfer-encoding', 'Transfer-Encoding', 'chunked'], undefined);
+  assert.equal(te.hasBody, true);
+  const out = forwardResponseHeaders({ connection: 'content-length, x-gone', 'content-length': '2', 'x-gone': '1' }, 'worker-1@5000');
+  assert.deepEqual(lines(out), ['content-length: 2', 'x-served-by: worker-1@5000']);
+});

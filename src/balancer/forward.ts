@@ -10,6 +10,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Dispatcher } from 'undici';
 import type { ErrorCode } from '../errors.js';
 import { forwardResponseHeaders } from './headers.js';
+import type { DeadlineQueue, Deadlined } from './deadlines.js';
 import type { TrafficCounter } from './traffic-stats.js';
 import type { Upstream } from './upstream.js';
 
@@ -17,6 +18,8 @@ import type { Upstream } from './upstream.js';
 export interface ExchangeOwner {
   readonly traffic: TrafficCounter;
   readonly timeoutMs: number;
+  /** Requests still waiting for response headers, each 504'd `timeoutMs` after it arrived. */
+  readonly deadlines: DeadlineQueue;
   now(): number;
   /** The next worker in rotation (round-robin), or null when none. */
   next(): Upstream | null;
@@ -47,9 +50,11 @@ const TIMEOUTS: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_E
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } as const;
 
-export function sendJsonError(res: ServerResponse, status: number, code: ErrorCode, message: string): void {
+export function sendJsonError(res: ServerResponse, status: number, code: ErrorCode, message: string, close = false): void {
   const body = JSON.stringify({ error: message, code });
-  res.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body) });
+  const headers: Record<string, string | number> = { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body) };
+  if (close) headers.connection = 'close';
+  res.writeHead(status, headers);
   res.end(body);
 }
 
@@ -64,11 +69,21 @@ class ClientGoneError extends Error {
   }
 }
 
-export class Exchange implements Dispatcher.DispatchHandler {
+class DeadlineError extends Error {
+  constructor() {
+    super('upstream timeout: the client already got a 504');
+    this.name = 'DeadlineError';
+  }
+}
+
+export class Exchange implements Dispatcher.DispatchHandler, Deadlined {
+  readonly start: number;
+  dlPrev: Deadlined | null = null;
+  dlNext: Deadlined | null = null;
+  dlQueued = false;
   readonly #owner: ExchangeOwner;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
-  readonly #start: number;
   readonly #headers: string[];
   readonly #hasBody: boolean;
   readonly #mayRetry: boolean;
@@ -79,16 +94,21 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #attemptOpen = false;
   /** The current attempt received response headers. */
   #gotResponse = false;
-  #clientGone = false;
+  /** Nobody waits for the worker's answer any more: the client left, or the balancer answered it itself. */
+  #detached = false;
+  /** The balancer answered this request itself (502/503/504): an error, not a served request. */
+  #local = false;
 
   constructor(owner: ExchangeOwner, req: IncomingMessage, res: ServerResponse, start: number, headers: string[], hasBody: boolean) {
     this.#owner = owner;
     this.#req = req;
     this.#res = res;
-    this.#start = start;
+    this.start = start;
     this.#headers = headers;
     this.#hasBody = hasBody;
     this.#mayRetry = !hasBody && IDEMPOTENT.has(req.method ?? '');
+    owner.traffic.inFlight++;
+    owner.deadlines.add(this);
     res.once('close', () => this.#onClientClose());
   }
 
@@ -110,22 +130,35 @@ export class Exchange implements Dispatcher.DispatchHandler {
     );
   }
 
+  /**
+   * The deadline passed without response headers (the request may still sit in the
+   * pool's queue for a connection): answer 504 now and abort the attempt, at once
+   * when it is on the wire, or as soon as the pool hands it a connection.
+   */
+  expire(): void {
+    const upstream = this.#upstream as Upstream;
+    upstream.counter.errors++;
+    this.#answer(504, 'AS_ERR_UPSTREAM_TIMEOUT', `${upstream.servedBy} did not answer within ${this.#owner.timeoutMs} ms`);
+    if (this.#attemptOpen && this.#controller !== null) this.#controller.abort(new DeadlineError());
+  }
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
-    if (this.#clientGone) controller.abort(new ClientGoneError());
+    if (this.#detached) controller.abort(this.#local ? new DeadlineError() : new ClientGoneError());
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     this.#gotResponse = true;
+    if (this.#detached) return;
+    this.#owner.deadlines.remove(this);
     const res = this.#res;
-    if (this.#clientGone) return;
     const out = forwardResponseHeaders(headers, (this.#upstream as Upstream).servedBy);
     if (statusMessage) res.writeHead(statusCode, statusMessage, out);
     else res.writeHead(statusCode, out);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#clientGone) return;
+    if (this.#detached) return;
     if (!this.#res.write(chunk)) {
       controller.pause();
       this.#res.once('drain', () => controller.resume());
@@ -134,15 +167,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     const upstream = this.#closeAttempt();
-    upstream.counter.complete(this.#owner.now());
+    if (!this.#detached) upstream.counter.complete(this.#owner.now());
     this.#owner.settled(upstream);
-    if (!this.#clientGone) this.#res.end();
+    if (!this.#detached) this.#res.end();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     const upstream = this.#closeAttempt();
     const owner = this.#owner;
-    if (this.#clientGone) {
+    if (this.#detached) {
       owner.settled(upstream);
       return;
     }
@@ -155,6 +188,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const res = this.#res;
     if (res.headersSent) {
       owner.traffic.errors++;
+      this.#detached = true;
       res.destroy(err);
       return;
     }
@@ -165,16 +199,23 @@ export class Exchange implements Dispatcher.DispatchHandler {
         this.send(next);
         return;
       }
-      owner.traffic.errors++;
-      sendNoReadyWorker(res);
+      this.#answer(503, 'AS_ERR_NO_READY_WORKER', 'no ready worker');
       return;
     }
-    owner.traffic.errors++;
     if (TIMEOUTS.has(code)) {
-      sendJsonError(res, 504, 'AS_ERR_UPSTREAM_TIMEOUT', `${upstream.servedBy} did not answer within ${owner.timeoutMs} ms`);
+      this.#answer(504, 'AS_ERR_UPSTREAM_TIMEOUT', `${upstream.servedBy} did not answer within ${owner.timeoutMs} ms`);
     } else {
-      sendJsonError(res, 502, 'AS_ERR_TARGET_UNREACHABLE', `${upstream.servedBy} failed: ${code}`);
+      this.#answer(502, 'AS_ERR_TARGET_UNREACHABLE', `${upstream.servedBy} failed: ${code}`);
     }
+  }
+
+  /** The balancer answers the client itself; whatever the worker still sends is dropped. */
+  #answer(status: number, code: ErrorCode, message: string): void {
+    this.#detached = true;
+    this.#local = true;
+    this.#owner.deadlines.remove(this);
+    this.#owner.traffic.errors++;
+    sendJsonError(this.#res, status, code, message);
   }
 
   #closeAttempt(): Upstream {
@@ -186,16 +227,18 @@ export class Exchange implements Dispatcher.DispatchHandler {
     return upstream;
   }
 
-  /** The client's response is over: finished (count it) or cut short (abort the worker's request). */
+  /** The client's response is over: finished (count it, unless the balancer answered) or cut short (abort the worker's request). */
   #onClientClose(): void {
     const owner = this.#owner;
     owner.traffic.inFlight--;
-    if (this.#res.writableFinished) {
+    owner.deadlines.remove(this);
+    if (this.#res.writableFinished && !this.#local) {
       const now = owner.now();
-      owner.traffic.complete(now, now - this.#start);
+      owner.traffic.complete(now, now - this.start);
       return;
     }
-    this.#clientGone = true;
+    if (this.#detached) return;
+    this.#detached = true;
     if (this.#attemptOpen && this.#controller !== null) this.#controller.abort(new ClientGoneError());
   }
 }

@@ -46,6 +46,7 @@ export const DEFAULTS: LabConfig = {
   maxStepPods: 4,
   maxStepPercent: 100,
   warmup: 6,
+  upstreamTimeout: 30,
   drainTimeoutMs: 10_000,
   killTimeoutMs: 5_000,
   readyTimeoutMs: 15_000,
@@ -72,6 +73,7 @@ const KEYS: KeySpec[] = [
   { key: 'maxStepPods', flag: 'max-step-pods', kind: 'int', min: 1, max: 64 },
   { key: 'maxStepPercent', flag: 'max-step-percent', kind: 'number', min: 0, max: 1000 },
   { key: 'warmup', flag: 'warmup', kind: 'number', min: 0, max: 3600 },
+  { key: 'upstreamTimeout', flag: 'upstream-timeout', kind: 'number', min: 0.1, max: 3600 },
 ];
 
 const ENUMS = { metric: METRIC_NAMES, policy: POLICY_NAMES } as const;

@@ -12,7 +12,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Balancer, type BalancerHealthEvent } from '../balancer/balancer.js';
+import { Balancer, DEFAULT_HEALTH, type BalancerHealthEvent, type UpstreamErrorEvent, type UpstreamRestoredEvent } from '../balancer/balancer.js';
 import { LabEvents, type TrafficStats, type WorkerSnapshot } from '../events.js';
 import { decide, initialMemory, noteManualScale, setPaused, type Decision, type PolicyMemory, type PolicyState } from '../policy/decide.js';
 import type { Observation } from '../policy/measure.js';
@@ -55,7 +55,7 @@ export class Lab {
     this.runDir = opts.runDir ?? mkdtempSync(join(tmpdir(), 'autoscale-run-'));
     this.#sampler = opts.sampler ?? createHostCpuSampler();
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
-    this.balancer = new Balancer({ host: config.host, port: config.port });
+    this.balancer = new Balancer({ host: config.host, port: config.port, upstreamTimeoutMs: Math.round(config.upstreamTimeout * 1000) });
     this.supervisor = new Supervisor({
       host: config.host,
       basePort: config.basePort,
@@ -77,6 +77,13 @@ export class Lab {
     // An unhealthy worker is replaced at once, so the only transition that matters is to unhealthy.
     this.balancer.on('health', (h: BalancerHealthEvent) => {
       if (!h.healthy) this.supervisor.markUnhealthy(h.id, h.detail);
+    });
+    // Passive ejection (a connection to the worker failed on live traffic) and its end are health news too.
+    this.balancer.on('upstream-error', (e: UpstreamErrorEvent) => {
+      this.events.publish({ type: 'health', t: this.now(), id: e.id, port: e.port, healthy: false, detail: `ejected: ${e.code} on live traffic, back after ${DEFAULT_HEALTH.healthyThreshold} good checks` });
+    });
+    this.balancer.on('upstream-restored', (e: UpstreamRestoredEvent) => {
+      this.events.publish({ type: 'health', t: this.now(), id: e.id, port: e.port, healthy: true, detail: 'back in rotation after passing health checks' });
     });
   }
 

@@ -1,0 +1,43 @@
+/**
+ * The balancer inside a real lab (real worker processes): --upstream-timeout
+ * reaches it from the start config, and a passive ejection shows on the
+ * lab's event stream.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { request } from 'undici';
+import type { HealthEvent } from '../src/events.js';
+import { resolveConfig } from '../src/lab/config.js';
+import { startLab, until } from './helpers.js';
+
+test('--upstream-timeout: validated, and a worker slower than it gets a 504 in about that time', async (t) => {
+  assert.equal(resolveConfig({}).upstreamTimeout, 30);
+  assert.throws(() => resolveConfig({ upstreamTimeout: '0' }), /--upstream-timeout must be between 0.1 and 3600/);
+  assert.throws(() => resolveConfig({ upstreamTimeout: 'soon' }), /--upstream-timeout must be a number/);
+  const { lab } = await startLab(t, { upstreamTimeout: '0.4' }, { value: 20 });
+  await until('a ready worker', () => lab.supervisor.counts().ready === 1, 20_000);
+  const t0 = performance.now();
+  const res = await request(`${lab.balancer.url}/?work=1000`);
+  const body = (await res.body.json()) as { code: string };
+  const ms = performance.now() - t0;
+  assert.equal(res.statusCode, 504);
+  assert.equal(body.code, 'AS_ERR_UPSTREAM_TIMEOUT');
+  assert.ok(ms >= 350 && ms < 1000, `504 after ${ms.toFixed(0)} ms`);
+});
+
+test('a passive ejection is published as a health event naming the worker and the cause', async (t) => {
+  const { lab, events } = await startLab(t, {}, { value: 20 });
+  await until('a ready worker', () => lab.supervisor.counts().ready === 1, 20_000);
+  const s = createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const dead = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  lab.balancer.addWorker({ id: 99, host: '127.0.0.1', port: dead });
+  for (let i = 0; i < 2; i++) assert.equal((await request(lab.balancer.url)).statusCode, 200, 'the GET was retried on the live worker');
+  const health = events.filter((e): e is HealthEvent => e.type === 'health' && e.id === 99);
+  assert.equal(health.length, 1);
+  assert.deepEqual({ port: health[0].port, healthy: health[0].healthy }, { port: dead, healthy: false });
+  assert.match(health[0].detail, /ejected: ECONNREFUSED on live traffic/);
+});
