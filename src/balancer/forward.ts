@@ -6,7 +6,7 @@
  * definite answer (502/503/504 JSON) or, once headers went out, a destroyed
  * response. It never throws and never leaves the client hanging.
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { ErrorCode } from '../errors.js';
 import { forwardResponseHeaders } from './headers.js';
@@ -76,7 +76,14 @@ class DeadlineError extends Error {
   }
 }
 
-export class Exchange implements Dispatcher.DispatchHandler, Deadlined {
+/**
+ * An undici dispatch handler in undici's native callback form (onConnect,
+ * onHeaders, onData, onComplete, onError): undici wraps handlers written for
+ * its newer controller API in an adapter that also turns the raw response
+ * headers into an object per response; this one takes the raw headers as they
+ * were parsed and passes them on (see forwardResponseHeaders).
+ */
+export class Exchange implements Deadlined {
   readonly start: number;
   dlPrev: Deadlined | null = null;
   dlNext: Deadlined | null = null;
@@ -89,7 +96,9 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadlined {
   readonly #mayRetry: boolean;
   #retried = false;
   #upstream: Upstream | null = null;
-  #controller: Dispatcher.DispatchController | null = null;
+  /** Aborts the current attempt once undici has handed it a connection (null while it is queued). */
+  #abort: ((err?: Error) => void) | null = null;
+  #resume: (() => void) | null = null;
   /** The current attempt still counts in its worker's in-flight. */
   #attemptOpen = false;
   /** The current attempt received response headers. */
@@ -115,7 +124,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadlined {
   /** Send (or resend) the request to `upstream`. */
   send(upstream: Upstream): void {
     this.#upstream = upstream;
-    this.#controller = null;
+    this.#abort = null;
     this.#gotResponse = false;
     this.#attemptOpen = true;
     upstream.counter.inFlight++;
@@ -126,7 +135,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadlined {
         headers: this.#headers,
         body: this.#hasBody ? this.#req : null,
       },
-      this,
+      this as unknown as Dispatcher.DispatchHandler,
     );
   }
 
@@ -139,40 +148,44 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadlined {
     const upstream = this.#upstream as Upstream;
     upstream.counter.errors++;
     this.#answer(504, 'AS_ERR_UPSTREAM_TIMEOUT', `${upstream.servedBy} did not answer within ${this.#owner.timeoutMs} ms`);
-    if (this.#attemptOpen && this.#controller !== null) this.#controller.abort(new DeadlineError());
+    if (this.#attemptOpen && this.#abort !== null) this.#abort(new DeadlineError());
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller;
-    if (this.#detached) controller.abort(this.#local ? new DeadlineError() : new ClientGoneError());
+  onConnect(abort: (err?: Error) => void): void {
+    this.#abort = abort;
+    if (this.#detached) abort(this.#local ? new DeadlineError() : new ClientGoneError());
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusMessage: string): boolean {
+    if (statusCode < 200) return true; // 1xx: node:http already handled 100-continue with the client
     this.#gotResponse = true;
-    if (this.#detached) return;
+    if (this.#detached) return true;
+    this.#resume = resume;
     this.#owner.deadlines.remove(this);
     const res = this.#res;
-    const out = forwardResponseHeaders(headers, (this.#upstream as Upstream).servedBy);
+    const out = forwardResponseHeaders(rawHeaders, (this.#upstream as Upstream).servedBy);
     if (statusMessage) res.writeHead(statusCode, statusMessage, out);
     else res.writeHead(statusCode, out);
+    return true;
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#detached) return;
-    if (!this.#res.write(chunk)) {
-      controller.pause();
-      this.#res.once('drain', () => controller.resume());
-    }
+  /** false pauses undici's parser (backpressure); 'drain' resumes it. */
+  onData(chunk: Buffer): boolean {
+    if (this.#detached) return true;
+    if (this.#res.write(chunk)) return true;
+    const resume = this.#resume as () => void;
+    this.#res.once('drain', resume);
+    return false;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     const upstream = this.#closeAttempt();
     if (!this.#detached) upstream.counter.complete(this.#owner.now());
     this.#owner.settled(upstream);
     if (!this.#detached) this.#res.end();
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+  onError(err: Error): void {
     const upstream = this.#closeAttempt();
     const owner = this.#owner;
     if (this.#detached) {
@@ -239,6 +252,6 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadlined {
     }
     if (this.#detached) return;
     this.#detached = true;
-    if (this.#attemptOpen && this.#controller !== null) this.#controller.abort(new ClientGoneError());
+    if (this.#attemptOpen && this.#abort !== null) this.#abort(new ClientGoneError());
   }
 }

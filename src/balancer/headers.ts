@@ -2,7 +2,6 @@
  * Header rewriting at the proxy, pure. Hop-by-hop headers (RFC 9110 §7.6.1)
  * and any header named in `Connection` are dropped in both directions.
  */
-import type { IncomingHttpHeaders } from 'node:http';
 
 const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
@@ -132,24 +131,36 @@ function namesUpgrade(values: readonly string[]): boolean {
   return false;
 }
 
+/** Lengths of the response header names that may need dropping: only those are lower-cased and looked up. */
+const DROP_LENGTHS: ReadonlySet<number> = new Set([...HOP_BY_HOP, 'x-served-by'].map((n) => n.length));
+
+const latin1 = (b: Buffer | string): string => (typeof b === 'string' ? b : b.toString('latin1'));
+
 /**
- * Headers to send to the client for a worker's response (`headers` as undici
- * parses them: lower-case names, repeated ones as arrays), hop-by-hop removed,
- * plus `X-Served-By: <servedBy>`. Flat `[name, value, …]` for `res.writeHead`.
+ * Headers to send to the client for a worker's response, from undici's raw
+ * `[name, value, …]` (Buffers, names as the worker wrote them, repeated
+ * headers repeated), hop-by-hop and `Connection`-named ones removed, plus
+ * `X-Served-By: <servedBy>`. Flat `[name, value, …]` for `res.writeHead`.
+ * Bytes pass through as latin1, so any octet a worker sent arrives unchanged.
+ * Only names whose length matches a droppable one are lower-cased.
  */
-export function forwardResponseHeaders(headers: IncomingHttpHeaders, servedBy: string): string[] {
-  const connection = headers.connection;
-  const extra = connection === undefined ? null : connectionTokens(Array.isArray(connection) ? connection : [connection]);
-  const out: string[] = [];
-  for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || name === 'x-served-by' || (extra !== null && extra.has(name))) continue;
-    const value = headers[name];
-    if (value === undefined) continue;
-    if (typeof value === 'string') {
-      out.push(name, value);
-    } else {
-      for (const v of value) out.push(name, v);
+export function forwardResponseHeaders(raw: ReadonlyArray<Buffer | string>, servedBy: string): string[] {
+  let extra: Set<string> | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i];
+    if (n.length === 10 && latin1(n).toLowerCase() === 'connection') {
+      const tokens = connectionTokens([latin1(raw[i + 1])]);
+      if (tokens !== null) for (const t of tokens) (extra ??= new Set()).add(t);
     }
+  }
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = latin1(raw[i]);
+    if (DROP_LENGTHS.has(name.length) || extra !== null) {
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower) || lower === 'x-served-by' || (extra !== null && extra.has(lower))) continue;
+    }
+    out.push(name, latin1(raw[i + 1]));
   }
   out.push('x-served-by', servedBy);
   return out;

@@ -44,7 +44,9 @@ export class Upstream {
     this.pool = new Pool(`http://${target.host}:${target.port}`, {
       connections: settings.connections,
       pipelining: 1,
-      headersTimeout: settings.timeoutMs,
+      // The balancer's own deadline (one timer for all requests, queueing included) bounds the wait
+      // for response headers; undici's would arm one more timer per request, and later.
+      headersTimeout: 0,
       bodyTimeout: settings.timeoutMs,
       connectTimeout: Math.min(settings.timeoutMs, 5000),
     });
