@@ -29,6 +29,9 @@ const HELP = {
   maxStepPods: ['--max-step-pods <n>', `target policy: one tick adds at most this many workers … (default ${d.maxStepPods})`],
   maxStepPercent: ['--max-step-percent <percent>', `… or this % of the current count, whichever is more (default ${d.maxStepPercent}, i.e. may double)`],
   warmup: ['--warmup <seconds>', `a newly ready worker stays out of per-worker averages this long, and scale-in waits (default ${d.warmup})`],
+  balancer: ['--balancer <mode>', `l7: the balancer proxies each request (round robin per request); l4: it hands each TCP connection to the next worker (round robin per connection, like an NLB or a Kubernetes Service) (default ${d.balancer})`],
+  maxConnRequests: ['--max-conn-requests <n>', `workers answer Connection: close after this many requests on one connection, 0 for never (like nginx keepalive_requests; the cure for L4 pinning) (default ${d.maxConnRequests})`],
+  maxConnAge: ['--max-conn-age <seconds>', `workers answer Connection: close once a connection is this old, 0 for never (default ${d.maxConnAge})`],
   upstreamTimeout: ['--upstream-timeout <seconds>', `the balancer answers 504 when a worker's response headers take longer than this, time queued for a connection included (default ${d.upstreamTimeout})`],
 } as const;
 

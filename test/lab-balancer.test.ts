@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { request } from 'undici';
+import type { Balancer } from '../src/balancer/balancer.js';
 import type { HealthEvent } from '../src/events.js';
 import { resolveConfig } from '../src/lab/config.js';
 import { startLab, until } from './helpers.js';
@@ -34,10 +35,29 @@ test('a passive ejection is published as a health event naming the worker and th
   await once(s, 'listening');
   const dead = (s.address() as AddressInfo).port;
   await new Promise((r) => s.close(r));
-  lab.balancer.addWorker({ id: 99, host: '127.0.0.1', port: dead });
+  (lab.balancer as Balancer).addWorker({ id: 99, host: '127.0.0.1', port: dead });
   for (let i = 0; i < 2; i++) assert.equal((await request(lab.balancer.url)).statusCode, 200, 'the GET was retried on the live worker');
   const health = events.filter((e): e is HealthEvent => e.type === 'health' && e.id === 99);
   assert.equal(health.length, 1);
   assert.deepEqual({ port: health[0].port, healthy: health[0].healthy }, { port: dead, healthy: false });
   assert.match(health[0].detail, /ejected: ECONNREFUSED on live traffic/);
+});
+
+test('--balancer l4 in a real lab: connections round-robin over the ready workers, counts come from the workers, connections show per worker', async (t) => {
+  const { lab, events } = await startLab(t, { balancer: 'l4', max: '2' }, { value: 20 });
+  await until('a ready worker', () => lab.supervisor.counts().ready === 1, 20_000);
+  assert.equal(lab.scale(1), 2);
+  await until('two ready workers', () => lab.supervisor.counts().ready === 2, 20_000);
+  const ids: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const res = await request(lab.balancer.url, { reset: true }); // a fresh connection each time
+    ids.push(((await res.body.json()) as { id: number }).id);
+  }
+  assert.equal(new Set(ids).size, 2, `served by ${ids.join(',')}`);
+  for (let i = 2; i < ids.length; i++) assert.equal(ids[i], ids[i - 2], 'connections alternate');
+  await until('the workers reported their requests', () => lab.balancer.snapshot().total >= 6, 5000);
+  const started = events.find((e) => e.type === 'started');
+  assert.equal(started?.type === 'started' && started.config.balancer, 'l4');
+  const stats = events.filter((e) => e.type === 'stats');
+  assert.ok(stats.some((e) => e.type === 'stats' && e.workers.some((w) => w.connections !== undefined)), 'no connections column data');
 });

@@ -28,7 +28,9 @@ import { DEFAULT_HEALTH, type BalancerHealthEvent, type HealthCheckOptions, type
 import { HealthCheckLoop, httpProbe, type ProbeResult } from './health-check.js';
 import { applyCheck, eject, initialHealth, inRotation, type HealthState } from './health-state.js';
 import { pick } from './pick.js';
+import type { Histogram } from 'hdr-histogram-js';
 import { RateWindow } from './rate-window.js';
+import { newLatencyHistogram } from './traffic-stats.js';
 
 /** The worker's IPC channel (a ChildProcess fits). */
 export interface L4Channel {
@@ -63,7 +65,7 @@ export interface L4WorkerStats {
   handedOff: number;
 }
 
-export interface L4Snapshot extends TrafficStats {
+export interface L4Snapshot extends Omit<TrafficStats, 'p50' | 'p95' | 'p99'> {
   rejected: number;
   workers: L4WorkerStats[];
 }
@@ -125,6 +127,8 @@ export class L4Balancer extends EventEmitter {
   #retiredRequests = 0;
   #errors = 0;
   #pinnedReported = false;
+  /** Never filled: the daemon does not see requests under L4 (the latency percentiles stay null). */
+  readonly #latency = newLatencyHistogram();
 
   constructor(opts: L4Options) {
     super();
@@ -254,6 +258,11 @@ export class L4Balancer extends EventEmitter {
     return this.#rotation.length;
   }
 
+  /** Same shape as the L7 balancer's; always empty here. */
+  get latency(): Readonly<Histogram> {
+    return this.#latency;
+  }
+
   snapshot(): L4Snapshot {
     const now = this.#now();
     const workers: L4WorkerStats[] = [];
@@ -279,9 +288,6 @@ export class L4Balancer extends EventEmitter {
     return {
       rpm: this.#window.last(60, now),
       rps: this.#window.last(1, now),
-      p50: null,
-      p95: null,
-      p99: null,
       inFlight,
       total,
       errors: this.#errors,
@@ -293,15 +299,15 @@ export class L4Balancer extends EventEmitter {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const server = this.#server;
-    const closed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    // Not waiting for close's callback: net.Server keeps counting every socket it handed away (their
+    // handles live in the workers now), so it would never come. The listening handle closes at once.
+    if (this.#server.listening) this.#server.close();
     const members = [...this.#members.values()];
     for (const m of members) {
       this.#forget(m);
       m.loop.stop();
     }
     await Promise.all(members.map((m) => m.closeProbe()));
-    await closed;
   }
 
   // internals

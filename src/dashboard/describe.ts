@@ -11,7 +11,7 @@ export type LogLevel = 'info' | 'scale' | 'warn' | 'error';
 
 export interface EventLine {
   /** What kind of thing happened, one word: the first column of the line. */
-  kind: 'started' | 'scale' | 'worker' | 'health' | 'paused' | 'resumed' | 'stopped';
+  kind: 'started' | 'scale' | 'worker' | 'health' | 'paused' | 'resumed' | 'stopped' | 'note';
   level: LogLevel;
   /** The rest of the line. */
   text: string;
@@ -32,13 +32,14 @@ export function describe(e: LabEvent): EventLine | null {
   switch (e.type) {
     case 'started': {
       const c = e.config;
+      const mode = c.balancer === 'l4' ? ' (L4: connections handed to workers)' : '';
       const rule = c.policy === 'target' ? `target ${c.target}` : `out above ${c.scaleUp} %, in below ${c.scaleDown} %`;
       const timing = c.policy === 'target' ? `scale-in window ${c.scaleDownWindow} s` : `cooldown ${c.cooldown} s`;
       return {
         kind: 'started',
         level: 'info',
         text:
-          `balancer ${e.balancerUrl}  policy ${c.policy} on ${c.metric}: ${rule}, ` +
+          `balancer ${e.balancerUrl}${mode}  policy ${c.policy} on ${c.metric}: ${rule}, ` +
           `${c.min}–${c.max} workers from port ${c.basePort}, tick ${c.interval} s, ${timing}  (daemon pid ${e.pid}, worker logs in ${e.runDir})`,
       };
     }
@@ -66,6 +67,8 @@ export function describe(e: LabEvent): EventLine | null {
         level: e.forced > 0 ? 'warn' : 'info',
         text: `${e.reason}; ${plural(e.forced, 'worker')} needed SIGKILL`,
       };
+    case 'note':
+      return { kind: 'note', level: 'warn', text: e.text };
     case 'tick':
     case 'stats':
       return null;

@@ -47,6 +47,9 @@ export const DEFAULTS: LabConfig = {
   maxStepPercent: 100,
   warmup: 6,
   upstreamTimeout: 30,
+  balancer: 'l7',
+  maxConnRequests: 0,
+  maxConnAge: 0,
   drainTimeoutMs: 10_000,
   killTimeoutMs: 5_000,
   readyTimeoutMs: 15_000,
@@ -74,12 +77,14 @@ const KEYS: KeySpec[] = [
   { key: 'maxStepPercent', flag: 'max-step-percent', kind: 'number', min: 0, max: 1000 },
   { key: 'warmup', flag: 'warmup', kind: 'number', min: 0, max: 3600 },
   { key: 'upstreamTimeout', flag: 'upstream-timeout', kind: 'number', min: 0.1, max: 3600 },
+  { key: 'maxConnRequests', flag: 'max-conn-requests', kind: 'int', min: 0, max: 1_000_000_000 },
+  { key: 'maxConnAge', flag: 'max-conn-age', kind: 'int', min: 0, max: 86_400 },
 ];
 
-const ENUMS = { metric: METRIC_NAMES, policy: POLICY_NAMES } as const;
+const ENUMS = { metric: METRIC_NAMES, policy: POLICY_NAMES, balancer: ['l7', 'l4'] } as const;
 
 /** Every setting a flag or the config file may set, by LabConfig key (commander's attribute names are the same). */
-export const SETTING_KEYS: readonly string[] = [...KEYS.map((k) => k.key), 'metric', 'policy'];
+export const SETTING_KEYS: readonly string[] = [...KEYS.map((k) => k.key), 'metric', 'policy', 'balancer'];
 
 export type RawSettings = Partial<Record<string, unknown>>;
 
@@ -131,10 +136,10 @@ export function parseConfigFile(text: string, file: string): RawSettings {
     throw new ConfigError(`config file ${file} must hold a JSON object (received ${Array.isArray(data) ? 'an array' : typeof data})`);
   }
   const out: RawSettings = {};
-  const known = KEYS.map((k) => k.flag).concat('metric', 'policy');
+  const known = KEYS.map((k) => k.flag).concat('metric', 'policy', 'balancer');
   for (const [name, value] of Object.entries(data)) {
     const spec = KEYS.find((k) => k.flag === name || k.key === name);
-    const key = spec ? spec.key : name === 'metric' || name === 'policy' ? name : undefined;
+    const key = spec ? spec.key : name === 'metric' || name === 'policy' || name === 'balancer' ? name : undefined;
     if (key === undefined) {
       throw new ConfigError(`config file ${file}: unknown key "${name}" (expected one of: ${known.join(', ')})`);
     }
@@ -168,7 +173,7 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}, limits
       if (value === undefined) continue;
       (config as unknown as Record<string, unknown>)[spec.key] = coerce(spec, value, source, limits);
     }
-    for (const key of ['metric', 'policy'] as const) {
+    for (const key of ['metric', 'policy', 'balancer'] as const) {
       const value = raw[key];
       if (value === undefined) continue;
       const allowed: readonly string[] = ENUMS[key];

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Balancer, DEFAULT_HEALTH, type BalancerHealthEvent, type UpstreamErrorEvent, type UpstreamRestoredEvent } from '../balancer/balancer.js';
+import { L4Balancer, type PinnedEvent } from '../balancer/l4.js';
 import { LabEvents, type TrafficStats, type WorkerSnapshot } from '../events.js';
 import { decide, initialMemory, noteManualScale, setPaused, type Decision, type PolicyMemory, type PolicyState } from '../policy/decide.js';
 import type { Observation } from '../policy/measure.js';
@@ -33,7 +34,8 @@ export class Lab {
   readonly events = new LabEvents();
   readonly config: LabConfig;
   readonly runDir: string;
-  readonly balancer: Balancer;
+  /** L7 (the default) or L4 (`--balancer l4`): same lifecycle, events and counters. */
+  readonly balancer: Balancer | L4Balancer;
   readonly supervisor: Supervisor;
   /** Resolves once everything is stopped, with the number of workers that needed SIGKILL. */
   readonly stopped: Promise<number>;
@@ -55,11 +57,18 @@ export class Lab {
     this.runDir = opts.runDir ?? mkdtempSync(join(tmpdir(), 'autoscale-run-'));
     this.#sampler = opts.sampler ?? createHostCpuSampler();
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
-    this.balancer = new Balancer({ host: config.host, port: config.port, upstreamTimeoutMs: Math.round(config.upstreamTimeout * 1000) });
+    this.balancer =
+      config.balancer === 'l4'
+        ? new L4Balancer({ host: config.host, port: config.port })
+        : new Balancer({ host: config.host, port: config.port, upstreamTimeoutMs: Math.round(config.upstreamTimeout * 1000) });
+    const workerArgs: string[] = [];
+    if (config.maxConnRequests > 0) workerArgs.push('--max-conn-requests', String(config.maxConnRequests));
+    if (config.maxConnAge > 0) workerArgs.push('--max-conn-age', String(config.maxConnAge));
     this.supervisor = new Supervisor({
       host: config.host,
       basePort: config.basePort,
       work: config.work,
+      workerArgs,
       runDir: this.runDir,
       rotation: this.balancer,
       publish: (e) => this.events.publish(e),
@@ -84,6 +93,17 @@ export class Lab {
     });
     this.balancer.on('upstream-restored', (e: UpstreamRestoredEvent) => {
       this.events.publish({ type: 'health', t: this.now(), id: e.id, port: e.port, healthy: true, detail: 'back in rotation after passing health checks' });
+    });
+    // L4 only, once: why a new worker serves nothing.
+    this.balancer.on('pinned', (e: PinnedEvent) => {
+      this.events.publish({
+        type: 'note',
+        t: this.now(),
+        text:
+          `worker ${e.id} :${e.port} gets no traffic: under --balancer l4 each connection stays on the worker it was handed to, ` +
+          `and the ${e.connections} keep-alive connections open now were handed out before it was ready; ` +
+          'new connections, --max-conn-requests or --max-conn-age spread the load',
+      });
     });
   }
 
