@@ -30,6 +30,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Balancer } from '../src/balancer/balancer.js';
+import { L4Balancer } from '../src/balancer/l4.js';
 import type { TrafficStats } from '../src/events.js';
 import { LatencyWindow } from '../src/lab/observe.js';
 
@@ -39,6 +40,29 @@ const WORKER_ENTRY = join(ROOT, 'dist/app/main.js');
 const HOST = '127.0.0.1';
 
 // ---------------------------------------------------------------- child roles
+
+/** Child role: the L4 balancer with two workers of its own (it hands connections to them over their IPC channels). */
+async function serveL4(): Promise<void> {
+  const balancer = new L4Balancer({ host: HOST, port: 0 });
+  await balancer.listen();
+  const pids: number[] = [];
+  const workers: ChildProcess[] = [];
+  for (let id = 1; id <= 2; id++) {
+    const w = fork(WORKER_ENTRY, ['--id', String(id), '--port', '0', '--host', HOST, '--work', '0'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] });
+    workers.push(w);
+    const m = await nextMessage<{ type: string; port: number }>(w, `L4 worker ${id}`);
+    balancer.addWorker({ id, host: HOST, port: m.port, channel: w });
+    w.on('message', (r: { type?: string; requests: number; inFlight: number; handedOver: number }) => {
+      if (r.type === 'stats') balancer.report(id, r);
+    });
+    pids.push(w.pid as number);
+  }
+  process.once('disconnect', () => {
+    void balancer.close();
+    for (const w of workers) w.kill('SIGTERM');
+  });
+  process.send?.({ port: balancer.port, workerPids: pids });
+}
 
 /** Child role: a bare node:http server answering a constant JSON body of a worker's size (the JS ceiling). */
 async function serveConstant(): Promise<void> {
@@ -409,6 +433,8 @@ async function main(): Promise<void> {
   const nginxPort = nginx.port;
   const nginxPids = withChildren(nginx.pid);
 
+  const l4 = real ? forkRole(['--serve-l4']) : null;
+  const l4Info = l4 === null ? null : await nextMessage<{ port: number; workerPids: number[] }>(l4, 'L4 balancer');
   const constant = forkRole(['--serve-constant']);
   const constantPort = (await nextMessage<{ port: number }>(constant, 'constant server')).port;
 
@@ -417,6 +443,9 @@ async function main(): Promise<void> {
     { name: 'direct (1 worker)', url: `http://${HOST}:${ports[0]}/`, proc: undefined, proxyPids: [] as number[] },
     { name: 'balancer', url: `http://${HOST}:${balancers.plain}/`, proc: balancerProcs.plain, proxyPids: [balancerProcs.plain?.pid as number] },
     { name: 'nginx round-robin', url: `http://${HOST}:${nginxPort}/`, proc: undefined, proxyPids: nginxPids },
+    ...(l4 === null || l4Info === null
+      ? []
+      : [{ name: 'balancer L4', url: `http://${HOST}:${l4Info.port}/`, proc: undefined, proxyPids: [l4.pid as number], workerPids: l4Info.workerPids }]),
     { name: 'balancer + 8ms block/3s', url: `http://${HOST}:${balancers.block}/`, proc: balancerProcs.block, proxyPids: [balancerProcs.block?.pid as number] },
   ];
 
@@ -446,11 +475,12 @@ async function main(): Promise<void> {
     for (const t of targets) {
       if (s.warmup > 0) await wrk(t.url, s, s.warmup, script);
       const before = await ownView(t.proc);
-      const cpu0 = { proxy: cpuOf(t.proxyPids), proxySys: cpuOf(t.proxyPids, true), workers: cpuOf(workerPids) };
+      const wPids = 'workerPids' in t ? (t.workerPids as number[]) : workerPids;
+      const cpu0 = { proxy: cpuOf(t.proxyPids), proxySys: cpuOf(t.proxyPids, true), workers: cpuOf(wPids) };
       const r = await wrk(t.url, s, s.duration, script);
       r.proxyUs = t.proxyPids.length === 0 ? Number.NaN : ((cpuOf(t.proxyPids) - cpu0.proxy) * 1e6) / r.requests;
       r.proxySysUs = t.proxyPids.length === 0 ? Number.NaN : ((cpuOf(t.proxyPids, true) - cpu0.proxySys) * 1e6) / r.requests;
-      r.workersUs = ((cpuOf(workerPids) - cpu0.workers) * 1e6) / r.requests;
+      r.workersUs = ((cpuOf(wPids) - cpu0.workers) * 1e6) / r.requests;
       const after = await ownView(t.proc);
       results.get(t.name)?.push(r);
       const own =
@@ -512,6 +542,12 @@ async function main(): Promise<void> {
       `a bare node:http server answering a constant body ${fmt(bare.proxyUs, 0)} µs — what node:http alone costs per request, before any forwarding.`,
   );
   console.log(`balancer throughput: ${fmt(roundRatio('balancer', 'nginx round-robin'))}× nginx (goal ≥ 0.85), ${fmt(roundRatio('balancer', 'bare node:http (constant)'))}× the bare node:http ceiling, direct ${fmt(direct.rps, 0)} req/s.`);
+  if (results.has('balancer L4')) {
+    console.log(
+      `L4 (connections handed to the workers, no byte through the daemon): ${fmt(roundRatio('balancer L4', 'nginx round-robin'))}× nginx, ${fmt(roundRatio('balancer L4', 'balancer'))}× the L7 balancer; ` +
+        `its daemon's CPU ${fmt(summary('balancer L4').proxyUs, 1)} µs/request (it only sees the ${s.connections} connections).`,
+    );
+  }
 
   if (s.profile) {
     const p = balancerProcs.plain as ChildProcess;
@@ -580,6 +616,7 @@ async function run(): Promise<void> {
   if (role === '--serve-balancer') return serveBalancer(JSON.parse(process.argv[3]) as { ports: number[]; block: boolean });
   if (role === '--serve-tiny') return serveTiny(Number(process.argv[3]));
   if (role === '--serve-constant') return serveConstant();
+  if (role === '--serve-l4') return serveL4();
 
   const onSignal = (sig: NodeJS.Signals): void => {
     cleanup();
