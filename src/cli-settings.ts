@@ -19,7 +19,7 @@ const HELP = {
   cooldown: ['--cooldown <seconds>', `threshold policy: no scale-in until this long after the last scaling action (default ${d.cooldown})`],
   port: ['--port <port>', `balancer port (default ${d.port})`],
   basePort: ['--base-port <port>', `first worker port; workers take the lowest free ports from here (default ${d.basePort})`],
-  host: ['--host <address>', `address to bind the balancer and workers to (default ${d.host})`],
+  host: ['--host <address>', `address to bind the balancer to; workers always bind 127.0.0.1 (default ${d.host})`],
   work: ['--work <ms>', `busy-loop CPU ms per request in each worker, 0 for none (default ${d.work})`],
   metric: ['--metric <name>', `what drives scaling: ${METRIC_NAMES.map((m) => `${m} (${METRICS[m].help})`).join('; ')} (default ${d.metric})`],
   policy: ['--policy <name>', `threshold (one step above --scale-up / below --scale-down) or target (Kubernetes HPA: ceil(n × metric / --target)) (default ${d.policy})`],

@@ -11,6 +11,7 @@ import { request } from 'undici';
 import type { Balancer } from '../src/balancer/balancer.js';
 import type { HealthEvent } from '../src/events.js';
 import { resolveConfig } from '../src/lab/config.js';
+import { exposureWarning } from '../src/lab/lab.js';
 import { startLab, until } from './helpers.js';
 
 test('--upstream-timeout: validated, and a worker slower than it gets a 504 in about that time', async (t) => {
@@ -60,4 +61,18 @@ test('--balancer l4 in a real lab: connections round-robin over the ready worker
   assert.equal(started?.type === 'started' && started.config.balancer, 'l4');
   const stats = events.filter((e) => e.type === 'stats');
   assert.ok(stats.some((e) => e.type === 'stats' && e.workers.some((w) => w.connections !== undefined)), 'no connections column data');
+});
+
+test('only the balancer takes --host: workers bind 127.0.0.1; a non-loopback --host gets a one-line warning', async (t) => {
+  assert.equal(exposureWarning('127.0.0.1'), null);
+  assert.equal(exposureWarning('localhost'), null);
+  assert.equal(exposureWarning('::1'), null);
+  assert.equal(exposureWarning('0.0.0.0'), 'warning: --host 0.0.0.0 makes the balancer reachable from other machines (workers stay on 127.0.0.1)');
+  // 127.0.0.2 is loopback too, but not the workers' address: it shows who binds where.
+  const { lab, workers } = await startLab(t, { host: '127.0.0.2' }, { value: 20 });
+  await until('a ready worker', () => lab.supervisor.counts().ready === 1, 20_000);
+  assert.match(lab.balancer.url, /^http:\/\/127\.0\.0\.2:/);
+  const ready = workers().find((e) => e.state === 'ready');
+  assert.match(String(ready?.detail), /listening on 127\.0\.0\.1:\d+/);
+  assert.equal((await request(lab.balancer.url)).statusCode, 200);
 });

@@ -8,7 +8,7 @@ import type { CliIO } from '../cli-io.js';
 import { formatJsonLine, formatPlainLine } from '../dashboard/plain.js';
 import { startDashboard } from '../dashboard/dashboard.js';
 import type { LabConfig } from '../lab/config.js';
-import { Lab } from '../lab/lab.js';
+import { exposureWarning, Lab } from '../lab/lab.js';
 import { running } from './running.js';
 import { RunSession, type RunOptions } from '../runs/session.js';
 
@@ -18,6 +18,8 @@ export interface StartOptions extends RunOptions {
 }
 
 export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions): Promise<number> {
+  const warning = exposureWarning(config.host);
+  if (warning !== null) io.stderr.write(`${warning}\n`);
   let run: RunSession;
   try {
     run = RunSession.open(opts, io.env);

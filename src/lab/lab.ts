@@ -22,6 +22,16 @@ import { publicSettings, type LabConfig } from './config.js';
 import { LatencyWindow, TickWindow, type LatencyPercentiles } from './observe.js';
 import { createHostCpuSampler, type CpuSampler } from './sampler.js';
 
+/** Where workers listen, whatever --host says. */
+export const WORKER_HOST = '127.0.0.1';
+
+/** A one-line warning when the balancer is bound beyond this machine, else null. */
+export function exposureWarning(host: string): string | null {
+  const h = host.toLowerCase();
+  if (h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h)) return null;
+  return `warning: --host ${host} makes the balancer reachable from other machines (workers stay on ${WORKER_HOST})`;
+}
+
 export interface LabOptions {
   /** Where worker logs go; a fresh temp dir by default. */
   runDir?: string;
@@ -65,7 +75,8 @@ export class Lab {
     if (config.maxConnRequests > 0) workerArgs.push('--max-conn-requests', String(config.maxConnRequests));
     if (config.maxConnAge > 0) workerArgs.push('--max-conn-age', String(config.maxConnAge));
     this.supervisor = new Supervisor({
-      host: config.host,
+      // Workers (and their /stress endpoint) are never exposed: only the balancer takes --host.
+      host: WORKER_HOST,
       basePort: config.basePort,
       work: config.work,
       workerArgs,
