@@ -22,7 +22,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { ConfigError, PortInUseError } from '../errors.js';
+import { InternalError, PortInUseError } from '../errors.js';
 import type { TrafficStats } from '../events.js';
 import { DEFAULT_HEALTH, type BalancerHealthEvent, type HealthCheckOptions, type UpstreamErrorEvent, type UpstreamRestoredEvent } from './balancer.js';
 import { HealthCheckLoop, httpProbe, type ProbeResult } from './health-check.js';
@@ -132,8 +132,8 @@ export class L4Balancer extends EventEmitter {
 
   constructor(opts: L4Options) {
     super();
-    if (typeof opts.host !== 'string' || opts.host === '') throw new ConfigError(`balancer host: expected a host name or address, received ${JSON.stringify(opts.host)}`);
-    if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new ConfigError(`balancer port: expected an integer port 0-65535, received ${JSON.stringify(opts.port)}`);
+    if (typeof opts.host !== 'string' || opts.host === '') throw new InternalError(`balancer host: expected a host name or address, received ${JSON.stringify(opts.host)}`);
+    if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new InternalError(`balancer port: expected an integer port 0-65535, received ${JSON.stringify(opts.port)}`);
     this.host = opts.host;
     this.#requestedPort = opts.port;
     this.#health = { ...DEFAULT_HEALTH, ...opts.health };
