@@ -111,9 +111,8 @@ export class Lab {
         type: 'note',
         t: this.now(),
         text:
-          `worker ${e.id} :${e.port} gets no traffic: under --balancer l4 each connection stays on the worker it was handed to, ` +
-          `and the ${e.connections} keep-alive connections open now were handed out before it was ready; ` +
-          'new connections, --max-conn-requests or --max-conn-age spread the load',
+          `worker ${e.id} :${e.port} gets no traffic: under L4 each connection stays on its worker, ` +
+          `and the ${e.connections} open keep-alive connections predate it (--max-conn-requests or --max-conn-age spread them)`,
       });
     });
   }
