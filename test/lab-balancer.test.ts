@@ -59,8 +59,8 @@ test('--balancer l4 in a real lab: connections round-robin over the ready worker
   await until('the workers reported their requests', () => lab.balancer.snapshot().total >= 6, 5000);
   const started = events.find((e) => e.type === 'started');
   assert.equal(started?.type === 'started' && started.config.balancer, 'l4');
-  const stats = events.filter((e) => e.type === 'stats');
-  assert.ok(stats.some((e) => e.type === 'stats' && e.workers.some((w) => w.connections !== undefined)), 'no connections column data');
+  // The workers report once a second, the lab publishes stats once a second: wait for a row that carries connections.
+  await until('a stats event with per-worker connections', () => events.some((e) => e.type === 'stats' && e.workers.some((w) => w.connections !== undefined)), 5000);
 });
 
 test('only the balancer takes --host: workers bind 127.0.0.1; a non-loopback --host gets a one-line warning', async (t) => {
