@@ -186,13 +186,13 @@ export interface StoppedEvent {
 }
 
 /** Something the lab explains once, in words (e.g. connection pinning under --balancer l4). */
-export interface NoteEvent {
-  type: 'note';
+export interface HintEvent {
+  type: 'hint';
   t: number;
   text: string;
 }
 
-export type LabEvent = StartedEvent | TickEvent | ScaleEvent | WorkerEvent | HealthEvent | PauseEvent | StatsEvent | StoppedEvent | NoteEvent;
+export type LabEvent = StartedEvent | TickEvent | ScaleEvent | WorkerEvent | HealthEvent | PauseEvent | StatsEvent | StoppedEvent | HintEvent;
 export type LabEventType = LabEvent['type'];
 
 /** Typed emitter: `bus.on('tick', (e) => …)` gets a TickEvent; `bus.on('event', …)` gets every event. */

@@ -262,15 +262,15 @@ test('worker and health events update rows between stats; unknown fields stay un
   assert.deepEqual(row, ['1', '5000', '100', 'unhealthy', '–', '–', '0', '0', '–', '0', '00:01']);
 });
 
-test('--balancer l4: the table shows each worker\'s connections, so a pinned-out new worker is visible; the note is one log line', () => {
+test('--balancer l4: the table shows each worker\'s connections, so a pinned-out new worker is visible; the hint is one log line', () => {
   const state = replay([
     started(),
     stats(10_000, { rps: 90 }, [worker({ id: 1, rps: 45, connections: 10 }), worker({ id: 2, rps: 45, connections: 10 }), worker({ id: 3, rps: 0, connections: 0, startedAt: 5_000 })]),
-    { type: 'note', t: 11_000, text: 'worker 3 :5002 gets no traffic: under --balancer l4 each connection stays on the worker it was handed to' },
+    { type: 'hint', t: 11_000, text: 'worker 3 :5002 gets no traffic: under --balancer l4 each connection stays on the worker it was handed to' },
   ]);
   const rows = instanceTable(state, 118).rows.map((r) => r.text.split(/\s+/).filter(Boolean));
   assert.deepEqual(rows.map((r) => [r[0], r[7], r[9]]), [['1', '45', '10'], ['2', '45', '10'], ['3', '0', '0']]);
-  assert.deepEqual(visibleLog(state, 300, 1).map((l) => [l.text, l.level]), [['+00:11 note     worker 3 :5002 gets no traffic: under --balancer l4 each connection stays on the worker it was handed to', 'warn']]);
+  assert.deepEqual(visibleLog(state, 300, 1).map((l) => [l.text, l.level]), [['+00:11 hint     worker 3 :5002 gets no traffic: under --balancer l4 each connection stays on the worker it was handed to', 'warn']]);
 });
 
 test('log lines: every kind of event, relative timestamps, newest at the bottom, cut to width', () => {

@@ -11,7 +11,7 @@ export type LogLevel = 'info' | 'scale' | 'warn' | 'error';
 
 export interface EventLine {
   /** What kind of thing happened, one word: the first column of the line. */
-  kind: 'started' | 'scale' | 'worker' | 'health' | 'paused' | 'resumed' | 'stopped' | 'note';
+  kind: 'started' | 'scale' | 'worker' | 'health' | 'paused' | 'resumed' | 'stopped' | 'hint';
   level: LogLevel;
   /** The rest of the line. */
   text: string;
@@ -67,8 +67,8 @@ export function describe(e: LabEvent): EventLine | null {
         level: e.forced > 0 ? 'warn' : 'info',
         text: `${e.reason}; ${plural(e.forced, 'worker')} needed SIGKILL`,
       };
-    case 'note':
-      return { kind: 'note', level: 'warn', text: e.text };
+    case 'hint':
+      return { kind: 'hint', level: 'warn', text: e.text };
     case 'tick':
     case 'stats':
       return null;

@@ -182,7 +182,7 @@ export function reduceDashboard(state: DashboardState, event: LabEvent): Dashboa
     case 'paused':
       return { ...state, now, log, paused: event.paused };
     case 'scale':
-    case 'note':
+    case 'hint':
       return { ...state, now, log };
     case 'stopped':
       return { ...state, now, log, stopped: event };

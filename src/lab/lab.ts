@@ -108,7 +108,7 @@ export class Lab {
     // L4 only, once: why a new worker serves nothing.
     this.balancer.on('pinned', (e: PinnedEvent) => {
       this.events.publish({
-        type: 'note',
+        type: 'hint',
         t: this.now(),
         text:
           `worker ${e.id} :${e.port} gets no traffic: under L4 each connection stays on its worker, ` +
