@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createWorkerApp, type WorkerAppState } from './app.js';
 import { trackConnections, type ConnectionTracker } from './connections.js';
+import { hostForUrl } from '../url-host.js';
 
 /**
  * Longer than the balancer's idle timeout for pooled connections, so the worker never
@@ -94,7 +95,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
 
   const port = (server.address() as AddressInfo).port;
   state.port = port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = `http://${hostForUrl(host)}:${port}`;
 
   async function shutdown(timeoutMs: number): Promise<CloseResult> {
     state.setDraining();

@@ -3,7 +3,7 @@
  * TTY, plain lines otherwise, NDJSON with --json. Ctrl+C / SIGTERM / SIGHUP
  * stop it cleanly; the returned promise resolves with the exit code.
  */
-import { AutoscaleError } from '../errors.js';
+import { AutoscaleError, listenError } from '../errors.js';
 import type { CliIO } from '../cli-io.js';
 import { formatJsonLine, formatPlainLine } from '../dashboard/plain.js';
 import { startDashboard } from '../dashboard/dashboard.js';
@@ -35,11 +35,10 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     await lab.listen();
   } catch (err) {
     run.close();
-    if (err instanceof AutoscaleError) {
-      io.stderr.write(`error: ${err.message}\n`);
-      return err.exitCode;
-    }
-    throw err;
+    // Every listen error is one line: EADDRNOTAVAIL, EACCES… (see listenError).
+    const e = err instanceof AutoscaleError ? err : listenError(err, config.host, config.port, 'balancer', '--port');
+    io.stderr.write(`error: ${e.message}\n`);
+    return e.exitCode;
   }
   running.add(lab);
   run.attach(lab.events, (message) => io.stderr.write(`warning: ${message}\n`));

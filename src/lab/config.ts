@@ -69,7 +69,8 @@ const KEYS: KeySpec[] = [
   { key: 'port', flag: 'port', kind: 'int', min: 0, max: 65_535 },
   { key: 'basePort', flag: 'base-port', kind: 'int', min: 1024, max: 65_535 },
   { key: 'host', flag: 'host', kind: 'string' },
-  { key: 'work', flag: 'work', kind: 'number', min: 0, max: 1000 },
+  // Whole ms only, exactly what the worker accepts (src/app/main.ts): 2.5 would make every worker exit 2 before ready.
+  { key: 'work', flag: 'work', kind: 'int', min: 0, max: 1000 },
   { key: 'target', flag: 'target', kind: 'number', min: 0.001, max: 1_000_000 },
   { key: 'tolerance', flag: 'tolerance', kind: 'number', min: 0, max: 0.9 },
   { key: 'scaleDownWindow', flag: 'scale-down-window', kind: 'number', min: 0, max: 3600 },

@@ -14,8 +14,8 @@
  * cancelled start comes first; the supervisor hears it through `onGone`.
  */
 import type { ChildProcess, ForkOptions } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync } from 'node:fs';
+import { openWorkerLog } from './worker-log.js';
 import { EXIT_LISTEN_FAILED, isFromWorker, type ToWorker } from '../app/protocol.js';
 import type { LabEvent, WorkerSnapshot, WorkerState } from '../events.js';
 
@@ -222,13 +222,14 @@ export class WorkerProcess {
     }
     this.port = port;
     const { host, runDir, script, work } = this.#deps;
-    const logFile = join(runDir, `worker-${this.id}.log`);
+    // A log that cannot be opened (run dir read-only, removed) must not stop the worker: output is discarded, the event says why.
+    const log = openWorkerLog(runDir, this.id);
+    const fd = log.fd ?? undefined;
+    const out = log.fd ?? 'ignore';
     let child: ChildProcess;
-    let fd: number | undefined;
     try {
-      fd = openSync(logFile, 'a');
       child = this.#deps.fork(script, ['--id', String(this.id), '--port', String(port), '--host', host, '--work', String(work), ...this.#deps.workerArgs], {
-        stdio: ['ignore', fd, fd, 'ipc'],
+        stdio: ['ignore', out, out, 'ipc'],
         // Never inherit tsx or inspector flags: workers run compiled JS.
         execArgv: [],
         serialization: 'json',
@@ -252,7 +253,7 @@ export class WorkerProcess {
     });
     child.once('exit', (code, signal) => this.#onExit(code, signal));
     if (child.pid === undefined) return;
-    this.#setPhase('starting', `forked pid ${this.pid}, log ${logFile}`);
+    this.#setPhase('starting', `forked pid ${this.pid}, ${log.problem ?? `log ${log.file}`}`);
     this.#readyTimer = setTimeout(() => {
       this.#readyTimer = null;
       this.#failure = `not ready after ${this.#deps.readyTimeoutMs} ms`;
