@@ -13,7 +13,16 @@ import { hostForUrl } from '../url-host.js';
  * `Keep-Alive: timeout=65`; undici then keeps the socket 2 s less (its threshold).
  */
 export const WORKER_KEEP_ALIVE_TIMEOUT_MS = 65_000;
-export const WORKER_HEADERS_TIMEOUT_MS = 66_000;
+/**
+ * Slow clients (slowloris) are dropped: a request's headers must arrive within
+ * 10 s of its first byte and the whole request within 30 s. Both clocks start
+ * when a request begins, never on an idle keep-alive connection, and only
+ * cover *receiving* the request: a response that takes long (queued behind
+ * busy-waits) is not cut. Checked every second (Node's default is 30 s).
+ */
+export const WORKER_HEADERS_TIMEOUT_MS = 10_000;
+export const WORKER_REQUEST_TIMEOUT_MS = 30_000;
+const CONNECTIONS_CHECK_INTERVAL_MS = 1000;
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
 
 export interface StartWorkerOptions {
@@ -27,6 +36,9 @@ export interface StartWorkerOptions {
   maxConnRequests?: number;
   /** `Connection: close` on the first response once a connection is this old, ms (0, the default: never). */
   maxConnAgeMs?: number;
+  /** Overrides for tests: headers / whole-request receive timeouts, ms. */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
 }
 
 export interface CloseResult {
@@ -61,7 +73,14 @@ export interface RunningWorker {
 export async function startWorker(opts: StartWorkerOptions): Promise<RunningWorker> {
   const host = opts.host ?? '127.0.0.1';
   const { app, state } = createWorkerApp({ id: opts.id ?? 0, port: opts.port, work: opts.work });
-  const server = http.createServer(app);
+  const server = http.createServer(
+    {
+      headersTimeout: opts.headersTimeoutMs ?? WORKER_HEADERS_TIMEOUT_MS,
+      requestTimeout: opts.requestTimeoutMs ?? WORKER_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.min(CONNECTIONS_CHECK_INTERVAL_MS, opts.headersTimeoutMs ?? CONNECTIONS_CHECK_INTERVAL_MS),
+    },
+    app,
+  );
   server.keepAliveTimeout = WORKER_KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = WORKER_HEADERS_TIMEOUT_MS;
   const connections = trackConnections(server, { maxRequests: opts.maxConnRequests ?? 0, maxAgeMs: opts.maxConnAgeMs ?? 0 });
