@@ -21,6 +21,7 @@ import { Supervisor } from '../supervisor/supervisor.js';
 import { publicSettings, type LabConfig } from './config.js';
 import { LatencyWindow, TickWindow, type LatencyPercentiles } from './observe.js';
 import { createHostCpuSampler, type CpuSampler } from './sampler.js';
+import { Liveness, LIVENESS_MS } from './liveness.js';
 
 /** Where workers listen, whatever --host says. */
 export const WORKER_HOST = '127.0.0.1';
@@ -60,6 +61,7 @@ export class Lab {
   #statsTimer: NodeJS.Timeout | null = null;
   #ticking = false;
   #stopping: Promise<number> | null = null;
+  #liveness = new Liveness();
   #resolveStopped!: (forced: number) => void;
 
   constructor(config: LabConfig, opts: LabOptions = {}) {
@@ -94,10 +96,9 @@ export class Lab {
       latency: () => this.balancer.latency,
     });
     this.#statsLatency = new LatencyWindow(() => this.balancer.latency);
-    // An unhealthy worker is replaced at once, so the only transition that matters is to unhealthy.
-    this.balancer.on('health', (h: BalancerHealthEvent) => {
-      if (!h.healthy) this.supervisor.markUnhealthy(h.id, h.detail);
-    });
+    // Failed health checks take a worker out of rotation (readiness); it is replaced only if it is
+    // also not live: no request completed for LIVENESS_MS (see liveness.ts).
+    this.balancer.on('health', (h: BalancerHealthEvent) => this.#onHealth(h));
     // Passive ejection (a connection to the worker failed on live traffic) and its end are health news too.
     this.balancer.on('upstream-error', (e: UpstreamErrorEvent) => {
       this.events.publish({ type: 'health', t: this.now(), id: e.id, port: e.port, healthy: false, detail: `ejected: ${e.code} on live traffic, back after ${DEFAULT_HEALTH.healthyThreshold} good checks` });
@@ -238,8 +239,32 @@ export class Lab {
     });
   }
 
+  #onHealth(h: BalancerHealthEvent): void {
+    const port = this.supervisor.snapshot().find((w) => w.id === h.id)?.port ?? 0;
+    if (h.healthy) {
+      if (this.#liveness.healthy(h.id)) this.events.publish({ type: 'health', t: this.now(), id: h.id, port, healthy: true, detail: `${h.detail}: back in rotation` });
+      return;
+    }
+    this.#observeProgress(this.balancer.snapshot().workers);
+    const now = this.now();
+    if (this.#liveness.unhealthy(h.id, now) === 'replace') {
+      this.supervisor.markUnhealthy(h.id, h.detail);
+      return;
+    }
+    const ago = (this.#liveness.idleMs(h.id, now) / 1000).toFixed(1);
+    this.events.publish({ type: 'health', t: now, id: h.id, port, healthy: false, detail: `${h.detail}; busy, not hung (last request completed ${ago} s ago): out of rotation, not replaced` });
+  }
+
+  /** Replace held (unhealthy but busy) workers that stopped completing requests. */
+  #observeProgress(workers: ReadonlyArray<{ id: number; requests: number }>): void {
+    for (const id of this.#liveness.observe(workers, this.now())) {
+      this.supervisor.markUnhealthy(id, `health checks failing and no request completed for ${LIVENESS_MS / 1000} s`);
+    }
+  }
+
   #publishStats(): void {
     this.#window.sample();
+    this.#observeProgress(this.balancer.snapshot().workers);
     this.events.publish({ type: 'stats', t: this.now(), traffic: this.#traffic(this.#statsLatency.take()), workers: this.#workers() });
   }
 

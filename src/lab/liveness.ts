@@ -1,0 +1,83 @@
+/**
+ * Readiness is not liveness. Kubernetes keeps the two probes apart: a failing
+ * readiness probe only takes a pod out of the Service, a failing liveness
+ * probe restarts it. Our health check shares the worker's event loop with the
+ * `--work` busy-wait, so an overloaded worker answers /health late and fails
+ * it while doing nothing wrong; replacing it throws away its queue and makes
+ * the overload worse. So a failed health check means "out of rotation" (the
+ * balancer does that), and the lab replaces the worker only when it is also
+ * not *live*: no request completed through the balancer for LIVENESS_MS.
+ * A busy worker drains its queue out of rotation, passes its checks and
+ * comes back; a hung one (SIGSTOP, an infinite loop) completes nothing and is
+ * replaced.
+ *
+ * Pure bookkeeping: the caller feeds completed-request counts and the time.
+ */
+
+/**
+ * 10 s: a live worker completes at least one request a second even under the
+ * heaviest `--work` (1000 ms), and an unhealthy busy one catches up and passes
+ * two checks (~4 s) well within it; a hung one is replaced about 10 s after
+ * it stopped (its health checks fail after ~9 s anyway).
+ */
+export const LIVENESS_MS = 10_000;
+
+export class Liveness {
+  readonly #windowMs: number;
+  /** Per worker: last completed-request count seen, and when it last moved. */
+  #progress = new Map<number, { requests: number; at: number }>();
+  /** Unhealthy but live: kept out of rotation, not replaced (yet). */
+  #held = new Set<number>();
+
+  constructor(windowMs = LIVENESS_MS) {
+    this.#windowMs = windowMs;
+  }
+
+  /** Ms since the worker last completed a request (or was first seen). */
+  idleMs(id: number, now: number): number {
+    const p = this.#progress.get(id);
+    return p === undefined ? Infinity : now - p.at;
+  }
+
+  /**
+   * Feed every worker's lifetime completed-request count. Returns the held
+   * workers that have now made no progress for the window: replace them.
+   */
+  observe(counts: ReadonlyArray<{ id: number; requests: number }>, now: number): number[] {
+    const seen = new Set<number>();
+    for (const { id, requests } of counts) {
+      seen.add(id);
+      const p = this.#progress.get(id);
+      if (p === undefined || requests !== p.requests) this.#progress.set(id, { requests, at: now });
+    }
+    for (const id of this.#progress.keys()) {
+      if (!seen.has(id)) {
+        this.#progress.delete(id);
+        this.#held.delete(id);
+      }
+    }
+    const due: number[] = [];
+    for (const id of this.#held) {
+      if (this.idleMs(id, now) >= this.#windowMs) {
+        this.#held.delete(id);
+        due.push(id);
+      }
+    }
+    return due;
+  }
+
+  /** Health checks failed. 'replace' when the worker is not live either; otherwise it is held out of rotation. */
+  unhealthy(id: number, now: number): 'replace' | 'hold' {
+    if (this.idleMs(id, now) >= this.#windowMs) {
+      this.#held.delete(id);
+      return 'replace';
+    }
+    this.#held.add(id);
+    return 'hold';
+  }
+
+  /** Health checks pass again: no longer held. Returns true if it was held. */
+  healthy(id: number): boolean {
+    return this.#held.delete(id);
+  }
+}
