@@ -5,7 +5,7 @@
  * the chaos suite (`npm run chaos`) and its tests. Signals go to PIDs only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +73,7 @@ export class Daemon {
   #stderr = '';
   #partial = '';
   #ownRunDir: boolean;
+  #stateDir: string;
   #workers = new Map<number, WorkerView>();
   #allPids = new Set<number>();
 
@@ -82,7 +83,10 @@ export class Daemon {
     this.runDir = opts.runDir ?? mkdtempSync(join(tmpdir(), 'autoscale-chaos-run-'));
     const argv = [BIN, 'start', '--json', '--port', String(opts.port), '--base-port', String(opts.basePort), '--run-dir', this.runDir, ...(opts.args ?? [])];
     const [cmd, args] = opts.user === undefined ? [process.execPath, argv] : ['runuser', ['-u', opts.user, '--', process.execPath, ...argv]];
-    this.child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+    // Whatever the lab records about runs goes to a throwaway state directory.
+    this.#stateDir = mkdtempSync(join(tmpdir(), 'autoscale-chaos-state-'));
+    const env = { ...process.env, XDG_STATE_HOME: this.#stateDir, ...opts.env };
+    this.child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.child.stdout!.setEncoding('utf8');
     this.child.stdout!.on('data', (d: string) => this.#onData(d));
     this.child.stderr!.on('data', (d) => (this.#stderr += String(d)));
@@ -97,6 +101,12 @@ export class Daemon {
   get pid(): number | undefined {
     const s = this.events.find((e) => e.type === 'started');
     return typeof s?.pid === 'number' ? s.pid : undefined;
+  }
+
+  /** Wall-clock ms (Date.now()) of an event, from the 'started' event's startedAt and the event's lab time t. */
+  wallTime(e: Event): number {
+    const started = this.events.find((x) => x.type === 'started');
+    return Number(started?.startedAt ?? 0) + Number(e.t ?? 0);
   }
 
   get url(): string {
@@ -151,6 +161,7 @@ export class Daemon {
     await Promise.race([this.exited, sleep(3000)]);
     for (const pid of this.#allPids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     if (this.#ownRunDir) rmSync(this.runDir, { recursive: true, force: true });
+    rmSync(this.#stateDir, { recursive: true, force: true });
   }
 
   #kill(): void {
@@ -191,7 +202,7 @@ export interface LoadSummaryLike {
 }
 
 /** `autoscale load --json` against `url` for `seconds`; resolves with its summary (and exit code). */
-export function runLoad(url: string, args: string[]): { child: ChildProcess; done: Promise<{ summary: LoadSummaryLike; code: number | null; stderr: string }> } {
+export function runLoad(url: string, args: string[]): { child: ChildProcess; stop: () => void; done: Promise<{ summary: LoadSummaryLike; code: number | null; stderr: string }> } {
   const child = spawn(process.execPath, [BIN, 'load', url, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -206,10 +217,53 @@ export function runLoad(url: string, args: string[]): { child: ChildProcess; don
       }
     });
   });
-  return { child, done };
+  // Ctrl+C ends a run early and still prints its summary.
+  const stop = () => {
+    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGINT');
+  };
+  return { child, stop, done };
 }
 
 /** Temp dir helper that tests and scenarios remove afterwards. */
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const s = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => s.once('listening', r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** Resident memory (bytes), open fds and CPU seconds used (own + reaped children) of a process, from /proc. */
+export function procStats(pid: number): { rss: number; fds: number; cpuSec: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    const rssPages = Number(f[21]);
+    return { rss: rssPages * 4096, fds: readdirSync(`/proc/${pid}/fd`).length, cpuSec: ticks / 100 };
+  } catch {
+    return null;
+  }
+}
+
+/** Zombie children of `pid` (processes whose parent is it and whose state is Z). */
+export function zombiesOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (f[0] === 'Z' && Number(f[1]) === pid) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
 }

@@ -11,6 +11,7 @@ import { EXIT_LISTEN_FAILED, type FromWorker, type ToWorker } from './protocol.j
 import { MAX_WORK_MS, DEFAULT_WORK_MS } from './app.js';
 import { DEFAULT_CLOSE_TIMEOUT_MS, startWorker, type RunningWorker } from './worker.js';
 import { parseInteger } from '../parse-int.js';
+import { crashAtStart, installTestFaults } from './test-faults.js';
 
 const STATS_INTERVAL_MS = 1000;
 /** After the parent dies the worker must be gone well within 2 s. */
@@ -130,6 +131,12 @@ async function main(): Promise<void> {
     process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
     process.exit(2);
   }
+
+  if (crashAtStart(process.env)) {
+    process.stderr.write('test fault: crashing at start (AUTOSCALE_TEST_CRASH_FILE exists)\n');
+    process.exit(1);
+  }
+  installTestFaults(process.env, log);
 
   let worker: RunningWorker;
   try {
