@@ -77,7 +77,9 @@ function slowloris(port: number, body: boolean): { closedAfter: Promise<number>;
 export async function slowClients(ctx: ChaosContext): Promise<ScenarioResult> {
   const r = new Recorder('A1 slowloris headers and slow bodies');
   const perPort = ctx.short ? 50 : 200;
-  const holdSec = 25;
+  const loadSec = ctx.short ? 5 : 15;
+  // Long enough for the worker's 30 s request timeout on slow bodies in the full run; headers only in the short one.
+  const holdSec = ctx.short ? 20 : 40;
   return withDaemon(['--min', '1', '--max', '1', '--interval', '1', '--work', '2'], async (d) => {
     const clients: Array<ReturnType<typeof slowloris>> = [];
     try {
@@ -88,20 +90,28 @@ export async function slowClients(ctx: ChaosContext): Promise<ScenarioResult> {
       for (let i = 0; i < perPort; i++) {
         clients.push(slowloris(d.port, i % 4 === 0), slowloris(worker.port, i % 4 === 0));
       }
-      const during = (await runLoad(d.url, ['--threads', '4', '--duration', ctx.short ? '5' : '15', '--timeout', '10000']).done).summary;
+      const during = (await runLoad(d.url, ['--threads', '4', '--duration', String(loadSec), '--timeout', '10000']).done).summary;
       const deadline = sleep(holdSec * 1000).then(() => Infinity);
-      const balancerClosed = await Promise.all(clients.filter((_, i) => i % 2 === 0).map((c) => Promise.race([c.closedAfter, deadline])));
-      const workerClosed = await Promise.all(clients.filter((_, i) => i % 2 === 1).map((c) => Promise.race([c.closedAfter, deadline])));
+      // Even indexes went to the balancer, odd ones to the worker; every fourth pair drips a body instead of headers.
+      const closed = await Promise.all(clients.map((c) => Promise.race([c.closedAfter, deadline])));
+      const pick = (port: 0 | 1, body: boolean) => closed.filter((_, i) => i % 2 === port && (Math.floor(i / 2) % 4 === 0) === body);
+      const balancerClosed = [...pick(0, false), ...pick(0, true)];
+      const workerHeaders = pick(1, false);
+      const workerBodies = pick(1, true);
       const maxB = Math.max(...balancerClosed);
-      const maxW = Math.max(...workerClosed);
+      const maxW = Math.max(...workerHeaders);
       r.requests = during.requests.sent;
       r.failed = during.requests.failed;
       r.expected = '0';
       r.recover = `dropped: balancer ≤ ${Number.isFinite(maxB) ? seconds(maxB) : `> ${holdSec} s`}, worker ≤ ${Number.isFinite(maxW) ? seconds(maxW) : `> ${holdSec} s`}`;
       r.note(`others' p99 ${base.latencyMs?.p99} ms alone, ${during.latencyMs?.p99} ms next to ${perPort * 2} slow clients`);
       r.check('others are served meanwhile', during.requests.failed === 0 && during.requests.ok > 0, `ok ${during.requests.ok}, failed ${during.requests.failed}`);
-      r.check("others' p99 stays under 1 s", (during.latencyMs?.p99 ?? Infinity) < 1000, `${during.latencyMs?.p99} ms`);
-      r.check('the worker drops slow clients after its header/request timeouts (10 s / 30 s body)', workerClosed.every((ms) => ms < holdSec * 1000), `${workerClosed.filter((ms) => !Number.isFinite(ms)).length} still open after ${holdSec} s`);
+      // Relative to the same load alone, measured a moment before on this (possibly busy) machine.
+      const p99Alone = base.latencyMs?.p99 ?? 0;
+      r.check("others' p99 is not blocked (≤ 3 × alone + 200 ms)", (during.latencyMs?.p99 ?? Infinity) <= 3 * p99Alone + 200, `${p99Alone} ms alone, ${during.latencyMs?.p99} ms with slow clients`);
+      // Headers must arrive within 10 s of the first byte (checked every second); load setup time is included.
+      r.check('the worker drops slowloris headers after its 10 s header timeout', workerHeaders.every((ms) => ms < 10_000 + loadSec * 1000 + 4000), `slowest ${seconds(Math.max(...workerHeaders))}`);
+      if (!ctx.short) r.check('the worker drops a trickling body after its 30 s request timeout', workerBodies.every((ms) => ms < 30_000 + 4000), `slowest ${seconds(Math.max(...workerBodies))}`);
       r.check('the balancer drops slow clients after its header/request timeouts', balancerClosed.every((ms) => ms < holdSec * 1000), `${balancerClosed.filter((ms) => !Number.isFinite(ms)).length} still open after ${holdSec} s`, 'balancer, issue 11');
       return r.done();
     } catch (err) {
@@ -139,7 +149,7 @@ export async function hostileHttp(_ctx: ChaosContext): Promise<ScenarioResult> {
       await expect('oversized headers at the balancer', b, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${big}\r\n\r\n`, 431);
       await expect('oversized headers at a worker', w, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${big}\r\n\r\n`, 431);
       await expect('oversized body to a worker', w, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n${'x'.repeat(1000)}`, 413);
-      await expect('oversized body through the balancer', b, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n${'x'.repeat(1000)}`, 413);
+      await expect('oversized body through the balancer', b, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n${'x'.repeat(1000)}`, 413, { needs: 'balancer relaying an early response, issue 11' });
       await expect('malformed request line at the balancer', b, 'GARBAGE\r\n\r\n', 400);
       await expect('malformed request line at a worker', w, 'GARBAGE\r\n\r\n', 400);
       await expect('smuggling: Content-Length + Transfer-Encoding', b, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n', 400, { oneResponse: true });
@@ -151,22 +161,26 @@ export async function hostileHttp(_ctx: ChaosContext): Promise<ScenarioResult> {
       // Thousands of concurrent /stress on one worker: one burn, the rest 409.
       const pool = new Pool(`http://127.0.0.1:${w}`, { connections: 100 });
       const n = 2000;
-      const codes = await Promise.all(
+      const answers = await Promise.all(
         Array.from({ length: n }, async () => {
           try {
-            const res = await pool.request({ path: '/stress?seconds=5', method: 'POST' });
-            await res.body.dump();
-            return res.statusCode;
-          } catch {
-            return 0;
+            const res = await pool.request({ path: '/stress?seconds=3', method: 'POST' });
+            const body = (await res.body.json()) as { until?: number; seconds?: number };
+            return { code: res.statusCode, body };
+          } catch (err) {
+            return { code: 0, body: {} as { until?: number; seconds?: number }, error: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
           }
         }),
       );
-      await pool.close();
+      await pool.destroy();
       sent += n;
-      const accepted = codes.filter((c) => c === 202).length;
-      const busy = codes.filter((c) => c === 409).length;
-      r.check(`${n} concurrent POST /stress → one 202, the rest 409`, accepted >= 1 && accepted <= 2 && accepted + busy === n, `202 × ${accepted}, 409 × ${busy}`);
+      const burns = answers.filter((a) => a.code === 202).map((a) => ({ from: a.body.until! - a.body.seconds! * 1000, to: a.body.until! }));
+      burns.sort((x, y) => x.from - y.from);
+      const busy = answers.filter((a) => a.code === 409).length;
+      const errors = [...new Set(answers.flatMap((a) => ('error' in a ? [a.error] : [])))];
+      // On a busy machine the 2000 calls may outlast one 3 s burn and start the next: never two at once.
+      const overlapping = burns.some((x, i) => i > 0 && x.from < burns[i - 1].to - 5);
+      r.check(`${n} concurrent POST /stress → one burn at a time, the rest 409`, burns.length >= 1 && !overlapping && burns.length + busy === n, `202 × ${burns.length}, 409 × ${busy}${errors.length > 0 ? `, errors ${errors.join(', ')}` : ''}`);
       r.requests = sent;
       r.failed = r.checks.filter((c) => !c.ok).length;
       r.expected = 'each its status';
@@ -197,7 +211,7 @@ export async function connectionFlood(ctx: ChaosContext): Promise<ScenarioResult
       await Promise.all(
         Array.from({ length: n }, async () => {
           try {
-            const res = await rawExchange(d.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 15_000);
+            const res = await rawExchange(d.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 30_000);
             add(String(status(res.text) || (res.closed ? 'closed' : 'no answer')));
           } catch (err) {
             add((err as NodeJS.ErrnoException).code ?? 'error');
@@ -205,19 +219,28 @@ export async function connectionFlood(ctx: ChaosContext): Promise<ScenarioResult
         }),
       );
       clearInterval(probe);
-      // Give the balancer a moment to close what the clients closed, then compare with the baseline.
-      await sleep(3000);
+      // Back to normal: serving again (workers may have left rotation while flooded), and fds back down to the
+      // baseline plus the balancer's keep-alive pools (64 per worker, idle for up to a minute: not a leak).
+      const t0 = Date.now();
+      let serving = NaN;
+      for (let i = 0; i < 60 && !Number.isFinite(serving); i++) {
+        const res = await fetch(`${d.url}/`).catch(() => null);
+        if (res !== null) await res.arrayBuffer();
+        if (res?.status === 200) serving = Date.now() - t0;
+        else await sleep(500);
+      }
+      const poolFds = 2 * 64;
+      await waitFor('fds back', () => (procStats(pid)?.fds ?? Infinity) <= base.fds + poolFds + 10, 20_000).catch(() => {});
       const after = procStats(pid)!;
-      const res = await fetch(`${d.url}/`);
-      await res.arrayBuffer();
+      const res = { status: Number.isFinite(serving) ? 200 : 0 };
       r.requests = n;
       r.failed = n - (outcome.get('200') ?? 0);
       r.expected = '503s or queueing, no crash';
-      r.recover = `fds ${base.fds} → peak ${peakFds} → ${after.fds}`;
+      r.recover = `serving again ${seconds(serving)}; fds ${base.fds} → ${peakFds} → ${after.fds}`;
       r.note(`outcomes ${JSON.stringify(Object.fromEntries(outcome))}; daemon RSS ${(base.rss / 1e6).toFixed(0)} → ${(after.rss / 1e6).toFixed(0)} MB`);
       r.check('the daemon survives and still serves', isAlive(pid) && res.status === 200);
       r.check('every connection got an answer (200 or 503)', [...outcome.keys()].every((k) => k === '200' || k === '503'), JSON.stringify(Object.fromEntries(outcome)));
-      r.check('file descriptors return to the baseline', after.fds <= base.fds + 10, `${base.fds} → ${after.fds}`);
+      r.check('file descriptors return to the baseline (+ keep-alive pools)', after.fds <= base.fds + poolFds + 10, `${base.fds} → ${after.fds}`);
       r.check('memory returns near the baseline', after.rss <= base.rss + 80e6, `${(base.rss / 1e6).toFixed(0)} → ${(after.rss / 1e6).toFixed(0)} MB`);
       return r.done();
     } catch (err) {

@@ -214,8 +214,8 @@ export async function scaleCycles(ctx: ChaosContext): Promise<ScenarioResult> {
   const r = new Recorder('4 forced scale-out/in every 2 s');
   const durSec = ctx.short ? 12 : 30;
   // In this process: the lab's scale() is what the dashboard's +/- keys call.
-  const { resolveConfig } = await import('../src/scaler/config.js');
-  const { Lab } = await import('../src/scaler/daemon.js');
+  const { resolveConfig } = await import('../src/lab/config.js');
+  const { Lab } = await import('../src/lab/lab.js');
   const config = resolveConfig({ port: '0', basePort: String(await freePort()), min: '1', max: '4', interval: '1', cooldown: '0', work: '5' });
   const runDir = tempDir('autoscale-chaos-scale-');
   // Host CPU held mid-band: the policy holds, only the forced cycles change the count.
