@@ -10,7 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { LoadEngine, MAX_BACKLOG, type EngineConfig } from '../src/loadgen/engine.js';
 import { parseLoadOptions } from '../src/loadgen/options.js';
 import { AutoscaleError } from '../src/errors.js';
-import { closedPort, startTarget } from './fixtures/loadgen-server.js';
+import { startTarget } from './fixtures/loadgen-server.js';
+import { closedPort } from './helpers.js';
 
 function openLoop(origin: string, rate: number, durationSec: number, maxBacklog?: number): EngineConfig {
   return {
