@@ -97,7 +97,7 @@ export class Lab {
     });
     this.#statsLatency = new LatencyWindow(() => this.balancer.latency);
     // Failed health checks take a worker out of rotation (readiness); it is replaced only if it is
-    // also not live: no request completed for LIVENESS_MS (see liveness.ts).
+    // also not live: no completed request and no heartbeat for LIVENESS_MS (see liveness.ts).
     this.balancer.on('health', (h: BalancerHealthEvent) => this.#onHealth(h));
     // Passive ejection (a connection to the worker failed on live traffic) and its end are health news too.
     this.balancer.on('upstream-error', (e: UpstreamErrorEvent) => {
@@ -252,13 +252,19 @@ export class Lab {
       return;
     }
     const ago = (this.#liveness.idleMs(h.id, now) / 1000).toFixed(1);
-    this.events.publish({ type: 'health', t: now, id: h.id, port, healthy: false, detail: `${h.detail}; busy, not hung (last request completed ${ago} s ago): out of rotation, not replaced` });
+    this.events.publish({ type: 'health', t: now, id: h.id, port, healthy: false, detail: `${h.detail}; busy, not hung (last sign of life ${ago} s ago): out of rotation, not replaced` });
   }
 
-  /** Replace held (unhealthy but busy) workers that stopped completing requests. */
+  /**
+   * Progress of every worker in the balancer: requests it completed through the balancer plus the
+   * once-a-second IPC heartbeats its event loop sent (a worker hit directly still beats). Held
+   * (unhealthy but live) workers that stopped progressing are replaced.
+   */
   #observeProgress(workers: ReadonlyArray<{ id: number; requests: number }>): void {
-    for (const id of this.#liveness.observe(workers, this.now())) {
-      this.supervisor.markUnhealthy(id, `health checks failing and no request completed for ${LIVENESS_MS / 1000} s`);
+    const beats = new Map(this.supervisor.facts().map((f) => [f.id, f.cpuReports]));
+    const progress = workers.map((w) => ({ id: w.id, requests: w.requests + (beats.get(w.id) ?? 0) }));
+    for (const id of this.#liveness.observe(progress, this.now())) {
+      this.supervisor.markUnhealthy(id, `health checks failing, and neither a completed request nor a heartbeat for ${LIVENESS_MS / 1000} s`);
     }
   }
 

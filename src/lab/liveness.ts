@@ -6,17 +6,19 @@
  * it while doing nothing wrong; replacing it throws away its queue and makes
  * the overload worse. So a failed health check means "out of rotation" (the
  * balancer does that), and the lab replaces the worker only when it is also
- * not *live*: no request completed through the balancer for LIVENESS_MS.
- * A busy worker drains its queue out of rotation, passes its checks and
- * comes back; a hung one (SIGSTOP, an infinite loop) completes nothing and is
- * replaced.
+ * not *live*: for LIVENESS_MS it completed no request through the balancer
+ * and sent no IPC heartbeat (its stats timer fires once a second whenever its
+ * event loop turns, between busy-waits too). A busy worker drains its queue
+ * out of rotation, passes its checks and comes back; a hung one (SIGSTOP, an
+ * infinite loop) shows no progress and is replaced.
  *
- * Pure bookkeeping: the caller feeds completed-request counts and the time.
+ * Pure bookkeeping: the caller feeds a progress count per worker (completed
+ * requests + heartbeats) and the time.
  */
 
 /**
- * 10 s: a live worker completes at least one request a second even under the
- * heaviest `--work` (1000 ms), and an unhealthy busy one catches up and passes
+ * 10 s: a live worker beats once a second and completes at least one request
+ * a second even under the heaviest `--work` (1000 ms); an unhealthy busy one catches up and passes
  * two checks (~4 s) well within it; a hung one is replaced about 10 s after
  * it stopped (its health checks fail after ~9 s anyway).
  */
