@@ -30,3 +30,13 @@ test('a hung worker (no request completed for the window) is replaced at once; u
   assert.equal(l.unhealthy(2, 5000), 'hold');
   assert.deepEqual(l.observe([{ id: 1, requests: 3 }], 20_000), [], 'worker 2 left the balancer: forgotten');
 });
+
+test('a held worker that keeps failing with nothing in flight is broken, not busy: replaced after the idle window', () => {
+  const l = new Liveness(10_000, 8000);
+  l.observe([{ id: 1, requests: 10, inFlight: 3 }], 0);
+  assert.equal(l.unhealthy(1, 1000), 'hold');
+  assert.deepEqual(l.observe([{ id: 1, requests: 20, inFlight: 2 }], 2000), [], 'still working off its queue');
+  assert.deepEqual(l.observe([{ id: 1, requests: 30, inFlight: 0 }], 3000), [], 'drained at 3 s');
+  assert.deepEqual(l.observe([{ id: 1, requests: 40, inFlight: 0 }], 10_999), [], 'heartbeats keep coming, but no check passed yet');
+  assert.deepEqual(l.observe([{ id: 1, requests: 41, inFlight: 0 }], 11_000), [1]);
+});

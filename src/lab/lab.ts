@@ -21,7 +21,7 @@ import { Supervisor } from '../supervisor/supervisor.js';
 import { publicSettings, type LabConfig } from './config.js';
 import { LatencyWindow, TickWindow, type LatencyPercentiles } from './observe.js';
 import { createHostCpuSampler, type CpuSampler } from './sampler.js';
-import { Liveness, LIVENESS_MS } from './liveness.js';
+import { BROKEN_WHEN_IDLE_MS, Liveness, LIVENESS_MS } from './liveness.js';
 
 /** Where workers listen, whatever --host says. */
 export const WORKER_HOST = '127.0.0.1';
@@ -260,11 +260,18 @@ export class Lab {
    * once-a-second IPC heartbeats its event loop sent (a worker hit directly still beats). Held
    * (unhealthy but live) workers that stopped progressing are replaced.
    */
-  #observeProgress(workers: ReadonlyArray<{ id: number; requests: number }>): void {
+  #observeProgress(workers: ReadonlyArray<{ id: number; requests: number; inFlight: number }>): void {
     const beats = new Map(this.supervisor.facts().map((f) => [f.id, f.cpuReports]));
-    const progress = workers.map((w) => ({ id: w.id, requests: w.requests + (beats.get(w.id) ?? 0) }));
-    for (const id of this.#liveness.observe(progress, this.now())) {
-      this.supervisor.markUnhealthy(id, `health checks failing, and neither a completed request nor a heartbeat for ${LIVENESS_MS / 1000} s`);
+    const progress = workers.map((w) => ({ id: w.id, requests: w.requests + (beats.get(w.id) ?? 0), inFlight: w.inFlight }));
+    const now = this.now();
+    for (const id of this.#liveness.observe(progress, now)) {
+      const hung = this.#liveness.idleMs(id, now) >= LIVENESS_MS;
+      this.supervisor.markUnhealthy(
+        id,
+        hung
+          ? `health checks failing, and neither a completed request nor a heartbeat for ${LIVENESS_MS / 1000} s`
+          : `health checks still failing ${BROKEN_WHEN_IDLE_MS / 1000} s after its last request: broken, not busy`,
+      );
     }
   }
 

@@ -24,15 +24,32 @@
  */
 export const LIVENESS_MS = 10_000;
 
+/**
+ * A held worker that still fails its checks this long after its last
+ * balancer request finished is broken, not busy: out of rotation it has no
+ * queue to work off, and a busy one passes two checks (~4 s) once drained.
+ */
+export const BROKEN_WHEN_IDLE_MS = 10_000;
+
+export interface Progress {
+  id: number;
+  /** Any monotonic sign of life: completed requests + heartbeats. */
+  requests: number;
+  /** Requests the balancer has in flight to it now. */
+  inFlight?: number;
+}
+
 export class Liveness {
   readonly #windowMs: number;
   /** Per worker: last completed-request count seen, and when it last moved. */
   #progress = new Map<number, { requests: number; at: number }>();
-  /** Unhealthy but live: kept out of rotation, not replaced (yet). */
-  #held = new Set<number>();
+  /** Unhealthy but live: kept out of rotation, not replaced (yet); value = since when nothing is in flight to it (or null). */
+  #held = new Map<number, number | null>();
+  readonly #idleMs: number;
 
-  constructor(windowMs = LIVENESS_MS) {
+  constructor(windowMs = LIVENESS_MS, brokenWhenIdleMs = BROKEN_WHEN_IDLE_MS) {
     this.#windowMs = windowMs;
+    this.#idleMs = brokenWhenIdleMs;
   }
 
   /** Ms since the worker last completed a request (or was first seen). */
@@ -45,12 +62,16 @@ export class Liveness {
    * Feed every worker's lifetime completed-request count. Returns the held
    * workers that have now made no progress for the window: replace them.
    */
-  observe(counts: ReadonlyArray<{ id: number; requests: number }>, now: number): number[] {
+  observe(counts: ReadonlyArray<Progress>, now: number): number[] {
     const seen = new Set<number>();
-    for (const { id, requests } of counts) {
+    for (const { id, requests, inFlight } of counts) {
       seen.add(id);
       const p = this.#progress.get(id);
       if (p === undefined || requests !== p.requests) this.#progress.set(id, { requests, at: now });
+      if (this.#held.has(id)) {
+        const idleSince = this.#held.get(id) ?? null;
+        this.#held.set(id, (inFlight ?? 0) > 0 ? null : (idleSince ?? now));
+      }
     }
     for (const id of this.#progress.keys()) {
       if (!seen.has(id)) {
@@ -59,8 +80,8 @@ export class Liveness {
       }
     }
     const due: number[] = [];
-    for (const id of this.#held) {
-      if (this.idleMs(id, now) >= this.#windowMs) {
+    for (const [id, idleSince] of this.#held) {
+      if (this.idleMs(id, now) >= this.#windowMs || (idleSince !== null && now - idleSince >= this.#idleMs)) {
         this.#held.delete(id);
         due.push(id);
       }
@@ -74,7 +95,7 @@ export class Liveness {
       this.#held.delete(id);
       return 'replace';
     }
-    this.#held.add(id);
+    if (!this.#held.has(id)) this.#held.set(id, null);
     return 'hold';
   }
 
