@@ -82,7 +82,6 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     app,
   );
   server.keepAliveTimeout = WORKER_KEEP_ALIVE_TIMEOUT_MS;
-  server.headersTimeout = WORKER_HEADERS_TIMEOUT_MS;
   const connections = trackConnections(server, { maxRequests: opts.maxConnRequests ?? 0, maxAgeMs: opts.maxConnAgeMs ?? 0 });
 
   let closing: Promise<CloseResult> | null = null;
