@@ -7,7 +7,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import type { LabSettings } from '../events.js';
+import type { LabEvent, LabSettings } from '../events.js';
+import type { Reaction } from '../policy/reaction.js';
+import { reactionTimes } from '../report/aggregate.js';
 import type { PolicyState } from '../policy/decide.js';
 import type { Observation } from '../policy/measure.js';
 import type { LoadMode } from '../simulate/model.js';
@@ -51,6 +53,8 @@ export interface RecordedRun {
   unhealthy: number;
   crashed: number;
   load: RecordedLoad | null;
+  /** Reaction times of the recorded run, as `autoscale report` measures them. */
+  reactions: Reaction[];
 }
 
 export interface RecordedLoad {
@@ -144,7 +148,8 @@ export function readRun(dir: string): RecordedRun {
     }
   }
   if (ticks.length === 0) bad(dir, 'events.ndjson has no ticks: nothing to replay');
-  return { dir, config, durationMs: end, ticks, scales, pauses, workers, stats, errors, unhealthy, crashed, load: readLoad(dir) };
+  const reactions = reactionTimes(events as unknown as LabEvent[], config);
+  return { dir, config, durationMs: end, ticks, scales, pauses, workers, stats, errors, unhealthy, crashed, load: readLoad(dir), reactions };
 }
 
 function readLoad(dir: string): RecordedLoad | null {
