@@ -9,7 +9,7 @@
  * Everything it does is published on one event stream that the views subscribe to.
  */
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Balancer, DEFAULT_HEALTH, type BalancerHealthEvent, type UpstreamErrorEvent, type UpstreamRestoredEvent } from '../balancer/balancer.js';
@@ -135,6 +135,7 @@ export class Lab {
       runDir: this.runDir,
       pid: process.pid,
       config: { ...publicSettings(this.config), port: this.balancer.port },
+      host: { cores: availableParallelism(), memoryBytes: totalmem() },
     });
     this.supervisor.setDesired(this.config.min);
     this.#tickTimer = setInterval(() => void this.#tick(), this.config.interval * 1000);
