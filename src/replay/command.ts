@@ -21,6 +21,7 @@ export function registerReplayCommand(program: Command, io: CliIO, setExitCode: 
     .option('--price-per-hour <price>', 'price of one instance-hour, for the cost column')
     .option('--slo-p95 <ms>', 'count the seconds whose p95 exceeds this (default 200)')
     .option('-o, --out <file.ndjson>', 'write the replayed timelines (one line per second and per tick) to this file')
+    .option('--html', "add the replayed instance timelines (every policy) to the run's report.html, and say where it is")
     .option('--json', 'print run, model, fidelity and rows as one JSON object')
     .action(async (dir: string | undefined, opts: Record<string, unknown>, command: Command) => {
       const { flags } = typedSettings(opts, command, POLICY_FLAGS);

@@ -13,6 +13,8 @@ import { checkDecisions } from './decisions.js';
 import { fidelity, recordedRow, type Fidelity } from './fidelity.js';
 import { readRun, type RecordedRun } from './recording.js';
 import { resolveRunDir } from '../report/run-dir.js';
+import { writeReport } from '../report/command.js';
+import type { ReplaySeries } from '../report/render-html.js';
 
 const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
 
@@ -47,6 +49,23 @@ function recordedSettings(run: RecordedRun): RawSettings {
   const c = run.config as unknown as Record<string, unknown>;
   for (const k of POLICY_FLAGS) if (c[k] !== undefined) out[k] = c[k];
   return out;
+}
+
+/** A simulated per-second live count (second i sampled at its middle) as a step series: its changes, and the end. */
+export function replaySeries(label: string, live: ArrayLike<number>): ReplaySeries {
+  const x: number[] = [];
+  const instances: number[] = [];
+  for (let i = 0; i < live.length; i++) {
+    if (i === 0 || live[i] !== live[i - 1]) {
+      x.push(i);
+      instances.push(live[i]);
+    }
+  }
+  if (live.length > 0) {
+    x.push(live.length);
+    instances.push(live[live.length - 1]);
+  }
+  return { label, x, instances };
 }
 
 /** The recording machine's cores when the run says, else this machine's, with a note saying so. */
@@ -88,7 +107,9 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
   const decisions = checkDecisions(run, recorded);
   const rows = [policyRow(recordedRow(run, cal), rowOpts), ...results.map((r) => r.row)];
   if (typeof opts.out === 'string') writeTimelines(opts.out, results);
+  const report = opts.html === true ? (text: string) => writeReport(dir, { env, replay: { series: results.map((r) => replaySeries(r.scenario.label, r.sim.live)), text } }).html : null;
   if (opts.json === true) {
+    if (report !== null) throw new UsageError('--html writes the report page and prints the table: it does not go with --json');
     return (
       JSON.stringify({
         run: { dir: run.dir, config: run.config, durationS: run.durationMs / 1000, ticks: run.ticks.length },
@@ -107,5 +128,7 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
       : `\ndecisions: the recorded observations through decide(): ${decisions.same} of ${decisions.ticks} ticks give the recorded count` +
         (decisions.firstDiff ? ` (first difference at +${n(decisions.firstDiff.t / 1000, 1)} s: ${decisions.firstDiff.replayed} vs ${decisions.firstDiff.recorded})` : ' (the policy replays exactly: any gap above is the capacity model)');
   const hostNote = host.note === null ? '' : `\nnote:     ${host.note}`;
-  return `${describeCalibration(run, cal).join('\n')}${hostNote}${bootNote}\n${describeFidelity(fid)}${decisionLine}\n\n${formatTable(rows, rowOpts)}`;
+  const text = `${describeCalibration(run, cal).join('\n')}${hostNote}${bootNote}\n${describeFidelity(fid)}${decisionLine}\n\n${formatTable(rows, rowOpts)}`;
+  if (report === null) return text;
+  return `${text}\nreport:   ${report(text)} (the replayed instances on the run's charts)\n`;
 }
