@@ -66,7 +66,7 @@ export function policyRow(input: RowInput, opts: RowOptions): PolicyRow {
 
 /** The side-by-side table, as text. */
 export function formatTable(rows: readonly PolicyRow[], opts: RowOptions): string {
-  const head = ['policy', 'peak', 'scale actions (out/in)', 'median reaction (threshold crossed → worker ready)', 'worker-seconds', ...(opts.pricePerHour === null ? [] : [`cost at ${opts.pricePerHour}/h`]), `s over p95 ${opts.sloMs} ms`, 'failed requests'];
+  const head = ['policy', 'peak', 'scale actions (out/in)', 'median reaction (threshold → ready)', 'worker-seconds', ...(opts.pricePerHour === null ? [] : [`cost at ${opts.pricePerHour}/h`]), `s over p95 ${opts.sloMs} ms`, 'failed requests'];
   const body = rows.map((r) => [
     r.label,
     String(r.peak),
