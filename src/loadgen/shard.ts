@@ -7,6 +7,7 @@ import { decodeReport, type IntervalReport, type WireReport } from './report.js'
 export type ToWorker = { type: 'start'; startAtEpochMs: number } | { type: 'collect'; id: number } | { type: 'stop'; abort: boolean };
 /** Messages from a load worker thread to the main thread. */
 export type FromWorker =
+  | { type: 'ready' }
   | { type: 'report'; id: number; report: WireReport }
   | { type: 'stopped'; report: WireReport }
   | { type: 'failed'; message: string };
@@ -46,7 +47,12 @@ function workerBootstrap(): string {
   return `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); });`;
 }
 
-/** Starts a worker thread running one engine shard; resolves once it is online. */
+/**
+ * Starts a worker thread running one engine shard; resolves once its engine
+ * is built and listening ('ready'), not merely once the thread is 'online':
+ * loading the engine (through tsx from sources, or on a busy host) can take
+ * longer than a short run, whose t = 0 must not pass before every shard can send.
+ */
 export async function workerShard(cfg: EngineConfig): Promise<Shard> {
   const worker = new Worker(workerBootstrap(), { eval: true, workerData: cfg });
   const waiting = new Map<number, { resolve: (r: IntervalReport) => void; reject: (e: Error) => void }>();
@@ -61,8 +67,11 @@ export async function workerShard(cfg: EngineConfig): Promise<Shard> {
     waiting.clear();
     stopping?.reject(failure);
   };
+  let onReady: (() => void) | null = null;
   worker.on('message', (message: FromWorker) => {
-    if (message.type === 'report') {
+    if (message.type === 'ready') {
+      onReady?.();
+    } else if (message.type === 'report') {
       waiting.get(message.id)?.resolve(decodeReport(message.report));
       waiting.delete(message.id);
     } else if (message.type === 'stopped') {
@@ -80,9 +89,11 @@ export async function workerShard(cfg: EngineConfig): Promise<Shard> {
     else fail(new Error(`load worker thread exited (code ${code}) before finishing`));
   });
   await new Promise<void>((resolve, reject) => {
-    worker.once('online', resolve);
+    onReady = resolve;
     worker.once('error', reject);
+    void exited.then((code) => reject(new Error(`load worker thread exited (code ${code}) before it was ready`)));
   });
+  onReady = null;
 
   const post = (message: ToWorker): void => worker.postMessage(message);
   let stopPromise: Promise<IntervalReport> | null = null;

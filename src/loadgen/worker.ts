@@ -42,3 +42,4 @@ port.on('message', (message: ToWorker) => {
       break;
   }
 });
+send({ type: 'ready' });
