@@ -48,7 +48,7 @@ test('a recorded run renders a report whose four charts draw data in Chromium, o
   await until('the scale-out worker ready', () => lines().filter((e) => e.type === 'worker' && e.state === 'ready').length >= 2, 20_000);
   lab.kill('SIGTERM');
   await exited;
-  const runDir = /run recorded in (\S+)/.exec(err)![1];
+  const runDir = /run directory (\S+)/.exec(err)![1];
   assert.ok(existsSync(join(runDir, 'load.ndjson')), 'load --record wrote into the run dir');
 
   const { html } = writeReport(runDir, { env });

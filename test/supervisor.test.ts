@@ -215,9 +215,13 @@ test('a crash loop waits in its own backoff state; back-off delays only replacem
   // A scale-out is new capacity: it starts at once, whatever the crash streak.
   const before = workerEvents().length;
   sup.setDesired(2);
+  await until('the new worker forked', () => workerEvents().slice(before).some((e) => e.from === null), 5000);
   const added = workerEvents().slice(before).find((e) => e.from === null)!;
   assert.equal(added.state, 'starting');
-  assert.equal(added.detail, 'new');
+  assert.match(added.detail, /^log .*worker-\d+\.log$/);
+  assert.equal(typeof added.pid, 'number');
+  // No event is a transition from a state to itself.
+  assert.deepEqual(workerEvents().filter((e) => e.from === e.state), []);
   // Now the workers start fine; one that stays up `stableMs` resets the streak without crashing.
   writeFileSync(marker, '');
   await until('2 ready', () => sup.counts().ready === 2, 15_000);

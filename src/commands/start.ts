@@ -10,6 +10,7 @@ import { startDashboard } from '../dashboard/dashboard.js';
 import type { LabConfig } from '../lab/config.js';
 import { exposureWarning, Lab } from '../lab/lab.js';
 import { running } from './running.js';
+import { emptySummary, foldSummary, summaryLines } from '../summary/summary.js';
 import { RunSession, type RunOptions } from '../runs/session.js';
 
 export interface StartOptions extends RunOptions {
@@ -41,6 +42,8 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     return e.exitCode;
   }
   running.add(lab);
+  let summary = emptySummary();
+  lab.events.on('event', (e) => (summary = foldSummary(summary, e)));
   run.attach(lab.events, (message) => io.stderr.write(`warning: ${message}\n`));
   io.stderr.write(run.record ? `recording this run in ${run.runDir}\n` : `not recording (--no-record); worker logs in ${run.runDir}\n`);
 
@@ -70,7 +73,8 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     dashboard?.close();
     running.delete(lab);
     run.close();
-    io.stderr.write(run.record ? `run recorded in ${run.runDir} (render it: autoscale report ${run.runDir})\n` : `worker logs in ${run.runDir}\n`);
+    // After the dashboard has restored the screen; on stderr, so --json keeps stdout pure NDJSON.
+    io.stderr.write(`${summaryLines(summary, { runDir: run.runDir, recorded: run.record }).join('\n')}\n`);
   }
   return 0;
 }

@@ -12,8 +12,9 @@ import type { LineElement } from 'blessed-contrib';
 import type { CliIO } from '../cli-io.js';
 import type { LabEvent, LabEvents } from '../events.js';
 import { keyAction, noticeFor } from './keys.js';
+import { dashStrokes } from './dash.js';
 import { computeLayout, type Layout } from './layout.js';
-import { chartModel, yLabelCount, type ChartId, type ChartModel } from './panels/charts.js';
+import { chartAxis, chartModel, type ChartId, type ChartModel } from './panels/charts.js';
 import { footerText, HELP_LINES, tooSmallLines } from './panels/footer.js';
 import { headerLines } from './panels/header.js';
 import { visibleLog } from './panels/log.js';
@@ -53,12 +54,15 @@ function colored(text: string, color: string | null): string {
 function chartTitle(model: ChartModel, width: number): string {
   const room = Math.max(1, width - 4);
   const label = ` ${model.label} `;
-  const legend = model.series.map((s) => `━${s.title}`).join(' ');
-  if (model.series.length > 0 && label.length + legend.length + 1 <= room) {
-    const keyed = model.series.map((s) => `{${s.color}-fg}━${blessed.escape(s.title)}{/${s.color}-fg}`).join(' ');
-    return `${blessed.escape(label)}${keyed} `;
-  }
+  const key = (s: ChartModel['series'][number]): string => `${s.dashed ? '╍' : '━'}${s.title}`;
+  const legend = model.series.map(key).join(' ');
   const short = ` ${model.shortLabel} `;
+  // The colour key matters more than the long label: fall back to the short label to keep it.
+  const withKey = [label, short].find((l) => model.series.length > 0 && l.length + legend.length + 1 <= room);
+  if (withKey !== undefined) {
+    const keyed = model.series.map((s) => `{${s.color}-fg}${blessed.escape(key(s))}{/${s.color}-fg}`).join(' ');
+    return `${blessed.escape(withKey)}${keyed} `;
+  }
   return blessed.escape(label.length <= room ? label : truncate(short, room));
 }
 
@@ -188,9 +192,11 @@ export function startDashboard(events: LabEvents, controls: DashboardControls, i
     if (entry.drawnFrom === source) return;
     entry.drawnFrom = source;
     if (model.series.length === 0) return;
+    const axis = chartAxis(entry.id, entry.height, model);
     entry.chart.options.minY = model.minY;
-    entry.chart.options.maxY = model.maxY;
-    entry.chart.options.numYLabels = yLabelCount(entry.id, entry.height, model.maxY);
+    entry.chart.options.maxY = axis.maxY;
+    entry.chart.options.numYLabels = axis.numYLabels;
+    dashStrokes(entry.chart, model.series.filter((s) => s.dashed).map((s) => s.color));
     entry.chart.setData(model.series.map((s) => ({ title: s.title, x: s.x, y: s.y, style: { line: s.color } })));
   }
 

@@ -50,7 +50,9 @@ export function describe(e: LabEvent): EventLine | null {
     }
     case 'worker': {
       const who = `${e.id}${e.port ? ` :${e.port}` : ''}${e.pid !== undefined ? ` pid ${e.pid}` : ''}`;
-      const change = e.from === null || e.from === e.state ? e.state : `${e.from} → ${e.state}`;
+      // 'starting' is announced once, when its process is forked: say so.
+      const state = e.state === 'starting' && e.pid !== undefined ? 'forked' : e.state;
+      const change = e.from === null || e.from === e.state ? state : `${e.from} → ${state}`;
       return { kind: 'worker', level: workerLevel(e.state), text: `${who} ${change}${e.detail ? ` (${e.detail})` : ''}` };
     }
     case 'health':

@@ -96,6 +96,10 @@ export class WorkerProcess {
   #failure: string | null = null;
   #retiring: Promise<boolean> | null = null;
   #gone = false;
+  /** False until its first event: that event then has `from: null` (the worker is new to its readers). */
+  #announced = false;
+  /** Why it is starting (replacement, back-off over), said in the fork event. */
+  #startDetail = '';
   #resolveExited!: () => void;
 
   constructor(deps: WorkerDeps, id: number, restarts: number, backoffMs: number, detail: string) {
@@ -105,14 +109,17 @@ export class WorkerProcess {
     this.startedAt = deps.clock();
     this.exited = new Promise<void>((resolve) => (this.#resolveExited = resolve));
     this.#phase = backoffMs > 0 ? 'backoff' : 'starting';
-    this.#emit(null, detail);
     if (backoffMs > 0) {
+      // Waiting is something to see: announce it now. It becomes 'starting' when its process is forked.
+      this.#emit(null, detail);
+      this.#startDetail = `back-off of ${backoffMs} ms over`;
       this.#backoffTimer = setTimeout(() => {
         this.#backoffTimer = null;
-        this.#setPhase('starting', `back-off of ${backoffMs} ms over`);
         void this.#launch();
       }, backoffMs);
     } else {
+      // Announced once, when forked (with port, pid and log): one line per new worker.
+      this.#startDetail = detail === 'new' ? '' : detail;
       void this.#launch();
     }
   }
@@ -175,7 +182,9 @@ export class WorkerProcess {
   }
 
   #emit(from: WorkerState | null, detail: string): void {
-    this.#deps.publish({ type: 'worker', t: this.#deps.clock(), id: this.id, port: this.port, pid: this.pid, from, state: this.#phase, detail });
+    const first = !this.#announced;
+    this.#announced = true;
+    this.#deps.publish({ type: 'worker', t: this.#deps.clock(), id: this.id, port: this.port, pid: this.pid, from: first ? null : from, state: this.#phase, detail });
   }
 
   async #retire(why: string): Promise<boolean> {
@@ -216,7 +225,7 @@ export class WorkerProcess {
       else this.#finish('crashed', 'no-port', (err as Error).message);
       return;
     }
-    if (this.#phase !== 'starting') {
+    if (this.#phase !== 'starting' && this.#phase !== 'backoff') {
       this.#finish('exited', 'retired', 'cancelled before start');
       return;
     }
@@ -253,7 +262,8 @@ export class WorkerProcess {
     });
     child.once('exit', (code, signal) => this.#onExit(code, signal));
     if (child.pid === undefined) return;
-    this.#setPhase('starting', `forked pid ${this.pid}, ${log.problem ?? `log ${log.file}`}`);
+    // The one 'starting' event: from 'backoff', or the worker's first (from null). Never starting → starting.
+    this.#setPhase('starting', `${this.#startDetail ? `${this.#startDetail}; ` : ''}${log.problem ?? `log ${log.file}`}`);
     this.#readyTimer = setTimeout(() => {
       this.#readyTimer = null;
       this.#failure = `not ready after ${this.#deps.readyTimeoutMs} ms`;

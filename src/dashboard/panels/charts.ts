@@ -8,6 +8,8 @@ export interface ChartSeries {
   color: string;
   x: string[];
   y: number[];
+  /** Drawn dashed (its colour is its own on this chart), so a line under or over it cannot hide it. */
+  dashed?: boolean;
 }
 
 export interface ChartModel {
@@ -61,13 +63,16 @@ export function scalingChart(state: DashboardState): ChartModel {
   let label = `${display.title} ${now}${summary ? ` · ${summary}` : ''}`;
   if (!hostCpu && latest) label += ` · host CPU ${formatPercent(latest.cpu)} %`;
   const x = points.map((p) => formatClock(p.t));
+  const percent = hostCpu || display.percent;
+  // A percentage axis is 0–100, whatever the values: a point beyond it is drawn at its edge (the label says the value).
+  const onAxis = (v: number): number => (percent ? Math.min(100, Math.max(0, v)) : v);
   const series: ChartSeries[] = [];
   if (points.length > 0) {
-    for (const line of lines) series.push({ title: line.title, color: line.color, x, y: constant(line.value, points.length) });
-    series.push({ title: display.label, color: 'yellow', x, y: points.map((p) => p.v) });
+    for (const line of lines) series.push({ title: line.title, color: line.color, x, y: constant(onAxis(line.value), points.length) });
+    series.push({ title: display.label, color: 'yellow', x, y: points.map((p) => onAxis(p.v)) });
   }
   const peak = Math.max(0, ...points.map((p) => p.v), ...lines.map((l) => l.value));
-  const maxY = display.percent ? Math.max(100, niceCeiling(peak * 1.1, 100)) : niceCeiling(peak * 1.2, 1);
+  const maxY = percent ? 100 : niceCeiling(peak * 1.2, 1);
   return { label, shortLabel: `${display.label} ${now}`, minY: 0, maxY, series };
 }
 
@@ -112,9 +117,10 @@ export function instancesChart(state: DashboardState): ChartModel {
       series.push({ title: `max ${config.max}`, color: 'red', x: running.x, y: constant(config.max, running.y.length) });
       series.push({ title: `min ${config.min}`, color: 'blue', x: running.x, y: constant(config.min, running.y.length) });
     }
-    // Drawn under the running line, so it only shows where it differs.
-    series.push({ title: 'desired', color: 'magenta', x: desired.x, y: desired.y });
+    // Dashed and drawn over the running line: where the two are equal the line reads green and
+    // magenta in turns, so the legend's "desired" is always findable; where they differ it is a dashed line.
     series.push({ title: 'running', color: 'green', x: running.x, y: running.y });
+    series.push({ title: 'desired', color: 'magenta', x: desired.x, y: desired.y, dashed: true });
   }
   return { label, shortLabel, minY: 0, maxY, series };
 }
@@ -162,13 +168,44 @@ export function latencyChart(state: DashboardState): ChartModel {
  */
 export function yLabelCount(id: ChartId, height: number, maxY: number): number {
   const plotPixels = height * 4 - 19; // braille rows: 4 px per text row, minus contrib's paddings
-  const fits = Math.max(1, Math.floor(plotPixels / 5));
   if (id === 'instances') {
+    const fits = Math.max(1, Math.floor(plotPixels / 5));
     const step = Math.max(1, Math.ceil(maxY / fits));
     return maxY / step;
   }
+  // n steps up to maxY plus half a step of headroom (see chartAxis): n + 0.5 steps of >= 5 px each.
+  const fits = Math.max(1, Math.floor(plotPixels / 5 - 0.5));
   const choices = id === 'cpu' ? [5, 4, 2] : [5, 2];
   return choices.find((n) => n <= fits) ?? 1;
+}
+
+/** What blessed-contrib's line chart is given for a chart, and the y labels it then draws. */
+export interface ChartAxis {
+  /** contrib's maxY: the top of the plot area. */
+  maxY: number;
+  /** contrib's numYLabels: it draws a label every maxY / numYLabels, from 0 while below maxY. */
+  numYLabels: number;
+  /** The labelled values, bottom to top: the last is the model's maxY. */
+  labels: number[];
+}
+
+/**
+ * contrib labels 0, step, 2·step… only while the value is below its maxY, so a
+ * chart given maxY 100 never shows a 100 label and a line at 100 % sits above
+ * the top label. The model's maxY gets a label: the plot runs half a step
+ * beyond it (unlabelled), and every label sits at the height of its value.
+ * Instances already have a whole step of headroom (max + 1) and whole-number steps.
+ */
+export function chartAxis(id: ChartId, height: number, model: Pick<ChartModel, 'maxY'>): ChartAxis {
+  const n = yLabelCount(id, height, model.maxY);
+  if (id === 'instances') {
+    const step = Math.max(1, Math.floor(model.maxY / n));
+    const labels: number[] = [];
+    for (let v = 0; v < model.maxY; v += step) labels.push(v);
+    return { maxY: model.maxY, numYLabels: n, labels };
+  }
+  const step = model.maxY / n;
+  return { maxY: model.maxY + step / 2, numYLabels: n + 0.5, labels: Array.from({ length: n + 1 }, (_, i) => i * step) };
 }
 
 export function chartModel(state: DashboardState, id: ChartId): ChartModel {
