@@ -137,6 +137,16 @@ test('autoscale start shows the dashboard in a terminal, scales on +, and q stop
     assert.ok(first.screen.includes(title), `screen shows "${title}":\n${first.screen}`);
   }
   assert.match(first.screen, /\+\d\d:\d\d worker +1 :\d+ pid \d+ \w+ → ready/, 'an event line for the worker becoming ready');
+  assert.match(first.screen, /\+\d\d:\d\d worker +1 :\d+ pid \d+ forked \(log \S*worker-1\.log/, 'one line for the new worker: forked, with its log');
+  assert.doesNotMatch(first.screen, /starting → starting|\(new\)/, 'no transition from a state to itself');
+  // CPU chart, 0–100: the threshold line at 100 % (--scale-up 100) is drawn on the row of the 100 label,
+  // and no label runs beyond 100 (it ran to 160, with the 100 % line near 125).
+  const charts = await waitFor('the charts drawn after a few ticks', 15_000, () => {
+    const screen = capture();
+    // A line needs two points: wait until one runs along the 100 label's row.
+    return /^x100 ?[⡇⢸][⠀-⣿]*[⠁-⣿]{20,}/mu.test(screen) && /Instances[^\n]*╍desired/.test(screen) ? screen : null;
+  });
+  assert.doesNotMatch(charts, /^x(1[1-9]\d|[2-9]\d\d) ?[⡇⢸]/mu, 'no y label above 100 on the CPU chart');
   const w1 = first.worker;
   seen.add(w1.pid);
   assert.equal(w1.id, 1);
@@ -163,5 +173,11 @@ test('autoscale start shows the dashboard in a terminal, scales on +, and q stop
     return screen.includes('daemon exited: 0') ? screen : null;
   });
   assert.doesNotMatch(after, /CPU %|q quit/, 'terminal restored: no dashboard left on the shell screen');
+  // The summary, printed once the screen is restored.
+  assert.match(after, /autoscale ran \d+ (min \d+ )?s \(quit from the dashboard\)/);
+  assert.match(after, /requests +\d[\d,]*, errors \d+/);
+  assert.match(after, /instances +peak 2, 1 scale action \(1 out, 0 in, 1 manual\)/);
+  assert.ok(after.replace(/\n/g, '').includes(`run directory ${runDir}`), after);
+  assert.ok(after.replace(/\n/g, '').includes(`autoscale report ${runDir}`), after);
   await waitFor('the tmux session to end', 10_000, () => !sessionAlive());
 });

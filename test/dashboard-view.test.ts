@@ -2,8 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LabEvent, LabSettings, TrafficStats, WorkerSnapshot } from '../src/events.js';
 import { describe } from '../src/dashboard/describe.js';
+import { dashedPlotter } from '../src/dashboard/dash.js';
+import { emptySummary, foldSummary, summaryLines } from '../src/summary/summary.js';
 import { computeLayout, type Layout, type Rect } from '../src/dashboard/layout.js';
-import { chartModel, instancesChart, latencyChart, niceCeiling, requestsChart, scalingChart, stepExpand, yLabelCount } from '../src/dashboard/panels/charts.js';
+import { chartAxis, chartModel, instancesChart, latencyChart, niceCeiling, requestsChart, scalingChart, stepExpand, yLabelCount } from '../src/dashboard/panels/charts.js';
 import { footerText, tooSmallLines } from '../src/dashboard/panels/footer.js';
 import { headerLines, packSegments } from '../src/dashboard/panels/header.js';
 import { visibleLog } from '../src/dashboard/panels/log.js';
@@ -146,6 +148,36 @@ test('CPU chart: the cpu line plus both thresholds as flat lines on the same axi
   assert.equal(model.label, 'CPU % (host) 12 % · up 35% · down 15%');
   assert.equal(model.shortLabel, 'cpu 12 %');
   assert.deepEqual(scalingChart(initialDashboardState()).series, [], 'no points: no series (the chart stays empty)');
+  const busy = scalingChart(replay([started({ scaleUp: 100 }), tick(3000, 100), tick(6000, 97)]));
+  assert.equal(busy.maxY, 100, 'CPU at 100 % does not stretch the axis (it ran to 200 before)');
+});
+
+test('chart axis: the top value gets a label, every label sits at its value (contrib labels only values below its maxY)', () => {
+  for (const height of [8, 10, 14, 20]) {
+    const axis = chartAxis('cpu', height, { maxY: 100 });
+    assert.equal(axis.labels.at(-1), 100, `a 100 label on a ${height}-row chart`);
+    const step = axis.labels[1] - axis.labels[0];
+    // What contrib draws: labels from 0 every (maxY / numYLabels) while below maxY.
+    const drawn: number[] = [];
+    for (let v = 0; v < axis.maxY; v += axis.maxY / axis.numYLabels) drawn.push(Math.round(v * 1e6) / 1e6);
+    assert.deepEqual(drawn, axis.labels, `contrib draws exactly these labels (${height} rows)`);
+    assert.equal(axis.maxY, 100 + step / 2, 'half a step of unlabelled headroom above 100');
+    // Two labels never share a text row: >= 4 px (one row of braille) apart.
+    const plotPixels = height * 4 - 19;
+    assert.ok((plotPixels * step) / axis.maxY >= 4, `labels ${step} apart fit ${height} rows`);
+  }
+  const req = chartAxis('requests', 20, { maxY: 50 });
+  assert.deepEqual(req.labels, [0, 10, 20, 30, 40, 50]);
+  const inst = chartAxis('instances', 20, { maxY: 6 });
+  assert.equal(inst.maxY, 6);
+  assert.deepEqual(inst.labels, [0, 1, 2, 3, 4, 5], 'instances: max + 1 is already the headroom');
+});
+
+test('dashed lines: every other run of pixels along the path is left out, across segments', () => {
+  const set: number[] = [];
+  const plot = dashedPlotter((x) => set.push(x), 2, 3);
+  for (let x = 0; x < 12; x++) plot(x, 0);
+  assert.deepEqual(set, [0, 1, 5, 6, 10, 11]);
 });
 
 test('target policy / other metrics: the chart plots the driving metric with the target and tolerance band', () => {
@@ -169,10 +201,12 @@ test('target policy / other metrics: the chart plots the driving metric with the
   assert.equal(header[1], 'target 100 req/s ±10 % · min 1 · max 5 · interval 3 s · scale-in window 30 s · warm-up 6 s');
   assert.deepEqual(policyLines({ ...settings, policy: 'target', tolerance: 0 }).map((l) => l.value), [50]);
   const workerCpu = scalingChart(replay([started({ metric: 'worker-cpu', scaleUp: 60, scaleDown: 20 }), tick(3000, 90, { value: 130 })]));
-  assert.equal(workerCpu.maxY, 200, 'a worker can use more than one core (stress burns in a thread)');
+  assert.equal(workerCpu.maxY, 100, 'a percentage chart is 0–100 whatever its values');
+  assert.deepEqual(workerCpu.series.at(-1)!.y, [100], 'a value beyond the axis is drawn at its edge');
+  assert.match(workerCpu.label, /130 %/, 'the label still says the value');
 });
 
-test('instances chart: step line, min/max lines, desired drawn under running, label says desired when it differs', () => {
+test('instances chart: step line, min/max lines, desired dashed over running, label says desired when it differs', () => {
   const state = replay([
     started(),
     tick(3000, 50, { instances: 1, desired: 1 }),
@@ -180,11 +214,16 @@ test('instances chart: step line, min/max lines, desired drawn under running, la
     tick(9000, 50, { instances: 2, desired: 2, ready: 2 }),
   ]);
   const model = instancesChart(state);
-  assert.deepEqual(model.series.map((s) => s.title), ['max 5', 'min 1', 'desired', 'running']);
-  const running = model.series[3];
+  assert.deepEqual(model.series.map((s) => s.title), ['max 5', 'min 1', 'running', 'desired']);
+  const running = model.series[2];
   assert.deepEqual(running.y, [1, 1, 1, 1, 2]);
   assert.deepEqual(running.x, ['00:03', '00:06', '00:06', '00:09', '00:09']);
-  assert.deepEqual(model.series[2].y, [1, 1, 2, 2, 2]);
+  const desired = model.series[3];
+  assert.deepEqual(desired.y, [1, 1, 2, 2, 2]);
+  // Findable where it equals running: dashed, drawn over it, in a colour no other line of the chart has.
+  assert.equal(desired.dashed, true);
+  assert.deepEqual(model.series.filter((s) => s.dashed).map((s) => s.title), ['desired']);
+  assert.equal(model.series.filter((s) => s.color === desired.color).length, 1);
   assert.equal(model.maxY, 6);
   assert.equal(model.label, 'Instances 2 running, 2 ready · min 1 max 5');
   const mid = instancesChart(replay([started(), tick(6000, 50, { instances: 1, desired: 2 })]));
@@ -301,6 +340,15 @@ test('log lines: every kind of event, relative timestamps, newest at the bottom,
   assert.equal(describe(stats(1)), null);
   assert.equal(describe({ type: 'health', t: 0, id: 3, port: 5002, healthy: true, detail: '' })?.text, 'worker 3 :5002 healthy again');
   assert.equal(describe({ type: 'worker', t: 0, id: 4, port: 0, pid: undefined, from: null, state: 'starting', detail: '' })?.text, '4 starting', 'port 0 = not allocated yet');
+  assert.equal(
+    describe({ type: 'worker', t: 0, id: 3, port: 5002, pid: 11376, from: null, state: 'starting', detail: 'log /runs/x/worker-3.log' })?.text,
+    '3 :5002 pid 11376 forked (log /runs/x/worker-3.log)',
+    'one line per new worker',
+  );
+  assert.equal(
+    describe({ type: 'worker', t: 0, id: 3, port: 5002, pid: 11377, from: 'backoff', state: 'starting', detail: 'back-off of 600 ms over; log l' })?.text,
+    '3 :5002 pid 11377 backoff → forked (back-off of 600 ms over; log l)',
+  );
   for (const e of events) assert.equal(formatPlainLine(e), visibleLog(replay([e]), 300, 1)[0].text, 'plain line = dashboard log line');
 });
 
@@ -394,4 +442,32 @@ test('too-small screen: a readable message with the essentials', () => {
   assert.ok(lines.includes('CPU 42 %'));
   assert.ok(lines.includes('1,200 req/min'));
   assert.ok(tooSmallLines(state, 10, 5).every((l) => l.length <= 10));
+});
+
+test('exit summary: duration, requests, errors, peak instances, scale actions, run directory and the report hint', () => {
+  const events: LabEvent[] = [
+    started(),
+    tick(3000, 50, { instances: 1, desired: 2 }),
+    { type: 'scale', t: 3000, direction: 'out', from: 1, to: 2, reason: 'cpu 50 % > 35 %', manual: false },
+    tick(6000, 50, { instances: 2, desired: 3 }),
+    { type: 'scale', t: 6000, direction: 'out', from: 2, to: 3, reason: 'manual scale-out', manual: true },
+    tick(9000, 10, { instances: 3, desired: 3 }),
+    { type: 'scale', t: 9000, direction: 'in', from: 3, to: 2, reason: 'cpu 10 % < 15 %', manual: false },
+    stats(10_000, { total: 12_345, errors: 12 }),
+    { type: 'stopped', t: 134_000, reason: 'received SIGTERM', forced: 0 },
+  ];
+  const s = events.reduce(foldSummary, emptySummary());
+  assert.deepEqual(summaryLines(s, { runDir: '/state/runs/r1', recorded: true }), [
+    'autoscale ran 2 min 14 s (received SIGTERM)',
+    '  requests      12,345, errors 12 (0.1 %)',
+    '  instances     peak 3, 3 scale actions (2 out, 1 in, 1 manual)',
+    '  run directory /state/runs/r1',
+    '  report        autoscale report /state/runs/r1',
+  ]);
+  assert.deepEqual(summaryLines(emptySummary(), { runDir: '/tmp/x', recorded: false }), [
+    'autoscale ran 0 s',
+    '  requests      0, errors 0',
+    '  instances     peak 0, 0 scale actions',
+    '  run directory /tmp/x (worker logs only: --no-record)',
+  ]);
 });

@@ -173,8 +173,9 @@ export function yLabelCount(id: ChartId, height: number, maxY: number): number {
     const step = Math.max(1, Math.ceil(maxY / fits));
     return maxY / step;
   }
-  // n steps up to maxY plus half a step of headroom (see chartAxis): n + 0.5 steps of >= 5 px each.
-  const fits = Math.max(1, Math.floor(plotPixels / 5 - 0.5));
+  // n steps up to maxY plus half a step of headroom (see chartAxis): n + 0.5 steps of >= 4.5 px
+  // each (more than one braille row of 4 px, so no two labels share a text row).
+  const fits = Math.max(1, Math.floor(plotPixels / 4.5 - 0.5));
   const choices = id === 'cpu' ? [5, 4, 2] : [5, 2];
   return choices.find((n) => n <= fits) ?? 1;
 }
