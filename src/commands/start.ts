@@ -3,7 +3,7 @@
  * TTY, plain lines otherwise, NDJSON with --json. Ctrl+C / SIGTERM / SIGHUP
  * stop it cleanly; the returned promise resolves with the exit code.
  */
-import { AutoscaleError, listenError } from '../errors.js';
+import { AutoscaleError, DatabaseUnavailableError, listenError } from '../errors.js';
 import type { CliIO } from '../cli-io.js';
 import { formatJsonLine, formatPlainLine } from '../dashboard/plain.js';
 import { startDashboard } from '../dashboard/dashboard.js';
@@ -11,10 +11,14 @@ import type { LabConfig } from '../lab/config.js';
 import { exposureWarning, Lab } from '../lab/lab.js';
 import { running } from './running.js';
 import { RunSession, type RunOptions } from '../runs/session.js';
+import type { StoreLocation } from '../store/location.js';
+import { prepareStore } from '../store/open.js';
 
 export interface StartOptions extends RunOptions {
   dashboard: boolean;
   json: boolean;
+  /** null/absent: visits.db in the run directory. */
+  database?: StoreLocation | null;
 }
 
 export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions): Promise<number> {
@@ -30,9 +34,14 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     }
     throw err;
   }
-  const lab = new Lab(config, { runDir: run.runDir });
+  const lab = new Lab(config, { runDir: run.runDir, store: opts.database ?? undefined });
   try {
     await lab.listen();
+    // One clear error before any worker starts, instead of workers that never turn healthy.
+    await prepareStore(lab.store).catch(async (err: unknown) => {
+      await lab.balancer.close();
+      throw new DatabaseUnavailableError(`cannot use the visits database: ${(err as Error).message}`, { cause: err });
+    });
   } catch (err) {
     run.close();
     // Every listen error is one line: EADDRNOTAVAIL, EACCES… (see listenError).

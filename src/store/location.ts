@@ -69,3 +69,24 @@ export function redactUrl(text: string): string {
     .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*):[^@/?#]*@/i, '$1:***@')
     .replace(/([?&]password=)[^&#]*/i, '$1***');
 }
+
+/**
+ * `--database-url` wins over `DATABASE_URL`; neither: null (the caller's default).
+ * Throws StoreLocationError naming where the bad value came from.
+ */
+export function chooseDatabaseUrl(flag: string | undefined, env: NodeJS.ProcessEnv, cwd = process.cwd()): StoreLocation | null {
+  const [raw, source] = flag !== undefined ? [flag, '--database-url'] : env.DATABASE_URL !== undefined && env.DATABASE_URL !== '' ? [env.DATABASE_URL, 'DATABASE_URL'] : [undefined, ''];
+  if (raw === undefined) return null;
+  try {
+    return parseDatabaseUrl(raw, cwd);
+  } catch (err) {
+    if (err instanceof StoreLocationError) throw new StoreLocationError(`${source}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** A standalone worker's default: $XDG_STATE_HOME/autoscale/visits.db (XDG_STATE_HOME defaults to ~/.local/state). */
+export function standaloneSqlite(env: NodeJS.ProcessEnv, home: string): StoreLocation {
+  const state = env.XDG_STATE_HOME !== undefined && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(home, '.local', 'state');
+  return { kind: 'sqlite', file: join(state, 'autoscale', SQLITE_FILE_NAME) };
+}
