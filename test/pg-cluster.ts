@@ -15,6 +15,11 @@ export interface PgCluster {
   url: string;
   port: number;
   dir: string;
+  /** Stop the server, keep the data (a database outage). */
+  pause(): void;
+  /** Start it again on the same port. */
+  resume(): void;
+  /** Stop it and remove everything. Idempotent. */
   stop(): void;
 }
 
@@ -81,9 +86,16 @@ export async function startPgCluster(opts: { durable?: boolean } = {}): Promise<
       '-c shared_buffers=32MB',
       ...(opts.durable === false ? ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off'] : []),
     ].join(' ');
-    run([join(bin, 'pg_ctl'), '-D', data, '-l', join(dir, 'server.log'), '-o', settings, '-w', '-t', '60', 'start'], 'pg_ctl start');
-    started = true;
-    return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, dir, stop };
+    const start = () => {
+      run([join(bin, 'pg_ctl'), '-D', data, '-l', join(dir, 'server.log'), '-o', settings, '-w', '-t', '60', 'start'], 'pg_ctl start');
+      started = true;
+    };
+    start();
+    const pause = () => {
+      run([join(bin, 'pg_ctl'), '-D', data, '-m', 'fast', '-w', 'stop'], 'pg_ctl stop');
+      started = false;
+    };
+    return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, dir, pause, resume: start, stop };
   } catch (err) {
     stop();
     throw err;
