@@ -2,6 +2,9 @@
  * IPC between the supervisor and a forked worker (process.send / 'message').
  * Kept in one file so both sides agree on the shapes.
  */
+import type { WorkerStoreStats } from '../store/store.js';
+
+export type { WorkerStoreStats };
 
 /** Supervisor -> worker. */
 export type ToWorker =
@@ -29,18 +32,6 @@ export type FromWorker =
   /** Sent once after the last request on the way out: the final store counts. */
   | { type: 'store'; store: WorkerStoreStats };
 
-/** The worker's view of the shared visits store, in every stats message (when it has one). */
-export interface WorkerStoreStats {
-  kind: 'sqlite' | 'postgres';
-  /** Result of a database round trip made for this report. */
-  up: boolean;
-  /** "ok" or why it is down. */
-  detail: string;
-  /** Visits this worker acknowledged (201) in its lifetime. */
-  visits: number;
-  /** The store's total as of this worker's latest visit (null before its first). */
-  total: number | null;
-}
 
 /** Exit code a worker uses when it could not listen on its port. */
 export const EXIT_LISTEN_FAILED = 3;

@@ -3,9 +3,9 @@
  * what the workers report over IPC: the daemon itself never queries the
  * database (better-sqlite3 would block the balancer's event loop).
  */
-import type { WorkerStoreStats } from '../app/protocol.js';
 import type { StoreStatus, WorkerState } from '../events.js';
 import type { StoreKind } from './location.js';
+import type { WorkerStoreStats } from './store.js';
 
 export interface StoreReport {
   id: number;

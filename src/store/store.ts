@@ -75,3 +75,16 @@ export function describeDbError(err: unknown): string {
   const message = typeof e?.message === 'string' && e.message !== '' ? e.message : String(err);
   return code && !message.includes(code) ? `${code}: ${message}` : message;
 }
+
+/** The worker's view of the shared visits store, sent over IPC in every stats message (when it has one). */
+export interface WorkerStoreStats {
+  kind: 'sqlite' | 'postgres';
+  /** Result of a database round trip made for this report. */
+  up: boolean;
+  /** "ok" or why it is down. */
+  detail: string;
+  /** Visits this worker acknowledged (201) in its lifetime. */
+  visits: number;
+  /** The store's total as of this worker's latest visit (null before its first). */
+  total: number | null;
+}
