@@ -13,12 +13,11 @@ import { bodyLimit } from './body-limit.js';
 import { faultMiddleware } from './test-faults.js';
 import { visitRoutes } from './visits.js';
 
-export const DEFAULT_WORK_MS = 10;
-export const MAX_WORK_MS = 1000;
+import { DEFAULT_WORK_MS, HEALTH_DB_TIMEOUT_MS, MAX_WORK_MS } from './limits.js';
+
+export { DEFAULT_WORK_MS, HEALTH_DB_TIMEOUT_MS, MAX_WORK_MS };
 export const MIN_STRESS_SECONDS = 1;
 export const MAX_STRESS_SECONDS = 60;
-/** /health waits this long for the database before calling it down (the balancer's probe allows 1 s). */
-export const HEALTH_DB_TIMEOUT_MS = 500;
 
 export interface WorkerAppOptions {
   id: number;

@@ -11,8 +11,8 @@ import { parseDatabaseUrl, StoreLocationError, type StoreLocation } from '../sto
 import { createStore } from '../store/open.js';
 import type { VisitStore } from '../store/store.js';
 import { EXIT_LISTEN_FAILED, type FromWorker, type ToWorker, type WorkerStoreStats } from './protocol.js';
-import { MAX_WORK_MS, DEFAULT_WORK_MS, HEALTH_DB_TIMEOUT_MS } from './app.js';
-import { DEFAULT_CLOSE_TIMEOUT_MS, startWorker, type RunningWorker } from './worker.js';
+import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_WORK_MS, HEALTH_DB_TIMEOUT_MS, MAX_WORK_MS } from './limits.js';
+import type { RunningWorker } from './worker.js';
 import { parseInteger } from '../parse-int.js';
 import { crashAtStart, installTestFaults } from './test-faults.js';
 
@@ -188,6 +188,8 @@ async function main(): Promise<void> {
   }
   installTestFaults(process.env, log);
 
+  // Loaded only now: bad arguments exit before Express and prom-client are loaded.
+  const { startWorker } = await import('./worker.js');
   const store = await openStore(args);
   let worker: RunningWorker;
   try {

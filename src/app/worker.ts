@@ -7,6 +7,7 @@ import type { VisitStore } from '../store/store.js';
 import { createWorkerApp, type WorkerAppState } from './app.js';
 import { trackConnections, type ConnectionTracker } from './connections.js';
 import { hostForUrl } from '../url-host.js';
+import { DEFAULT_CLOSE_TIMEOUT_MS } from './limits.js';
 
 /**
  * Longer than the balancer's idle timeout for pooled connections, so the worker never
@@ -24,7 +25,7 @@ export const WORKER_KEEP_ALIVE_TIMEOUT_MS = 65_000;
 export const WORKER_HEADERS_TIMEOUT_MS = 10_000;
 export const WORKER_REQUEST_TIMEOUT_MS = 30_000;
 const CONNECTIONS_CHECK_INTERVAL_MS = 1000;
-export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
+export { DEFAULT_CLOSE_TIMEOUT_MS };
 
 export interface StartWorkerOptions {
   id?: number;
