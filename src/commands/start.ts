@@ -3,6 +3,7 @@
  * TTY, plain lines otherwise, NDJSON with --json. Ctrl+C / SIGTERM / SIGHUP
  * stop it cleanly; the returned promise resolves with the exit code.
  */
+import { existsSync, rmSync } from 'node:fs';
 import { AutoscaleError, DatabaseUnavailableError, listenError } from '../errors.js';
 import type { CliIO } from '../cli-io.js';
 import { formatJsonLine, formatPlainLine } from '../dashboard/plain.js';
@@ -13,6 +14,7 @@ import { running } from './running.js';
 import { RunSession, type RunOptions } from '../runs/session.js';
 import type { StoreLocation } from '../store/location.js';
 import { prepareStore } from '../store/open.js';
+import { defaultSqlite } from '../store/location.js';
 
 export interface StartOptions extends RunOptions {
   dashboard: boolean;
@@ -34,15 +36,23 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     }
     throw err;
   }
-  const lab = new Lab(config, { runDir: run.runDir, store: opts.database ?? undefined });
+  // One clear error before any worker starts, instead of workers that never turn healthy; done before
+  // the lab exists so that its clock (the 'started' event at +00:00) does not include opening the database.
+  const store = opts.database ?? defaultSqlite(run.runDir);
+  const createdFile = store.kind === 'sqlite' && !existsSync(store.file);
+  try {
+    await prepareStore(store);
+  } catch (err) {
+    run.close();
+    io.stderr.write(`error: ${new DatabaseUnavailableError(`cannot use the visits database: ${(err as Error).message}`).message}\n`);
+    return 1;
+  }
+  const lab = new Lab(config, { runDir: run.runDir, store });
   try {
     await lab.listen();
-    // One clear error before any worker starts, instead of workers that never turn healthy.
-    await prepareStore(lab.store).catch(async (err: unknown) => {
-      await lab.balancer.close();
-      throw new DatabaseUnavailableError(`cannot use the visits database: ${(err as Error).message}`, { cause: err });
-    });
   } catch (err) {
+    // A start that failed leaves the run dir as it found it.
+    if (createdFile && store.kind === 'sqlite') for (const f of [store.file, `${store.file}-wal`, `${store.file}-shm`]) rmSync(f, { force: true });
     run.close();
     // Every listen error is one line: EADDRNOTAVAIL, EACCES… (see listenError).
     const e = err instanceof AutoscaleError ? err : listenError(err, config.host, config.port, 'balancer', '--port');

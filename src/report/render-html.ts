@@ -4,7 +4,7 @@
  * is fetched. Pure: the model and the asset texts in, the HTML string out.
  */
 import type { RunModel } from './aggregate.js';
-import { DECISION_HEADER, decisionRows, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows } from './words.js';
+import { DECISION_HEADER, decisionRows, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows, visitRows, visitsIntro, VISITS_HEADER } from './words.js';
 
 export interface PageAssets {
   uplotJs: string;
@@ -73,6 +73,10 @@ export function renderHtml(m: RunModel, title: string, metric: MetricLabel, asse
   const reactions = m.summary.reactions.length === 0 ? '<p id="reactions">The metric never crossed the scale-out threshold.</p>' : table(REACTION_HEADER, reactionRows(m), 'reactions');
   const hl = highlightRows(m);
   const highlights = hl.length === 0 ? '<p id="highlights">No crash, replacement or health failure.</p>' : table(['time', 'what', 'detail'], hl, 'highlights');
+  const visits =
+    m.visits === null
+      ? ''
+      : `<h2>Visits by worker</h2>\n<p id="visits-intro">${escapeHtml(visitsIntro(m))}</p>\n${m.visits.byWorker.length > 0 ? table(VISITS_HEADER, visitRows(m), 'visits') : ''}\n`;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -104,7 +108,7 @@ ${decisions}
 ${reactions}
 <h2>Worker lifecycle highlights</h2>
 ${highlights}
-<h2>Settings</h2>
+${visits}<h2>Settings</h2>
 ${pairs(settingsRows(m), 'settings')}
 <footer>${escapeHtml(generator)}. Charts: uPlot (MIT), inlined; this file makes no network request.</footer>
 </main>
