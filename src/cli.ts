@@ -7,7 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { CliIO, SetExitCode } from './cli-io.js';
 import { AutoscaleError, UsageError } from './errors.js';
 import { parseInteger } from './parse-int.js';
-import { DEFAULTS, resolveConfig } from './lab/config.js';
+import { DATABASE_URL_KEY, DEFAULTS, resolveConfig } from './lab/config.js';
 import { addSettingOptions, typedSettings } from './cli-settings.js';
 import { registerWhatIfCommands } from './commands/whatif.js';
 import { chooseDatabaseUrl, StoreLocationError, type StoreLocation } from './store/location.js';
@@ -17,10 +17,10 @@ import { registerReportCommands } from './report/command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
-/** --database-url / DATABASE_URL, checked here; null means the default SQLite file. */
-function databaseFlag(flag: unknown, io: CliIO): StoreLocation | null {
+/** --database-url / the --config file's "database-url" / DATABASE_URL, checked here; null means the default SQLite file. */
+function databaseFlag(flag: unknown, io: CliIO, config?: { url: string; file: string }): StoreLocation | null {
   try {
-    return chooseDatabaseUrl(typeof flag === 'string' ? flag : undefined, io.env ?? process.env);
+    return chooseDatabaseUrl(typeof flag === 'string' ? flag : undefined, io.env ?? process.env, process.cwd(), config);
   } catch (err) {
     if (err instanceof StoreLocationError) throw new UsageError(err.message);
     throw err;
@@ -59,7 +59,8 @@ export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const { flags, file } = typedSettings(opts, cmd);
       const config = resolveConfig(flags, file);
-      const database = databaseFlag(opts.databaseUrl, io);
+      const fileUrl = file[DATABASE_URL_KEY];
+      const database = databaseFlag(opts.databaseUrl, io, typeof fileUrl === 'string' ? { url: fileUrl, file: String(opts.config) } : undefined);
       // Loaded on demand: the balancer, the dashboard and express cost ~0.15 s of CPU that `load` should not pay.
       const keepRuns = opts.keepRuns === undefined ? 20 : parseIntFlag('--keep-runs', String(opts.keepRuns), 1, 100_000);
       const { runStart } = await import('./commands/start.js');

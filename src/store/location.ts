@@ -3,7 +3,7 @@
  * `DATABASE_URL` (postgres://… or postgresql://…, or sqlite:<file>), or by
  * default one SQLite file. Pure: no file or network access here.
  */
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
@@ -71,14 +71,23 @@ export function redactUrl(text: string): string {
 }
 
 /**
- * `--database-url` wins over `DATABASE_URL`; neither: null (the caller's default).
+ * `--database-url` wins over a `--config` file's "database-url", which wins over
+ * `DATABASE_URL`; none: null (the caller's default).
  * Throws StoreLocationError naming where the bad value came from.
  */
-export function chooseDatabaseUrl(flag: string | undefined, env: NodeJS.ProcessEnv, cwd = process.cwd()): StoreLocation | null {
-  const [raw, source] = flag !== undefined ? [flag, '--database-url'] : env.DATABASE_URL !== undefined && env.DATABASE_URL !== '' ? [env.DATABASE_URL, 'DATABASE_URL'] : [undefined, ''];
+export function chooseDatabaseUrl(flag: string | undefined, env: NodeJS.ProcessEnv, cwd = process.cwd(), config?: { url: string; file: string }): StoreLocation | null {
+  let raw: string | undefined;
+  let source = '';
+  let base = cwd;
+  if (flag !== undefined) [raw, source] = [flag, '--database-url'];
+  else if (config !== undefined) {
+    [raw, source] = [config.url, `"database-url" in the config file ${config.file}`];
+    // A relative sqlite: path in a config file is relative to the file, so the file means the same from any directory.
+    base = dirname(resolve(cwd, config.file));
+  } else if (env.DATABASE_URL !== undefined && env.DATABASE_URL !== '') [raw, source] = [env.DATABASE_URL, 'DATABASE_URL'];
   if (raw === undefined) return null;
   try {
-    return parseDatabaseUrl(raw, cwd);
+    return parseDatabaseUrl(raw, base);
   } catch (err) {
     if (err instanceof StoreLocationError) throw new StoreLocationError(`${source}: ${err.message}`);
     throw err;
