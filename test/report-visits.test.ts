@@ -33,7 +33,7 @@ test('visits by worker: the final counts of the stopped event win over earlier t
   const parsed = parseEvents(events.map(recordLine).join(''), 'events.ndjson');
   const model = aggregate({ parsed, load: null });
   const md = renderMarkdown(model, 'test');
-  assert.match(md, /## Visits by worker\n\n120 visits acknowledged in this run, served by 3 workers, stored in one shared sqlite database \(\/r\/visits\.db\); counts as of the end of the run\./);
+  assert.match(md, /## Visits by worker\n\n120 visits acknowledged in this run, served by 3 workers, stored in one shared SQLite database \(\/r\/visits\.db\); counts as of the end of the run\./);
   assert.match(md, /\| worker 1 \| 60 \| 50\.0 % \|/);
   const html = renderHtml(model, 'test', { label: 'cpu', unit: ' %' }, { uplotJs: '/*u*/', uplotCss: '/*c*/', pageJs: '/*p*/' }, 'gen');
   assert.match(html, /<h2>Visits by worker<\/h2>/);

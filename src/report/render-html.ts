@@ -52,6 +52,8 @@ table { border-collapse: collapse; width: 100%; margin: 4px 0 8px; }
 th, td { text-align: left; vertical-align: top; padding: 4px 8px; border-bottom: 1px solid #eaeef2; }
 thead th { background: #f6f8fa; font-weight: 600; }
 table.pairs th { width: 34%; font-weight: 600; color: #424a53; }
+/* Three short columns: a compact table with the counts right-aligned, so they line up for comparison. */
+#visits { width: auto; min-width: 320px; } #visits th:not(:first-child), #visits td:not(:first-child) { text-align: right; padding-left: 24px; font-variant-numeric: tabular-nums; }
 .chart { margin: 8px 0 18px; }
 .legend-note { color: #57606a; font-size: 12px; margin: -10px 0 14px; }
 .u-title { font-size: 15px !important; }

@@ -65,7 +65,7 @@ export function visitRows(m: RunModel): string[][] {
 export function visitsIntro(m: RunModel): string {
   const v = m.visits!;
   const workers = v.byWorker.filter((w) => w.visits > 0).length;
-  return `${v.total} visit${v.total === 1 ? '' : 's'} acknowledged in this run, served by ${workers} worker${workers === 1 ? '' : 's'}, stored in one shared ${v.kind} database (${v.where}); counts ${v.source === 'stopped' ? 'as of the end of the run' : `as last reported ${v.source}`}.`;
+  return `${v.total} visit${v.total === 1 ? '' : 's'} acknowledged in this run, served by ${workers} worker${workers === 1 ? '' : 's'}, stored in one shared ${v.kind === 'postgres' ? 'PostgreSQL' : 'SQLite'} database (${v.where}); counts ${v.source === 'stopped' ? 'as of the end of the run' : `as last reported ${v.source}`}.`;
 }
 
 export function highlightRows(m: RunModel): string[][] {
