@@ -7,14 +7,25 @@ import { Command, CommanderError, Option } from 'commander';
 import type { CliIO, SetExitCode } from './cli-io.js';
 import { AutoscaleError, UsageError } from './errors.js';
 import { parseInteger } from './parse-int.js';
-import { DEFAULTS, resolveConfig } from './lab/config.js';
+import { DATABASE_URL_KEY, DEFAULTS, resolveConfig } from './lab/config.js';
 import { addSettingOptions, typedSettings } from './cli-settings.js';
 import { registerWhatIfCommands } from './commands/whatif.js';
+import { chooseDatabaseUrl, StoreLocationError, type StoreLocation } from './store/location.js';
 // load command registered here
 import { registerLoadCommand } from './loadgen/command.js';
 import { registerReportCommands } from './report/command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** --database-url / the --config file's "database-url" / DATABASE_URL, checked here; null means the default SQLite file. */
+function databaseFlag(flag: unknown, io: CliIO, config?: { url: string; file: string }): StoreLocation | null {
+  try {
+    return chooseDatabaseUrl(typeof flag === 'string' ? flag : undefined, io.env ?? process.env, process.cwd(), config);
+  } catch (err) {
+    if (err instanceof StoreLocationError) throw new UsageError(err.message);
+    throw err;
+  }
+}
 
 function parseIntFlag(name: string, raw: string, min: number, max: number): number {
   const r = parseInteger(raw, min, max);
@@ -39,19 +50,22 @@ export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
     .command('start')
     .description('Start the lab: balancer, workers and the scaler (dashboard on a terminal, plain lines otherwise).');
   addSettingOptions(start)
-    .option('--run-dir <dir>', 'record this run (events.ndjson, worker logs) in this directory (default: a new one under $XDG_STATE_HOME/autoscale/runs/)')
+    .option('--run-dir <dir>', 'record this run (events.ndjson, worker logs, the SQLite visits file) in this directory (default: a new one under $XDG_STATE_HOME/autoscale/runs/)')
     .option('--no-record', 'do not record the run; worker logs go to a temp dir (or --run-dir)')
     .option('--keep-runs <n>', 'recorded runs kept under the state dir, this one included; older ones are deleted (default 20)')
+    .option('--database-url <url>', 'where the workers keep visits: postgres://user:password@host:5432/db or sqlite:<file> (default: $DATABASE_URL, else visits.db in the run dir)')
     .option('--json', 'print one JSON object per line (NDJSON) instead of the dashboard')
     .option('--no-dashboard', 'print plain log lines even on a terminal')
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const { flags, file } = typedSettings(opts, cmd);
       const config = resolveConfig(flags, file);
+      const fileUrl = file[DATABASE_URL_KEY];
+      const database = databaseFlag(opts.databaseUrl, io, typeof fileUrl === 'string' ? { url: fileUrl, file: String(opts.config) } : undefined);
       // Loaded on demand: the balancer, the dashboard and express cost ~0.15 s of CPU that `load` should not pay.
       const keepRuns = opts.keepRuns === undefined ? 20 : parseIntFlag('--keep-runs', String(opts.keepRuns), 1, 100_000);
       const { runStart } = await import('./commands/start.js');
       setExitCode(
-        await runStart(config, io, { dashboard: opts.dashboard !== false, json: opts.json === true, runDir: opts.runDir as string | undefined, record: opts.record !== false, keepRuns }),
+        await runStart(config, io, { dashboard: opts.dashboard !== false, json: opts.json === true, runDir: opts.runDir as string | undefined, record: opts.record !== false, keepRuns, database }),
       );
     });
 
@@ -62,12 +76,14 @@ export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
     .option('--host <address>', 'address to bind', '127.0.0.1')
     .option('--work <ms>', 'busy-loop CPU ms per request, 0 for none', String(d.work))
     .addOption(new Option('--id <n>', 'worker id shown in responses').default('0'))
-    .action(async (opts: { port: string; host: string; work: string; id: string }) => {
+    .option('--database-url <url>', 'where visits go: postgres://user:password@host:5432/db or sqlite:<file> (default: $DATABASE_URL, else $XDG_STATE_HOME/autoscale/visits.db)')
+    .action(async (opts: { port: string; host: string; work: string; id: string; databaseUrl?: string }) => {
       const port = parseIntFlag('--port', opts.port, 0, 65_535);
       const work = parseIntFlag('--work', opts.work, 0, 1000);
       const id = parseIntFlag('--id', opts.id, 0, 1_000_000);
+      const database = databaseFlag(opts.databaseUrl, io);
       const { runWorker } = await import('./commands/worker.js');
-      setExitCode(await runWorker({ port, host: opts.host, work, id }, io));
+      setExitCode(await runWorker({ port, host: opts.host, work, id, database }, io));
     });
 
   registerLoadCommand(program, io, setExitCode);

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'AS_ERR_INTERNAL'
   | 'AS_ERR_BAD_REQUEST'
   | 'AS_ERR_UPGRADE_UNSUPPORTED'
+  | 'AS_ERR_DATABASE_UNAVAILABLE'
   /** A socket could not be bound: address not on this machine, port needs privileges, IPv6 off… */
   | 'AS_ERR_LISTEN';
 
@@ -115,5 +116,13 @@ export function listenError(err: unknown, host: string, port: number, what: stri
       );
     default:
       return new AutoscaleError('AS_ERR_LISTEN', `cannot listen on ${shown} for the ${what}: ${code ?? (err instanceof Error ? err.message : String(err))}`, { exitCode: 1 });
+  }
+}
+
+/** The visits database (SQLite file or PostgreSQL server) cannot be opened or reached at start. */
+export class DatabaseUnavailableError extends AutoscaleError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('AS_ERR_DATABASE_UNAVAILABLE', message, { exitCode: 1, cause: options.cause });
+    this.name = 'DatabaseUnavailableError';
   }
 }

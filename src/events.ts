@@ -42,6 +42,23 @@ export interface WorkerSnapshot {
   startedAt: number;
   /** ms since lab start when it became ready, if it did. */
   readyAt: number | null;
+  /** Its latest report on the shared visits store: reachable, and visits it acknowledged (absent before its first). */
+  store?: { up: boolean; detail: string; visits: number };
+}
+
+/** The shared visits store as the lab sees it (see src/store/status.ts). */
+export interface StoreStatus {
+  kind: 'sqlite' | 'postgres';
+  /** The SQLite file, or the PostgreSQL URL without its password. */
+  where: string;
+  /** true when every worker that reported reaches it, false when one does not, null before any report. */
+  up: boolean | null;
+  detail: string;
+  /** The store's total as of the latest visit any live worker recorded (null before the first). */
+  total: number | null;
+  /** Visits acknowledged in this run, per worker id (exited workers included), and their sum. */
+  visits: number;
+  visitsByWorker: Record<string, number>;
 }
 
 export interface TrafficStats {
@@ -107,6 +124,8 @@ export interface StartedEvent {
    * was added have none, and readers must accept that.
    */
   host?: HostInfo;
+  /** Where the workers keep their visits. */
+  store?: { kind: 'sqlite' | 'postgres'; where: string };
 }
 
 export interface HostInfo {
@@ -137,6 +156,8 @@ export interface TickEvent {
   /** What the policy was given this tick: `decide(observation, state, memory, config, t)` replays it exactly. */
   observation: Observation;
   state: PolicyState;
+  /** The shared visits store and its health (absent when the workers have none). */
+  store?: StoreStatus;
 }
 
 export interface ScaleEvent {
@@ -186,6 +207,7 @@ export interface StatsEvent {
   t: number;
   traffic: TrafficStats;
   workers: WorkerSnapshot[];
+  store?: StoreStatus;
 }
 
 export interface StoppedEvent {
@@ -194,6 +216,8 @@ export interface StoppedEvent {
   reason: string;
   /** Workers that needed SIGKILL on the way out. */
   forced: number;
+  /** The store after every worker reported its final counts: this run's visits by worker. */
+  store?: StoreStatus;
 }
 
 /** Something the lab explains once, in words (e.g. connection pinning under --balancer l4). */

@@ -186,9 +186,9 @@ test('graceful close lets an in-flight request finish, refuses new connections, 
   t.after(() => inflight.socket.destroy());
   await sleep(20);
 
-  let closedAt = 0;
+  let inFlightAtClose = -1;
   const closing = w.close({ timeoutMs: 3000 }).then((r) => {
-    closedAt = performance.now();
+    inFlightAtClose = w.state.inFlight;
     return r;
   });
   await sleep(20);
@@ -198,15 +198,14 @@ test('graceful close lets an in-flight request finish, refuses new connections, 
   );
   inflight.finish();
   const raw = await inflight.ended;
-  const answeredAt = performance.now();
   assert.match(raw, /^HTTP\/1\.1 200 /);
   assert.match(raw, /\r\nConnection: close\r\n/i);
   assert.match(raw, /"work":300/);
   const result = await closing;
   assert.equal(result.forced, false);
-  // The client reads the response on the same (busy) event loop, possibly after close() resolved; a close that
-  // did not wait for the 300 ms request would resolve ~300 ms before the answer, far outside this margin.
-  assert.ok(closedAt >= answeredAt - 100, 'close resolved before the in-flight response was delivered');
+  // Both ends live in this process, so which callback runs first is up to the event loop: what matters is
+  // that close waited until the in-flight response had been sent in full.
+  assert.equal(inFlightAtClose, 0, 'close resolved while the request was still in flight');
   assert.equal(w.state.inFlight, 0);
 });
 

@@ -1,10 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULTS, parseConfigFile, readConfigFile, resolveConfig } from '../src/lab/config.js';
+import { Writable } from 'node:stream';
+import { main } from '../src/cli.js';
+import { DATABASE_URL_KEY, DEFAULTS, parseConfigFile, readConfigFile, resolveConfig } from '../src/lab/config.js';
+import { chooseDatabaseUrl } from '../src/store/location.js';
+import { freePort } from './helpers.js';
 import { AutoscaleError } from '../src/errors.js';
+
+async function runMain(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  let stdout = '';
+  let stderr = '';
+  const sink = (add: (s: string) => void) => new Writable({ write: (c, _e, cb) => (add(String(c)), cb()) });
+  const code = await main(argv, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), env });
+  return { code, stdout, stderr };
+}
 
 test('defaults are the documented ones', () => {
   const c = resolveConfig({});
@@ -63,4 +75,38 @@ test('config file: unknown keys, bad JSON, missing file are config errors', (t) 
   const file = join(dir, 'ok.json');
   writeFileSync(file, JSON.stringify({ min: 2, max: 3 }));
   assert.deepEqual(readConfigFile(file), { min: 2, max: 3 });
+});
+
+test('config file: "database-url" is a start setting like the others; flag > file > DATABASE_URL; relative sqlite paths are relative to the file', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'autoscale-config-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  assert.deepEqual(parseConfigFile('{"database-url": "sqlite:v.db", "max": 3}', 'c.json'), { [DATABASE_URL_KEY]: 'sqlite:v.db', max: 3 });
+  assert.deepEqual(parseConfigFile('{"databaseUrl": "postgres://h/db"}', 'c.json'), { [DATABASE_URL_KEY]: 'postgres://h/db' });
+  assert.throws(() => parseConfigFile('{"database-url": 5}', 'c.json'), { code: 'AS_ERR_CONFIG', message: /"database-url" in the config file c\.json must be a non-empty string \(received 5\)/ });
+  assert.throws(() => parseConfigFile('{"database-url": "sqlite:a", "databaseUrl": "sqlite:b"}', 'c.json'), { code: 'AS_ERR_CONFIG', message: /given twice/ });
+  // The policy ignores it: the same file still works for simulate/export/replay, and no URL (password) reaches the 'started' settings.
+  assert.equal('databaseUrl' in resolveConfig({}, parseConfigFile('{"database-url": "sqlite:v.db"}', 'c.json')), false);
+
+  const sub = join(dir, 'sub');
+  mkdirSync(sub);
+  const cfg = join(sub, 'lab.json');
+  assert.deepEqual(chooseDatabaseUrl(undefined, {}, '/elsewhere', { url: 'sqlite:v.db', file: cfg }), { kind: 'sqlite', file: join(sub, 'v.db') });
+  assert.equal(chooseDatabaseUrl(undefined, { DATABASE_URL: 'sqlite:/tmp/env.db' }, '/', { url: 'postgres://h/db', file: cfg })?.kind, 'postgres', 'the file wins over DATABASE_URL');
+  assert.equal(chooseDatabaseUrl('sqlite:/tmp/flag.db', {}, '/', { url: 'postgres://h/db', file: cfg })?.kind, 'sqlite', 'the flag wins over the file');
+
+  // Through the CLI: the file's URL is the one `start` uses (an unreachable server: exit 1 before any worker, password hidden).
+  const port = await freePort();
+  writeFileSync(cfg, JSON.stringify({ 'database-url': `postgres://u:s3cret@127.0.0.1:${port}/db`, 'base-port': await freePort(), port: 0 }));
+  const runDir = join(dir, 'run');
+  const viaFile = await runMain(['start', '--config', cfg, '--run-dir', runDir, '--no-dashboard'], { DATABASE_URL: 'nope' });
+  assert.equal(viaFile.code, 1, viaFile.stderr);
+  assert.match(viaFile.stderr, /^error: cannot use the visits database: PostgreSQL postgres:\/\/u:\*\*\*@127\.0\.0\.1:\d+\/db: .*ECONNREFUSED/m);
+  assert.doesNotMatch(viaFile.stderr, /s3cret/);
+  const flagWins = await runMain(['start', '--config', cfg, '--database-url', 'mysql://h/db', '--run-dir', runDir, '--no-dashboard']);
+  assert.equal(flagWins.code, 2);
+  assert.match(flagWins.stderr, /^error: --database-url: expected a database URL/m);
+  writeFileSync(cfg, JSON.stringify({ 'database-url': 'visits.db' }));
+  const bad = await runMain(['start', '--config', cfg, '--run-dir', runDir, '--no-dashboard']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^error: "database-url" in the config file .*lab\.json: expected a database URL/m);
 });

@@ -274,17 +274,36 @@ test('instance table: one row per worker by id, unhealthy shown as a state, real
     started(),
     stats(61_000, { rps: 9 }, [
       worker({ id: 2, port: 5001, pid: 4243, healthy: false, cpu: 3.21, rps: 0, inFlight: 0, restarts: 1, startedAt: 30_000 }),
-      worker({ id: 1 }),
+      worker({ id: 1, store: { up: true, detail: 'ok', visits: 1234 } }),
     ]),
   ]);
   const table = instanceTable(state, 118);
-  assert.deepEqual(table.header.split(/\s+/).filter(Boolean), ['ID', 'PORT', 'PID', 'STATE', 'CPU%', 'MEM', 'REQ/S', 'IN-FL', 'CONNS', 'RESTARTS', 'UPTIME']);
-  assert.deepEqual(table.rows[0].text.split(/\s+/).filter(Boolean), ['1', '5000', '4242', 'ready', '13', '50', 'MiB', '7', '2', '–', '0', '01:00']);
+  assert.deepEqual(table.header.split(/\s+/).filter(Boolean), ['ID', 'PORT', 'PID', 'STATE', 'CPU%', 'MEM', 'REQ/S', 'IN-FL', 'CONNS', 'VISITS', 'RESTARTS', 'UPTIME']);
+  assert.deepEqual(table.rows[0].text.split(/\s+/).filter(Boolean), ['1', '5000', '4242', 'ready', '13', '50', 'MiB', '7', '2', '–', '1,234', '0', '01:00']);
   assert.equal(table.rows[0].tone, 'ok');
-  assert.deepEqual(table.rows[1].text.split(/\s+/).filter(Boolean), ['2', '5001', '4243', 'unhealthy', '3.2', '50', 'MiB', '0', '0', '–', '1', '00:31']);
+  assert.deepEqual(table.rows[1].text.split(/\s+/).filter(Boolean), ['2', '5001', '4243', 'unhealthy', '3.2', '50', 'MiB', '0', '0', '–', '–', '1', '00:31']);
   assert.equal(table.rows[1].tone, 'bad');
   assert.ok(instanceTable(state, 78).rows.every((r) => r.text.length <= 78), 'fits an 80-column screen');
   assert.equal(tableLabel(state, 200), 'Instances: 1 ready of 2 · balancer 0 req/min, 9 req/s, p50 –, p99 –, in flight 0, errors 0');
+});
+
+test('the shared store: where in the started line, health and visits in the table title, down in plain ticks, visits by worker when stopped', () => {
+  const withStore: LabEvent = { ...(started() as Extract<LabEvent, { type: 'started' }>), store: { kind: 'sqlite', where: '/tmp/run/visits.db' } };
+  assert.match(describe(withStore)!.text, /cooldown 30 s {2}visits in sqlite \/tmp\/run\/visits\.db {2}\(daemon pid 99/);
+  const up = { kind: 'sqlite' as const, where: '/tmp/run/visits.db', up: true, detail: 'ok', total: 1500, visits: 1204, visitsByWorker: { 1: 600, 2: 604 } };
+  const before = replay([withStore]);
+  assert.equal(tableLabel(before, 200), 'Instances: 0 ready of 0 · sqlite –');
+  const healthy = replay([withStore, tick(3000, 20, { store: up })]);
+  assert.match(tableLabel(healthy, 200), /^Instances: 1 ready of 1 · sqlite up, 1,204 visits · balancer /);
+  const downStore = { ...up, up: false, detail: 'worker 2: SQLITE_BUSY: database is locked' };
+  const down = tick(6000, 20, { store: downStore, workers: [worker({ store: { up: false, detail: 'SQLITE_BUSY: database is locked', visits: 600 } })] });
+  const state = replay([withStore, tick(3000, 20, { store: up }), down]);
+  assert.match(tableLabel(state, 200), /· sqlite DOWN \(worker 2: SQLITE_BUSY: database is locked\) ·/);
+  assert.equal(instanceTable(state, 118).rows[0].tone, 'bad', 'a worker that cannot reach the store is shown as bad');
+  assert.match(formatPlainLine(down)!, /p99 – {2}db sqlite DOWN \(worker 2: SQLITE_BUSY: database is locked\) {2}hold:/);
+  assert.doesNotMatch(formatPlainLine(tick(3000, 20, { store: up }))!, /db /, 'a healthy store adds nothing to every tick');
+  const stopped: LabEvent = { type: 'stopped', t: 9000, reason: 'received SIGTERM', forced: 0, store: up };
+  assert.equal(describe(stopped)!.text, 'received SIGTERM; 0 workers needed SIGKILL; 1204 visits: worker 1 600, worker 2 604');
 });
 
 test('worker and health events update rows between stats; unknown fields stay unknown', () => {
@@ -298,7 +317,7 @@ test('worker and health events update rows between stats; unknown fields stay un
   assert.equal(state.workers[0].state, 'ready');
   assert.equal(state.workers[0].healthy, false);
   const row = instanceTable(state, 118).rows[0].text.split(/\s+/).filter(Boolean);
-  assert.deepEqual(row, ['1', '5000', '100', 'unhealthy', '–', '–', '0', '0', '–', '0', '00:01']);
+  assert.deepEqual(row, ['1', '5000', '100', 'unhealthy', '–', '–', '0', '0', '–', '–', '0', '00:01']);
 });
 
 test('--balancer l4: the table shows each worker\'s connections, so a pinned-out new worker is visible; the hint is one log line', () => {

@@ -6,7 +6,7 @@ import type { TestContext } from 'node:test';
 import { request } from 'undici';
 import type { LabEvent, ScaleEvent, TickEvent, WorkerEvent } from '../src/events.js';
 import { resolveConfig } from '../src/lab/config.js';
-import { Lab } from '../src/lab/lab.js';
+import { Lab, type LabOptions } from '../src/lab/lab.js';
 
 /** A port that was free a moment ago (for things that must be told their port up front). */
 export async function freePort(): Promise<number> {
@@ -110,10 +110,10 @@ export function loadLoop(url: string, concurrency: number, maxMs: number): { sto
  * A real lab in this process (real balancer and worker processes) on free ports, with a
  * scripted host-CPU sampler; stopped and cleaned up when the test ends.
  */
-export async function startLab(t: TestContext, flags: Record<string, string>, cpu: { value: number | null }) {
+export async function startLab(t: TestContext, flags: Record<string, string>, cpu: { value: number | null }, opts: Omit<LabOptions, 'sampler'> = {}) {
   const basePort = await freePort();
   const config = resolveConfig({ port: '0', basePort: String(basePort), interval: '0.3', cooldown: '0', work: '0', ...flags });
-  const lab = new Lab(config, { sampler: { sample: async () => cpu.value } });
+  const lab = new Lab(config, { ...opts, sampler: { sample: async () => cpu.value } });
   const events: LabEvent[] = [];
   lab.events.on('event', (e) => void events.push(e));
   t.after(async () => {

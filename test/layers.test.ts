@@ -1,7 +1,7 @@
 /**
  * The code map holds: no import cycle between files, and no folder imports
  * one above it. Layers, bottom first (README "Code map"):
- *   errors/format/parse-int/cli-io < policy < events < runs < app, loadgen, balancer, report < supervisor < lab < dashboard, cli-settings
+ *   errors/format/parse-int/cli-io < policy < events < runs, store < app, loadgen, balancer, report < supervisor < lab < dashboard, cli-settings
  *   < simulate, export < replay < commands < cli
  */
 import { test } from 'node:test';
@@ -17,6 +17,8 @@ const RANK: Record<string, number> = {
   'events.ts': 2,
   // Where runs live and the recorder: below the load generator (load --record finds the running lab through it).
   runs: 2.5,
+  // The visits store: the worker app uses it; it knows only event types.
+  store: 2.5,
   app: 3, loadgen: 3, balancer: 3, report: 3,
   supervisor: 4,
   lab: 5,

@@ -1,17 +1,21 @@
 /**
  * The worker's HTTP surface: simulated CPU work on `/`, health, request count,
- * Prometheus metrics and an off-loop CPU burn. No listening here (see worker.ts).
+ * Prometheus metrics, an off-loop CPU burn and the visits API on the shared
+ * store (visits.ts). No listening here (see worker.ts).
  */
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { StoreUnavailableError, type StoreHealth, type VisitStore } from '../store/store.js';
+import { BadRequest, parseIntParam } from './http-input.js';
 import { StressBurner, type StressStatus } from './stress.js';
-import { parseInteger } from '../parse-int.js';
 import { bodyLimit } from './body-limit.js';
 import { faultMiddleware } from './test-faults.js';
+import { visitRoutes } from './visits.js';
 
-export const DEFAULT_WORK_MS = 10;
-export const MAX_WORK_MS = 1000;
+import { DEFAULT_WORK_MS, HEALTH_DB_TIMEOUT_MS, MAX_WORK_MS } from './limits.js';
+
+export { DEFAULT_WORK_MS, HEALTH_DB_TIMEOUT_MS, MAX_WORK_MS };
 export const MIN_STRESS_SECONDS = 1;
 export const MAX_STRESS_SECONDS = 60;
 
@@ -20,6 +24,8 @@ export interface WorkerAppOptions {
   port: number;
   /** Busy-loop length of `GET /` in ms (0..1000); default 10. */
   work?: number;
+  /** Where visits go; without one, /visits answers 503 and /health says nothing about a database. */
+  store?: VisitStore | null;
 }
 
 /** Live state of one worker app; read by worker.ts, main.ts (stats) and tests. */
@@ -30,6 +36,9 @@ export class WorkerAppState {
   readonly work: number;
   readonly stress = new StressBurner();
   #requests = 0;
+  #visits = 0;
+  #lastTotal: number | null = null;
+  #storeHealth: StoreHealth | null = null;
   #inFlight = 0;
   #draining = false;
   #idleWaiters: Array<() => void> = [];
@@ -43,6 +52,30 @@ export class WorkerAppState {
   /** Lifetime count of `GET /` requests that were served (validated). */
   get requests(): number {
     return this.#requests;
+  }
+
+  /** Visits this worker recorded and acknowledged (201) in its lifetime. */
+  get visits(): number {
+    return this.#visits;
+  }
+
+  /** The store's total as of this worker's latest visit (null before its first). */
+  get lastTotal(): number | null {
+    return this.#lastTotal;
+  }
+
+  /** The latest database check (/health or the stats timer); null before the first. */
+  get storeHealth(): StoreHealth | null {
+    return this.#storeHealth;
+  }
+
+  visitRecorded(total: number): void {
+    this.#visits += 1;
+    this.#lastTotal = this.#lastTotal === null ? total : Math.max(this.#lastTotal, total);
+  }
+
+  storeChecked(health: StoreHealth): void {
+    this.#storeHealth = health;
   }
 
   /** Requests on any route currently being handled (response not closed yet). */
@@ -91,18 +124,6 @@ export class WorkerAppState {
   async close(): Promise<void> {
     await this.stress.stop();
   }
-}
-
-class BadRequest extends Error {
-  readonly status = 400;
-}
-
-/** Parses an integer query parameter in [min, max]; throws BadRequest saying expected/received. */
-function parseIntParam(raw: unknown, name: string, min: number, max: number, unit: string): number {
-  const shown = typeof raw === 'string' ? JSON.stringify(raw) : JSON.stringify(raw ?? null);
-  const r = typeof raw === 'string' && /^\d+$/.test(raw) ? parseInteger(raw, min, max) : null;
-  if (r === null || !r.ok) throw new BadRequest(`expected ?${name} to be an integer from ${min} to ${max} (${unit}), received ${shown}`);
-  return r.value;
 }
 
 /** Simulated CPU work: keeps the event loop (and so one core) busy for `ms`. */
@@ -163,12 +184,21 @@ export function createWorkerApp(opts: WorkerAppOptions): { app: express.Express;
     res.json({ id: state.id, port: state.port, pid: process.pid, requests, work: ms });
   });
 
-  app.get('/health', (_req: Request, res: Response) => {
+  const store = opts.store ?? null;
+  app.get('/health', async (_req: Request, res: Response) => {
     if (state.draining) {
       res.status(503).json({ status: 'draining' });
       return;
     }
-    res.json({ status: 'ok', id: state.id, port: state.port, pid: process.pid });
+    const me = { id: state.id, port: state.port, pid: process.pid };
+    if (store === null) {
+      res.json({ status: 'ok', ...me });
+      return;
+    }
+    const db = await store.ping(HEALTH_DB_TIMEOUT_MS);
+    state.storeChecked(db);
+    const database = { kind: store.kind, status: db.up ? 'up' : 'down', ...(db.up ? {} : { detail: db.detail }), ms: Math.round(db.ms * 10) / 10 };
+    res.status(db.up ? 200 : 503).json({ status: db.up ? 'ok' : 'database down', ...me, database });
   });
 
   app.get('/requests', (_req: Request, res: Response) => {
@@ -198,6 +228,14 @@ export function createWorkerApp(opts: WorkerAppOptions): { app: express.Express;
     res.json(state.stress.status);
   });
 
+  if (store !== null) {
+    app.use(visitRoutes(store, state));
+  } else {
+    app.all(['/visits', '/visits/by-worker'], () => {
+      throw new StoreUnavailableError('this worker has no database (start it with --database-url)');
+    });
+  }
+
   app.use((req: Request, res: Response) => {
     res.status(404).json({ error: `not found: ${req.method} ${req.path}` });
   });
@@ -206,6 +244,16 @@ export function createWorkerApp(opts: WorkerAppOptions): { app: express.Express;
   app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) {
       next(err);
+      return;
+    }
+    if (err instanceof StoreUnavailableError) {
+      process.stderr.write(`worker ${state.id}: ${err.message}\n`);
+      res.status(503).json({ error: `database unavailable: ${err.message}` });
+      return;
+    }
+    const tooLarge = tooLargeMessage(err);
+    if (tooLarge !== null) {
+      res.status(413).json({ error: tooLarge });
       return;
     }
     const status = errorStatus(err);
@@ -219,6 +267,14 @@ export function createWorkerApp(opts: WorkerAppOptions): { app: express.Express;
   });
 
   return { app, state };
+}
+
+/** body-parser's "entity.too.large" -> a message with the sizes; null for any other error. */
+function tooLargeMessage(err: unknown): string | null {
+  const e = err as { type?: unknown; length?: unknown; limit?: unknown };
+  if (typeof e !== 'object' || e === null || e.type !== 'entity.too.large') return null;
+  const size = typeof e.length === 'number' ? `${e.length} bytes` : 'more than the limit';
+  return `body too large: ${size}, at most ${String(e.limit)} bytes are accepted`;
 }
 
 function errorStatus(err: unknown): number {

@@ -1,15 +1,18 @@
 /**
  * Worker process entry, forked by the supervisor from compiled JS:
- *   node dist/app/main.js --id 3 --port 5003 --host 127.0.0.1 --work 10
+ *   node dist/app/main.js --id 3 --port 5003 --host 127.0.0.1 --work 10 --database-url sqlite:/run/dir/visits.db
  * Talks to the supervisor over IPC (see protocol.ts), logs to stdout (the supervisor
  * redirects it to a log file), and exits when its parent is gone.
  * Exports nothing on purpose: importing this file starts a worker.
  */
 import { Socket } from 'node:net';
 import { parseArgs } from 'node:util';
-import { EXIT_LISTEN_FAILED, type FromWorker, type ToWorker } from './protocol.js';
-import { MAX_WORK_MS, DEFAULT_WORK_MS } from './app.js';
-import { DEFAULT_CLOSE_TIMEOUT_MS, startWorker, type RunningWorker } from './worker.js';
+import { parseDatabaseUrl, StoreLocationError, type StoreLocation } from '../store/location.js';
+import { createStore } from '../store/open.js';
+import type { VisitStore } from '../store/store.js';
+import { EXIT_LISTEN_FAILED, type FromWorker, type ToWorker, type WorkerStoreStats } from './protocol.js';
+import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_WORK_MS, HEALTH_DB_TIMEOUT_MS, MAX_WORK_MS } from './limits.js';
+import type { RunningWorker } from './worker.js';
 import { parseInteger } from '../parse-int.js';
 import { crashAtStart, installTestFaults } from './test-faults.js';
 
@@ -19,7 +22,7 @@ const ORPHAN_CLOSE_TIMEOUT_MS = 300;
 const ORPHAN_HARD_EXIT_MS = 500;
 
 const USAGE =
-  'usage: main.js --port <0-65535> [--id <n>] [--host 127.0.0.1] [--work <0-1000 ms>] [--close-timeout <ms>] [--max-conn-requests <n>] [--max-conn-age <s>]';
+  'usage: main.js --port <0-65535> [--id <n>] [--host 127.0.0.1] [--work <0-1000 ms>] [--close-timeout <ms>] [--max-conn-requests <n>] [--max-conn-age <s>] [--database-url <postgres://…|sqlite:file>]';
 
 interface WorkerArgs {
   id: number;
@@ -29,6 +32,8 @@ interface WorkerArgs {
   closeTimeoutMs: number;
   maxConnRequests: number;
   maxConnAgeMs: number;
+  /** null: no database (the visits routes answer 503). */
+  database: StoreLocation | null;
 }
 
 class ArgError extends Error {}
@@ -58,6 +63,7 @@ function parseWorkerArgs(argv: string[]): WorkerArgs {
         'close-timeout': { type: 'string' },
         'max-conn-requests': { type: 'string' },
         'max-conn-age': { type: 'string' },
+        'database-url': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -65,7 +71,17 @@ function parseWorkerArgs(argv: string[]): WorkerArgs {
   }
   const host = values.host ?? '127.0.0.1';
   if (host.trim() === '') throw new ArgError('--host: expected a host name or address, received ""');
+  let database: StoreLocation | null = null;
+  if (values['database-url'] !== undefined) {
+    try {
+      database = parseDatabaseUrl(values['database-url']);
+    } catch (err) {
+      if (err instanceof StoreLocationError) throw new ArgError(`--database-url: ${err.message}`);
+      throw err;
+    }
+  }
   return {
+    database,
     id: intArg(values.id, 'id', 0, 1_000_000, 0),
     port: intArg(values.port, 'port', 0, 65535),
     host,
@@ -103,19 +119,53 @@ function isToWorker(m: unknown): m is ToWorker {
   return type === 'drain' || type === 'connection' || type === 'close-connections';
 }
 
-function startStats(worker: RunningWorker): NodeJS.Timeout {
+/** The store part of a stats message; `check` makes a fresh database round trip first. */
+async function storeStats(worker: RunningWorker, store: VisitStore | null, check: boolean): Promise<WorkerStoreStats | undefined> {
+  if (store === null) return undefined;
+  if (check) worker.state.storeChecked(await store.ping(HEALTH_DB_TIMEOUT_MS));
+  const health = worker.state.storeHealth;
+  return {
+    kind: store.kind,
+    up: health?.up ?? false,
+    detail: health?.detail ?? 'not checked yet',
+    visits: worker.state.visits,
+    total: worker.state.lastTotal,
+  };
+}
+
+function startStats(worker: RunningWorker, store: VisitStore | null): NodeJS.Timeout {
   let lastUsage = process.cpuUsage();
   let lastAt = performance.now();
+  let busy = false;
   const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
     const usage = process.cpuUsage(lastUsage);
     const at = performance.now();
     const cpu = cpuPercent(usage.user + usage.system, at - lastAt);
     lastUsage = process.cpuUsage();
     lastAt = at;
-    void send({ type: 'stats', cpu, rss: process.memoryUsage.rss(), requests: worker.state.requests, inFlight: worker.state.inFlight, connections: worker.connections.open, handedOver: worker.connections.handedOver });
+    void storeStats(worker, store, true)
+      .then((s) => send({ type: 'stats', cpu, rss: process.memoryUsage.rss(), requests: worker.state.requests, inFlight: worker.state.inFlight, connections: worker.connections.open, handedOver: worker.connections.handedOver, ...(s ? { store: s } : {}) }))
+      .finally(() => {
+        busy = false;
+      });
   }, STATS_INTERVAL_MS);
   timer.unref();
   return timer;
+}
+
+/** Opens the store and creates its schema; a database that is down now only makes /health answer 503 until it is back. */
+async function openStore(args: WorkerArgs): Promise<VisitStore | null> {
+  if (args.database === null) return null;
+  const store = await createStore(args.database, { applicationName: `autoscale worker ${args.id}` });
+  try {
+    await store.init();
+    log(`worker ${args.id} using ${store.kind} ${store.where}`);
+  } catch (err) {
+    log(`worker ${args.id}: database not ready (${err instanceof Error ? err.message : String(err)}); /health answers 503 until it is`);
+  }
+  return store;
 }
 
 async function main(): Promise<void> {
@@ -138,10 +188,14 @@ async function main(): Promise<void> {
   }
   installTestFaults(process.env, log);
 
+  // Loaded only now: bad arguments exit before Express and prom-client are loaded.
+  const { startWorker } = await import('./worker.js');
+  const store = await openStore(args);
   let worker: RunningWorker;
   try {
-    worker = await startWorker({ id: args.id, port: args.port, host: args.host, work: args.work, maxConnRequests: args.maxConnRequests, maxConnAgeMs: args.maxConnAgeMs });
+    worker = await startWorker({ id: args.id, port: args.port, host: args.host, work: args.work, maxConnRequests: args.maxConnRequests, maxConnAgeMs: args.maxConnAgeMs, store });
   } catch (err) {
+    await store?.close();
     const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'UNKNOWN';
     const message = err instanceof Error ? err.message : String(err);
     log(`worker ${args.id} could not listen on ${args.host}:${args.port}: ${message}`);
@@ -152,7 +206,7 @@ async function main(): Promise<void> {
 
   log(`worker ${args.id} listening on ${worker.url} (pid ${process.pid})`);
   void send({ type: 'ready', port: worker.port, pid: process.pid });
-  const stats = startStats(worker);
+  const stats = startStats(worker, store);
 
   let stopping = false;
   const stop = async (why: string, timeoutMs: number, exitCode: number): Promise<void> => {
@@ -161,7 +215,11 @@ async function main(): Promise<void> {
     clearInterval(stats);
     log(`worker ${args.id} shutting down (${why}), ${worker.state.inFlight} request(s) in flight`);
     const { forced } = await worker.close({ timeoutMs });
-    log(`worker ${args.id} stopped after ${worker.state.requests} request(s)${forced ? ', in-flight connections cut after timeout' : ''}`);
+    // Final counts, so the supervisor knows every visit this worker acknowledged.
+    const finalStore = await storeStats(worker, store, false);
+    if (finalStore) await send({ type: 'store', store: finalStore });
+    const visits = store === null ? '' : `, ${worker.state.visits} visit(s)`;
+    log(`worker ${args.id} stopped after ${worker.state.requests} request(s)${visits}${forced ? ', in-flight connections cut after timeout' : ''}`);
     process.exit(exitCode);
   };
 

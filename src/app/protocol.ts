@@ -2,6 +2,9 @@
  * IPC between the supervisor and a forked worker (process.send / 'message').
  * Kept in one file so both sides agree on the shapes.
  */
+import type { WorkerStoreStats } from '../store/store.js';
+
+export type { WorkerStoreStats };
 
 /** Supervisor -> worker. */
 export type ToWorker =
@@ -25,7 +28,10 @@ export type FromWorker =
    * connections (accepted on the port or handed over), `handedOver` those the
    * L4 balancer handed over.
    */
-  | { type: 'stats'; cpu: number; rss: number; requests: number; inFlight: number; connections: number; handedOver: number };
+  | { type: 'stats'; cpu: number; rss: number; requests: number; inFlight: number; connections: number; handedOver: number; store?: WorkerStoreStats }
+  /** Sent once after the last request on the way out: the final store counts. */
+  | { type: 'store'; store: WorkerStoreStats };
+
 
 /** Exit code a worker uses when it could not listen on its port. */
 export const EXIT_LISTEN_FAILED = 3;

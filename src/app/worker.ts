@@ -3,9 +3,11 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { VisitStore } from '../store/store.js';
 import { createWorkerApp, type WorkerAppState } from './app.js';
 import { trackConnections, type ConnectionTracker } from './connections.js';
 import { hostForUrl } from '../url-host.js';
+import { DEFAULT_CLOSE_TIMEOUT_MS } from './limits.js';
 
 /**
  * Longer than the balancer's idle timeout for pooled connections, so the worker never
@@ -23,7 +25,7 @@ export const WORKER_KEEP_ALIVE_TIMEOUT_MS = 65_000;
 export const WORKER_HEADERS_TIMEOUT_MS = 10_000;
 export const WORKER_REQUEST_TIMEOUT_MS = 30_000;
 const CONNECTIONS_CHECK_INTERVAL_MS = 1000;
-export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
+export { DEFAULT_CLOSE_TIMEOUT_MS };
 
 export interface StartWorkerOptions {
   id?: number;
@@ -39,6 +41,8 @@ export interface StartWorkerOptions {
   /** Overrides for tests: headers / whole-request receive timeouts, ms. */
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** The shared visits store; closed by close() after the last request. */
+  store?: VisitStore | null;
 }
 
 export interface CloseResult {
@@ -64,7 +68,7 @@ export interface RunningWorker {
   /**
    * Graceful stop: terminate any stress burn, stop accepting, close idle keep-alive
    * connections, let in-flight requests finish (answering them with Connection: close),
-   * and after `timeoutMs` (default 5000) cut whatever is left. Idempotent.
+   * and after `timeoutMs` (default 5000) cut whatever is left, then close the store. Idempotent.
    */
   close(opts?: { timeoutMs?: number }): Promise<CloseResult>;
 }
@@ -72,7 +76,7 @@ export interface RunningWorker {
 /** Listens and resolves once the port is bound; rejects with the system error (err.code e.g. EADDRINUSE). */
 export async function startWorker(opts: StartWorkerOptions): Promise<RunningWorker> {
   const host = opts.host ?? '127.0.0.1';
-  const { app, state } = createWorkerApp({ id: opts.id ?? 0, port: opts.port, work: opts.work });
+  const { app, state } = createWorkerApp({ id: opts.id ?? 0, port: opts.port, work: opts.work, store: opts.store });
   const server = http.createServer(
     {
       headersTimeout: opts.headersTimeoutMs ?? WORKER_HEADERS_TIMEOUT_MS,
@@ -134,6 +138,8 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     if (forced) server.closeAllConnections();
     await closed;
     await stressStopped;
+    // Every request is answered (or cut) by now: nothing can still be writing.
+    await opts.store?.close();
     return { forced };
   }
 

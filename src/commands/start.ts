@@ -3,7 +3,8 @@
  * TTY, plain lines otherwise, NDJSON with --json. Ctrl+C / SIGTERM / SIGHUP
  * stop it cleanly; the returned promise resolves with the exit code.
  */
-import { AutoscaleError, listenError } from '../errors.js';
+import { existsSync, rmSync } from 'node:fs';
+import { AutoscaleError, DatabaseUnavailableError, listenError } from '../errors.js';
 import type { CliIO } from '../cli-io.js';
 import { formatJsonLine, formatPlainLine } from '../dashboard/plain.js';
 import { startDashboard } from '../dashboard/dashboard.js';
@@ -12,10 +13,15 @@ import { exposureWarning, Lab } from '../lab/lab.js';
 import { running } from './running.js';
 import { emptySummary, foldSummary, summaryLines } from '../summary/summary.js';
 import { RunSession, type RunOptions } from '../runs/session.js';
+import type { StoreLocation } from '../store/location.js';
+import { prepareStore } from '../store/open.js';
+import { defaultSqlite } from '../store/location.js';
 
 export interface StartOptions extends RunOptions {
   dashboard: boolean;
   json: boolean;
+  /** null/absent: visits.db in the run directory. */
+  database?: StoreLocation | null;
 }
 
 export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions): Promise<number> {
@@ -31,10 +37,23 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     }
     throw err;
   }
-  const lab = new Lab(config, { runDir: run.runDir });
+  // One clear error before any worker starts, instead of workers that never turn healthy; done before
+  // the lab exists so that its clock (the 'started' event at +00:00) does not include opening the database.
+  const store = opts.database ?? defaultSqlite(run.runDir);
+  const createdFile = store.kind === 'sqlite' && !existsSync(store.file);
+  try {
+    await prepareStore(store);
+  } catch (err) {
+    run.close();
+    io.stderr.write(`error: ${new DatabaseUnavailableError(`cannot use the visits database: ${(err as Error).message}`).message}\n`);
+    return 1;
+  }
+  const lab = new Lab(config, { runDir: run.runDir, store });
   try {
     await lab.listen();
   } catch (err) {
+    // A start that failed leaves the run dir as it found it.
+    if (createdFile && store.kind === 'sqlite') for (const f of [store.file, `${store.file}-wal`, `${store.file}-shm`]) rmSync(f, { force: true });
     run.close();
     // Every listen error is one line: EADDRNOTAVAIL, EACCES… (see listenError).
     const e = err instanceof AutoscaleError ? err : listenError(err, config.host, config.port, 'balancer', '--port');

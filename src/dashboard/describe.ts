@@ -4,7 +4,7 @@
  * `describe(event)`. Ticks and the 1 s stats heartbeat are numbers, not
  * events: they return null here (the plain view prints its own tick line).
  */
-import type { LabEvent, WorkerState } from '../events.js';
+import type { LabEvent, StoreStatus, WorkerState } from '../events.js';
 import { plural } from '../format.js';
 
 export type LogLevel = 'info' | 'scale' | 'warn' | 'error';
@@ -40,7 +40,8 @@ export function describe(e: LabEvent): EventLine | null {
         level: 'info',
         text:
           `balancer ${e.balancerUrl}${mode}  policy ${c.policy} on ${c.metric}: ${rule}, ` +
-          `${c.min}–${c.max} workers from port ${c.basePort}, tick ${c.interval} s, ${timing}  (daemon pid ${e.pid}, worker logs in ${e.runDir})`,
+          `${c.min}–${c.max} workers from port ${c.basePort}, tick ${c.interval} s, ${timing}  ` +
+          `${e.store ? `visits in ${e.store.kind} ${e.store.where}  ` : ''}(daemon pid ${e.pid}, worker logs in ${e.runDir})`,
       };
     }
     case 'scale': {
@@ -67,7 +68,7 @@ export function describe(e: LabEvent): EventLine | null {
       return {
         kind: 'stopped',
         level: e.forced > 0 ? 'warn' : 'info',
-        text: `${e.reason}; ${plural(e.forced, 'worker')} needed SIGKILL`,
+        text: `${e.reason}; ${plural(e.forced, 'worker')} needed SIGKILL${visitsByWorker(e.store)}`,
       };
     case 'hint':
       return { kind: 'hint', level: 'warn', text: e.text };
@@ -75,4 +76,11 @@ export function describe(e: LabEvent): EventLine | null {
     case 'stats':
       return null;
   }
+}
+
+/** "; 240 visits: worker 1 80, worker 2 81, worker 3 79" (nothing when no visit was recorded). */
+function visitsByWorker(store: StoreStatus | undefined): string {
+  if (!store || store.visits === 0) return '';
+  const parts = Object.entries(store.visitsByWorker).map(([id, n]) => `worker ${id} ${n}`);
+  return `; ${plural(store.visits, 'visit')}: ${parts.join(', ')}`;
 }

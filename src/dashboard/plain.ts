@@ -17,8 +17,13 @@ function tickLine(e: TickEvent): string {
   const warming = e.warming > 0 ? `, warming ${e.warming}` : '';
   return (
     `tick     ${cpu}${metric}  instances ${e.instances} (ready ${e.ready}${warming}, desired ${e.desired})  ` +
-    `rpm ${formatCount(tr.rpm)}  rps ${formatCount(tr.rps)}  p99 ${formatLatency(tr.p99)}  ${e.action}: ${e.reason}`
+    `rpm ${formatCount(tr.rpm)}  rps ${formatCount(tr.rps)}  p99 ${formatLatency(tr.p99)}  ${storeSegment(e)}${e.action}: ${e.reason}`
   );
+}
+
+/** "db down (worker 2: …)  " only when the store is down: a healthy store says nothing on every tick. */
+function storeSegment(e: TickEvent): string {
+  return e.store?.up === false ? `db ${e.store.kind} DOWN (${e.store.detail})  ` : '';
 }
 
 export function formatPlainLine(e: LabEvent): string | null {

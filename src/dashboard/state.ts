@@ -9,7 +9,7 @@
  * rolling windows, so a lab that runs for a day holds as much as one that ran
  * for five minutes.
  */
-import type { LabEvent, LabSettings, ScaleAction, StoppedEvent, TrafficStats, WorkerSnapshot } from '../events.js';
+import type { LabEvent, LabSettings, ScaleAction, StoppedEvent, StoreStatus, TrafficStats, WorkerSnapshot } from '../events.js';
 import { describe, type EventLine } from './describe.js';
 
 export type { LogLevel } from './describe.js';
@@ -56,6 +56,8 @@ export interface LabInfo {
   pid: number;
   runDir: string;
   config: LabSettings;
+  /** Where the workers keep their visits (absent when they have no database). */
+  store?: { kind: 'sqlite' | 'postgres'; where: string };
 }
 
 /** One tick: host CPU and the value of the metric that drives scaling (null when not measurable). */
@@ -85,6 +87,8 @@ export interface DashboardState {
   decision: LastDecision | null;
   traffic: TrafficStats | null;
   workers: readonly WorkerSnapshot[];
+  /** The shared visits store's latest status (tick, stats or stopped), null before the first. */
+  store: StoreStatus | null;
   ticks: RollingWindow<TickPoint>;
   instances: RollingWindow<InstancePoint>;
   requests: RollingWindow<TrafficPoint>;
@@ -103,6 +107,7 @@ export function initialDashboardState(): DashboardState {
     decision: null,
     traffic: null,
     workers: [],
+    store: null,
     ticks: emptyWindow(ticks),
     instances: emptyWindow(ticks),
     requests: emptyWindow(TRAFFIC_CAPACITY),
@@ -131,7 +136,8 @@ export function reduceDashboard(state: DashboardState, event: LabEvent): Dashboa
         ...state,
         now,
         log,
-        lab: { startedAt: event.startedAt, balancerUrl: event.balancerUrl, pid: event.pid, runDir: event.runDir, config: event.config },
+        lab: { startedAt: event.startedAt, balancerUrl: event.balancerUrl, pid: event.pid, runDir: event.runDir, config: event.config, ...(event.store ? { store: event.store } : {}) },
+        store: null,
         paused: false,
         stopped: null,
         ticks: emptyWindow(ticks),
@@ -149,6 +155,7 @@ export function reduceDashboard(state: DashboardState, event: LabEvent): Dashboa
         decision: { t: event.t, action: event.action, reason: event.reason },
         traffic: event.traffic,
         workers: sortById(event.workers),
+        store: event.store ?? state.store,
         ticks: appendToWindow(state.ticks, { t: event.t, cpu: event.cpu, value: event.value }),
         instances: appendToWindow(state.instances, { t: event.t, instances: event.instances, ready: event.ready, desired: event.desired }),
       };
@@ -161,6 +168,7 @@ export function reduceDashboard(state: DashboardState, event: LabEvent): Dashboa
         log,
         traffic,
         workers: sortById(event.workers),
+        store: event.store ?? state.store,
         requests: appendToWindow(state.requests, { t: event.t, rps: traffic.rps, rpm: traffic.rpm, p50: traffic.p50, p99: traffic.p99 }),
       };
     }
@@ -185,6 +193,6 @@ export function reduceDashboard(state: DashboardState, event: LabEvent): Dashboa
     case 'hint':
       return { ...state, now, log };
     case 'stopped':
-      return { ...state, now, log, stopped: event };
+      return { ...state, now, log, stopped: event, store: event.store ?? state.store };
   }
 }

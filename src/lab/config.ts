@@ -89,6 +89,9 @@ export const SETTING_KEYS: readonly string[] = [...KEYS.map((k) => k.key), 'metr
 
 export type RawSettings = Partial<Record<string, unknown>>;
 
+/** Where a config file's "database-url" lands in its RawSettings (not a LabConfig key: resolveConfig ignores it). */
+export const DATABASE_URL_KEY = 'databaseUrl';
+
 /**
  * What a caller may relax: the lab on one laptop runs at most 64 workers on
  * real ports; `simulate`, `replay` and `export` describe fleets and bind nothing.
@@ -137,8 +140,17 @@ export function parseConfigFile(text: string, file: string): RawSettings {
     throw new ConfigError(`config file ${file} must hold a JSON object (received ${Array.isArray(data) ? 'an array' : typeof data})`);
   }
   const out: RawSettings = {};
-  const known = KEYS.map((k) => k.flag).concat('metric', 'policy', 'balancer');
+  const known = KEYS.map((k) => k.flag).concat('metric', 'policy', 'balancer', 'database-url');
   for (const [name, value] of Object.entries(data)) {
+    if (name === 'database-url' || name === 'databaseUrl') {
+      // A start setting that is not part of the policy: `start` reads it (cli.ts), the other commands ignore it.
+      if (DATABASE_URL_KEY in out) throw new ConfigError(`config file ${file}: "${name}" is given twice (as "database-url" and "databaseUrl")`);
+      if (typeof value !== 'string' || value.trim() === '') {
+        throw new ConfigError(`"database-url" in the config file ${file} must be a non-empty string (received ${JSON.stringify(value)})`);
+      }
+      out[DATABASE_URL_KEY] = value.trim();
+      continue;
+    }
     const spec = KEYS.find((k) => k.flag === name || k.key === name);
     const key = spec ? spec.key : name === 'metric' || name === 'policy' || name === 'balancer' ? name : undefined;
     if (key === undefined) {

@@ -18,6 +18,8 @@ import { LabEvents, type TrafficStats, type WorkerSnapshot } from '../events.js'
 import { decide, initialMemory, noteManualScale, setPaused, type Decision, type PolicyMemory, type PolicyState } from '../policy/decide.js';
 import type { Observation } from '../policy/measure.js';
 import { Supervisor } from '../supervisor/supervisor.js';
+import { defaultSqlite, describeLocation, locationToUrl, type StoreLocation } from '../store/location.js';
+import { summarizeStore } from '../store/status.js';
 import { publicSettings, type LabConfig } from './config.js';
 import { LatencyWindow, TickWindow, type LatencyPercentiles } from './observe.js';
 import { createHostCpuSampler, type CpuSampler } from './sampler.js';
@@ -37,6 +39,8 @@ export interface LabOptions {
   /** Where worker logs go; a fresh temp dir by default. */
   runDir?: string;
   sampler?: CpuSampler;
+  /** Where the workers keep their visits; default: visits.db in the run directory. */
+  store?: StoreLocation;
 }
 
 const clamp = (n: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, n));
@@ -45,6 +49,7 @@ export class Lab {
   readonly events = new LabEvents();
   readonly config: LabConfig;
   readonly runDir: string;
+  readonly store: StoreLocation;
   /** L7 (the default) or L4 (`--balancer l4`): same lifecycle, events and counters. */
   readonly balancer: Balancer | L4Balancer;
   readonly supervisor: Supervisor;
@@ -68,6 +73,7 @@ export class Lab {
     this.config = config;
     this.runDir = opts.runDir ?? mkdtempSync(join(tmpdir(), 'autoscale-run-'));
     this.#sampler = opts.sampler ?? createHostCpuSampler();
+    this.store = opts.store ?? defaultSqlite(this.runDir);
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
     this.balancer =
       config.balancer === 'l4'
@@ -89,6 +95,7 @@ export class Lab {
       drainTimeoutMs: config.drainTimeoutMs,
       killTimeoutMs: config.killTimeoutMs,
       readyTimeoutMs: config.readyTimeoutMs,
+      databaseUrl: locationToUrl(this.store),
     });
     this.#window = new TickWindow({
       workers: () => this.supervisor.facts(),
@@ -136,6 +143,7 @@ export class Lab {
       pid: process.pid,
       config: { ...publicSettings(this.config), port: this.balancer.port },
       host: { cores: availableParallelism(), memoryBytes: totalmem() },
+      store: { kind: this.store.kind, where: describeLocation(this.store) },
     });
     this.supervisor.setDesired(this.config.min);
     this.#tickTimer = setInterval(() => void this.#tick(), this.config.interval * 1000);
@@ -178,12 +186,17 @@ export class Lab {
         if (this.#statsTimer) clearInterval(this.#statsTimer);
         const forced = await this.supervisor.stopAll();
         await this.balancer.close();
-        this.events.publish({ type: 'stopped', t: this.now(), reason, forced });
+        this.events.publish({ type: 'stopped', t: this.now(), reason, forced, store: this.storeStatus() });
         this.#resolveStopped(forced);
         return forced;
       })();
     }
     return this.#stopping;
+  }
+
+  /** The shared store's health and this run's visits by worker, from the workers' reports. */
+  storeStatus() {
+    return summarizeStore({ kind: this.store.kind, where: describeLocation(this.store) }, this.supervisor.storeReports(), this.supervisor.visitsByWorker());
   }
 
   /** For a crashing daemon: SIGKILL every worker now. */
@@ -237,6 +250,7 @@ export class Lab {
       workers: this.#workers(),
       observation,
       state,
+      store: this.storeStatus(),
     });
   }
 
@@ -279,7 +293,7 @@ export class Lab {
   #publishStats(): void {
     this.#window.sample();
     this.#observeProgress(this.balancer.snapshot().workers);
-    this.events.publish({ type: 'stats', t: this.now(), traffic: this.#traffic(this.#statsLatency.take()), workers: this.#workers() });
+    this.events.publish({ type: 'stats', t: this.now(), traffic: this.#traffic(this.#statsLatency.take()), workers: this.#workers(), store: this.storeStatus() });
   }
 
   /** The balancer's counters with latency over the given window. */

@@ -4,7 +4,7 @@
  * cost), the decision table, worker lifecycle highlights, the settings and
  * the chart series. A plain function of its input; no I/O, no clock.
  */
-import type { HealthEvent, LabEvent, LabSettings, ScaleEvent, StatsEvent, TickEvent, TrafficStats, WorkerEvent } from '../events.js';
+import type { HealthEvent, LabEvent, LabSettings, ScaleEvent, StatsEvent, StoreStatus, TickEvent, TrafficStats, WorkerEvent } from '../events.js';
 import { formatRelative } from '../format.js';
 import { median, medianReaction, reactionTimes as sharedReactionTimes, type Reaction, type ReactionEvent } from '../policy/reaction.js';
 import type { LoadLine, ParsedEvents } from './parse.js';
@@ -92,9 +92,39 @@ export interface RunModel {
   decisions: Decision[];
   highlights: Highlight[];
   series: ChartSeries;
+  /** Visits by worker from the lab's store reports (null when the recording has none). */
+  visits: RunVisits | null;
   /** Visible notes: what is missing or was cut, in words. */
   notes: string[];
   counts: { ticks: number; stats: number; loadLines: number };
+}
+
+/** This run's acknowledged visits per worker, as the lab last reported them (its `store` field). */
+export interface RunVisits {
+  kind: string;
+  where: string;
+  total: number;
+  /** Share of `total` in %, per worker id, lowest id first. */
+  byWorker: { worker: number; visits: number; share: number }[];
+  /** 'stopped' (final counts, after every worker's last report) or the time of the last tick/stats that had them. */
+  source: string;
+}
+
+/** From the stopped event's store, else the latest tick/stats that carried one. */
+export function runVisits(events: readonly LabEvent[]): RunVisits | null {
+  let found: { store: StoreStatus; source: string } | null = null;
+  for (const e of events) {
+    if ((e.type === 'stopped' || e.type === 'tick' || e.type === 'stats') && e.store) {
+      if (e.type === 'stopped') found = { store: e.store, source: 'stopped' };
+      else if (found?.source !== 'stopped') found = { store: e.store, source: `at ${formatRelative(e.t)}` };
+    }
+  }
+  if (found === null) return null;
+  const { store } = found;
+  const byWorker = Object.entries(store.visitsByWorker)
+    .map(([id, n]) => ({ worker: Number(id), visits: n, share: store.visits > 0 ? (n / store.visits) * 100 : 0 }))
+    .sort((a, b) => a.worker - b.worker);
+  return { kind: store.kind, where: store.where, total: store.visits, byWorker, source: found.source };
 }
 
 export interface AggregateInput {
@@ -176,6 +206,7 @@ export function aggregate(input: AggregateInput): RunModel {
     },
     decisions: scales.map((s) => ({ at: sec(s.t), direction: s.direction, from: s.from, to: s.to, reason: s.reason, manual: s.manual })),
     highlights: highlights(events),
+    visits: runVisits(events),
     series: {
       metric: { x: ticks.map((e) => sec(e.t)), value: ticks.map((e) => e.value), cpu: ticks.map((e) => e.cpu) },
       instances: lifecycle.series,

@@ -4,7 +4,7 @@
  * is fetched. Pure: the model and the asset texts in, the HTML string out.
  */
 import type { RunModel } from './aggregate.js';
-import { DECISION_HEADER, decisionRows, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows } from './words.js';
+import { DECISION_HEADER, decisionRows, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows, visitRows, visitsIntro, VISITS_HEADER } from './words.js';
 
 export interface PageAssets {
   uplotJs: string;
@@ -52,6 +52,8 @@ table { border-collapse: collapse; width: 100%; margin: 4px 0 8px; }
 th, td { text-align: left; vertical-align: top; padding: 4px 8px; border-bottom: 1px solid #eaeef2; }
 thead th { background: #f6f8fa; font-weight: 600; }
 table.pairs th { width: 34%; font-weight: 600; color: #424a53; }
+/* Three short columns: a compact table with the counts right-aligned, so they line up for comparison. */
+#visits { width: auto; min-width: 320px; } #visits th:not(:first-child), #visits td:not(:first-child) { text-align: right; padding-left: 24px; font-variant-numeric: tabular-nums; }
 .chart { margin: 8px 0 18px; }
 .legend-note { color: #57606a; font-size: 12px; margin: -10px 0 14px; }
 .u-title { font-size: 15px !important; }
@@ -95,6 +97,10 @@ export function renderHtml(m: RunModel, title: string, metric: MetricLabel, asse
   const reactions = m.summary.reactions.length === 0 ? '<p id="reactions">The metric never crossed the scale-out threshold.</p>' : table(REACTION_HEADER, reactionRows(m), 'reactions');
   const hl = highlightRows(m);
   const highlights = hl.length === 0 ? '<p id="highlights">No crash, replacement or health failure.</p>' : table(['time', 'what', 'detail'], hl, 'highlights');
+  const visits =
+    m.visits === null
+      ? ''
+      : `<h2>Visits by worker</h2>\n<p id="visits-intro">${escapeHtml(visitsIntro(m))}</p>\n${m.visits.byWorker.length > 0 ? table(VISITS_HEADER, visitRows(m), 'visits') : ''}\n`;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -127,7 +133,7 @@ ${decisions}
 ${reactions}
 <h2>Worker lifecycle highlights</h2>
 ${highlights}
-<h2>Settings</h2>
+${visits}<h2>Settings</h2>
 ${pairs(settingsRows(m), 'settings')}
 <footer>${escapeHtml(generator)}. Charts: uPlot (MIT), inlined; this file makes no network request.</footer>
 </main>

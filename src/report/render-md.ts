@@ -3,7 +3,7 @@
  * into a write-up. Pure: a RunModel in, a Markdown string out.
  */
 import type { RunModel } from './aggregate.js';
-import { DECISION_HEADER, decisionRows, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows } from './words.js';
+import { DECISION_HEADER, decisionRows, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows, visitRows, visitsIntro, VISITS_HEADER } from './words.js';
 
 /** A Markdown table cell: pipes escaped, newlines flattened. */
 function cell(s: string): string {
@@ -29,6 +29,10 @@ export function renderMarkdown(m: RunModel, title: string): string {
   out.push('## Worker lifecycle highlights', '');
   const hl = highlightRows(m);
   out.push(hl.length === 0 ? 'No crash, replacement or health failure.' : table(['time', 'what', 'detail'], hl), '');
+  if (m.visits !== null) {
+    out.push('## Visits by worker', '', visitsIntro(m), '');
+    if (m.visits.byWorker.length > 0) out.push(table(VISITS_HEADER, visitRows(m)), '');
+  }
   out.push('## Settings', '', table(['setting', 'value'], settingsRows(m)), '');
   return out.join('\n');
 }

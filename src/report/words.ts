@@ -54,6 +54,20 @@ export function reactionRows(m: RunModel): string[][] {
   return m.summary.reactions.map((r) => [at(r.crossedAt), r.scaledAt === null ? '–' : at(r.scaledAt), r.readyAt === null ? '–' : at(r.readyAt), r.seconds === null ? `– (${r.note})` : seconds(r.seconds)]);
 }
 
+export const VISITS_HEADER = ['worker', 'visits', 'share'];
+
+/** One row per worker that acknowledged visits in this run. */
+export function visitRows(m: RunModel): string[][] {
+  return (m.visits?.byWorker ?? []).map((w) => [`worker ${w.worker}`, String(w.visits), `${w.share.toFixed(1)} %`]);
+}
+
+/** The sentence above the visits table. */
+export function visitsIntro(m: RunModel): string {
+  const v = m.visits!;
+  const workers = v.byWorker.filter((w) => w.visits > 0).length;
+  return `${v.total} visit${v.total === 1 ? '' : 's'} acknowledged in this run, served by ${workers} worker${workers === 1 ? '' : 's'}, stored in one shared ${v.kind === 'postgres' ? 'PostgreSQL' : 'SQLite'} database (${v.where}); counts ${v.source === 'stopped' ? 'as of the end of the run' : `as last reported ${v.source}`}.`;
+}
+
 export function highlightRows(m: RunModel): string[][] {
   return m.highlights.map((h) => [at(h.at), h.what, h.detail]);
 }

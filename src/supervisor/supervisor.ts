@@ -10,6 +10,7 @@
  */
 import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { WorkerStoreStats } from '../app/protocol.js';
 import type { LabEvent, WorkerSnapshot, WorkerState } from '../events.js';
 import { findFreePort } from './ports.js';
 import { WorkerProcess, type Outcome, type Rotation, type WorkerDeps } from './worker-process.js';
@@ -43,6 +44,8 @@ export interface SupervisorOptions {
   script?: string;
   /** child_process.fork, replaceable so tests can make a fork fail the way EAGAIN does. */
   fork?: (script: string, args: readonly string[], options: ForkOptions) => ChildProcess;
+  /** Passed to every worker as --database-url (the shared visits store); none: workers have no database. */
+  databaseUrl?: string;
 }
 
 /** One worker's facts for a tick window. `cpuReportSum`/`cpuReports` are lifetime counters of its own CPU % reports. */
@@ -74,6 +77,8 @@ export class Supervisor {
   #replacements: Replacement[] = [];
   #blockedPorts = new Set<number>();
   #stopping = false;
+  /** Visits each worker acknowledged, kept after it exits (a run's tally by worker id). */
+  #visits = new Map<number, number>();
 
   constructor(opts: SupervisorOptions) {
     this.#opts = {
@@ -84,6 +89,7 @@ export class Supervisor {
       stableMs: opts.stableMs ?? 10_000,
       script: opts.script ?? WORKER_SCRIPT,
       fork: opts.fork ?? fork,
+      databaseUrl: opts.databaseUrl ?? '',
     };
     const o = this.#opts;
     this.#deps = {
@@ -100,6 +106,8 @@ export class Supervisor {
       readyTimeoutMs: o.readyTimeoutMs,
       stableMs: o.stableMs,
       fork: o.fork,
+      databaseUrl: o.databaseUrl,
+      onStore: (w, store) => void this.#visits.set(w.id, store.visits),
       findPort: () => this.#findPort(),
       portTaken: (port) => void this.#blockedPorts.add(port),
       onStable: () => {
@@ -138,6 +146,16 @@ export class Supervisor {
   /** Facts about every current worker, for the tick window: nothing is reset by reading them. */
   facts(): WorkerFacts[] {
     return [...this.#workers.values()].map((w) => ({ id: w.id, state: w.phase, readyAt: w.readyAt, cpuReportSum: w.cpuReportSum, cpuReports: w.cpuReports }));
+  }
+
+  /** Visits acknowledged per worker id since the supervisor started, exited workers included. */
+  visitsByWorker(): Map<number, number> {
+    return new Map(this.#visits);
+  }
+
+  /** The latest store report of every current worker, with its phase. */
+  storeReports(): Array<{ id: number; state: WorkerState; store: WorkerStoreStats }> {
+    return [...this.#workers.values()].flatMap((w) => (w.store ? [{ id: w.id, state: w.phase, store: w.store }] : []));
   }
 
   /** PIDs of every worker process that may still be running. */

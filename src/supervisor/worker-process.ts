@@ -16,7 +16,7 @@
 import type { ChildProcess, ForkOptions } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { openWorkerLog } from './worker-log.js';
-import { EXIT_LISTEN_FAILED, isFromWorker, type ToWorker } from '../app/protocol.js';
+import { EXIT_LISTEN_FAILED, isFromWorker, type ToWorker, type WorkerStoreStats } from '../app/protocol.js';
 import type { LabEvent, WorkerSnapshot, WorkerState } from '../events.js';
 
 /** What a worker needs from the balancer. */
@@ -55,6 +55,10 @@ export interface WorkerDeps {
   readyTimeoutMs: number;
   stableMs: number;
   fork: (script: string, args: readonly string[], options: ForkOptions) => ChildProcess;
+  /** --database-url for the worker ('' for none). */
+  databaseUrl: string;
+  /** It reported on the shared store (every stats message, and once more on its way out). */
+  onStore: (w: WorkerProcess, store: WorkerStoreStats) => void;
   /** A free port for this worker (the supervisor knows which ports are reserved). */
   findPort: () => Promise<number>;
   /** The worker's port was taken at listen(): the supervisor avoids it from now on. */
@@ -85,6 +89,8 @@ export class WorkerProcess {
   cpuReports = 0;
   /** Client connections handed to it by the L4 balancer, from its last stats (null before any). */
   connections: number | null = null;
+  /** Its latest report on the shared visits store (null before the first). */
+  store: WorkerStoreStats | null = null;
 
   #deps: WorkerDeps;
   #phase: WorkerState;
@@ -153,6 +159,7 @@ export class WorkerProcess {
       restarts: this.restarts,
       startedAt: this.startedAt,
       readyAt: this.readyAt,
+      ...(this.store ? { store: { up: this.store.up, detail: this.store.detail, visits: this.store.visits } } : {}),
     };
   }
 
@@ -230,14 +237,16 @@ export class WorkerProcess {
       return;
     }
     this.port = port;
-    const { host, runDir, script, work } = this.#deps;
+    const { host, runDir, script, work, databaseUrl } = this.#deps;
+    const args = ['--id', String(this.id), '--port', String(port), '--host', host, '--work', String(work), ...this.#deps.workerArgs];
+    if (databaseUrl !== '') args.push('--database-url', databaseUrl);
     // A log that cannot be opened (run dir read-only, removed) must not stop the worker: output is discarded, the event says why.
     const log = openWorkerLog(runDir, this.id);
     const fd = log.fd ?? undefined;
     const out = log.fd ?? 'ignore';
     let child: ChildProcess;
     try {
-      child = this.#deps.fork(script, ['--id', String(this.id), '--port', String(port), '--host', host, '--work', String(work), ...this.#deps.workerArgs], {
+      child = this.#deps.fork(script, args, {
         stdio: ['ignore', out, out, 'ipc'],
         // Never inherit tsx or inspector flags: workers run compiled JS.
         execArgv: [],
@@ -260,7 +269,21 @@ export class WorkerProcess {
       // (a failed IPC send) come with a live or exiting process; 'exit' decides then.
       if (child.pid === undefined) this.#finish('crashed', 'crashed', `fork failed: ${err.code ?? err.message}`);
     });
-    child.once('exit', (code, signal) => this.#onExit(code, signal));
+    child.once('exit', (code, signal) => {
+      // Messages sent just before exit (the final store counts) may still be in the IPC pipe: read them first.
+      let handled = false;
+      const done = () => {
+        if (handled) return;
+        handled = true;
+        this.#onExit(code, signal);
+      };
+      if (!child.connected) return done();
+      const timer = setTimeout(done, 500);
+      child.once('disconnect', () => {
+        clearTimeout(timer);
+        done();
+      });
+    });
     if (child.pid === undefined) return;
     // The one 'starting' event: from 'backoff', or the worker's first (from null). Never starting → starting.
     this.#setPhase('starting', `${this.#startDetail ? `${this.#startDetail}; ` : ''}${log.problem ?? `log ${log.file}`}`);
@@ -293,7 +316,15 @@ export class WorkerProcess {
       this.cpuReports++;
       this.connections = m.handedOver;
       this.#deps.rotation.report?.(this.id, m);
+      if (m.store) this.#storeReport(m.store);
+    } else if (m.type === 'store') {
+      this.#storeReport(m.store);
     }
+  }
+
+  #storeReport(store: WorkerStoreStats): void {
+    this.store = store;
+    this.#deps.onStore(this, store);
   }
 
   #onExit(code: number | null, signal: NodeJS.Signals | null): void {

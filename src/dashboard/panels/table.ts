@@ -1,5 +1,5 @@
 /** The instance table panel: one fixed-width row per worker, and its title. */
-import type { WorkerSnapshot, WorkerState } from '../../events.js';
+import type { StoreStatus, WorkerSnapshot, WorkerState } from '../../events.js';
 import { formatBytes, formatClock, formatCount, formatLatency, formatPercent, truncate, UNKNOWN } from '../../format.js';
 import type { DashboardState } from '../state.js';
 
@@ -18,6 +18,7 @@ const COLUMNS: Column[] = [
   { title: 'IN-FL', width: 5, align: 'right' },
   // Client connections the worker holds; known under --balancer l4 (handed over), "–" under l7.
   { title: 'CONNS', width: 5, align: 'right' },
+  { title: 'VISITS', width: 6, align: 'right' },
   { title: 'RESTARTS', width: 8, align: 'right' },
   { title: 'UPTIME', width: 8, align: 'right' },
 ];
@@ -28,7 +29,7 @@ export function displayState(w: WorkerSnapshot): string {
 }
 
 function rowTone(w: WorkerSnapshot): RowTone {
-  if (w.state === 'crashed' || !w.healthy) return 'bad';
+  if (w.state === 'crashed' || !w.healthy || w.store?.up === false) return 'bad';
   if (w.state === 'ready') return 'ok';
   if (w.state === 'exited') return 'dim';
   return 'warn';
@@ -62,6 +63,7 @@ export function workerCells(w: WorkerSnapshot, now: number): string[] {
     formatCount(w.rps),
     formatCount(w.inFlight),
     w.connections === undefined ? UNKNOWN : formatCount(w.connections),
+    w.store ? formatCount(w.store.visits) : UNKNOWN,
     formatCount(w.restarts),
     isLive(w.state) ? formatClock(now - w.startedAt) : UNKNOWN,
   ];
@@ -79,9 +81,18 @@ export function instanceTable(state: DashboardState, width: number): { header: s
 export function tableLabel(state: DashboardState, width: number): string {
   const ready = state.workers.filter((w) => w.state === 'ready' && w.healthy).length;
   let text = `Instances: ${ready} ready of ${state.workers.length}`;
+  const where = state.lab?.store;
+  if (where) text += ` · ${storeLabel(where.kind, state.store)}`;
   const t = state.traffic;
   if (t) {
     text += ` · balancer ${formatCount(t.rpm)} req/min, ${formatCount(t.rps)} req/s, p50 ${formatLatency(t.p50)}, p99 ${formatLatency(t.p99)}, in flight ${formatCount(t.inFlight)}, errors ${formatCount(t.errors)}`;
   }
   return truncate(text, width);
+}
+
+/** "sqlite up, 1,204 visits" / "postgres DOWN (worker 2: ECONNREFUSED …)" / "sqlite …" before any report. */
+export function storeLabel(kind: string, store: StoreStatus | null): string {
+  if (store === null || store.up === null) return `${kind} ${UNKNOWN}`;
+  if (!store.up) return `${kind} DOWN (${store.detail})`;
+  return `${kind} up, ${formatCount(store.visits)} visit${store.visits === 1 ? '' : 's'}`;
 }
