@@ -233,3 +233,35 @@ test('a crash loop waits in its own backoff state; back-off delays only replacem
   const replacement = workerEvents().slice(mark).find((e) => e.from === null && /back-off/.test(e.detail))!;
   assert.match(replacement.detail, /after 300 ms back-off \(crash loop: 1 in a row\)/);
 });
+
+test('the crash streak is per slot: SIGKILLs of different workers each wait the first back-off; one slot crashing again doubles only its own', async (t) => {
+  const base = await freeBasePort();
+  const { sup, workerEvents } = setup(t, { basePort: base, backoffBaseMs: 100, backoffMaxMs: 5000, stableMs: 3000 });
+  sup.setDesired(3);
+  await until('3 ready', () => sup.counts().ready === 3, 20_000);
+  const readyPid = (id: number) => sup.snapshot().find((w) => w.id === id && w.state === 'ready')?.pid;
+  /** SIGKILL worker `id` once ready; resolve with the detail of the worker that replaces it. */
+  const killAndReplacement = async (id: number) => {
+    await until(`worker ${id} ready`, () => readyPid(id) !== undefined, 20_000);
+    const mark = workerEvents().length;
+    process.kill(readyPid(id)!, 'SIGKILL');
+    await until(`a replacement of worker ${id}`, () => workerEvents().slice(mark).some((e) => e.from === null), 10_000);
+    const born = workerEvents().slice(mark).find((e) => e.from === null)!;
+    return { id: born.id, detail: born.detail };
+  };
+  // Three different slots crash one after another: none of them inherits another's streak.
+  const r1 = await killAndReplacement(1);
+  assert.match(r1.detail, /after 100 ms back-off \(crash loop: 1 in a row\)/);
+  const r2 = await killAndReplacement(2);
+  assert.match(r2.detail, /after 100 ms back-off \(crash loop: 1 in a row\)/);
+  const r3 = await killAndReplacement(3);
+  assert.match(r3.detail, /after 100 ms back-off \(crash loop: 1 in a row\)/);
+  // Slot 1's replacement crashes again before it was stable: only that slot's delay doubles.
+  const r1b = await killAndReplacement(r1.id);
+  assert.match(r1b.detail, /after 200 ms back-off \(crash loop: 2 in a row\)/);
+  // Once that slot's worker stays ready `stableMs`, its streak is forgotten.
+  await until(`worker ${r1b.id} ready`, () => readyPid(r1b.id) !== undefined, 20_000);
+  await new Promise((r) => setTimeout(r, 3600));
+  const r1c = await killAndReplacement(r1b.id);
+  assert.match(r1c.detail, /after 100 ms back-off \(crash loop: 1 in a row\)/);
+});

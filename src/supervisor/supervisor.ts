@@ -6,7 +6,12 @@
  *
  * Back-off applies to replacements of crashed workers only (a crash loop must
  * not spin); new capacity — a scale-out, a manual `+` — starts at once. The
- * crash streak resets once any worker has stayed ready for `stableMs`.
+ * crash streak belongs to a slot (one desired worker position, handed from a
+ * worker to its replacement): a slot's replacement waits base × 2^(streak−1),
+ * capped, and the slot's streak resets once its worker has stayed ready for
+ * `stableMs`. Crashes of different workers (a chaos monkey SIGKILLing one here,
+ * one there) therefore each wait the first delay, instead of adding up to the
+ * cap for every slot and emptying the pool.
  */
 import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +43,7 @@ export interface SupervisorOptions {
   /** Crash-loop back-off: first delay and cap, ms. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
-  /** A worker ready this long resets the crash streak, ms (default 10 s). */
+  /** A worker ready this long resets its slot's crash streak, ms (default 10 s). */
   stableMs?: number;
   /** Worker entry script (tests use fixtures). */
   script?: string;
@@ -62,6 +67,8 @@ interface Replacement {
   restarts: number;
   /** Crashes wait out the back-off; a port conflict retries at once. */
   backoff: boolean;
+  /** The slot's crashes in a row, this one included (0: none since it was last stable). */
+  streak: number;
 }
 
 /** Which live worker goes first on scale-in: capacity not serving yet, then the newest ready one. */
@@ -73,7 +80,8 @@ export class Supervisor {
   #workers = new Map<number, WorkerProcess>();
   #nextId = 1;
   #desired = 0;
-  #crashStreak = 0;
+  /** Worker id → the crash streak of the slot it holds (absent: 0). */
+  #streaks = new Map<number, number>();
   #replacements: Replacement[] = [];
   #blockedPorts = new Set<number>();
   #stopping = false;
@@ -110,9 +118,7 @@ export class Supervisor {
       onStore: (w, store) => void this.#visits.set(w.id, store.visits),
       findPort: () => this.#findPort(),
       portTaken: (port) => void this.#blockedPorts.add(port),
-      onStable: () => {
-        this.#crashStreak = 0;
-      },
+      onStable: (w) => void this.#streaks.delete(w.id),
       onGone: (w, outcome) => this.#onGone(w, outcome),
     };
   }
@@ -169,7 +175,8 @@ export class Supervisor {
     if (!w || w.phase !== 'ready') return;
     w.healthy = false;
     this.#opts.publish({ type: 'health', t: this.#opts.clock(), id, port: w.port, healthy: false, detail });
-    this.#replacements.push({ restarts: w.restarts + 1, backoff: this.#crashStreak > 0 });
+    const streak = this.#streak(w.id);
+    this.#replacements.push({ restarts: w.restarts + 1, backoff: streak > 0, streak });
     void w.retire(`unhealthy: ${detail}`);
     this.#reconcile();
   }
@@ -208,19 +215,25 @@ export class Supervisor {
   #start(replacement: Replacement | undefined): void {
     const id = this.#nextId++;
     const restarts = replacement?.restarts ?? 0;
-    const delay = replacement?.backoff ? this.#backoffDelay() : 0;
+    const streak = replacement?.streak ?? 0;
+    if (streak > 0) this.#streaks.set(id, streak);
+    const delay = replacement?.backoff ? this.#backoffDelay(streak) : 0;
     const detail =
       delay > 0
-        ? `replacement ${restarts}, after ${delay} ms back-off (crash loop: ${this.#crashStreak} in a row)`
+        ? `replacement ${restarts}, after ${delay} ms back-off (crash loop: ${streak} in a row)`
         : restarts > 0
           ? `replacement ${restarts}`
           : 'new';
     this.#workers.set(id, new WorkerProcess(this.#deps, id, restarts, delay, detail));
   }
 
-  #backoffDelay(): number {
-    if (this.#crashStreak === 0) return 0;
-    return Math.min(this.#opts.backoffBaseMs * 2 ** (this.#crashStreak - 1), this.#opts.backoffMaxMs);
+  #backoffDelay(streak: number): number {
+    if (streak === 0) return 0;
+    return Math.min(this.#opts.backoffBaseMs * 2 ** (streak - 1), this.#opts.backoffMaxMs);
+  }
+
+  #streak(id: number): number {
+    return this.#streaks.get(id) ?? 0;
   }
 
   #findPort(): Promise<number> {
@@ -231,12 +244,13 @@ export class Supervisor {
 
   #onGone(w: WorkerProcess, outcome: Outcome): void {
     this.#workers.delete(w.id);
+    const streak = this.#streak(w.id);
+    this.#streaks.delete(w.id);
     if (this.#stopping) return;
     if (outcome === 'crashed' || outcome === 'no-port') {
-      this.#crashStreak++;
-      this.#replacements.push({ restarts: w.restarts + 1, backoff: true });
+      this.#replacements.push({ restarts: w.restarts + 1, backoff: true, streak: streak + 1 });
     } else if (outcome === 'port-conflict') {
-      this.#replacements.push({ restarts: w.restarts, backoff: false });
+      this.#replacements.push({ restarts: w.restarts, backoff: false, streak });
     }
     this.#reconcile();
   }
