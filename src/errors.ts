@@ -15,7 +15,14 @@ export type ErrorCode =
   | 'AS_ERR_NO_RUNS'
   | 'AS_ERR_RUN_SCHEMA'
   | 'AS_ERR_RUN_DIR'
-  | 'AS_ERR_INTERNAL';
+  | 'AS_ERR_INTERNAL'
+  | 'AS_ERR_HOLD_TIMEOUT'
+  | 'AS_ERR_HOLD_QUEUE_FULL'
+  | 'AS_ERR_NO_LAB'
+  | 'AS_ERR_LAB_RUNNING'
+  | 'AS_ERR_CONTROL_PROTOCOL'
+  | 'AS_ERR_CONTROL_REFUSED'
+  | 'AS_ERR_REFRESH_FAILED';
 
 /**
  * Codes of the errors the load generator raises on a single request. They are

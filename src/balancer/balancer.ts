@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import type { Histogram } from 'hdr-histogram-js';
 import { InternalError, PortInUseError } from '../errors.js';
 import { Exchange, sendNoReadyWorker, type ExchangeOwner } from './forward.js';
+import { HoldQueue, type HoldOptions, type HoldStats } from './hold.js';
 import { HealthCheckLoop, httpProbe, type ProbeResult } from './health-check.js';
 import { applyCheck, eject, inRotation } from './health-state.js';
 import { forwardRequestHeaders } from './headers.js';
@@ -39,6 +40,17 @@ export interface BalancerOptions {
   connectionsPerWorker?: number;
   health?: Partial<HealthCheckOptions>;
   now?: () => number;
+  /** Hold requests while no worker is in rotation (scale to zero); without it they get 503 at once. */
+  hold?: HoldOptions;
+}
+
+/** 'held': the first request is waiting for a worker; 'released': `count` held requests went on, the oldest after `firstWaitMs`. */
+export interface HeldEvent {
+  held: number;
+}
+export interface ReleasedEvent {
+  count: number;
+  firstWaitMs: number;
 }
 
 export interface UpstreamStats {
@@ -128,6 +140,7 @@ export class Balancer extends EventEmitter {
   readonly #now: () => number;
   readonly #server: Server;
   readonly #upstreams = new Map<number, Upstream>();
+  readonly #hold: HoldQueue<Exchange> | null;
   #rotation: Upstream[] = [];
   #cursor = 0;
   #port = 0;
@@ -155,7 +168,17 @@ export class Balancer extends EventEmitter {
         if (u.onIdle !== null && u.counter.inFlight === 0) u.onIdle();
       },
     };
+    this.#hold = opts.hold === undefined || opts.hold.max === 0 ? null : new HoldQueue<Exchange>(opts.hold, this.#now, {
+      onFirstHeld: () => this.emit('held', { held: 1 } satisfies HeldEvent),
+      onReleased: (count, firstWaitMs) => this.emit('released', { count, firstWaitMs } satisfies ReleasedEvent),
+      onAnswered: () => void this.#traffic.errors++,
+    });
     this.#server = createServer((req, res) => this.#handle(req, res));
+  }
+
+  /** Requests waiting for a worker (null when holding is off). */
+  holdStats(): HoldStats | null {
+    return this.#hold === null ? null : this.#hold.stats();
   }
 
   get port(): number {
@@ -257,6 +280,7 @@ export class Balancer extends EventEmitter {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#hold?.rejectAll();
     const server = this.#server;
     const closed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     const upstreams = [...this.#upstreams.values()];
@@ -277,6 +301,7 @@ export class Balancer extends EventEmitter {
     const exchange = new Exchange(this.#owner, req, res, start, headers, hasBody);
     const upstream = this.#next();
     if (upstream === null) {
+      if (this.#hold !== null) return this.#hold.hold(exchange, res, start);
       this.#traffic.errors++;
       sendNoReadyWorker(res);
       return;
@@ -326,5 +351,8 @@ export class Balancer extends EventEmitter {
     const rotation: Upstream[] = [];
     for (const u of this.#upstreams.values()) if (!u.draining && inRotation(u.health)) rotation.push(u);
     this.#rotation = rotation;
+    if (rotation.length > 0 && this.#hold !== null && this.#hold.size > 0) {
+      this.#hold.release((exchange) => exchange.send(this.#next() as Upstream));
+    }
   }
 }
