@@ -29,6 +29,10 @@ const HELP = {
   maxStepPods: ['--max-step-pods <n>', `target policy: one tick adds at most this many workers … (default ${d.maxStepPods})`],
   maxStepPercent: ['--max-step-percent <percent>', `… or this % of the current count, whichever is more (default ${d.maxStepPercent}, i.e. may double)`],
   warmup: ['--warmup <seconds>', `a newly ready worker stays out of per-worker averages this long, and scale-in waits (default ${d.warmup})`],
+  idle: ['--idle <seconds>', `with --min 0: shrink to no worker after this long without a request (default ${d.idle})`],
+  holdMax: ['--hold-max <n>', `requests held while no worker is ready; one more gets 503 at once (default ${d.holdMax}; 0: none)`],
+  holdTimeout: ['--hold-timeout <seconds>', `longest a held request waits for a worker, then 503 (default ${d.holdTimeout})`],
+  metricsPort: ['--metrics-port <port>', `loopback port for the lab's Prometheus /metrics (default ${d.metricsPort}; 0 disables)`],
 } as const;
 
 /** The settings that shape the policy only (what replay and simulate accept). */

@@ -9,6 +9,7 @@ import { formatJsonLine, formatPlainLine } from '../dashboard/plain.js';
 import { startDashboard } from '../dashboard/dashboard.js';
 import type { LabConfig } from '../lab/config.js';
 import { Lab } from '../lab/lab.js';
+import { openOperations, type Operations } from './operations.js';
 import { running } from './running.js';
 import { RunSession, type RunOptions } from '../runs/session.js';
 
@@ -39,6 +40,18 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     }
     throw err;
   }
+  let ops: Operations;
+  try {
+    ops = await openOperations(lab, config, io);
+  } catch (err) {
+    await lab.stop('could not open the control socket or the metrics port');
+    run.close();
+    if (err instanceof AutoscaleError) {
+      io.stderr.write(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
   running.add(lab);
   run.attach(lab.events, (message) => io.stderr.write(`warning: ${message}\n`));
   io.stderr.write(run.record ? `recording this run in ${run.runDir}\n` : `not recording (--no-record); worker logs in ${run.runDir}\n`);
@@ -47,9 +60,9 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
   let dashboard: { close(): void } | null = null;
   if (useDashboard) {
     dashboard = startDashboard(lab.events, {
-      scale: (delta) => lab.scale(delta),
-      togglePause: () => lab.togglePause(),
-      quit: () => void lab.stop('quit from the dashboard'),
+      scale: (delta) => void lab.command({ cmd: 'scale-by', delta }, 'dashboard'),
+      togglePause: () => void lab.command({ cmd: 'toggle-pause' }, 'dashboard'),
+      quit: () => void lab.command({ cmd: 'stop' }, 'dashboard'),
     }, io);
   } else {
     const format = opts.json ? formatJsonLine : formatPlainLine;
@@ -65,6 +78,7 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     await lab.run();
     await lab.stopped;
   } finally {
+    await ops.close();
     for (const s of signals) process.off(s, onSignal);
     dashboard?.close();
     running.delete(lab);

@@ -182,6 +182,9 @@ export function reduceDashboard(state: DashboardState, event: LabEvent): Dashboa
     case 'paused':
       return { ...state, now, log, paused: event.paused };
     case 'scale':
+    case 'command':
+    case 'refresh':
+    case 'cold-start':
       return { ...state, now, log };
     case 'stopped':
       return { ...state, now, log, stopped: event };

@@ -46,6 +46,10 @@ export const DEFAULTS: LabConfig = {
   maxStepPods: 4,
   maxStepPercent: 100,
   warmup: 6,
+  idle: 60,
+  holdMax: 1000,
+  holdTimeout: 10,
+  metricsPort: 9464,
   drainTimeoutMs: 10_000,
   killTimeoutMs: 5_000,
   readyTimeoutMs: 15_000,
@@ -56,7 +60,7 @@ interface KeySpec { key: keyof LabConfig; flag: string; kind: Kind; min?: number
 
 /** Keys settable from flags and the config file (file keys are the flag names, e.g. "scale-up", or camelCase). */
 const KEYS: KeySpec[] = [
-  { key: 'min', flag: 'min', kind: 'int', min: 1, max: 64 },
+  { key: 'min', flag: 'min', kind: 'int', min: 0, max: 64 },
   { key: 'max', flag: 'max', kind: 'int', min: 1, max: 64 },
   { key: 'scaleUp', flag: 'scale-up', kind: 'number', min: 0, max: 100 },
   { key: 'scaleDown', flag: 'scale-down', kind: 'number', min: 0, max: 100 },
@@ -72,6 +76,10 @@ const KEYS: KeySpec[] = [
   { key: 'maxStepPods', flag: 'max-step-pods', kind: 'int', min: 1, max: 64 },
   { key: 'maxStepPercent', flag: 'max-step-percent', kind: 'number', min: 0, max: 1000 },
   { key: 'warmup', flag: 'warmup', kind: 'number', min: 0, max: 3600 },
+  { key: 'idle', flag: 'idle', kind: 'number', min: 1, max: 86_400 },
+  { key: 'holdMax', flag: 'hold-max', kind: 'int', min: 0, max: 100_000 },
+  { key: 'holdTimeout', flag: 'hold-timeout', kind: 'number', min: 0.1, max: 300 },
+  { key: 'metricsPort', flag: 'metrics-port', kind: 'int', min: 0, max: 65_535 },
 ];
 
 const ENUMS = { metric: METRIC_NAMES, policy: POLICY_NAMES } as const;
@@ -188,6 +196,9 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}, limits
     throw new UsageError(
       `--port (${config.port}) falls inside the workers' port range ${config.basePort}–${config.basePort + config.max - 1} (move --port or --base-port)`,
     );
+  }
+  if (config.metricsPort !== 0 && config.metricsPort === config.port) {
+    throw new UsageError(`--metrics-port (${config.metricsPort}) must differ from --port`);
   }
   if (config.basePort + config.max - 1 > 65_535) {
     throw new UsageError(`--base-port (${config.basePort}) + --max (${config.max}) runs past port 65535`);

@@ -12,8 +12,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { request } from 'undici';
 import { Balancer, type BalancerHealthEvent } from '../balancer/balancer.js';
-import { LabEvents, type TrafficStats, type WorkerSnapshot } from '../events.js';
+import { Operator, type CommandResult, type LabCommand, type OperableLab } from '../control/operator.js';
+import type { RefreshTarget } from '../control/refresh.js';
+import { LabEvents, type CommandSource, type TrafficStats, type WorkerSnapshot } from '../events.js';
 import { decide, initialMemory, noteManualScale, setPaused, type Decision, type PolicyMemory, type PolicyState } from '../policy/decide.js';
 import type { Observation } from '../policy/measure.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -37,6 +40,10 @@ export class Lab {
   readonly supervisor: Supervisor;
   /** Resolves once everything is stopped, with the number of workers that needed SIGKILL. */
   readonly stopped: Promise<number>;
+  /** Every operator command (dashboard keys, control socket) goes through `command()`, which uses this. */
+  readonly operator: Operator;
+  /** Where the admin server serves /metrics, once it listens (set by `autoscale start`). */
+  metricsUrl: string | null = null;
 
   #t0 = performance.now();
   #sampler: CpuSampler;
@@ -44,6 +51,8 @@ export class Lab {
   /** Latency over each 1 s stats period (the tick window has its own). */
   #statsLatency: LatencyWindow;
   #memory: PolicyMemory = initialMemory();
+  /** Automatic scaling held for this reason (a refresh), or null. */
+  #holdReason: string | null = null;
   #tickTimer: NodeJS.Timeout | null = null;
   #statsTimer: NodeJS.Timeout | null = null;
   #ticking = false;
@@ -78,6 +87,7 @@ export class Lab {
     this.balancer.on('health', (h: BalancerHealthEvent) => {
       if (!h.healthy) this.supervisor.markUnhealthy(h.id, h.detail);
     });
+    this.operator = new Operator(this.#operable());
   }
 
   /** Bind the balancer; fails with AS_ERR_PORT_IN_USE before any worker starts. */
@@ -125,10 +135,57 @@ export class Lab {
     return this.supervisor.desired;
   }
 
-  togglePause(): boolean {
-    this.#memory = setPaused(this.#memory, !this.#memory.paused);
-    this.events.publish({ type: 'paused', t: this.now(), paused: this.#memory.paused });
+  get paused(): boolean {
     return this.#memory.paused;
+  }
+
+  /** Every operator command, from a dashboard key or the control socket: one code path, one 'command' event each. */
+  command(cmd: LabCommand, source: CommandSource, progress?: (message: string) => void): Promise<CommandResult> {
+    return this.operator.command(cmd, source, progress);
+  }
+
+  /** What the operator may do to this lab. */
+  #operable(): OperableLab {
+    const supervisor = this.supervisor;
+    return {
+      runDir: this.runDir,
+      settings: { ...publicSettings(this.config) },
+      metricsUrl: () => this.metricsUrl,
+      balancerUrl: () => this.balancer.url,
+      paused: () => this.#memory.paused,
+      stopping: () => this.#stopping !== null,
+      desired: () => supervisor.desired,
+      counts: () => supervisor.counts(),
+      workers: () => this.#workers(),
+      held: () => this.balancer.holdStats()?.held ?? 0,
+      now: () => this.now(),
+      startedAt: () => Date.now() - Math.round(this.now()),
+      publish: (e) => this.events.publish(e),
+      on: (type, listener) => void this.events.on(type, listener),
+      off: (type, listener) => void this.events.off(type, listener),
+      setPaused: (paused) => {
+        if (paused === this.#memory.paused) return;
+        this.#memory = setPaused(this.#memory, paused);
+        this.events.publish({ type: 'paused', t: this.now(), paused });
+      },
+      scaleTo: (n, reason) => {
+        const from = supervisor.desired;
+        if (n === from || this.#stopping) return;
+        const now = this.now();
+        this.#memory = noteManualScale(this.#memory, now);
+        this.#scaleTo(now, from, n, reason, true);
+      },
+      holdScaling: (reason) => void (this.#holdReason = reason),
+      refreshTarget: (): RefreshTarget => ({
+        workers: () => supervisor.snapshot(),
+        setSurge: (n) => supervisor.setSurge(n),
+        retire: (id, why) => supervisor.retire(id, why),
+        healthy: (w) => probeHealth(this.config.host, w.port),
+        stopping: () => this.#stopping !== null,
+        readyTimeoutMs: this.config.readyTimeoutMs + 5000,
+      }),
+      stop: (reason) => this.stop(reason),
+    };
   }
 
   /** Stop ticking, drain and stop every worker, close the balancer. Idempotent. */
@@ -163,13 +220,22 @@ export class Lab {
       const observation = this.#window.take(now, hostCpu);
       const counts = this.supervisor.counts();
       const state: PolicyState = { desired: this.supervisor.desired, starting: counts.starting, ready: counts.ready };
-      const { decision, memory } = decide(observation, state, this.#memory, this.config, now);
+      const { decision, memory } = this.#decide(observation, state, now);
       this.#memory = memory;
       if (decision.desired !== state.desired) this.#scaleTo(now, state.desired, decision.desired, decision.reason, false);
       this.#publishTick(now, observation, state, decision);
     } finally {
       this.#ticking = false;
     }
+  }
+
+  /** The policy's decision; while a refresh runs it holds like a pause, saying why. */
+  #decide(observation: Observation, state: PolicyState, now: number): { decision: Decision; memory: PolicyMemory } {
+    const hold = this.#holdReason;
+    if (hold === null || this.#memory.paused) return decide(observation, state, this.#memory, this.config, now);
+    const r = decide(observation, state, { ...this.#memory, paused: true }, this.config, now);
+    const reason = r.decision.reason.replace(/^paused \(/, `${hold} (`);
+    return { decision: { ...r.decision, reason }, memory: { ...r.memory, paused: false } };
   }
 
   /** The decision first, then the worker events it causes. */
@@ -216,5 +282,16 @@ export class Lab {
   #workers(): WorkerSnapshot[] {
     const inFlight = new Map(this.balancer.snapshot().workers.map((u) => [u.id, u.inFlight]));
     return this.supervisor.snapshot((id) => ({ rps: this.#window.rateOf(id), inFlight: inFlight.get(id) ?? 0 }));
+  }
+}
+
+/** One GET /health straight to a worker (a refresh waits for a new worker to pass it). */
+async function probeHealth(host: string, port: number): Promise<boolean> {
+  try {
+    const res = await request(`http://${host.includes(':') ? `[${host}]` : host}:${port}/health`, { headersTimeout: 1000, bodyTimeout: 1000 });
+    await res.body.dump();
+    return res.statusCode === 200;
+  } catch {
+    return false;
   }
 }
