@@ -167,6 +167,11 @@ export class Balancer extends EventEmitter {
       settled: (u) => {
         if (u.onIdle !== null && u.counter.inFlight === 0) u.onIdle();
       },
+      hold: (exchange, res) => {
+        if (this.#hold === null) return false;
+        this.#hold.hold(exchange, res, this.#now());
+        return true;
+      },
     };
     this.#hold = opts.hold === undefined || opts.hold.max === 0 ? null : new HoldQueue<Exchange>(opts.hold, this.#now, {
       onFirstHeld: () => this.emit('held', { held: 1 } satisfies HeldEvent),

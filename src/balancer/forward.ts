@@ -24,6 +24,8 @@ export interface ExchangeOwner {
   upstreamFailed(upstream: Upstream, code: string, connectFailure: boolean): void;
   /** `upstream`'s in-flight count just went down. */
   settled(upstream: Upstream): void;
+  /** No worker left for a retry: hold the exchange until one is (true), or not (false: answer 503). */
+  hold(exchange: Exchange, res: ServerResponse): boolean;
 }
 
 /** Methods whose request may be sent twice (RFC 9110 §9.2.2). */
@@ -165,6 +167,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
         this.send(next);
         return;
       }
+      if (owner.hold(this, res)) return;
       owner.traffic.errors++;
       sendNoReadyWorker(res);
       return;

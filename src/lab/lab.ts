@@ -13,12 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
-import { Balancer, type BalancerHealthEvent } from '../balancer/balancer.js';
+import { Balancer, type BalancerHealthEvent, type ReleasedEvent } from '../balancer/balancer.js';
 import { Operator, type CommandResult, type LabCommand, type OperableLab } from '../control/operator.js';
 import type { RefreshTarget } from '../control/refresh.js';
 import { LabEvents, type CommandSource, type TrafficStats, type WorkerSnapshot } from '../events.js';
 import { decide, initialMemory, noteManualScale, setPaused, type Decision, type PolicyMemory, type PolicyState } from '../policy/decide.js';
 import type { Observation } from '../policy/measure.js';
+import { applyIdle, policyMin } from '../scale-to-zero/idle.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { publicSettings, type LabConfig } from './config.js';
 import { LatencyWindow, TickWindow, type LatencyPercentiles } from './observe.js';
@@ -53,6 +54,11 @@ export class Lab {
   #memory: PolicyMemory = initialMemory();
   /** Automatic scaling held for this reason (a refresh), or null. */
   #holdReason: string | null = null;
+  /** Scale to zero: ms of the last sign of traffic (for --idle), the balancer's total at the last tick. */
+  #lastActivityAt = 0;
+  #lastTotal = 0;
+  /** The pool is starting a worker from zero because a request is held. */
+  #coldStart = false;
   #tickTimer: NodeJS.Timeout | null = null;
   #statsTimer: NodeJS.Timeout | null = null;
   #ticking = false;
@@ -64,7 +70,7 @@ export class Lab {
     this.runDir = opts.runDir ?? mkdtempSync(join(tmpdir(), 'autoscale-run-'));
     this.#sampler = opts.sampler ?? createHostCpuSampler();
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
-    this.balancer = new Balancer({ host: config.host, port: config.port });
+    this.balancer = new Balancer({ host: config.host, port: config.port, hold: { max: config.holdMax, timeoutMs: config.holdTimeout * 1000 } });
     this.supervisor = new Supervisor({
       host: config.host,
       basePort: config.basePort,
@@ -87,6 +93,21 @@ export class Lab {
     this.balancer.on('health', (h: BalancerHealthEvent) => {
       if (!h.healthy) this.supervisor.markUnhealthy(h.id, h.detail);
     });
+    // Scale to zero: a request waiting with no worker starts one at once (Knative's activator), unless paused.
+    this.balancer.on('held', () => {
+      this.#lastActivityAt = this.now();
+      if (this.supervisor.desired === 0 && !this.#stopping && !this.#memory.paused) {
+        const now = this.now();
+        this.#coldStart = true;
+        this.#memory = { ...this.#memory, lastScaleAt: now };
+        this.#scaleTo(now, 0, 1, 'a request is waiting and no worker runs: cold start 0 → 1', false);
+      }
+    });
+    this.balancer.on('released', (r: ReleasedEvent) => {
+      this.#lastActivityAt = this.now();
+      this.events.publish({ type: 'cold-start', t: this.now(), waitedMs: r.firstWaitMs, held: r.count, fromZero: this.#coldStart });
+      this.#coldStart = false;
+    });
     this.operator = new Operator(this.#operable());
   }
 
@@ -108,7 +129,8 @@ export class Lab {
       pid: process.pid,
       config: { ...publicSettings(this.config), port: this.balancer.port },
     });
-    this.supervisor.setDesired(this.config.min);
+    // Like Knative's initial scale of 1: a lab with --min 0 starts warm and shrinks to zero once idle.
+    this.supervisor.setDesired(policyMin(this.config.min));
     this.#tickTimer = setInterval(() => void this.#tick(), this.config.interval * 1000);
     this.#statsTimer = setInterval(() => this.#publishStats(), 1000);
   }
@@ -232,10 +254,24 @@ export class Lab {
   /** The policy's decision; while a refresh runs it holds like a pause, saying why. */
   #decide(observation: Observation, state: PolicyState, now: number): { decision: Decision; memory: PolicyMemory } {
     const hold = this.#holdReason;
-    if (hold === null || this.#memory.paused) return decide(observation, state, this.#memory, this.config, now);
-    const r = decide(observation, state, { ...this.#memory, paused: true }, this.config, now);
-    const reason = r.decision.reason.replace(/^paused \(/, `${hold} (`);
-    return { decision: { ...r.decision, reason }, memory: { ...r.memory, paused: false } };
+    const paused = this.#memory.paused;
+    // With --min 0 the policy still keeps one worker; only the idle rule below goes to zero.
+    const config = this.config.min === 0 ? { ...this.config, min: policyMin(0) } : this.config;
+    let r: { decision: Decision; memory: PolicyMemory };
+    if (hold === null || paused) {
+      r = decide(observation, state, this.#memory, config, now);
+    } else {
+      r = decide(observation, state, { ...this.#memory, paused: true }, config, now);
+      r = { decision: { ...r.decision, reason: r.decision.reason.replace(/^paused \(/, `${hold} (`) }, memory: { ...r.memory, paused: false } };
+    }
+    if (this.config.min > 0) return r;
+    const traffic = this.balancer.snapshot();
+    if (traffic.total !== this.#lastTotal || traffic.inFlight > 0) this.#lastActivityAt = now;
+    this.#lastTotal = traffic.total;
+    const idle = { min: 0, idle: this.config.idle, desired: state.desired, idleForMs: now - this.#lastActivityAt, held: paused || hold !== null };
+    const d = applyIdle(r.decision, idle);
+    if (d === r.decision) return r;
+    return { decision: d, memory: { ...r.memory, lastScaleAt: d.desired !== state.desired ? now : this.#memory.lastScaleAt } };
   }
 
   /** The decision first, then the worker events it causes. */
