@@ -63,6 +63,19 @@ export interface UpstreamStats {
   inRotation: boolean;
 }
 
+/** Lifetime counters of one worker, kept a while after it left (so a scrape after its removal still sees its last requests). */
+export interface WorkerCounts {
+  id: number;
+  /** Finished responses by status class (index 2: 2xx … 5: 5xx). */
+  byClass: readonly number[];
+  healthFailures: number;
+  inFlight: number;
+  gone: boolean;
+}
+
+/** Workers that left, remembered for /metrics: far more than can leave between two scrapes. */
+const RETIRED_KEPT = 256;
+
 export interface BalancerHealthEvent {
   id: number;
   healthy: boolean;
@@ -140,6 +153,7 @@ export class Balancer extends EventEmitter {
   readonly #now: () => number;
   readonly #server: Server;
   readonly #upstreams = new Map<number, Upstream>();
+  #retired: WorkerCounts[] = [];
   readonly #hold: HoldQueue<Exchange> | null;
   #rotation: Upstream[] = [];
   #cursor = 0;
@@ -247,6 +261,7 @@ export class Balancer extends EventEmitter {
     if (!u.gone) {
       u.gone = true;
       this.#upstreams.delete(id);
+      this.#remember(u);
       if (drained) await u.pool.close();
       else await u.pool.destroy();
     }
@@ -258,6 +273,7 @@ export class Balancer extends EventEmitter {
     if (u === undefined) return;
     u.gone = true;
     this.#upstreams.delete(id);
+    this.#remember(u);
     this.#rebuildRotation();
     await Promise.all([u.stopHealth(), u.pool.destroy()]);
   }
@@ -280,6 +296,17 @@ export class Balancer extends EventEmitter {
   /** Lifetime latency histogram (µs) of every response through the balancer; windows diff it (lab/observe.ts). */
   get latency(): Readonly<Histogram> {
     return this.#traffic.latency;
+  }
+
+  /** Per-worker lifetime counters: every worker now, then the last RETIRED_KEPT that left; and the balancer's own answers. */
+  workerCounts(): { workers: WorkerCounts[]; ownByClass: readonly number[] } {
+    const live = [...this.#upstreams.values()].map((u) => countsOf(u, false));
+    return { workers: [...live, ...this.#retired], ownByClass: [...this.#traffic.ownByClass] };
+  }
+
+  #remember(u: Upstream): void {
+    this.#retired.push(countsOf(u, true));
+    if (this.#retired.length > RETIRED_KEPT) this.#retired.shift();
   }
 
   async close(): Promise<void> {
@@ -345,6 +372,7 @@ export class Balancer extends EventEmitter {
 
   #onHealthResult(u: Upstream, r: ProbeResult): void {
     if (u.gone || u.draining) return;
+    if (!r.ok) u.counter.healthFailures++;
     const before = inRotation(u.health);
     const { state, transition } = applyCheck(u.health, r.ok, this.#health);
     u.health = state;
@@ -360,4 +388,9 @@ export class Balancer extends EventEmitter {
       this.#hold.release((exchange) => exchange.send(this.#next() as Upstream));
     }
   }
+}
+
+function countsOf(u: Upstream, gone: boolean): WorkerCounts {
+  const c = u.counter;
+  return { id: u.id, byClass: [...c.byClass], healthFailures: c.healthFailures, inFlight: gone ? 0 : c.inFlight, gone };
 }

@@ -196,6 +196,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.#res.writableFinished) {
       const now = owner.now();
       owner.traffic.complete(now, now - this.#start);
+      // Responses by status class, per worker (the balancer's own answers under no worker): for the lab's /metrics.
+      (this.#upstream === null ? owner.traffic.ownByClass : this.#upstream.counter.byClass)[(this.#res.statusCode / 100) | 0]++;
       return;
     }
     this.#clientGone = true;

@@ -3,20 +3,61 @@
  * socket in the run directory and the Prometheus admin port. Closed after the
  * lab stopped (so `autoscale stop` gets its final answer first).
  */
+import { createLabMetrics } from '../admin/metrics.js';
+import { AdminServer } from '../admin/server.js';
 import type { CliIO } from '../cli-io.js';
 import { openControl } from '../control/attach.js';
-import type { LabConfig } from '../lab/config.js';
+import { AutoscaleError } from '../errors.js';
+import { DEFAULTS, type LabConfig } from '../lab/config.js';
 import type { Lab } from '../lab/lab.js';
 
 export interface Operations {
   close(): Promise<void>;
 }
 
-export async function openOperations(lab: Lab, _config: LabConfig, _io: CliIO): Promise<Operations> {
-  const control = await openControl(lab);
+export async function openOperations(lab: Lab, config: LabConfig, io: CliIO): Promise<Operations> {
+  const admin = config.metricsPort === 0 ? null : await openMetrics(lab, config, io);
+  let control;
+  try {
+    control = await openControl(lab);
+  } catch (err) {
+    await admin?.close();
+    throw err;
+  }
   return {
     close: async () => {
-      await control.close();
+      await Promise.all([control.close(), admin?.close()]);
     },
   };
+}
+
+/**
+ * The default port being taken (another lab, another exporter) only costs the
+ * metrics, with a warning; a port the user chose must work or the start fails.
+ */
+async function openMetrics(lab: Lab, config: LabConfig, io: CliIO): Promise<AdminServer | null> {
+  const admin = new AdminServer(
+    createLabMetrics({
+      events: lab.events,
+      metric: config.metric,
+      desired: () => lab.supervisor.desired,
+      paused: () => lab.paused,
+      workers: () => lab.supervisor.snapshot(),
+      workerCounts: () => lab.balancer.workerCounts(),
+      holdStats: () => lab.balancer.holdStats(),
+      latency: () => lab.balancer.latency,
+    }),
+  );
+  try {
+    await admin.listen(config.metricsPort);
+  } catch (err) {
+    if (err instanceof AutoscaleError && err.code === 'AS_ERR_PORT_IN_USE' && config.metricsPort === DEFAULTS.metricsPort) {
+      io.stderr.write(`warning: metrics port ${config.metricsPort} is in use, so the lab's /metrics is off (choose a port with --metrics-port, or 0 to silence this)\n`);
+      return null;
+    }
+    throw err;
+  }
+  lab.metricsUrl = admin.url;
+  io.stderr.write(`lab metrics for Prometheus: ${admin.url}\n`);
+  return admin;
 }
