@@ -156,6 +156,7 @@ export class Balancer extends EventEmitter {
   #retired: WorkerCounts[] = [];
   readonly #hold: HoldQueue<Exchange> | null;
   #rotation: Upstream[] = [];
+  #releasing = false;
   #cursor = 0;
   #port = 0;
   #closed = false;
@@ -384,8 +385,13 @@ export class Balancer extends EventEmitter {
     const rotation: Upstream[] = [];
     for (const u of this.#upstreams.values()) if (!u.draining && inRotation(u.health)) rotation.push(u);
     this.#rotation = rotation;
-    if (rotation.length > 0 && this.#hold !== null && this.#hold.size > 0) {
-      this.#hold.release((exchange) => exchange.send(this.#next() as Upstream));
+    if (rotation.length > 0 && this.#hold !== null && this.#hold.size > 0 && !this.#releasing) {
+      // After the current call returns: the supervisor announces the worker ready first, then the held requests go.
+      this.#releasing = true;
+      queueMicrotask(() => {
+        this.#releasing = false;
+        if (this.#rotation.length > 0) this.#hold?.release((exchange) => exchange.send(this.#next() as Upstream));
+      });
     }
   }
 }

@@ -27,7 +27,7 @@ export function formatStatus(s: LabStatus): string {
         w.healthy ? 'healthy' : 'unhealthy',
         formatClock(w.uptimeMs),
         String(w.restarts),
-        String(w.rps),
+        w.rps >= 10 ? w.rps.toFixed(0) : w.rps.toFixed(1),
         String(w.inFlight),
         formatPercent(w.cpu),
       ]);
