@@ -137,7 +137,7 @@ export class Operator {
       case 'pause':
         if (lab.paused()) return accept('automatic scaling was already paused');
         lab.setPaused(true);
-        return accept('automatic scaling paused (manual scale still works; `autoscale resume` resumes)');
+        return accept(`automatic scaling paused (manual scale still works; ${source === 'dashboard' ? 'p' : '`autoscale resume`'} resumes)`);
       case 'resume':
         if (!lab.paused()) return accept('automatic scaling was not paused');
         lab.setPaused(false);
