@@ -19,8 +19,8 @@ import type { ControlRequest } from './control/protocol.js';
 function registerControlCommands(program: Command, io: CliIO, setExitCode: SetExitCode): void {
   const runDirHelp = 'the lab whose run directory this is (default: the running lab, from the state directory)';
   const send = async (request: ControlRequest, opts: { runDir?: string; json?: boolean }) => {
-    const [{ runControl }, { readPointer }] = await Promise.all([import('./commands/control.js'), import('./control/pointer.js')]);
-    setExitCode(await runControl(request, opts, io, readPointer));
+    const [{ runControl }, { readCurrent }] = await Promise.all([import('./commands/control.js'), import('./runs/paths.js')]);
+    setExitCode(await runControl(request, opts, io, (env) => readCurrent(env)));
   };
   program
     .command('status')

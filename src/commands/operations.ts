@@ -7,12 +7,13 @@ import { createLabMetrics } from '../admin/metrics.js';
 import { AdminServer } from '../admin/server.js';
 import type { CliIO } from '../cli-io.js';
 import { openControl } from '../control/attach.js';
-import { removePointer, writePointer } from '../control/pointer.js';
 import { AutoscaleError } from '../errors.js';
 import { DEFAULTS, type LabConfig } from '../lab/config.js';
 import type { Lab } from '../lab/lab.js';
 
 export interface Operations {
+  /** Path of the control socket (for the `current` pointer). */
+  controlSocket: string;
   close(): Promise<void>;
 }
 
@@ -25,16 +26,9 @@ export async function openOperations(lab: Lab, config: LabConfig, io: CliIO): Pr
     await admin?.close();
     throw err;
   }
-  // The `current` pointer lets `autoscale status|scale|…` in another terminal find this lab without --run-dir.
-  const env = io.env ?? process.env;
-  let pointed = false;
-  lab.events.on('started', (e) => {
-    writePointer({ runDir: lab.runDir, pid: e.pid, startedAt: e.startedAt, balancerUrl: e.balancerUrl, controlSocket: control.path, metricsUrl: lab.metricsUrl }, env);
-    pointed = true;
-  });
   return {
+    controlSocket: control.path,
     close: async () => {
-      if (pointed) removePointer(process.pid, env);
       await Promise.all([control.close(), admin?.close()]);
     },
   };

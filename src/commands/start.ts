@@ -53,6 +53,8 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     throw err;
   }
   running.add(lab);
+  // Other terminals find this lab's control socket (and metrics) through the `current` pointer.
+  run.setPointerFields({ controlSocket: ops.controlSocket, metricsUrl: lab.metricsUrl });
   run.attach(lab.events, (message) => io.stderr.write(`warning: ${message}\n`));
   io.stderr.write(run.record ? `recording this run in ${run.runDir}\n` : `not recording (--no-record); worker logs in ${run.runDir}\n`);
 
