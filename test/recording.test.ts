@@ -77,7 +77,8 @@ test('a clean stop prints the run dir at start and exit and removes the pointer;
   lab.child.kill('SIGTERM');
   const { code } = await lab.exit;
   assert.equal(code, 0, lab.stderr());
-  const [start, end] = lab.stderr().trim().split('\n');
+  // Other parts may warn on stderr too (e.g. the default metrics port taken): pick the recorder's two lines.
+  const [start, end] = lab.stderr().trim().split('\n').filter((l) => /^(recording this run|run recorded) in /.test(l));
   const dir = /recording this run in (.+)$/.exec(start)![1];
   assert.equal(end, `run recorded in ${dir} (render it: autoscale report ${dir})`);
   assert.equal(existsSync(currentFile(lab.env)), false);

@@ -61,6 +61,5 @@ async function openMetrics(lab: Lab, config: LabConfig, io: CliIO): Promise<Admi
     throw err;
   }
   lab.metricsUrl = admin.url;
-  io.stderr.write(`lab metrics for Prometheus: ${admin.url}\n`);
   return admin;
 }
