@@ -2,11 +2,16 @@
  * Balancer benchmark: throughput and latency through our balancer versus one
  * worker hit directly and versus nginx round-robin (upstream keepalive) over
  * the same 2 workers, with the same load tool and settings, in the same run.
- * A fourth variant runs the balancer with a synchronous 8 ms block every 3 s
+ * Two references bound what any Node front end can do here: a bare node:http
+ * server answering a constant body (the ceiling for a JS front end: parsing a
+ * request and writing a response, nothing forwarded) and one worker reached
+ * directly. Another variant runs the balancer with a synchronous 8 ms block every 3 s
  * on its event loop (what systeminformation.currentLoad() costs on Linux), to
  * show whether the CPU sampler may share the proxy's loop.
+ * With --profile the balancer runs under --cpu-prof and the run ends with
+ * where its samples went (undici, node:http, streams, timers, GC, ours).
  *
- *   node --import tsx bench/balancer.ts [--duration 10] [--connections 50] [--threads 1] [--rounds 2] [--warmup 2]
+ *   node --import tsx bench/balancer.ts [--duration 10] [--connections 50] [--threads 1] [--rounds 2] [--warmup 2] [--profile]
  *
  * Needs wrk and nginx on PATH (Debian: apt-get install -y wrk nginx) and the
  * compiled worker dist/app/main.js (npm run build); without the latter it
@@ -25,6 +30,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Balancer } from '../src/balancer/balancer.js';
+import { L4Balancer } from '../src/balancer/l4.js';
 import type { TrafficStats } from '../src/events.js';
 import { LatencyWindow } from '../src/lab/observe.js';
 
@@ -34,6 +40,46 @@ const WORKER_ENTRY = join(ROOT, 'dist/app/main.js');
 const HOST = '127.0.0.1';
 
 // ---------------------------------------------------------------- child roles
+
+/** Child role: the L4 balancer with two workers of its own (it hands connections to them over their IPC channels). */
+async function serveL4(): Promise<void> {
+  const balancer = new L4Balancer({ host: HOST, port: 0 });
+  await balancer.listen();
+  const pids: number[] = [];
+  const workers: ChildProcess[] = [];
+  for (let id = 1; id <= 2; id++) {
+    const w = fork(WORKER_ENTRY, ['--id', String(id), '--port', '0', '--host', HOST, '--work', '0'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] });
+    workers.push(w);
+    const m = await nextMessage<{ type: string; port: number }>(w, `L4 worker ${id}`);
+    balancer.addWorker({ id, host: HOST, port: m.port, channel: w });
+    w.on('message', (r: { type?: string; requests: number; inFlight: number; handedOver: number }) => {
+      if (r.type === 'stats') balancer.report(id, r);
+    });
+    pids.push(w.pid as number);
+  }
+  process.once('disconnect', () => {
+    void balancer.close();
+    for (const w of workers) w.kill('SIGTERM');
+  });
+  process.send?.({ port: balancer.port, workerPids: pids });
+}
+
+/** Child role: a bare node:http server answering a constant JSON body of a worker's size (the JS ceiling). */
+async function serveConstant(): Promise<void> {
+  const body = Buffer.from(JSON.stringify({ id: 1, port: 40000, pid: process.pid, requests: 123456, work: 0 }));
+  const headers = { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length) };
+  const server = createServer((_req, res) => {
+    res.writeHead(200, headers);
+    res.end(body);
+  });
+  server.listen(0, HOST);
+  await once(server, 'listening');
+  process.once('disconnect', () => {
+    server.closeAllConnections();
+    server.close();
+  });
+  process.send?.({ port: (server.address() as AddressInfo).port });
+}
 
 /** Child role: one balancer on an ephemeral port over the given workers; reports its port over IPC; exits when the parent goes. */
 async function serveBalancer(config: { ports: number[]; block: boolean }): Promise<void> {
@@ -106,8 +152,8 @@ async function waitExit(p: ChildProcess, ms: number): Promise<void> {
   clearTimeout(timer);
 }
 
-function forkRole(args: string[]): ChildProcess {
-  const p = fork(SELF, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function forkRole(args: string[], execArgv: string[] = []): ChildProcess {
+  const p = fork(SELF, args, { execArgv: ['--import', 'tsx', ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.procs.push(p);
   return p;
 }
@@ -312,6 +358,7 @@ interface Settings {
   threads: number;
   rounds: number;
   warmup: number;
+  profile: boolean;
 }
 
 function parseSettings(argv: string[]): Settings {
@@ -324,6 +371,7 @@ function parseSettings(argv: string[]): Settings {
       threads: { type: 'string', default: '1' },
       rounds: { type: 'string', default: '2' },
       warmup: { type: 'string', default: '2' },
+      profile: { type: 'boolean', default: false },
     },
   });
   const int = (name: keyof typeof values, min: number): number => {
@@ -331,7 +379,14 @@ function parseSettings(argv: string[]): Settings {
     if (!/^\d+$/.test(raw) || Number(raw) < min) throw new Error(`--${name}: expected an integer >= ${min}, received ${JSON.stringify(raw)}`);
     return Number(raw);
   };
-  return { duration: int('duration', 1), connections: int('connections', 1), threads: int('threads', 1), rounds: int('rounds', 1), warmup: int('warmup', 0) };
+  return {
+    duration: int('duration', 1),
+    connections: int('connections', 1),
+    threads: int('threads', 1),
+    rounds: int('rounds', 1),
+    warmup: int('warmup', 0),
+    profile: values.profile === true,
+  };
 }
 
 const fmt = (n: number, d = 2): string => n.toFixed(d);
@@ -361,8 +416,10 @@ async function main(): Promise<void> {
   const { ports, pids: workerPids, real } = await startWorkers(2);
   const balancers: Record<'plain' | 'block', number> = { plain: 0, block: 0 };
   const balancerProcs: Partial<Record<'plain' | 'block', ChildProcess>> = {};
+  const profDir = join(dir, 'profile');
   for (const kind of ['plain', 'block'] as const) {
-    const p = forkRole(['--serve-balancer', JSON.stringify({ ports, block: kind === 'block' })]);
+    const prof = s.profile && kind === 'plain' ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+    const p = forkRole(['--serve-balancer', JSON.stringify({ ports, block: kind === 'block' })], prof);
     balancerProcs[kind] = p;
     balancers[kind] = (await nextMessage<{ port: number }>(p, `balancer (${kind})`)).port;
   }
@@ -376,10 +433,19 @@ async function main(): Promise<void> {
   const nginxPort = nginx.port;
   const nginxPids = withChildren(nginx.pid);
 
+  const l4 = real ? forkRole(['--serve-l4']) : null;
+  const l4Info = l4 === null ? null : await nextMessage<{ port: number; workerPids: number[] }>(l4, 'L4 balancer');
+  const constant = forkRole(['--serve-constant']);
+  const constantPort = (await nextMessage<{ port: number }>(constant, 'constant server')).port;
+
   const targets = [
+    { name: 'bare node:http (constant)', url: `http://${HOST}:${constantPort}/`, proc: undefined, proxyPids: [constant.pid as number] },
     { name: 'direct (1 worker)', url: `http://${HOST}:${ports[0]}/`, proc: undefined, proxyPids: [] as number[] },
     { name: 'balancer', url: `http://${HOST}:${balancers.plain}/`, proc: balancerProcs.plain, proxyPids: [balancerProcs.plain?.pid as number] },
     { name: 'nginx round-robin', url: `http://${HOST}:${nginxPort}/`, proc: undefined, proxyPids: nginxPids },
+    ...(l4 === null || l4Info === null
+      ? []
+      : [{ name: 'balancer L4', url: `http://${HOST}:${l4Info.port}/`, proc: undefined, proxyPids: [l4.pid as number], workerPids: l4Info.workerPids }]),
     { name: 'balancer + 8ms block/3s', url: `http://${HOST}:${balancers.block}/`, proc: balancerProcs.block, proxyPids: [balancerProcs.block?.pid as number] },
   ];
 
@@ -389,7 +455,8 @@ async function main(): Promise<void> {
     if (r.status !== 200) throw new Error(`${t.name} answered ${r.status} to a pre-flight GET`);
   }
   const served: string[] = [];
-  for (let i = 0; i < 4; i++) served.push(String((await get(targets[1].url)).servedBy));
+  const balancerTarget = targets.find((t) => t.name === 'balancer') as (typeof targets)[number];
+  for (let i = 0; i < 4; i++) served.push(String((await get(balancerTarget.url)).servedBy));
 
   const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`autoscale balancer benchmark — ${new Date().toISOString()}`);
@@ -408,11 +475,12 @@ async function main(): Promise<void> {
     for (const t of targets) {
       if (s.warmup > 0) await wrk(t.url, s, s.warmup, script);
       const before = await ownView(t.proc);
-      const cpu0 = { proxy: cpuOf(t.proxyPids), proxySys: cpuOf(t.proxyPids, true), workers: cpuOf(workerPids) };
+      const wPids = 'workerPids' in t ? (t.workerPids as number[]) : workerPids;
+      const cpu0 = { proxy: cpuOf(t.proxyPids), proxySys: cpuOf(t.proxyPids, true), workers: cpuOf(wPids) };
       const r = await wrk(t.url, s, s.duration, script);
       r.proxyUs = t.proxyPids.length === 0 ? Number.NaN : ((cpuOf(t.proxyPids) - cpu0.proxy) * 1e6) / r.requests;
       r.proxySysUs = t.proxyPids.length === 0 ? Number.NaN : ((cpuOf(t.proxyPids, true) - cpu0.proxySys) * 1e6) / r.requests;
-      r.workersUs = ((cpuOf(workerPids) - cpu0.workers) * 1e6) / r.requests;
+      r.workersUs = ((cpuOf(wPids) - cpu0.workers) * 1e6) / r.requests;
       const after = await ownView(t.proc);
       results.get(t.name)?.push(r);
       const own =
@@ -440,22 +508,115 @@ async function main(): Promise<void> {
       errors: rs.reduce((a, r) => a + r.errors, 0),
     };
   };
-  const direct = summary(targets[0].name);
-  const nginxRow = summary(targets[2].name);
-  const rows = [['target', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'errors', 'proxy cpu µs/req', '× nginx', '× direct']];
+  const direct = summary('direct (1 worker)');
+  const nginxRow = summary('nginx round-robin');
+  // Each round's ratio compares two runs minutes apart at most: steadier than a ratio of means on a busy host.
+  const roundRatio = (name: string, ref: string): number => {
+    const a = results.get(name) as WrkResult[];
+    const b = results.get(ref) as WrkResult[];
+    return median(a.map((r, i) => r.rps / b[i].rps));
+  };
+  const rows = [['target', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'errors', 'front-end cpu µs/req', '× nginx', '× direct']];
   for (const t of targets) {
     const r = summary(t.name);
-    rows.push([t.name, fmt(r.rps, 0), fmt(r.p50), fmt(r.p99), fmt(r.p999), fmt(r.max), String(r.errors), Number.isNaN(r.proxyUs) ? '-' : fmt(r.proxyUs, 0), fmt(r.rps / nginxRow.rps), fmt(r.rps / direct.rps)]);
+    rows.push([
+      t.name,
+      fmt(r.rps, 0),
+      fmt(r.p50),
+      fmt(r.p99),
+      fmt(r.p999),
+      fmt(r.max),
+      String(r.errors),
+      Number.isNaN(r.proxyUs) ? '-' : fmt(r.proxyUs, 0),
+      fmt(roundRatio(t.name, 'nginx round-robin')),
+      fmt(roundRatio(t.name, 'direct (1 worker)')),
+    ]);
   }
   console.log(`\nload average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  console.log(`summary (req/s: mean of ${s.rounds} round(s); latencies and CPU per request: median of rounds; max: worst):`);
+  console.log(`summary (req/s: mean of ${s.rounds} round(s); ratios: median of per-round ratios; latencies and CPU per request: median of rounds; max: worst):`);
   console.log(table(rows));
+  const bal = summary('balancer');
+  const bare = summary('bare node:http (constant)');
+  console.log(
+    `\nfront-end CPU per request (user+sys from /proc, median of rounds): balancer ${fmt(bal.proxyUs, 0)} µs, nginx ${fmt(nginxRow.proxyUs, 0)} µs (balancer ${fmt(bal.proxyUs / nginxRow.proxyUs, 1)}× nginx); ` +
+      `a bare node:http server answering a constant body ${fmt(bare.proxyUs, 0)} µs — what node:http alone costs per request, before any forwarding.`,
+  );
+  console.log(`balancer throughput: ${fmt(roundRatio('balancer', 'nginx round-robin'))}× nginx (goal ≥ 0.85), ${fmt(roundRatio('balancer', 'bare node:http (constant)'))}× the bare node:http ceiling, direct ${fmt(direct.rps, 0)} req/s.`);
+  if (results.has('balancer L4')) {
+    console.log(
+      `L4 (connections handed to the workers, no byte through the daemon): ${fmt(roundRatio('balancer L4', 'nginx round-robin'))}× nginx, ${fmt(roundRatio('balancer L4', 'balancer'))}× the L7 balancer; ` +
+        `its daemon's CPU ${fmt(summary('balancer L4').proxyUs, 1)} µs/request (it only sees the ${s.connections} connections).`,
+    );
+  }
+
+  if (s.profile) {
+    const p = balancerProcs.plain as ChildProcess;
+    p.disconnect();
+    await waitExit(p, 5000);
+    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+    if (file === undefined) console.log('profile: no .cpuprofile was written');
+    else console.log(`\n${profileBreakdown(JSON.parse(readFileSync(join(profDir, file), 'utf8')) as CpuProfile)}`);
+  }
+}
+
+// ---------------------------------------------------------------- profile breakdown
+
+interface CpuProfile {
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }>;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/**
+ * Where the balancer's profile samples went, by the leaf frame's owner, leaving out idle time
+ * and module loading. On a contended host the sampler also lands on syscalls while the process
+ * waits for the CPU (a loopback write wakes the receiver, which may preempt us): those rows are
+ * listed apart and overstate the CPU they cost.
+ */
+function profileBreakdown(prof: CpuProfile): string {
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const loading = (id: number): boolean => {
+    for (let p: number | undefined = id; p !== undefined; p = parent.get(p)) if (/internal\/modules\//.test(byId.get(p)?.callFrame.url ?? '')) return true;
+    return false;
+  };
+  const owner = (url: string, fn: string): string => {
+    if (url.includes('node_modules/undici')) return 'undici (pool, request, llhttp wasm parser)';
+    if (url.includes('hdr-histogram')) return 'hdr-histogram (latency)';
+    if (url.includes('/src/balancer/') || url.includes('/dist/balancer/')) return 'autoscale balancer (src/balancer)';
+    if (/node:_http_|node:http/.test(url)) return 'node:http (server, parser glue, ServerResponse)';
+    if (/node:net|stream_base_commons|internal\/streams/.test(url)) return 'node:net + streams';
+    if (/timers|task_queues|async_hooks|node:events/.test(url)) return 'node ticks, timers, events';
+    if (fn === '(garbage collector)') return 'garbage collector';
+    if (/^(writev|writeLatin1String|writeUtf8String|writeBuffer|read|close)$/.test(fn)) return `syscalls (${fn} …, inflated by preemption)`;
+    if (url === '') return `native: ${fn}`;
+    return 'other JS';
+  };
+  const totals = new Map<string, number>();
+  let busy = 0;
+  for (let i = 0; i < prof.samples.length; i++) {
+    const node = byId.get(prof.samples[i]);
+    if (node === undefined) continue;
+    const fn = node.callFrame.functionName;
+    if (fn === '(idle)' || fn === '(program)' || fn === '(root)' || loading(node.id)) continue;
+    const us = prof.timeDeltas[i] ?? 0;
+    busy += us;
+    const key = /^syscalls/.test(owner(node.callFrame.url, fn)) ? 'syscalls (writev, writeLatin1String, …; inflated by preemption)' : owner(node.callFrame.url, fn);
+    totals.set(key, (totals.get(key) ?? 0) + us);
+  }
+  const rows = [...totals].sort((a, b) => b[1] - a[1]).filter(([, us]) => us / busy >= 0.005);
+  return [`balancer CPU profile (${fmt(busy / 1e6, 1)} s of busy samples, idle and module loading left out), by owner of the running frame:`]
+    .concat(rows.map(([k, us]) => `  ${fmt((100 * us) / busy, 1).padStart(5)} %  ${k}`))
+    .join('\n');
 }
 
 async function run(): Promise<void> {
   const role = process.argv[2];
   if (role === '--serve-balancer') return serveBalancer(JSON.parse(process.argv[3]) as { ports: number[]; block: boolean });
   if (role === '--serve-tiny') return serveTiny(Number(process.argv[3]));
+  if (role === '--serve-constant') return serveConstant();
+  if (role === '--serve-l4') return serveL4();
 
   const onSignal = (sig: NodeJS.Signals): void => {
     cleanup();

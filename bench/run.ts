@@ -4,6 +4,7 @@
  *
  *   npm run bench                 # all
  *   npm run bench -- balancer     # only the named ones (balancer, loadgen, scaling, simulate)
+ *   npm run bench -- balancer --rounds 3 --profile   # flags go to every chosen benchmark
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -11,7 +12,10 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ALL = ['balancer', 'loadgen', 'scaling', 'simulate'];
-const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const args = process.argv.slice(2);
+const firstFlag = args.findIndex((a) => a.startsWith('-'));
+const chosen = firstFlag === -1 ? args : args.slice(0, firstFlag);
+const flags = firstFlag === -1 ? [] : args.slice(firstFlag);
 const unknown = chosen.filter((c) => !ALL.includes(c));
 if (unknown.length > 0) {
   process.stderr.write(`error: unknown benchmark ${unknown.join(', ')} (expected some of: ${ALL.join(', ')})\n`);
@@ -20,7 +24,7 @@ if (unknown.length > 0) {
 let failed = 0;
 for (const name of chosen.length > 0 ? chosen : ALL) {
   process.stdout.write(`\n=== bench/${name}.ts ===\n`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(HERE, `${name}.ts`)], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(HERE, `${name}.ts`), ...flags], { stdio: 'inherit' });
   if (r.status !== 0) {
     failed++;
     process.stdout.write(`bench/${name}.ts exited with ${r.status ?? r.signal}\n`);

@@ -19,7 +19,7 @@ const HELP = {
   cooldown: ['--cooldown <seconds>', `threshold policy: no scale-in until this long after the last scaling action (default ${d.cooldown})`],
   port: ['--port <port>', `balancer port (default ${d.port})`],
   basePort: ['--base-port <port>', `first worker port; workers take the lowest free ports from here (default ${d.basePort})`],
-  host: ['--host <address>', `address to bind the balancer and workers to (default ${d.host})`],
+  host: ['--host <address>', `address to bind the balancer to; workers always bind 127.0.0.1 (default ${d.host})`],
   work: ['--work <ms>', `busy-loop CPU ms per request in each worker, 0 for none (default ${d.work})`],
   metric: ['--metric <name>', `what drives scaling: ${METRIC_NAMES.map((m) => `${m} (${METRICS[m].help})`).join('; ')} (default ${d.metric})`],
   policy: ['--policy <name>', `threshold (one step above --scale-up / below --scale-down) or target (Kubernetes HPA: ceil(n × metric / --target)) (default ${d.policy})`],
@@ -33,6 +33,10 @@ const HELP = {
   holdMax: ['--hold-max <n>', `requests held while no worker is ready; one more gets 503 at once (default ${d.holdMax}; 0: none)`],
   holdTimeout: ['--hold-timeout <seconds>', `longest a held request waits for a worker, then 503 (default ${d.holdTimeout})`],
   metricsPort: ['--metrics-port <port>', `loopback port for the lab's Prometheus /metrics (default ${d.metricsPort}; 0 disables)`],
+  balancer: ['--balancer <mode>', `l7: the balancer proxies each request (round robin per request); l4: it hands each TCP connection to the next worker (round robin per connection, like an NLB or a Kubernetes Service) (default ${d.balancer})`],
+  maxConnRequests: ['--max-conn-requests <n>', `workers answer Connection: close after this many requests on one connection, 0 for never (like nginx keepalive_requests; the cure for L4 pinning) (default ${d.maxConnRequests})`],
+  maxConnAge: ['--max-conn-age <seconds>', `workers answer Connection: close once a connection is this old, 0 for never (default ${d.maxConnAge})`],
+  upstreamTimeout: ['--upstream-timeout <seconds>', `the balancer answers 504 when a worker's response headers take longer than this, time queued for a connection included (default ${d.upstreamTimeout})`],
 } as const;
 
 /** The settings that shape the policy only (what replay and simulate accept). */

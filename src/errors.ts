@@ -22,7 +22,11 @@ export type ErrorCode =
   | 'AS_ERR_LAB_RUNNING'
   | 'AS_ERR_CONTROL_PROTOCOL'
   | 'AS_ERR_CONTROL_REFUSED'
-  | 'AS_ERR_REFRESH_FAILED';
+  | 'AS_ERR_REFRESH_FAILED'
+  | 'AS_ERR_BAD_REQUEST'
+  | 'AS_ERR_UPGRADE_UNSUPPORTED'
+  /** A socket could not be bound: address not on this machine, port needs privileges, IPv6 off… */
+  | 'AS_ERR_LISTEN';
 
 /**
  * Codes of the errors the load generator raises on a single request. They are
@@ -87,5 +91,36 @@ export class RunInputError extends AutoscaleError {
   constructor(code: 'AS_ERR_NOT_A_RUN' | 'AS_ERR_NO_RUNS' | 'AS_ERR_RUN_SCHEMA', message: string) {
     super(code, message, { exitCode: 2 });
     this.name = 'RunInputError';
+  }
+}
+
+/**
+ * Why binding `host:port` failed, as one line a user can act on. EADDRINUSE is
+ * PortInUseError; an address that is not this machine's (or a host name that
+ * does not resolve) is a bad flag value, exit 2; a port that needs privileges
+ * is a runtime refusal, exit 1. Anything else keeps its system code in the line.
+ */
+export function listenError(err: unknown, host: string, port: number, what: string, flag: string): AutoscaleError {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  const shown = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  switch (code) {
+    case 'EADDRINUSE':
+      return new PortInUseError(host, port, `${what} port`);
+    case 'EADDRNOTAVAIL':
+      return new AutoscaleError('AS_ERR_LISTEN', `cannot listen on ${shown} for the ${what}: ${host} is not an address of this machine (EADDRNOTAVAIL; use --host 127.0.0.1 or one of this machine's addresses)`, { exitCode: 2 });
+    case 'EAFNOSUPPORT':
+      return new AutoscaleError('AS_ERR_LISTEN', `cannot listen on ${shown} for the ${what}: this machine has no ${host.includes(':') ? 'IPv6' : 'IPv4'} support (EAFNOSUPPORT)`, { exitCode: 2 });
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new AutoscaleError('AS_ERR_LISTEN', `cannot listen on ${shown} for the ${what}: host name ${JSON.stringify(host)} does not resolve (${code})`, { exitCode: 2 });
+    case 'EACCES':
+    case 'EPERM':
+      return new AutoscaleError(
+        'AS_ERR_LISTEN',
+        `cannot listen on ${shown} for the ${what}: permission denied (${code}${port > 0 && port < 1024 ? `; ports below 1024 need root or CAP_NET_BIND_SERVICE, pick ${flag} 1024 or above` : ''})`,
+        { exitCode: 1 },
+      );
+    default:
+      return new AutoscaleError('AS_ERR_LISTEN', `cannot listen on ${shown} for the ${what}: ${code ?? (err instanceof Error ? err.message : String(err))}`, { exitCode: 1 });
   }
 }

@@ -34,6 +34,8 @@ export interface WorkerSnapshot {
   rps: number;
   /** Requests in flight to this worker through the balancer. */
   inFlight: number;
+  /** Open client connections on this worker (L4: handed over by the balancer; L7: absent). */
+  connections?: number;
   /** How many times this worker slot was replaced after a crash or failed health. */
   restarts: number;
   /** ms since lab start when the process was forked. */
@@ -87,6 +89,14 @@ export interface LabSettings {
   holdTimeout: number;
   /** Loopback port of the lab's Prometheus /metrics (0: off). */
   metricsPort: number;
+  /** Seconds the balancer waits for a worker's response headers (queueing included) before answering 504. */
+  upstreamTimeout: number;
+  /** 'l7' (requests through an HTTP proxy) or 'l4' (connections handed to workers). */
+  balancer: 'l7' | 'l4';
+  /** Workers send Connection: close after this many requests on a connection (0: never). */
+  maxConnRequests: number;
+  /** … or on the first response once a connection is this old, s (0: never). */
+  maxConnAge: number;
 }
 
 export interface StartedEvent {
@@ -230,7 +240,16 @@ export type LabEvent =
   | StoppedEvent
   | CommandEvent
   | RefreshEvent
-  | ColdStartEvent;
+  | ColdStartEvent
+  | HintEvent;
+
+/** Something the lab explains once, in words (e.g. connection pinning under --balancer l4). */
+export interface HintEvent {
+  type: 'hint';
+  t: number;
+  text: string;
+}
+
 export type LabEventType = LabEvent['type'];
 
 /** Typed emitter: `bus.on('tick', (e) => …)` gets a TickEvent; `bus.on('event', …)` gets every event. */

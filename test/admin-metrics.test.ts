@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { request } from 'undici';
-import { createLabMetrics } from '../src/admin/metrics.js';
+import { createLabMetrics, l7MetricsSource } from '../src/admin/metrics.js';
 import { AdminServer } from '../src/admin/server.js';
 import { main } from '../src/cli.js';
 import { freePort, startLab, until } from './helpers.js';
@@ -32,9 +32,7 @@ test('/metrics: workers, desired, metrics, scale actions, requests by class and 
       desired: () => lab.supervisor.desired,
       paused: () => lab.paused,
       workers: () => lab.supervisor.snapshot(),
-      workerCounts: () => lab.balancer.workerCounts(),
-      holdStats: () => lab.balancer.holdStats(),
-      latency: () => lab.balancer.latency,
+      l7: l7MetricsSource(lab.balancer),
     }),
   );
   await admin.listen(0);

@@ -50,7 +50,7 @@ function forkWorker(t: After, args: string[]): Worker {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  const next: Worker['next'] = (type, timeoutMs = 5000, where = () => true) =>
+  const next: Worker['next'] = (type, timeoutMs = 15_000, where = () => true) =>
     new Promise((resolve, reject) => {
       const match = (m: FromWorker) => m.type === type && where(m as never);
       const onMessage = (m: unknown) => {
@@ -106,7 +106,7 @@ test('ready over IPC with the real port, serving, stats every second, drain -> /
   assert.deepEqual(first.json, { id: 3, port: ready.port, pid: ready.pid, requests: 1, work: 0 });
   await get(ready.port, '/');
 
-  const stats = await w.next('stats', 3000);
+  const stats = await w.next('stats', 15_000);
   assert.equal(stats.requests, 2);
   assert.equal(stats.inFlight, 0);
   assert.ok(stats.rss > 10e6 && stats.rss < 500e6, `rss ${stats.rss}`);
@@ -116,7 +116,7 @@ test('ready over IPC with the real port, serving, stats every second, drain -> /
   // The burn runs in a thread, and the stats count it: one core busy ~ 100 %.
   assert.equal((await get(ready.port, '/stress?seconds=3', 'POST')).status, 202);
   // Wide margin: on a loaded 2-core machine the burning thread may get well under a full core.
-  const busy = await w.next('stats', 3000, (m) => m.cpu > 25);
+  const busy = await w.next('stats', 15_000, (m) => m.cpu > 25);
   assert.ok(busy.cpu < 250, `cpu ${busy.cpu}`);
   assert.equal((await get(ready.port, '/health')).status, 200);
 
@@ -146,7 +146,7 @@ test('SIGTERM lets an in-flight request complete, then exits 0', async (t) => {
   const res = await slow;
   assert.equal(res.status, 200);
   assert.equal(res.json.work, 600);
-  assert.deepEqual(await withDeadline(w.exited, 3000, 'exit after SIGTERM'), { code: 0, signal: null });
+  assert.deepEqual(await withDeadline(w.exited, 15_000, 'exit after SIGTERM'), { code: 0, signal: null });
   assert.match(w.stdout(), /worker 1 shutting down \(SIGTERM\)/);
   assert.match(w.stdout(), /worker 1 stopped after 1 request\(s\)/);
 });
@@ -165,7 +165,7 @@ test('parent SIGKILLed -> the worker is gone within 2 s', async (t) => {
         if (out.includes('\n')) resolve(out.slice(0, out.indexOf('\n')));
       }),
     ),
-    5000,
+    15_000,
     'worker pid from fork-parent',
   ).catch((e: Error) => {
     throw new Error(`${e.message}; fixture stderr: ${err}`);
@@ -193,14 +193,14 @@ test('port in use -> listen-error over IPC and exit code 3', async (t) => {
   const failed = await w.next('listen-error');
   assert.equal(failed.port, port);
   assert.equal(failed.code, 'EADDRINUSE');
-  assert.equal((await withDeadline(w.exited, 3000, 'exit after listen-error')).code, EXIT_LISTEN_FAILED);
+  assert.equal((await withDeadline(w.exited, 15_000, 'exit after listen-error')).code, EXIT_LISTEN_FAILED);
   assert.equal(w.messages.some((m) => m.type === 'ready'), false);
 });
 
 test('bad arguments -> one error line on stderr, exit 2, no stack', async (t) => {
   for (const args of [['--port', 'abc'], ['--port', '70000'], ['--port', '1', '--work', '1001'], ['--bogus'], []]) {
     const w = forkWorker(t, args);
-    const { code } = await withDeadline(w.exited, 3000, `exit for ${args.join(' ')}`);
+    const { code } = await withDeadline(w.exited, 15_000, `exit for ${args.join(' ')}`);
     assert.equal(code, 2, args.join(' '));
     assert.match(w.stderr(), /^error: .+\nusage: /, args.join(' '));
     assert.doesNotMatch(w.stderr(), /\n\s+at /);

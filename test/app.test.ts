@@ -204,7 +204,9 @@ test('graceful close lets an in-flight request finish, refuses new connections, 
   assert.match(raw, /"work":300/);
   const result = await closing;
   assert.equal(result.forced, false);
-  assert.ok(closedAt >= answeredAt - 5, 'close resolved before the in-flight response was delivered');
+  // The client reads the response on the same (busy) event loop, possibly after close() resolved; a close that
+  // did not wait for the 300 ms request would resolve ~300 ms before the answer, far outside this margin.
+  assert.ok(closedAt >= answeredAt - 100, 'close resolved before the in-flight response was delivered');
   assert.equal(w.state.inFlight, 0);
 });
 

@@ -60,21 +60,39 @@ test('request headers: body detection', () => {
 });
 
 test('response headers: hop-by-hop and Connection-named dropped, repeated headers kept, X-Served-By added', () => {
-  const out = forwardResponseHeaders(
-    {
-      'content-type': 'text/plain',
-      'content-length': '2',
-      connection: 'keep-alive, x-secret',
-      'keep-alive': 'timeout=5',
-      'transfer-encoding': 'chunked',
-      'proxy-authenticate': 'Basic',
-      trailer: 'x-sum',
-      upgrade: 'websocket',
-      'x-secret': 'no',
-      'x-served-by': 'forged',
-      'set-cookie': ['a=1', 'b=2'],
-    },
-    'worker-3@5002',
-  );
-  assert.deepEqual(lines(out), ['content-type: text/plain', 'content-length: 2', 'set-cookie: a=1', 'set-cookie: b=2', 'x-served-by: worker-3@5002']);
+  const raw = [
+    'Content-Type', 'text/plain',
+    'content-length', '2',
+    'Connection', 'keep-alive, X-Secret',
+    'Keep-Alive', 'timeout=5',
+    'Transfer-Encoding', 'chunked',
+    'proxy-authenticate', 'Basic',
+    'Trailer', 'x-sum',
+    'upgrade', 'websocket',
+    'x-secret', 'no',
+    'X-Served-By', 'forged',
+    'set-cookie', 'a=1',
+    'Set-Cookie', 'b=2',
+    'X-Latin1', 'caf\u00e9',
+  ].map((x) => Buffer.from(x, 'latin1'));
+  const out = forwardResponseHeaders(raw, 'worker-3@5002');
+  assert.deepEqual(lines(out), [
+    'Content-Type: text/plain',
+    'content-length: 2',
+    'set-cookie: a=1',
+    'Set-Cookie: b=2',
+    'X-Latin1: caf\u00e9',
+    'x-served-by: worker-3@5002',
+  ]);
+});
+
+test('a Connection token never strips the framing headers or Host (request and response)', () => {
+  const raw = ['Host', 'h', 'Connection', 'content-length, Transfer-Encoding, host, X-Gone', 'Content-Length', '5', 'X-Gone', '1'];
+  const got = forwardRequestHeaders(raw, undefined);
+  assert.equal(got.hasBody, true, 'the body is still seen');
+  assert.deepEqual(lines(got.headers).filter((l) => !l.startsWith('x-forwarded')), ['Host: h', 'Content-Length: 5']);
+  const te = forwardRequestHeaders(['Connection', 'transfer-encoding', 'Transfer-Encoding', 'chunked'], undefined);
+  assert.equal(te.hasBody, true);
+  const out = forwardResponseHeaders(['connection', 'content-length, x-gone', 'content-length', '2', 'x-gone', '1'], 'worker-1@5000');
+  assert.deepEqual(lines(out), ['content-length: 2', 'x-served-by: worker-1@5000']);
 });

@@ -27,6 +27,7 @@ const settings: LabSettings = {
   min: 1, max: 5, scaleUp: 35, scaleDown: 15, interval: 3, cooldown: 30,
   port: 8000, basePort: 5000, host: '127.0.0.1', work: 10, metric: 'host-cpu', policy: 'threshold',
   target: 50, tolerance: 0.1, scaleDownWindow: 30, maxStepPods: 4, maxStepPercent: 100, warmup: 6, idle: 60, holdMax: 1000, holdTimeout: 10, metricsPort: 9464,
+  upstreamTimeout: 30, balancer: 'l7', maxConnRequests: 0, maxConnAge: 0,
 };
 
 function traffic(over: Partial<TrafficStats> = {}): TrafficStats {
@@ -239,10 +240,10 @@ test('instance table: one row per worker by id, unhealthy shown as a state, real
     ]),
   ]);
   const table = instanceTable(state, 118);
-  assert.deepEqual(table.header.split(/\s+/).filter(Boolean), ['ID', 'PORT', 'PID', 'STATE', 'CPU%', 'MEM', 'REQ/S', 'IN-FL', 'RESTARTS', 'UPTIME']);
-  assert.deepEqual(table.rows[0].text.split(/\s+/).filter(Boolean), ['1', '5000', '4242', 'ready', '13', '50', 'MiB', '7', '2', '0', '01:00']);
+  assert.deepEqual(table.header.split(/\s+/).filter(Boolean), ['ID', 'PORT', 'PID', 'STATE', 'CPU%', 'MEM', 'REQ/S', 'IN-FL', 'CONNS', 'RESTARTS', 'UPTIME']);
+  assert.deepEqual(table.rows[0].text.split(/\s+/).filter(Boolean), ['1', '5000', '4242', 'ready', '13', '50', 'MiB', '7', '2', '–', '0', '01:00']);
   assert.equal(table.rows[0].tone, 'ok');
-  assert.deepEqual(table.rows[1].text.split(/\s+/).filter(Boolean), ['2', '5001', '4243', 'unhealthy', '3.2', '50', 'MiB', '0', '0', '1', '00:31']);
+  assert.deepEqual(table.rows[1].text.split(/\s+/).filter(Boolean), ['2', '5001', '4243', 'unhealthy', '3.2', '50', 'MiB', '0', '0', '–', '1', '00:31']);
   assert.equal(table.rows[1].tone, 'bad');
   assert.ok(instanceTable(state, 78).rows.every((r) => r.text.length <= 78), 'fits an 80-column screen');
   assert.equal(tableLabel(state, 200), 'Instances: 1 ready of 2 · balancer 0 req/min, 9 req/s, p50 –, p99 –, in flight 0, errors 0');
@@ -259,7 +260,18 @@ test('worker and health events update rows between stats; unknown fields stay un
   assert.equal(state.workers[0].state, 'ready');
   assert.equal(state.workers[0].healthy, false);
   const row = instanceTable(state, 118).rows[0].text.split(/\s+/).filter(Boolean);
-  assert.deepEqual(row, ['1', '5000', '100', 'unhealthy', '–', '–', '0', '0', '0', '00:01']);
+  assert.deepEqual(row, ['1', '5000', '100', 'unhealthy', '–', '–', '0', '0', '–', '0', '00:01']);
+});
+
+test('--balancer l4: the table shows each worker\'s connections, so a pinned-out new worker is visible; the hint is one log line', () => {
+  const state = replay([
+    started(),
+    stats(10_000, { rps: 90 }, [worker({ id: 1, rps: 45, connections: 10 }), worker({ id: 2, rps: 45, connections: 10 }), worker({ id: 3, rps: 0, connections: 0, startedAt: 5_000 })]),
+    { type: 'hint', t: 11_000, text: 'worker 3 :5002 gets no traffic: under --balancer l4 each connection stays on the worker it was handed to' },
+  ]);
+  const rows = instanceTable(state, 118).rows.map((r) => r.text.split(/\s+/).filter(Boolean));
+  assert.deepEqual(rows.map((r) => [r[0], r[7], r[9]]), [['1', '45', '10'], ['2', '45', '10'], ['3', '0', '0']]);
+  assert.deepEqual(visibleLog(state, 300, 1).map((l) => [l.text, l.level]), [['+00:11 hint     worker 3 :5002 gets no traffic: under --balancer l4 each connection stays on the worker it was handed to', 'warn']]);
 });
 
 test('log lines: every kind of event, relative timestamps, newest at the bottom, cut to width', () => {

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
+import { Balancer } from '../src/balancer/balancer.js';
 import { formatPlainLine } from '../src/dashboard/plain.js';
 import type { ColdStartEvent } from '../src/events.js';
 import type { Decision } from '../src/policy/decide.js';
@@ -44,6 +45,7 @@ test('--min 0: no worker after --idle, the next request is held while one cold-s
   const again = await request(`${lab.balancer.url}/`);
   assert.equal(again.statusCode, 200);
   await again.body.dump();
+  assert.ok(lab.balancer instanceof Balancer);
   assert.equal(lab.balancer.holdStats()?.total, 1);
 });
 

@@ -3,11 +3,14 @@
  * per request: gauges read the lab's state when scraped, counters of events
  * (scale actions, cold starts, commands) follow the event stream, and the
  * balancer's per-worker counters and lifetime latency histogram are read at
- * scrape time and exported as deltas / buckets.
+ * scrape time and exported as deltas / buckets. Under `--balancer l4` the
+ * balancer sees connections, not requests: the series only an HTTP proxy can
+ * know (responses by class and worker, health-check failures, per-worker in
+ * flight, held requests, latency) are left out rather than shown as zeros.
  */
 import type { Histogram as Hdr, JsHistogram } from 'hdr-histogram-js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
-import type { WorkerCounts } from '../balancer/balancer.js';
+import { Balancer, type WorkerCounts } from '../balancer/balancer.js';
 import type { HoldStats } from '../balancer/hold.js';
 import type { LabEvents, TickEvent, WorkerSnapshot, WorkerState } from '../events.js';
 
@@ -17,12 +20,23 @@ export interface MetricsSource {
   desired(): number;
   paused(): boolean;
   workers(): WorkerSnapshot[];
+  /** What only the L7 balancer knows (null under --balancer l4). */
+  l7: L7MetricsSource | null;
+  /** Which metric drives scaling. */
+  metric: string;
+}
+
+export interface L7MetricsSource {
   workerCounts(): { workers: WorkerCounts[]; ownByClass: readonly number[] };
   holdStats(): HoldStats | null;
   /** The balancer's lifetime latency histogram, µs. */
   latency(): Readonly<Hdr>;
-  /** Which metric drives scaling. */
-  metric: string;
+}
+
+/** The L7 balancer's part of the metrics, or null for any other balancer. */
+export function l7MetricsSource(balancer: unknown): L7MetricsSource | null {
+  if (!(balancer instanceof Balancer)) return null;
+  return { workerCounts: () => balancer.workerCounts(), holdStats: () => balancer.holdStats(), latency: () => balancer.latency };
 }
 
 const STATES: readonly WorkerState[] = ['backoff', 'starting', 'ready', 'draining', 'stopping', 'exited', 'crashed'];
@@ -127,6 +141,13 @@ export function createLabMetrics(src: MetricsSource): Registry {
     coldWait.observe(e.waitedMs / 1000);
   });
 
+  if (src.l7 !== null) registerL7(registry, src.l7);
+  return registry;
+}
+
+/** The series only an HTTP proxy can know. */
+function registerL7(registry: Registry, src: L7MetricsSource): void {
+  const reg = [registry];
   const deltas = new Deltas();
   new Gauge({
     name: 'autoscale_held_requests',
@@ -181,5 +202,4 @@ export function createLabMetrics(src: MetricsSource): Registry {
     },
   });
   registerHdrHistogram(registry, 'autoscale_balancer_request_duration_seconds', 'Time from a request arriving at the balancer to its response finishing', src.latency);
-  return registry;
 }

@@ -7,6 +7,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { StressBurner, type StressStatus } from './stress.js';
 import { parseInteger } from '../parse-int.js';
+import { bodyLimit } from './body-limit.js';
+import { faultMiddleware } from './test-faults.js';
 
 export const DEFAULT_WORK_MS = 10;
 export const MAX_WORK_MS = 1000;
@@ -151,6 +153,8 @@ export function createWorkerApp(opts: WorkerAppOptions): { app: express.Express;
     });
     next();
   });
+  app.use(bodyLimit());
+  app.use(faultMiddleware);
 
   app.get('/', (req: Request, res: Response) => {
     const ms = req.query.work === undefined ? work : parseIntParam(req.query.work, 'work', 0, MAX_WORK_MS, 'ms');

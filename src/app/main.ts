@@ -5,18 +5,21 @@
  * redirects it to a log file), and exits when its parent is gone.
  * Exports nothing on purpose: importing this file starts a worker.
  */
+import { Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { EXIT_LISTEN_FAILED, type FromWorker, type ToWorker } from './protocol.js';
 import { MAX_WORK_MS, DEFAULT_WORK_MS } from './app.js';
 import { DEFAULT_CLOSE_TIMEOUT_MS, startWorker, type RunningWorker } from './worker.js';
 import { parseInteger } from '../parse-int.js';
+import { crashAtStart, installTestFaults } from './test-faults.js';
 
 const STATS_INTERVAL_MS = 1000;
 /** After the parent dies the worker must be gone well within 2 s. */
 const ORPHAN_CLOSE_TIMEOUT_MS = 300;
 const ORPHAN_HARD_EXIT_MS = 500;
 
-const USAGE = 'usage: main.js --port <0-65535> [--id <n>] [--host 127.0.0.1] [--work <0-1000 ms>] [--close-timeout <ms>]';
+const USAGE =
+  'usage: main.js --port <0-65535> [--id <n>] [--host 127.0.0.1] [--work <0-1000 ms>] [--close-timeout <ms>] [--max-conn-requests <n>] [--max-conn-age <s>]';
 
 interface WorkerArgs {
   id: number;
@@ -24,6 +27,8 @@ interface WorkerArgs {
   host: string;
   work: number;
   closeTimeoutMs: number;
+  maxConnRequests: number;
+  maxConnAgeMs: number;
 }
 
 class ArgError extends Error {}
@@ -51,6 +56,8 @@ function parseWorkerArgs(argv: string[]): WorkerArgs {
         host: { type: 'string' },
         work: { type: 'string' },
         'close-timeout': { type: 'string' },
+        'max-conn-requests': { type: 'string' },
+        'max-conn-age': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -64,6 +71,8 @@ function parseWorkerArgs(argv: string[]): WorkerArgs {
     host,
     work: intArg(values.work, 'work', 0, MAX_WORK_MS, DEFAULT_WORK_MS),
     closeTimeoutMs: intArg(values['close-timeout'], 'close-timeout', 0, 600_000, DEFAULT_CLOSE_TIMEOUT_MS),
+    maxConnRequests: intArg(values['max-conn-requests'], 'max-conn-requests', 0, 1_000_000_000, 0),
+    maxConnAgeMs: intArg(values['max-conn-age'], 'max-conn-age', 0, 86_400, 0) * 1000,
   };
 }
 
@@ -90,7 +99,8 @@ function send(msg: FromWorker): Promise<void> {
 }
 
 function isToWorker(m: unknown): m is ToWorker {
-  return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'drain';
+  const type = typeof m === 'object' && m !== null ? (m as { type?: unknown }).type : undefined;
+  return type === 'drain' || type === 'connection' || type === 'close-connections';
 }
 
 function startStats(worker: RunningWorker): NodeJS.Timeout {
@@ -102,7 +112,7 @@ function startStats(worker: RunningWorker): NodeJS.Timeout {
     const cpu = cpuPercent(usage.user + usage.system, at - lastAt);
     lastUsage = process.cpuUsage();
     lastAt = at;
-    void send({ type: 'stats', cpu, rss: process.memoryUsage.rss(), requests: worker.state.requests, inFlight: worker.state.inFlight });
+    void send({ type: 'stats', cpu, rss: process.memoryUsage.rss(), requests: worker.state.requests, inFlight: worker.state.inFlight, connections: worker.connections.open, handedOver: worker.connections.handedOver });
   }, STATS_INTERVAL_MS);
   timer.unref();
   return timer;
@@ -122,9 +132,15 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
+  if (crashAtStart(process.env)) {
+    process.stderr.write('test fault: crashing at start (AUTOSCALE_TEST_CRASH_FILE exists)\n');
+    process.exit(1);
+  }
+  installTestFaults(process.env, log);
+
   let worker: RunningWorker;
   try {
-    worker = await startWorker({ id: args.id, port: args.port, host: args.host, work: args.work });
+    worker = await startWorker({ id: args.id, port: args.port, host: args.host, work: args.work, maxConnRequests: args.maxConnRequests, maxConnAgeMs: args.maxConnAgeMs });
   } catch (err) {
     const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'UNKNOWN';
     const message = err instanceof Error ? err.message : String(err);
@@ -166,10 +182,17 @@ async function main(): Promise<void> {
   }
 
   if (forked) {
-    process.on('message', (m: unknown) => {
-      if (isToWorker(m) && m.type === 'drain') {
+    process.on('message', (m: unknown, handle: unknown) => {
+      if (!isToWorker(m)) return;
+      if (m.type === 'drain') {
         worker.drain();
         log(`worker ${args.id} draining: /health now answers 503`);
+      } else if (m.type === 'connection' && handle instanceof Socket) {
+        if (stopping) handle.destroy();
+        else worker.connections.adopt(handle);
+      } else if (m.type === 'close-connections') {
+        worker.closeConnections();
+        log(`worker ${args.id} closing its ${worker.connections.open} client connection(s): idle now, busy after their response`);
       }
     });
     // The IPC pipe closes when the supervisor exits for any reason, SIGKILL included.

@@ -6,7 +6,11 @@
 /** Supervisor -> worker. */
 export type ToWorker =
   /** Stop looking healthy (/health answers 503) ahead of a SIGTERM; keep serving what arrives. */
-  | { type: 'drain' };
+  | { type: 'drain' }
+  /** L4 balancer: the message carries a client's TCP socket (the IPC handle); serve it as if accepted here. */
+  | { type: 'connection' }
+  /** L4 balancer draining this worker: close idle client connections, `Connection: close` on the others' next response. */
+  | { type: 'close-connections' };
 
 /** Worker -> supervisor. */
 export type FromWorker =
@@ -17,9 +21,11 @@ export type FromWorker =
   /**
    * Sent every second. `cpu` is this process's CPU time (all threads, user+system)
    * over the last period as % of one core; `rss` in bytes; `requests` lifetime
-   * count; `inFlight` requests being handled now.
+   * count; `inFlight` requests being handled now; `connections` open client
+   * connections (accepted on the port or handed over), `handedOver` those the
+   * L4 balancer handed over.
    */
-  | { type: 'stats'; cpu: number; rss: number; requests: number; inFlight: number };
+  | { type: 'stats'; cpu: number; rss: number; requests: number; inFlight: number; connections: number; handedOver: number };
 
 /** Exit code a worker uses when it could not listen on its port. */
 export const EXIT_LISTEN_FAILED = 3;

@@ -6,17 +6,27 @@
  * itself and reports what it sees as events:
  *
  * - 'health' `{ id, healthy, detail }` when a worker crosses a health threshold;
- * - 'upstream-error' `{ id, code }` when a connection to a worker fails on live
- *   traffic and the worker is ejected from rotation (once per ejection; further
- *   failures while ejected are only counted).
+ * - 'upstream-error' `{ id, port, code }` when a connection to a worker fails on
+ *   live traffic and the worker is ejected from rotation (once per ejection;
+ *   further failures while ejected are only counted);
+ * - 'upstream-restored' `{ id, port }` when an ejected worker passed enough
+ *   active checks to return to rotation.
+ *
+ * Its own node:http server has explicit limits (header and request timeouts,
+ * keep-alive idle timeout, 16 KiB of headers, no silent header-count cap), so a
+ * slow or malformed client is dropped without holding anyone else up;
+ * malformed requests are answered by node's parser (400/431/408) and counted
+ * as `rejected`, never forwarded.
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Histogram } from 'hdr-histogram-js';
 import { InternalError, PortInUseError } from '../errors.js';
-import { Exchange, sendNoReadyWorker, type ExchangeOwner } from './forward.js';
+import { DeadlineQueue } from './deadlines.js';
+import { Exchange, sendJsonError, sendNoReadyWorker, type ExchangeOwner } from './forward.js';
 import { HoldQueue, type HoldOptions, type HoldStats } from './hold.js';
 import { HealthCheckLoop, httpProbe, type ProbeResult } from './health-check.js';
 import { applyCheck, eject, inRotation } from './health-state.js';
@@ -38,6 +48,12 @@ export interface BalancerOptions {
   port: number;
   upstreamTimeoutMs?: number;
   connectionsPerWorker?: number;
+  /** Longest wait for a client's complete request headers (node's headersTimeout). */
+  headersTimeoutMs?: number;
+  /** Longest wait for a client's complete request, body included (node's requestTimeout). */
+  requestTimeoutMs?: number;
+  /** An idle keep-alive client connection is closed after this long (node's keepAliveTimeout). */
+  keepAliveTimeoutMs?: number;
   health?: Partial<HealthCheckOptions>;
   now?: () => number;
   /** Hold requests while no worker is in rotation (scale to zero); without it they get 503 at once. */
@@ -84,7 +100,20 @@ export interface BalancerHealthEvent {
 
 export interface UpstreamErrorEvent {
   id: number;
+  port: number;
   code: string;
+}
+
+export interface UpstreamRestoredEvent {
+  id: number;
+  port: number;
+}
+
+/** The balancer's counters (served requests and errors) plus what it refused at the door. */
+export interface BalancerSnapshot extends TrafficCounts {
+  /** Requests refused before any worker was involved: malformed or smuggling-shaped, oversized headers, Upgrade, slow clients timed out. */
+  rejected: number;
+  workers: UpstreamStats[];
 }
 
 /**
@@ -114,6 +143,19 @@ export const DEFAULT_UPSTREAM_TIMEOUT_MS = 30_000;
  * balancer, and far below any file-descriptor limit with 5 workers.
  */
 export const DEFAULT_CONNECTIONS_PER_WORKER = 64;
+
+/**
+ * Client-side limits (node's defaults are 60 s / 300 s / 5 s, checked only
+ * every 30 s). 10 s for headers is ages on a loopback lab and drops a
+ * slowloris client; 60 s for a whole request leaves room for uploads; an idle
+ * keep-alive connection is closed after 5 s (the load tool keeps its
+ * connections busy, so this only reaps abandoned ones).
+ */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** Node's own header size limit, made explicit; larger headers get 431. */
+export const MAX_HEADER_BYTES = 16 * 1024;
 
 function positiveInt(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
@@ -145,6 +187,8 @@ export class Balancer extends EventEmitter {
   readonly host: string;
   readonly #timeoutMs: number;
   readonly #traffic = new TrafficCounter();
+  readonly #deadlines: DeadlineQueue;
+  #rejected = 0;
   /** What each in-flight exchange may ask of the balancer (kept off the public surface). */
   readonly #owner: ExchangeOwner;
   readonly #requestedPort: number;
@@ -173,9 +217,17 @@ export class Balancer extends EventEmitter {
     const clock = opts.now;
     // Called unbound, so `now: performance.now` works as well as an arrow function.
     this.#now = clock === undefined ? () => performance.now() : () => clock();
+    this.#deadlines = new DeadlineQueue(this.#timeoutMs, this.#now);
+    const headersTimeout = positiveInt('headersTimeoutMs', opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS);
+    const requestTimeout = positiveInt('requestTimeoutMs', opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+    const keepAliveTimeout = positiveInt('keepAliveTimeoutMs', opts.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS);
+    if (headersTimeout > requestTimeout) {
+      throw new InternalError(`balancer headersTimeoutMs (${headersTimeout}) must be <= requestTimeoutMs (${requestTimeout})`);
+    }
     this.#owner = {
       traffic: this.#traffic,
       timeoutMs: this.#timeoutMs,
+      deadlines: this.#deadlines,
       now: this.#now,
       next: () => this.#next(),
       upstreamFailed: (u, code, connectFailure) => this.#upstreamFailed(u, code, connectFailure),
@@ -191,9 +243,24 @@ export class Balancer extends EventEmitter {
     this.#hold = opts.hold === undefined || opts.hold.max === 0 ? null : new HoldQueue<Exchange>(opts.hold, this.#now, {
       onFirstHeld: () => this.emit('held', { held: 1 } satisfies HeldEvent),
       onReleased: (count, firstWaitMs) => this.emit('released', { count, firstWaitMs } satisfies ReleasedEvent),
-      onAnswered: () => void this.#traffic.errors++,
+      // The balancer's own 503 (timed out, queue full, stopping): an error, not a served request.
+      answer: (exchange, code, why) => exchange.refuse(503, code, why),
     });
-    this.#server = createServer((req, res) => this.#handle(req, res));
+    this.#server = createServer(
+      {
+        headersTimeout,
+        requestTimeout,
+        // Enforce both promptly (node's default checks every 30 s).
+        connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 2))),
+        maxHeaderSize: MAX_HEADER_BYTES,
+      },
+      (req, res) => this.#handle(req, res),
+    );
+    this.#server.keepAliveTimeout = keepAliveTimeout;
+    // node keeps only the first 2000 headers by default and drops the rest silently, a Content-Length
+    // among them; the 16 KiB limit already bounds how many fit.
+    this.#server.maxHeadersCount = 0;
+    this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#clientError(err, socket));
   }
 
   /** Requests waiting for a worker (null when holding is off). */
@@ -284,14 +351,14 @@ export class Balancer extends EventEmitter {
   }
 
   /** Counters only (lifetime totals, last-second and last-minute rates, in flight): reading resets nothing. */
-  snapshot(): TrafficCounts & { workers: UpstreamStats[] } {
+  snapshot(): BalancerSnapshot {
     const now = this.#now();
     const workers: UpstreamStats[] = [];
     for (const u of this.#upstreams.values()) {
       const c = u.counter;
       workers.push({ id: u.id, requests: c.requests, inFlight: c.inFlight, rps: c.rps(now), errors: c.errors, inRotation: !u.draining && inRotation(u.health) });
     }
-    return { ...this.#traffic.counts(now), workers };
+    return { ...this.#traffic.counts(now), rejected: this.#rejected, workers };
   }
 
   /** Lifetime latency histogram (µs) of every response through the balancer; windows diff it (lab/observe.ts). */
@@ -314,6 +381,7 @@ export class Balancer extends EventEmitter {
     if (this.#closed) return;
     this.#closed = true;
     this.#hold?.rejectAll();
+    this.#deadlines.close();
     const server = this.#server;
     const closed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     const upstreams = [...this.#upstreams.values()];
@@ -329,17 +397,46 @@ export class Balancer extends EventEmitter {
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const start = this.#now();
-    this.#traffic.inFlight++;
-    const { headers, hasBody } = forwardRequestHeaders(req.rawHeaders, (req.socket as Socket).remoteAddress);
-    const exchange = new Exchange(this.#owner, req, res, start, headers, hasBody);
+    const { headers, hasBody, refuse } = forwardRequestHeaders(req.rawHeaders, (req.socket as Socket).remoteAddress);
+    if (refuse !== null) {
+      this.#rejected++;
+      this.#traffic.ownByClass[(refuse.status / 100) | 0]++;
+      sendJsonError(res, refuse.status, refuse.code, refuse.message, true);
+      return;
+    }
     const upstream = this.#next();
     if (upstream === null) {
-      if (this.#hold !== null) return this.#hold.hold(exchange, res, start);
+      // Scale to zero: the request waits for a worker in an exchange of its own (its deadline starts once it is sent).
+      if (this.#hold !== null) return this.#hold.hold(new Exchange(this.#owner, req, res, start, headers, hasBody, true), res, start);
+      // The balancer's own answer: an error, not a served request (no RPS, no latency).
       this.#traffic.errors++;
+      this.#traffic.ownByClass[5]++;
       sendNoReadyWorker(res);
       return;
     }
-    exchange.send(upstream);
+    new Exchange(this.#owner, req, res, start, headers, hasBody).send(upstream);
+  }
+
+  /** What node does without a 'clientError' listener (400, 431 or 408, then close), plus counting it. */
+  #clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    const s = socket as Socket;
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !s.writable) {
+      s.destroy();
+      return;
+    }
+    // Bytes already written: the request that broke the parser was answered (or refused) by #handle.
+    if (s.bytesWritten === 0) {
+      this.#rejected++;
+      const [status, text] =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'Request Header Fields Too Large']
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? [408, 'Request Timeout']
+            : [400, 'Bad Request'];
+      this.#traffic.ownByClass[4]++;
+      s.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    }
+    s.destroy();
   }
 
   #next(): Upstream | null {
@@ -354,7 +451,7 @@ export class Balancer extends EventEmitter {
     if (!connectFailure || u.gone || u.health.ejected) return;
     u.health = eject(u.health);
     this.#rebuildRotation();
-    this.emit('upstream-error', { id: u.id, code } satisfies UpstreamErrorEvent);
+    this.emit('upstream-error', { id: u.id, port: u.port, code } satisfies UpstreamErrorEvent);
   }
 
   #waitIdle(u: Upstream, timeoutMs: number): Promise<boolean> {
@@ -375,10 +472,12 @@ export class Balancer extends EventEmitter {
     if (u.gone || u.draining) return;
     if (!r.ok) u.counter.healthFailures++;
     const before = inRotation(u.health);
+    const wasEjected = u.health.ejected;
     const { state, transition } = applyCheck(u.health, r.ok, this.#health);
     u.health = state;
     if (inRotation(state) !== before) this.#rebuildRotation();
     if (transition !== null) this.emit('health', { id: u.id, healthy: transition === 'healthy', detail: r.detail } satisfies BalancerHealthEvent);
+    if (wasEjected && !state.ejected) this.emit('upstream-restored', { id: u.id, port: u.port } satisfies UpstreamRestoredEvent);
   }
 
   #rebuildRotation(): void {
@@ -390,7 +489,7 @@ export class Balancer extends EventEmitter {
       this.#releasing = true;
       queueMicrotask(() => {
         this.#releasing = false;
-        if (this.#rotation.length > 0) this.#hold?.release((exchange) => exchange.send(this.#next() as Upstream));
+        if (this.#rotation.length > 0) this.#hold?.release((exchange) => exchange.release(this.#next() as Upstream));
       });
     }
   }

@@ -6,10 +6,11 @@
  * definite answer (502/503/504 JSON) or, once headers went out, a destroyed
  * response. It never throws and never leaves the client hanging.
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { ErrorCode } from '../errors.js';
 import { forwardResponseHeaders } from './headers.js';
+import type { DeadlineQueue, Deadlined } from './deadlines.js';
 import type { TrafficCounter } from './traffic-stats.js';
 import type { Upstream } from './upstream.js';
 
@@ -17,6 +18,8 @@ import type { Upstream } from './upstream.js';
 export interface ExchangeOwner {
   readonly traffic: TrafficCounter;
   readonly timeoutMs: number;
+  /** Requests still waiting for response headers, each 504'd `timeoutMs` after it arrived. */
+  readonly deadlines: DeadlineQueue;
   now(): number;
   /** The next worker in rotation (round-robin), or null when none. */
   next(): Upstream | null;
@@ -49,9 +52,11 @@ const TIMEOUTS: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_E
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } as const;
 
-export function sendJsonError(res: ServerResponse, status: number, code: ErrorCode, message: string): void {
+export function sendJsonError(res: ServerResponse, status: number, code: ErrorCode, message: string, close = false): void {
   const body = JSON.stringify({ error: message, code });
-  res.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body) });
+  const headers: Record<string, string | number> = { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body) };
+  if (close) headers.connection = 'close';
+  res.writeHead(status, headers);
   res.end(body);
 }
 
@@ -66,38 +71,86 @@ class ClientGoneError extends Error {
   }
 }
 
-export class Exchange implements Dispatcher.DispatchHandler {
+class DeadlineError extends Error {
+  constructor() {
+    super('upstream timeout: the client already got a 504');
+    this.name = 'DeadlineError';
+  }
+}
+
+/**
+ * An undici dispatch handler in undici's native callback form (onConnect,
+ * onHeaders, onData, onComplete, onError): undici wraps handlers written for
+ * its newer controller API in an adapter that also turns the raw response
+ * headers into an object per response; this one takes the raw headers as they
+ * were parsed and passes them on (see forwardResponseHeaders).
+ */
+export class Exchange implements Deadlined {
+  /** When the request arrived (latency is measured from here, time held for a worker included). */
+  readonly arrived: number;
+  /** When its upstream deadline started: on arrival, or once a held request was sent to a worker. */
+  start: number;
+  dlPrev: Deadlined | null = null;
+  dlNext: Deadlined | null = null;
+  dlQueued = false;
   readonly #owner: ExchangeOwner;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
-  readonly #start: number;
   readonly #headers: string[];
   readonly #hasBody: boolean;
   readonly #mayRetry: boolean;
   #retried = false;
   #upstream: Upstream | null = null;
-  #controller: Dispatcher.DispatchController | null = null;
+  /** Aborts the current attempt once undici has handed it a connection (null while it is queued). */
+  #abort: ((err?: Error) => void) | null = null;
+  #resume: (() => void) | null = null;
   /** The current attempt still counts in its worker's in-flight. */
   #attemptOpen = false;
   /** The current attempt received response headers. */
   #gotResponse = false;
-  #clientGone = false;
+  /** Nobody waits for the worker's answer any more: the client left, or the balancer answered it itself. */
+  #detached = false;
+  /** The balancer answered this request itself (502/503/504): an error, not a served request. */
+  #local = false;
 
-  constructor(owner: ExchangeOwner, req: IncomingMessage, res: ServerResponse, start: number, headers: string[], hasBody: boolean) {
+  /** `held`: it waits for a worker first (no deadline until release()). */
+  constructor(owner: ExchangeOwner, req: IncomingMessage, res: ServerResponse, start: number, headers: string[], hasBody: boolean, held = false) {
     this.#owner = owner;
     this.#req = req;
     this.#res = res;
-    this.#start = start;
+    this.arrived = start;
+    this.start = start;
     this.#headers = headers;
     this.#hasBody = hasBody;
     this.#mayRetry = !hasBody && IDEMPOTENT.has(req.method ?? '');
+    owner.traffic.inFlight++;
+    if (!held) owner.deadlines.add(this);
     res.once('close', () => this.#onClientClose());
+  }
+
+  /** A held request goes to `upstream` now; its upstream deadline starts now (the hold had its own). */
+  release(upstream: Upstream): void {
+    this.start = this.#owner.now();
+    this.#owner.deadlines.add(this);
+    this.send(upstream);
+  }
+
+  /** The balancer answers it itself (a held request that got no worker): an error, not a served request. */
+  refuse(status: number, code: ErrorCode, message: string): void {
+    if (this.#detached) return;
+    if (this.#res.headersSent || this.#res.destroyed) {
+      this.#detached = true;
+      this.#local = true;
+      this.#owner.traffic.errors++;
+      return;
+    }
+    this.#answer(status, code, message);
   }
 
   /** Send (or resend) the request to `upstream`. */
   send(upstream: Upstream): void {
     this.#upstream = upstream;
-    this.#controller = null;
+    this.#abort = null;
     this.#gotResponse = false;
     this.#attemptOpen = true;
     upstream.counter.inFlight++;
@@ -108,43 +161,60 @@ export class Exchange implements Dispatcher.DispatchHandler {
         headers: this.#headers,
         body: this.#hasBody ? this.#req : null,
       },
-      this,
+      this as unknown as Dispatcher.DispatchHandler,
     );
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller;
-    if (this.#clientGone) controller.abort(new ClientGoneError());
+  /**
+   * The deadline passed without response headers (the request may still sit in the
+   * pool's queue for a connection): answer 504 now and abort the attempt, at once
+   * when it is on the wire, or as soon as the pool hands it a connection.
+   */
+  expire(): void {
+    const upstream = this.#upstream as Upstream;
+    upstream.counter.errors++;
+    this.#answer(504, 'AS_ERR_UPSTREAM_TIMEOUT', `${upstream.servedBy} did not answer within ${this.#owner.timeoutMs} ms`);
+    if (this.#attemptOpen && this.#abort !== null) this.#abort(new DeadlineError());
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+  onConnect(abort: (err?: Error) => void): void {
+    this.#abort = abort;
+    if (this.#detached) abort(this.#local ? new DeadlineError() : new ClientGoneError());
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusMessage: string): boolean {
+    if (statusCode < 200) return true; // 1xx: node:http already handled 100-continue with the client
     this.#gotResponse = true;
+    if (this.#detached) return true;
+    this.#resume = resume;
+    this.#owner.deadlines.remove(this);
     const res = this.#res;
-    if (this.#clientGone) return;
-    const out = forwardResponseHeaders(headers, (this.#upstream as Upstream).servedBy);
+    const out = forwardResponseHeaders(rawHeaders, (this.#upstream as Upstream).servedBy);
     if (statusMessage) res.writeHead(statusCode, statusMessage, out);
     else res.writeHead(statusCode, out);
+    return true;
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#clientGone) return;
-    if (!this.#res.write(chunk)) {
-      controller.pause();
-      this.#res.once('drain', () => controller.resume());
-    }
+  /** false pauses undici's parser (backpressure); 'drain' resumes it. */
+  onData(chunk: Buffer): boolean {
+    if (this.#detached) return true;
+    if (this.#res.write(chunk)) return true;
+    const resume = this.#resume as () => void;
+    this.#res.once('drain', resume);
+    return false;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     const upstream = this.#closeAttempt();
-    upstream.counter.complete(this.#owner.now());
+    if (!this.#detached) upstream.counter.complete(this.#owner.now());
     this.#owner.settled(upstream);
-    if (!this.#clientGone) this.#res.end();
+    if (!this.#detached) this.#res.end();
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+  onError(err: Error): void {
     const upstream = this.#closeAttempt();
     const owner = this.#owner;
-    if (this.#clientGone) {
+    if (this.#detached) {
       owner.settled(upstream);
       return;
     }
@@ -157,6 +227,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const res = this.#res;
     if (res.headersSent) {
       owner.traffic.errors++;
+      this.#detached = true;
       res.destroy(err);
       return;
     }
@@ -167,17 +238,28 @@ export class Exchange implements Dispatcher.DispatchHandler {
         this.send(next);
         return;
       }
+      // Held until a worker is ready: no upstream deadline meanwhile (the hold has its own; release() starts a new one).
+      owner.deadlines.remove(this);
       if (owner.hold(this, res)) return;
-      owner.traffic.errors++;
-      sendNoReadyWorker(res);
+      this.#answer(503, 'AS_ERR_NO_READY_WORKER', 'no ready worker');
       return;
     }
-    owner.traffic.errors++;
     if (TIMEOUTS.has(code)) {
-      sendJsonError(res, 504, 'AS_ERR_UPSTREAM_TIMEOUT', `${upstream.servedBy} did not answer within ${owner.timeoutMs} ms`);
+      this.#answer(504, 'AS_ERR_UPSTREAM_TIMEOUT', `${upstream.servedBy} did not answer within ${owner.timeoutMs} ms`);
     } else {
-      sendJsonError(res, 502, 'AS_ERR_TARGET_UNREACHABLE', `${upstream.servedBy} failed: ${code}`);
+      this.#answer(502, 'AS_ERR_TARGET_UNREACHABLE', `${upstream.servedBy} failed: ${code}`);
     }
+  }
+
+  /** The balancer answers the client itself; whatever the worker still sends is dropped. */
+  #answer(status: number, code: ErrorCode, message: string): void {
+    this.#detached = true;
+    this.#local = true;
+    this.#owner.deadlines.remove(this);
+    this.#owner.traffic.errors++;
+    // Responses by status class for the lab's /metrics: the balancer's own answers under worker="none".
+    this.#owner.traffic.ownByClass[(status / 100) | 0]++;
+    sendJsonError(this.#res, status, code, message);
   }
 
   #closeAttempt(): Upstream {
@@ -189,18 +271,20 @@ export class Exchange implements Dispatcher.DispatchHandler {
     return upstream;
   }
 
-  /** The client's response is over: finished (count it) or cut short (abort the worker's request). */
+  /** The client's response is over: finished (count it, unless the balancer answered) or cut short (abort the worker's request). */
   #onClientClose(): void {
     const owner = this.#owner;
     owner.traffic.inFlight--;
-    if (this.#res.writableFinished) {
+    owner.deadlines.remove(this);
+    if (this.#res.writableFinished && !this.#local) {
       const now = owner.now();
-      owner.traffic.complete(now, now - this.#start);
-      // Responses by status class, per worker (the balancer's own answers under no worker): for the lab's /metrics.
-      (this.#upstream === null ? owner.traffic.ownByClass : this.#upstream.counter.byClass)[(this.#res.statusCode / 100) | 0]++;
+      owner.traffic.complete(now, now - this.arrived);
+      // Responses by status class, per worker, for the lab's /metrics (a worker answered: not local).
+      (this.#upstream as Upstream).counter.byClass[(this.#res.statusCode / 100) | 0]++;
       return;
     }
-    this.#clientGone = true;
-    if (this.#attemptOpen && this.#controller !== null) this.#controller.abort(new ClientGoneError());
+    if (this.#detached) return;
+    this.#detached = true;
+    if (this.#attemptOpen && this.#abort !== null) this.#abort(new ClientGoneError());
   }
 }

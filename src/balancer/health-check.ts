@@ -6,6 +6,7 @@
  * Timers are unref'd: a health check never keeps the process alive.
  */
 import { Client } from 'undici';
+import { hostForUrl } from '../url-host.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -61,7 +62,7 @@ export class HealthCheckLoop {
 
 /** `GET <path>` on `host:port` over one dedicated keep-alive connection; healthy = any 2xx within `timeoutMs`. */
 export function httpProbe(host: string, port: number, path: string, timeoutMs: number): { probe: Probe; close: () => Promise<void> } {
-  const client = new Client(`http://${host}:${port}`, {
+  const client = new Client(`http://${hostForUrl(host)}:${port}`, {
     pipelining: 1,
     connectTimeout: timeoutMs,
     headersTimeout: timeoutMs,

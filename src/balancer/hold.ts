@@ -10,7 +10,6 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { ErrorCode } from '../errors.js';
-import { sendJsonError } from './forward.js';
 
 export interface HoldOptions {
   /** Most requests held at once (0: hold nothing, answer 503 at once as without a queue). */
@@ -30,13 +29,13 @@ export interface HoldStats {
 }
 
 /** What the queue reports to its owner. */
-export interface HoldListener {
+export interface HoldListener<T> {
   /** The queue went from empty to one request: someone should start a worker. */
   onFirstHeld(): void;
   /** Requests were sent on after waiting; `firstWaitMs` is how long the oldest one waited. */
   onReleased(count: number, firstWaitMs: number): void;
-  /** The balancer answered a held request itself (503): count it as an error. */
-  onAnswered(): void;
+  /** A held request gets no worker (timed out, queue full, stopping): answer it with a 503 (`code`, `why`), counted as an error. */
+  answer(item: T, code: ErrorCode, why: string): void;
 }
 
 interface Entry<T> {
@@ -49,12 +48,12 @@ interface Entry<T> {
 export class HoldQueue<T> {
   readonly #opts: HoldOptions;
   readonly #now: () => number;
-  readonly #listener: HoldListener;
+  readonly #listener: HoldListener<T>;
   #queue: Entry<T>[] = [];
   #timer: NodeJS.Timeout | null = null;
   #stats: HoldStats = { held: 0, total: 0, released: 0, timedOut: 0, rejected: 0 };
 
-  constructor(opts: HoldOptions, now: () => number, listener: HoldListener) {
+  constructor(opts: HoldOptions, now: () => number, listener: HoldListener<T>) {
     this.#opts = opts;
     this.#now = now;
     this.#listener = listener;
@@ -72,8 +71,7 @@ export class HoldQueue<T> {
   hold(item: T, res: ServerResponse, since: number): void {
     if (this.#queue.length >= this.#opts.max) {
       this.#stats.rejected++;
-      this.#listener.onAnswered();
-      sendJsonError(res, 503, 'AS_ERR_HOLD_QUEUE_FULL', `no ready worker and ${this.#opts.max} requests already waiting for one`);
+      this.#listener.answer(item, 'AS_ERR_HOLD_QUEUE_FULL', `no ready worker and ${this.#opts.max} requests already waiting for one`);
       return;
     }
     const entry: Entry<T> = { item, res, since, onClose: () => this.#drop(entry) };
@@ -111,8 +109,7 @@ export class HoldQueue<T> {
 
   #answer(e: Entry<T>, code: ErrorCode, why: string): void {
     e.res.off('close', e.onClose);
-    this.#listener.onAnswered();
-    if (!e.res.headersSent && !e.res.destroyed) sendJsonError(e.res, 503, code, why);
+    this.#listener.answer(e.item, code, why);
   }
 
   #drop(entry: Entry<T>): void {

@@ -7,6 +7,7 @@ import { Pool } from 'undici';
 import { initialHealth, type HealthState } from './health-state.js';
 import type { HealthCheckLoop } from './health-check.js';
 import { WorkerCounter } from './traffic-stats.js';
+import { hostForUrl } from '../url-host.js';
 
 export interface UpstreamTarget {
   id: number;
@@ -41,10 +42,12 @@ export class Upstream {
     this.host = target.host;
     this.port = target.port;
     this.servedBy = `worker-${target.id}@${target.port}`;
-    this.pool = new Pool(`http://${target.host}:${target.port}`, {
+    this.pool = new Pool(`http://${hostForUrl(target.host)}:${target.port}`, {
       connections: settings.connections,
       pipelining: 1,
-      headersTimeout: settings.timeoutMs,
+      // The balancer's own deadline (one timer for all requests, queueing included) bounds the wait
+      // for response headers; undici's would arm one more timer per request, and later.
+      headersTimeout: 0,
       bodyTimeout: settings.timeoutMs,
       connectTimeout: Math.min(settings.timeoutMs, 5000),
     });

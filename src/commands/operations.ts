@@ -3,7 +3,7 @@
  * socket in the run directory and the Prometheus admin port. Closed after the
  * lab stopped (so `autoscale stop` gets its final answer first).
  */
-import { createLabMetrics } from '../admin/metrics.js';
+import { createLabMetrics, l7MetricsSource } from '../admin/metrics.js';
 import { AdminServer } from '../admin/server.js';
 import type { CliIO } from '../cli-io.js';
 import { openControl } from '../control/attach.js';
@@ -46,9 +46,7 @@ async function openMetrics(lab: Lab, config: LabConfig, io: CliIO): Promise<Admi
       desired: () => lab.supervisor.desired,
       paused: () => lab.paused,
       workers: () => lab.supervisor.snapshot(),
-      workerCounts: () => lab.balancer.workerCounts(),
-      holdStats: () => lab.balancer.holdStats(),
-      latency: () => lab.balancer.latency,
+      l7: l7MetricsSource(lab.balancer),
     }),
   );
   try {

@@ -3,13 +3,13 @@
  * TTY, plain lines otherwise, NDJSON with --json. Ctrl+C / SIGTERM / SIGHUP
  * stop it cleanly; the returned promise resolves with the exit code.
  */
-import { AutoscaleError } from '../errors.js';
+import { AutoscaleError, listenError } from '../errors.js';
 import type { CliIO } from '../cli-io.js';
 import { formatJsonLine, formatPlainLine } from '../dashboard/plain.js';
 import { startDashboard } from '../dashboard/dashboard.js';
 import type { LabConfig } from '../lab/config.js';
-import { Lab } from '../lab/lab.js';
 import { openOperations, type Operations } from './operations.js';
+import { exposureWarning, Lab } from '../lab/lab.js';
 import { running } from './running.js';
 import { RunSession, type RunOptions } from '../runs/session.js';
 
@@ -19,6 +19,8 @@ export interface StartOptions extends RunOptions {
 }
 
 export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions): Promise<number> {
+  const warning = exposureWarning(config.host);
+  if (warning !== null) io.stderr.write(`${warning}\n`);
   let run: RunSession;
   try {
     run = RunSession.open(opts, io.env);
@@ -34,11 +36,10 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     await lab.listen();
   } catch (err) {
     run.close();
-    if (err instanceof AutoscaleError) {
-      io.stderr.write(`error: ${err.message}\n`);
-      return err.exitCode;
-    }
-    throw err;
+    // Every listen error is one line: EADDRNOTAVAIL, EACCES… (see listenError).
+    const e = err instanceof AutoscaleError ? err : listenError(err, config.host, config.port, 'balancer', '--port');
+    io.stderr.write(`error: ${e.message}\n`);
+    return e.exitCode;
   }
   let ops: Operations;
   try {

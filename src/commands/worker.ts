@@ -1,7 +1,7 @@
 /** `autoscale worker --port 5001`: one worker app on its own, until Ctrl+C / SIGTERM. */
 import type { CliIO } from '../cli-io.js';
 import { startWorker } from '../app/worker.js';
-import { PortInUseError } from '../errors.js';
+import { listenError } from '../errors.js';
 
 export interface WorkerCommandOptions {
   port: number;
@@ -15,12 +15,9 @@ export async function runWorker(opts: WorkerCommandOptions, io: CliIO): Promise<
   try {
     worker = await startWorker(opts);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      io.stderr.write(`error: ${new PortInUseError(opts.host, opts.port).message}\n`);
-      return 1;
-    }
-    io.stderr.write(`error: cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}\n`);
-    return 1;
+    const e = listenError(err, opts.host, opts.port, 'worker', '--port');
+    io.stderr.write(`error: ${e.message}\n`);
+    return e.exitCode;
   }
   io.stdout.write(`worker ${opts.id} listening on ${worker.url} (pid ${process.pid}, ${opts.work} ms of CPU work per request); Ctrl+C to stop\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

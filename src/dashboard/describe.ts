@@ -12,7 +12,7 @@ export type LogLevel = 'info' | 'scale' | 'warn' | 'error';
 
 export interface EventLine {
   /** What kind of thing happened, one word: the first column of the line. */
-  kind: 'started' | 'scale' | 'worker' | 'health' | 'paused' | 'resumed' | 'stopped' | 'command' | 'refresh' | 'hold';
+  kind: 'started' | 'scale' | 'worker' | 'health' | 'paused' | 'resumed' | 'stopped' | 'command' | 'refresh' | 'hold' | 'hint';
   level: LogLevel;
   /** The rest of the line. */
   text: string;
@@ -33,13 +33,14 @@ export function describe(e: LabEvent): EventLine | null {
   switch (e.type) {
     case 'started': {
       const c = e.config;
+      const mode = c.balancer === 'l4' ? ' (L4: connections handed to workers)' : '';
       const rule = c.policy === 'target' ? `target ${c.target}` : `out above ${c.scaleUp} %, in below ${c.scaleDown} %`;
       const timing = c.policy === 'target' ? `scale-in window ${c.scaleDownWindow} s` : `cooldown ${c.cooldown} s`;
       return {
         kind: 'started',
         level: 'info',
         text:
-          `balancer ${e.balancerUrl}  policy ${c.policy} on ${c.metric}: ${rule}, ` +
+          `balancer ${e.balancerUrl}${mode}  policy ${c.policy} on ${c.metric}: ${rule}, ` +
           `${c.min}–${c.max} workers from port ${c.basePort}, tick ${c.interval} s, ${timing}  (daemon pid ${e.pid}, worker logs in ${e.runDir})`,
       };
     }
@@ -80,6 +81,8 @@ export function describe(e: LabEvent): EventLine | null {
         : `${plural(e.held, 'request')} held until a worker was ready: the first waited ${ms}`;
       return { kind: 'hold', level: 'warn', text };
     }
+    case 'hint':
+      return { kind: 'hint', level: 'warn', text: e.text };
     case 'tick':
     case 'stats':
       return null;

@@ -185,6 +185,7 @@ export function reduceDashboard(state: DashboardState, event: LabEvent): Dashboa
     case 'command':
     case 'refresh':
     case 'cold-start':
+    case 'hint':
       return { ...state, now, log };
     case 'stopped':
       return { ...state, now, log, stopped: event };

@@ -50,6 +50,10 @@ export const DEFAULTS: LabConfig = {
   holdMax: 1000,
   holdTimeout: 10,
   metricsPort: 9464,
+  upstreamTimeout: 30,
+  balancer: 'l7',
+  maxConnRequests: 0,
+  maxConnAge: 0,
   drainTimeoutMs: 10_000,
   killTimeoutMs: 5_000,
   readyTimeoutMs: 15_000,
@@ -69,7 +73,8 @@ const KEYS: KeySpec[] = [
   { key: 'port', flag: 'port', kind: 'int', min: 0, max: 65_535 },
   { key: 'basePort', flag: 'base-port', kind: 'int', min: 1024, max: 65_535 },
   { key: 'host', flag: 'host', kind: 'string' },
-  { key: 'work', flag: 'work', kind: 'number', min: 0, max: 1000 },
+  // Whole ms only, exactly what the worker accepts (src/app/main.ts): 2.5 would make every worker exit 2 before ready.
+  { key: 'work', flag: 'work', kind: 'int', min: 0, max: 1000 },
   { key: 'target', flag: 'target', kind: 'number', min: 0.001, max: 1_000_000 },
   { key: 'tolerance', flag: 'tolerance', kind: 'number', min: 0, max: 0.9 },
   { key: 'scaleDownWindow', flag: 'scale-down-window', kind: 'number', min: 0, max: 3600 },
@@ -80,12 +85,15 @@ const KEYS: KeySpec[] = [
   { key: 'holdMax', flag: 'hold-max', kind: 'int', min: 0, max: 100_000 },
   { key: 'holdTimeout', flag: 'hold-timeout', kind: 'number', min: 0.1, max: 300 },
   { key: 'metricsPort', flag: 'metrics-port', kind: 'int', min: 0, max: 65_535 },
+  { key: 'upstreamTimeout', flag: 'upstream-timeout', kind: 'number', min: 0.1, max: 3600 },
+  { key: 'maxConnRequests', flag: 'max-conn-requests', kind: 'int', min: 0, max: 1_000_000_000 },
+  { key: 'maxConnAge', flag: 'max-conn-age', kind: 'int', min: 0, max: 86_400 },
 ];
 
-const ENUMS = { metric: METRIC_NAMES, policy: POLICY_NAMES } as const;
+const ENUMS = { metric: METRIC_NAMES, policy: POLICY_NAMES, balancer: ['l7', 'l4'] } as const;
 
 /** Every setting a flag or the config file may set, by LabConfig key (commander's attribute names are the same). */
-export const SETTING_KEYS: readonly string[] = [...KEYS.map((k) => k.key), 'metric', 'policy'];
+export const SETTING_KEYS: readonly string[] = [...KEYS.map((k) => k.key), 'metric', 'policy', 'balancer'];
 
 export type RawSettings = Partial<Record<string, unknown>>;
 
@@ -137,10 +145,10 @@ export function parseConfigFile(text: string, file: string): RawSettings {
     throw new ConfigError(`config file ${file} must hold a JSON object (received ${Array.isArray(data) ? 'an array' : typeof data})`);
   }
   const out: RawSettings = {};
-  const known = KEYS.map((k) => k.flag).concat('metric', 'policy');
+  const known = KEYS.map((k) => k.flag).concat('metric', 'policy', 'balancer');
   for (const [name, value] of Object.entries(data)) {
     const spec = KEYS.find((k) => k.flag === name || k.key === name);
-    const key = spec ? spec.key : name === 'metric' || name === 'policy' ? name : undefined;
+    const key = spec ? spec.key : name === 'metric' || name === 'policy' || name === 'balancer' ? name : undefined;
     if (key === undefined) {
       throw new ConfigError(`config file ${file}: unknown key "${name}" (expected one of: ${known.join(', ')})`);
     }
@@ -174,7 +182,7 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}, limits
       if (value === undefined) continue;
       (config as unknown as Record<string, unknown>)[spec.key] = coerce(spec, value, source, limits);
     }
-    for (const key of ['metric', 'policy'] as const) {
+    for (const key of ['metric', 'policy', 'balancer'] as const) {
       const value = raw[key];
       if (value === undefined) continue;
       const allowed: readonly string[] = ENUMS[key];
@@ -187,6 +195,10 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}, limits
   if (flags.target === undefined && file.target === undefined) config.target = METRICS[config.metric].defaultTarget;
   if (config.min > config.max) {
     throw new UsageError(`--min (${config.min}) must be <= --max (${config.max})`);
+  }
+  if (config.min === 0 && config.balancer === 'l4') {
+    // Holding a request until a worker starts needs an HTTP proxy; an L4 hand-off has no request to hold.
+    throw new UsageError('--min 0 (scale to zero) needs the L7 balancer: it holds requests until a worker is ready, which --balancer l4 cannot (use --min 1, or drop --balancer l4)');
   }
   if (config.scaleDown >= config.scaleUp) {
     throw new UsageError(`--scale-down (${config.scaleDown}) must be below --scale-up (${config.scaleUp})`);

@@ -13,7 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
-import { Balancer, type BalancerHealthEvent, type ReleasedEvent } from '../balancer/balancer.js';
+import {
+  Balancer,
+  DEFAULT_HEALTH,
+  type BalancerHealthEvent,
+  type ReleasedEvent,
+  type UpstreamErrorEvent,
+  type UpstreamRestoredEvent,
+} from '../balancer/balancer.js';
+import { L4Balancer, type PinnedEvent } from '../balancer/l4.js';
 import { Operator, type CommandResult, type LabCommand, type OperableLab } from '../control/operator.js';
 import type { RefreshTarget } from '../control/refresh.js';
 import { LabEvents, type CommandSource, type TrafficStats, type WorkerSnapshot } from '../events.js';
@@ -24,6 +32,17 @@ import { Supervisor } from '../supervisor/supervisor.js';
 import { publicSettings, type LabConfig } from './config.js';
 import { LatencyWindow, TickWindow, type LatencyPercentiles } from './observe.js';
 import { createHostCpuSampler, type CpuSampler } from './sampler.js';
+import { BROKEN_WHEN_IDLE_MS, Liveness, LIVENESS_MS } from './liveness.js';
+
+/** Where workers listen, whatever --host says. */
+export const WORKER_HOST = '127.0.0.1';
+
+/** A one-line warning when the balancer is bound beyond this machine, else null. */
+export function exposureWarning(host: string): string | null {
+  const h = host.toLowerCase();
+  if (h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h)) return null;
+  return `warning: --host ${host} makes the balancer reachable from other machines (workers stay on ${WORKER_HOST})`;
+}
 
 export interface LabOptions {
   /** Where worker logs go; a fresh temp dir by default. */
@@ -37,7 +56,8 @@ export class Lab {
   readonly events = new LabEvents();
   readonly config: LabConfig;
   readonly runDir: string;
-  readonly balancer: Balancer;
+  /** L7 (the default) or L4 (`--balancer l4`): same lifecycle, events and counters. */
+  readonly balancer: Balancer | L4Balancer;
   readonly supervisor: Supervisor;
   /** Resolves once everything is stopped, with the number of workers that needed SIGKILL. */
   readonly stopped: Promise<number>;
@@ -63,6 +83,7 @@ export class Lab {
   #statsTimer: NodeJS.Timeout | null = null;
   #ticking = false;
   #stopping: Promise<number> | null = null;
+  #liveness = new Liveness();
   #resolveStopped!: (forced: number) => void;
 
   constructor(config: LabConfig, opts: LabOptions = {}) {
@@ -70,11 +91,24 @@ export class Lab {
     this.runDir = opts.runDir ?? mkdtempSync(join(tmpdir(), 'autoscale-run-'));
     this.#sampler = opts.sampler ?? createHostCpuSampler();
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
-    this.balancer = new Balancer({ host: config.host, port: config.port, hold: { max: config.holdMax, timeoutMs: config.holdTimeout * 1000 } });
+    this.balancer =
+      config.balancer === 'l4'
+        ? new L4Balancer({ host: config.host, port: config.port })
+        : new Balancer({
+            host: config.host,
+            port: config.port,
+            upstreamTimeoutMs: Math.round(config.upstreamTimeout * 1000),
+            hold: { max: config.holdMax, timeoutMs: config.holdTimeout * 1000 },
+          });
+    const workerArgs: string[] = [];
+    if (config.maxConnRequests > 0) workerArgs.push('--max-conn-requests', String(config.maxConnRequests));
+    if (config.maxConnAge > 0) workerArgs.push('--max-conn-age', String(config.maxConnAge));
     this.supervisor = new Supervisor({
-      host: config.host,
+      // Workers (and their /stress endpoint) are never exposed: only the balancer takes --host.
+      host: WORKER_HOST,
       basePort: config.basePort,
       work: config.work,
+      workerArgs,
       runDir: this.runDir,
       rotation: this.balancer,
       publish: (e) => this.events.publish(e),
@@ -89,9 +123,25 @@ export class Lab {
       latency: () => this.balancer.latency,
     });
     this.#statsLatency = new LatencyWindow(() => this.balancer.latency);
-    // An unhealthy worker is replaced at once, so the only transition that matters is to unhealthy.
-    this.balancer.on('health', (h: BalancerHealthEvent) => {
-      if (!h.healthy) this.supervisor.markUnhealthy(h.id, h.detail);
+    // Failed health checks take a worker out of rotation (readiness); it is replaced only if it is
+    // also not live: no completed request and no heartbeat for LIVENESS_MS (see liveness.ts).
+    this.balancer.on('health', (h: BalancerHealthEvent) => this.#onHealth(h));
+    // Passive ejection (a connection to the worker failed on live traffic) and its end are health news too.
+    this.balancer.on('upstream-error', (e: UpstreamErrorEvent) => {
+      this.events.publish({ type: 'health', t: this.now(), id: e.id, port: e.port, healthy: false, detail: `ejected: ${e.code} on live traffic, back after ${DEFAULT_HEALTH.healthyThreshold} good checks` });
+    });
+    this.balancer.on('upstream-restored', (e: UpstreamRestoredEvent) => {
+      this.events.publish({ type: 'health', t: this.now(), id: e.id, port: e.port, healthy: true, detail: 'back in rotation after passing health checks' });
+    });
+    // L4 only, once: why a new worker serves nothing.
+    this.balancer.on('pinned', (e: PinnedEvent) => {
+      this.events.publish({
+        type: 'hint',
+        t: this.now(),
+        text:
+          `worker ${e.id} :${e.port} gets no traffic: under L4 each connection stays on its worker, ` +
+          `and the ${e.connections} open keep-alive connections predate it (--max-conn-requests or --max-conn-age spread them)`,
+      });
     });
     // Scale to zero: a request waiting with no worker starts one at once (Knative's activator), unless paused.
     this.balancer.on('held', () => {
@@ -179,7 +229,7 @@ export class Lab {
       desired: () => supervisor.desired,
       counts: () => supervisor.counts(),
       workers: () => this.#workers(),
-      held: () => this.balancer.holdStats()?.held ?? 0,
+      held: () => (this.balancer instanceof Balancer ? (this.balancer.holdStats()?.held ?? 0) : 0),
       now: () => this.now(),
       startedAt: () => Date.now() - Math.round(this.now()),
       publish: (e) => this.events.publish(e),
@@ -303,8 +353,45 @@ export class Lab {
     });
   }
 
+  #onHealth(h: BalancerHealthEvent): void {
+    const port = this.supervisor.snapshot().find((w) => w.id === h.id)?.port ?? 0;
+    if (h.healthy) {
+      if (this.#liveness.healthy(h.id)) this.events.publish({ type: 'health', t: this.now(), id: h.id, port, healthy: true, detail: `${h.detail}: back in rotation` });
+      return;
+    }
+    this.#observeProgress(this.balancer.snapshot().workers);
+    const now = this.now();
+    if (this.#liveness.unhealthy(h.id, now) === 'replace') {
+      this.supervisor.markUnhealthy(h.id, h.detail);
+      return;
+    }
+    const ago = (this.#liveness.idleMs(h.id, now) / 1000).toFixed(1);
+    this.events.publish({ type: 'health', t: now, id: h.id, port, healthy: false, detail: `${h.detail}; busy, not hung (last sign of life ${ago} s ago): out of rotation, not replaced` });
+  }
+
+  /**
+   * Progress of every worker in the balancer: requests it completed through the balancer plus the
+   * once-a-second IPC heartbeats its event loop sent (a worker hit directly still beats). Held
+   * (unhealthy but live) workers that stopped progressing are replaced.
+   */
+  #observeProgress(workers: ReadonlyArray<{ id: number; requests: number; inFlight: number }>): void {
+    const beats = new Map(this.supervisor.facts().map((f) => [f.id, f.cpuReports]));
+    const progress = workers.map((w) => ({ id: w.id, requests: w.requests + (beats.get(w.id) ?? 0), inFlight: w.inFlight }));
+    const now = this.now();
+    for (const id of this.#liveness.observe(progress, now)) {
+      const hung = this.#liveness.idleMs(id, now) >= LIVENESS_MS;
+      this.supervisor.markUnhealthy(
+        id,
+        hung
+          ? `health checks failing, and neither a completed request nor a heartbeat for ${LIVENESS_MS / 1000} s`
+          : `health checks still failing ${BROKEN_WHEN_IDLE_MS / 1000} s after its last request: broken, not busy`,
+      );
+    }
+  }
+
   #publishStats(): void {
     this.#window.sample();
+    this.#observeProgress(this.balancer.snapshot().workers);
     this.events.publish({ type: 'stats', t: this.now(), traffic: this.#traffic(this.#statsLatency.take()), workers: this.#workers() });
   }
 

@@ -25,7 +25,19 @@ export interface EngineConfig {
   /** This engine is shard `shard` of `shards` (virtual user i belongs to shard i mod shards). */
   shard: number;
   shards: number;
+  /** Open loop: most arrivals that may wait for a free connection; older ones are dropped as unsent. Default MAX_BACKLOG. */
+  maxBacklog?: number;
 }
+
+/**
+ * Open loop: at most this many due arrivals wait for a free connection (per
+ * engine). The waiting ones are held as a count and the oldest one's time
+ * (arrivals are a deterministic sequence, so the rest follow from it): memory
+ * stays constant however slow or dead the target is. Beyond the cap the
+ * oldest are dropped and counted as `unsent`, so a recovering target is not
+ * hit by an unbounded burst of arrivals scheduled long ago.
+ */
+export const MAX_BACKLOG = 100_000;
 
 /** First back-off after a connection failure; doubles per consecutive failure up to BACKOFF_MAX_MS. */
 const BACKOFF_BASE_MS = 50;
@@ -137,9 +149,10 @@ export class LoadEngine {
 
   /** Closed loop: how many of this shard's virtual users may send now. */
   #active = 0;
-  /** Open loop: scheduled send times (performance.now() ms) waiting for a free connection. */
-  #backlog: number[] = [];
-  #backlogHead = 0;
+  /** Open loop: how many due arrivals wait for a free connection, and when (s since start) the oldest was due. */
+  #pending = 0;
+  #pendingHeadSec = 0;
+  readonly #maxBacklog: number;
   #nextArrivalSec: number | null = null;
   #idle: VirtualUser[] = [];
 
@@ -162,6 +175,7 @@ export class LoadEngine {
 
   constructor(cfg: EngineConfig) {
     this.#cfg = cfg;
+    this.#maxBacklog = cfg.maxBacklog ?? MAX_BACKLOG;
     const count = shareOf(cfg.threads, cfg.shard, cfg.shards);
     for (let i = 0; i < count; i++) {
       const client = new Client(cfg.origin, {
@@ -290,9 +304,8 @@ export class LoadEngine {
       if (vu.backoffTimer !== null) clearTimeout(vu.backoffTimer);
       vu.backoffTimer = null;
     }
-    this.#unsent += this.#backlog.length - this.#backlogHead;
-    this.#backlog = [];
-    this.#backlogHead = 0;
+    this.#unsent += this.#pending;
+    this.#pending = 0;
     this.#nextArrivalSec = null;
   }
 
@@ -336,10 +349,15 @@ export class LoadEngine {
     // Timers fire on a 1 ms grid, so arrivals due within the next millisecond go now rather than up to 1 ms late.
     const horizon = (now - this.#startMs + TIMER_GRANULARITY_MS) / 1000;
     while (this.#nextArrivalSec !== null && this.#nextArrivalSec <= horizon && this.#nextArrivalSec * 1000 < this.#endMs - this.#startMs) {
-      this.#backlog.push(this.#startMs + this.#nextArrivalSec * 1000);
+      if (this.#pending === 0) this.#pendingHeadSec = this.#nextArrivalSec;
+      this.#pending++;
       this.#nextArrivalSec = nextArrival(this.#nextArrivalSec, this.#rateAt, this.#cfg.durationSec);
     }
-    while (this.#idle.length > 0 && this.#backlogHead < this.#backlog.length) {
+    while (this.#pending > this.#maxBacklog) {
+      this.#unsent++;
+      this.#takeOldest();
+    }
+    while (this.#idle.length > 0 && this.#pending > 0) {
       this.#sendScheduled(this.#idle.pop() as VirtualUser, now);
     }
     if (this.#nextArrivalSec !== null) {
@@ -348,12 +366,26 @@ export class LoadEngine {
     }
   }
 
-  #sendScheduled(vu: VirtualUser, now: number): void {
-    const scheduled = this.#backlog[this.#backlogHead++];
-    if (this.#backlogHead > 1024 && this.#backlogHead * 2 > this.#backlog.length) {
-      this.#backlog = this.#backlog.slice(this.#backlogHead);
-      this.#backlogHead = 0;
+  /** Open loop: due arrivals waiting for a free connection (never more than maxBacklog). */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** Removes the oldest waiting arrival; returns when it was due (performance.now() ms). */
+  #takeOldest(): number {
+    const dueMs = this.#startMs + this.#pendingHeadSec * 1000;
+    this.#pending--;
+    if (this.#pending > 0) {
+      // The next waiting arrival is the next one of the sequence; it exists, being before #nextArrivalSec.
+      const next = nextArrival(this.#pendingHeadSec, this.#rateAt, this.#cfg.durationSec);
+      if (next === null) this.#pending = 0;
+      else this.#pendingHeadSec = next;
     }
+    return dueMs;
+  }
+
+  #sendScheduled(vu: VirtualUser, now: number): void {
+    const scheduled = this.#takeOldest();
     if (now - scheduled > LATE_THRESHOLD_MS) this.#late++;
     // Late: latency counts from the schedule (coordinated-omission correction). Early (< 1 ms): from the actual send.
     vu.latencyFrom = Math.min(scheduled, now);
@@ -367,7 +399,7 @@ export class LoadEngine {
       this.#sendClosed(vu, now);
       return;
     }
-    if (this.#backlogHead < this.#backlog.length && now < this.#endMs) this.#sendScheduled(vu, now);
+    if (this.#pending > 0 && now < this.#endMs) this.#sendScheduled(vu, now);
     else this.#idle.push(vu);
   }
 

@@ -84,6 +84,13 @@ function number(flag: string, value: string, allowZero: boolean): number {
   return n;
 }
 
+/**
+ * 24 h. Longer runs are not a lab's business, and they would break: Node
+ * timers overflow past 2^31 - 1 ms (24.8 days: `-d 600h` used to stop sending
+ * at once), and the per-second samples a summary keeps grow with the run.
+ */
+export const MAX_DURATION_SEC = 86_400;
+
 const UNIT_SEC: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
 
 /** "30", "1.5", "30s", "2m", "500ms" -> seconds. */
@@ -194,6 +201,9 @@ export function parseLoadOptions(urlArg: string | undefined, raw: RawLoadOptions
   const url = parseUrl(urlArg ?? LOAD_DEFAULTS.url);
   const threads = raw.threads === undefined ? LOAD_DEFAULTS.threads : positiveInteger('--threads', raw.threads, MAX_THREADS);
   const durationSec = raw.duration === undefined ? LOAD_DEFAULTS.durationSec : seconds('--duration', raw.duration, false);
+  if (durationSec > MAX_DURATION_SEC) {
+    throw new UsageError(`--duration must be at most 24h (${MAX_DURATION_SEC} s) (received "${raw.duration}")`);
+  }
   const rate = raw.rate === undefined ? null : number('--rate', raw.rate, false);
   const timeoutMs = raw.timeout === undefined ? LOAD_DEFAULTS.timeoutMs : positiveInteger('--timeout', raw.timeout, 3_600_000);
   const workers = raw.workers === undefined ? LOAD_DEFAULTS.workers : nonNegativeInteger('--workers', raw.workers, MAX_WORKERS);

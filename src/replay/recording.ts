@@ -13,7 +13,8 @@ import type { Observation } from '../policy/measure.js';
 import type { LoadMode } from '../simulate/model.js';
 
 // 'note': a line the recorder writes when its size bound leaves events out (src/runs/bound.ts); nothing to replay.
-const KNOWN = new Set(['started', 'tick', 'scale', 'worker', 'health', 'paused', 'stats', 'stopped', 'note']);
+// 'hint': an explanation the lab gives once (L4 connection pinning); nothing to replay.
+const KNOWN = new Set(['started', 'tick', 'scale', 'worker', 'health', 'paused', 'stats', 'stopped', 'note', 'hint']);
 
 export interface RecordedTick {
   t: number;

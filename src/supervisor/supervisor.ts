@@ -24,6 +24,8 @@ export interface SupervisorOptions {
   host: string;
   basePort: number;
   work: number;
+  /** Extra worker arguments (e.g. --max-conn-requests 100). */
+  workerArgs?: readonly string[];
   runDir: string;
   rotation: Rotation;
   publish: (event: LabEvent) => void;
@@ -78,6 +80,7 @@ export class Supervisor {
   constructor(opts: SupervisorOptions) {
     this.#opts = {
       ...opts,
+      workerArgs: opts.workerArgs ?? [],
       backoffBaseMs: opts.backoffBaseMs ?? 500,
       backoffMaxMs: opts.backoffMaxMs ?? 30_000,
       stableMs: opts.stableMs ?? 10_000,
@@ -88,6 +91,7 @@ export class Supervisor {
     this.#deps = {
       host: o.host,
       work: o.work,
+      workerArgs: o.workerArgs,
       runDir: o.runDir,
       script: o.script,
       rotation: o.rotation,

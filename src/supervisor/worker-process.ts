@@ -14,14 +14,17 @@
  * cancelled start comes first; the supervisor hears it through `onGone`.
  */
 import type { ChildProcess, ForkOptions } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync } from 'node:fs';
+import { openWorkerLog } from './worker-log.js';
 import { EXIT_LISTEN_FAILED, isFromWorker, type ToWorker } from '../app/protocol.js';
 import type { LabEvent, WorkerSnapshot, WorkerState } from '../events.js';
 
 /** What a worker needs from the balancer. */
 export interface Rotation {
-  addWorker(w: { id: number; host: string; port: number }): void;
+  /** `channel`: the worker's IPC channel (the L4 balancer hands it connections through it). */
+  addWorker(w: { id: number; host: string; port: number; channel: ChildProcess }): void;
+  /** The worker's own stats, once a second (the L4 balancer counts requests from these). */
+  report?(id: number, stats: { requests: number; inFlight: number; handedOver: number }): void;
   drainWorker(id: number, timeoutMs: number): Promise<{ inFlightAtStart: number; drained: boolean; ms: number }>;
   removeWorker(id: number): Promise<void>;
 }
@@ -40,6 +43,8 @@ export type Outcome =
 export interface WorkerDeps {
   host: string;
   work: number;
+  /** Extra worker arguments (e.g. --max-conn-requests). */
+  workerArgs: readonly string[];
   runDir: string;
   script: string;
   rotation: Rotation;
@@ -78,6 +83,8 @@ export class WorkerProcess {
   /** Lifetime sum and count of the worker's own CPU % reports (a tick window diffs them). */
   cpuReportSum = 0;
   cpuReports = 0;
+  /** Client connections handed to it by the L4 balancer, from its last stats (null before any). */
+  connections: number | null = null;
 
   #deps: WorkerDeps;
   #phase: WorkerState;
@@ -135,6 +142,7 @@ export class WorkerProcess {
       cpu: this.cpu,
       rss: this.rss,
       ...traffic,
+      ...(this.connections === null ? {} : { connections: this.connections }),
       restarts: this.restarts,
       startedAt: this.startedAt,
       readyAt: this.readyAt,
@@ -214,13 +222,14 @@ export class WorkerProcess {
     }
     this.port = port;
     const { host, runDir, script, work } = this.#deps;
-    const logFile = join(runDir, `worker-${this.id}.log`);
+    // A log that cannot be opened (run dir read-only, removed) must not stop the worker: output is discarded, the event says why.
+    const log = openWorkerLog(runDir, this.id);
+    const fd = log.fd ?? undefined;
+    const out = log.fd ?? 'ignore';
     let child: ChildProcess;
-    let fd: number | undefined;
     try {
-      fd = openSync(logFile, 'a');
-      child = this.#deps.fork(script, ['--id', String(this.id), '--port', String(port), '--host', host, '--work', String(work)], {
-        stdio: ['ignore', fd, fd, 'ipc'],
+      child = this.#deps.fork(script, ['--id', String(this.id), '--port', String(port), '--host', host, '--work', String(work), ...this.#deps.workerArgs], {
+        stdio: ['ignore', out, out, 'ipc'],
         // Never inherit tsx or inspector flags: workers run compiled JS.
         execArgv: [],
         serialization: 'json',
@@ -244,7 +253,7 @@ export class WorkerProcess {
     });
     child.once('exit', (code, signal) => this.#onExit(code, signal));
     if (child.pid === undefined) return;
-    this.#setPhase('starting', `forked pid ${this.pid}, log ${logFile}`);
+    this.#setPhase('starting', `forked pid ${this.pid}, ${log.problem ?? `log ${log.file}`}`);
     this.#readyTimer = setTimeout(() => {
       this.#readyTimer = null;
       this.#failure = `not ready after ${this.#deps.readyTimeoutMs} ms`;
@@ -259,7 +268,7 @@ export class WorkerProcess {
       if (this.#readyTimer) clearTimeout(this.#readyTimer);
       this.#readyTimer = null;
       this.readyAt = this.#deps.clock();
-      this.#deps.rotation.addWorker({ id: this.id, host: this.#deps.host, port: this.port });
+      this.#deps.rotation.addWorker({ id: this.id, host: this.#deps.host, port: this.port, channel: this.#child! });
       this.#setPhase('ready', `listening on ${this.#deps.host}:${this.port} after ${Math.round(this.readyAt - this.startedAt)} ms`);
       this.#stableTimer = setTimeout(() => {
         this.#stableTimer = null;
@@ -272,6 +281,8 @@ export class WorkerProcess {
       this.rss = m.rss;
       this.cpuReportSum += m.cpu;
       this.cpuReports++;
+      this.connections = m.handedOver;
+      this.#deps.rotation.report?.(this.id, m);
     }
   }
 

@@ -16,6 +16,8 @@ const COLUMNS: Column[] = [
   { title: 'MEM', width: 8, align: 'right' },
   { title: 'REQ/S', width: 6, align: 'right' },
   { title: 'IN-FL', width: 5, align: 'right' },
+  // Client connections the worker holds; known under --balancer l4 (handed over), "–" under l7.
+  { title: 'CONNS', width: 5, align: 'right' },
   { title: 'RESTARTS', width: 8, align: 'right' },
   { title: 'UPTIME', width: 8, align: 'right' },
 ];
@@ -59,6 +61,7 @@ export function workerCells(w: WorkerSnapshot, now: number): string[] {
     formatBytes(w.rss),
     formatCount(w.rps),
     formatCount(w.inFlight),
+    w.connections === undefined ? UNKNOWN : formatCount(w.connections),
     formatCount(w.restarts),
     isLive(w.state) ? formatClock(now - w.startedAt) : UNKNOWN,
   ];

@@ -1,0 +1,269 @@
+/**
+ * The lab as a black box: `autoscale start --json` in a child process, its
+ * NDJSON events parsed as they arrive, worker PIDs taken from those events,
+ * and `autoscale load --json` in another child for counted traffic. Used by
+ * the chaos suite (`npm run chaos`) and its tests. Signals go to PIDs only.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = fileURLToPath(new URL('../bin/autoscale.js', import.meta.url));
+
+export type Event = Record<string, unknown> & { type: string };
+
+export interface WorkerView {
+  id: number;
+  pid: number | undefined;
+  port: number;
+  state: string;
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** True while `pid` exists and is not a zombie (see test/helpers.ts for why the zombie check matters). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+export async function waitFor(what: string, cond: () => boolean, timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+  return Date.now() - t0;
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export interface DaemonOptions {
+  port: number;
+  basePort: number;
+  /** Extra `start` flags. */
+  args?: string[];
+  /** Run as this user (`runuser -u <user> --`); root only. */
+  user?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Own run dir (default: a fresh temp dir, removed by cleanup()). */
+  runDir?: string;
+}
+
+export class Daemon {
+  readonly child: ChildProcess;
+  readonly runDir: string;
+  readonly events: Event[] = [];
+  readonly exited: Promise<Exit>;
+  readonly port: number;
+  #stderr = '';
+  #partial = '';
+  #ownRunDir: boolean;
+  #stateDir: string;
+  #workers = new Map<number, WorkerView>();
+  #allPids = new Set<number>();
+
+  constructor(opts: DaemonOptions) {
+    this.port = opts.port;
+    this.#ownRunDir = opts.runDir === undefined;
+    this.runDir = opts.runDir ?? mkdtempSync(join(tmpdir(), 'autoscale-chaos-run-'));
+    const argv = [BIN, 'start', '--json', '--port', String(opts.port), '--base-port', String(opts.basePort), '--run-dir', this.runDir, ...(opts.args ?? [])];
+    const [cmd, args] = opts.user === undefined ? [process.execPath, argv] : ['runuser', ['-u', opts.user, '--', process.execPath, ...argv]];
+    // Whatever the lab records about runs goes to a throwaway state directory.
+    this.#stateDir = mkdtempSync(join(tmpdir(), 'autoscale-chaos-state-'));
+    const env = { ...process.env, XDG_STATE_HOME: this.#stateDir, ...opts.env };
+    this.child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    this.child.stdout!.setEncoding('utf8');
+    this.child.stdout!.on('data', (d: string) => this.#onData(d));
+    this.child.stderr!.on('data', (d) => (this.#stderr += String(d)));
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  get stderr(): string {
+    return this.#stderr;
+  }
+
+  /** The daemon's own PID, as its 'started' event reports it (the child may be a runuser wrapper). */
+  get pid(): number | undefined {
+    const s = this.events.find((e) => e.type === 'started');
+    return typeof s?.pid === 'number' ? s.pid : undefined;
+  }
+
+  /** Wall-clock ms (Date.now()) of an event, from the 'started' event's startedAt and the event's lab time t. */
+  wallTime(e: Event): number {
+    const started = this.events.find((x) => x.type === 'started');
+    return Number(started?.startedAt ?? 0) + Number(e.t ?? 0);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Current workers by id, from the latest 'worker' event of each (gone once exited or crashed). */
+  workers(): WorkerView[] {
+    return [...this.#workers.values()].filter((w) => w.state !== 'exited' && w.state !== 'crashed');
+  }
+
+  ready(): WorkerView[] {
+    return this.workers().filter((w) => w.state === 'ready' && w.pid !== undefined);
+  }
+
+  /** Every worker PID the daemon ever reported. */
+  allPids(): number[] {
+    return [...this.#allPids];
+  }
+
+  of(type: string): Event[] {
+    return this.events.filter((e) => e.type === type);
+  }
+
+  async waitReady(n: number, timeoutMs = 30_000): Promise<void> {
+    try {
+      await waitFor(`${n} ready workers`, () => this.ready().length >= n, timeoutMs);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; stderr: ${this.#stderr.slice(-500)}; last events: ${JSON.stringify(this.events.slice(-3))}`, { cause: err });
+    }
+  }
+
+  /** SIGTERM and wait for a clean exit (SIGKILL after `timeoutMs`). */
+  async stop(timeoutMs = 20_000): Promise<Exit> {
+    const pid = this.pid ?? this.child.pid;
+    if (this.child.exitCode === null && this.child.signalCode === null && pid !== undefined) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+    const timer = setTimeout(() => this.#kill(), timeoutMs);
+    const exit = await this.exited;
+    clearTimeout(timer);
+    return exit;
+  }
+
+  /** Whatever happened: daemon and every worker it reported are SIGKILLed; the temp run dir goes. */
+  async cleanup(): Promise<void> {
+    this.#kill();
+    await Promise.race([this.exited, sleep(3000)]);
+    for (const pid of this.#allPids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    if (this.#ownRunDir) rmSync(this.runDir, { recursive: true, force: true });
+    rmSync(this.#stateDir, { recursive: true, force: true });
+  }
+
+  #kill(): void {
+    const pid = this.pid;
+    for (const p of [pid, this.child.pid]) {
+      if (p !== undefined && isAlive(p)) process.kill(p, 'SIGKILL');
+    }
+  }
+
+  #onData(d: string): void {
+    this.#partial += d;
+    const lines = this.#partial.split('\n');
+    this.#partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line.trim() === '') continue;
+      let e: Event;
+      try {
+        e = JSON.parse(line) as Event;
+      } catch {
+        continue;
+      }
+      this.events.push(e);
+      if (e.type === 'worker' && typeof e.id === 'number') {
+        const pid = typeof e.pid === 'number' ? e.pid : undefined;
+        if (pid !== undefined) this.#allPids.add(pid);
+        this.#workers.set(e.id, { id: e.id, pid, port: Number(e.port), state: String(e.state) });
+      }
+    }
+  }
+}
+
+export interface LoadSummaryLike {
+  requests: { sent: number; ok: number; failed: number; aborted: number; unsent: number; scheduled: number };
+  errors: { total: number; http: { byStatus: Record<string, number> }; timeout: number; refused: number; reset: number; other: number; byCode: Record<string, number> };
+  latencyMs: { p50: number; p99: number; max: number } | null;
+  servedBy: Record<string, number>;
+  elapsedSec: number;
+}
+
+/** `autoscale load --json` against `url` for `seconds`; resolves with its summary (and exit code). */
+export function runLoad(url: string, args: string[]): { child: ChildProcess; stop: () => void; done: Promise<{ summary: LoadSummaryLike; code: number | null; stderr: string }> } {
+  const child = spawn(process.execPath, [BIN, 'load', url, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += String(d)));
+  child.stderr!.on('data', (d) => (err += String(d)));
+  const done = new Promise<{ summary: LoadSummaryLike; code: number | null; stderr: string }>((resolve, reject) => {
+    child.once('exit', (code) => {
+      try {
+        resolve({ summary: JSON.parse(out) as LoadSummaryLike, code, stderr: err });
+      } catch {
+        reject(new Error(`autoscale load printed no summary (exit ${code}): ${err.slice(-500)}`));
+      }
+    });
+  });
+  // Ctrl+C ends a run early and still prints its summary.
+  const stop = () => {
+    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGINT');
+  };
+  return { child, stop, done };
+}
+
+/** Temp dir helper that tests and scenarios remove afterwards. */
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const s = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => s.once('listening', r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** Resident memory (bytes), open fds and CPU seconds used (own + reaped children) of a process, from /proc. */
+export function procStats(pid: number): { rss: number; fds: number; cpuSec: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    const rssPages = Number(f[21]);
+    return { rss: rssPages * 4096, fds: readdirSync(`/proc/${pid}/fd`).length, cpuSec: ticks / 100 };
+  } catch {
+    return null;
+  }
+}
+
+/** Zombie children of `pid` (processes whose parent is it and whose state is Z). */
+export function zombiesOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (f[0] === 'Z' && Number(f[1]) === pid) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
