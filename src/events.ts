@@ -108,6 +108,17 @@ export interface StartedEvent {
   runDir: string;
   pid: number;
   config: LabSettings;
+  /**
+   * The machine the lab ran on: cores (os.availableParallelism()) and total
+   * memory in bytes. Optional in recording schema 1: runs recorded before it
+   * was added have none, and readers must accept that.
+   */
+  host?: HostInfo;
+}
+
+export interface HostInfo {
+  cores: number;
+  memoryBytes: number;
 }
 
 export interface TickEvent {

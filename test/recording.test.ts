@@ -3,7 +3,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { currentFile, readCurrent, runsDir } from '../src/runs/paths.js';
@@ -53,6 +53,8 @@ test('SIGKILL of a recording lab: every event it published is in events.ndjson, 
   const recorded = readEvents(file); // every line parses: whole lines only
   assert.equal(recorded[0].type, 'started');
   assert.equal(recorded[0].schema, 1);
+  // The recording host, for replay's capacity model (optional in schema 1).
+  assert.deepEqual(recorded[0].host, { cores: availableParallelism(), memoryBytes: totalmem() });
   assert.ok(!recorded.some((e) => e.type === 'stopped'));
   // Every event --json printed (it prints all but stats) is in the file, in the same order.
   const key = (e: { type: string; t: number }) => `${e.type}@${e.t}`;

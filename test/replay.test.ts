@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,8 @@ import { Writable } from 'node:stream';
 import { main } from '../src/cli.js';
 import { calibrate, fitLine, smoothFill } from '../src/replay/calibrate.js';
 import { readRun } from '../src/replay/recording.js';
-import { runReplay } from '../src/replay/run.js';
+import { hostCores, runReplay } from '../src/replay/run.js';
+import { runsDir } from '../src/runs/paths.js';
 import { checkDecisions } from '../src/replay/decisions.js';
 import { resolvePolicy } from '../src/simulate/policy-flags.js';
 
@@ -139,4 +140,31 @@ test("decisions: a pipeline-era recording's observations through decide() give t
   assert.ok(other !== null && other.same < other.ticks && other.firstDiff !== null, JSON.stringify(other));
   const text = runReplay(dir, {}, {});
   assert.match(text, /^decisions: the recorded observations through decide\(\): 33 of 33 ticks give the recorded count/m);
+});
+
+test('replay with no run dir replays the latest recorded run; the recorded host cores are used, else this machine\'s with a note', (t) => {
+  const state = mkdtempSync(join(tmpdir(), 'autoscale-replay-latest-'));
+  t.after(() => rmSync(state, { recursive: true, force: true }));
+  const env = { XDG_STATE_HOME: state, HOME: join(state, 'home') };
+  assert.throws(() => runReplay(undefined, {}, {}, env), /no recorded runs in .*autoscale start/);
+  const events = readFileSync(join(FIXTURE, 'events.ndjson'), 'utf8');
+  const put = (name: string, text: string) => {
+    mkdirSync(join(runsDir(env), name), { recursive: true });
+    writeFileSync(join(runsDir(env), name, 'events.ndjson'), text);
+    copyFileSync(join(FIXTURE, 'load.ndjson'), join(runsDir(env), name, 'load.ndjson'));
+    return join(runsDir(env), name);
+  };
+  put('2026-12-01T10-00-00', events);
+  // The newer run says its host had 7 cores (and 2 GiB).
+  const latest = put('2026-12-01T11-00-00', events.replace('{"type":"started",', '{"type":"started","host":{"cores":7,"memoryBytes":2147483648},'));
+  const text = runReplay(undefined, {}, {}, env);
+  assert.ok(text.startsWith(`run:      ${latest}:`), text.split('\n')[0]);
+  assert.match(text, /all at most the 7 host cores \(as recorded\)/);
+  assert.doesNotMatch(text, /does not say how many cores/);
+  const json = JSON.parse(runReplay(undefined, {}, { json: true }, env)) as { host: { cores: number; recorded: boolean }; model: { cores: number } };
+  assert.deepEqual([json.host.cores, json.host.recorded, json.model.cores], [7, true, 7]);
+  // The checked-in fixture predates the field: this machine's cores, said in a note.
+  const old = runReplay(FIXTURE, {}, {});
+  assert.match(old, new RegExp(`note: +the recording does not say how many cores its host had .*assuming this machine's ${availableParallelism()}`));
+  assert.deepEqual(hostCores({ host: null } as never, 3), { cores: 3, note: "the recording does not say how many cores its host had (recorded before autoscale wrote it): assuming this machine's 3" });
 });

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { writeReport } from '../src/report/command.js';
+import { runReplay } from '../src/replay/run.js';
 import { freePort, isAlive, until } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../bin/autoscale.js', import.meta.url));
@@ -112,4 +113,31 @@ test('a recorded run renders a report whose four charts draw data in Chromium, o
   const shot = join(state, 'report.png');
   await page.screenshot({ path: shot, fullPage: true });
   t.diagnostic(`screenshot ${shot}`);
+
+  // autoscale replay --html: the same page, re-rendered with every replayed policy's instances on a fifth chart.
+  const replayed = runReplay(runDir, {}, { html: true, compare: ['--scale-up 90'] }, env);
+  assert.match(replayed, new RegExp(`report: +${html.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(the replayed instances`));
+  await page.goto(url);
+  await page.waitForFunction(() => (window as unknown as { __charts?: unknown[] }).__charts?.length === 5, undefined, { timeout: 10_000 });
+  const replay = await page.evaluate(() => {
+    type U = { root: HTMLElement; series: { label: string }[]; data: (number | null)[][]; scales: { x: { min: number; max: number } } };
+    const cs = (window as unknown as { __charts: U[] }).__charts;
+    const u = cs.find((c) => c.root.getAttribute('data-chart') === 'chart-replay')!;
+    const inst = cs.find((c) => c.root.getAttribute('data-chart') === 'chart-instances')!;
+    return {
+      order: cs.map((c) => c.root.getAttribute('data-chart')),
+      points: Object.fromEntries(u.series.slice(1).map((s, i) => [s.label, u.data[i + 1].filter((v) => v !== null && v !== undefined).length])),
+      sameAxis: u.scales.x.min === inst.scales.x.min && u.scales.x.max === inst.scales.x.max,
+      text: document.getElementById('replay-text')?.textContent ?? '',
+    };
+  });
+  t.diagnostic(JSON.stringify(replay.points));
+  assert.deepEqual(replay.order, ['chart-metric', 'chart-instances', 'chart-replay', 'chart-traffic', 'chart-latency']);
+  assert.deepEqual(Object.keys(replay.points), ['recorded run', 'replay: recorded policy', 'replay: --scale-up 90']);
+  for (const [label, n] of Object.entries(replay.points)) assert.ok(n >= 2, `${label} has points on the replay chart (${n})`);
+  assert.ok(replay.sameAxis, 'the replay chart shares the run\'s time axis');
+  assert.match(replay.text, /fidelity: replayed under its own policy/);
+  assert.deepEqual(requests, [], 'no network request left the page');
+  assert.deepEqual(errors, []);
+  await page.screenshot({ path: process.env.AS_REPORT_SHOT ?? join(state, 'report-replay.png'), fullPage: true });
 });

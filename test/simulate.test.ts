@@ -11,7 +11,7 @@ import { Fleet } from '../src/simulate/fleet.js';
 import { parseLoadCsv, parseLoadNdjson, profileLoad } from '../src/simulate/load.js';
 import { EXPONENTIAL_P95, evaluateSecond, type CapacityModel } from '../src/simulate/model.js';
 import { parseCompare, resolvePolicy, splitArgs } from '../src/simulate/policy-flags.js';
-import { loadRises, policyRow, reactionTimes } from '../src/simulate/summary.js';
+import { policyRow } from '../src/simulate/summary.js';
 
 const fleetModel = (capacity = 100): CapacityModel => ({
   mode: 'open', serviceMs: 1000 / capacity, cpuPerRequest: 1 / capacity, cores: Infinity, baseLatencyMs: 0, p95Factor: EXPONENTIAL_P95, timeoutMs: 10_000, host: { kind: 'fleet' },
@@ -111,12 +111,10 @@ test('loads: load generator --out NDJSON and CSV traces', () => {
   assert.throws(() => parseLoadCsv('0,-5\n', 'bad.csv'), /t,value/);
 });
 
-test('table rows: rises, reaction times, worker-seconds, cost, SLO', () => {
-  const offered = [0, 0, 100, 100, 100, 0, 0, 0, 0, 0, 0, 0, 100, 100];
-  assert.deepEqual(loadRises(offered), [2, 12]);
-  assert.deepEqual(reactionTimes(offered, [500, 6_000, 13_500]), [4, 1.5]);
+test('table rows: median reaction, worker-seconds, cost, SLO', () => {
+  const reactions = [3, 5, null].map((seconds) => ({ crossedAt: 0, scaledAt: null, readyAt: null, seconds, note: null }));
   const row = policyRow(
-    { label: 'x', offered, live: [1, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 2], p95: [NaN, 10, 300, 250, 100, NaN, NaN, NaN, NaN, NaN, NaN, NaN, 500, 100], scales: [{ t: 2500, from: 1, to: 2 }, { t: 6500, from: 2, to: 1 }, { t: 12500, from: 1, to: 2 }], readyTimes: [6000], failed: 3 },
+    { label: 'x', reactions, live: [1, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 2], p95: [NaN, 10, 300, 250, 100, NaN, NaN, NaN, NaN, NaN, NaN, NaN, 500, 100], scales: [{ t: 2500, from: 1, to: 2 }, { t: 6500, from: 2, to: 1 }, { t: 12500, from: 1, to: 2 }], failed: 3 },
     { pricePerHour: 3600, sloMs: 200 },
   );
   assert.deepEqual(row, { label: 'x', peak: 2, scaleOut: 2, scaleIn: 1, reactionS: 4, workerSeconds: 19, cost: 19, overSloS: 3, failed: 3 });

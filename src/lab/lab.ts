@@ -9,7 +9,7 @@
  * Everything it does is published on one event stream that the views subscribe to.
  */
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
@@ -178,6 +178,7 @@ export class Lab {
       runDir: this.runDir,
       pid: process.pid,
       config: { ...publicSettings(this.config), port: this.balancer.port },
+      host: { cores: availableParallelism(), memoryBytes: totalmem() },
     });
     // Like Knative's initial scale of 1: a lab with --min 0 starts warm and shrinks to zero once idle.
     this.supervisor.setDesired(policyMin(this.config.min));

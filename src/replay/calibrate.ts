@@ -101,7 +101,7 @@ export function smoothFill(xs: Float64Array, half: number): Float64Array {
   return out;
 }
 
-/** `hostCores`: the cores of the machine the run was recorded on (the recording does not say: replay assumes this one's). */
+/** `hostCores`: the cores of the machine the run was recorded on (its started event says; for older recordings the caller passes this machine's). */
 export function calibrate(run: RecordedRun, hostCores: number): Calibration {
   const D = Math.max(1, Math.ceil(run.durationMs / 1000));
   const served = servedPerSecond(run, D);

@@ -8,7 +8,7 @@ import { collect } from '../simulate/policy-flags.js';
 export function registerReplayCommand(program: Command, io: CliIO, setExitCode: SetExitCode): void {
   const cmd = program
     .command('replay')
-    .argument('<run-dir>', 'a recorded run: events.ndjson (autoscale start --json) and, if present, load.ndjson (autoscale load --out)')
+    .argument('[run-dir]', 'a recorded run directory: events.ndjson (every autoscale start records one) and, if present, load.ndjson (autoscale load --record); default: the latest run (autoscale runs lists them)')
     .summary('re-run a recorded run under other policies, with a model calibrated from the run')
     .description(
       'Re-run the load of a recorded run through the same decide() the live lab uses, under the recorded policy\n' +
@@ -21,8 +21,9 @@ export function registerReplayCommand(program: Command, io: CliIO, setExitCode: 
     .option('--price-per-hour <price>', 'price of one instance-hour, for the cost column')
     .option('--slo-p95 <ms>', 'count the seconds whose p95 exceeds this (default 200)')
     .option('-o, --out <file.ndjson>', 'write the replayed timelines (one line per second and per tick) to this file')
+    .option('--html', "add the replayed instance timelines (every policy) to the run's report.html, and say where it is")
     .option('--json', 'print run, model, fidelity and rows as one JSON object')
-    .action(async (dir: string, opts: Record<string, unknown>, command: Command) => {
+    .action(async (dir: string | undefined, opts: Record<string, unknown>, command: Command) => {
       const { flags } = typedSettings(opts, command, POLICY_FLAGS);
       const { runReplay } = await import('./run.js');
       io.stdout.write(runReplay(dir, flags as RawSettings, opts));

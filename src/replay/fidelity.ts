@@ -48,11 +48,11 @@ export function recordedRow(run: RecordedRun, cal: Calibration): RowInput {
   const failed = run.load ? run.load.lines.reduce((a, l) => a + l.errors, 0) : run.errors;
   return {
     label: 'recorded run',
-    offered: cal.load.perSecond,
     live: recordedLive(run, D),
     p95,
     scales: run.scales,
-    readyTimes: [...run.workers.values()].flatMap((w) => (w.readyAt === null ? [] : [w.readyAt])),
+    // Measured on the recorded events exactly as `autoscale report` measures them.
+    reactions: run.reactions,
     failed,
   };
 }

@@ -1,13 +1,15 @@
 /**
- * Reads a recorded run: `events.ndjson` (the objects `autoscale start --json`
- * prints, `stats` included when the recorder kept them) and, when present,
- * `load.ndjson` (`autoscale load --out`). Checks the schema once, here; the
+ * Reads a recorded run: `events.ndjson` (what every `autoscale start` records
+ * in its run directory, `stats` included when the recorder kept them) and,
+ * when present, `load.ndjson` (`autoscale load --record` / `--out`). Checks the schema once, here; the
  * rest of replay trusts what this returns.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import type { LabSettings } from '../events.js';
+import type { HostInfo, LabEvent, LabSettings } from '../events.js';
+import type { Reaction } from '../policy/reaction.js';
+import { reactionTimes } from '../report/aggregate.js';
 import type { PolicyState } from '../policy/decide.js';
 import type { Observation } from '../policy/measure.js';
 import type { LoadMode } from '../simulate/model.js';
@@ -51,6 +53,10 @@ export interface RecordedRun {
   unhealthy: number;
   crashed: number;
   load: RecordedLoad | null;
+  /** The recording machine, from the started event (runs recorded before it was added have none). */
+  host: HostInfo | null;
+  /** Reaction times of the recorded run, as `autoscale report` measures them. */
+  reactions: Reaction[];
 }
 
 export interface RecordedLoad {
@@ -66,7 +72,7 @@ function bad(dir: string, what: string): never {
 export function readRun(dir: string): RecordedRun {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) bad(dir, 'not a directory');
   const file = join(dir, 'events.ndjson');
-  if (!existsSync(file)) bad(dir, 'no events.ndjson (record a run with `autoscale start --json > events.ndjson`)');
+  if (!existsSync(file)) bad(dir, 'no events.ndjson: not a recorded run (every `autoscale start` records one unless --no-record; `autoscale runs` lists them)');
   const events: Array<Record<string, unknown>> = [];
   readFileSync(file, 'utf8')
     .split('\n')
@@ -88,6 +94,8 @@ export function readRun(dir: string): RecordedRun {
   const started = events.find((e) => e.type === 'started');
   if (!started || typeof started.config !== 'object' || started.config === null) bad(dir, 'events.ndjson has no "started" event with the lab config');
   const config = started.config as LabSettings;
+  const h = started.host as Partial<HostInfo> | undefined;
+  const host = h && typeof h.cores === 'number' && h.cores >= 1 ? { cores: h.cores, memoryBytes: typeof h.memoryBytes === 'number' ? h.memoryBytes : 0 } : null;
   for (const k of ['min', 'max', 'interval', 'metric', 'policy', 'warmup'] as const) {
     if (config[k] === undefined) bad(dir, `the started event's config has no "${k}": not a schema this version knows`);
   }
@@ -144,7 +152,8 @@ export function readRun(dir: string): RecordedRun {
     }
   }
   if (ticks.length === 0) bad(dir, 'events.ndjson has no ticks: nothing to replay');
-  return { dir, config, durationMs: end, ticks, scales, pauses, workers, stats, errors, unhealthy, crashed, load: readLoad(dir) };
+  const reactions = reactionTimes(events as unknown as LabEvent[], config);
+  return { dir, config, durationMs: end, ticks, scales, pauses, workers, stats, errors, unhealthy, crashed, load: readLoad(dir), reactions, host };
 }
 
 function readLoad(dir: string): RecordedLoad | null {

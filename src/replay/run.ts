@@ -12,6 +12,9 @@ import { calibrate, type Calibration } from './calibrate.js';
 import { checkDecisions } from './decisions.js';
 import { fidelity, recordedRow, type Fidelity } from './fidelity.js';
 import { readRun, type RecordedRun } from './recording.js';
+import { resolveRunDir } from '../report/run-dir.js';
+import { writeReport } from '../report/command.js';
+import type { ReplaySeries } from '../report/render-html.js';
 
 const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
 
@@ -25,7 +28,7 @@ export function describeCalibration(run: RecordedRun, cal: Calibration): string[
       (cal.offsetS === null ? '' : `, started at ${cal.offsetS >= 0 ? '+' : ''}${cal.offsetS} s on the lab's clock (correlation ${n(cal.correlation ?? 0, 2)} with the balancer's per-second arrivals)`),
     `model:    ${m.mode} loop; ${n(1000 * cal.cpuPerRequest, 2)} ms of worker CPU per request (worker CPU ÷ requests served, whole run); a request holds a worker ` +
       `${n(m.serviceMs, 1)} ms (median; per second as measured in the ${cal.saturatedSeconds} s the workers were saturated); CPU per request per second as measured ` +
-      `(the busy-loop spins on wall time, so on a shared host it varies); each worker at most one core, all at most the ${m.cores} host cores (they used at most ${n(cal.busyCoresP99, 2)}); ` +
+      `(the busy-loop spins on wall time, so on a shared host it varies); each worker at most one core, all at most the ${m.cores} host cores${run.host ? ' (as recorded)' : ''} (they used at most ${n(cal.busyCoresP99, 2)}); ` +
       `idle round trip ${n(m.baseLatencyMs, 1)} ms; p95 = ${n(m.p95Factor, 2)} × mean response time (calibrated); ${host}; boot ${n(cal.bootMs / 1000, 2)} s (median of ${cal.bootSamples})`,
   ];
 }
@@ -48,9 +51,38 @@ function recordedSettings(run: RecordedRun): RawSettings {
   return out;
 }
 
-export function runReplay(dir: string, flags: RawSettings, opts: Record<string, unknown>): string {
+/** A simulated per-second live count (second i sampled at its middle) as a step series: its changes, and the end. */
+export function replaySeries(label: string, live: ArrayLike<number>): ReplaySeries {
+  const x: number[] = [];
+  const instances: number[] = [];
+  for (let i = 0; i < live.length; i++) {
+    if (i === 0 || live[i] !== live[i - 1]) {
+      x.push(i);
+      instances.push(live[i]);
+    }
+  }
+  if (live.length > 0) {
+    x.push(live.length);
+    instances.push(live[live.length - 1]);
+  }
+  return { label, x, instances };
+}
+
+/** The recording machine's cores when the run says, else this machine's, with a note saying so. */
+export function hostCores(run: RecordedRun, here: number = availableParallelism()): { cores: number; note: string | null } {
+  if (run.host !== null) return { cores: run.host.cores, note: null };
+  return { cores: here, note: `the recording does not say how many cores its host had (recorded before autoscale wrote it): assuming this machine's ${here}` };
+}
+
+/**
+ * `dir`: a run directory, or undefined for the latest recorded run (as
+ * `autoscale report` and `autoscale runs` find it, under the state directory of `env`).
+ */
+export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): string {
+  const dir = dirArg ?? resolveRunDir(undefined, env);
   const run = readRun(dir);
-  const cal = calibrate(run, availableParallelism());
+  const host = hostCores(run);
+  const cal = calibrate(run, host.cores);
   const base = recordedSettings(run);
   const recorded = resolvePolicy({}, base);
   let bootMs = cal.bootMs;
@@ -75,10 +107,13 @@ export function runReplay(dir: string, flags: RawSettings, opts: Record<string, 
   const decisions = checkDecisions(run, recorded);
   const rows = [policyRow(recordedRow(run, cal), rowOpts), ...results.map((r) => r.row)];
   if (typeof opts.out === 'string') writeTimelines(opts.out, results);
+  const report = opts.html === true ? (text: string) => writeReport(dir, { env, replay: { series: results.map((r) => replaySeries(r.scenario.label, r.sim.live)), text } }).html : null;
   if (opts.json === true) {
+    if (report !== null) throw new UsageError('--html writes the report page and prints the table: it does not go with --json');
     return (
       JSON.stringify({
         run: { dir: run.dir, config: run.config, durationS: run.durationMs / 1000, ticks: run.ticks.length },
+        host: { cores: host.cores, recorded: run.host !== null, memoryBytes: run.host?.memoryBytes ?? null },
         model: { ...cal.model, bootMs, loadSource: cal.load.source, loadOffsetS: cal.offsetS, loadCorrelation: cal.correlation },
         fidelity: fid,
         decisions,
@@ -92,5 +127,8 @@ export function runReplay(dir: string, flags: RawSettings, opts: Record<string, 
       ? ''
       : `\ndecisions: the recorded observations through decide(): ${decisions.same} of ${decisions.ticks} ticks give the recorded count` +
         (decisions.firstDiff ? ` (first difference at +${n(decisions.firstDiff.t / 1000, 1)} s: ${decisions.firstDiff.replayed} vs ${decisions.firstDiff.recorded})` : ' (the policy replays exactly: any gap above is the capacity model)');
-  return `${describeCalibration(run, cal).join('\n')}${bootNote}\n${describeFidelity(fid)}${decisionLine}\n\n${formatTable(rows, rowOpts)}`;
+  const hostNote = host.note === null ? '' : `\nnote:     ${host.note}`;
+  const text = `${describeCalibration(run, cal).join('\n')}${hostNote}${bootNote}\n${describeFidelity(fid)}${decisionLine}\n\n${formatTable(rows, rowOpts)}`;
+  if (report === null) return text;
+  return `${text}\nreport:   ${report(text)} (the replayed instances on the run's charts)\n`;
 }

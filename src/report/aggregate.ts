@@ -6,6 +6,7 @@
  */
 import type { HealthEvent, LabEvent, LabSettings, ScaleEvent, StatsEvent, TickEvent, TrafficStats, WorkerEvent } from '../events.js';
 import { formatRelative } from '../format.js';
+import { median, medianReaction, reactionTimes as sharedReactionTimes, type Reaction, type ReactionEvent } from '../policy/reaction.js';
 import type { LoadLine, ParsedEvents } from './parse.js';
 
 /** The hourly price one worker is charged at, and where that number comes from. */
@@ -29,18 +30,7 @@ export const DEFAULT_PRICE: Price = {
   source: 'AWS EC2 t3.micro (2 vCPU, 1 GiB), Linux on-demand, region us-east-1: USD 0.0104 per hour, from AWS’s published on-demand price list as of 2024 (not fetched at run time; pass --price-per-hour for your provider)',
 };
 
-export interface Reaction {
-  /** Seconds since lab start of the tick whose metric crossed the scale-out threshold. */
-  crossedAt: number;
-  /** When the policy scaled out (null: it did not, e.g. already at max or the metric fell back). */
-  scaledAt: number | null;
-  /** When the first worker added by that scale-out was ready (null: not before the run ended / no scale-out). */
-  readyAt: number | null;
-  /** readyAt − crossedAt in seconds, or null. */
-  seconds: number | null;
-  /** Why there is no number, when there is none. */
-  note: string | null;
-}
+export type { Reaction };
 
 export interface Decision {
   at: number;
@@ -146,7 +136,6 @@ export function aggregate(input: AggregateInput): RunModel {
   const lifecycle = workerLifecycle(events, endT, settings.min, started.t);
   const traffic = lastTraffic(events);
   const reactions = reactionTimes(events, settings);
-  const numbers = reactions.flatMap((r) => (r.seconds === null ? [] : [r.seconds]));
   const workerSeconds = lifecycle.workerSeconds;
   const actual = (workerSeconds / 3600) * price.perHour;
   const atMax = ((settings.max * durationSec) / 3600) * price.perHour;
@@ -181,7 +170,7 @@ export function aggregate(input: AggregateInput): RunModel {
       peakInstances: lifecycle.peakLive,
       peakReady: lifecycle.peakReady,
       reactions,
-      reactionMedianSec: median(numbers),
+      reactionMedianSec: medianReaction(reactions),
       workerSeconds,
       cost: { price, actual, atMax, saving: atMax - actual, savingPercent: atMax > 0 ? ((atMax - actual) / atMax) * 100 : null },
     },
@@ -199,62 +188,25 @@ export function aggregate(input: AggregateInput): RunModel {
   };
 }
 
-/** Above the scale-out threshold: threshold policy `value > scaleUp`, target policy `value / target > 1 + tolerance`. */
-export function aboveScaleOut(value: number | null, s: Pick<LabSettings, 'policy' | 'scaleUp' | 'target' | 'tolerance'>): boolean {
-  if (value === null || !Number.isFinite(value)) return false;
-  return s.policy === 'target' ? value / s.target > 1 + s.tolerance : value > s.scaleUp;
-}
-
 /**
- * Reaction time, each occurrence: from the first tick whose metric crossed the
- * scale-out threshold (the previous tick was not above it) to the first worker
- * added by the policy's next scale-out becoming ready. A crossing the policy
- * did not answer (the metric fell back first, or the pool was at max) is
- * listed without a number.
+ * Reaction time, each occurrence (src/policy/reaction.ts holds the one
+ * definition): the recorded ticks, automatic scale-outs and worker forks and
+ * readies, in time order.
  */
 export function reactionTimes(events: LabEvent[], s: Pick<LabSettings, 'policy' | 'scaleUp' | 'target' | 'tolerance' | 'max'>): Reaction[] {
-  const sorted = [...events].sort(byTime);
-  const out: Reaction[] = [];
-  let wasAbove = false;
-  let open: { crossedAt: number; scaledAt: number | null; candidates: Set<number>; atMax: boolean } | null = null;
-  const close = (readyAt: number | null, note: string | null) => {
-    if (!open) return;
-    out.push({
-      crossedAt: sec(open.crossedAt),
-      scaledAt: open.scaledAt === null ? null : sec(open.scaledAt),
-      readyAt: readyAt === null ? null : sec(readyAt),
-      seconds: readyAt === null ? null : sec(readyAt - open.crossedAt),
-      note,
-    });
-    open = null;
-  };
-  for (const e of sorted) {
-    if (e.type === 'tick') {
-      const above = aboveScaleOut(e.value, s);
-      if (above && !wasAbove && open === null) open = { crossedAt: e.t, scaledAt: null, candidates: new Set(), atMax: e.desired >= s.max };
-      else if (!above && open !== null && open.scaledAt === null) close(null, open.atMax ? `already at max ${s.max}` : 'the metric fell back before the policy scaled out');
-      wasAbove = above;
-    } else if (e.type === 'scale' && e.direction === 'out' && !e.manual && open !== null && open.scaledAt === null) {
-      open.scaledAt = e.t;
-    } else if (e.type === 'worker' && open !== null) {
-      // The lab forks the new worker just before it publishes the scale event: collect workers forked since the crossing.
-      if (e.from === null && e.state === 'starting') open.candidates.add(e.id);
-      else if (e.state === 'ready' && open.scaledAt !== null && open.candidates.has(e.id)) close(e.t, null);
-    }
-  }
-  if (open !== null) {
-    const o = open as { scaledAt: number | null };
-    close(null, o.scaledAt === null ? 'the run ended before the policy scaled out' : 'the run ended before the added worker was ready');
-  }
-  return out;
+  return sharedReactionTimes(reactionEvents(events), s);
 }
 
-export function median(xs: number[]): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+export function* reactionEvents(events: LabEvent[]): Generator<ReactionEvent> {
+  for (const e of [...events].sort(byTime)) {
+    if (e.type === 'tick') yield { kind: 'tick', t: e.t, value: e.value, desired: e.desired };
+    else if (e.type === 'scale' && e.direction === 'out') yield { kind: 'scale-out', t: e.t, manual: e.manual };
+    else if (e.type === 'worker' && e.from === null && e.state === 'starting') yield { kind: 'fork', t: e.t, id: e.id };
+    else if (e.type === 'worker' && e.state === 'ready') yield { kind: 'ready', t: e.t, id: e.id };
+  }
 }
+
+export { median };
 
 /**
  * Replays the worker events: seconds each worker process existed (from fork to

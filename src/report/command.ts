@@ -13,7 +13,7 @@ import { UsageError } from '../errors.js';
 import { METRICS, type MetricName } from '../policy/metrics.js';
 import { EVENTS_FILE, listRunDirs, readCurrent, runsDir } from '../runs/paths.js';
 import { DEFAULT_PRICE, type Price } from './aggregate.js';
-import { renderHtml, type PageAssets } from './render-html.js';
+import { renderHtml, type PageAssets, type ReplayExtra } from './render-html.js';
 import { renderMarkdown } from './render-md.js';
 import { loadRun, resolveRunDir } from './run-dir.js';
 import { formatCount, formatDuration as duration, formatLocalTime as localTime } from '../format.js';
@@ -48,13 +48,13 @@ export interface ReportResult {
 }
 
 /** Render the report of `dir` into it. */
-export function writeReport(dir: string, opts: { price?: Price; env?: NodeJS.ProcessEnv; now?: Date } = {}): ReportResult {
+export function writeReport(dir: string, opts: { price?: Price; env?: NodeJS.ProcessEnv; now?: Date; replay?: ReplayExtra } = {}): ReportResult {
   const run = loadRun(dir, { price: opts.price, env: opts.env });
   const info = METRICS[run.model.settings.metric as MetricName] ?? { label: run.model.settings.metric, unit: '' };
   const generator = `autoscale ${pkg.version}, report made ${localTime((opts.now ?? new Date()).getTime())}`;
   const html = join(dir, 'report.html');
   const md = join(dir, 'report.md');
-  writeFileSync(html, renderHtml(run.model, run.name, { label: info.label, unit: info.unit }, readAssets(), generator));
+  writeFileSync(html, renderHtml(run.model, run.name, { label: info.label, unit: info.unit }, readAssets(), generator, opts.replay ?? null));
   writeFileSync(md, renderMarkdown(run.model, run.name));
   return { html, md };
 }

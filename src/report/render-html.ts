@@ -55,18 +55,40 @@ table.pairs th { width: 34%; font-weight: 600; color: #424a53; }
 .chart { margin: 8px 0 18px; }
 .legend-note { color: #57606a; font-size: 12px; margin: -10px 0 14px; }
 .u-title { font-size: 15px !important; }
+pre { background: #f6f8fa; padding: 8px 12px; overflow-x: auto; font-size: 12px; }
 footer { color: #57606a; font-size: 12px; margin-top: 32px; }
 @media print { .chart { break-inside: avoid; } }
 `;
 
-export function renderHtml(m: RunModel, title: string, metric: MetricLabel, assets: PageAssets, generator: string): string {
+/** One replayed policy's instance count (starting + ready) as a step series on the run's time axis. */
+export interface ReplaySeries {
+  label: string;
+  /** Seconds since the lab started where the count changes (and the end). */
+  x: number[];
+  instances: number[];
+}
+
+/** What `autoscale replay --html` adds: each compared policy's instances, and the replay's own text (model, fidelity, table). */
+export interface ReplayExtra {
+  series: ReplaySeries[];
+  text: string;
+}
+
+export function renderHtml(m: RunModel, title: string, metric: MetricLabel, assets: PageAssets, generator: string, replay: ReplayExtra | null = null): string {
   const data = {
     durationSec: m.endSec,
     metric: m.settings.metric,
     metricInfo: metric,
     settings: m.settings,
     series: m.series,
+    replays: replay === null ? null : replay.series,
   };
+  const replaySection =
+    replay === null
+      ? ''
+      : `<h2>What if: replayed policies</h2>
+<p class="legend-note" id="replay-note">From <code>autoscale replay --html</code>: this run's load through the same decide() under each policy, with a capacity model calibrated from the run (below). The replayed instances are drawn on the chart under the recorded instances, on the same time axis. Running <code>autoscale report</code> again renders the page without them.</p>
+<pre id="replay-text">${escapeHtml(replay.text)}</pre>`;
   const notes =
     m.notes.length === 0 ? '' : `<div class="notes" id="notes"><strong>Notes on this recording</strong><ul>${m.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul></div>`;
   const decisions = m.decisions.length === 0 ? '<p id="decisions">No scaling action in this run.</p>' : table(DECISION_HEADER, decisionRows(m), 'decisions');
@@ -91,13 +113,14 @@ ${notes}
 <h2>Summary</h2>
 ${pairs(summaryRows(m), 'summary')}
 <h2>Over time</h2>
-<p class="legend-note">All four charts share the time axis. Drag across a chart to zoom every chart to that span, double-click to see the whole run again; the legend shows the values under the cursor. Vertical marks on the first chart: ▲ scale-out, ▼ scale-in, with the new desired count.</p>
+<p class="legend-note">All ${replay === null ? 'four' : 'five'} charts share the time axis. Drag across a chart to zoom every chart to that span, double-click to see the whole run again; the legend shows the values under the cursor. Vertical marks on the first chart: ▲ scale-out, ▼ scale-in, with the new desired count.</p>
 <div id="charts">
 <div class="chart" id="chart-metric"></div>
 <div class="chart" id="chart-instances"></div>
-<div class="chart" id="chart-traffic"></div>
+${replay === null ? '' : '<div class="chart" id="chart-replay"></div>\n'}<div class="chart" id="chart-traffic"></div>
 <div class="chart" id="chart-latency"></div>
 </div>
+${replaySection}
 <h2>Scaling decisions</h2>
 ${decisions}
 <h2>Reaction times</h2>

@@ -4,6 +4,7 @@
  * and `replay`.
  */
 import type { LabConfig } from '../lab/config.js';
+import { reactionTimes, simulatedReactionEvents } from '../policy/reaction.js';
 import { simulate, type SimResult } from './engine.js';
 import type { OfferedLoad } from './load.js';
 import type { CapacityModel } from './model.js';
@@ -31,8 +32,11 @@ export function runScenarios(
   tickTimes?: (c: LabConfig) => readonly number[] | undefined,
 ): ScenarioResult[] {
   return scenarios.map((scenario) => {
-    const sim = simulate({ load, model, config: scenario.config, bootMs: scenario.bootMs ?? bootMs, tickTimes: tickTimes?.(scenario.config) });
-    const row = policyRow({ label: scenario.label, offered: load.perSecond, live: sim.live, p95: sim.p95, scales: sim.scales, readyTimes: sim.readyTimes, failed: sim.dropped.reduce((a, b) => a + b, 0) }, rowOpts);
+    const boot = scenario.bootMs ?? bootMs;
+    const sim = simulate({ load, model, config: scenario.config, bootMs: boot, tickTimes: tickTimes?.(scenario.config) });
+    // The same definition as the report's, applied to the simulated ticks.
+    const reactions = reactionTimes(simulatedReactionEvents(sim.ticks, sim.scales, sim.readyTimes, boot), scenario.config);
+    const row = policyRow({ label: scenario.label, live: sim.live, p95: sim.p95, scales: sim.scales, reactions, failed: sim.dropped.reduce((a, b) => a + b, 0) }, rowOpts);
     return { scenario, sim, row };
   });
 }

@@ -181,6 +181,36 @@
   o2.axes = [xAxis, { scale: 'n', label: 'workers', incrs: [1, 2, 5, 10, 20], values: function (u, sp) { return sp.map(function (v) { return String(Math.round(v)); }); } }];
   mount('chart-instances', o2, [inst.x, inst.ready, inst.starting, inst.draining, inst.desired]);
 
+  // 2b. With `autoscale replay --html`: every replayed policy's instances (starting + ready) against the recorded ones.
+  if (data.replays) {
+    var colors = ['#1f6feb', '#d4761c', '#8250df', '#bf8700', '#d1242f', '#0a7ea4'];
+    var xsSet = {};
+    inst.x.forEach(function (x) { xsSet[x] = true; });
+    data.replays.forEach(function (r) { r.x.forEach(function (x) { xsSet[x] = true; }); });
+    var rx = Object.keys(xsSet).map(Number).sort(function (a, b) { return a - b; });
+    // Each series is a step function: its value at x is the last change at or before x.
+    var stepAt = function (xs, ys) {
+      var j = -1;
+      return rx.map(function (x) {
+        while (j + 1 < xs.length && xs[j + 1] <= x) j++;
+        return j < 0 ? null : ys[j];
+      });
+    };
+    var recLive = inst.x.map(function (x, i) { return inst.ready[i] + inst.starting[i]; });
+    var o5 = common('Instances, replayed (starting + ready) — each policy under this run\'s load', 220);
+    o5.series = [{ label: 'time', value: function (u, v) { return v === null ? '–' : clock(v); } }, line('recorded run', '#2ea043', { paths: stepped, scale: 'n', width: 3 })];
+    var d5 = [rx, stepAt(inst.x, recLive)];
+    data.replays.forEach(function (r, i) {
+      o5.series.push(line(r.label, colors[i % colors.length], { paths: stepped, scale: 'n', dash: i === 0 ? [] : [6, 3] }));
+      d5.push(stepAt(r.x, r.instances));
+    });
+    var rMax = instMax;
+    data.replays.forEach(function (r) { r.instances.forEach(function (v) { rMax = Math.max(rMax, v); }); });
+    o5.scales.n = { range: [0, rMax + 1] };
+    o5.axes = [xAxis, { scale: 'n', label: 'workers', incrs: [1, 2, 5, 10, 20], values: function (u, sp) { return sp.map(function (v) { return String(Math.round(v)); }); } }];
+    mount('chart-replay', o5, d5);
+  }
+
   // 3. Requests/s and errors/s through the balancer, and the load generator's offered rate.
   var tr = s.traffic;
   var o3 = common('Requests per second', 220);

@@ -1,0 +1,128 @@
+/**
+ * Reaction time — the one definition `autoscale report` (recorded events) and
+ * `autoscale simulate` / `replay` (simulated ticks) share: from the first tick
+ * whose metric crossed the scale-out threshold (the previous tick was not
+ * above it) to the first worker added by the policy's next scale-out becoming
+ * ready. Each occurrence, and the median of those that have a number. Pure;
+ * callers turn their own events into ReactionEvents.
+ */
+import type { PolicyName } from './rules.js';
+
+/**
+ * What happened, in time order. At equal times a tick comes before the scale
+ * action it caused; a fork may come before or after its scale event.
+ */
+export type ReactionEvent =
+  | { kind: 'tick'; t: number; value: number | null; desired: number }
+  | { kind: 'scale-out'; t: number; manual: boolean }
+  | { kind: 'fork'; t: number; id: number }
+  | { kind: 'ready'; t: number; id: number };
+
+export interface ScaleOutThreshold {
+  policy: PolicyName;
+  scaleUp: number;
+  target: number;
+  tolerance: number;
+  max: number;
+}
+
+export interface Reaction {
+  /** Seconds since the start of the tick whose metric crossed the scale-out threshold. */
+  crossedAt: number;
+  /** When the policy scaled out (null: it did not, e.g. already at max or the metric fell back). */
+  scaledAt: number | null;
+  /** When the first worker added by that scale-out was ready (null: not before the end / no scale-out). */
+  readyAt: number | null;
+  /** readyAt − crossedAt in seconds, or null. */
+  seconds: number | null;
+  /** Why there is no number, when there is none. */
+  note: string | null;
+}
+
+/** Above the scale-out threshold: threshold policy `value > scaleUp`, target policy `value / target > 1 + tolerance`. */
+export function aboveScaleOut(value: number | null, s: Pick<ScaleOutThreshold, 'policy' | 'scaleUp' | 'target' | 'tolerance'>): boolean {
+  if (value === null || !Number.isFinite(value)) return false;
+  return s.policy === 'target' ? value / s.target > 1 + s.tolerance : value > s.scaleUp;
+}
+
+const sec = (ms: number) => ms / 1000;
+
+/** Every crossing of the scale-out threshold, with its reaction time when the policy answered it. Times in ms in, seconds out. */
+export function reactionTimes(events: Iterable<ReactionEvent>, s: ScaleOutThreshold): Reaction[] {
+  const out: Reaction[] = [];
+  let wasAbove = false;
+  let open: { crossedAt: number; scaledAt: number | null; candidates: Set<number>; atMax: boolean } | null = null;
+  const close = (readyAt: number | null, note: string | null) => {
+    if (!open) return;
+    out.push({
+      crossedAt: sec(open.crossedAt),
+      scaledAt: open.scaledAt === null ? null : sec(open.scaledAt),
+      readyAt: readyAt === null ? null : sec(readyAt),
+      seconds: readyAt === null ? null : sec(readyAt - open.crossedAt),
+      note,
+    });
+    open = null;
+  };
+  for (const e of events) {
+    if (e.kind === 'tick') {
+      const above = aboveScaleOut(e.value, s);
+      if (above && !wasAbove && open === null) open = { crossedAt: e.t, scaledAt: null, candidates: new Set(), atMax: e.desired >= s.max };
+      else if (!above && open !== null && open.scaledAt === null) close(null, open.atMax ? `already at max ${s.max}` : 'the metric fell back before the policy scaled out');
+      wasAbove = above;
+    } else if (e.kind === 'scale-out') {
+      if (!e.manual && open !== null && open.scaledAt === null) open.scaledAt = e.t;
+    } else if (e.kind === 'fork') {
+      // Workers forked since the crossing are the candidates (the lab forks just before it publishes the scale event).
+      if (open !== null) open.candidates.add(e.id);
+    } else if (open !== null && open.scaledAt !== null && open.candidates.has(e.id)) {
+      close(e.t, null);
+    }
+  }
+  if (open !== null) {
+    const o = open as { scaledAt: number | null };
+    close(null, o.scaledAt === null ? 'the run ended before the policy scaled out' : 'the run ended before the added worker was ready');
+  }
+  return out;
+}
+
+export function median(xs: readonly number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** Median seconds of the reactions that have a number, or null. */
+export function medianReaction(rs: readonly Reaction[]): number | null {
+  return median(rs.flatMap((r) => (r.seconds === null ? [] : [r.seconds])));
+}
+
+/**
+ * A simulated timeline as ReactionEvents: the simulator's ticks and scale
+ * actions, each added worker forked at its scale action and ready `bootMs`
+ * later if a scale-in did not cancel it (the fleet's ready times say which).
+ */
+export function simulatedReactionEvents(
+  ticks: ReadonlyArray<{ t: number; value: number | null; desired: number }>,
+  scales: ReadonlyArray<{ t: number; from: number; to: number }>,
+  readyTimes: readonly number[],
+  bootMs: number,
+): ReactionEvent[] {
+  const out: Array<ReactionEvent & { rank: number }> = ticks.map((k) => ({ kind: 'tick' as const, t: k.t, value: k.value, desired: k.desired, rank: 0 }));
+  // Workers forked at one scale action share a ready time: the first of them ready is what counts.
+  const forkOf = new Map<number, number>();
+  scales.forEach((s, id) => {
+    if (s.to <= s.from) return;
+    out.push({ kind: 'fork', t: s.t, id, rank: 1 }, { kind: 'scale-out', t: s.t, manual: false, rank: 2 });
+    forkOf.set(s.t + bootMs, id);
+  });
+  const seen = new Set<number>();
+  for (const r of readyTimes) {
+    const id = forkOf.get(r);
+    if (id === undefined || seen.has(id)) continue;
+    seen.add(id);
+    out.push({ kind: 'ready', t: r, id, rank: 3 });
+  }
+  out.sort((a, b) => a.t - b.t || a.rank - b.rank);
+  return out.map(({ rank: _rank, ...e }) => e as ReactionEvent);
+}
