@@ -99,6 +99,13 @@ export interface LabSettings {
   maxStepPercent: number;
   /** Seconds a newly ready worker is left out of per-worker averages (and scale-in is held). */
   warmup: number;
+  /** With min 0: seconds without a request before the pool shrinks to no worker. */
+  idle: number;
+  /** Requests held while no worker is in rotation (0: none, 503 at once), and how long each may wait (s). */
+  holdMax: number;
+  holdTimeout: number;
+  /** Loopback port of the lab's Prometheus /metrics (0: off). */
+  metricsPort: number;
   /** Seconds the balancer waits for a worker's response headers (queueing included) before answering 504. */
   upstreamTimeout: number;
   /** 'l7' (requests through an HTTP proxy) or 'l4' (connections handed to workers). */
@@ -220,6 +227,57 @@ export interface StoppedEvent {
   store?: StoreStatus;
 }
 
+/** Who asked for a command: a dashboard key or a client of the control socket (`autoscale scale 4`). */
+export type CommandSource = 'dashboard' | 'control socket';
+
+/** An operator command (dashboard key or control socket), accepted or refused; also malformed socket messages. */
+export interface CommandEvent {
+  type: 'command';
+  t: number;
+  /** e.g. "scale 4", "pause", "refresh --min-healthy 90", "scale +1"; "(malformed)" for a bad socket message. */
+  command: string;
+  source: CommandSource;
+  ok: boolean;
+  /** What happened, or why it was refused. */
+  message: string;
+}
+
+/** Progress of a rolling refresh. */
+export interface RefreshEvent {
+  type: 'refresh';
+  t: number;
+  phase: 'started' | 'progress' | 'done' | 'failed';
+  replaced: number;
+  total: number;
+  detail: string;
+}
+
+/** Requests held while no worker was in rotation were sent on once one was ready. */
+export interface ColdStartEvent {
+  type: 'cold-start';
+  t: number;
+  /** How long the first (oldest) held request waited, ms. */
+  waitedMs: number;
+  /** How many requests had been held. */
+  held: number;
+  /** true when the pool was scaled to zero (a worker had to be started for them). */
+  fromZero: boolean;
+}
+
+export type LabEvent =
+  | StartedEvent
+  | TickEvent
+  | ScaleEvent
+  | WorkerEvent
+  | HealthEvent
+  | PauseEvent
+  | StatsEvent
+  | StoppedEvent
+  | CommandEvent
+  | RefreshEvent
+  | ColdStartEvent
+  | HintEvent;
+
 /** Something the lab explains once, in words (e.g. connection pinning under --balancer l4). */
 export interface HintEvent {
   type: 'hint';
@@ -227,7 +285,6 @@ export interface HintEvent {
   text: string;
 }
 
-export type LabEvent = StartedEvent | TickEvent | ScaleEvent | WorkerEvent | HealthEvent | PauseEvent | StatsEvent | StoppedEvent | HintEvent;
 export type LabEventType = LabEvent['type'];
 
 /** Typed emitter: `bus.on('tick', (e) => …)` gets a TickEvent; `bus.on('event', …)` gets every event. */

@@ -54,6 +54,8 @@ test('bad settings are usage errors (exit 2) that say what was expected and rece
     [{ basePort: '80' }, {}, /--base-port must be between 1024 and 65535 \(received 80\)/],
     [{}, { max: 'lots' }, /"max" in the config file must be a number \(received "lots"\)/],
     [{}, { host: '' }, /must be a non-empty string/],
+    // Scale to zero holds requests in the L7 proxy; an L4 hand-off has none to hold.
+    [{ min: '0', balancer: 'l4' }, {}, /--min 0 \(scale to zero\) needs the L7 balancer/],
   ];
   for (const [flags, file, message] of rows) {
     assert.throws(

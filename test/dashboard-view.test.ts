@@ -28,7 +28,8 @@ import { formatPlainLine } from '../src/dashboard/plain.js';
 const settings: LabSettings = {
   min: 1, max: 5, scaleUp: 35, scaleDown: 15, interval: 3, cooldown: 30,
   port: 8000, basePort: 5000, host: '127.0.0.1', work: 10, metric: 'host-cpu', policy: 'threshold',
-  target: 50, tolerance: 0.1, scaleDownWindow: 30, maxStepPods: 4, maxStepPercent: 100, warmup: 6, upstreamTimeout: 30, balancer: 'l7', maxConnRequests: 0, maxConnAge: 0,
+  target: 50, tolerance: 0.1, scaleDownWindow: 30, maxStepPods: 4, maxStepPercent: 100, warmup: 6, idle: 60, holdMax: 1000, holdTimeout: 10, metricsPort: 9464,
+  upstreamTimeout: 30, balancer: 'l7', maxConnRequests: 0, maxConnAge: 0,
 };
 
 function traffic(over: Partial<TrafficStats> = {}): TrafficStats {

@@ -34,9 +34,9 @@ test('target policy: replaying the observations through decide with its own memo
   const cpu = { value: 90 };
   const { lab, events, ticks, scales } = await startLab(t, { policy: 'target', target: '50', max: '6', 'scaleDownWindow': '1.5', warmup: '0' }, cpu);
   await until('scaled out', () => scales().some((s) => !s.manual && s.direction === 'out'), 10_000);
-  lab.togglePause();
+  await lab.command({ cmd: 'toggle-pause' }, 'dashboard');
   await sleep(700);
-  lab.togglePause();
+  await lab.command({ cmd: 'toggle-pause' }, 'dashboard');
   cpu.value = 10;
   await sleep(400);
   lab.scale(1);

@@ -10,7 +10,7 @@ import { recordLine } from '../src/runs/recorder.js';
 
 const SETTINGS: LabSettings = {
   min: 1, max: 4, scaleUp: 35, scaleDown: 15, interval: 3, cooldown: 15, port: 8000, basePort: 5000, host: '127.0.0.1', work: 10,
-  metric: 'host-cpu', policy: 'threshold', target: 50, tolerance: 0.1, scaleDownWindow: 30, maxStepPods: 4, maxStepPercent: 100, warmup: 6,
+  metric: 'host-cpu', policy: 'threshold', target: 50, tolerance: 0.1, scaleDownWindow: 30, maxStepPods: 4, maxStepPercent: 100, warmup: 6, idle: 60, holdMax: 1000, holdTimeout: 10, metricsPort: 9464,
   upstreamTimeout: 30, balancer: 'l7', maxConnRequests: 0, maxConnAge: 0,
 };
 const PRICE: Price = { perHour: 3.6, currency: 'USD', source: 'test' }; // 0.001 per worker-second: easy arithmetic

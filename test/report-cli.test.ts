@@ -34,7 +34,7 @@ function tempState(t: TestContext): NodeJS.ProcessEnv {
   return { XDG_STATE_HOME: dir, HOME: join(dir, 'home') };
 }
 
-const config: LabSettings = { min: 1, max: 3, scaleUp: 35, scaleDown: 15, interval: 3, cooldown: 15, port: 8000, basePort: 5000, host: '127.0.0.1', work: 10, metric: 'host-cpu', policy: 'threshold', target: 50, tolerance: 0.1, scaleDownWindow: 30, maxStepPods: 4, maxStepPercent: 100, warmup: 6, upstreamTimeout: 30, balancer: 'l7', maxConnRequests: 0, maxConnAge: 0 };
+const config: LabSettings = { min: 1, max: 3, scaleUp: 35, scaleDown: 15, interval: 3, cooldown: 15, port: 8000, basePort: 5000, host: '127.0.0.1', work: 10, metric: 'host-cpu', policy: 'threshold', target: 50, tolerance: 0.1, scaleDownWindow: 30, maxStepPods: 4, maxStepPercent: 100, warmup: 6, idle: 60, holdMax: 1000, holdTimeout: 10, metricsPort: 9464, upstreamTimeout: 30, balancer: 'l7', maxConnRequests: 0, maxConnAge: 0 };
 const startedAt = new Date(2026, 0, 2, 10, 0, 0).getTime();
 const traffic = { rpm: 60, rps: 1, p50: 2, p95: 3, p99: 4, inFlight: 0, total: 60, errors: 0 };
 const events: LabEvent[] = [

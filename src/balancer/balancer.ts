@@ -27,6 +27,7 @@ import type { Histogram } from 'hdr-histogram-js';
 import { InternalError, PortInUseError } from '../errors.js';
 import { DeadlineQueue } from './deadlines.js';
 import { Exchange, sendJsonError, sendNoReadyWorker, type ExchangeOwner } from './forward.js';
+import { HoldQueue, type HoldOptions, type HoldStats } from './hold.js';
 import { HealthCheckLoop, httpProbe, type ProbeResult } from './health-check.js';
 import { applyCheck, eject, inRotation } from './health-state.js';
 import { forwardRequestHeaders } from './headers.js';
@@ -55,6 +56,17 @@ export interface BalancerOptions {
   keepAliveTimeoutMs?: number;
   health?: Partial<HealthCheckOptions>;
   now?: () => number;
+  /** Hold requests while no worker is in rotation (scale to zero); without it they get 503 at once. */
+  hold?: HoldOptions;
+}
+
+/** 'held': the first request is waiting for a worker; 'released': `count` held requests went on, the oldest after `firstWaitMs`. */
+export interface HeldEvent {
+  held: number;
+}
+export interface ReleasedEvent {
+  count: number;
+  firstWaitMs: number;
 }
 
 export interface UpstreamStats {
@@ -66,6 +78,19 @@ export interface UpstreamStats {
   /** Receives new requests now (not draining, healthy, not ejected). */
   inRotation: boolean;
 }
+
+/** Lifetime counters of one worker, kept a while after it left (so a scrape after its removal still sees its last requests). */
+export interface WorkerCounts {
+  id: number;
+  /** Finished responses by status class (index 2: 2xx … 5: 5xx). */
+  byClass: readonly number[];
+  healthFailures: number;
+  inFlight: number;
+  gone: boolean;
+}
+
+/** Workers that left, remembered for /metrics: far more than can leave between two scrapes. */
+const RETIRED_KEPT = 256;
 
 export interface BalancerHealthEvent {
   id: number;
@@ -172,7 +197,10 @@ export class Balancer extends EventEmitter {
   readonly #now: () => number;
   readonly #server: Server;
   readonly #upstreams = new Map<number, Upstream>();
+  #retired: WorkerCounts[] = [];
+  readonly #hold: HoldQueue<Exchange> | null;
   #rotation: Upstream[] = [];
+  #releasing = false;
   #cursor = 0;
   #port = 0;
   #closed = false;
@@ -206,7 +234,18 @@ export class Balancer extends EventEmitter {
       settled: (u) => {
         if (u.onIdle !== null && u.counter.inFlight === 0) u.onIdle();
       },
+      hold: (exchange, res) => {
+        if (this.#hold === null) return false;
+        this.#hold.hold(exchange, res, this.#now());
+        return true;
+      },
     };
+    this.#hold = opts.hold === undefined || opts.hold.max === 0 ? null : new HoldQueue<Exchange>(opts.hold, this.#now, {
+      onFirstHeld: () => this.emit('held', { held: 1 } satisfies HeldEvent),
+      onReleased: (count, firstWaitMs) => this.emit('released', { count, firstWaitMs } satisfies ReleasedEvent),
+      // The balancer's own 503 (timed out, queue full, stopping): an error, not a served request.
+      answer: (exchange, code, why) => exchange.refuse(503, code, why),
+    });
     this.#server = createServer(
       {
         headersTimeout,
@@ -222,6 +261,11 @@ export class Balancer extends EventEmitter {
     // among them; the 16 KiB limit already bounds how many fit.
     this.#server.maxHeadersCount = 0;
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#clientError(err, socket));
+  }
+
+  /** Requests waiting for a worker (null when holding is off). */
+  holdStats(): HoldStats | null {
+    return this.#hold === null ? null : this.#hold.stats();
   }
 
   get port(): number {
@@ -285,6 +329,7 @@ export class Balancer extends EventEmitter {
     if (!u.gone) {
       u.gone = true;
       this.#upstreams.delete(id);
+      this.#remember(u);
       if (drained) await u.pool.close();
       else await u.pool.destroy();
     }
@@ -296,6 +341,7 @@ export class Balancer extends EventEmitter {
     if (u === undefined) return;
     u.gone = true;
     this.#upstreams.delete(id);
+    this.#remember(u);
     this.#rebuildRotation();
     await Promise.all([u.stopHealth(), u.pool.destroy()]);
   }
@@ -320,9 +366,21 @@ export class Balancer extends EventEmitter {
     return this.#traffic.latency;
   }
 
+  /** Per-worker lifetime counters: every worker now, then the last RETIRED_KEPT that left; and the balancer's own answers. */
+  workerCounts(): { workers: WorkerCounts[]; ownByClass: readonly number[] } {
+    const live = [...this.#upstreams.values()].map((u) => countsOf(u, false));
+    return { workers: [...live, ...this.#retired], ownByClass: [...this.#traffic.ownByClass] };
+  }
+
+  #remember(u: Upstream): void {
+    this.#retired.push(countsOf(u, true));
+    if (this.#retired.length > RETIRED_KEPT) this.#retired.shift();
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#hold?.rejectAll();
     this.#deadlines.close();
     const server = this.#server;
     const closed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
@@ -342,13 +400,17 @@ export class Balancer extends EventEmitter {
     const { headers, hasBody, refuse } = forwardRequestHeaders(req.rawHeaders, (req.socket as Socket).remoteAddress);
     if (refuse !== null) {
       this.#rejected++;
+      this.#traffic.ownByClass[(refuse.status / 100) | 0]++;
       sendJsonError(res, refuse.status, refuse.code, refuse.message, true);
       return;
     }
     const upstream = this.#next();
     if (upstream === null) {
+      // Scale to zero: the request waits for a worker in an exchange of its own (its deadline starts once it is sent).
+      if (this.#hold !== null) return this.#hold.hold(new Exchange(this.#owner, req, res, start, headers, hasBody, true), res, start);
       // The balancer's own answer: an error, not a served request (no RPS, no latency).
       this.#traffic.errors++;
+      this.#traffic.ownByClass[5]++;
       sendNoReadyWorker(res);
       return;
     }
@@ -371,6 +433,7 @@ export class Balancer extends EventEmitter {
           : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
             ? [408, 'Request Timeout']
             : [400, 'Bad Request'];
+      this.#traffic.ownByClass[4]++;
       s.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     }
     s.destroy();
@@ -407,6 +470,7 @@ export class Balancer extends EventEmitter {
 
   #onHealthResult(u: Upstream, r: ProbeResult): void {
     if (u.gone || u.draining) return;
+    if (!r.ok) u.counter.healthFailures++;
     const before = inRotation(u.health);
     const wasEjected = u.health.ejected;
     const { state, transition } = applyCheck(u.health, r.ok, this.#health);
@@ -420,5 +484,18 @@ export class Balancer extends EventEmitter {
     const rotation: Upstream[] = [];
     for (const u of this.#upstreams.values()) if (!u.draining && inRotation(u.health)) rotation.push(u);
     this.#rotation = rotation;
+    if (rotation.length > 0 && this.#hold !== null && this.#hold.size > 0 && !this.#releasing) {
+      // After the current call returns: the supervisor announces the worker ready first, then the held requests go.
+      this.#releasing = true;
+      queueMicrotask(() => {
+        this.#releasing = false;
+        if (this.#rotation.length > 0) this.#hold?.release((exchange) => exchange.release(this.#next() as Upstream));
+      });
+    }
   }
+}
+
+function countsOf(u: Upstream, gone: boolean): WorkerCounts {
+  const c = u.counter;
+  return { id: u.id, byClass: [...c.byClass], healthFailures: c.healthFailures, inFlight: gone ? 0 : c.inFlight, gone };
 }

@@ -27,6 +27,8 @@ export interface ExchangeOwner {
   upstreamFailed(upstream: Upstream, code: string, connectFailure: boolean): void;
   /** `upstream`'s in-flight count just went down. */
   settled(upstream: Upstream): void;
+  /** No worker left for a retry: hold the exchange until one is (true), or not (false: answer 503). */
+  hold(exchange: Exchange, res: ServerResponse): boolean;
 }
 
 /** Methods whose request may be sent twice (RFC 9110 §9.2.2). */
@@ -84,7 +86,10 @@ class DeadlineError extends Error {
  * were parsed and passes them on (see forwardResponseHeaders).
  */
 export class Exchange implements Deadlined {
-  readonly start: number;
+  /** When the request arrived (latency is measured from here, time held for a worker included). */
+  readonly arrived: number;
+  /** When its upstream deadline started: on arrival, or once a held request was sent to a worker. */
+  start: number;
   dlPrev: Deadlined | null = null;
   dlNext: Deadlined | null = null;
   dlQueued = false;
@@ -108,17 +113,38 @@ export class Exchange implements Deadlined {
   /** The balancer answered this request itself (502/503/504): an error, not a served request. */
   #local = false;
 
-  constructor(owner: ExchangeOwner, req: IncomingMessage, res: ServerResponse, start: number, headers: string[], hasBody: boolean) {
+  /** `held`: it waits for a worker first (no deadline until release()). */
+  constructor(owner: ExchangeOwner, req: IncomingMessage, res: ServerResponse, start: number, headers: string[], hasBody: boolean, held = false) {
     this.#owner = owner;
     this.#req = req;
     this.#res = res;
+    this.arrived = start;
     this.start = start;
     this.#headers = headers;
     this.#hasBody = hasBody;
     this.#mayRetry = !hasBody && IDEMPOTENT.has(req.method ?? '');
     owner.traffic.inFlight++;
-    owner.deadlines.add(this);
+    if (!held) owner.deadlines.add(this);
     res.once('close', () => this.#onClientClose());
+  }
+
+  /** A held request goes to `upstream` now; its upstream deadline starts now (the hold had its own). */
+  release(upstream: Upstream): void {
+    this.start = this.#owner.now();
+    this.#owner.deadlines.add(this);
+    this.send(upstream);
+  }
+
+  /** The balancer answers it itself (a held request that got no worker): an error, not a served request. */
+  refuse(status: number, code: ErrorCode, message: string): void {
+    if (this.#detached) return;
+    if (this.#res.headersSent || this.#res.destroyed) {
+      this.#detached = true;
+      this.#local = true;
+      this.#owner.traffic.errors++;
+      return;
+    }
+    this.#answer(status, code, message);
   }
 
   /** Send (or resend) the request to `upstream`. */
@@ -212,6 +238,9 @@ export class Exchange implements Deadlined {
         this.send(next);
         return;
       }
+      // Held until a worker is ready: no upstream deadline meanwhile (the hold has its own; release() starts a new one).
+      owner.deadlines.remove(this);
+      if (owner.hold(this, res)) return;
       this.#answer(503, 'AS_ERR_NO_READY_WORKER', 'no ready worker');
       return;
     }
@@ -228,6 +257,8 @@ export class Exchange implements Deadlined {
     this.#local = true;
     this.#owner.deadlines.remove(this);
     this.#owner.traffic.errors++;
+    // Responses by status class for the lab's /metrics: the balancer's own answers under worker="none".
+    this.#owner.traffic.ownByClass[(status / 100) | 0]++;
     sendJsonError(this.#res, status, code, message);
   }
 
@@ -247,7 +278,9 @@ export class Exchange implements Deadlined {
     owner.deadlines.remove(this);
     if (this.#res.writableFinished && !this.#local) {
       const now = owner.now();
-      owner.traffic.complete(now, now - this.start);
+      owner.traffic.complete(now, now - this.arrived);
+      // Responses by status class, per worker, for the lab's /metrics (a worker answered: not local).
+      (this.#upstream as Upstream).counter.byClass[(this.#res.statusCode / 100) | 0]++;
       return;
     }
     if (this.#detached) return;

@@ -31,6 +31,8 @@ export class TrafficCounter {
   inFlight = 0;
   total = 0;
   errors = 0;
+  /** The balancer's own answers (no worker involved) by status class. */
+  readonly ownByClass = [0, 0, 0, 0, 0, 0];
 
   /** A response finished at `nowMs`, `latencyMs` after its request arrived. */
   complete(nowMs: number, latencyMs: number): void {
@@ -62,6 +64,10 @@ export class WorkerCounter {
   inFlight = 0;
   requests = 0;
   errors = 0;
+  /** Finished responses by status class: index 2 counts 2xx, … 5 counts 5xx. */
+  readonly byClass = [0, 0, 0, 0, 0, 0];
+  /** Active health checks that failed. */
+  healthFailures = 0;
 
   complete(nowMs: number): void {
     this.requests++;

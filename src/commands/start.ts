@@ -9,6 +9,7 @@ import type { CliIO } from '../cli-io.js';
 import { formatJsonLine, formatPlainLine } from '../dashboard/plain.js';
 import { startDashboard } from '../dashboard/dashboard.js';
 import type { LabConfig } from '../lab/config.js';
+import { openOperations, type Operations } from './operations.js';
 import { exposureWarning, Lab } from '../lab/lab.js';
 import { running } from './running.js';
 import { emptySummary, foldSummary, summaryLines } from '../summary/summary.js';
@@ -60,7 +61,21 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     io.stderr.write(`error: ${e.message}\n`);
     return e.exitCode;
   }
+  let ops: Operations;
+  try {
+    ops = await openOperations(lab, config, io);
+  } catch (err) {
+    await lab.stop('could not open the control socket or the metrics port');
+    run.close();
+    if (err instanceof AutoscaleError) {
+      io.stderr.write(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
   running.add(lab);
+  // Other terminals find this lab's control socket (and metrics) through the `current` pointer.
+  run.setPointerFields({ controlSocket: ops.controlSocket, metricsUrl: lab.metricsUrl });
   let summary = emptySummary();
   lab.events.on('event', (e) => (summary = foldSummary(summary, e)));
   run.attach(lab.events, (message) => io.stderr.write(`warning: ${message}\n`));
@@ -70,9 +85,9 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
   let dashboard: { close(): void } | null = null;
   if (useDashboard) {
     dashboard = startDashboard(lab.events, {
-      scale: (delta) => lab.scale(delta),
-      togglePause: () => lab.togglePause(),
-      quit: () => void lab.stop('quit from the dashboard'),
+      scale: (delta) => void lab.command({ cmd: 'scale-by', delta }, 'dashboard'),
+      togglePause: () => void lab.command({ cmd: 'toggle-pause' }, 'dashboard'),
+      quit: () => void lab.command({ cmd: 'stop' }, 'dashboard'),
     }, io);
   } else {
     const format = opts.json ? formatJsonLine : formatPlainLine;
@@ -88,6 +103,7 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     await lab.run();
     await lab.stopped;
   } finally {
+    await ops.close();
     for (const s of signals) process.off(s, onSignal);
     dashboard?.close();
     running.delete(lab);

@@ -4,6 +4,7 @@
  * `describe(event)`. Ticks and the 1 s stats heartbeat are numbers, not
  * events: they return null here (the plain view prints its own tick line).
  */
+import { INVALID_REQUEST } from '../control/operator.js';
 import type { LabEvent, StoreStatus, WorkerState } from '../events.js';
 import { plural } from '../format.js';
 
@@ -11,7 +12,7 @@ export type LogLevel = 'info' | 'scale' | 'warn' | 'error';
 
 export interface EventLine {
   /** What kind of thing happened, one word: the first column of the line. */
-  kind: 'started' | 'scale' | 'worker' | 'health' | 'paused' | 'resumed' | 'stopped' | 'hint';
+  kind: 'started' | 'scale' | 'worker' | 'health' | 'paused' | 'resumed' | 'stopped' | 'command' | 'refresh' | 'hold' | 'hint';
   level: LogLevel;
   /** The rest of the line. */
   text: string;
@@ -70,6 +71,19 @@ export function describe(e: LabEvent): EventLine | null {
         level: e.forced > 0 ? 'warn' : 'info',
         text: `${e.reason}; ${plural(e.forced, 'worker')} needed SIGKILL${visitsByWorker(e.store)}`,
       };
+    case 'command':
+      // Who asked: a dashboard key or a client of the control socket (`autoscale scale 4` in another terminal).
+      if (e.command === INVALID_REQUEST) return { kind: 'command', level: 'warn', text: `invalid request on the ${e.source}, answered with an error: ${e.message}` };
+      return { kind: 'command', level: e.ok ? 'scale' : 'warn', text: `${e.command} (manual via ${e.source})${e.ok ? '' : ' refused'}: ${e.message}` };
+    case 'refresh':
+      return { kind: 'refresh', level: e.phase === 'failed' ? 'error' : 'scale', text: `${e.phase === 'progress' ? `${e.replaced}/${e.total}` : e.phase}: ${e.detail}` };
+    case 'cold-start': {
+      const ms = `${Math.round(e.waitedMs)} ms`;
+      const text = e.fromZero
+        ? `cold start: first request waited ${ms} (${plural(e.held, 'request')} held while a worker started)`
+        : `${plural(e.held, 'request')} held until a worker was ready: the first waited ${ms}`;
+      return { kind: 'hold', level: 'warn', text };
+    }
     case 'hint':
       return { kind: 'hint', level: 'warn', text: e.text };
     case 'tick':

@@ -190,6 +190,9 @@ export function reduceDashboard(state: DashboardState, event: LabEvent): Dashboa
     case 'paused':
       return { ...state, now, log, paused: event.paused };
     case 'scale':
+    case 'command':
+    case 'refresh':
+    case 'cold-start':
     case 'hint':
       return { ...state, now, log };
     case 'stopped':

@@ -46,6 +46,10 @@ export const DEFAULTS: LabConfig = {
   maxStepPods: 4,
   maxStepPercent: 100,
   warmup: 6,
+  idle: 60,
+  holdMax: 1000,
+  holdTimeout: 10,
+  metricsPort: 9464,
   upstreamTimeout: 30,
   balancer: 'l7',
   maxConnRequests: 0,
@@ -60,7 +64,7 @@ interface KeySpec { key: keyof LabConfig; flag: string; kind: Kind; min?: number
 
 /** Keys settable from flags and the config file (file keys are the flag names, e.g. "scale-up", or camelCase). */
 const KEYS: KeySpec[] = [
-  { key: 'min', flag: 'min', kind: 'int', min: 1, max: 64 },
+  { key: 'min', flag: 'min', kind: 'int', min: 0, max: 64 },
   { key: 'max', flag: 'max', kind: 'int', min: 1, max: 64 },
   { key: 'scaleUp', flag: 'scale-up', kind: 'number', min: 0, max: 100 },
   { key: 'scaleDown', flag: 'scale-down', kind: 'number', min: 0, max: 100 },
@@ -77,6 +81,10 @@ const KEYS: KeySpec[] = [
   { key: 'maxStepPods', flag: 'max-step-pods', kind: 'int', min: 1, max: 64 },
   { key: 'maxStepPercent', flag: 'max-step-percent', kind: 'number', min: 0, max: 1000 },
   { key: 'warmup', flag: 'warmup', kind: 'number', min: 0, max: 3600 },
+  { key: 'idle', flag: 'idle', kind: 'number', min: 1, max: 86_400 },
+  { key: 'holdMax', flag: 'hold-max', kind: 'int', min: 0, max: 100_000 },
+  { key: 'holdTimeout', flag: 'hold-timeout', kind: 'number', min: 0.1, max: 300 },
+  { key: 'metricsPort', flag: 'metrics-port', kind: 'int', min: 0, max: 65_535 },
   { key: 'upstreamTimeout', flag: 'upstream-timeout', kind: 'number', min: 0.1, max: 3600 },
   { key: 'maxConnRequests', flag: 'max-conn-requests', kind: 'int', min: 0, max: 1_000_000_000 },
   { key: 'maxConnAge', flag: 'max-conn-age', kind: 'int', min: 0, max: 86_400 },
@@ -200,6 +208,10 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}, limits
   if (config.min > config.max) {
     throw new UsageError(`--min (${config.min}) must be <= --max (${config.max})`);
   }
+  if (config.min === 0 && config.balancer === 'l4') {
+    // Holding a request until a worker starts needs an HTTP proxy; an L4 hand-off has no request to hold.
+    throw new UsageError('--min 0 (scale to zero) needs the L7 balancer: it holds requests until a worker is ready, which --balancer l4 cannot (use --min 1, or drop --balancer l4)');
+  }
   if (config.scaleDown >= config.scaleUp) {
     throw new UsageError(`--scale-down (${config.scaleDown}) must be below --scale-up (${config.scaleUp})`);
   }
@@ -208,6 +220,9 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}, limits
     throw new UsageError(
       `--port (${config.port}) falls inside the workers' port range ${config.basePort}–${config.basePort + config.max - 1} (move --port or --base-port)`,
     );
+  }
+  if (config.metricsPort !== 0 && config.metricsPort === config.port) {
+    throw new UsageError(`--metrics-port (${config.metricsPort}) must differ from --port`);
   }
   if (config.basePort + config.max - 1 > 65_535) {
     throw new UsageError(`--base-port (${config.basePort}) + --max (${config.max}) runs past port 65535`);

@@ -12,11 +12,22 @@ import { mkdtempSync } from 'node:fs';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Balancer, DEFAULT_HEALTH, type BalancerHealthEvent, type UpstreamErrorEvent, type UpstreamRestoredEvent } from '../balancer/balancer.js';
+import { request } from 'undici';
+import {
+  Balancer,
+  DEFAULT_HEALTH,
+  type BalancerHealthEvent,
+  type ReleasedEvent,
+  type UpstreamErrorEvent,
+  type UpstreamRestoredEvent,
+} from '../balancer/balancer.js';
 import { L4Balancer, type PinnedEvent } from '../balancer/l4.js';
-import { LabEvents, type TrafficStats, type WorkerSnapshot } from '../events.js';
+import { Operator, type CommandResult, type LabCommand, type OperableLab } from '../control/operator.js';
+import type { RefreshTarget } from '../control/refresh.js';
+import { LabEvents, type CommandSource, type TrafficStats, type WorkerSnapshot } from '../events.js';
 import { decide, initialMemory, noteManualScale, setPaused, type Decision, type PolicyMemory, type PolicyState } from '../policy/decide.js';
 import type { Observation } from '../policy/measure.js';
+import { applyIdle, policyMin } from '../scale-to-zero/idle.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { defaultSqlite, describeLocation, locationToUrl, type StoreLocation } from '../store/location.js';
 import { summarizeStore } from '../store/status.js';
@@ -55,6 +66,10 @@ export class Lab {
   readonly supervisor: Supervisor;
   /** Resolves once everything is stopped, with the number of workers that needed SIGKILL. */
   readonly stopped: Promise<number>;
+  /** Every operator command (dashboard keys, control socket) goes through `command()`, which uses this. */
+  readonly operator: Operator;
+  /** Where the admin server serves /metrics, once it listens (set by `autoscale start`). */
+  metricsUrl: string | null = null;
 
   #t0 = performance.now();
   #sampler: CpuSampler;
@@ -62,6 +77,13 @@ export class Lab {
   /** Latency over each 1 s stats period (the tick window has its own). */
   #statsLatency: LatencyWindow;
   #memory: PolicyMemory = initialMemory();
+  /** Automatic scaling held for this reason (a refresh), or null. */
+  #holdReason: string | null = null;
+  /** Scale to zero: ms of the last sign of traffic (for --idle), the balancer's total at the last tick. */
+  #lastActivityAt = 0;
+  #lastTotal = 0;
+  /** The pool is starting a worker from zero because a request is held. */
+  #coldStart = false;
   #tickTimer: NodeJS.Timeout | null = null;
   #statsTimer: NodeJS.Timeout | null = null;
   #ticking = false;
@@ -78,7 +100,12 @@ export class Lab {
     this.balancer =
       config.balancer === 'l4'
         ? new L4Balancer({ host: config.host, port: config.port })
-        : new Balancer({ host: config.host, port: config.port, upstreamTimeoutMs: Math.round(config.upstreamTimeout * 1000) });
+        : new Balancer({
+            host: config.host,
+            port: config.port,
+            upstreamTimeoutMs: Math.round(config.upstreamTimeout * 1000),
+            hold: { max: config.holdMax, timeoutMs: config.holdTimeout * 1000 },
+          });
     const workerArgs: string[] = [];
     if (config.maxConnRequests > 0) workerArgs.push('--max-conn-requests', String(config.maxConnRequests));
     if (config.maxConnAge > 0) workerArgs.push('--max-conn-age', String(config.maxConnAge));
@@ -123,6 +150,22 @@ export class Lab {
           `and the ${e.connections} open keep-alive connections predate it (--max-conn-requests or --max-conn-age spread them)`,
       });
     });
+    // Scale to zero: a request waiting with no worker starts one at once (Knative's activator), unless paused.
+    this.balancer.on('held', () => {
+      this.#lastActivityAt = this.now();
+      if (this.supervisor.desired === 0 && !this.#stopping && !this.#memory.paused) {
+        const now = this.now();
+        this.#coldStart = true;
+        this.#memory = { ...this.#memory, lastScaleAt: now };
+        this.#scaleTo(now, 0, 1, 'a request is waiting and no worker runs: cold start 0 → 1', false);
+      }
+    });
+    this.balancer.on('released', (r: ReleasedEvent) => {
+      this.#lastActivityAt = this.now();
+      this.events.publish({ type: 'cold-start', t: this.now(), waitedMs: r.firstWaitMs, held: r.count, fromZero: this.#coldStart });
+      this.#coldStart = false;
+    });
+    this.operator = new Operator(this.#operable());
   }
 
   /** Bind the balancer; fails with AS_ERR_PORT_IN_USE before any worker starts. */
@@ -145,7 +188,8 @@ export class Lab {
       host: { cores: availableParallelism(), memoryBytes: totalmem() },
       store: { kind: this.store.kind, where: describeLocation(this.store) },
     });
-    this.supervisor.setDesired(this.config.min);
+    // Like Knative's initial scale of 1: a lab with --min 0 starts warm and shrinks to zero once idle.
+    this.supervisor.setDesired(policyMin(this.config.min));
     this.#tickTimer = setInterval(() => void this.#tick(), this.config.interval * 1000);
     this.#statsTimer = setInterval(() => this.#publishStats(), 1000);
   }
@@ -172,10 +216,57 @@ export class Lab {
     return this.supervisor.desired;
   }
 
-  togglePause(): boolean {
-    this.#memory = setPaused(this.#memory, !this.#memory.paused);
-    this.events.publish({ type: 'paused', t: this.now(), paused: this.#memory.paused });
+  get paused(): boolean {
     return this.#memory.paused;
+  }
+
+  /** Every operator command, from a dashboard key or the control socket: one code path, one 'command' event each. */
+  command(cmd: LabCommand, source: CommandSource, progress?: (message: string) => void): Promise<CommandResult> {
+    return this.operator.command(cmd, source, progress);
+  }
+
+  /** What the operator may do to this lab. */
+  #operable(): OperableLab {
+    const supervisor = this.supervisor;
+    return {
+      runDir: this.runDir,
+      settings: { ...publicSettings(this.config) },
+      metricsUrl: () => this.metricsUrl,
+      balancerUrl: () => this.balancer.url,
+      paused: () => this.#memory.paused,
+      stopping: () => this.#stopping !== null,
+      desired: () => supervisor.desired,
+      counts: () => supervisor.counts(),
+      workers: () => this.#workers(),
+      held: () => (this.balancer instanceof Balancer ? (this.balancer.holdStats()?.held ?? 0) : 0),
+      now: () => this.now(),
+      startedAt: () => Date.now() - Math.round(this.now()),
+      publish: (e) => this.events.publish(e),
+      on: (type, listener) => void this.events.on(type, listener),
+      off: (type, listener) => void this.events.off(type, listener),
+      setPaused: (paused) => {
+        if (paused === this.#memory.paused) return;
+        this.#memory = setPaused(this.#memory, paused);
+        this.events.publish({ type: 'paused', t: this.now(), paused });
+      },
+      scaleTo: (n, reason) => {
+        const from = supervisor.desired;
+        if (n === from || this.#stopping) return;
+        const now = this.now();
+        this.#memory = noteManualScale(this.#memory, now);
+        this.#scaleTo(now, from, n, reason, true);
+      },
+      holdScaling: (reason) => void (this.#holdReason = reason),
+      refreshTarget: (): RefreshTarget => ({
+        workers: () => supervisor.snapshot(),
+        setSurge: (n) => supervisor.setSurge(n),
+        retire: (id, why) => supervisor.retire(id, why),
+        healthy: (w) => probeHealth(this.config.host, w.port),
+        stopping: () => this.#stopping !== null,
+        readyTimeoutMs: this.config.readyTimeoutMs + 5000,
+      }),
+      stop: (reason) => this.stop(reason),
+    };
   }
 
   /** Stop ticking, drain and stop every worker, close the balancer. Idempotent. */
@@ -215,13 +306,36 @@ export class Lab {
       const observation = this.#window.take(now, hostCpu);
       const counts = this.supervisor.counts();
       const state: PolicyState = { desired: this.supervisor.desired, starting: counts.starting, ready: counts.ready };
-      const { decision, memory } = decide(observation, state, this.#memory, this.config, now);
+      const { decision, memory } = this.#decide(observation, state, now);
       this.#memory = memory;
       if (decision.desired !== state.desired) this.#scaleTo(now, state.desired, decision.desired, decision.reason, false);
       this.#publishTick(now, observation, state, decision);
     } finally {
       this.#ticking = false;
     }
+  }
+
+  /** The policy's decision; while a refresh runs it holds like a pause, saying why. */
+  #decide(observation: Observation, state: PolicyState, now: number): { decision: Decision; memory: PolicyMemory } {
+    const hold = this.#holdReason;
+    const paused = this.#memory.paused;
+    // With --min 0 the policy still keeps one worker; only the idle rule below goes to zero.
+    const config = this.config.min === 0 ? { ...this.config, min: policyMin(0) } : this.config;
+    let r: { decision: Decision; memory: PolicyMemory };
+    if (hold === null || paused) {
+      r = decide(observation, state, this.#memory, config, now);
+    } else {
+      r = decide(observation, state, { ...this.#memory, paused: true }, config, now);
+      r = { decision: { ...r.decision, reason: r.decision.reason.replace(/^paused \(/, `${hold} (`) }, memory: { ...r.memory, paused: false } };
+    }
+    if (this.config.min > 0) return r;
+    const traffic = this.balancer.snapshot();
+    if (traffic.total !== this.#lastTotal || traffic.inFlight > 0) this.#lastActivityAt = now;
+    this.#lastTotal = traffic.total;
+    const idle = { min: 0, idle: this.config.idle, desired: state.desired, idleForMs: now - this.#lastActivityAt, held: paused || hold !== null };
+    const d = applyIdle(r.decision, idle);
+    if (d === r.decision) return r;
+    return { decision: d, memory: { ...r.memory, lastScaleAt: d.desired !== state.desired ? now : this.#memory.lastScaleAt } };
   }
 
   /** The decision first, then the worker events it causes. */
@@ -306,5 +420,16 @@ export class Lab {
   #workers(): WorkerSnapshot[] {
     const inFlight = new Map(this.balancer.snapshot().workers.map((u) => [u.id, u.inFlight]));
     return this.supervisor.snapshot((id) => ({ rps: this.#window.rateOf(id), inFlight: inFlight.get(id) ?? 0 }));
+  }
+}
+
+/** One GET /health straight to a worker (a refresh waits for a new worker to pass it). */
+async function probeHealth(host: string, port: number): Promise<boolean> {
+  try {
+    const res = await request(`http://${host.includes(':') ? `[${host}]` : host}:${port}/health`, { headersTimeout: 1000, bodyTimeout: 1000 });
+    await res.body.dump();
+    return res.statusCode === 200;
+  } catch {
+    return false;
   }
 }

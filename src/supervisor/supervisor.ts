@@ -82,6 +82,8 @@ export class Supervisor {
   #desired = 0;
   /** Worker id → the crash streak of the slot it holds (absent: 0). */
   #streaks = new Map<number, number>();
+  /** Extra workers run beyond `desired` during a rolling refresh. */
+  #surge = 0;
   #replacements: Replacement[] = [];
   #blockedPorts = new Set<number>();
   #stopping = false;
@@ -131,6 +133,20 @@ export class Supervisor {
   setDesired(n: number): void {
     this.#desired = n;
     this.#reconcile();
+  }
+
+  /** Run `n` workers beyond the desired count (a rolling refresh starts new ones before it stops old ones). */
+  setSurge(n: number): void {
+    this.#surge = n;
+    this.#reconcile();
+  }
+
+  /** Drain and stop one worker by id (a rolling refresh); resolves once it has exited. Not replaced unless the count is short. */
+  async retire(id: number, why: string): Promise<void> {
+    const w = this.#workers.get(id);
+    if (!w) return;
+    await w.retire(why);
+    await w.exited;
   }
 
   /** `starting` counts workers in back-off too: capacity on its way. */
@@ -201,13 +217,14 @@ export class Supervisor {
   #reconcile(): void {
     if (this.#stopping) return;
     const live = [...this.#workers.values()].filter((w) => w.live);
-    for (let i = live.length; i < this.#desired; i++) this.#start(this.#replacements.shift());
+    const target = this.#desired + this.#surge;
+    for (let i = live.length; i < target; i++) this.#start(this.#replacements.shift());
     // A replacement for a slot nobody wants any more is dropped.
     this.#replacements = [];
-    if (live.length > this.#desired) {
+    if (live.length > target) {
       const victims = live
         .sort((a, b) => RETIRE_ORDER[a.phase] - RETIRE_ORDER[b.phase] || b.startedAt - a.startedAt || b.id - a.id)
-        .slice(0, live.length - this.#desired);
+        .slice(0, live.length - target);
       for (const w of victims) void w.retire(`scale-in to ${this.#desired}`);
     }
   }

@@ -1,0 +1,39 @@
+/** `autoscale status` as text. Pure: returns the lines. */
+import { formatClock, formatPercent } from '../format.js';
+import type { LabStatus } from './operator.js';
+
+export function formatStatus(s: LabStatus): string {
+  const c = s.settings;
+  const policy =
+    c.policy === 'target'
+      ? `target policy on ${c.metric}: hold ${c.target} per worker ± ${c.tolerance * 100} %, scale-in window ${c.scaleDownWindow} s`
+      : `threshold policy on ${c.metric}: out above ${c.scaleUp}, in below ${c.scaleDown}, cooldown ${c.cooldown} s`;
+  const lines = [
+    `lab pid ${s.pid}, up ${formatClock(s.uptimeMs)}, balancer ${s.balancerUrl}${s.metricsUrl ? `, metrics ${s.metricsUrl}` : ''}`,
+    `run directory ${s.runDir}`,
+    `${policy}; ${c.min}–${c.max} workers, tick ${c.interval} s, warm-up ${c.warmup} s${c.min === 0 ? `, scale to zero after ${c.idle} s idle` : ''}`,
+    `automatic scaling ${s.paused ? 'PAUSED (autoscale resume)' : 'on'}${s.refreshing ? '; refresh in progress' : ''}`,
+    `workers: ${s.running} running (${s.ready} ready), desired ${s.desired}${s.held > 0 ? `; ${s.held} requests held waiting for a worker` : ''}`,
+    `last decision: ${s.lastDecision === null ? 'none yet' : `+${formatClock(s.lastDecision.t)} ${s.lastDecision.action}: ${s.lastDecision.reason}`}`,
+  ];
+  if (s.workers.length > 0) {
+    const rows = [['id', 'port', 'pid', 'state', 'health', 'uptime', 'restarts', 'req/s', 'in flight', 'cpu %']];
+    for (const w of s.workers) {
+      rows.push([
+        String(w.id),
+        w.port > 0 ? String(w.port) : '–',
+        w.pid === undefined ? '–' : String(w.pid),
+        w.state,
+        w.healthy ? 'healthy' : 'unhealthy',
+        formatClock(w.uptimeMs),
+        String(w.restarts),
+        w.rps >= 10 ? w.rps.toFixed(0) : w.rps.toFixed(1),
+        String(w.inFlight),
+        formatPercent(w.cpu),
+      ]);
+    }
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    lines.push('', ...rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()));
+  }
+  return lines.join('\n');
+}
