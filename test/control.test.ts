@@ -146,7 +146,7 @@ test('status, scale, pause, resume and stop from a second terminal; each is an e
   assert.ok(commands.every((e) => e.source === 'control socket'));
   const scaleEvent = lab.events.find((e) => e.type === 'scale');
   assert.deepEqual(scaleEvent && { from: scaleEvent.from, to: scaleEvent.to, manual: scaleEvent.manual }, { from: 1, to: 2, manual: true });
-  assert.match((lab.events.at(-1) as { reason: string }).reason, /stop \(manual via control socket\)/);
+  assert.match((lab.events.at(-1) as { reason: string }).reason, /asked to stop via the control socket/);
 });
 
 test('refresh and scale under steady load: zero failed requests, counted by autoscale load', async (t) => {

@@ -150,7 +150,8 @@ export class Operator {
         const n = lab.counts().live;
         progress(`stopping the lab: draining and stopping ${n} worker${n === 1 ? '' : 's'}…`);
         this.#event(name, source, true, 'stopping: draining and stopping every worker');
-        const forced = await lab.stop(`stop (manual via ${source})`);
+        // The stop reason is printed as is, e.g. 'autoscale ran 4 s (quit from the dashboard)'.
+        const forced = await lab.stop(source === 'dashboard' ? 'quit from the dashboard' : `asked to stop via the ${source}`);
         return { ok: true, message: `lab stopped; ${forced} worker${forced === 1 ? '' : 's'} needed SIGKILL`, data: { forced } };
       }
     }
