@@ -21,10 +21,12 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Histogram } from 'hdr-histogram-js';
-import { InternalError, PortInUseError } from '../errors.js';
+import { InternalError } from '../errors.js';
+import { hostForUrl } from '../url-host.js';
+import { listenFrontEnd } from './listen.js';
 import { DeadlineQueue } from './deadlines.js';
 import { Exchange, sendJsonError, sendNoReadyWorker, type ExchangeOwner } from './forward.js';
 import { HoldQueue, type HoldOptions, type HoldStats } from './hold.js';
@@ -273,29 +275,11 @@ export class Balancer extends EventEmitter {
   }
 
   get url(): string {
-    const h = this.host.includes(':') ? `[${this.host}]` : this.host;
-    return `http://${h}:${this.#port}`;
+    return `http://${hostForUrl(this.host)}:${this.#port}`;
   }
 
-  listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const server = this.#server;
-      const onError = (err: NodeJS.ErrnoException): void => {
-        server.off('listening', onListening);
-        reject(err.code === 'EADDRINUSE' ? new PortInUseError(this.host, this.#requestedPort, 'balancer port') : err);
-      };
-      const onListening = (): void => {
-        server.off('error', onError);
-        // Once listening, the only server errors are failed accepts (e.g. EMFILE): that one connection
-        // is lost and the server keeps accepting, so it must not crash the daemon as an unhandled 'error'.
-        server.on('error', () => {});
-        this.#port = (server.address() as AddressInfo).port;
-        resolve();
-      };
-      server.once('error', onError);
-      server.once('listening', onListening);
-      server.listen({ host: this.host, port: this.#requestedPort });
-    });
+  async listen(): Promise<void> {
+    this.#port = await listenFrontEnd(this.#server, this.host, this.#requestedPort);
   }
 
   addWorker(w: { id: number; host: string; port: number }): void {

@@ -20,9 +20,11 @@
  *   in rotation stays idle for `pinnedAfterMs` while others serve traffic.
  */
 import { EventEmitter } from 'node:events';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { InternalError, PortInUseError } from '../errors.js';
+import { InternalError } from '../errors.js';
+import { hostForUrl } from '../url-host.js';
+import { listenFrontEnd } from './listen.js';
 import type { TrafficStats } from '../events.js';
 import { DEFAULT_HEALTH, type BalancerHealthEvent, type HealthCheckOptions, type UpstreamErrorEvent, type UpstreamRestoredEvent } from './balancer.js';
 import { HealthCheckLoop, httpProbe, type ProbeResult } from './health-check.js';
@@ -148,27 +150,11 @@ export class L4Balancer extends EventEmitter {
   }
 
   get url(): string {
-    const h = this.host.includes(':') ? `[${this.host}]` : this.host;
-    return `http://${h}:${this.#port}`;
+    return `http://${hostForUrl(this.host)}:${this.#port}`;
   }
 
-  listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const server = this.#server;
-      const onError = (err: NodeJS.ErrnoException): void => {
-        server.off('listening', onListening);
-        reject(err.code === 'EADDRINUSE' ? new PortInUseError(this.host, this.#requestedPort, 'balancer port') : err);
-      };
-      const onListening = (): void => {
-        server.off('error', onError);
-        server.on('error', () => {}); // a failed accept (EMFILE) loses that connection only
-        this.#port = (server.address() as AddressInfo).port;
-        resolve();
-      };
-      server.once('error', onError);
-      server.once('listening', onListening);
-      server.listen({ host: this.host, port: this.#requestedPort });
-    });
+  async listen(): Promise<void> {
+    this.#port = await listenFrontEnd(this.#server, this.host, this.#requestedPort);
   }
 
   addWorker(w: L4Target): void {
