@@ -234,7 +234,7 @@ test('a crash loop waits in its own backoff state; back-off delays only replacem
   assert.match(replacement.detail, /after 300 ms back-off \(crash loop: 1 in a row\)/);
 });
 
-test('the crash streak is per slot: SIGKILLs of different workers each wait the first back-off; one slot crashing again doubles only its own', async (t) => {
+test('the crash streak is per slot: SIGKILLs of different unstable workers each wait the first back-off; one slot crashing again doubles only its own; a stable worker is replaced at once', async (t) => {
   const base = await freeBasePort();
   const { sup, workerEvents } = setup(t, { basePort: base, backoffBaseMs: 100, backoffMaxMs: 5000, stableMs: 3000 });
   sup.setDesired(3);
@@ -259,9 +259,14 @@ test('the crash streak is per slot: SIGKILLs of different workers each wait the 
   // Slot 1's replacement crashes again before it was stable: only that slot's delay doubles.
   const r1b = await killAndReplacement(r1.id);
   assert.match(r1b.detail, /after 200 ms back-off \(crash loop: 2 in a row\)/);
-  // Once that slot's worker stays ready `stableMs`, its streak is forgotten.
+  // Once that slot's worker stays ready `stableMs` it is stable: its streak is forgotten, and when it
+  // is killed its replacement starts at once (no crash loop to hold back).
   await until(`worker ${r1b.id} ready`, () => readyPid(r1b.id) !== undefined, 20_000);
   await new Promise((r) => setTimeout(r, 3600));
   const r1c = await killAndReplacement(r1b.id);
-  assert.match(r1c.detail, /after 100 ms back-off \(crash loop: 1 in a row\)/);
+  assert.doesNotMatch(r1c.detail, /back-off/);
+  assert.match(r1c.detail, /^replacement \d+; log /);
+  // Killed again before it is stable: the streak starts from one.
+  const r1d = await killAndReplacement(r1c.id);
+  assert.match(r1d.detail, /after 100 ms back-off \(crash loop: 1 in a row\)/);
 });

@@ -4,14 +4,17 @@
  * own lifecycle lives in worker-process.ts; this file decides only how many,
  * which port, which to take away, and how long a replacement waits.
  *
- * Back-off applies to replacements of crashed workers only (a crash loop must
- * not spin); new capacity — a scale-out, a manual `+` — starts at once. The
- * crash streak belongs to a slot (one desired worker position, handed from a
- * worker to its replacement): a slot's replacement waits base × 2^(streak−1),
- * capped, and the slot's streak resets once its worker has stayed ready for
- * `stableMs`. Crashes of different workers (a chaos monkey SIGKILLing one here,
- * one there) therefore each wait the first delay, instead of adding up to the
- * cap for every slot and emptying the pool.
+ * Back-off applies to replacements of unstable workers only (a crash loop must
+ * not spin); new capacity — a scale-out, a manual `+` — starts at once. A
+ * worker is stable once it has stayed ready for `stableMs` (1 s by default, as
+ * PM2's `min_uptime`): when a stable worker dies — killed from outside, OOM, a
+ * crash after serving — its replacement starts at once. An unstable one (it
+ * died before ready, or within `stableMs` of it) adds to its slot's crash
+ * streak, and the slot's replacement waits base × 2^(streak−1), capped. The
+ * streak belongs to a slot (one desired worker position, handed from a worker
+ * to its replacement), so crashes of different workers never add up, and a
+ * chaos monkey SIGKILLing ready workers every few seconds never empties the
+ * pool: only a worker that cannot stay up is held back.
  */
 import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -43,7 +46,7 @@ export interface SupervisorOptions {
   /** Crash-loop back-off: first delay and cap, ms. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
-  /** A worker ready this long resets its slot's crash streak, ms (default 10 s). */
+  /** A worker ready this long is stable: its slot's crash streak resets, and its death is replaced at once, ms (default 1 s). */
   stableMs?: number;
   /** Worker entry script (tests use fixtures). */
   script?: string;
@@ -96,7 +99,7 @@ export class Supervisor {
       workerArgs: opts.workerArgs ?? [],
       backoffBaseMs: opts.backoffBaseMs ?? 500,
       backoffMaxMs: opts.backoffMaxMs ?? 30_000,
-      stableMs: opts.stableMs ?? 10_000,
+      stableMs: opts.stableMs ?? 1000,
       script: opts.script ?? WORKER_SCRIPT,
       fork: opts.fork ?? fork,
       databaseUrl: opts.databaseUrl ?? '',
@@ -264,7 +267,9 @@ export class Supervisor {
     const streak = this.#streak(w.id);
     this.#streaks.delete(w.id);
     if (this.#stopping) return;
-    if (outcome === 'crashed' || outcome === 'no-port') {
+    if (outcome === 'crashed' && w.stable) {
+      this.#replacements.push({ restarts: w.restarts + 1, backoff: false, streak: 0 });
+    } else if (outcome === 'crashed' || outcome === 'no-port') {
       this.#replacements.push({ restarts: w.restarts + 1, backoff: true, streak: streak + 1 });
     } else if (outcome === 'port-conflict') {
       this.#replacements.push({ restarts: w.restarts, backoff: false, streak });

@@ -82,6 +82,8 @@ export class WorkerProcess {
   pid: number | undefined;
   healthy = true;
   readyAt: number | null = null;
+  /** It stayed ready for `stableMs` (its death is then no crash loop). */
+  stable = false;
   cpu: number | null = null;
   rss: number | null = null;
   /** Lifetime sum and count of the worker's own CPU % reports (a tick window diffs them). */
@@ -305,6 +307,7 @@ export class WorkerProcess {
       this.#setPhase('ready', `listening on ${this.#deps.host}:${this.port} after ${Math.round(this.readyAt - this.startedAt)} ms`);
       this.#stableTimer = setTimeout(() => {
         this.#stableTimer = null;
+        this.stable = true;
         this.#deps.onStable(this);
       }, this.#deps.stableMs);
     } else if (m.type === 'listen-error') {
