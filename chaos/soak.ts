@@ -67,11 +67,13 @@ export async function soak(ctx: ChaosContext, durationSec: number): Promise<Scen
     const load = runLoad(lab.balancer.url, ['--threads', '8', '--duration', String(durationSec), '--timeout', '10000']);
     const t0 = Date.now();
     let up = true;
+    // Each step is the request `autoscale scale <n>` sends over the control socket, handled by the
+    // same Operator.command (the first one pauses automatic scaling).
     const cycle = setInterval(() => {
       const n = lab.supervisor.desired;
       if (n >= 4) up = false;
       if (n <= 1) up = true;
-      lab.scale(up ? 1 : -1);
+      void lab.command({ cmd: 'scale', n: n + (up ? 1 : -1) }, 'control socket');
       cycles++;
     }, 3000);
     const longest = () => lab.supervisor.snapshot().filter((w) => w.state === 'ready' && w.pid !== undefined).sort((a, b) => a.id - b.id)[0];
