@@ -156,6 +156,7 @@ export async function hostileHttp(_ctx: ChaosContext): Promise<ScenarioResult> {
       await expect('smuggling: duplicate Content-Length', b, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 30\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n', 400, { oneResponse: true });
       await expect('smuggling: obs-fold header', b, 'GET / HTTP/1.1\r\nHost: x\r\nX-Fold: a\r\n b\r\nContent-Length: 0\r\n\r\n', 400, { oneResponse: true });
       await expect('smuggling: Transfer-Encoding with junk', b, 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n', 400, { oneResponse: true });
+      await expect('duplicate Host header', b, 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 400, { oneResponse: true });
       await expect('Upgrade: websocket', b, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n', 501);
       await expect('absurd query value through the balancer', b, `GET /?work=${'9'.repeat(400)} HTTP/1.1\r\nHost: x\r\n\r\n`, 400);
       // Thousands of concurrent /stress on the lab's one worker, through the balancer: one burn, the rest 409

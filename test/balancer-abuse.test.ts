@@ -172,6 +172,7 @@ test('request smuggling attempts are rejected at the balancer and never reach a 
     'space before colon': `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n${smuggled}`,
     'bare LF': `GET / HTTP/1.1\nHost: x\n\n${smuggled}`,
     'bare CR in a value': `GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n`,
+    'duplicate Host': `GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n`,
   };
   for (const [name, bytes] of Object.entries(attempts)) {
     const { text, closedByServer } = await raw(b.port, bytes);

@@ -84,6 +84,7 @@ export function forwardRequestHeaders(raw: readonly string[], clientAddress: str
   let hasBody = false;
   let forwardedFor = '';
   let host = '';
+  let hostLines = 0;
   let upgrade: string | null = null;
   let refuse: ForwardedRequestHeaders['refuse'] = null;
   for (let i = 0; i < raw.length; i += 2) {
@@ -108,6 +109,8 @@ export function forwardRequestHeaders(raw: readonly string[], clientAddress: str
     if (name === 'content-length') {
       if (value.trim() !== '0') hasBody = true;
     } else if (name === 'host') {
+      // RFC 9112 §3.2: more than one Host line is a 400 (which host would the worker see?).
+      if (hostLines++ > 0) refuse ??= { status: 400, code: 'AS_ERR_BAD_REQUEST', message: 'more than one Host header: which host is meant is ambiguous' };
       host = value;
     }
     headers.push(raw[i], value);
