@@ -103,7 +103,7 @@ test('replay bad input: one clear line, exit 2', async (t) => {
   copyFileSync(join(FIXTURE, 'events.ndjson'), join(withLoad, 'events.ndjson'));
   writeFileSync(join(withLoad, 'load.ndjson'), '{"t":1}\n');
   const rows: Array<[string[], RegExp]> = [
-    [['replay', join(dir, 'missing')], /not a directory/],
+    [['replay', join(dir, 'missing')], /does not exist/],
     [['replay', join(dir, 'empty')], /no events\.ndjson/],
     [['replay', noTicks], /no ticks/],
     [['replay', unknown], /event type "teleport" is not a schema this version knows/],
@@ -121,6 +121,10 @@ test('replay bad input: one clear line, exit 2', async (t) => {
     assert.match(r.stderr, re);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
+  // A run's events.ndjson names its run, as for `autoscale report`.
+  const byFile = await run(['replay', join(FIXTURE, 'events.ndjson'), '--json']);
+  assert.equal(byFile.code, 0, byFile.stderr);
+  assert.deepEqual(JSON.parse(byFile.stdout), JSON.parse((await run(['replay', FIXTURE, '--json'])).stdout));
 });
 
 test('calibration helpers: least squares with a non-negative slope; gaps take the nearest measured value', () => {

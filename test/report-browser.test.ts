@@ -137,6 +137,9 @@ test('a recorded run renders a report whose four charts draw data in Chromium, o
   for (const [label, n] of Object.entries(replay.points)) assert.ok(n >= 2, `${label} has points on the replay chart (${n})`);
   assert.ok(replay.sameAxis, 'the replay chart shares the run\'s time axis');
   assert.match(replay.text, /fidelity: replayed under its own policy/);
+  // report.md carries the same replay text in a section of its own.
+  const md = readFileSync(join(runDir, 'report.md'), 'utf8');
+  assert.match(md, /## What if: replayed policies\n[^]*```\n[^]*fidelity: replayed under its own policy[^]*replay: --scale-up 90[^]*\n```\n/);
   assert.deepEqual(requests, [], 'no network request left the page');
   assert.deepEqual(errors, []);
   await page.screenshot({ path: process.env.AS_REPORT_SHOT ?? join(state, 'report-replay.png'), fullPage: true });

@@ -79,7 +79,7 @@ export function hostCores(run: RecordedRun, here: number = availableParallelism(
  * `autoscale report` and `autoscale runs` find it, under the state directory of `env`).
  */
 export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): string {
-  const dir = dirArg ?? resolveRunDir(undefined, env);
+  const dir = resolveRunDir(dirArg, env);
   const run = readRun(dir);
   const host = hostCores(run);
   const cal = calibrate(run, host.cores);

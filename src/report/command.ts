@@ -55,7 +55,7 @@ export function writeReport(dir: string, opts: { price?: Price; env?: NodeJS.Pro
   const html = join(dir, 'report.html');
   const md = join(dir, 'report.md');
   writeFileSync(html, renderHtml(run.model, run.name, { label: info.label, unit: info.unit }, readAssets(), generator, opts.replay ?? null));
-  writeFileSync(md, renderMarkdown(run.model, run.name));
+  writeFileSync(md, renderMarkdown(run.model, run.name, opts.replay?.text ?? null));
   return { html, md };
 }
 

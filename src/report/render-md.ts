@@ -14,7 +14,8 @@ function table(header: string[], rows: string[][]): string {
   return [`| ${header.map(cell).join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
 }
 
-export function renderMarkdown(m: RunModel, title: string): string {
+/** `replayText`: what `autoscale replay --html` printed (model, fidelity, table), added as a section of its own. */
+export function renderMarkdown(m: RunModel, title: string, replayText: string | null = null): string {
   const out: string[] = [`# Autoscaling run ${title}`, ''];
   if (m.notes.length > 0) {
     out.push('> **Notes on this recording**', '>');
@@ -32,6 +33,11 @@ export function renderMarkdown(m: RunModel, title: string): string {
   if (m.visits !== null) {
     out.push('## Visits by worker', '', visitsIntro(m), '');
     if (m.visits.byWorker.length > 0) out.push(table(VISITS_HEADER, visitRows(m)), '');
+  }
+  if (replayText !== null) {
+    out.push('## What if: replayed policies', '');
+    out.push('From `autoscale replay --html`: this run\'s load through the same decide() under each policy, with a capacity model calibrated from the run. Running `autoscale report` again renders the report without it.', '');
+    out.push('```', replayText.replace(/\n+$/, ''), '```', '');
   }
   out.push('## Settings', '', table(['setting', 'value'], settingsRows(m)), '');
   return out.join('\n');
