@@ -278,6 +278,22 @@ export type LabEvent =
   | ColdStartEvent
   | HintEvent;
 
+/** Every event type the lab publishes (a Record, so the compiler names any type left out or made up). */
+export const LAB_EVENT_TYPES: Readonly<Record<LabEvent['type'], true>> = {
+  started: true,
+  tick: true,
+  scale: true,
+  worker: true,
+  health: true,
+  paused: true,
+  stats: true,
+  stopped: true,
+  command: true,
+  refresh: true,
+  'cold-start': true,
+  hint: true,
+};
+
 /** Something the lab explains once, in words (e.g. connection pinning under --balancer l4). */
 export interface HintEvent {
   type: 'hint';

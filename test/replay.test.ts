@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { main } from '../src/cli.js';
+import { LAB_EVENT_TYPES } from '../src/events.js';
 import { calibrate, fitLine, smoothFill } from '../src/replay/calibrate.js';
 import { readRun } from '../src/replay/recording.js';
 import { hostCores, runReplay } from '../src/replay/run.js';
@@ -82,6 +83,24 @@ test('replay without load.ndjson or stats: the balancer arrivals and the ticks a
   assert.equal(out.model.mode, 'open');
   assert.match(out.model.loadSource, /balancer's arrivals/);
   assert.ok(out.fidelity.sameInstances > 0.5);
+});
+
+test('replay reads every event type the lab publishes (commands, refreshes, cold starts, hints)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'autoscale-replay-types-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const [started, ...rest] = readFileSync(join(FIXTURE, 'events.ndjson'), 'utf8').split('\n');
+  const extra: Record<string, object> = {
+    command: { type: 'command', t: 1, name: 'pause', source: 'control socket', ok: true, message: 'automatic scaling paused' },
+    refresh: { type: 'refresh', t: 1.5, phase: 'done', replaced: 1, total: 1, detail: 'every worker replaced' },
+    'cold-start': { type: 'cold-start', t: 2, waitedMs: 400, held: 1, fromZero: false },
+    hint: { type: 'hint', t: 2.5, text: 'a hint' },
+  };
+  // The types replay reads are the lab's own list (LAB_EVENT_TYPES: the compiler names any LabEvent type it lacks).
+  for (const type of Object.keys(extra)) assert.ok(type in LAB_EVENT_TYPES, type);
+  writeFileSync(join(dir, 'events.ndjson'), [started, ...Object.values(extra).map((e) => JSON.stringify(e)), ...rest].join('\n'));
+  const r = await run(['replay', dir, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).fidelity, JSON.parse((await run(['replay', FIXTURE, '--json'])).stdout).fidelity);
 });
 
 test('replay bad input: one clear line, exit 2', async (t) => {

@@ -7,16 +7,17 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import type { HostInfo, LabEvent, LabSettings } from '../events.js';
+import { LAB_EVENT_TYPES, type HostInfo, type LabEvent, type LabSettings } from '../events.js';
 import type { Reaction } from '../policy/reaction.js';
 import { reactionTimes } from '../report/aggregate.js';
 import type { PolicyState } from '../policy/decide.js';
 import type { Observation } from '../policy/measure.js';
 import type { LoadMode } from '../simulate/model.js';
 
-// 'note': a line the recorder writes when its size bound leaves events out (src/runs/bound.ts); nothing to replay.
-// 'hint': an explanation the lab gives once (L4 connection pinning); nothing to replay.
-const KNOWN = new Set(['started', 'tick', 'scale', 'worker', 'health', 'paused', 'stats', 'stopped', 'note', 'hint']);
+// Every type the lab publishes, and 'note': a line the recorder writes when its size bound leaves events out
+// (src/runs/bound.ts). Commands, refreshes, cold starts and hints have nothing of their own to replay: what
+// they changed is in the scale, worker and tick events.
+const KNOWN = new Set([...Object.keys(LAB_EVENT_TYPES), 'note']);
 
 export interface RecordedTick {
   t: number;
