@@ -157,6 +157,20 @@ test('a whole run: summary, cost against --max for the whole run, decisions, ste
   assert.match(md, /\| Saving \| USD 0\.0265 \(66\.3 %\) \|/);
 });
 
+test('every event type the lab publishes is read without a note; a type from a newer autoscale is noted', () => {
+  const lab = [
+    { type: 'command', t: 1, name: 'pause', source: 'control socket', ok: true, message: 'paused' },
+    { type: 'refresh', t: 2, phase: 'done', replaced: 1, total: 1, detail: 'done' },
+    { type: 'cold-start', t: 3, waitedMs: 400, held: 1, fromZero: true },
+    { type: 'hint', t: 4, text: 'a hint' },
+  ] as unknown as LabEvent[];
+  const ok = parseEvents(ndjson([started(), ...lab, tick(3000, 20)]), 'e');
+  assert.deepEqual(ok.problems, []);
+  assert.equal(ok.events.length, lab.length + 1);
+  const newer = parseEvents(ndjson([started(), { type: 'teleport', t: 5 } as unknown as LabEvent, tick(3000, 20)]), 'e');
+  assert.deepEqual(newer.problems, ['1 line of an unknown type was ignored']);
+});
+
 test('bad input that still gives a report: truncated last line, no ticks, no stopped line, load.ndjson without a clock', () => {
   const full = ndjson([started(), worker(10, 1, 'starting'), tick(3000, 20), tick(6000, 30)]);
   const truncated = full.slice(0, full.length - 25); // half of the last tick line, no newline

@@ -5,7 +5,7 @@
  * file that is not a recording).
  */
 import { RunInputError } from '../errors.js';
-import type { LabEvent, StartedEvent } from '../events.js';
+import { LAB_EVENT_TYPES, type LabEvent, type StartedEvent } from '../events.js';
 import { RECORDING_SCHEMA, type NoteLine } from '../runs/recorder.js';
 
 export interface ParsedEvents {
@@ -18,7 +18,8 @@ export interface ParsedEvents {
   problems: string[];
 }
 
-const KNOWN = new Set(['started', 'tick', 'scale', 'worker', 'health', 'paused', 'stats', 'stopped']);
+/** Every type the lab publishes: a line of any other type is from a newer autoscale, and the report says so. */
+const KNOWN: ReadonlySet<string> = new Set(Object.keys(LAB_EVENT_TYPES));
 
 /** Parse events.ndjson. `where` names the file in error messages. */
 export function parseEvents(text: string, where: string): ParsedEvents {
