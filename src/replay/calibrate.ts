@@ -20,6 +20,9 @@ export interface Calibration {
   bootSamples: number;
   /** Load generator start, seconds after the lab's start (null: no load.ndjson). */
   offsetS: number | null;
+  /** How the load was placed on the lab's clock: both wall clocks, or the best correlation with the balancer's arrivals. */
+  alignedBy: 'wall clock' | 'correlation' | null;
+  /** Correlation of the load's achieved rate with the balancer's arrivals at that offset. */
   correlation: number | null;
   /** Host cores the workers used together at most (99th percentile of one-second sums). */
   busyCoresP99: number;
@@ -110,21 +113,40 @@ export function calibrate(run: RecordedRun, hostCores: number): Calibration {
   let load: OfferedLoad;
   let offsetS: number | null = null;
   let corr: number | null = null;
+  let alignedBy: Calibration['alignedBy'] = null;
   if (run.load) {
     const lines = run.load.lines;
     const achieved = lines.map((l) => l.rps);
-    let best = { o: 0, r: -2 };
-    for (let o = -5; o < D; o++) {
-      const c = correlation(achieved, served, o);
-      if (c.n >= Math.min(10, lines.length) && c.r > best.r) best = { o, r: c.r };
-    }
-    offsetS = best.o;
-    corr = best.r;
     const perSecond = new Float64Array(D);
-    lines.forEach((l, j) => {
-      const i = j + best.o;
-      if (i >= 0 && i < D) perSecond[i] = l.level;
-    });
+    const startedAt = run.startedAt;
+    if (startedAt !== null && lines.every((l) => l.at !== null)) {
+      // Both clocks are this machine's wall clock: each line's interval lands where it was, to the ms, and a
+      // lab second that straddles two lines (a burst switching) gets their time-weighted level.
+      for (const l of lines) {
+        const end = ((l.at as number) - startedAt) / 1000;
+        const start = end - l.dt;
+        for (let i = Math.max(0, Math.floor(start)); i < Math.min(D, Math.ceil(end)); i++) {
+          perSecond[i] += l.level * Math.max(0, Math.min(end, i + 1) - Math.max(start, i));
+        }
+      }
+      const first = lines[0];
+      offsetS = Math.round((((first.at as number) - startedAt) / 1000 - first.dt) * 10) / 10;
+      corr = correlation(achieved, served, Math.round(offsetS)).r;
+      alignedBy = 'wall clock';
+    } else {
+      let best = { o: 0, r: -2 };
+      for (let o = -5; o < D; o++) {
+        const c = correlation(achieved, served, o);
+        if (c.n >= Math.min(10, lines.length) && c.r > best.r) best = { o, r: c.r };
+      }
+      offsetS = best.o;
+      corr = best.r;
+      alignedBy = 'correlation';
+      lines.forEach((l, j) => {
+        const i = j + best.o;
+        if (i >= 0 && i < D) perSecond[i] = l.level;
+      });
+    }
     load = { mode: run.load.mode, perSecond, source: `load.ndjson (${run.load.mode === 'closed' ? 'virtual users' : 'arrival rate'})` };
   } else {
     load = { mode: 'open', perSecond: Float64Array.from(served), source: "the balancer's arrivals (no load.ndjson)" };
@@ -226,7 +248,7 @@ export function calibrate(run: RecordedRun, hostCores: number): Calibration {
   model.host = { kind: 'fit', ...fitLine(xs, ys) };
 
   const boots = [...run.workers.values()].flatMap((w) => (w.readyAt === null ? [] : [w.readyAt - w.startedAt]));
-  return { model, load, served, bootMs: median(boots) ?? 500, bootSamples: boots.length, offsetS, correlation: corr, busyCoresP99, cpuPerRequest, saturatedSeconds };
+  return { model, load, served, bootMs: median(boots) ?? 500, bootSamples: boots.length, offsetS, alignedBy, correlation: corr, busyCoresP99, cpuPerRequest, saturatedSeconds };
 }
 
 /** Least squares y = base + perRps·x, slope kept >= 0 (more traffic never frees host CPU). */

@@ -1,7 +1,9 @@
 /**
  * How well a replay reproduces what really happened, measured: the share of
  * recorded ticks whose instance count the replay matches, the scale actions
- * matched (same direction within ±1 tick), the peak, and the worker-seconds.
+ * matched (same direction within ±1 tick), the peak, the worker-seconds, and
+ * how far the modelled metric is from the measured one where both had the
+ * same instance count (the model's error apart from the policy's).
  * Also the recorded run as a table row, computed like a simulated one. Pure.
  */
 import type { SimResult } from '../simulate/engine.js';
@@ -22,6 +24,12 @@ export interface Fidelity {
   workerSecondsReplayed: number;
   /** (replayed - recorded) / recorded. */
   workerSecondsError: number;
+  /**
+   * The capacity model alone, apart from where the policy's path forked: on the ticks where replay and
+   * recording had the same instance count and both measured the metric, |replayed − recorded| of the
+   * policy's metric, median and 90th percentile (null when there is no such tick).
+   */
+  metric: { ticks: number; medianAbsError: number; p90AbsError: number } | null;
   /** What the replay cannot reproduce: paused ticks and manual scaling in the recording. */
   caveats: string[];
 }
@@ -73,7 +81,16 @@ export function fidelity(run: RecordedRun, cal: Calibration, sim: SimResult): Fi
   const recT = run.ticks.map((k) => k.t);
   const simT = sim.ticks.map((k) => k.t);
   let same = 0;
-  for (const k of run.ticks) if (sim.ticks.length > 0 && sim.ticks[nearest(simT, k.t)].instances === k.instances) same++;
+  const errors: number[] = [];
+  for (const k of run.ticks) {
+    if (sim.ticks.length === 0) break;
+    const s = sim.ticks[nearest(simT, k.t)];
+    if (s.instances !== k.instances) continue;
+    same++;
+    if (k.value !== null && s.value !== null && Number.isFinite(s.value)) errors.push(Math.abs(s.value - k.value));
+  }
+  errors.sort((a, b) => a - b);
+  const at = (p: number) => errors[Math.min(errors.length - 1, Math.max(0, Math.ceil(p * errors.length) - 1))];
   const recScales = run.scales.map((s) => ({ i: nearest(recT, s.t), up: s.to > s.from }));
   const simScales = sim.scales.map((s) => ({ i: nearest(recT, s.t), up: s.to > s.from, used: false }));
   let matched = 0;
@@ -105,6 +122,7 @@ export function fidelity(run: RecordedRun, cal: Calibration, sim: SimResult): Fi
     workerSecondsRecorded: wsRec,
     workerSecondsReplayed: wsSim,
     workerSecondsError: wsRec === 0 ? 0 : (wsSim - wsRec) / wsRec,
+    metric: errors.length === 0 ? null : { ticks: errors.length, medianAbsError: at(0.5), p90AbsError: at(0.9) },
     caveats,
   };
 }

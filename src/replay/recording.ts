@@ -25,6 +25,8 @@ export interface RecordedTick {
   ready: number;
   desired: number;
   cpu: number | null;
+  /** The policy's metric as the tick measured it (null: none measured). */
+  value: number | null;
   p95: number | null;
   /** Balancer lifetime request count at the tick. */
   total: number;
@@ -39,6 +41,8 @@ export interface RecordedTick {
 export interface RecordedRun {
   dir: string;
   config: LabSettings;
+  /** Wall clock (ms since the epoch) at the lab's time 0, from the started event (null when absent). */
+  startedAt: number | null;
   durationMs: number;
   ticks: RecordedTick[];
   scales: Array<{ t: number; from: number; to: number; manual: boolean }>;
@@ -62,8 +66,11 @@ export interface RecordedRun {
 
 export interface RecordedLoad {
   mode: LoadMode;
-  /** Per line: end of the interval (s since the load started), interval length, level (users or req/s), achieved rps, p50, errors. */
-  lines: Array<{ t: number; dt: number; level: number; rps: number; p50: number | null; errors: number }>;
+  /**
+   * Per line: end of the interval (s since the load started), its wall clock (ms since the epoch; null in
+   * lines written before autoscale load recorded it), interval length, level (users or req/s), achieved rps, p50, errors.
+   */
+  lines: Array<{ t: number; at: number | null; dt: number; level: number; rps: number; p50: number | null; errors: number }>;
 }
 
 function bad(dir: string, what: string): never {
@@ -122,6 +129,7 @@ export function readRun(dir: string): RecordedRun {
         ready: typeof e.ready === 'number' ? e.ready : e.instances,
         desired: e.desired,
         cpu: typeof e.cpu === 'number' ? e.cpu : null,
+        value: typeof e.value === 'number' ? e.value : null,
         p95: typeof traffic.p95 === 'number' ? traffic.p95 : null,
         total: traffic.total ?? 0,
         workerCpuSum: ws.reduce((a, w) => a + (typeof w.cpu === 'number' ? w.cpu : 0), 0),
@@ -154,7 +162,8 @@ export function readRun(dir: string): RecordedRun {
   }
   if (ticks.length === 0) bad(dir, 'events.ndjson has no ticks: nothing to replay');
   const reactions = reactionTimes(events as unknown as LabEvent[], config);
-  return { dir, config, durationMs: end, ticks, scales, pauses, workers, stats, errors, unhealthy, crashed, load: readLoad(dir), reactions, host };
+  const startedAt = typeof started.startedAt === 'number' ? started.startedAt : null;
+  return { dir, config, startedAt, durationMs: end, ticks, scales, pauses, workers, stats, errors, unhealthy, crashed, load: readLoad(dir), reactions, host };
 }
 
 function readLoad(dir: string): RecordedLoad | null {
@@ -177,6 +186,7 @@ function readLoad(dir: string): RecordedLoad | null {
       mode ??= m;
       lines.push({
         t: o.t,
+        at: typeof o.at === 'number' ? o.at : null,
         dt: typeof o.dt === 'number' ? o.dt : 1,
         level: (m === 'closed' ? o.threads : o.targetRate) as number,
         rps: o.rps,

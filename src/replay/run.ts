@@ -25,7 +25,12 @@ export function describeCalibration(run: RecordedRun, cal: Calibration): string[
   return [
     `run:      ${run.dir}: ${c.policy} on ${c.metric}, ${c.min}–${c.max} workers, tick ${c.interval} s; ${n(run.durationMs / 1000)} s, ${run.ticks.length} ticks, ${plural(run.workers.size, 'worker')} started`,
     `load:     ${cal.load.source}` +
-      (cal.offsetS === null ? '' : `, started at ${cal.offsetS >= 0 ? '+' : ''}${cal.offsetS} s on the lab's clock (correlation ${n(cal.correlation ?? 0, 2)} with the balancer's per-second arrivals)`),
+      (cal.offsetS === null
+        ? ''
+        : `, started at ${cal.offsetS >= 0 ? '+' : ''}${cal.offsetS} s on the lab's clock (` +
+          (cal.alignedBy === 'wall clock'
+            ? `from both wall clocks; its achieved rate correlates ${n(cal.correlation ?? 0, 2)} with the balancer's per-second arrivals)`
+            : `correlation ${n(cal.correlation ?? 0, 2)} with the balancer's per-second arrivals; this load.ndjson has no wall clock)`)),
     `model:    ${m.mode} loop; ${n(1000 * cal.cpuPerRequest, 2)} ms of worker CPU per request (worker CPU ÷ requests served, whole run); a request holds a worker ` +
       `${n(m.serviceMs, 1)} ms (median; per second as measured in the ${cal.saturatedSeconds} s the workers were saturated); CPU per request per second as measured ` +
       `(the busy-loop spins on wall time, so on a shared host it varies); each worker at most one core, all at most the ${m.cores} host cores${run.host ? ' (as recorded)' : ''} (they used at most ${n(cal.busyCoresP99, 2)}); ` +
@@ -33,12 +38,15 @@ export function describeCalibration(run: RecordedRun, cal: Calibration): string[
   ];
 }
 
-export function describeFidelity(f: Fidelity): string {
+export function describeFidelity(f: Fidelity, metric: string): string {
   const ws = `${f.workerSecondsError >= 0 ? '+' : ''}${(100 * f.workerSecondsError).toFixed(1)} %`;
   return (
     `fidelity: replayed under its own policy: same instance count on ${pct(f.sameInstances)} of ${f.ticks} ticks; ` +
     `${f.scaleMatched} of ${f.scaleRecorded} scale actions matched within ±1 tick (${f.scaleReplayed} replayed); ` +
     `peak ${f.peakReplayed} vs ${f.peakRecorded} recorded; worker-seconds ${n(f.workerSecondsReplayed)} vs ${n(f.workerSecondsRecorded)} recorded (${ws})` +
+    (f.metric === null
+      ? ''
+      : `; the model's ${metric} on the ${f.metric.ticks} ticks with the same count: off by ${n(f.metric.medianAbsError, 1)} (median), ${n(f.metric.p90AbsError, 1)} (90th percentile)`) +
     (f.caveats.length > 0 ? `; note: ${f.caveats.join('; ')}` : '')
   );
 }
@@ -128,7 +136,7 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
       : `\ndecisions: the recorded observations through decide(): ${decisions.same} of ${decisions.ticks} ticks give the recorded count` +
         (decisions.firstDiff ? ` (first difference at +${n(decisions.firstDiff.t / 1000, 1)} s: ${decisions.firstDiff.replayed} vs ${decisions.firstDiff.recorded})` : ' (the policy replays exactly: any gap above is the capacity model)');
   const hostNote = host.note === null ? '' : `\nnote:     ${host.note}`;
-  const text = `${describeCalibration(run, cal).join('\n')}${hostNote}${bootNote}\n${describeFidelity(fid)}${decisionLine}\n\n${formatTable(rows, rowOpts)}`;
+  const text = `${describeCalibration(run, cal).join('\n')}${hostNote}${bootNote}\n${describeFidelity(fid, run.config.metric)}${decisionLine}\n\n${formatTable(rows, rowOpts)}`;
   if (report === null) return text;
   return `${text}\nreport:   ${report(text)} (the replayed instances on the run's charts)\n`;
 }
