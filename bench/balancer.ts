@@ -29,6 +29,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Pool, type Dispatcher } from 'undici';
 import { Balancer } from '../src/balancer/balancer.js';
 import { L4Balancer } from '../src/balancer/l4.js';
 import type { TrafficStats } from '../src/events.js';
@@ -77,6 +78,51 @@ async function serveConstant(): Promise<void> {
   process.once('disconnect', () => {
     server.closeAllConnections();
     server.close();
+  });
+  process.send?.({ port: (server.address() as AddressInfo).port });
+}
+
+/**
+ * Child role: the least a node:http + undici proxy can do — round robin over the same workers
+ * through the same undici Pools, the same raw-header dispatch handler shape, and nothing else
+ * (no header rules, deadlines, retries, statistics or health checks). Not a usable balancer:
+ * the floor any JS balancer built on these two libraries sits on.
+ */
+async function serveBareProxy(config: { ports: number[] }): Promise<void> {
+  const pools = config.ports.map((port) => new Pool(`http://${HOST}:${port}`, { connections: 64 }));
+  let next = 0;
+  const server = createServer((req, res) => {
+    const pool = pools[next];
+    next = (next + 1) % pools.length;
+    const handler = {
+      onConnect() {},
+      onHeaders(status: number, raw: Buffer[]) {
+        const headers: string[] = [];
+        for (let i = 0; i < raw.length; i += 2) {
+          const name = raw[i].toString('latin1');
+          if (name.length !== 10 || name.toLowerCase() !== 'connection') headers.push(name, raw[i + 1].toString('latin1'));
+        }
+        res.writeHead(status, headers);
+        return true;
+      },
+      onData(chunk: Buffer) {
+        return res.write(chunk);
+      },
+      onComplete() {
+        res.end();
+      },
+      onError() {
+        res.destroy();
+      },
+    };
+    pool.dispatch({ path: req.url ?? '/', method: req.method as Dispatcher.HttpMethod, headers: req.rawHeaders, body: null }, handler as unknown as Dispatcher.DispatchHandler);
+  });
+  server.listen(0, HOST);
+  await once(server, 'listening');
+  process.once('disconnect', () => {
+    server.closeAllConnections();
+    server.close();
+    for (const p of pools) void p.destroy();
   });
   process.send?.({ port: (server.address() as AddressInfo).port });
 }
@@ -435,12 +481,15 @@ async function main(): Promise<void> {
 
   const l4 = real ? forkRole(['--serve-l4']) : null;
   const l4Info = l4 === null ? null : await nextMessage<{ port: number; workerPids: number[] }>(l4, 'L4 balancer');
+  const bareProxy = forkRole(['--serve-bare-proxy', JSON.stringify({ ports })]);
+  const bareProxyPort = (await nextMessage<{ port: number }>(bareProxy, 'bare undici proxy')).port;
   const constant = forkRole(['--serve-constant']);
   const constantPort = (await nextMessage<{ port: number }>(constant, 'constant server')).port;
 
   const targets = [
     { name: 'bare node:http (constant)', url: `http://${HOST}:${constantPort}/`, proc: undefined, proxyPids: [constant.pid as number] },
     { name: 'direct (1 worker)', url: `http://${HOST}:${ports[0]}/`, proc: undefined, proxyPids: [] as number[] },
+    { name: 'bare node:http+undici proxy', url: `http://${HOST}:${bareProxyPort}/`, proc: undefined, proxyPids: [bareProxy.pid as number] },
     { name: 'balancer', url: `http://${HOST}:${balancers.plain}/`, proc: balancerProcs.plain, proxyPids: [balancerProcs.plain?.pid as number] },
     { name: 'nginx round-robin', url: `http://${HOST}:${nginxPort}/`, proc: undefined, proxyPids: nginxPids },
     ...(l4 === null || l4Info === null
@@ -541,6 +590,11 @@ async function main(): Promise<void> {
     `\nfront-end CPU per request (user+sys from /proc, median of rounds): balancer ${fmt(bal.proxyUs, 0)} µs, nginx ${fmt(nginxRow.proxyUs, 0)} µs (balancer ${fmt(bal.proxyUs / nginxRow.proxyUs, 1)}× nginx); ` +
       `a bare node:http server answering a constant body ${fmt(bare.proxyUs, 0)} µs — what node:http alone costs per request, before any forwarding.`,
   );
+  const floor = summary('bare node:http+undici proxy');
+  console.log(
+    `the least a node:http + undici proxy does (round robin, raw headers, nothing else): ${fmt(floor.proxyUs, 0)} µs/request, ${fmt(roundRatio('bare node:http+undici proxy', 'nginx round-robin'))}× nginx; ` +
+      `the balancer's own work on top of it: ${fmt(bal.proxyUs - floor.proxyUs, 0)} µs/request (${fmt((100 * (bal.proxyUs - floor.proxyUs)) / bal.proxyUs, 0)} % of its CPU).`,
+  );
   console.log(`balancer throughput: ${fmt(roundRatio('balancer', 'nginx round-robin'))}× nginx (goal ≥ 0.85), ${fmt(roundRatio('balancer', 'bare node:http (constant)'))}× the bare node:http ceiling, direct ${fmt(direct.rps, 0)} req/s.`);
   if (results.has('balancer L4')) {
     console.log(
@@ -616,6 +670,7 @@ async function run(): Promise<void> {
   if (role === '--serve-balancer') return serveBalancer(JSON.parse(process.argv[3]) as { ports: number[]; block: boolean });
   if (role === '--serve-tiny') return serveTiny(Number(process.argv[3]));
   if (role === '--serve-constant') return serveConstant();
+  if (role === '--serve-bare-proxy') return serveBareProxy(JSON.parse(process.argv[3]) as { ports: number[] });
   if (role === '--serve-l4') return serveL4();
 
   const onSignal = (sig: NodeJS.Signals): void => {
