@@ -108,12 +108,19 @@ export function loadLoop(url: string, concurrency: number, maxMs: number): { sto
 
 /**
  * A real lab in this process (real balancer and worker processes) on free ports, with a
- * scripted host-CPU sampler; stopped and cleaned up when the test ends.
+ * scripted host-CPU sampler (or `opts.sampler`); stopped and cleaned up when the test ends.
+ * `opts.run: false` leaves it listening, not yet run.
  */
-export async function startLab(t: TestContext, flags: Record<string, string>, cpu: { value: number | null }, opts: Omit<LabOptions, 'sampler'> = {}) {
+export async function startLab(
+  t: TestContext,
+  flags: Record<string, string>,
+  cpu: { value: number | null },
+  opts: Omit<LabOptions, 'sampler'> & { sampler?: LabOptions['sampler']; run?: boolean } = {},
+) {
   const basePort = await freePort();
   const config = resolveConfig({ port: '0', basePort: String(basePort), interval: '0.3', cooldown: '0', work: '0', ...flags });
-  const lab = new Lab(config, { ...opts, sampler: { sample: async () => cpu.value } });
+  const { run = true, sampler = { sample: async () => cpu.value }, ...labOpts } = opts;
+  const lab = new Lab(config, { ...labOpts, sampler });
   const events: LabEvent[] = [];
   lab.events.on('event', (e) => void events.push(e));
   t.after(async () => {
@@ -122,7 +129,7 @@ export async function startLab(t: TestContext, flags: Record<string, string>, cp
     rmSync(lab.runDir, { recursive: true, force: true });
   });
   await lab.listen();
-  await lab.run();
+  if (run) await lab.run();
   const workers = () => events.filter((e): e is WorkerEvent => e.type === 'worker');
   const scales = () => events.filter((e): e is ScaleEvent => e.type === 'scale');
   const ticks = () => events.filter((e): e is TickEvent => e.type === 'tick');

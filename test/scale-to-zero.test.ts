@@ -1,16 +1,13 @@
 /** Scale to zero: the pure idle rule, and a real lab that shrinks to no worker and cold-starts one for the next request. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { request } from 'undici';
 import { Balancer } from '../src/balancer/balancer.js';
 import { formatPlainLine } from '../src/dashboard/plain.js';
-import type { ColdStartEvent, LabEvent } from '../src/events.js';
-import { resolveConfig } from '../src/lab/config.js';
-import { Lab } from '../src/lab/lab.js';
+import type { ColdStartEvent } from '../src/events.js';
 import type { Decision } from '../src/policy/decide.js';
 import { applyIdle, policyMin, ZERO_REASON } from '../src/scale-to-zero/idle.js';
-import { freePort, startLab, until } from './helpers.js';
+import { startLab, until } from './helpers.js';
 
 const hold = { desired: 2, action: 'hold', reason: 'cpu 5 % within 1–90 %: hold at 2', value: 5, values: {}, warming: 0 } as unknown as Decision;
 const idle = (idleForMs: number, more: { min?: number; desired?: number; held?: boolean } = {}) => ({ min: 0, idle: 60, desired: 2, idleForMs, held: false, ...more });
@@ -72,20 +69,12 @@ test('requests that find no worker while the only one is being replaced are held
 });
 
 test('a request that arrives while the lab is still starting waits for its first worker: no cold start, no scale event before started', async (t) => {
-  const config = resolveConfig({ port: '0', basePort: String(await freePort()), interval: '0.3', cooldown: '0', work: '0', min: '1' });
   // The first reading primes the sampler (slowly, as systeminformation's does): a client is faster.
   let primed: () => void = () => {};
   const firstSample = new Promise<void>((resolve) => (primed = resolve));
   let samples = 0;
-  const lab = new Lab(config, { sampler: { sample: async () => (samples++ === 0 ? firstSample.then(() => 10) : 10) } });
-  const events: LabEvent[] = [];
-  lab.events.on('event', (e) => void events.push(e));
-  t.after(async () => {
-    lab.killAllSync();
-    await lab.stop('test over');
-    rmSync(lab.runDir, { recursive: true, force: true });
-  });
-  await lab.listen();
+  const sampler = { sample: async () => (samples++ === 0 ? firstSample.then(() => 10) : 10) };
+  const { lab, events } = await startLab(t, { min: '1' }, { value: 10 }, { sampler, run: false });
   const early = request(`${lab.balancer.url}/`, { headersTimeout: 15_000 });
   await until('the early request held', () => (lab.balancer as Balancer).holdStats()?.held === 1, 5000);
   const running = lab.run();
