@@ -8,29 +8,11 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Writable } from 'node:stream';
-import { main } from '../src/cli.js';
-import { freePort, isAlive, until } from './helpers.js';
+import { freePort, isAlive, until, runCli as runMain } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../bin/autoscale.js', import.meta.url));
 
-function capture() {
-  let text = '';
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      text += String(chunk);
-      cb();
-    },
-  });
-  return { stream, text: () => text };
-}
 
-async function runMain(argv: string[]) {
-  const out = capture();
-  const err = capture();
-  const code = await main(argv, { stdout: out.stream, stderr: err.stream });
-  return { code, stdout: out.text(), stderr: err.text() };
-}
 
 test('bad flags and config: one clear line, exit 2, no stack trace', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'autoscale-cli-'));

@@ -3,20 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { main } from '../src/cli.js';
 import { DATABASE_URL_KEY, DEFAULTS, parseConfigFile, readConfigFile, resolveConfig } from '../src/lab/config.js';
 import { chooseDatabaseUrl } from '../src/store/location.js';
-import { freePort } from './helpers.js';
+import { freePort, runCli } from './helpers.js';
 import { AutoscaleError } from '../src/errors.js';
 
-async function runMain(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  let stdout = '';
-  let stderr = '';
-  const sink = (add: (s: string) => void) => new Writable({ write: (c, _e, cb) => (add(String(c)), cb()) });
-  const code = await main(argv, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), env });
-  return { code, stdout, stderr };
-}
+const runMain = (argv: string[], env: NodeJS.ProcessEnv = {}) => runCli(argv, env);
 
 test('defaults are the documented ones', () => {
   const c = resolveConfig({});

@@ -10,30 +10,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Writable } from 'node:stream';
-import { main } from '../src/cli.js';
 import type { LabEvent } from '../src/events.js';
-import { freePort, isAlive, until } from './helpers.js';
+import { freePort, isAlive, until, runCli as cli } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../bin/autoscale.js', import.meta.url));
 
-function capture() {
-  let text = '';
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      text += String(chunk);
-      cb();
-    },
-  });
-  return { stream, text: () => text };
-}
 
-async function cli(argv: string[], env: NodeJS.ProcessEnv) {
-  const out = capture();
-  const err = capture();
-  const code = await main(argv, { stdout: out.stream, stderr: err.stream, env });
-  return { code, stdout: out.text(), stderr: err.text() };
-}
 
 interface LabProcess {
   child: ChildProcess;

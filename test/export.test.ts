@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { parseAllDocuments } from 'yaml';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { Service } from 'kubernetes-models/v1';
@@ -12,12 +11,12 @@ import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import type { CreateAutoScalingGroupCommandInput, PutScalingPolicyCommandInput } from '@aws-sdk/client-auto-scaling';
 import type { PutMetricAlarmCommandInput } from '@aws-sdk/client-cloudwatch';
-import { main } from '../src/cli.js';
 import { awsExport, type AsgInput, type MetricAlarmInput, type ScalingPolicyInput } from '../src/export/aws.js';
 import { exportText } from '../src/export/export.js';
 import { parseExportOptions } from '../src/export/workload.js';
 import { resolveConfig, type RawSettings } from '../src/lab/config.js';
 import { METRIC_NAMES } from '../src/policy/metrics.js';
+import { runCli as run } from './helpers.js';
 
 // Compile-time: our AWS parts are assignable to the SDK's inputs and add no top-level key the SDK does not know.
 type NoExtraKeys<A, B> = Exclude<keyof A, keyof B> extends never ? true : false;
@@ -30,17 +29,6 @@ void [asgKeys, policyKeys, alarmKeys];
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
-function capture() {
-  let text = '';
-  const stream = new Writable({ write(chunk, _enc, cb) { text += String(chunk); cb(); } });
-  return { stream, text: () => text };
-}
-async function run(argv: string[]) {
-  const out = capture();
-  const err = capture();
-  const code = await main(argv, { stdout: out.stream, stderr: err.stream });
-  return { code, stdout: out.text(), stderr: err.text() };
-}
 
 const cfg = (flags: RawSettings) => resolveConfig(flags, {}, { maxInstances: 100_000, ports: false });
 const CASES: RawSettings[] = METRIC_NAMES.flatMap((metric) => [

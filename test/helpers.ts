@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { once, type EventEmitter } from 'node:events';
 import { readFileSync, rmSync } from 'node:fs';
 import type { TestContext } from 'node:test';
+import { Writable } from 'node:stream';
 import { request } from 'undici';
 import type { LabEvent, ScaleEvent, TickEvent, WorkerEvent } from '../src/events.js';
 import { resolveConfig } from '../src/lab/config.js';
@@ -136,3 +137,13 @@ export async function startLab(
   return { lab, events, workers, scales, ticks };
 }
 
+/** `autoscale <argv>` in this process, its stdout and stderr captured (env: the environment the command sees; default process.env). */
+export async function runCli(argv: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const sink = (add: (s: string) => void) => new Writable({ write: (c, _e, cb) => (add(String(c)), cb()) });
+  // Loaded on first use: the whole CLI (commander, the dashboard) is not every test's business.
+  const { main } = await import('../src/cli.js');
+  const code = await main(argv, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), env });
+  return { code, stdout, stderr };
+}

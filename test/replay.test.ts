@@ -6,8 +6,6 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Writable } from 'node:stream';
-import { main } from '../src/cli.js';
 import { LAB_EVENT_TYPES } from '../src/events.js';
 import { calibrate, fitLine, smoothFill } from '../src/replay/calibrate.js';
 import { readRun } from '../src/replay/recording.js';
@@ -15,20 +13,11 @@ import { hostCores, runReplay } from '../src/replay/run.js';
 import { runsDir } from '../src/runs/paths.js';
 import { checkDecisions } from '../src/replay/decisions.js';
 import { resolvePolicy } from '../src/simulate/policy-flags.js';
+import { runCli as run } from './helpers.js';
 
 /** A real run: target policy on worker-cpu, 16 virtual users in 30 s bursts, recorded on this project's 2-core machine. */
 const FIXTURE = fileURLToPath(new URL('./fixtures/replay-target-worker-cpu', import.meta.url));
 
-function capture() {
-  let text = '';
-  return { stream: new Writable({ write(c, _e, cb) { text += String(c); cb(); } }), text: () => text };
-}
-async function run(argv: string[]) {
-  const out = capture();
-  const err = capture();
-  const code = await main(argv, { stdout: out.stream, stderr: err.stream });
-  return { code, stdout: out.text(), stderr: err.text() };
-}
 
 interface ReplayJson {
   fidelity: { sameInstances: number; workerSecondsError: number; peakRecorded: number; peakReplayed: number; scaleMatched: number; ticks: number };

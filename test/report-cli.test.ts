@@ -4,29 +4,12 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { main } from '../src/cli.js';
 import { recordLine } from '../src/runs/recorder.js';
 import { runsDir, writeCurrent } from '../src/runs/paths.js';
 import type { LabEvent, LabSettings } from '../src/events.js';
+import { runCli as run } from './helpers.js';
 
-function capture() {
-  let text = '';
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      text += String(chunk);
-      cb();
-    },
-  });
-  return { stream, text: () => text };
-}
 
-async function run(argv: string[], env: NodeJS.ProcessEnv) {
-  const out = capture();
-  const err = capture();
-  const code = await main(argv, { stdout: out.stream, stderr: err.stream, env });
-  return { code, stdout: out.text(), stderr: err.text() };
-}
 
 function tempState(t: TestContext): NodeJS.ProcessEnv {
   const dir = mkdtempSync(join(tmpdir(), 'autoscale-report-cli-'));

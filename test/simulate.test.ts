@@ -4,14 +4,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { main } from '../src/cli.js';
 import { simulate } from '../src/simulate/engine.js';
 import { Fleet } from '../src/simulate/fleet.js';
 import { parseLoadCsv, parseLoadNdjson, profileLoad } from '../src/simulate/load.js';
 import { EXPONENTIAL_P95, evaluateSecond, type CapacityModel } from '../src/simulate/model.js';
 import { parseCompare, resolvePolicy, splitArgs } from '../src/simulate/policy-flags.js';
 import { policyRow } from '../src/simulate/summary.js';
+import { runCli as run } from './helpers.js';
 
 const fleetModel = (capacity = 100): CapacityModel => ({
   mode: 'open', serviceMs: 1000 / capacity, cpuPerRequest: 1 / capacity, cores: Infinity, baseLatencyMs: 0, p95Factor: EXPONENTIAL_P95, timeoutMs: 10_000, host: { kind: 'fleet' },
@@ -132,16 +131,6 @@ test('policy flags: --compare strings, and flags the chosen policy does not use 
   assert.equal(resolvePolicy({ max: '500' }).max, 500);
 });
 
-function capture() {
-  let text = '';
-  return { stream: new Writable({ write(c, _e, cb) { text += String(c); cb(); } }), text: () => text };
-}
-async function run(argv: string[]) {
-  const out = capture();
-  const err = capture();
-  const code = await main(argv, { stdout: out.stream, stderr: err.stream });
-  return { code, stdout: out.text(), stderr: err.text() };
-}
 
 test('simulate CLI: table, --compare, --out NDJSON, --json; bad input exits 2', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'autoscale-sim-'));

@@ -10,25 +10,17 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { startWorker } from '../src/app/worker.js';
-import { main } from '../src/cli.js';
 import { chooseDatabaseUrl, describeLocation, parseDatabaseUrl, redactUrl, StoreLocationError } from '../src/store/location.js';
 import { PostgresStore } from '../src/store/postgres.js';
-import { freePort, until } from './helpers.js';
+import { freePort, until, runCli } from './helpers.js';
 import { pgUnavailable, startPgCluster } from './pg-cluster.js';
 
 const BIN = fileURLToPath(new URL('../bin/autoscale.js', import.meta.url));
 
-async function runMain(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  let stdout = '';
-  let stderr = '';
-  const sink = (add: (s: string) => void) => new Writable({ write: (c, _e, cb) => (add(String(c)), cb()) });
-  const code = await main(argv, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), env });
-  return { code, stdout, stderr };
-}
+const runMain = (argv: string[], env: NodeJS.ProcessEnv = {}) => runCli(argv, env);
 
 function tempDir(t: { after: (fn: () => unknown) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'autoscale-visits-cli-'));
