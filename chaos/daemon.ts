@@ -9,6 +9,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isAlive, sleep } from '../test/helpers.js';
+
+// The same process and port helpers as the tests (a zombie is not alive: see there).
+export { freePort, isAlive, sleep } from '../test/helpers.js';
 
 export const BIN = fileURLToPath(new URL('../bin/autoscale.js', import.meta.url));
 
@@ -26,21 +30,6 @@ export interface Exit {
   signal: NodeJS.Signals | null;
 }
 
-/** True while `pid` exists and is not a zombie (see test/helpers.ts for why the zombie check matters). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 export async function waitFor(what: string, cond: () => boolean, timeoutMs: number): Promise<number> {
   const t0 = Date.now();
   while (!cond()) {
@@ -50,7 +39,6 @@ export async function waitFor(what: string, cond: () => boolean, timeoutMs: numb
   return Date.now() - t0;
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export interface DaemonOptions {
   port: number;
@@ -227,16 +215,6 @@ export function runLoad(url: string, args: string[]): { child: ChildProcess; sto
 /** Temp dir helper that tests and scenarios remove afterwards. */
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
-}
-
-/** A port that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const s = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 /** Resident memory (bytes), open fds and CPU seconds used (own + reaped children) of a process, from /proc. */
