@@ -15,6 +15,9 @@ function replay(events: Array<'ok' | 'fail' | 'eject'>): { transitions: HealthTr
       transitions.push(null);
     } else {
       const r = applyCheck(state, e === 'ok', T);
+      // What the balancers act on: rotation entered or left, an ejected worker back.
+      assert.equal(r.rotationChanged, inRotation(r.state) !== inRotation(state));
+      assert.equal(r.restored, state.ejected && !r.state.ejected);
       state = r.state;
       transitions.push(r.transition);
     }

@@ -455,13 +455,11 @@ export class Balancer extends EventEmitter {
   #onHealthResult(u: Upstream, r: ProbeResult): void {
     if (u.gone || u.draining) return;
     if (!r.ok) u.counter.healthFailures++;
-    const before = inRotation(u.health);
-    const wasEjected = u.health.ejected;
-    const { state, transition } = applyCheck(u.health, r.ok, this.#health);
+    const { state, transition, rotationChanged, restored } = applyCheck(u.health, r.ok, this.#health);
     u.health = state;
-    if (inRotation(state) !== before) this.#rebuildRotation();
+    if (rotationChanged) this.#rebuildRotation();
     if (transition !== null) this.emit('health', { id: u.id, healthy: transition === 'healthy', detail: r.detail } satisfies BalancerHealthEvent);
-    if (wasEjected && !state.ejected) this.emit('upstream-restored', { id: u.id, port: u.port } satisfies UpstreamRestoredEvent);
+    if (restored) this.emit('upstream-restored', { id: u.id, port: u.port } satisfies UpstreamRestoredEvent);
   }
 
   #rebuildRotation(): void {

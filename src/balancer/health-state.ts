@@ -27,8 +27,15 @@ export type HealthTransition = 'healthy' | 'unhealthy' | null;
 
 export const initialHealth: HealthState = Object.freeze({ healthy: true, ejected: false, successes: 0, failures: 0 });
 
-/** Fold one active check result into the state. `transition` is set only when `healthy` flips. */
-export function applyCheck(state: HealthState, ok: boolean, t: HealthThresholds): { state: HealthState; transition: HealthTransition } {
+/**
+ * Fold one active check result into the state. `transition` is set only when `healthy` flips;
+ * `rotationChanged` when the worker enters or leaves rotation; `restored` when an ejected worker is back.
+ */
+export function applyCheck(
+  state: HealthState,
+  ok: boolean,
+  t: HealthThresholds,
+): { state: HealthState; transition: HealthTransition; rotationChanged: boolean; restored: boolean } {
   const successes = ok ? state.successes + 1 : 0;
   const failures = ok ? 0 : state.failures + 1;
   let healthy = state.healthy;
@@ -41,7 +48,8 @@ export function applyCheck(state: HealthState, ok: boolean, t: HealthThresholds)
     transition = 'healthy';
   }
   const ejected = state.ejected && successes < t.healthyThreshold;
-  return { state: { healthy, ejected, successes, failures }, transition };
+  const next = { healthy, ejected, successes, failures };
+  return { state: next, transition, rotationChanged: inRotation(next) !== inRotation(state), restored: state.ejected && !ejected };
 }
 
 /** A connection to the worker failed on live traffic: out of rotation now; its success streak restarts. */

@@ -370,13 +370,11 @@ export class L4Balancer extends EventEmitter {
 
   #onHealthResult(m: Member, r: ProbeResult): void {
     if (m.gone || m.draining) return;
-    const before = inRotation(m.health);
-    const wasEjected = m.health.ejected;
-    const { state, transition } = applyCheck(m.health, r.ok, this.#health);
+    const { state, transition, rotationChanged, restored } = applyCheck(m.health, r.ok, this.#health);
     m.health = state;
-    if (inRotation(state) !== before) this.#rebuildRotation();
+    if (rotationChanged) this.#rebuildRotation();
     if (transition !== null) this.emit('health', { id: m.id, healthy: transition === 'healthy', detail: r.detail } satisfies BalancerHealthEvent);
-    if (wasEjected && !state.ejected) this.emit('upstream-restored', { id: m.id, port: m.port } satisfies UpstreamRestoredEvent);
+    if (restored) this.emit('upstream-restored', { id: m.id, port: m.port } satisfies UpstreamRestoredEvent);
   }
 
   #rebuildRotation(): void {
