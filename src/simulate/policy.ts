@@ -11,10 +11,8 @@
  * costs O(warming workers), not O(pool), even at 10,000 instances.
  */
 import type { LabConfig } from '../lab/config.js';
-import { decide, initialMemory, type PolicyMemory } from '../policy/decide.js';
+import { decide, initialMemory, type Decision, type PolicyMemory } from '../policy/decide.js';
 import type { ObservedWorker, Observation } from '../policy/measure.js';
-import type { MetricValues } from '../policy/metrics.js';
-import type { ScaleAction } from '../policy/rules.js';
 
 /** What the simulated pool looks like at a tick. */
 export interface TickView {
@@ -28,15 +26,6 @@ export interface TickView {
   hostCpu: number | null;
   p95: number | null;
   perWorker: { cpu: number; rps: number; inFlight: number } | null;
-}
-
-export interface PolicyVerdict {
-  desired: number;
-  action: ScaleAction;
-  reason: string;
-  value: number | null;
-  values: MetricValues;
-  warming: number;
 }
 
 export function observationOf(v: TickView): Observation {
@@ -55,9 +44,9 @@ export class LivePolicy {
     this.#config = config;
   }
 
-  tick(v: TickView): PolicyVerdict {
+  tick(v: TickView): Decision {
     const { decision, memory } = decide(observationOf(v), { desired: v.desired, starting: v.starting, ready: v.ready }, this.#memory, this.#config, v.now);
     this.#memory = memory;
-    return { desired: decision.desired, action: decision.action, reason: decision.reason, value: decision.value, values: decision.values, warming: decision.warming };
+    return decision;
   }
 }
