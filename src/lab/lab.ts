@@ -84,8 +84,6 @@ export class Lab {
   #lastTotal = 0;
   /** The pool is starting a worker from zero because a request is held. */
   #coldStart = false;
-  /** run() was called: 'started' is published and the first workers are asked for. */
-  #running = false;
   #tickTimer: NodeJS.Timeout | null = null;
   #statsTimer: NodeJS.Timeout | null = null;
   #ticking = false;
@@ -155,8 +153,8 @@ export class Lab {
     // Scale to zero: a request waiting with no worker starts one at once (Knative's activator), unless paused.
     this.balancer.on('held', () => {
       this.#lastActivityAt = this.now();
-      // Before run() the first workers are not asked for yet: such a request waits for them, no cold start.
-      if (this.#running && this.supervisor.desired === 0 && !this.#stopping && !this.#memory.paused) {
+      // Before run() (no tick timer yet) the first workers are not asked for: such a request waits for them, no cold start.
+      if (this.#tickTimer !== null && this.supervisor.desired === 0 && !this.#stopping && !this.#memory.paused) {
         const now = this.now();
         this.#coldStart = true;
         this.#memory = { ...this.#memory, lastScaleAt: now };
@@ -192,9 +190,8 @@ export class Lab {
       store: { kind: this.store.kind, where: describeLocation(this.store) },
     });
     // Like Knative's initial scale of 1: a lab with --min 0 starts warm and shrinks to zero once idle.
-    this.#running = true;
-    this.supervisor.setDesired(policyMin(this.config.min));
     this.#tickTimer = setInterval(() => void this.#tick(), this.config.interval * 1000);
+    this.supervisor.setDesired(policyMin(this.config.min));
     this.#statsTimer = setInterval(() => this.#publishStats(), 1000);
   }
 
