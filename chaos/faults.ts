@@ -270,8 +270,11 @@ export async function scaleCycles(ctx: ChaosContext): Promise<ScenarioResult> {
       r.failed = summary.requests.failed;
       r.expected = '0';
       const events = d.events;
-      const manual = events.filter((e) => e.type === 'scale' && e.manual === true).length;
-      const automatic = events.filter((e) => e.type === 'scale' && e.manual !== true && d.wallTime(e) >= pausedAt).length;
+      // From the first `autoscale scale` on (its own event, and any automatic step before it, come earlier: a
+      // busy host can take the lab past --scale-up before the first command pauses it).
+      const since = events.filter((e) => e.type === 'scale' && d.wallTime(e) >= pausedAt);
+      const manual = since.filter((e) => e.manual === true).length;
+      const automatic = since.length - manual;
       const drains = events.filter((e) => e.type === 'worker' && e.state === 'stopping' && /drained/.test(String(e.detail))).length;
       r.recover = `${cycles} steps, ${drains} drains`;
       r.check('`autoscale scale` paused automatic scaling', /paused until `autoscale resume`/.test(first), first.trim());
