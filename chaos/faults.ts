@@ -331,7 +331,7 @@ export async function crashLoop(ctx: ChaosContext): Promise<ScenarioResult> {
           r.expected = '≤ 4 (in flight on the killed one)';
           r.recover = `${seconds(recovered)} after the fault cleared`;
           r.note(`back-off delays ${delays.join(', ')} ms; daemon CPU ${cpuPct.toFixed(1)} % of a core (incl. reaped children) during ${loopSec} s of crash loop`);
-          // Doubling from 500 ms; the streak (and so the delay) resets when any worker has stayed ready 10 s (README).
+          // Doubling from 500 ms; the streak (and so the delay) resets when any worker has stayed ready 10 s (docs/lab.md).
           r.check('back-off grows', delays.length >= 3 && delays[0] === 500 && delays.every((ms, i) => i === 0 || ms === Math.min(2 * delays[i - 1], 30_000) || ms === 500) && delays.some((ms) => ms >= 2000), delays.join(', '));
           r.check('crashes are few (no spin)', crashes.length >= 2 && crashes.length <= 12, `${crashes.length} crashes in ${loopSec} s`);
           r.check('daemon CPU stays low', cpuPct < 40, `${cpuPct.toFixed(1)} %`);

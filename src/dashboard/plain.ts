@@ -32,7 +32,7 @@ export function formatPlainLine(e: LabEvent): string | null {
   return line === null ? null : `${formatRelative(e.t)} ${eventLineText(line)}`;
 }
 
-/** One NDJSON line: the event object itself (its fields are documented in the README). */
+/** One NDJSON line: the event object itself (its fields are documented in docs/lab.md). */
 export function formatJsonLine(e: LabEvent): string | null {
   return e.type === 'stats' ? null : JSON.stringify(e);
 }

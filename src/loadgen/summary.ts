@@ -96,7 +96,7 @@ export interface LatencySummary {
   max: number;
 }
 
-/** The whole result of a run. This object is what --json prints; README documents every field. */
+/** The whole result of a run. This object is what --json prints; docs/load.md documents every field. */
 export interface LoadSummary extends RunMeta {
   requests: {
     sent: number;
