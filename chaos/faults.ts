@@ -8,7 +8,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, Daemon, freePort, isAlive, procStats, runLoad, sleep, tempDir, waitFor, type Event, type LoadSummaryLike } from './daemon.js';
+import { BIN, Daemon, runLoad, type Event } from '../harness/daemon.js';
+import { freePort, isAlive, procStats, sleep, tempDir, waitFor } from '../harness/process.js';
+import type { LoadSummary } from '../src/loadgen/summary.js';
 import { medianMax, Recorder, seconds, type ScenarioResult } from './report.js';
 
 export interface ChaosContext {
@@ -17,10 +19,10 @@ export interface ChaosContext {
   log: (line: string) => void;
 }
 
-const statusCount = (s: LoadSummaryLike, status: number) => s.errors.http.byStatus[String(status)] ?? 0;
-const onlyStatuses = (s: LoadSummaryLike, allowed: number[]) => Object.keys(s.errors.http.byStatus).every((k) => allowed.includes(Number(k)));
-const transport = (s: LoadSummaryLike) => s.errors.timeout + s.errors.refused + s.errors.reset + s.errors.other;
-const describe = (s: LoadSummaryLike) => `sent ${s.requests.sent}, ok ${s.requests.ok}, http ${JSON.stringify(s.errors.http.byStatus)}, transport ${JSON.stringify(s.errors.byCode)}`;
+const statusCount = (s: LoadSummary, status: number) => s.errors.http.byStatus[String(status)] ?? 0;
+const onlyStatuses = (s: LoadSummary, allowed: number[]) => Object.keys(s.errors.http.byStatus).every((k) => allowed.includes(Number(k)));
+const transport = (s: LoadSummary) => s.errors.timeout + s.errors.refused + s.errors.reset + s.errors.other;
+const describe = (s: LoadSummary) => `sent ${s.requests.sent}, ok ${s.requests.ok}, http ${JSON.stringify(s.errors.http.byStatus)}, transport ${JSON.stringify(s.errors.byCode)}`;
 
 async function withDaemon<T>(opts: ConstructorParameters<typeof Daemon>[0], fn: (d: Daemon) => Promise<T>): Promise<T> {
   const d = new Daemon(opts);

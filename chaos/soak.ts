@@ -13,7 +13,8 @@
 import { readdirSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { freePort, procStats, runLoad, sleep, tempDir, waitFor, zombiesOf } from './daemon.js';
+import { runLoad } from '../harness/daemon.js';
+import { freePort, procStats, sleep, tempDir, waitFor, zombiesOf } from '../harness/process.js';
 import type { ChaosContext } from './faults.js';
 import { Recorder, type ScenarioResult } from './report.js';
 import { rmSync } from 'node:fs';

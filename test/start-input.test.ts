@@ -11,7 +11,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { BIN, Daemon } from '../chaos/daemon.js';
+import { BIN, Daemon } from '../harness/daemon.js';
 import { freePort } from './helpers.js';
 
 function cli(args: string[], opts: { user?: string; timeoutMs?: number } = {}) {

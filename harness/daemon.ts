@@ -2,17 +2,15 @@
  * The lab as a black box: `autoscale start --json` in a child process, its
  * NDJSON events parsed as they arrive, worker PIDs taken from those events,
  * and `autoscale load --json` in another child for counted traffic. Used by
- * the chaos suite (`npm run chaos`) and its tests. Signals go to PIDs only.
+ * the chaos suite (`npm run chaos`), the benches and the tests. Signals go to PIDs only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isAlive, sleep } from '../test/helpers.js';
-
-// The same process and port helpers as the tests (a zombie is not alive: see there).
-export { freePort, isAlive, sleep } from '../test/helpers.js';
+import type { LoadSummary } from '../src/loadgen/summary.js';
+import { isAlive, sleep, waitFor } from './process.js';
 
 export const BIN = fileURLToPath(new URL('../bin/autoscale.js', import.meta.url));
 
@@ -28,15 +26,6 @@ export interface WorkerView {
 export interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
-}
-
-export async function waitFor(what: string, cond: () => boolean, timeoutMs: number): Promise<number> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-  return Date.now() - t0;
 }
 
 
@@ -181,25 +170,17 @@ export class Daemon {
   }
 }
 
-export interface LoadSummaryLike {
-  requests: { sent: number; ok: number; failed: number; aborted: number; unsent: number; scheduled: number };
-  errors: { total: number; http: { byStatus: Record<string, number> }; timeout: number; refused: number; reset: number; other: number; byCode: Record<string, number> };
-  latencyMs: { p50: number; p99: number; max: number } | null;
-  servedBy: Record<string, number>;
-  elapsedSec: number;
-}
-
 /** `autoscale load --json` against `url` for `seconds`; resolves with its summary (and exit code). */
-export function runLoad(url: string, args: string[]): { child: ChildProcess; stop: () => void; done: Promise<{ summary: LoadSummaryLike; code: number | null; stderr: string }> } {
+export function runLoad(url: string, args: string[]): { child: ChildProcess; stop: () => void; done: Promise<{ summary: LoadSummary; code: number | null; stderr: string }> } {
   const child = spawn(process.execPath, [BIN, 'load', url, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += String(d)));
   child.stderr!.on('data', (d) => (err += String(d)));
-  const done = new Promise<{ summary: LoadSummaryLike; code: number | null; stderr: string }>((resolve, reject) => {
+  const done = new Promise<{ summary: LoadSummary; code: number | null; stderr: string }>((resolve, reject) => {
     child.once('exit', (code) => {
       try {
-        resolve({ summary: JSON.parse(out) as LoadSummaryLike, code, stderr: err });
+        resolve({ summary: JSON.parse(out) as LoadSummary, code, stderr: err });
       } catch {
         reject(new Error(`autoscale load printed no summary (exit ${code}): ${err.slice(-500)}`));
       }
@@ -210,38 +191,4 @@ export function runLoad(url: string, args: string[]): { child: ChildProcess; sto
     if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGINT');
   };
   return { child, stop, done };
-}
-
-/** Temp dir helper that tests and scenarios remove afterwards. */
-export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
-
-/** Resident memory (bytes), open fds and CPU seconds used (own + reaped children) of a process, from /proc. */
-export function procStats(pid: number): { rss: number; fds: number; cpuSec: number } | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    const rssPages = Number(f[21]);
-    return { rss: rssPages * 4096, fds: readdirSync(`/proc/${pid}/fd`).length, cpuSec: ticks / 100 };
-  } catch {
-    return null;
-  }
-}
-
-/** Zombie children of `pid` (processes whose parent is it and whose state is Z). */
-export function zombiesOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (f[0] === 'Z' && Number(f[1]) === pid) out.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
 }
