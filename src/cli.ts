@@ -7,8 +7,8 @@ import { Command, CommanderError, Option } from 'commander';
 import type { CliIO, SetExitCode } from './cli-io.js';
 import { AutoscaleError, UsageError } from './errors.js';
 import { parseInteger } from './parse-int.js';
-import { DATABASE_URL_KEY, DEFAULTS, resolveConfig } from './lab/config.js';
-import { addSettingOptions, typedSettings } from './cli-settings.js';
+import { DATABASE_URL_KEY, DEFAULTS, resolveConfig } from './settings/config.js';
+import { addSettingOptions, typedSettings } from './settings/flags.js';
 import { registerWhatIfCommands } from './commands/whatif.js';
 import { chooseDatabaseUrl, StoreLocationError, type StoreLocation } from './store/location.js';
 // load command registered here

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DATABASE_URL_KEY, DEFAULTS, parseConfigFile, readConfigFile, resolveConfig } from '../src/lab/config.js';
+import { DATABASE_URL_KEY, DEFAULTS, parseConfigFile, readConfigFile, resolveConfig } from '../src/settings/config.js';
 import { chooseDatabaseUrl } from '../src/store/location.js';
 import { freePort, runCli } from './helpers.js';
 import { AutoscaleError } from '../src/errors.js';

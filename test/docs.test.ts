@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { importGraph, unit } from './import-graph.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DOCS = join(ROOT, 'docs');
@@ -92,4 +93,26 @@ test("the README's code map names every folder and top-level file of src/, and o
   const named = [...map.matchAll(/`(src\/[\w./-]+)`/g)].map((m) => m[1]);
   const gone = named.filter((p) => !existsSync(join(ROOT, p)));
   assert.deepEqual(gone, [], 'code map names paths that do not exist');
+});
+
+test("the code map's imports column is what each row's files really import", () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const map = readme.slice(readme.indexOf('## Code map'));
+  const graph = importGraph();
+  const wrong: string[] = [];
+  for (const line of map.split('\n')) {
+    const cells = line.split('|').map((c) => c.trim());
+    if (cells.length < 5 || !cells[1].includes('`src/')) continue;
+    const units = [...cells[1].matchAll(/`src\/([\w.-]+)\/?`/g)].map((m) => m[1]);
+    const listed = cells[3] === 'nothing' ? [] : cells[3].replace(/\([^)]*\)/g, '').split(',').map((s) => s.trim());
+    const real = new Set<string>();
+    for (const [from, tos] of graph) {
+      if (!units.includes(unit(from))) continue;
+      for (const to of tos) if (!units.includes(unit(to))) real.add(unit(to).replace(/\.ts$/, ''));
+    }
+    const a = [...real].sort().join(', ');
+    const b = [...listed].sort().join(', ');
+    if (a !== b) wrong.push(`${cells[1]}: the map says "${b}", the code imports "${a}"`);
+  }
+  assert.deepEqual(wrong, []);
 });

@@ -14,7 +14,7 @@ import type { PutMetricAlarmCommandInput } from '@aws-sdk/client-cloudwatch';
 import { awsExport, type AsgInput, type MetricAlarmInput, type ScalingPolicyInput } from '../src/export/aws.js';
 import { exportText } from '../src/export/export.js';
 import { parseExportOptions } from '../src/export/workload.js';
-import { resolveConfig, type RawSettings } from '../src/lab/config.js';
+import { resolveConfig, type RawSettings } from '../src/settings/config.js';
 import { METRIC_NAMES } from '../src/policy/metrics.js';
 import { runCli as run } from './helpers.js';
 

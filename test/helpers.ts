@@ -5,7 +5,7 @@ import type { TestContext } from 'node:test';
 import { Writable } from 'node:stream';
 import { request } from 'undici';
 import type { LabEvent, ScaleEvent, TickEvent, WorkerEvent } from '../src/events.js';
-import { resolveConfig } from '../src/lab/config.js';
+import { resolveConfig } from '../src/settings/config.js';
 import { Lab, type LabOptions } from '../src/lab/lab.js';
 import { freePort, waitFor } from '../harness/process.js';
 

@@ -12,7 +12,7 @@ import { readRun } from '../src/replay/recording.js';
 import { hostCores, runReplay } from '../src/replay/run.js';
 import { runsDir } from '../src/runs/paths.js';
 import { checkDecisions } from '../src/replay/decisions.js';
-import { resolvePolicy } from '../src/simulate/policy-flags.js';
+import { resolvePolicy } from '../src/settings/policy-flags.js';
 import { runCli as run } from './helpers.js';
 
 /** A real run: target policy on worker-cpu, 16 virtual users in 30 s bursts, recorded on this project's 2-core machine. */

@@ -8,7 +8,7 @@ import { simulate } from '../src/simulate/engine.js';
 import { Fleet } from '../src/simulate/fleet.js';
 import { parseLoadCsv, parseLoadNdjson, profileLoad } from '../src/simulate/load.js';
 import { EXPONENTIAL_P95, evaluateSecond, type CapacityModel } from '../src/simulate/model.js';
-import { parseCompare, resolvePolicy, splitArgs } from '../src/simulate/policy-flags.js';
+import { parseCompare, resolvePolicy, splitArgs } from '../src/settings/policy-flags.js';
 import { policyRow } from '../src/simulate/summary.js';
 import { runCli as run } from './helpers.js';
 

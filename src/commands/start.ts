@@ -8,7 +8,7 @@ import { AutoscaleError, DatabaseUnavailableError, listenError } from '../errors
 import type { CliIO } from '../cli-io.js';
 import { formatJsonLine, formatPlainLine } from '../dashboard/plain.js';
 import { startDashboard } from '../dashboard/dashboard.js';
-import type { LabConfig } from '../lab/config.js';
+import type { LabConfig } from '../settings/config.js';
 import { openOperations, type Operations } from './operations.js';
 import { exposureWarning, Lab } from '../lab/lab.js';
 import { running } from './running.js';

@@ -7,7 +7,7 @@
  * against the AWS SDK's own input types.
  */
 import { DEFAULT_HEALTH } from '../balancer/balancer.js';
-import type { LabConfig } from '../lab/config.js';
+import type { LabConfig } from '../settings/config.js';
 import { METRICS } from '../policy/metrics.js';
 import { hostCpuNote, round } from './mapping.js';
 import type { ExportOptions } from './workload.js';

@@ -2,9 +2,9 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { CliIO, SetExitCode } from '../cli-io.js';
-import { addSettingOptions, typedSettings } from '../cli-settings.js';
+import { addSettingOptions, typedSettings } from '../settings/flags.js';
 import { UsageError } from '../errors.js';
-import { resolveConfig } from '../lab/config.js';
+import { resolveConfig } from '../settings/config.js';
 import { EXPORT_DEFAULTS, EXPORT_TARGETS, parseExportOptions, parseTarget, type RawExportOptions } from './workload.js';
 
 export function registerExportCommand(program: Command, io: CliIO, setExitCode: SetExitCode): void {

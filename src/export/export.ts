@@ -1,5 +1,5 @@
 /** One export target's text: YAML manifests or AWS JSON. Pure. */
-import type { LabConfig } from '../lab/config.js';
+import type { LabConfig } from '../settings/config.js';
 import { awsExport } from './aws.js';
 import { kedaManifests } from './keda.js';
 import { kubernetesManifests } from './kubernetes.js';

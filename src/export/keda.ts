@@ -3,7 +3,7 @@
  * ScaledObject: a CPU trigger for the CPU metrics, a Prometheus trigger on the
  * workers' own /metrics for rps, concurrency and p95. Pure.
  */
-import type { LabConfig } from '../lab/config.js';
+import type { LabConfig } from '../settings/config.js';
 import { utilisation, workloadManifests, behavior } from './kubernetes.js';
 import type { Manifest } from './manifest.js';
 import { hostCpuNote, periodSeconds, round, targetMapping } from './mapping.js';

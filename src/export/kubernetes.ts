@@ -4,7 +4,7 @@
  * and behavior come from the lab's policy. Pure: config in, manifests out.
  */
 import { DEFAULT_HEALTH } from '../balancer/balancer.js';
-import type { LabConfig } from '../lab/config.js';
+import type { LabConfig } from '../settings/config.js';
 import type { Manifest } from './manifest.js';
 import { hostCpuNote, periodSeconds, quantity, round, targetMapping, type TargetMapping } from './mapping.js';
 import type { ExportOptions } from './workload.js';

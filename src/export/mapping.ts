@@ -4,7 +4,7 @@
  * as tolerance, one step per tick becomes a one-pod rate limit. Pure; every
  * exporter uses it, so the same settings read the same way everywhere.
  */
-import type { LabConfig } from '../lab/config.js';
+import type { LabConfig } from '../settings/config.js';
 import { METRICS, type MetricName } from '../policy/metrics.js';
 
 export interface TargetMapping {

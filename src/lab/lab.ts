@@ -31,7 +31,7 @@ import { applyIdle, policyMin } from '../scale-to-zero/idle.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { defaultSqlite, describeLocation, locationToUrl, type StoreLocation } from '../store/location.js';
 import { summarizeStore } from '../store/status.js';
-import { publicSettings, type LabConfig } from './config.js';
+import { publicSettings, type LabConfig } from '../settings/config.js';
 import { LatencyWindow, TickWindow, type LatencyPercentiles } from './observe.js';
 import { createHostCpuSampler, type CpuSampler } from './sampler.js';
 import { BROKEN_WHEN_IDLE_MS, Liveness, LIVENESS_MS } from './liveness.js';

@@ -1,9 +1,9 @@
 /** `autoscale simulate`: the thin I/O edge around the simulator. */
 import { Option, type Command } from 'commander';
 import type { CliIO, SetExitCode } from '../cli-io.js';
-import { addSettingOptions, POLICY_FLAGS, typedSettings } from '../cli-settings.js';
+import { addSettingOptions, POLICY_FLAGS, typedSettings } from '../settings/flags.js';
 import { PROFILE_NAMES } from '../loadgen/profile.js';
-import { collect } from './policy-flags.js';
+import { collect } from '../settings/policy-flags.js';
 
 export function registerSimulateCommand(program: Command, io: CliIO, setExitCode: SetExitCode): void {
   const cmd = program

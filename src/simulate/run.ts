@@ -1,12 +1,12 @@
 /** `autoscale simulate`, end to end: load, model, every policy, the table (or JSON) and the timelines. */
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import type { RawSettings } from '../lab/config.js';
+import type { RawSettings } from '../settings/config.js';
 import { parseProfile, seconds, type RawLoadOptions } from '../loadgen/options.js';
 import { runScenarios, timelineLines, type ScenarioResult } from './compare.js';
 import { parseLoadCsv, parseLoadNdjson, profileLoad, type OfferedLoad } from './load.js';
 import { EXPONENTIAL_P95, type CapacityModel } from './model.js';
-import { labelOf, overlay, parseCompare, resolvePolicy } from './policy-flags.js';
+import { labelOf, overlay, parseCompare, resolvePolicy } from '../settings/policy-flags.js';
 import { formatTable, type RowOptions } from './summary.js';
 
 function positive(flag: string, raw: unknown, allowZero = false): number {

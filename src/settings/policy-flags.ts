@@ -4,9 +4,9 @@
  * the chosen policy does not use is an error (it would silently do nothing).
  */
 import { Command, CommanderError } from 'commander';
-import { addSettingOptions, POLICY_FLAGS, type SettingFlag } from '../cli-settings.js';
+import { addSettingOptions, POLICY_FLAGS, type SettingFlag } from './flags.js';
 import { UsageError } from '../errors.js';
-import { resolveConfig, type LabConfig, type RawSettings } from '../lab/config.js';
+import { resolveConfig, type LabConfig, type RawSettings } from './config.js';
 
 const THRESHOLD_ONLY: readonly SettingFlag[] = ['scaleUp', 'scaleDown', 'cooldown'];
 const TARGET_ONLY: readonly SettingFlag[] = ['target', 'tolerance', 'scaleDownWindow', 'maxStepPods', 'maxStepPercent'];
