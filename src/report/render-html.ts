@@ -83,6 +83,8 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8p
 .notes ul { margin: 4px 0; padding-left: 20px; }
 table { border-collapse: collapse; width: 100%; margin: 4px 0 8px; }
 th, td { text-align: left; vertical-align: top; padding: 4px 8px; border-bottom: 1px solid #eaeef2; }
+/* A long word in a reason, detail or note wraps instead of widening the page; the short columns before it keep their width. */
+td:last-child, .notes li, .sub, h1 { overflow-wrap: anywhere; }
 thead th { background: #f6f8fa; font-weight: 600; }
 table.pairs th { width: 34%; font-weight: 600; color: #424a53; }
 /* Three short columns: a compact table with the counts right-aligned, so they line up for comparison. */
