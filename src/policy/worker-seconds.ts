@@ -16,8 +16,6 @@
  * A worker still live at the end of the recording counts up to that end.
  * Pure; linear in the number of events.
  */
-import type { WorkerState } from '../events.js';
-
 /** One worker's life in the pool, ms on the lab's clock. */
 export interface WorkerSpan {
   /** Fork: its first live state. */
@@ -28,14 +26,17 @@ export interface WorkerSpan {
   leftAt: number | null;
 }
 
-/** The worker transitions the definition reads: each `worker` event's time, id and new state. */
+/**
+ * The worker transitions the definition reads: each `worker` event's time, id and new state (a WorkerState of
+ * src/events.ts, which sits above this folder: any state but `starting` and `ready` means out of the pool).
+ */
 export interface WorkerTransition {
   t: number;
   id: number;
-  state: WorkerState;
+  state: string;
 }
 
-const LIVE: ReadonlySet<WorkerState> = new Set(['starting', 'ready']);
+const LIVE: ReadonlySet<string> = new Set(['starting', 'ready']);
 
 /** Each worker's span, from its transitions in time order. A worker id is one worker: once it left, later events for it are ignored. */
 export function workerSpans(transitions: Iterable<WorkerTransition>): Map<number, WorkerSpan> {
