@@ -99,14 +99,15 @@ test('simulate: the target policy doubles at most per tick and holds scale-in fo
 });
 
 test('loads: load generator --out NDJSON and CSV traces', () => {
-  const nd = parseLoadNdjson('{"t":1.01,"dt":1.01,"threads":4}\n{"t":2,"dt":0.99,"threads":8}\n{"t":2.5,"dt":0.5,"threads":8}\n', 'x.ndjson');
+  const nd = parseLoadNdjson('{"t":1.01,"dt":1.01,"sent":4,"rps":4,"threads":4}\n{"t":2,"dt":0.99,"sent":8,"rps":8,"threads":8}\n{"t":2.5,"dt":0.5,"sent":4,"rps":8,"threads":8}\n', 'x.ndjson');
   assert.equal(nd.mode, 'closed');
   assert.deepEqual([...nd.perSecond], [4, 8, 8]);
-  const open = parseLoadNdjson('{"t":1,"targetRate":100}\n{"t":2,"targetRate":250}\n', 'y.ndjson');
+  const open = parseLoadNdjson('{"t":1,"dt":1,"sent":100,"rps":100,"targetRate":100}\n{"t":2,"dt":1,"sent":250,"rps":250,"targetRate":250}\n', 'y.ndjson');
   assert.deepEqual([open.mode, ...open.perSecond], ['open', 100, 250]);
   const csv = parseLoadCsv('t,rps\n0,10\n3,40\n5,0\n', 'z.csv');
   assert.deepEqual([...csv.perSecond], [10, 10, 10, 40, 40, 0]);
-  assert.throws(() => parseLoadNdjson('{"t":1}\n', 'bad.ndjson'), /threads/);
+  assert.throws(() => parseLoadNdjson('{"t":1,"dt":1,"sent":1,"rps":1}\n', 'bad.ndjson'), /threads/);
+  assert.throws(() => parseLoadNdjson('{"t":1}\n', 'bad.ndjson'), /"dt" must be a number/);
   assert.throws(() => parseLoadCsv('0,-5\n', 'bad.csv'), /t,value/);
 });
 

@@ -12,7 +12,7 @@ import { calibrate, type Calibration } from './calibrate.js';
 import { checkDecisions } from './decisions.js';
 import { fidelity, recordedRow, type Fidelity } from './fidelity.js';
 import { readRun, type RecordedRun } from './recording.js';
-import { resolveRunDir } from '../report/run-dir.js';
+import { resolveRunDir } from '../runs/read.js';
 import { writeReport } from '../report/command.js';
 import type { ReplaySeries } from '../report/render-html.js';
 

@@ -15,7 +15,8 @@ import { EVENTS_FILE, listRunDirs, readCurrent, runsDir } from '../runs/paths.js
 import { DEFAULT_PRICE, type Price } from './aggregate.js';
 import { renderHtml, type PageAssets, type ReplayExtra } from './render-html.js';
 import { renderMarkdown } from './render-md.js';
-import { loadRun, resolveRunDir } from './run-dir.js';
+import { loadRun } from './run-dir.js';
+import { resolveRunDir } from '../runs/read.js';
 import { formatCount, formatDuration as duration, formatLocalTime as localTime } from '../format.js';
 
 const require = createRequire(import.meta.url);
