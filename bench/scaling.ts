@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { Daemon, runLoad } from '../harness/daemon.js';
 import { freePort, sleep } from '../harness/process.js';
 import type { LabEvent } from '../src/events.js';
+import { workerSeconds, workerSpans } from '../src/policy/worker-seconds.js';
 
 
 const { values: args } = parseArgs({
@@ -80,9 +81,9 @@ function measure(name: string, events: LabEvent[], started: LabEvent, readyBefor
   const ticks = events.filter((e): e is Extract<LabEvent, { type: 'tick' }> => e.type === 'tick' && e.t >= loadT && e.t <= endT);
   const added = events.filter((e) => e.type === 'worker' && e.state === 'ready' && !readyBefore.has(e.id) && e.t >= loadT && e.t <= loadT + LOAD_S * 1000);
   const scales = events.filter((e): e is Extract<LabEvent, { type: 'scale' }> => e.type === 'scale' && e.t >= loadT && e.t <= endT);
-  // Worker-seconds: live instances integrated over [loadT, endT], from every tick's count.
-  let workerSeconds = 0;
-  for (let i = 1; i < ticks.length; i++) workerSeconds += (ticks[i - 1].instances * (ticks[i].t - ticks[i - 1].t)) / 1000;
+  // Worker-seconds over [loadT, endT], by the one definition report and replay use.
+  const spans = workerSpans(events.flatMap((e) => (e.type === 'worker' ? [{ t: e.t, id: e.id, state: e.state }] : [])));
+  const used = workerSeconds(spans.values(), endT, loadT);
   return {
     name,
     series: ticks.map((e) => ({ t: (e.t - loadT) / 1000, instances: e.instances })),
@@ -91,7 +92,7 @@ function measure(name: string, events: LabEvent[], started: LabEvent, readyBefor
     peak: Math.max(0, ...ticks.map((e) => e.instances)),
     outs: scales.filter((s) => s.direction === 'out').length,
     ins: scales.filter((s) => s.direction === 'in').length,
-    workerSeconds,
+    workerSeconds: used,
     loadSummary: summary,
   };
 }
