@@ -90,6 +90,8 @@ export class Lab {
   #ticking = false;
   #stopping: Promise<number> | null = null;
   #liveness = new Liveness();
+  /** When each worker's own report last blamed the database (down or locked): see #observeProgress. */
+  #databaseBlamedAt = new Map<number, number>();
   #resolveStopped!: (forced: number) => void;
 
   constructor(config: LabConfig, opts: LabOptions = {}) {
@@ -407,11 +409,14 @@ export class Lab {
     const beats = new Map(this.supervisor.facts().map((f) => [f.id, f.cpuReports]));
     const progress = workers.map((w) => ({ id: w.id, requests: w.requests + (beats.get(w.id) ?? 0), inFlight: w.inFlight }));
     const now = this.now();
+    for (const r of this.supervisor.storeReports()) if (databaseBlame(r.store) !== null) this.#databaseBlamedAt.set(r.id, now);
+    for (const id of this.#databaseBlamedAt.keys()) if (!workers.some((w) => w.id === id)) this.#databaseBlamedAt.delete(id);
     for (const id of this.#liveness.observe(progress, now)) {
       const hung = this.#liveness.idleMs(id, now) >= LIVENESS_MS;
-      // Idle out of rotation because the database is down or locked, not because it is broken: keep
-      // holding it (still replaced if it also stops beating); it comes back when the database does.
-      if (!hung && this.#databaseBlame(id) !== null) {
+      // Idle out of rotation because the database is (or was, until moments ago: its health checks
+      // still have to pass twice) down or locked, not because it is broken: keep holding it (still
+      // replaced if it also stops beating); it comes back when the database does.
+      if (!hung && now - (this.#databaseBlamedAt.get(id) ?? -Infinity) < BROKEN_WHEN_IDLE_MS) {
         this.#liveness.unhealthy(id, now);
         continue;
       }
