@@ -263,7 +263,7 @@ export class SqliteStore implements VisitStore {
     this.#gone =
       `SQLite ${this.where}: ${name} was deleted or replaced (` +
       (now === null ? `no file at the path now` : `inode ${id.ino} opened, inode ${now.ino} at the path now`) +
-      `): nothing more is written or acknowledged by this worker; restart the lab`;
+      `); no write is acknowledged any more: restart the lab`;
     const db = this.#db;
     this.#db = null;
     this.#st = null;
