@@ -8,7 +8,7 @@
  *
  * Everything it does is published on one event stream that the views subscribe to.
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -30,7 +30,8 @@ import type { Observation } from '../policy/measure.js';
 import { applyIdle, policyMin } from '../scale-to-zero/idle.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { defaultSqlite, describeLocation, locationToUrl, type StoreLocation } from '../store/location.js';
-import { summarizeStore } from '../store/status.js';
+import { prepareStore } from '../store/open.js';
+import { databaseBlame, summarizeStore } from '../store/status.js';
 import { publicSettings, type LabConfig } from '../settings/config.js';
 import { LatencyWindow, TickWindow, type LatencyPercentiles } from './observe.js';
 import { createHostCpuSampler, type CpuSampler } from './sampler.js';
@@ -89,6 +90,8 @@ export class Lab {
   #ticking = false;
   #stopping: Promise<number> | null = null;
   #liveness = new Liveness();
+  /** When each worker's own report last blamed the database (down or locked): see #observeProgress. */
+  #databaseBlamedAt = new Map<number, number>();
   #resolveStopped!: (forced: number) => void;
 
   constructor(config: LabConfig, opts: LabOptions = {}) {
@@ -189,6 +192,8 @@ export class Lab {
       host: { cores: availableParallelism(), memoryBytes: totalmem() },
       store: { kind: this.store.kind, where: describeLocation(this.store) },
     });
+    // The lab creates the SQLite file once (`autoscale start` already did); its workers never create it.
+    if (this.store.kind === 'sqlite' && !existsSync(this.store.file)) await prepareStore(this.store);
     // Like Knative's initial scale of 1: a lab with --min 0 starts warm and shrinks to zero once idle.
     this.#tickTimer = setInterval(() => void this.#tick(), this.config.interval * 1000);
     this.supervisor.setDesired(policyMin(this.config.min));
@@ -381,8 +386,18 @@ export class Lab {
       this.supervisor.markUnhealthy(h.id, h.detail);
       return;
     }
+    const blame = this.#databaseBlame(h.id);
+    if (blame !== null) {
+      this.events.publish({ type: 'health', t: now, id: h.id, port, healthy: false, detail: `${h.detail}; ${blame}: out of rotation, not replaced (${NOT_REPLACED_WHY})` });
+      return;
+    }
     const ago = (this.#liveness.idleMs(h.id, now) / 1000).toFixed(1);
     this.events.publish({ type: 'health', t: now, id: h.id, port, healthy: false, detail: `${h.detail}; busy, not hung (last sign of life ${ago} s ago): out of rotation, not replaced` });
+  }
+
+  /** The worker's own latest report blames the shared database (down or locked): see databaseBlame. */
+  #databaseBlame(id: number): string | null {
+    return databaseBlame(this.supervisor.storeReports().find((r) => r.id === id)?.store);
   }
 
   /**
@@ -394,8 +409,17 @@ export class Lab {
     const beats = new Map(this.supervisor.facts().map((f) => [f.id, f.cpuReports]));
     const progress = workers.map((w) => ({ id: w.id, requests: w.requests + (beats.get(w.id) ?? 0), inFlight: w.inFlight }));
     const now = this.now();
+    for (const r of this.supervisor.storeReports()) if (databaseBlame(r.store) !== null) this.#databaseBlamedAt.set(r.id, now);
+    for (const id of this.#databaseBlamedAt.keys()) if (!workers.some((w) => w.id === id)) this.#databaseBlamedAt.delete(id);
     for (const id of this.#liveness.observe(progress, now)) {
       const hung = this.#liveness.idleMs(id, now) >= LIVENESS_MS;
+      // Idle out of rotation because the database is (or was, until moments ago: its health checks
+      // still have to pass twice) down or locked, not because it is broken: keep holding it (still
+      // replaced if it also stops beating); it comes back when the database does.
+      if (!hung && now - (this.#databaseBlamedAt.get(id) ?? -Infinity) < BROKEN_WHEN_IDLE_MS) {
+        this.#liveness.unhealthy(id, now);
+        continue;
+      }
       this.supervisor.markUnhealthy(
         id,
         hung
@@ -423,6 +447,9 @@ export class Lab {
     return this.supervisor.snapshot((id) => ({ rps: this.#window.rateOf(id), inFlight: inFlight.get(id) ?? 0 }));
   }
 }
+
+/** Why a worker the database lets down is not replaced. */
+const NOT_REPLACED_WHY = 'a new worker would not reach the database either';
 
 /** One GET /health straight to a worker (a refresh waits for a new worker to pass it). */
 async function probeHealth(host: string, port: number): Promise<boolean> {

@@ -54,6 +54,7 @@ export function registerLoadCommand(program: Command, io: CliIO, setExitCode: Se
     .option('-m, --method <method>', 'HTTP method (default GET, or POST with --body)')
     .option('-H, --header <name:value>', 'request header, repeatable', collect)
     .option('-b, --body <text>', 'request body')
+    .option('--mix <kind=percent>', 'send this share of the requests as another request on the same host: visits=20 (20 % POST /visits {"page":"load"})')
     .option('--timeout <ms>', 'per-request timeout in milliseconds', String(LOAD_DEFAULTS.timeoutMs))
     .option('-w, --workers <n>', 'spread the virtual users over N worker threads (0: run in the main thread)', String(LOAD_DEFAULTS.workers))
     .option('--json', 'print the summary as one JSON object on stdout (nothing else on stdout)')

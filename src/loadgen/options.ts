@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import { PROFILE_NAMES, type Profile, type ProfileName } from './profile.js';
 import { parseInteger } from '../parse-int.js';
+import { parseMix, type LoadMix } from './mix.js';
 
 /** The flags of `autoscale load` as commander hands them over: strings, unvalidated. */
 export interface RawLoadOptions {
@@ -24,6 +25,7 @@ export interface RawLoadOptions {
   spikeAt?: string;
   spikeLength?: string;
   period?: string;
+  mix?: string;
 }
 
 /** A validated load run. Everything downstream trusts it. */
@@ -44,6 +46,8 @@ export interface LoadConfig {
   profile: Profile;
   json: boolean;
   out: string | null;
+  /** --mix: a share of the requests sent as another request (e.g. POST /visits); null: none. */
+  mix: LoadMix | null;
 }
 
 export const LOAD_DEFAULTS = {
@@ -222,5 +226,7 @@ export function parseLoadOptions(urlArg: string | undefined, raw: RawLoadOptions
   const out = raw.out === undefined ? null : raw.out.trim();
   if (out === '') throw new UsageError('--out needs a file path (received "")');
 
-  return { url, method, headers, body, threads, durationSec, rate, timeoutMs, workers, profile, json: raw.json === true, out };
+  const mix = raw.mix === undefined ? null : parseMix(raw.mix);
+
+  return { url, method, headers, body, threads, durationSec, rate, timeoutMs, workers, profile, json: raw.json === true, out, mix };
 }
