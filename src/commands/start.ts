@@ -74,8 +74,17 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     throw err;
   }
   running.add(lab);
-  // Other terminals find this lab's control socket (and metrics) through the `current` pointer.
-  run.setPointerFields({ controlSocket: ops.controlSocket, metricsUrl: lab.metricsUrl });
+  // A closed stdout (`autoscale start | head -1`, a terminal gone) ends the output quietly and stops the lab
+  // cleanly: workers drained, the run recorded to its `stopped` line, the summary on stderr.
+  const output = { open: true };
+  const onOutputError = (err: NodeJS.ErrnoException) => {
+    if (!output.open) return;
+    output.open = false;
+    void lab.stop(`its output was closed (${err.code ?? err.message})`);
+  };
+  io.stdout.on('error', onOutputError);
+  // Other terminals find this lab's control socket (and metrics) through its entry in the registry of live labs.
+  run.setLabFields({ controlSocket: ops.controlSocket, metricsUrl: lab.metricsUrl });
   let summary = emptySummary();
   lab.events.on('event', (e) => (summary = foldSummary(summary, e)));
   run.attach(lab.events, (message) => io.stderr.write(`warning: ${message}\n`));
@@ -93,7 +102,7 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     const format = opts.json ? formatJsonLine : formatPlainLine;
     lab.events.on('event', (e) => {
       const line = format(e);
-      if (line !== null) io.stdout.write(`${line}\n`);
+      if (line !== null && output.open) io.stdout.write(`${line}\n`);
     });
   }
   const onSignal = (signal: NodeJS.Signals) => void lab.stop(`received ${signal}`);
@@ -108,6 +117,7 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     dashboard?.close();
     running.delete(lab);
     run.close();
+    io.stdout.off('error', onOutputError);
     // After the dashboard has restored the screen; on stderr, so --json keeps stdout pure NDJSON.
     io.stderr.write(`${summaryLines(summary, { runDir: run.runDir, recorded: run.record }).join('\n')}\n`);
   }

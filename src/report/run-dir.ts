@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { RunInputError } from '../errors.js';
-import { EVENTS_FILE, listRunDirs, LOAD_FILE, readCurrent, runsDir } from '../runs/paths.js';
+import { EVENTS_FILE, listRunDirs, LOAD_FILE, liveRunDirs, runsDir } from '../runs/paths.js';
 import { aggregate, type Price, type RunModel } from './aggregate.js';
 import { parseEvents, parseLoad } from './parse.js';
 
@@ -55,7 +55,6 @@ export function loadRun(dir: string, opts: { price?: Price; env?: NodeJS.Process
       load = null;
     }
   }
-  const current = readCurrent(opts.env);
-  const inProgress = current !== null && resolve(current.runDir) === resolve(dir);
+  const inProgress = liveRunDirs(opts.env).has(resolve(dir));
   return { dir, name: basename(dir), model: aggregate({ parsed, load, price: opts.price, inProgress }) };
 }
