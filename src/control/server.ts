@@ -88,7 +88,10 @@ export function probeSocket(path: string, timeoutMs = 2000): Promise<'live' | 's
 /** Say goodbye (optionally with a last line) and close; a client that does not read or never closes its side is cut after a second. */
 function hangUp(socket: Socket, last?: string): void {
   if (socket.destroyed) return;
-  if (socket.writable) socket.end(last);
+  if (socket.writable) {
+    if (last === undefined) socket.end();
+    else socket.end(last);
+  }
   const cut = setTimeout(() => socket.destroy(), 1000);
   cut.unref();
   socket.once('close', () => clearTimeout(cut));

@@ -144,9 +144,10 @@ function refuseUsedRunDir(dir: string, env: NodeJS.ProcessEnv): void {
   const live = liveLabs(env).find((l) => resolve(l.runDir) === dir);
   if (live !== undefined) throw new UsageError(`--run-dir ${dir} is in use by a running lab (pid ${live.pid}); stop it first, or choose another --run-dir`);
   const events = join(dir, EVENTS_FILE);
-  let size = 0;
+  let size: number;
   try {
-    size = statSync(events).size;
+    const st = statSync(events);
+    size = st.isFile() ? st.size : 0; // anything else is no run (the recorder then says it cannot write there)
   } catch {
     size = 0; // none: a fresh directory
   }
