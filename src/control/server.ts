@@ -59,6 +59,8 @@ interface Conn {
   /** Date.now() of its connect or last answer: the longest-idle connection is the one evicted. */
   idleSince: number;
   idleTimer: NodeJS.Timeout | null;
+  /** Hung up by the server: lines still queued are dropped unanswered. */
+  closed: boolean;
 }
 
 export function socketPath(runDir: string): string {
@@ -211,7 +213,7 @@ export class ControlServer {
     const limits = this.#limits;
     socket.setEncoding('utf8');
     socket.on('error', () => {});
-    const conn: Conn = { socket, open: 0, bad: 0, idleSince: Date.now(), idleTimer: null };
+    const conn: Conn = { socket, open: 0, bad: 0, idleSince: Date.now(), idleTimer: null, closed: false };
     if (this.#conns.size >= limits.maxConnections && !this.#evictIdlest()) {
       // Every slot is busy carrying out a request: say so rather than dropping the newcomer silently.
       hangUp(socket, encode({ type: 'result', ok: false, code: 'AS_ERR_CONTROL_REFUSED', message: `all ${limits.maxConnections} control connections are busy; try again in a moment` }));
@@ -232,22 +234,32 @@ export class ControlServer {
       if (socket.writableLength > limits.maxUnreadBytes) socket.destroy();
     };
     const refuse = (message: string) => {
+      if (conn.closed) return;
       write({ type: 'result', ok: false, code: 'AS_ERR_CONTROL_PROTOCOL', message });
+      conn.closed = true;
       hangUp(socket);
       buffered = '';
     };
     socket.on('data', (chunk: string) => {
-      if (socket.destroyed || !socket.writable) return;
+      if (conn.closed || socket.destroyed || !socket.writable) return;
       buffered += chunk;
       let nl: number;
       while ((nl = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, nl).trim();
         buffered = buffered.slice(nl + 1);
         if (line === '') continue;
-        if (conn.open >= limits.maxQueued + 1) return refuse(`too many requests queued on one connection (at most ${limits.maxQueued} behind the one in progress); the connection is closed`);
+        if (conn.open >= limits.maxQueued + 1) {
+          const message = `too many requests queued on one connection (at most ${limits.maxQueued} behind the one in progress); the connection is closed`;
+          this.#bad(message);
+          return refuse(message);
+        }
         conn.open++;
         this.#stopIdle(conn);
         chain = chain.then(() => {
+          if (conn.closed) {
+            conn.open--;
+            return;
+          }
           const p = this.#one(line, write, conn);
           this.#pending.add(p);
           return p.finally(() => {
@@ -274,6 +286,7 @@ export class ControlServer {
     if (idlest === null) return false;
     this.#stopIdle(idlest);
     this.#conns.delete(idlest);
+    idlest.closed = true;
     hangUp(idlest.socket, encode({ type: 'result', ok: false, code: 'AS_ERR_CONTROL_PROTOCOL', message: 'closed: idle while another client needed the connection slot' }));
     return true;
   }
@@ -284,6 +297,7 @@ export class ControlServer {
       conn.idleTimer = null;
       if (conn.open > 0 || conn.socket.destroyed) return;
       const message = `closed: no request within ${Math.round(this.#limits.idleMs / 1000)} s`;
+      conn.closed = true;
       hangUp(conn.socket, encode({ type: 'result', ok: false, code: 'AS_ERR_CONTROL_PROTOCOL', message }));
     }, this.#limits.idleMs);
     conn.idleTimer.unref();
