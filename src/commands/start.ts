@@ -49,12 +49,15 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     io.stderr.write(`error: ${new DatabaseUnavailableError(`cannot use the visits database: ${(err as Error).message}`).message}\n`);
     return 1;
   }
+  // A start that failed leaves the run dir as it found it.
+  const undoStore = () => {
+    if (createdFile && store.kind === 'sqlite') for (const f of [store.file, `${store.file}-wal`, `${store.file}-shm`]) rmSync(f, { force: true });
+  };
   const lab = new Lab(config, { runDir: run.runDir, store });
   try {
     await lab.listen();
   } catch (err) {
-    // A start that failed leaves the run dir as it found it.
-    if (createdFile && store.kind === 'sqlite') for (const f of [store.file, `${store.file}-wal`, `${store.file}-shm`]) rmSync(f, { force: true });
+    undoStore();
     run.close();
     // Every listen error is one line: EADDRNOTAVAIL, EACCES… (see listenError).
     const e = err instanceof AutoscaleError ? err : listenError(err, config.host, config.port, 'balancer', '--port');
@@ -66,6 +69,7 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     ops = await openOperations(lab, config, io);
   } catch (err) {
     await lab.stop('could not open the control socket or the metrics port');
+    undoStore();
     run.close();
     if (err instanceof AutoscaleError) {
       io.stderr.write(`error: ${err.message}\n`);
