@@ -37,8 +37,10 @@ export interface DaemonOptions {
   /** Run as this user (`runuser -u <user> --`); root only. */
   user?: string;
   env?: NodeJS.ProcessEnv;
-  /** Own run dir (default: a fresh temp dir, removed by cleanup()). */
-  runDir?: string;
+  /** Own run dir (default: a fresh temp dir, removed by cleanup()); null: no --run-dir, a new run under the state dir. */
+  runDir?: string | null;
+  /** A state dir shared with other daemons (default: a throwaway one of its own, removed by cleanup()). */
+  stateDir?: string;
 }
 
 export class Daemon {
@@ -51,17 +53,21 @@ export class Daemon {
   #partial = '';
   #ownRunDir: boolean;
   #stateDir: string;
+  #ownStateDir: boolean;
   #workers = new Map<number, WorkerView>();
   #allPids = new Set<number>();
 
   constructor(opts: DaemonOptions) {
     this.port = opts.port;
     this.#ownRunDir = opts.runDir === undefined;
-    this.runDir = opts.runDir ?? mkdtempSync(join(tmpdir(), 'autoscale-chaos-run-'));
-    const argv = [BIN, 'start', '--json', '--port', String(opts.port), '--base-port', String(opts.basePort), '--run-dir', this.runDir, ...(opts.args ?? [])];
+    // With runDir null the lab picks its run dir under the state dir (read it from runDirOf()); runDir is '' then.
+    this.runDir = opts.runDir === null ? '' : (opts.runDir ?? mkdtempSync(join(tmpdir(), 'autoscale-chaos-run-')));
+    const runDirArgs = opts.runDir === null ? [] : ['--run-dir', this.runDir];
+    const argv = [BIN, 'start', '--json', '--port', String(opts.port), '--base-port', String(opts.basePort), ...runDirArgs, ...(opts.args ?? [])];
     const [cmd, args] = opts.user === undefined ? [process.execPath, argv] : ['runuser', ['-u', opts.user, '--', process.execPath, ...argv]];
     // Whatever the lab records about runs goes to a throwaway state directory.
-    this.#stateDir = mkdtempSync(join(tmpdir(), 'autoscale-chaos-state-'));
+    this.#ownStateDir = opts.stateDir === undefined;
+    this.#stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'autoscale-chaos-state-'));
     const env = { ...process.env, XDG_STATE_HOME: this.#stateDir, ...opts.env };
     this.child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.child.stdout!.setEncoding('utf8');
@@ -72,6 +78,11 @@ export class Daemon {
 
   get stderr(): string {
     return this.#stderr;
+  }
+
+  /** The run directory the lab says it records into (its first stderr line), or null before it said so. */
+  runDirOf(): string | null {
+    return /recording this run in (.+)\n/.exec(this.#stderr)?.[1] ?? null;
   }
 
   /** The daemon's own PID, as its 'started' event reports it (the child may be a runuser wrapper). */
@@ -138,7 +149,7 @@ export class Daemon {
     await Promise.race([this.exited, sleep(3000)]);
     for (const pid of this.#allPids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     if (this.#ownRunDir) rmSync(this.runDir, { recursive: true, force: true });
-    rmSync(this.#stateDir, { recursive: true, force: true });
+    if (this.#ownStateDir) rmSync(this.#stateDir, { recursive: true, force: true });
   }
 
   #kill(): void {
