@@ -12,6 +12,7 @@
  * PutMetricAlarm and PutWarmPool.
  */
 import type { AwsExport } from './aws.js';
+import { HPA_MAX_PERIOD_SECONDS } from './mapping.js';
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
@@ -24,8 +25,7 @@ export interface ClusterFeatures {
   hpaScaleToZero?: boolean;
 }
 
-/** HPA behavior bounds (autoscaling validation: MaxPeriodSeconds, MaxStabilizationWindowSeconds). */
-export const HPA_MAX_PERIOD_SECONDS = 1800;
+/** HPA behavior bound (autoscaling validation's MaxStabilizationWindowSeconds; MaxPeriodSeconds is in mapping.ts, which clamps to it). */
 export const HPA_MAX_STABILIZATION_WINDOW_SECONDS = 3600;
 const SELECT_POLICIES = ['Max', 'Min', 'Disabled'];
 const POLICY_TYPES = ['Pods', 'Percent'];

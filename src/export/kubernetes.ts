@@ -7,7 +7,7 @@ import { DEFAULT_HEALTH } from '../balancer/balancer.js';
 import type { LabConfig } from '../lab/config.js';
 import { PG_POOL_SIZE } from '../store/postgres.js';
 import type { Manifest } from './manifest.js';
-import { hostCpuNote, periodSeconds, quantity, round, targetMapping, type TargetMapping } from './mapping.js';
+import { HPA_MAX_PERIOD_SECONDS, hostCpuNote, periodSeconds, quantity, round, targetMapping, type TargetMapping } from './mapping.js';
 import { databaseSecretName, EXPORT_DEFAULTS, workerArgs, type ExportOptions } from './workload.js';
 
 const secs = (ms: number) => Math.ceil(ms / 1000);
@@ -307,7 +307,9 @@ export function hpaManifest(c: LabConfig, o: ExportOptions): Manifest {
         path: ['spec', 'behavior'],
         text:
           ` the lab decides every ${c.interval} s; the HPA's own loop period is the controller-manager's --horizontal-pod-autoscaler-sync-period ` +
-          `(default 15 s), not a field here: the policies below use ${periodSeconds(c)} s periods.\n` +
+          `(default 15 s), not a field here: the policies below use ${periodSeconds(c)} s periods` +
+          (periodSeconds(c) < c.interval ? ` (an HPA policy period is at most ${HPA_MAX_PERIOD_SECONDS} s)` : '') +
+          '.\n' +
           ` warm-up (${c.warmup} s in the lab) has no field either: the HPA leaves out pods that are not ready, and CPU samples of pods younger than ` +
           `--horizontal-pod-autoscaler-cpu-initialization-period (default 5 min)`,
       },
