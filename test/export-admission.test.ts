@@ -165,10 +165,10 @@ test('every target × policy × metric × floor (and the extremes of every bound
 function documentedExports(): string[][] {
   const lines: string[] = [];
   for (const file of ['README.md', 'docs/export.md']) {
-    const text = readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
+    const text = readFileSync(new URL(`../${file}`, import.meta.url), 'utf8').replace(/<your image>/g, 'registry.example/autoscale-worker:1');
     for (const m of text.matchAll(/(?:npx )?autoscale export (?:kubernetes|keda|aws)[^`\n>|]*/g)) lines.push(m[0].replace(/^npx /, '').trim());
   }
-  return lines.map((l) => l.replace(/<your image>/g, 'registry.example/autoscale-worker:1').split(/\s+/).slice(1));
+  return lines.map((l) => l.split(/\s+/).slice(1));
 }
 
 test('every `autoscale export` the docs show exits 0 and passes the rules', async () => {

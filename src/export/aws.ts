@@ -184,7 +184,7 @@ export function awsExport(c: LabConfig, o: ExportOptions): AwsExport {
     DefaultCooldown: Math.round(c.cooldown),
     HealthCheckType: 'ELB',
     HealthCheckGracePeriod: secs(c.readyTimeoutMs),
-    LaunchTemplate: { LaunchTemplateName: o.launchTemplate ?? '<launch template that runs `autoscale worker --host 0.0.0.0`>', Version: '$Latest' },
+    LaunchTemplate: { LaunchTemplateName: o.launchTemplate ?? '<launch template whose user data runs the worker image (see Notes)>', Version: '$Latest' },
     VPCZoneIdentifier: o.subnets ?? '<subnet-…,subnet-…>',
     TargetGroupARNs: [o.targetGroupArn ?? '<target group ARN>'],
   };
@@ -289,7 +289,8 @@ function labNotes(c: LabConfig, o: ExportOptions): string[] {
     notes.push(
       `--min 0: MinSize 0 (DesiredCapacity 1 to start, as the lab starts one worker). Nothing here holds requests: an ALB with no healthy target answers 503 at once, ` +
         `where the lab holds up to --hold-max ${c.holdMax} requests for --hold-timeout ${c.holdTimeout} s while a worker cold-starts. Nor does any policy here act on idleness (--idle ${c.idle} s): ` +
-        `scaling in to zero and out of it needs alarms of your own, e.g. the load balancer's RequestCount at 0 for ${Math.max(1, Math.ceil(c.idle / 60))} minute(s) -> desired 0, above 0 while no instance is in service -> desired 1`,
+        `scaling in to zero and out of it needs alarms of your own, e.g. the load balancer's RequestCount at 0 for ${Math.max(1, Math.ceil(c.idle / 60))} minute(s) -> desired 0, above 0 while no instance is in service -> desired 1. ` +
+        "And with MinSize 0 the scaling policy itself may take the last instance while requests still arrive, which the lab's policy never does (only idleness does): keep MinSize 1 until those alarms exist",
       'PutWarmPool: one instance kept initialised and stopped (PoolState Stopped; ReuseOnScaleIn returns scaled-in instances to it), so a scale-out from zero starts a stopped instance ' +
         'instead of launching and installing a new one: a shorter cold start, still tens of seconds where the lab\'s is about one. A stopped instance costs its EBS volumes, not compute',
     );

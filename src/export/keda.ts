@@ -80,7 +80,7 @@ export function httpScaledObjectManifest(c: LabConfig, o: ExportOptions): Manife
           `   --hold-timeout ${c.holdTimeout} s -> --set interceptor.readinessTimeout=${c.holdTimeout}s (KEDA_HTTP_READINESS_TIMEOUT)`,
           `   --hold-max ${c.holdMax} -> --set interceptor.extraEnvs.KEDA_HTTP_COLD_START_MAX_PENDING_REQUESTS=${c.holdMax} (add-on 1.0; per interceptor replica)`,
           ' Clients must reach the interceptor (Service keda-add-ons-http-interceptor-proxy in namespace keda, port 8080) with a Host header listed in hosts.',
-          ' skip-scaledobject-creation: the ScaledObject below is ours, with this add-on as one of its triggers.',
+          ' skip-scaledobject-creation: the ScaledObject above is ours, with this add-on as one of its triggers.',
         ].join('\n'),
       },
       { path: ['spec', 'hosts'], text: ' replace with the host name clients send' },
