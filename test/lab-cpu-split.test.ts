@@ -13,7 +13,11 @@ import { createProcessCpuMeter, parseProcStatTicks } from '../src/lab/sampler.js
 import { decide, initialMemory } from '../src/policy/decide.js';
 import type { Observation } from '../src/policy/measure.js';
 import { formatPlainLine } from '../src/dashboard/plain.js';
-import type { HintEvent, TickEvent } from '../src/events.js';
+import type { HintEvent, LabEvent, TickEvent } from '../src/events.js';
+import { aggregate } from '../src/report/aggregate.js';
+import { parseEvents } from '../src/report/parse.js';
+import { renderMarkdown } from '../src/report/render-md.js';
+import { recordLine } from '../src/runs/recorder.js';
 import { startLab, until } from './helpers.js';
 
 /** A /proc/<pid>/stat line with this command name and utime/stime. */
@@ -115,4 +119,21 @@ test('the default meter agrees with the kernel: this process busy for 400 ms, me
   const measuredS = (share / 100) * cores * elapsedS;
   const kernelS = (used.user + used.system) / 1e6;
   assert.ok(Math.abs(measuredS - kernelS) < 0.03, `meter ${measuredS.toFixed(3)} s vs cpuUsage ${kernelS.toFixed(3)} s`);
+});
+
+test('the report shows the split: mean host CPU over the ticks, the lab and everything else', () => {
+  const settings = resolveConfig({}, {}, { ports: false });
+  const { drainTimeoutMs: _d, killTimeoutMs: _k, readyTimeoutMs: _r, ...config } = settings;
+  const tick = (t: number, cpu: number, lab?: number) =>
+    ({ type: 'tick', t, cpu, ...(lab === undefined ? {} : { cpuSplit: { lab, other: cpu - lab } }), metric: 'host-cpu', value: cpu, metrics: {}, warming: 0, instances: 1, ready: 1, desired: 1, action: 'hold', reason: '', paused: false,
+      traffic: { rpm: 0, rps: 0, p50: null, p95: null, p99: null, inFlight: 0, total: 0, errors: 0 }, workers: [] }) as unknown as LabEvent;
+  const events: LabEvent[] = [
+    { type: 'started', t: 0, startedAt: 1_000_000, balancerUrl: 'http://127.0.0.1:8000', runDir: '/r', pid: 42, config },
+    tick(3000, 60, 6), tick(6000, 62, 10), tick(9000, 50), { type: 'stopped', t: 9500, reason: 'test', forced: 0 },
+  ];
+  const md = renderMarkdown(aggregate({ parsed: parseEvents(events.map(recordLine).join(''), 'events.ndjson'), load: null }));
+  // Ticks without a split (older recordings) are left out of the means: (60 + 62) / 2, (6 + 10) / 2, (54 + 52) / 2.
+  assert.match(md, /\| Host CPU \(mean over the ticks\) \| 61 % \(lab 8 %, other processes 53 %\) \|/);
+  const old = renderMarkdown(aggregate({ parsed: parseEvents([events[0], tick(3000, 60), events[4]].map(recordLine).join(''), 'events.ndjson'), load: null }));
+  assert.doesNotMatch(old, /Host CPU \(mean/);
 });
