@@ -34,7 +34,8 @@ import { prepareStore } from '../store/open.js';
 import { databaseBlame, summarizeStore } from '../store/status.js';
 import { publicSettings, type LabConfig } from '../settings/config.js';
 import { LatencyWindow, TickWindow, type LatencyPercentiles } from './observe.js';
-import { createHostCpuSampler, type CpuSampler } from './sampler.js';
+import { createHostCpuSampler, createProcessCpuMeter, type CpuSampler, type ProcessCpuMeter } from './sampler.js';
+import { busyHostHint } from './busy-host.js';
 import { BROKEN_WHEN_IDLE_MS, Liveness, LIVENESS_MS } from './liveness.js';
 
 /** Where workers listen, whatever --host says. */
@@ -51,6 +52,8 @@ export interface LabOptions {
   /** Where worker logs go; a fresh temp dir by default. */
   runDir?: string;
   sampler?: CpuSampler;
+  /** The lab's own processes' share of host CPU (default: /proc of the daemon and the workers). */
+  processCpu?: ProcessCpuMeter;
   /** Where the workers keep their visits; default: visits.db in the run directory. */
   store?: StoreLocation;
 }
@@ -74,6 +77,9 @@ export class Lab {
 
   #t0 = performance.now();
   #sampler: CpuSampler;
+  #processCpu: ProcessCpuMeter;
+  /** The busy-host check ran its course: hinted once, or traffic arrived first. */
+  #busyHostChecked = false;
   #window: TickWindow;
   /** Latency over each 1 s stats period (the tick window has its own). */
   #statsLatency: LatencyWindow;
@@ -98,6 +104,7 @@ export class Lab {
     this.config = config;
     this.runDir = opts.runDir ?? mkdtempSync(join(tmpdir(), 'autoscale-run-'));
     this.#sampler = opts.sampler ?? createHostCpuSampler();
+    this.#processCpu = opts.processCpu ?? createProcessCpuMeter();
     this.store = opts.store ?? defaultSqlite(this.runDir);
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
     this.balancer =
@@ -181,6 +188,7 @@ export class Lab {
   async run(): Promise<void> {
     // Prime the sampler: systeminformation's first reading covers the time since boot.
     await this.#sampler.sample();
+    this.#processCpu.sample(this.#labPids());
     this.events.publish({
       type: 'started',
       t: this.now(),
@@ -307,9 +315,11 @@ export class Lab {
     this.#ticking = true;
     try {
       const hostCpu = await this.#sampler.sample();
+      const labCpu = this.#processCpu.sample(this.#labPids());
       if (this.#stopping) return;
       const now = this.now();
-      const observation = this.#window.take(now, hostCpu);
+      const observation = this.#window.take(now, hostCpu, labCpu);
+      this.#checkBusyHost(now, observation);
       const counts = this.supervisor.counts();
       const state: PolicyState = { desired: this.supervisor.desired, starting: counts.starting, ready: counts.ready };
       const { decision, memory } = this.#decide(observation, state, now);
@@ -319,6 +329,24 @@ export class Lab {
     } finally {
       this.#ticking = false;
     }
+  }
+
+  /** The daemon and every running worker: the processes whose CPU is the lab's own. */
+  #labPids(): number[] {
+    return [process.pid, ...this.supervisor.pids()];
+  }
+
+  /** Once, before the first request: a host already above the scale-in threshold is said, with the remedy. */
+  #checkBusyHost(now: number, observation: Observation): void {
+    if (this.#busyHostChecked) return;
+    if (this.balancer.snapshot().total > 0) {
+      this.#busyHostChecked = true;
+      return;
+    }
+    const text = busyHostHint(observation, this.config);
+    if (text === null) return;
+    this.#busyHostChecked = true;
+    this.events.publish({ type: 'hint', t: now, text });
   }
 
   /** The policy's decision; while a refresh runs it holds like a pause, saying why. */
@@ -356,6 +384,9 @@ export class Lab {
       type: 'tick',
       t: now,
       cpu: observation.hostCpu,
+      ...(observation.hostCpu !== null && observation.hostCpuLab != null
+        ? { cpuSplit: { lab: observation.hostCpuLab, other: Math.max(0, observation.hostCpu - observation.hostCpuLab) } }
+        : {}),
       metric: this.config.metric,
       value: d.value,
       metrics: d.values,

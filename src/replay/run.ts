@@ -104,8 +104,8 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
   if (opts.boot !== undefined) scenarios.push({ label: `replay: recorded policy, --boot ${String(opts.boot)}`, config: recorded });
   if (Object.keys(flags).length > 0) scenarios.push({ label: `replay: ${labelOf(flags)}`, config: resolvePolicy(flags, base) });
   for (const s of (opts.compare as string[] | undefined) ?? []) {
-    const typed = parseCompare(s);
-    scenarios.push({ label: `replay: ${s.trim().replace(/\s+/g, ' ')}`, config: resolvePolicy(typed, base) });
+    const { typed, bootS } = parseCompare(s);
+    scenarios.push({ label: `replay: ${s.trim().replace(/\s+/g, ' ')}`, config: resolvePolicy(typed, base), ...(bootS === null ? {} : { bootMs: bootS * 1000 }) });
   }
   const rowOpts = rowOptions(opts);
   const recordedTicks = run.ticks.map((k) => k.t);
