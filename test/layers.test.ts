@@ -1,7 +1,7 @@
 /**
  * The code map holds: no import cycle between files, and no folder imports
  * one above it. Layers, bottom first (README "Code map"):
- *   errors/format/parse-int/cli-io < policy < events < runs, store < app, loadgen, balancer, report, scale-to-zero < supervisor, control < lab < dashboard, admin, summary, cli-settings
+ *   errors/format/parse-int/cli-io < policy < events < runs, store < app, loadgen, balancer, report < supervisor, control < lab < dashboard, admin, summary, cli-settings
  *   < simulate, export < replay < commands < cli
  */
 import { test } from 'node:test';
@@ -19,7 +19,7 @@ const RANK: Record<string, number> = {
   runs: 2.5,
   // The visits store: the worker app uses it; it knows only event types.
   store: 2.5,
-  app: 3, loadgen: 3, balancer: 3, report: 3, 'scale-to-zero': 3,
+  app: 3, loadgen: 3, balancer: 3, report: 3,
   supervisor: 4, control: 4,
   lab: 5,
   dashboard: 6, admin: 6, summary: 6, 'cli-settings.ts': 6,

@@ -10,7 +10,7 @@ import { UsageError } from '../errors.js';
 import { LAB_EVENT_TYPES, type HostInfo, type LabEvent, type LabSettings } from '../events.js';
 import type { Reaction } from '../policy/reaction.js';
 import { reactionTimes } from '../report/aggregate.js';
-import type { PolicyState } from '../policy/decide.js';
+import type { MemoryEvent, PolicyState } from '../policy/step.js';
 import type { Observation } from '../policy/measure.js';
 import type { LoadMode } from '../simulate/model.js';
 
@@ -48,6 +48,8 @@ export interface RecordedRun {
   scales: Array<{ t: number; from: number; to: number; manual: boolean }>;
   /** Pause / resume, in order. */
   pauses: Array<{ t: number; paused: boolean }>;
+  /** What the policy's memory follows between ticks (pauses, scale events, refreshes, cold starts), in order: `remember` (policy/step.ts) folds them. */
+  memoryEvents: MemoryEvent[];
   /** Per worker id: fork time and ready time (ms), exit time if it left. */
   workers: Map<number, { startedAt: number; readyAt: number | null; leftAt: number | null }>;
   /** Per stats event: time, requests in the last full second, busy cores of the workers. */
@@ -110,6 +112,7 @@ export function readRun(dir: string): RecordedRun {
   const ticks: RecordedTick[] = [];
   const scales: RecordedRun['scales'] = [];
   const pauses: RecordedRun['pauses'] = [];
+  const memoryEvents: MemoryEvent[] = [];
   const workers: RecordedRun['workers'] = new Map();
   const stats: RecordedRun['stats'] = [];
   let errors = 0;
@@ -119,6 +122,7 @@ export function readRun(dir: string): RecordedRun {
   for (const e of events) {
     const t = e.t as number;
     end = Math.max(end, t);
+    if (e.type === 'paused' || e.type === 'scale' || e.type === 'refresh' || e.type === 'cold-start') memoryEvents.push(e as unknown as MemoryEvent);
     if (e.type === 'tick') {
       const traffic = (e.traffic ?? {}) as { p95?: number | null; total?: number; errors?: number };
       const ws = (Array.isArray(e.workers) ? e.workers : []) as Array<{ cpu?: number | null }>;
@@ -163,7 +167,7 @@ export function readRun(dir: string): RecordedRun {
   if (ticks.length === 0) bad(dir, 'events.ndjson has no ticks: nothing to replay');
   const reactions = reactionTimes(events as unknown as LabEvent[], config);
   const startedAt = typeof started.startedAt === 'number' ? started.startedAt : null;
-  return { dir, config, startedAt, durationMs: end, ticks, scales, pauses, workers, stats, errors, unhealthy, crashed, load: readLoad(dir), reactions, host };
+  return { dir, config, startedAt, durationMs: end, ticks, scales, pauses, memoryEvents, workers, stats, errors, unhealthy, crashed, load: readLoad(dir), reactions, host };
 }
 
 function readLoad(dir: string): RecordedLoad | null {

@@ -1,6 +1,6 @@
 /**
  * The live lab's policy, called exactly as the lab's tick calls it:
- * decide(observation, state, memory, config, now) -> { decision, memory },
+ * step(observation, state, memory, config, now) -> { decision, memory },
  * each call fed the memory the previous one returned. Nothing of the policy
  * lives here; this file only builds the Observation a simulated tick makes.
  *
@@ -11,7 +11,7 @@
  * costs O(warming workers), not O(pool), even at 10,000 instances.
  */
 import type { LabConfig } from '../lab/config.js';
-import { decide, initialMemory, type Decision, type PolicyMemory } from '../policy/decide.js';
+import { coldStart, initialMemory, step, type PolicyMemory, type StepDecision } from '../policy/step.js';
 import type { ObservedWorker, Observation } from '../policy/measure.js';
 
 /** What the simulated pool looks like at a tick. */
@@ -29,7 +29,10 @@ export interface TickView {
 }
 
 export function observationOf(v: TickView): Observation {
-  const workers: ObservedWorker[] = v.warmingReadyAts.map((readyAt, k) => ({ id: k + 2, state: 'ready', readyAt, cpu: null, rps: 0, inFlight: 0 }));
+  // Warming workers take their share of the traffic too (measure() leaves them out of the averages).
+  const rps = v.perWorker?.rps ?? 0;
+  const inFlight = v.perWorker?.inFlight ?? 0;
+  const workers: ObservedWorker[] = v.warmingReadyAts.map((readyAt, k) => ({ id: k + 2, state: 'ready', readyAt, cpu: null, rps, inFlight }));
   if (v.perWorker !== null && v.ready > v.warmingReadyAts.length) {
     workers.push({ id: 1, state: 'ready', readyAt: Number.NEGATIVE_INFINITY, cpu: v.perWorker.cpu, rps: v.perWorker.rps, inFlight: v.perWorker.inFlight });
   }
@@ -44,9 +47,17 @@ export class LivePolicy {
     this.#config = config;
   }
 
-  tick(v: TickView): Decision {
-    const { decision, memory } = decide(observationOf(v), { desired: v.desired, starting: v.starting, ready: v.ready }, this.#memory, this.#config, v.now);
+  tick(v: TickView): StepDecision {
+    const { decision, memory } = step(observationOf(v), { desired: v.desired, starting: v.starting, ready: v.ready }, this.#memory, this.#config, v.now);
     this.#memory = memory;
     return decision;
+  }
+
+  /** Load arrived while the pool is at zero: the count to start (1), as the lab's balancer asks for it, or null. */
+  coldStart(desired: number, now: number): { desired: number; reason: string } | null {
+    const c = coldStart(this.#memory, desired, now);
+    if (c === null) return null;
+    this.#memory = c.memory;
+    return { desired: c.desired, reason: c.reason };
   }
 }
