@@ -21,6 +21,8 @@ export interface SimulateInput {
   bootMs: number;
   /** Tick times, ms since start (replay uses the recorded ones); default every --interval from one interval in. */
   tickTimes?: readonly number[];
+  /** Added to the policy's metric on every tick (replay's uncertainty runs); default 0. */
+  bias?: number;
 }
 
 export interface SimTick {
@@ -88,7 +90,7 @@ export function simulate(input: SimulateInput): SimResult {
   const fleet = new Fleet(input.bootMs);
   // The run begins with the lab's first workers ready (--min, at least one): the system was up before the load arrived.
   fleet.setDesired(initialCount(config.min), -input.bootMs);
-  const policy = new LivePolicy(config);
+  const policy = new LivePolicy(config, input.bias ?? 0);
   const warmupMs = config.warmup * 1000;
   const ticks = (input.tickTimes ?? defaultTicks(config.interval, endMs))[Symbol.iterator]();
   let next = ticks.next();

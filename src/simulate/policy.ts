@@ -13,6 +13,7 @@
 import type { LabConfig } from '../lab/config.js';
 import { coldStart, initialMemory, step, type PolicyMemory, type StepDecision } from '../policy/step.js';
 import type { ObservedWorker, Observation } from '../policy/measure.js';
+import type { MetricName } from '../policy/metrics.js';
 
 /** What the simulated pool looks like at a tick. */
 export interface TickView {
@@ -39,16 +40,36 @@ export function observationOf(v: TickView): Observation {
   return { t: v.now, hostCpu: v.hostCpu, latency: { p50: null, p95: v.p95, p99: null }, workers };
 }
 
+/** The policy's metric moved by `bias` (replay's uncertainty runs: the model's measured error either way). */
+export function biasObservation(o: Observation, metric: MetricName, bias: number): Observation {
+  if (bias === 0) return o;
+  switch (metric) {
+    case 'host-cpu':
+      return { ...o, hostCpu: o.hostCpu === null ? null : Math.min(100, Math.max(0, o.hostCpu + bias)) };
+    case 'p95':
+      return { ...o, latency: { ...o.latency, p95: o.latency.p95 === null ? null : Math.max(0, o.latency.p95 + bias) } };
+    case 'worker-cpu':
+      return { ...o, workers: o.workers.map((w) => ({ ...w, cpu: w.cpu === null ? null : Math.max(0, w.cpu + bias) })) };
+    case 'rps':
+      return { ...o, workers: o.workers.map((w) => ({ ...w, rps: w.rps > 0 ? Math.max(0, w.rps + bias) : 0 })) };
+    case 'concurrency':
+      return { ...o, workers: o.workers.map((w) => ({ ...w, inFlight: w.inFlight > 0 ? Math.max(0, w.inFlight + bias) : 0 })) };
+  }
+}
+
 export class LivePolicy {
   readonly #config: LabConfig;
+  readonly #bias: number;
   #memory: PolicyMemory = initialMemory();
 
-  constructor(config: LabConfig) {
+  /** `bias`: added to the policy's metric on every tick (0: the model as it is). */
+  constructor(config: LabConfig, bias = 0) {
     this.#config = config;
+    this.#bias = bias;
   }
 
   tick(v: TickView): StepDecision {
-    const { decision, memory } = step(observationOf(v), { desired: v.desired, starting: v.starting, ready: v.ready }, this.#memory, this.#config, v.now);
+    const { decision, memory } = step(biasObservation(observationOf(v), this.#config.metric, this.#bias), { desired: v.desired, starting: v.starting, ready: v.ready }, this.#memory, this.#config, v.now);
     this.#memory = memory;
     return decision;
   }
