@@ -4,7 +4,7 @@
  * comparison with B, for both replay models.
  *
  *   node --import tsx bench/against.ts [--a='<flags>'] [--b='<flags>'] [--profile burst] [--threads 12]
- *        [--duration 60] [--idle 20] [--port 26000] [--keep <dir>]
+ *        [--duration 60] [--idle 20] [--port 26000] [--keep <dir>] [--compare]
  *
  * Each run: `autoscale start --json` on the given ports with its own state
  * directory, 6 s of quiet, `autoscale load --out <run-dir>` (the lab's run
@@ -12,7 +12,10 @@
  * SIGTERM. The load averages before and after each run are printed: on a busy
  * host the two runs do not see the same machine. With --keep the two run
  * directories stay there (a/ and b/); otherwise they are removed at exit.
- * Every child is stopped on every exit path.
+ * With --keep <dir> --compare: no recording, only the comparison of <dir>/a and
+ * <dir>/b. It ends with one summary row per model (peak, scale actions,
+ * worker-seconds error, same-count share against B, and each run's own-policy
+ * same-count share). Every child is stopped on every exit path.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -22,6 +25,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { LabEvent } from '../src/events.js';
+import { compareAgainst } from '../src/replay/against.js';
+import { readRun } from '../src/replay/recording.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin/autoscale.js');
@@ -36,6 +41,7 @@ const { values: args } = parseArgs({
     idle: { type: 'string', default: '20' },
     port: { type: 'string', default: '26000' },
     keep: { type: 'string' },
+    compare: { type: 'boolean', default: false },
   },
 });
 
@@ -80,13 +86,15 @@ async function record(name: string, flags: string): Promise<string> {
     await new Promise((r) => setTimeout(r, 50));
   }
   await new Promise((r) => setTimeout(r, 6000));
+  const shape = args.profile === 'burst' ? ['--base', '1', '--burst-on', '15', '--burst-off', '10'] : args.profile === 'constant' ? [] : ['--base', '1'];
   const gen = spawn(
     process.execPath,
-    [BIN, 'load', `http://127.0.0.1:${port}/`, '--profile', args.profile!, '--threads', args.threads!, '--base', '1', '--burst-on', '15', '--burst-off', '10', '--duration', args.duration!, '--out', runDir, '--json'],
+    [BIN, 'load', `http://127.0.0.1:${port}/`, '--profile', args.profile!, '--threads', args.threads!, ...shape, '--duration', args.duration!, '--out', runDir, '--json'],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   children.add(gen);
-  await once(gen, 'exit');
+  const [code] = (await once(gen, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`${name}: autoscale load exited ${code}`);
   await new Promise((r) => setTimeout(r, Number(args.idle) * 1000));
   lab.kill('SIGTERM');
   await once(lab, 'exit');
@@ -94,10 +102,29 @@ async function record(name: string, flags: string): Promise<string> {
   return runDir;
 }
 
-console.log(`# against: ${args.profile} load, ${args.threads} threads peak, ${args.duration} s, then ${args.idle} s idle`);
-const a = await record('a', args.a!);
-const b = await record('b', args.b!);
+let a: string;
+let b: string;
+if (args.compare) {
+  // Only the comparison, on two runs recorded before (e.g. --keep dirs).
+  [a, b] = [join(temp, 'a'), join(temp, 'b')];
+} else {
+  console.log(`# against: ${args.profile} load, ${args.threads} threads peak, ${args.duration} s, then ${args.idle} s idle`);
+  a = await record('a', args.a!);
+  b = await record('b', args.b!);
+}
 for (const model of ['residual', 'calibrated']) {
   const r = spawnSync(process.execPath, [BIN, 'replay', a, '--against', b, '--model', model], { encoding: 'utf8' });
   console.log(`\n## replay a --against b --model ${model} (exit ${r.status})\n${r.stdout}${r.stderr}`);
+}
+// One summary row per model: what the issue's evidence table asks for.
+console.log('\n| model | peak replay / real | scale actions replay / real (out/in) | worker-seconds error | same count vs B | own-policy same count A, B |');
+console.log('| --- | --- | --- | --- | --- | --- |');
+for (const model of ['residual', 'calibrated'] as const) {
+  const c = compareAgainst(readRun(a), readRun(b), { model });
+  const own = (dir: string) => (JSON.parse(spawnSync(process.execPath, [BIN, 'replay', dir, '--model', model, '--json'], { encoding: 'utf8' }).stdout) as { fidelity: { sameInstances: number } }).fidelity.sameInstances;
+  const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
+  const ws = (100 * (c.replayed.workerSeconds - c.real.workerSeconds)) / c.real.workerSeconds;
+  console.log(
+    `| ${model} | ${c.replayed.peak} / ${c.real.peak} | ${c.replayed.scaleOut}/${c.replayed.scaleIn} / ${c.real.scaleOut}/${c.real.scaleIn} | ${ws >= 0 ? '+' : ''}${ws.toFixed(1)} % | ${pct(c.sameCount)} | ${pct(own(a))}, ${pct(own(b))} |`,
+  );
 }

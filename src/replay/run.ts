@@ -9,7 +9,7 @@ import { labelOf, parseCompare, resolvePolicy } from '../simulate/policy-flags.j
 import { formatTable, policyRow } from '../simulate/summary.js';
 import { calibrate, type Calibration } from './calibrate.js';
 import { checkDecisions } from './decisions.js';
-import { compareAgainst, formatAgainst, recordedSettings, REPLAY_MODELS, type ReplayModel } from './against.js';
+import { compareAgainst, formatAgainst, recordedSettings, REPLAY_MODELS, residualError, type ReplayModel } from './against.js';
 import { replayResidual } from './residual.js';
 import { fidelity, recordedRow, type Fidelity } from './fidelity.js';
 import { readRun, type RecordedRun } from './recording.js';
@@ -39,15 +39,18 @@ export function describeCalibration(run: RecordedRun, cal: Calibration): string[
   ];
 }
 
-export function describeFidelity(f: Fidelity, metric: string): string {
+/** `residual`: the residual model's own error (each tick predicted from the one before), which replaces the same-count metric error (zero by construction). */
+export function describeFidelity(f: Fidelity, metric: string, residual: { p90: number; median: number; samples: number } | null = null): string {
   const ws = `${f.workerSecondsError >= 0 ? '+' : ''}${(100 * f.workerSecondsError).toFixed(1)} %`;
   return (
     `fidelity: replayed under its own policy: same instance count on ${pct(f.sameInstances)} of ${f.ticks} ticks; ` +
     `${f.scaleMatched} of ${f.scaleRecorded} scale actions matched within ±1 tick (${f.scaleReplayed} replayed); ` +
     `peak ${f.peakReplayed} vs ${f.peakRecorded} recorded; worker-seconds ${n(f.workerSecondsReplayed)} vs ${n(f.workerSecondsRecorded)} recorded (${ws})` +
-    (f.metric === null
-      ? ''
-      : `; the model's ${metric} on the ${f.metric.ticks} ticks with the same count: off by ${n(f.metric.medianAbsError, 1)} (median), ${n(f.metric.p90AbsError, 1)} (90th percentile)`) +
+    (residual !== null
+      ? `; where the counts agree the residual model keeps the recorded ${metric}; each tick predicted from the one before at its ready count (same offered load, ${residual.samples} ticks): off by ${n(residual.median, 1)} (median), ${n(residual.p90, 1)} (90th percentile)`
+      : f.metric === null
+        ? ''
+        : `; the model's ${metric} on the ${f.metric.ticks} ticks with the same count: off by ${n(f.metric.medianAbsError, 1)} (median), ${n(f.metric.p90AbsError, 1)} (90th percentile)`) +
     (f.caveats.length > 0 ? `; note: ${f.caveats.join('; ')}` : '')
   );
 }
@@ -117,6 +120,7 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
     return residualFor(s.config) ? scenarioResult(s, replayResidual(run, s.config, { limits, load: cal.load, bootMs: boot }), boot, rowOpts) : runScenarios([s], cal.load, cal.model, boot, rowOpts, ticksFor)[0];
   });
   const fid = fidelity(run, cal, results[0].sim);
+  const residual = model === 'residual' ? residualError(run, recorded, cal) : null;
   const decisions = checkDecisions(run, recorded);
   const rows = [policyRow(recordedRow(run, cal), rowOpts), ...results.map((r) => r.row)];
   if (typeof opts.out === 'string') writeTimelines(opts.out, results);
@@ -129,6 +133,7 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
         host: { cores: host.cores, recorded: run.host !== null, memoryBytes: run.host?.memoryBytes ?? null },
         model: { ...cal.model, replay: model, bootMs, loadSource: cal.load.source, loadOffsetS: cal.offsetS, loadCorrelation: cal.correlation },
         fidelity: fid,
+        residualError: residual,
         decisions,
         rows: rows.map((r, i) => ({ ...r, config: i === 0 ? recorded : results[i - 1].scenario.config })),
       }) + '\n'
@@ -144,7 +149,7 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
     (host.note === null ? '' : `\nnote:     ${host.note}`) +
     (calibratedOnly.length === 0 ? '' : `\nnote:     the residual model replays on the recorded ticks; ${calibratedOnly.join(', ')} ticked at another --interval: calibrated model`);
   const modelLine = `\nreplay:   ${opts.model === undefined && !observed ? 'the run has no recorded observations, so: ' : ''}${model === 'residual' ? "residual model: each tick's recorded observation, changed only where the replayed ready count differs (per-worker load, saturation, queueing, the pool's share of host CPU)" : 'calibrated model: every tick regenerated from the model above'} (--model)`;
-  const text = `${describeCalibration(run, cal).join('\n')}${modelLine}${hostNote}${bootNote}\n${describeFidelity(fid, run.config.metric)}${decisionLine}\n\n${formatTable(rows, rowOpts)}`;
+  const text = `${describeCalibration(run, cal).join('\n')}${modelLine}${hostNote}${bootNote}\n${describeFidelity(fid, run.config.metric, residual)}${decisionLine}\n\n${formatTable(rows, rowOpts)}`;
   if (report === null) return text;
   return `${text}\nreport:   ${report(text)} (the replayed instances on the run's charts)\n`;
 }
