@@ -119,7 +119,7 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
     const boot = s.bootMs ?? bootMs;
     return residualFor(s.config) ? scenarioResult(s, replayResidual(run, s.config, { limits, load: cal.load, bootMs: boot }), boot, rowOpts) : runScenarios([s], cal.load, cal.model, boot, rowOpts, ticksFor)[0];
   });
-  const fid = fidelity(run, cal, results[0].sim);
+  const fid = fidelity(run, cal, results[0].sim, residualFor(recorded));
   const residual = model === 'residual' ? residualError(run, recorded, cal) : null;
   const decisions = checkDecisions(run, recorded);
   const rows = [policyRow(recordedRow(run, cal), rowOpts), ...results.map((r) => r.row)];
