@@ -2,7 +2,7 @@
  * The code map holds: no import cycle between files, and no folder imports
  * one above it. Layers, bottom first (README "Code map"):
  *   errors/format/parse-int/cli-io < policy < events < runs, store < app, loadgen, balancer, report, scale-to-zero < supervisor, control < lab < dashboard, admin, summary, cli-settings
- *   < simulate, export < replay < commands < cli
+ *   < web < simulate, export < replay < commands < cli
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +23,8 @@ const RANK: Record<string, number> = {
   supervisor: 4, control: 4,
   lab: 5,
   dashboard: 6, admin: 6, summary: 6, 'cli-settings.ts': 6,
+  // The live page: the dashboard's words for events, the report's model and components, the load generator.
+  web: 6.5,
   simulate: 7, export: 7,
   replay: 8,
   commands: 9,

@@ -76,8 +76,9 @@ export interface ReplayExtra {
   text: string;
 }
 
-export function renderHtml(m: RunModel, title: string, metric: MetricLabel, assets: PageAssets, generator: string, replay: ReplayExtra | null = null): string {
-  const data = {
+/** What the shared chart components (assets/report-charts.js) draw: the report embeds it, the live page fetches it for the whole history. */
+export function chartData(m: RunModel, metric: MetricLabel, replay: ReplayExtra | null = null) {
+  return {
     durationSec: m.endSec,
     metric: m.settings.metric,
     metricInfo: metric,
@@ -85,6 +86,10 @@ export function renderHtml(m: RunModel, title: string, metric: MetricLabel, asse
     series: m.series,
     replays: replay === null ? null : replay.series,
   };
+}
+
+export function renderHtml(m: RunModel, title: string, metric: MetricLabel, assets: PageAssets, generator: string, replay: ReplayExtra | null = null): string {
+  const data = chartData(m, metric, replay);
   const replaySection =
     replay === null
       ? ''
