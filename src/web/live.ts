@@ -321,6 +321,14 @@ export class LiveFeed {
     for (const l of this.#listeners) l('frame', frame);
   }
 
+  /** Log lines and decisions since the last frame (the lab's last moments: its heartbeat stops before it does). */
+  tail(): { log: LogLine[]; decisions: string[][] } {
+    const t = { log: this.#newLog, decisions: this.#newDecisions };
+    this.#newLog = [];
+    this.#newDecisions = [];
+    return t;
+  }
+
   /** Everything a browser needs on connect: the settings, the last window of points, the backlog. */
   hello(load: LoadStatus | null, experiment: ExperimentStatus | null): Hello | null {
     const s = this.#started;
@@ -345,7 +353,8 @@ export class LiveFeed {
       log: this.#log.slice(-BACKLOG_LINES),
       decisionHeader: DECISION_HEADER,
       decisions: this.#decisions.slice(-BACKLOG_LINES),
-      settingsRows: settingsRows({ settings: s.config, balancerUrl: s.balancerUrl, pid: s.pid, stopped: this.#stopped, counts: this.#counts }),
+      // The report's settings rows; its "recorded" count row would only be true at this instant.
+      settingsRows: settingsRows({ settings: s.config, balancerUrl: s.balancerUrl, pid: s.pid, stopped: this.#stopped, counts: this.#counts }).filter(([k]) => k !== 'recorded'),
       load,
       experiment,
     };

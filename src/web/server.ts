@@ -206,7 +206,7 @@ export class WebServer {
     if (view === null || model === null) return null;
     const started = this.feed.started!;
     const html = reportHtml(model, basename(started.runDir));
-    return Buffer.concat([frame('report', JSON.stringify(view)), frame('report-html', JSON.stringify(html))]);
+    return Buffer.concat([frame('tail', JSON.stringify(this.feed.tail())), frame('report', JSON.stringify(view)), frame('report-html', JSON.stringify(html))]);
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -230,6 +230,8 @@ export class WebServer {
         const extra: Record<string, string> = verdict.fromQuery ? { 'set-cookie': `${this.#cookieName()}=${this.token}; HttpOnly; SameSite=Strict; Path=/` } : {};
         return this.#send(res, 200, 'text/html; charset=utf-8', livePage({ token: this.token, tokenHeader: TOKEN_HEADER, title: 'autoscale: the lab, live' }), extra);
       }
+      // Browsers ask for it by themselves; the page has none, and a 404 would be noise in the console.
+      if (path === '/favicon.ico') return this.#send(res, 204, 'text/plain; charset=utf-8', '');
       const asset = this.#assets.get(path);
       if (asset) return this.#send(res, 200, asset.type, asset.body);
       if (path === '/events') return this.#events(res);

@@ -57,8 +57,8 @@
   function chartHeight(name, h) {
     if (!projector()) return h;
     var top = $('charts').getBoundingClientRect().top + window.scrollY;
-    // Each chart's title and legend take about 90 px besides the plot.
-    return Math.max(160, Math.floor((window.innerHeight - top - 16) / 2) - 90);
+    // Each chart's title, axis label and legend (two lines for the first) take about 130 px besides the plot.
+    return Math.max(160, Math.floor((window.innerHeight - top - 16) / 2) - 130);
   }
   function setProjector(on) {
     document.body.classList.toggle('projector', on);
@@ -138,6 +138,10 @@
   es.addEventListener('experiment', function (e) {
     renderExperiment(JSON.parse(e.data));
   });
+  es.addEventListener('tail', function (e) {
+    var t = JSON.parse(e.data);
+    t.log.forEach(addLog);
+  });
   es.addEventListener('report', function (e) {
     onReport(JSON.parse(e.data));
   });
@@ -178,7 +182,7 @@
     if (!view) {
       view = R.mountCharts(liveData(), { live: true, width: chartWidth, height: chartHeight });
       window.__charts = view.charts;
-      window.__view = view;
+      if (projector()) setProjector(true);
     } else if (mode === 'live') {
       view.update(liveData());
     }
@@ -499,6 +503,7 @@
     var st = $('settings');
     clear(st);
     st.appendChild(R.pairs('settings-table', v.settings));
+    $('workers').insertBefore(R.el('p', 'As at the last heartbeat before the stop (+' + R.clock(nowSec) + ').', 'legend-note'), $('workers').firstChild);
     ['controls', 'load'].forEach(function (id) {
       $(id).hidden = true;
     });
