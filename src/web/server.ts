@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { hostname, networkInterfaces } from 'node:os';
 import { basename } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { listenError, UsageError } from '../errors.js';
+import { AutoscaleError, listenError, UsageError } from '../errors.js';
 import type { CommandResult, LabCommand } from '../control/operator.js';
 import { WORKER_SIGNALS, type WorkerSignal } from '../control/operator.js';
 import { parseRequest } from '../control/protocol.js';
@@ -146,7 +146,12 @@ export class WebServer {
   listen(): Promise<void> {
     const { host, port } = this.#opts;
     return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(listenError(err, host, port, 'web page', '--web-port'));
+      const onError = (err: NodeJS.ErrnoException) =>
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new AutoscaleError('AS_ERR_PORT_IN_USE', `web page port ${host}:${port} is already in use (pick another with --web-port, or 0 to start without the page)`)
+            : listenError(err, host, port, 'web page', '--web-port'),
+        );
       this.#server.once('error', onError);
       this.#server.listen({ host, port }, () => {
         this.#server.off('error', onError);
