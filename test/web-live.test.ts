@@ -139,3 +139,20 @@ test('--web-port must not be the balancer\'s, the metrics\' or a worker\'s port'
   assert.equal(webPortConflict(5005, s), null);
   assert.equal(webPortConflict(9464, { ...s, metricsPort: 0 }), null);
 });
+
+test('an hour-long run: a browser connecting late gets only the live window; the whole run is the history\'s', () => {
+  const { bus, live } = feed();
+  bus.publish(started);
+  for (let s = 1; s <= 3600; s++) {
+    if (s % 3 === 0) bus.publish(tick(s * 1000 - 10, 20, 1, traffic(s)));
+    bus.publish(stats(s * 1000, traffic(s), [w(1, 'ready')]));
+  }
+  const hello = live.hello(null, null)!;
+  assert.equal(hello.nowSec, 3600);
+  assert.equal(hello.fromSec, 3600 - hello.windowSec);
+  assert.ok(hello.series.traffic.x.length <= hello.windowSec + 1, `${hello.series.traffic.x.length} points`);
+  assert.ok(hello.series.traffic.x[0] >= hello.fromSec);
+  assert.ok(hello.series.metric.x.every((x) => x >= hello.fromSec));
+  assert.ok(JSON.stringify(hello).length < 200_000, `the first message stays small (${JSON.stringify(hello).length} bytes)`);
+  assert.equal(live.model()!.series.traffic.x.length, 3600 + 1200, 'the history has every heartbeat and every tick');
+});
