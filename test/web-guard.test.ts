@@ -33,6 +33,7 @@ const cases: { name: string; req: Partial<GuardRequest>; want: number | 'ok' | '
   { name: 'cross-site POST (Sec-Fetch-Site)', req: { method: 'POST', cookie, tokenHeader: TOKEN, fetchSite: 'cross-site' }, want: 403 },
   { name: 'same-site but other origin POST', req: { method: 'POST', cookie, tokenHeader: TOKEN, fetchSite: 'same-site' }, want: 403 },
   { name: 'PUT', req: { method: 'PUT', cookie }, want: 405 },
+  { name: 'HEAD (no stream opened for it)', req: { method: 'HEAD', cookie }, want: 405 },
 ];
 
 for (const c of cases) {

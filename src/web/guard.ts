@@ -62,7 +62,7 @@ export function checkRequest(req: GuardRequest, cfg: GuardConfig): Verdict {
   if (req.origin !== undefined && req.origin.toLowerCase() !== `http://${host}`) {
     return { ok: false, status: 403, message: `cross-origin request from ${req.origin} refused` };
   }
-  if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST') return { ok: false, status: 405, message: `method ${req.method} not allowed` };
+  if (req.method !== 'GET' && req.method !== 'POST') return { ok: false, status: 405, message: `method ${req.method} not allowed (GET or POST)` };
   const cookie = cookieValue(req.cookie, cfg.cookieName);
   if (req.method === 'POST') {
     // Opening the printed URL from a link elsewhere is fine (a GET); acting on the lab is for this page only.

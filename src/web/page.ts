@@ -39,7 +39,7 @@ export function livePage(opts: { token: string; title: string; tokenHeader: stri
   <div class="where"><span id="balancer" class="mono"></span></div>
   <div class="views">
     <button type="button" id="history-toggle" title="Show the whole run so far (h)">Whole run</button>
-    <button type="button" id="projector-toggle" title="Large type and charts for a projector (p)">Projector</button>
+    <button type="button" id="projector-toggle" title="Large type and charts for a projector (f)">Projector</button>
   </div>
 </header>
 <div id="banner" class="banner" hidden></div>

@@ -6,6 +6,7 @@
  * operator path with source "web". See docs/web.md.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { hostname, networkInterfaces } from 'node:os';
 import { basename } from 'node:path';
@@ -17,12 +18,11 @@ import { parseRequest } from '../control/protocol.js';
 import type { CommandSource, LabEvents } from '../events.js';
 import { metricLabel, readReportScript, readUplot, reportHtml } from '../report/command.js';
 import { checkRequest, TOKEN_HEADER } from './guard.js';
-import { LiveFeed, type ExperimentStatus, type LoadStatus, type ReportView } from './live.js';
+import { LiveFeed, type ExperimentStatus, type ReportView } from './live.js';
 import { LOAD_LIMITS, PageLoad, parseLoadRequest } from './load.js';
 import { PROFILE_NAMES } from '../loadgen/profile.js';
 import { ASSET_PATHS, CSP, livePage } from './page.js';
 import { EventStreams, frame, MAX_BUFFERED_BYTES, MAX_STREAMS } from './sse.js';
-import { readFileSync } from 'node:fs';
 
 /** Longest request body accepted (a command or a load form is a few dozen bytes). */
 const MAX_BODY_BYTES = 16 * 1024;
@@ -172,14 +172,6 @@ export class WebServer {
     return `http://${h}:${this.#port}/?token=${this.token}`;
   }
 
-  get streams(): number {
-    return this.#streams.size;
-  }
-
-  get droppedStreams(): number {
-    return this.#streams.dropped;
-  }
-
   /**
    * The experiment runner's hook: what the page shows about the running
    * experiment (arm, phase, next event), or null once it is over. Sent to
@@ -188,10 +180,6 @@ export class WebServer {
   setExperiment(status: ExperimentStatus | null): void {
     this.#experiment = status;
     this.#broadcast('experiment', status);
-  }
-
-  get loadStatus(): LoadStatus | null {
-    return this.#load.status;
   }
 
   /** The feed's hello plus what the load form offers. */
