@@ -82,3 +82,27 @@ test('--web-host beyond loopback warns in one line before the start', async (t) 
   assert.match(err.split('\n')[0], /^warning: --web-host 0\.0\.0\.0 makes the live page \(and its controls\) reachable from other machines/);
   assert.match(err, /live page: http:\/\/127\.0\.0\.1:\d+\/\?token=/, 'the URL to open names a loopback address');
 });
+
+test('the default web port taken: the lab goes on without the page, with a one-line warning; a chosen one taken is an error', async (t) => {
+  const { openWeb } = await import('../src/commands/start.js');
+  const { Lab } = await import('../src/lab/lab.js');
+  const { DEFAULTS } = await import('../src/lab/config.js');
+  const { PassThrough } = await import('node:stream');
+  const holder = createServer().listen(0, '127.0.0.1');
+  await once(holder, 'listening');
+  t.after(() => holder.close());
+  const taken = (holder.address() as { port: number }).port;
+  const runDir = mkdtempSync(join(tmpdir(), 'autoscale-web-open-'));
+  t.after(() => rmSync(runDir, { recursive: true, force: true }));
+  const lab = new Lab({ ...DEFAULTS, port: 0 }, { runDir });
+  let err = '';
+  const stderr = new PassThrough().on('data', (d) => (err += d));
+  const io = { stdout: new PassThrough(), stderr };
+  assert.equal(await openWeb(lab, { host: '127.0.0.1', port: taken, chosen: false, open: false }, io), null);
+  assert.equal(err, `warning: web port ${taken} is in use, so the live page is off (choose a port with --web-port, or 0 to silence this)\n`);
+  await assert.rejects(openWeb(lab, { host: '127.0.0.1', port: taken, chosen: true, open: false }, io), { code: 'AS_ERR_PORT_IN_USE' });
+  const web = await openWeb(lab, { host: '127.0.0.1', port: 0, chosen: true, open: false }, io);
+  assert.ok(web !== null);
+  assert.match(web.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{32}$/);
+  await web.close();
+});

@@ -158,7 +158,7 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
  * The live page. The default port being taken (another lab's page) only
  * costs the page, with a warning; a port the user chose must work.
  */
-async function openWeb(lab: Lab, opts: WebPageOptions, io: CliIO): Promise<WebServer | null> {
+export async function openWeb(lab: Lab, opts: WebPageOptions, io: CliIO): Promise<WebServer | null> {
   const web = new WebServer({ events: lab.events, command: (cmd, source) => lab.command(cmd, source), balancerPort: () => lab.balancer.port }, { host: opts.host, port: opts.port });
   try {
     await web.listen();
