@@ -104,5 +104,18 @@ test('the default web port taken: the lab goes on without the page, with a one-l
   const web = await openWeb(lab, { host: '127.0.0.1', port: 0, chosen: true, open: false }, io);
   assert.ok(web !== null);
   assert.match(web.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{32}$/);
+  // The experiment runner's hook: every open page gets the experiment's arm, phase and next event at once.
+  const { get } = await import('node:http');
+  const u = new URL(web.url);
+  const res = await new Promise<import('node:http').IncomingMessage>((resolve) =>
+    get({ host: u.hostname, port: u.port, path: '/events', headers: { cookie: `autoscale-${u.port}=${u.searchParams.get('token')}` } }, resolve),
+  );
+  assert.equal(res.statusCode, 200);
+  let got = '';
+  res.on('data', (d) => (got += d));
+  web.setExperiment({ name: 'cooldown', arm: 'B', phase: 'load', next: { t: 95_000, what: 'cool-down' } });
+  await until('the experiment event', () => got.includes('event: experiment'), 5000);
+  assert.match(got, /^event: experiment\ndata: \{"name":"cooldown","arm":"B","phase":"load","next":\{"t":95000,"what":"cool-down"\}\}\n\n$/m);
   await web.close();
+  await once(res, 'end');
 });

@@ -52,6 +52,8 @@ export class EventStreams {
   open(res: ServerResponse, first: Buffer[]): boolean {
     if (this.#streams.size >= this.#max) return false;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+    // Headers now, not with the first message: a page that connects before the lab has started must see its stream open.
+    res.flushHeaders();
     res.socket?.setNoDelay(true);
     this.#streams.add(res);
     res.on('close', () => this.#streams.delete(res));

@@ -225,6 +225,8 @@
       });
     }
     if (!stopped) setState(f.status.paused ? 'paused' : 'live');
+    // The experiment's countdown to its next event moves with the lab's clock.
+    if (experiment) renderExperiment(experiment);
     document.body.setAttribute('data-frames', String(Number(document.body.getAttribute('data-frames') || '0') + 1));
   }
 
@@ -307,7 +309,9 @@
     log.scrollTop = log.scrollHeight;
   }
 
+  var experiment = null;
   function renderExperiment(x) {
+    experiment = x;
     var box = $('experiment');
     if (!x) {
       box.hidden = true;
