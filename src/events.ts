@@ -229,8 +229,8 @@ export interface StoppedEvent {
   store?: StoreStatus;
 }
 
-/** Who asked for a command: a dashboard key or a client of the control socket (`autoscale scale 4`). */
-export type CommandSource = 'dashboard' | 'control socket';
+/** Who asked for a command: a dashboard key, a client of the control socket (`autoscale scale 4`), or the live web page. */
+export type CommandSource = 'dashboard' | 'control socket' | 'web';
 
 /** An operator command (dashboard key or control socket), accepted or refused; also malformed socket messages. */
 export interface CommandEvent {
