@@ -31,7 +31,7 @@ test('--boot-delay: a listening worker stays out of rotation until its delay is 
   const events: LabEvent[] = [];
   const added: Array<{ id: number; at: number }> = [];
   const t0 = Date.now();
-  const clock = () => Date.now() - t0;
+  const clock = (): number => Date.now() - t0;
   const rotation: Rotation = {
     addWorker: (w) => void added.push({ id: w.id, at: clock() }),
     drainWorker: async () => ({ inFlightAtStart: 0, drained: true, ms: 1 }),
@@ -57,7 +57,7 @@ test('--boot-delay: a listening worker stays out of rotation until its delay is 
   const booting = sup.snapshot()[0];
   assert.equal(booting.state, 'starting');
   assert.equal(booting.readyAt, null);
-  assert.deepEqual(added, [], 'not in rotation while booting');
+  assert.equal(added.length, 0, 'not in rotation while booting');
   assert.match(displayState(booting, clock()), /^booting \([12] s left\)$/);
   assert.match(readFileSync(join(runDir, 'worker-1.log'), 'utf8'), /listening/, 'it really listens while it boots');
   const listenedAt = booting.bootingUntil! - BOOT_MS;

@@ -2,7 +2,7 @@
  * The code map holds: no import cycle between files, and no folder imports
  * one above it. Layers, bottom first (README "Code map"):
  *   errors/format/parse-int/cli-io < policy < events < runs, store < app, loadgen, balancer, report, scale-to-zero < supervisor, control < lab < dashboard, admin, summary, cli-settings
- *   < simulate, export < replay < commands < cli
+ *   < simulate, export < replay < experiment < commands < cli
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,6 +25,8 @@ const RANK: Record<string, number> = {
   dashboard: 6, admin: 6, summary: 6, 'cli-settings.ts': 6,
   simulate: 7, export: 7,
   replay: 8,
+  // Lessons: run arms (through child processes), compare them with the report's figures; the counterfactual check will call replay.
+  experiment: 8.5,
   commands: 9,
   'cli.ts': 10,
 };
