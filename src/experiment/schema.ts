@@ -306,11 +306,11 @@ function armSettings(a: Record<string, unknown>, i: number): RawSettings {
 
 /** YAML text → a checked Experiment, or one ExperimentFileError line. */
 export function parseExperiment(textIn: string, where: string, opts: { quick?: boolean } = {}): Experiment {
-  const doc = parseDocument(textIn, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(textIn, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const line = e.linePos?.[0];
-    throw new ExperimentFileError(`${where}${line ? `:${line.line}:${line.col}` : ''}: not valid YAML: ${e.message.split('\n')[0]}`);
+    throw new ExperimentFileError(`${where}${line ? `:${line.line}:${line.col}` : ''}: not valid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
   }
   const original: unknown = doc.toJS();
   const timeFactor = opts.quick === true ? quickFactor(original) : 1;

@@ -63,9 +63,11 @@
     var ctx = u.ctx;
     ctx.save();
     var lastLabel = -Infinity;
+    var drawn = 0;
     data.marks.forEach(function (mk, i) {
       var x = Math.round(u.valToPos(mk.at, 'x', true));
       if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+      drawn++;
       ctx.strokeStyle = '#6e7781';
       ctx.fillStyle = '#424a53';
       ctx.lineWidth = 1 * devicePixelRatio;
@@ -80,6 +82,8 @@
       ctx.fillText(String(i + 1) + ' ' + mk.label.slice(0, 28), x + 3 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
     });
     ctx.restore();
+    // For tests and curious readers: how many marks this chart drew.
+    u.root.setAttribute('data-marks', String(drawn));
   }
 
   function chart(id, title, height, pick, step, unit, axisLabel, floorMax) {
@@ -116,6 +120,8 @@
     var u = new uPlot(opts, d, document.getElementById(id));
     u.root.setAttribute('data-chart', id);
     u.root.setAttribute('data-arms', String(arms.length));
+    // Points per arm (non-empty values), in arm order.
+    u.root.setAttribute('data-points', d.slice(1).map(function (ys) { return ys.filter(function (v) { return v !== null; }).length; }).join(','));
     charts.push(u);
   }
 
