@@ -265,9 +265,9 @@ export async function runArm(exp: Experiment, arm: Arm, armDir: string, deps: Ar
       await cleanup();
       return { status: 'interrupted', offsetSec, fired, error, startArgs };
     }
-    // 3. The last load's final seconds and one more tick recorded, then the lab stops.
-    const tail = Date.now() + 8000;
-    while (loads.length > 0 && Date.now() < tail && !deps.signal.aborted) await sleep(100, deps.signal);
+    // 3. The load window is the timeline's: a load still running (it started late on a busy host) stops now.
+    // One more tick is recorded, then the lab stops.
+    await stopLoads();
     await sleep(Math.min(3000, Number(arm.settings.interval ?? 3) * 1000), deps.signal);
     await cleanup();
     return { status: deps.signal.aborted ? 'interrupted' : 'finished', offsetSec, fired, error, startArgs };

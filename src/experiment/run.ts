@@ -24,7 +24,7 @@ import { sha256, type Experiment } from './schema.js';
 
 /** Host CPU busy % under which the next arm may start, and how long to wait for it at most. */
 export const IDLE_CPU_PERCENT = 30;
-const PAUSE_MAX_S = { full: 45, quick: 6 };
+const PAUSE_MAX_S = { full: 45, quick: 4 };
 
 export interface ExperimentOptions {
   exp: Experiment;
