@@ -100,3 +100,12 @@ test('--boot-delay: a worker stopped while it boots never joins the rotation', a
   await new Promise((r) => setTimeout(r, 1800));
   assert.deepEqual(added, []);
 });
+
+test('--boot-delay: the started line says it; without it nothing changes', async () => {
+  const { describe } = await import('../src/dashboard/describe.js');
+  const started = (bootDelay?: number) =>
+    ({ type: 'started', t: 0, startedAt: 0, pid: 1, balancerUrl: 'http://127.0.0.1:8000', runDir: '/tmp/r', config: { ...publicSettings(DEFAULTS), ...(bootDelay === undefined ? { bootDelay: undefined } : { bootDelay }) } }) as unknown as LabEvent;
+  assert.match(describe(started(20))!.text, /cooldown 15 s, boot delay 20 s {2}/);
+  assert.doesNotMatch(describe(started(0))!.text, /boot delay/);
+  assert.doesNotMatch(describe(started())!.text, /boot delay/, 'a run recorded before --boot-delay existed');
+});

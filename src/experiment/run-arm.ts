@@ -55,8 +55,11 @@ export interface ArmOutcome {
   startArgs: string[];
 }
 
-/** A hog: one busy core until its own deadline (it cannot outlive its event even if we are killed). */
-const HOG = 'const end = Date.now() + Number(process.argv[1]); while (Date.now() < end) {}';
+/**
+ * A hog: one busy core until its own deadline, or until its parent (this experiment) is gone —
+ * it cannot outlive its event, even if the experiment is SIGKILLed.
+ */
+const HOG = 'const end = Date.now() + Number(process.argv[1]); const parent = process.ppid; for (let i = 0; Date.now() < end; i++) if (i % 100000 === 0 && process.ppid !== parent) break;';
 const LAB_READY_TIMEOUT_MS = 60_000;
 const STOP_DEADLINE_MS = 30_000;
 
