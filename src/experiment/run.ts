@@ -127,11 +127,12 @@ export async function runExperiment(o: ExperimentOptions): Promise<{ dir: string
     const arm = exp.arms[i];
     const r = record.arms[i];
     // The previous arm's workers, load and recorder must be gone from the CPU before this one is measured.
-    const pause = await pauseUntilIdle(sampler, o.quick ? PAUSE_MAX_S.quick : PAUSE_MAX_S.full, o.signal);
+    // A rehearsal does not wait before its first arm (nothing of ours ran yet); a real run measures the host first.
+    const pause = o.quick && i === 0 ? { cpu: null, note: 'no pause before the first arm of a --quick rehearsal' } : await pauseUntilIdle(sampler, o.quick ? PAUSE_MAX_S.quick : PAUSE_MAX_S.full, o.signal);
     if (o.signal.aborted) break;
     r.pause = pause.note;
     r.hostCpuBefore = pause.cpu;
-    if (!pause.note.includes('near idle')) record.notes.push(`before ${arm.name}: ${pause.note}`);
+    if (pause.note.startsWith('host CPU still')) record.notes.push(`before ${arm.name}: ${pause.note}`);
     o.on({ type: 'pause', arm: i + 1, message: pause.note });
     r.loadAverageBefore = loadavg().map((v) => Math.round(v * 100) / 100);
     o.on({ type: 'arm-start', arm: i + 1, name: arm.name, runDir: join(dir, r.runDir), loadAverage: r.loadAverageBefore });
