@@ -32,6 +32,10 @@ test('every built-in validates, runs at most 5 minutes, and at most 90 s with --
     assert.ok(quick.arms.length * (quick.loadSec + QUICK_ARM_OVERHEAD_S) <= QUICK_BUDGET_S + 0.5, `${name} --quick: ${quick.arms.length} × ${quick.loadSec} s`);
     assert.equal(quick.events.length, full.events.length);
     quick.events.forEach((e, i) => assert.ok(Math.abs(e.at - full.events[i].at * quick.timeFactor) <= 0.1, `${name} event ${i} scaled`));
+    quick.expect.forEach((c, i) => {
+      const scaled = ['reaction', 'workerSeconds', 'secondsOverSlo'].includes(c.name);
+      assert.ok(Math.abs(c.value - (scaled ? full.expect[i].value * quick.timeFactor : full.expect[i].value)) <= 0.1, `${name} claim ${c.name}`);
+    });
   }
 });
 

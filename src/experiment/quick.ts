@@ -19,6 +19,10 @@ export const QUICK_ARM_OVERHEAD_S = 16;
 /** A tick shorter than this samples host CPU too noisily to teach anything. */
 const MIN_INTERVAL_S = 0.5;
 
+/** Claims measured in seconds of the lesson's clock: scaled with it (a reaction that includes a 20 s boot includes 20 s × factor). */
+const TIME_CLAIMS = ['reaction', 'workerSeconds', 'secondsOverSlo'];
+const CLAIM_RE = /^(<=|>=|<|>|==)?\s*(-?\d+(?:\.\d+)?)\s*(s)?$/;
+
 const PHASE_TIMES = ['duration', 'burst-on', 'burst-off', 'ramp-time', 'step-time', 'spike-at', 'spike-length', 'period'];
 const EVENT_TIMES = ['at', 'for'];
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -54,5 +58,18 @@ export function scaleTimes(data: unknown, factor: number): unknown {
     arms: Array.isArray(data.arms) ? data.arms.map((a) => scale(a, armKeys, { interval: MIN_INTERVAL_S })) : data.arms,
     load: Array.isArray(data.load) ? data.load.map((p) => scale(p, PHASE_TIMES)) : data.load,
     events: Array.isArray(data.events) ? data.events.map((e) => scale(e, EVENT_TIMES)) : data.events,
+    expect: Array.isArray(data.expect) ? data.expect.map((x) => scaleClaims(x, factor)) : data.expect,
   };
+}
+
+function scaleClaims(x: unknown, factor: number): unknown {
+  if (!isObj(x)) return x;
+  const out = { ...x };
+  for (const k of TIME_CLAIMS) {
+    const v = out[k];
+    if (typeof v === 'number' && Number.isFinite(v)) out[k] = round(v * factor);
+    const m = typeof v === 'string' ? CLAIM_RE.exec(v.trim()) : null;
+    if (m) out[k] = `${m[1] ?? '=='} ${round(Number(m[2]) * factor)}${m[3] ?? ''}`;
+  }
+  return out;
 }
