@@ -13,7 +13,7 @@ export default tseslint.config(
   },
   {
     // The report page's chart script runs in the browser, inlined into report.html.
-    files: ['src/report/assets/*.js'],
+    files: ['src/report/assets/*.js', 'src/experiment/assets/*.js'],
     languageOptions: { sourceType: 'script', globals: { window: 'readonly', document: 'readonly', uPlot: 'readonly', devicePixelRatio: 'readonly' } },
   },
   {

@@ -16,6 +16,7 @@ import { chooseDatabaseUrl, StoreLocationError, type StoreLocation } from './sto
 // load command registered here
 import { registerLoadCommand } from './loadgen/command.js';
 import { registerReportCommands } from './report/command.js';
+import { registerExperimentCommand } from './commands/experiment.js';
 import type { ControlRequest } from './control/protocol.js';
 import { LAB_HELP } from './runs/choose-lab.js';
 
@@ -150,6 +151,7 @@ export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
   registerWhatIfCommands(program, io, setExitCode);
   registerReportCommands(program, io, setExitCode);
   registerControlCommands(program, io, setExitCode);
+  registerExperimentCommand(program, io, setExitCode);
   return program;
 }
 

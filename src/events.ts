@@ -42,6 +42,8 @@ export interface WorkerSnapshot {
   startedAt: number;
   /** ms since lab start when it became ready, if it did. */
   readyAt: number | null;
+  /** While it listens but holds its readiness (--boot-delay): ms since lab start when it will be ready. */
+  bootingUntil?: number;
   /** Its latest report on the shared visits store: reachable, and visits it acknowledged (absent before its first). */
   store?: { up: boolean; detail: string; visits: number };
 }
@@ -114,6 +116,11 @@ export interface LabSettings {
   maxConnRequests: number;
   /** … or on the first response once a connection is this old, s (0: never). */
   maxConnAge: number;
+  /**
+   * Seconds a forked worker holds its readiness after it listens (a VM's boot, an image pull).
+   * Absent in runs recorded before it existed: read as 0.
+   */
+  bootDelay?: number;
 }
 
 export interface StartedEvent {

@@ -2,7 +2,7 @@
  * The code map holds: no import cycle between files, and no folder imports
  * one above it. Layers, bottom first (README "Code map"):
  *   errors/format/parse-int/cli-io < policy < events < runs, store, settings < app, loadgen, balancer, report
- *   < supervisor, control, simulate, export < replay < lab < dashboard, admin, summary < web < commands < cli
+ *   < supervisor, control, simulate, export < replay < lab < dashboard, admin, summary < web < experiment < commands < cli
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,6 +27,8 @@ const RANK: Record<string, number> = {
   replay: 4.5,
   // The live page: the dashboard's words for events, the report's model and components, the load generator, the operator.
   web: 6.5,
+  // Lessons: run arms (through child processes), compare them with the report's figures and replay's counterfactual check.
+  experiment: 8.5,
   commands: 9,
   'cli.ts': 10,
 };

@@ -12,6 +12,7 @@ import type { CliIO, SetExitCode } from '../cli-io.js';
 import { UsageError } from '../errors.js';
 import { METRICS, type MetricName } from '../policy/metrics.js';
 import { EVENTS_FILE, listRunDirs, liveRunDirs, runsDir } from '../runs/paths.js';
+import { readExperimentRecord } from '../runs/experiment-record.js';
 import { DEFAULT_PRICE, type Price, type RunModel } from './aggregate.js';
 import { renderHtml, type MetricLabel, type PageAssets, type ReplayExtra } from './render-html.js';
 import { renderMarkdown } from './render-md.js';
@@ -153,6 +154,14 @@ export function listRuns(env: NodeJS.ProcessEnv = process.env): RunRow[] {
       const name = basename(dir);
       const report = existsSync(join(dir, 'report.html'));
       const running = live.has(resolve(dir));
+      const experiment = readExperimentRecord(dir);
+      if (experiment !== null) {
+        // An experiment's directory: its arms are runs inside it (autoscale report <dir>/<arm>).
+        const done = experiment.arms.filter((a) => a.status === 'finished').length;
+        const startedAt = Date.parse(experiment.startedAt);
+        const ended = experiment.endedAt === null ? null : Date.parse(experiment.endedAt);
+        return { name, dir, startedAt, durationSec: ended === null ? null : (ended - startedAt) / 1000, policy: `experiment ${experiment.name}: ${done}/${experiment.arms.length} arms ${experiment.status}`, peak: null, requests: null, report: existsSync(join(dir, 'experiment.html')), running: false, problem: null };
+      }
       try {
         return { name, dir, ...runFacts(dir, env, running), report, running, problem: null };
       } catch (err) {
