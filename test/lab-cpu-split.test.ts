@@ -13,6 +13,8 @@ import { createProcessCpuMeter, parseProcStatTicks } from '../src/lab/sampler.js
 import { decide, initialMemory } from '../src/policy/decide.js';
 import type { Observation } from '../src/policy/measure.js';
 import { formatPlainLine } from '../src/dashboard/plain.js';
+import { scalingChart } from '../src/dashboard/panels/charts.js';
+import { initialDashboardState, reduceDashboard as reduce } from '../src/dashboard/state.js';
 import type { HintEvent, LabEvent, TickEvent } from '../src/events.js';
 import { aggregate } from '../src/report/aggregate.js';
 import { parseEvents } from '../src/report/parse.js';
@@ -131,9 +133,31 @@ test('the report shows the split: mean host CPU over the ticks, the lab and ever
     { type: 'started', t: 0, startedAt: 1_000_000, balancerUrl: 'http://127.0.0.1:8000', runDir: '/r', pid: 42, config },
     tick(3000, 60, 6), tick(6000, 62, 10), tick(9000, 50), { type: 'stopped', t: 9500, reason: 'test', forced: 0 },
   ];
-  const md = renderMarkdown(aggregate({ parsed: parseEvents(events.map(recordLine).join(''), 'events.ndjson'), load: null }));
+  const md = renderMarkdown(aggregate({ parsed: parseEvents(events.map(recordLine).join(''), 'events.ndjson'), load: null }), 'test');
   // Ticks without a split (older recordings) are left out of the means: (60 + 62) / 2, (6 + 10) / 2, (54 + 52) / 2.
   assert.match(md, /\| Host CPU \(mean over the ticks\) \| 61 % \(lab 8 %, other processes 53 %\) \|/);
-  const old = renderMarkdown(aggregate({ parsed: parseEvents([events[0], tick(3000, 60), events[4]].map(recordLine).join(''), 'events.ndjson'), load: null }));
+  const old = renderMarkdown(aggregate({ parsed: parseEvents([events[0], tick(3000, 60), events[4]].map(recordLine).join(''), 'events.ndjson'), load: null }), 'test');
   assert.doesNotMatch(old, /Host CPU \(mean/);
+});
+
+test('dashboard: the CPU chart splits its label, draws the lab line, and keeps the busy-host remedy once hinted', () => {
+  const config = resolveConfig({}, {}, { ports: false });
+  const { drainTimeoutMs: _d, killTimeoutMs: _k, readyTimeoutMs: _r, ...settings } = config;
+  let state = initialDashboardState();
+  const tick = (t: number, cpu: number, lab: number) =>
+    ({ type: 'tick', t, cpu, cpuSplit: { lab, other: cpu - lab }, metric: 'host-cpu', value: cpu, metrics: {}, warming: 0, instances: 1, ready: 1, desired: 1, action: 'hold', reason: 'r', paused: false,
+      traffic: { rpm: 0, rps: 0, p50: null, p95: null, p99: null, inFlight: 0, total: 0, errors: 0 }, workers: [] }) as unknown as LabEvent;
+  for (const e of [
+    { type: 'started', t: 0, startedAt: 1, balancerUrl: 'http://127.0.0.1:1', runDir: '/r', pid: 1, config: settings } as LabEvent,
+    tick(3000, 60, 5),
+    tick(6000, 70, 8),
+  ]) state = reduce(state, e);
+  let chart = scalingChart(state);
+  assert.match(chart.label, /^CPU % \(host\) 70 % \(lab 8\.0 %, other 62 %\)/);
+  assert.match(chart.shortLabel, /\(lab 8\.0 %, other 62 %\)$/);
+  assert.deepEqual(chart.series.find((s) => s.title === 'lab processes')!.y, [5, 8]);
+  assert.doesNotMatch(chart.label, /busy host/);
+  state = reduce(state, { type: 'hint', t: 3000, text: 'host cpu …', topic: 'busy-host' });
+  chart = scalingChart(state);
+  assert.match(chart.shortLabel, /busy host: try --metric worker-cpu$/);
 });

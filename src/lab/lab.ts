@@ -341,7 +341,7 @@ export class Lab {
     const text = busyHostHint(observation, this.config);
     if (text === null) return;
     this.#busyHostChecked = true;
-    this.events.publish({ type: 'hint', t: now, text });
+    this.events.publish({ type: 'hint', t: now, text, topic: 'busy-host' });
   }
 
   /** The policy's decision; while a refresh runs it holds like a pause, saying why. */

@@ -62,7 +62,9 @@ export function scalingChart(state: DashboardState): ChartModel {
   const summary = lines.filter((l) => l.title !== '').map((l) => l.title).join(' · ');
   // The host figure split: the lab's own processes and everything else (a busy laptop never scales in on host CPU).
   const split = latest?.lab !== undefined && latest.cpu !== null ? ` (lab ${formatPercent(latest.lab)} %, other ${formatPercent(Math.max(0, latest.cpu - latest.lab))} %)` : '';
-  let label = `${display.title} ${now}${hostCpu ? split : ''}${summary ? ` · ${summary}` : ''}`;
+  // Said once in the log at start, kept here: the host was too busy to scale in before any load.
+  const busy = hostCpu && state.busyHost === true ? ' · busy host: try --metric worker-cpu' : '';
+  let label = `${display.title} ${now}${hostCpu ? split : ''}${busy}${summary ? ` · ${summary}` : ''}`;
   if (!hostCpu && latest) label += ` · host CPU ${formatPercent(latest.cpu)} %${split}`;
   const x = points.map((p) => formatClock(p.t));
   const percent = hostCpu || display.percent;
@@ -78,7 +80,7 @@ export function scalingChart(state: DashboardState): ChartModel {
   }
   const peak = Math.max(0, ...points.map((p) => p.v), ...lines.map((l) => l.value));
   const maxY = percent ? 100 : niceCeiling(peak * 1.2, 1);
-  return { label, shortLabel: `${display.label} ${now}`, minY: 0, maxY, series };
+  return { label, shortLabel: `${display.label} ${now}${hostCpu ? split : ''}${busy}`, minY: 0, maxY, series };
 }
 
 /** Expand values into a step line on an index axis: each change becomes a near-vertical jump. */
