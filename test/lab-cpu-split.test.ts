@@ -14,6 +14,7 @@ import { decide, initialMemory } from '../src/policy/decide.js';
 import type { Observation } from '../src/policy/measure.js';
 import { formatPlainLine } from '../src/dashboard/plain.js';
 import { scalingChart } from '../src/dashboard/panels/charts.js';
+import { headerLines } from '../src/dashboard/panels/header.js';
 import { initialDashboardState, reduceDashboard as reduce } from '../src/dashboard/state.js';
 import type { HintEvent, LabEvent, TickEvent } from '../src/events.js';
 import { aggregate } from '../src/report/aggregate.js';
@@ -140,7 +141,7 @@ test('the report shows the split: mean host CPU over the ticks, the lab and ever
   assert.doesNotMatch(old, /Host CPU \(mean/);
 });
 
-test('dashboard: the CPU chart splits its label, draws the lab line, and keeps the busy-host remedy once hinted', () => {
+test('dashboard: the CPU chart splits its label, draws the lab line, and the header keeps the busy-host remedy once hinted', () => {
   const config = resolveConfig({}, {}, { ports: false });
   const { drainTimeoutMs: _d, killTimeoutMs: _k, readyTimeoutMs: _r, ...settings } = config;
   let state = initialDashboardState();
@@ -152,12 +153,11 @@ test('dashboard: the CPU chart splits its label, draws the lab line, and keeps t
     tick(3000, 60, 5),
     tick(6000, 70, 8),
   ]) state = reduce(state, e);
-  let chart = scalingChart(state);
+  const chart = scalingChart(state);
   assert.match(chart.label, /^CPU % \(host\) 70 % \(lab 8\.0 %, other 62 %\)/);
-  assert.match(chart.shortLabel, /\(lab 8\.0 %, other 62 %\)$/);
-  assert.deepEqual(chart.series.find((s) => s.title === 'lab processes')!.y, [5, 8]);
-  assert.doesNotMatch(chart.label, /busy host/);
+  assert.match(chart.shortLabel, /\(lab 8\.0 %\)$/);
+  assert.deepEqual(chart.series.find((s) => s.title === 'lab')!.y, [5, 8]);
+  assert.doesNotMatch(headerLines(state, 200)[1], /busy host/);
   state = reduce(state, { type: 'hint', t: 3000, text: 'host cpu …', topic: 'busy-host' });
-  chart = scalingChart(state);
-  assert.match(chart.shortLabel, /busy host: try --metric worker-cpu$/);
+  assert.match(headerLines(state, 200)[1], / · busy host: try --metric worker-cpu$/);
 });

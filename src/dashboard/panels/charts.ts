@@ -62,9 +62,7 @@ export function scalingChart(state: DashboardState): ChartModel {
   const summary = lines.filter((l) => l.title !== '').map((l) => l.title).join(' · ');
   // The host figure split: the lab's own processes and everything else (a busy laptop never scales in on host CPU).
   const split = latest?.lab !== undefined && latest.cpu !== null ? ` (lab ${formatPercent(latest.lab)} %, other ${formatPercent(Math.max(0, latest.cpu - latest.lab))} %)` : '';
-  // Said once in the log at start, kept here: the host was too busy to scale in before any load.
-  const busy = hostCpu && state.busyHost === true ? ' · busy host: try --metric worker-cpu' : '';
-  let label = `${display.title} ${now}${hostCpu ? split : ''}${busy}${summary ? ` · ${summary}` : ''}`;
+  let label = `${display.title} ${now}${hostCpu ? split : ''}${summary ? ` · ${summary}` : ''}`;
   if (!hostCpu && latest) label += ` · host CPU ${formatPercent(latest.cpu)} %${split}`;
   const x = points.map((p) => formatClock(p.t));
   const percent = hostCpu || display.percent;
@@ -76,11 +74,12 @@ export function scalingChart(state: DashboardState): ChartModel {
     series.push({ title: display.label, color: 'yellow', x, y: points.map((p) => onAxis(p.v)) });
     // Under the host line, the lab's own part of it: the gap between the two is every other process.
     const lab = state.ticks.items.filter((p) => (hostCpu ? p.cpu : p.value) !== null);
-    if (hostCpu && lab.some((p) => p.lab !== undefined)) series.push({ title: 'lab processes', color: 'green', x, y: lab.map((p) => onAxis(p.lab ?? 0)) });
+    if (hostCpu && lab.some((p) => p.lab !== undefined)) series.push({ title: 'lab', color: 'green', x, y: lab.map((p) => onAxis(p.lab ?? 0)) });
   }
   const peak = Math.max(0, ...points.map((p) => p.v), ...lines.map((l) => l.value));
   const maxY = percent ? 100 : niceCeiling(peak * 1.2, 1);
-  return { label, shortLabel: `${display.label} ${now}${hostCpu ? split : ''}${busy}`, minY: 0, maxY, series };
+  const shortSplit = hostCpu && latest?.lab !== undefined ? ` (lab ${formatPercent(latest.lab)} %)` : '';
+  return { label, shortLabel: `${display.label} ${now}${shortSplit}`, minY: 0, maxY, series };
 }
 
 /** Expand values into a step line on an index axis: each change becomes a near-vertical jump. */
