@@ -93,6 +93,7 @@ test('busy host: the hint names the split, the threshold and the remedy; quiet h
   assert.equal(busyHostHint({ hostCpu: 12, hostCpuLab: 1 }, c()), null);
   assert.equal(busyHostHint({ hostCpu: 61, hostCpuLab: 3 }, c({ metric: 'worker-cpu' })), null);
   assert.equal(busyHostHint({ hostCpu: null }, c()), null);
+  assert.equal(busyHostHint({ hostCpu: 100, hostCpuLab: 3 }, c({ scaleUp: '100', scaleDown: '0' })), null, 'a policy that never scales in needs no explanation');
 });
 
 test('a real lab on a busy host: the split on every tick and in the plain line, one hint before any load', async (t) => {
