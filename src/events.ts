@@ -308,6 +308,8 @@ export interface HintEvent {
   type: 'hint';
   t: number;
   text: string;
+  /** What it is about, for views that keep it in sight: 'busy-host' = host CPU above the scale-in threshold before any load. */
+  topic?: 'busy-host';
 }
 
 export type LabEventType = LabEvent['type'];

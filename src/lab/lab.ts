@@ -355,7 +355,7 @@ export class Lab {
     const text = busyHostHint(observation, this.config);
     if (text === null) return;
     this.#busyHostChecked = true;
-    this.events.publish({ type: 'hint', t: now, text });
+    this.events.publish({ type: 'hint', t: now, text, topic: 'busy-host' });
   }
 
   /** The decision first, then the worker events it causes. */

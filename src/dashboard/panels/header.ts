@@ -45,8 +45,10 @@ export function headerLines(state: DashboardState, width: number, webUrl: string
       : [`scale up > ${formatSetting(config.scaleUp)}${unit}`, `down < ${formatSetting(config.scaleDown)}${unit}`];
   const timing =
     config.policy === 'target' ? [`scale-in window ${formatSetting(config.scaleDownWindow)} s`] : [`cooldown ${formatSetting(config.cooldown)} s`];
+  // Said once in the log at start (a 'busy-host' hint), kept in sight here: the host was too busy to scale in before any load.
+  const busy = state.busyHost === true ? ['busy host: try --metric worker-cpu'] : [];
   const settingsLine = packSegments(
-    [...policySegments, `min ${config.min}`, `max ${config.max}`, `interval ${formatSetting(config.interval)} s`, ...timing, `warm-up ${formatSetting(config.warmup)} s`],
+    [...policySegments, `min ${config.min}`, `max ${config.max}`, `interval ${formatSetting(config.interval)} s`, ...timing, `warm-up ${formatSetting(config.warmup)} s`, ...busy],
     width,
     1,
   );
