@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'AS_ERR_BAD_REQUEST'
   | 'AS_ERR_UPGRADE_UNSUPPORTED'
   | 'AS_ERR_DATABASE_UNAVAILABLE'
+  /** A client pipelined more requests on one connection than MAX_PIPELINED_REQUESTS (src/http-limits.ts). */
+  | 'AS_ERR_PIPELINE_LIMIT'
   /** A socket could not be bound: address not on this machine, port needs privileges, IPv6 off… */
   | 'AS_ERR_LISTEN';
 

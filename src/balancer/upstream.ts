@@ -1,11 +1,9 @@
 /**
- * One worker behind the balancer: its forwarding pool (keep-alive
- * connections), its counters, its health and its place in the lifecycle
- * (in rotation unless draining, unhealthy or ejected).
+ * What the L7 front end keeps per worker: its forwarding pool (keep-alive
+ * connections) and its counters. Membership, health, ejection and drain are
+ * the shared pool's (members.ts).
  */
 import { Pool } from 'undici';
-import { initialHealth, type HealthState } from './health-state.js';
-import type { HealthCheckLoop } from './health-check.js';
 import { WorkerCounter } from './traffic-stats.js';
 import { hostForUrl } from '../url-host.js';
 
@@ -28,14 +26,6 @@ export class Upstream {
   readonly servedBy: string;
   readonly pool: Pool;
   readonly counter = new WorkerCounter();
-  health: HealthState = initialHealth;
-  draining = false;
-  /** Out of the balancer for good (drained or removed); its pool is closing or closed. */
-  gone = false;
-  healthLoop: HealthCheckLoop | null = null;
-  closeProbe: (() => Promise<void>) | null = null;
-  /** Set while a drain waits for the in-flight count to reach 0. */
-  onIdle: (() => void) | null = null;
 
   constructor(target: UpstreamTarget, settings: PoolSettings) {
     this.id = target.id;
@@ -51,14 +41,5 @@ export class Upstream {
       bodyTimeout: settings.timeoutMs,
       connectTimeout: Math.min(settings.timeoutMs, 5000),
     });
-  }
-
-  /** Stop health checks and close their connection. */
-  async stopHealth(): Promise<void> {
-    this.healthLoop?.stop();
-    this.healthLoop = null;
-    const close = this.closeProbe;
-    this.closeProbe = null;
-    if (close !== null) await close();
   }
 }

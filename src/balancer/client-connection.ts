@@ -1,0 +1,83 @@
+/**
+ * What the L7 balancer tracks per client connection: the requests it has
+ * open (forwarded or held, their response not yet finished), so that
+ *
+ * - when the client closes the connection, every one of them is cancelled.
+ *   node:http emits 'close' only on the response at the head of a pipelined
+ *   queue; the responses queued behind it never get a socket and never emit
+ *   anything, so without this their exchanges stayed in flight for good;
+ * - pipelining is bounded: at most MAX_PIPELINED_REQUESTS open at once. The
+ *   next request is answered 503 AS_ERR_PIPELINE_LIMIT with `Connection:
+ *   close` (after the ones before it, as HTTP/1.1 requires), reading stops,
+ *   and anything else the client sent on that connection is never forwarded.
+ */
+import type { Socket } from 'node:net';
+import { MAX_PIPELINED_REQUESTS } from '../http-limits.js';
+
+export interface Cancellable {
+  /** The client is gone: stop the work and release what it holds. Called at most once per connection close. */
+  cancel(): void;
+}
+
+/** What to do with a request that just arrived on a connection. */
+export type Admission = 'forward' | 'refuse' | 'drop';
+
+const CONNECTION = Symbol('autoscale client connection');
+
+export class ClientConnection {
+  readonly #open = new Set<Cancellable>();
+  readonly #limit: number;
+  /** The 503 went out: everything after it on this connection is dropped. */
+  #refused = false;
+  #closed = false;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  /** The connection's tracker, created (and hooked to the socket's 'close') on its first request. */
+  static of(socket: Socket, limit = MAX_PIPELINED_REQUESTS): ClientConnection {
+    const s = socket as Socket & { [CONNECTION]?: ClientConnection };
+    let c = s[CONNECTION];
+    if (c === undefined) {
+      const conn = new ClientConnection(limit);
+      c = conn;
+      s[CONNECTION] = conn;
+      socket.once('close', () => conn.#cancelAll());
+    }
+    return c;
+  }
+
+  /** Requests open on this connection now. */
+  get depth(): number {
+    return this.#open.size;
+  }
+
+  /** A request arrived: forward it, refuse it (the one 503), or drop it (after the 503). */
+  admit(): Admission {
+    if (this.#refused || this.#closed) return 'drop';
+    if (this.#open.size < this.#limit) return 'forward';
+    this.#refused = true;
+    return 'refuse';
+  }
+
+  add(x: Cancellable): void {
+    if (this.#closed) {
+      x.cancel();
+      return;
+    }
+    this.#open.add(x);
+  }
+
+  /** Its response finished (or it was cancelled). */
+  delete(x: Cancellable): void {
+    this.#open.delete(x);
+  }
+
+  #cancelAll(): void {
+    this.#closed = true;
+    const open = [...this.#open];
+    this.#open.clear();
+    for (const x of open) x.cancel();
+  }
+}
