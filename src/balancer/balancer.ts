@@ -309,10 +309,9 @@ export class Balancer extends EventEmitter implements FrontEnd {
     const admission = conn.admit();
     if (admission !== 'forward') {
       this.#rejected++;
-      // Too many requests open on this connection: one 503 after the answers it is owed, then it closes. Read no
-      // more of it (node resumes a socket it paused itself once its output drains: pause again on every drop).
-      socket.pause();
-      if (admission === 'drop') return;
+      if (admission === 'close') socket.destroy();
+      if (admission !== 'refuse') return;
+      // Too many requests open on this connection: one 503 after the answers it is owed, then it closes.
       this.#traffic.ownByClass[5]++;
       sendJsonError(res, 503, 'AS_ERR_PIPELINE_LIMIT', `more than ${MAX_PIPELINED_REQUESTS} pipelined requests open on one connection`, true);
       return;

@@ -8,8 +8,11 @@
  *   anything, so without this their exchanges stayed in flight for good;
  * - pipelining is bounded: at most MAX_PIPELINED_REQUESTS open at once. The
  *   next request is answered 503 AS_ERR_PIPELINE_LIMIT with `Connection:
- *   close` (after the ones before it, as HTTP/1.1 requires), reading stops,
- *   and anything else the client sent on that connection is never forwarded.
+ *   close` (after the ones before it, as HTTP/1.1 requires) and nothing else
+ *   the client sent on that connection is forwarded. Reading goes on (a paused
+ *   socket would not notice the client leave); once another
+ *   MAX_PIPELINED_REQUESTS arrive after the 503, the connection is closed at
+ *   once, which cancels everything open on it.
  */
 import type { Socket } from 'node:net';
 import { MAX_PIPELINED_REQUESTS } from '../http-limits.js';
@@ -20,15 +23,15 @@ export interface Cancellable {
 }
 
 /** What to do with a request that just arrived on a connection. */
-export type Admission = 'forward' | 'refuse' | 'drop';
+export type Admission = 'forward' | 'refuse' | 'drop' | 'close';
 
 const CONNECTION = Symbol('autoscale client connection');
 
 export class ClientConnection {
   readonly #open = new Set<Cancellable>();
   readonly #limit: number;
-  /** The 503 went out: everything after it on this connection is dropped. */
-  #refused = false;
+  /** Requests after the limit: the first gets the 503, the next `limit` are dropped, then the connection is closed. */
+  #over = 0;
   #closed = false;
 
   constructor(limit: number) {
@@ -53,12 +56,13 @@ export class ClientConnection {
     return this.#open.size;
   }
 
-  /** A request arrived: forward it, refuse it (the one 503), or drop it (after the 503). */
+  /** A request arrived: forward it, refuse it (the one 503), drop it (after the 503), or close the connection (far past the limit). */
   admit(): Admission {
-    if (this.#refused || this.#closed) return 'drop';
-    if (this.#open.size < this.#limit) return 'forward';
-    this.#refused = true;
-    return 'refuse';
+    if (this.#closed) return 'drop';
+    if (this.#over === 0 && this.#open.size < this.#limit) return 'forward';
+    this.#over++;
+    if (this.#over === 1) return 'refuse';
+    return this.#over <= this.#limit + 1 ? 'drop' : 'close';
   }
 
   add(x: Cancellable): void {
