@@ -34,7 +34,7 @@ import { HoldQueue, type HoldOptions, type HoldStats } from './hold.js';
 import { Members, positiveInt, validPort, type DrainResult, type HealthCheckOptions, type Member, type MemberTarget } from './members.js';
 import { forwardRequestHeaders } from './headers.js';
 import { ClientConnection } from './client-connection.js';
-import { MAX_PIPELINED_REQUESTS } from '../http-limits.js';
+import { PIPELINE_LIMIT_MESSAGE } from '../http-limits.js';
 import { TrafficCounter } from './traffic-stats.js';
 import { Upstream } from './upstream.js';
 
@@ -307,13 +307,13 @@ export class Balancer extends EventEmitter implements FrontEnd {
     const socket = req.socket as Socket;
     const conn = ClientConnection.of(socket);
     const admission = conn.admit();
-    if (admission !== 'forward') {
+    if (admission !== 'serve') {
       this.#rejected++;
       if (admission === 'close') socket.destroy();
       if (admission !== 'refuse') return;
       // Too many requests open on this connection: one 503 after the answers it is owed, then it closes.
       this.#traffic.ownByClass[5]++;
-      sendJsonError(res, 503, 'AS_ERR_PIPELINE_LIMIT', `more than ${MAX_PIPELINED_REQUESTS} pipelined requests open on one connection`, true);
+      sendJsonError(res, 503, 'AS_ERR_PIPELINE_LIMIT', PIPELINE_LIMIT_MESSAGE, true);
       return;
     }
     const { headers, hasBody, refuse } = forwardRequestHeaders(req.rawHeaders, socket.remoteAddress);

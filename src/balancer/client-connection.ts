@@ -15,15 +15,12 @@
  *   once, which cancels everything open on it.
  */
 import type { Socket } from 'node:net';
-import { MAX_PIPELINED_REQUESTS } from '../http-limits.js';
+import { admitPipelined, MAX_PIPELINED_REQUESTS, type Admission } from '../http-limits.js';
 
 export interface Cancellable {
   /** The client is gone: stop the work and release what it holds. Called at most once per connection close. */
   cancel(): void;
 }
-
-/** What to do with a request that just arrived on a connection. */
-export type Admission = 'forward' | 'refuse' | 'drop' | 'close';
 
 const CONNECTION = Symbol('autoscale client connection');
 
@@ -56,13 +53,12 @@ export class ClientConnection {
     return this.#open.size;
   }
 
-  /** A request arrived: forward it, refuse it (the one 503), drop it (after the 503), or close the connection (far past the limit). */
+  /** A request arrived: serve (forward) it, refuse it (the one 503), drop it (after the 503), or close the connection (far past the limit). */
   admit(): Admission {
     if (this.#closed) return 'drop';
-    if (this.#over === 0 && this.#open.size < this.#limit) return 'forward';
-    this.#over++;
-    if (this.#over === 1) return 'refuse';
-    return this.#over <= this.#limit + 1 ? 'drop' : 'close';
+    const { admission, over } = admitPipelined(this.#open.size, this.#over, this.#limit);
+    this.#over = over;
+    return admission;
   }
 
   add(x: Cancellable): void {
