@@ -36,7 +36,7 @@ import { forwardRequestHeaders } from './headers.js';
 import { ClientConnection } from './client-connection.js';
 import { PIPELINE_LIMIT_MESSAGE } from '../http-limits.js';
 import { TrafficCounter } from './traffic-stats.js';
-import { Upstream } from './upstream.js';
+import { Upstream, UPSTREAM_KINDS, type UpstreamKind } from './upstream.js';
 
 export {
   DEFAULT_HEALTH,
@@ -62,6 +62,16 @@ export interface BalancerOptions {
   now?: () => number;
   /** Hold requests while no worker is in rotation (scale to zero); without it they get 503 at once. */
   hold?: HoldOptions;
+  /** How requests reach a worker (default: 'undici', or AUTOSCALE_UPSTREAM, a bench-only switch). */
+  upstream?: UpstreamKind;
+}
+
+/** The upstream path when none is given: undici, unless AUTOSCALE_UPSTREAM names another (bench-only switch, see docs/balancer.md). */
+export function defaultUpstream(env: NodeJS.ProcessEnv = process.env): UpstreamKind {
+  const v = env.AUTOSCALE_UPSTREAM;
+  if (v === undefined || v === '') return 'undici';
+  if ((UPSTREAM_KINDS as readonly string[]).includes(v)) return v as UpstreamKind;
+  throw new InternalError(`AUTOSCALE_UPSTREAM: expected one of ${UPSTREAM_KINDS.join(', ')}, received ${JSON.stringify(v)}`);
 }
 
 /** 'held': the first request is waiting for a worker; 'released': `count` held requests went on, the oldest after `firstWaitMs`. */
@@ -122,6 +132,7 @@ export class Balancer extends EventEmitter implements FrontEnd {
   readonly #owner: ExchangeOwner;
   readonly #requestedPort: number;
   readonly #connections: number;
+  readonly #upstreamKind: UpstreamKind;
   readonly #now: () => number;
   readonly #server: Server;
   /** The shared worker pool: membership, health, ejection, drain, rotation. */
@@ -140,6 +151,8 @@ export class Balancer extends EventEmitter implements FrontEnd {
     this.#requestedPort = validPort('port', opts.port, true);
     this.#timeoutMs = positiveInt('upstreamTimeoutMs', opts.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS);
     this.#connections = positiveInt('connectionsPerWorker', opts.connectionsPerWorker ?? DEFAULT_CONNECTIONS_PER_WORKER);
+    this.#upstreamKind = opts.upstream ?? defaultUpstream();
+    if (!UPSTREAM_KINDS.includes(this.#upstreamKind)) throw new InternalError(`balancer upstream: expected one of ${UPSTREAM_KINDS.join(', ')}, received ${JSON.stringify(this.#upstreamKind)}`);
     const clock = opts.now;
     // Called unbound, so `now: performance.now` works as well as an arrow function.
     this.#now = clock === undefined ? () => performance.now() : () => clock();
@@ -237,7 +250,7 @@ export class Balancer extends EventEmitter implements FrontEnd {
   }
 
   addWorker(w: MemberTarget): void {
-    this.#members.add({ id: w.id, host: w.host, port: w.port }, (t) => new Upstream(t, { connections: this.#connections, timeoutMs: this.#timeoutMs }));
+    this.#members.add({ id: w.id, host: w.host, port: w.port }, (t) => new Upstream(t, { connections: this.#connections, timeoutMs: this.#timeoutMs, kind: this.#upstreamKind }));
   }
 
   /** The worker's own IPC stats: the proxy counts requests itself, so nothing to do. */

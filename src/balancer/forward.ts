@@ -7,8 +7,7 @@
  * response. It never throws and never leaves the client hanging.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
-import type { ErrorCode } from '../errors.js';
+import { UPSTREAM_ERROR_CODES, type ErrorCode } from '../errors.js';
 import type { Cancellable, ClientConnection } from './client-connection.js';
 import { forwardResponseHeaders } from './headers.js';
 import type { DeadlineQueue, Deadlined } from './deadlines.js';
@@ -49,9 +48,12 @@ const CONNECT_FAILURES: ReadonlySet<string> = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_CLOSED',
   'UND_ERR_DESTROYED',
+  UPSTREAM_ERROR_CODES.socketClosed,
+  UPSTREAM_ERROR_CODES.connectTimeout,
+  UPSTREAM_ERROR_CODES.closed,
 ]);
 
-const TIMEOUTS: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const TIMEOUTS: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', UPSTREAM_ERROR_CODES.bodyTimeout]);
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } as const;
 
@@ -172,11 +174,11 @@ export class Exchange implements Deadlined, Cancellable {
     upstream.pool.dispatch(
       {
         path: this.#req.url ?? '/',
-        method: this.#req.method as Dispatcher.HttpMethod,
+        method: this.#req.method ?? 'GET',
         headers: this.#headers,
         body: this.#hasBody ? this.#req : null,
       },
-      this as unknown as Dispatcher.DispatchHandler,
+      this,
     );
   }
 
