@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { request } from 'node:http';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { Balancer } from '../src/balancer/balancer.js';
+import { Balancer, defaultUpstream } from '../src/balancer/balancer.js';
 import { ResponseParser, type ResponseHead } from '../src/balancer/lean/response-parser.js';
 
 interface Parsed {
@@ -184,4 +184,12 @@ test('lean: a body that stalls past the upstream timeout cuts the response; head
   assert.equal(r2.status, 504);
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(b2.snapshot().inFlight, 0);
+});
+
+test('the upstream path: lean by default, AUTOSCALE_UPSTREAM=undici for comparison, anything else refused', () => {
+  assert.equal(defaultUpstream({}), 'lean');
+  assert.equal(defaultUpstream({ AUTOSCALE_UPSTREAM: '' }), 'lean');
+  assert.equal(defaultUpstream({ AUTOSCALE_UPSTREAM: 'undici' }), 'undici');
+  assert.throws(() => defaultUpstream({ AUTOSCALE_UPSTREAM: 'fast' }), (err: { code?: string }) => err.code === 'AS_ERR_INTERNAL');
+  assert.throws(() => new Balancer({ host: '127.0.0.1', port: 0, upstream: 'h2' as never }), (err: { code?: string }) => err.code === 'AS_ERR_INTERNAL');
 });
