@@ -10,6 +10,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { BIN, Daemon, freePort, isAlive, procStats, runLoad, sleep, tempDir, waitFor, type Event, type LoadSummaryLike } from './daemon.js';
 import { medianMax, Recorder, seconds, type ScenarioResult } from './report.js';
+import { STORE_FAULTS } from './store.js';
 
 export interface ChaosContext {
   /** Short durations (npm test); full ones for npm run chaos. */
@@ -465,4 +466,4 @@ export async function runDirFaults(ctx: ChaosContext): Promise<ScenarioResult> {
   }
 }
 
-export const FAULTS = [killWorkers, stopWorker, faultyWorkers, scaleCycles, crashLoop, killDaemon, runDirFaults];
+export const FAULTS = [killWorkers, stopWorker, faultyWorkers, scaleCycles, crashLoop, killDaemon, runDirFaults, ...STORE_FAULTS];
