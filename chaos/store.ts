@@ -10,19 +10,17 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { Daemon, freePort, runLoad, sleep, waitFor, type LoadSummaryLike } from './daemon.js';
+import { Daemon, runLoad } from '../harness/daemon.js';
+import { freePort, sleep, waitFor } from '../harness/process.js';
+import type { LoadSummary } from '../src/loadgen/summary.js';
 import type { ChaosContext } from './faults.js';
 import { Recorder, seconds, type ScenarioResult } from './report.js';
 
 const HOLDER = fileURLToPath(new URL('../test/fixtures/sqlite-lock-holder.js', import.meta.url));
 
-interface MixSplit {
-  mixed: { sent: number; ok: number; failed: number };
-}
-
-const mixOf = (s: LoadSummaryLike) => (s as LoadSummaryLike & { mix: MixSplit | null }).mix?.mixed ?? { sent: 0, ok: 0, failed: 0 };
-const onlyStatuses = (s: LoadSummaryLike, allowed: number[]) => Object.keys(s.errors.http.byStatus).every((k) => allowed.includes(Number(k)));
-const describe = (s: LoadSummaryLike) => `sent ${s.requests.sent}, ok ${s.requests.ok}, http ${JSON.stringify(s.errors.http.byStatus)}, transport ${JSON.stringify(s.errors.byCode)}`;
+const mixOf = (s: LoadSummary) => s.mix?.mixed ?? { sent: 0, ok: 0, failed: 0 };
+const onlyStatuses = (s: LoadSummary, allowed: number[]) => Object.keys(s.errors.http.byStatus).every((k) => allowed.includes(Number(k)));
+const describe = (s: LoadSummary) => `sent ${s.requests.sent}, ok ${s.requests.ok}, http ${JSON.stringify(s.errors.http.byStatus)}, transport ${JSON.stringify(s.errors.byCode)}`;
 
 function storedVisits(file: string): number {
   const db = new Database(file, { readonly: true, fileMustExist: true });

@@ -20,7 +20,7 @@ import { BROKEN_WHEN_IDLE_MS } from '../src/lab/liveness.js';
 import type { StoreLocation } from '../src/store/location.js';
 import { prepareStore } from '../src/store/open.js';
 import { sleep, startLab, until } from './helpers.js';
-import { pgUnavailable, startPgCluster } from './pg-cluster.js';
+import { pgUnavailable, startPgCluster } from '../harness/pg-cluster.js';
 
 const HOLDER = fileURLToPath(new URL('./fixtures/sqlite-lock-holder.js', import.meta.url));
 const agent = new Agent({ connections: 16, keepAliveTimeout: 10_000 });

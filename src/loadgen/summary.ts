@@ -98,7 +98,7 @@ export interface LatencySummary {
   max: number;
 }
 
-/** The whole result of a run. This object is what --json prints; README documents every field. */
+/** The whole result of a run. This object is what --json prints; docs/load.md documents every field. */
 export interface LoadSummary extends Omit<RunMeta, 'mixIn'> {
   requests: {
     sent: number;
