@@ -44,7 +44,7 @@ import {
 import { Supervisor } from '../supervisor/supervisor.js';
 import { defaultSqlite, describeLocation, locationToUrl, type StoreLocation } from '../store/location.js';
 import { prepareStore } from '../store/open.js';
-import { databaseBlame, summarizeStore } from '../store/status.js';
+import { databaseBlame, summarizeStore, type DatabaseBlame } from '../store/status.js';
 import { publicSettings, type LabConfig } from '../settings/config.js';
 import { LatencyWindow, TickWindow, type LatencyPercentiles } from './observe.js';
 import { createHostCpuSampler, createProcessCpuMeter, type CpuSampler, type ProcessCpuMeter } from './sampler.js';
@@ -409,7 +409,9 @@ export class Lab {
     }
     const blame = this.#databaseBlame(h.id);
     if (blame !== null) {
-      this.events.publish({ type: 'health', t: now, id: h.id, port, healthy: false, detail: `${h.detail}; ${blame}: out of rotation, not replaced (${NOT_REPLACED_WHY})` });
+      // The verdict first, the driver's long reason last: a narrow log line still shows what matters.
+      const detail = `${h.detail}; ${blame.what}: out of rotation, not replaced (${NOT_REPLACED_WHY}): ${blame.why}`;
+      this.events.publish({ type: 'health', t: now, id: h.id, port, healthy: false, detail });
       return;
     }
     const ago = (this.#liveness.idleMs(h.id, now) / 1000).toFixed(1);
@@ -417,7 +419,7 @@ export class Lab {
   }
 
   /** The worker's own latest report blames the shared database (down or locked): see databaseBlame. */
-  #databaseBlame(id: number): string | null {
+  #databaseBlame(id: number): DatabaseBlame | null {
     return databaseBlame(this.supervisor.storeReports().find((r) => r.id === id)?.store);
   }
 
