@@ -14,12 +14,15 @@ export type ErrorCode =
   | 'AS_ERR_NOT_A_RUN'
   | 'AS_ERR_NO_RUNS'
   | 'AS_ERR_RUN_SCHEMA'
+  /** A recording autoscale refuses to read: a line of the wrong shape, two runs in one file, a file too large. */
+  | 'AS_ERR_RUN_INVALID'
   | 'AS_ERR_RUN_DIR'
   | 'AS_ERR_INTERNAL'
   | 'AS_ERR_HOLD_TIMEOUT'
   | 'AS_ERR_HOLD_QUEUE_FULL'
   | 'AS_ERR_NO_LAB'
   | 'AS_ERR_LAB_RUNNING'
+  | 'AS_ERR_WHICH_LAB'
   | 'AS_ERR_CONTROL_PROTOCOL'
   | 'AS_ERR_CONTROL_REFUSED'
   | 'AS_ERR_REFRESH_FAILED'
@@ -89,7 +92,7 @@ export class PortInUseError extends AutoscaleError {
 
 /** `autoscale report` / `runs` input that is not a recording it can read (exit 2). */
 export class RunInputError extends AutoscaleError {
-  constructor(code: 'AS_ERR_NOT_A_RUN' | 'AS_ERR_NO_RUNS' | 'AS_ERR_RUN_SCHEMA', message: string) {
+  constructor(code: 'AS_ERR_NOT_A_RUN' | 'AS_ERR_NO_RUNS' | 'AS_ERR_RUN_SCHEMA' | 'AS_ERR_RUN_INVALID', message: string) {
     super(code, message, { exitCode: 2 });
     this.name = 'RunInputError';
   }

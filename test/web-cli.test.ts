@@ -86,7 +86,7 @@ test('--web-host beyond loopback warns in one line before the start', async (t) 
 test('the default web port taken: the lab goes on without the page, with a one-line warning; a chosen one taken is an error', async (t) => {
   const { openWeb } = await import('../src/commands/start.js');
   const { Lab } = await import('../src/lab/lab.js');
-  const { DEFAULTS } = await import('../src/lab/config.js');
+  const { DEFAULTS } = await import('../src/settings/config.js');
   const { PassThrough } = await import('node:stream');
   const holder = createServer().listen(0, '127.0.0.1');
   await once(holder, 'listening');

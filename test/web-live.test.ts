@@ -85,7 +85,7 @@ test('the history is aggregate() over the run: the report\'s figures, and the st
   ];
   for (const e of events) bus.publish(e);
   const m = live.model()!;
-  const direct = aggregate({ parsed: { started: { ...(started as Extract<LabEvent, { type: 'started' }>), schema: 1 }, events: events.slice(1), recorderNotes: [], problems: [] }, load: null, inProgress: true });
+  const direct = aggregate({ parsed: { started: { ...(started as Extract<LabEvent, { type: 'started' }>), schema: 1 }, events: events.slice(1), recorderNotes: [], problems: [], endT: 4000 }, load: null, inProgress: true });
   assert.deepEqual(m.summary, direct.summary);
   assert.deepEqual(m.series.traffic.x, direct.series.traffic.x);
   assert.ok(m.notes.some((n) => /still in progress/.test(n)));

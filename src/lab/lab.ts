@@ -2,13 +2,13 @@
  * The lab: balancer + supervisor + one tick loop. Each tick:
  *
  *   observation = window.take(now)          (lab/observe.ts)
- *   { decision, memory } = decide(...)      (policy/decide.ts, pure)
+ *   { decision, memory } = step(...)        (policy/step.ts, pure: the whole policy)
  *   act if the count changed                (supervisor.setDesired)
  *   publish                                 (one 'tick' event; views listen)
  *
  * Everything it does is published on one event stream that the views subscribe to.
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -25,15 +25,28 @@ import { L4Balancer, type PinnedEvent } from '../balancer/l4.js';
 import { Operator, type CommandResult, type LabCommand, type OperableLab } from '../control/operator.js';
 import type { RefreshTarget } from '../control/refresh.js';
 import { LabEvents, type CommandSource, type TrafficStats, type WorkerSnapshot } from '../events.js';
-import { decide, initialMemory, noteManualScale, setPaused, type Decision, type PolicyMemory, type PolicyState } from '../policy/decide.js';
 import type { Observation } from '../policy/measure.js';
-import { applyIdle, policyMin } from '../scale-to-zero/idle.js';
+import {
+  coldStart,
+  initialCount,
+  initialMemory,
+  noteActivity,
+  noteManualScale,
+  setHold,
+  setPaused,
+  step,
+  type PolicyMemory,
+  type PolicyState,
+  type StepDecision,
+} from '../policy/step.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { defaultSqlite, describeLocation, locationToUrl, type StoreLocation } from '../store/location.js';
-import { summarizeStore } from '../store/status.js';
-import { publicSettings, type LabConfig } from './config.js';
+import { prepareStore } from '../store/open.js';
+import { databaseBlame, summarizeStore } from '../store/status.js';
+import { publicSettings, type LabConfig } from '../settings/config.js';
 import { LatencyWindow, TickWindow, type LatencyPercentiles } from './observe.js';
-import { createHostCpuSampler, type CpuSampler } from './sampler.js';
+import { createHostCpuSampler, createProcessCpuMeter, type CpuSampler, type ProcessCpuMeter } from './sampler.js';
+import { busyHostHint } from './busy-host.js';
 import { BROKEN_WHEN_IDLE_MS, Liveness, LIVENESS_MS } from './liveness.js';
 
 /** Where workers listen, whatever --host says. */
@@ -50,6 +63,8 @@ export interface LabOptions {
   /** Where worker logs go; a fresh temp dir by default. */
   runDir?: string;
   sampler?: CpuSampler;
+  /** The lab's own processes' share of host CPU (default: /proc of the daemon and the workers). */
+  processCpu?: ProcessCpuMeter;
   /** Where the workers keep their visits; default: visits.db in the run directory. */
   store?: StoreLocation;
 }
@@ -73,15 +88,14 @@ export class Lab {
 
   #t0 = performance.now();
   #sampler: CpuSampler;
+  #processCpu: ProcessCpuMeter;
+  /** The busy-host check ran its course: hinted once, or traffic arrived first. */
+  #busyHostChecked = false;
   #window: TickWindow;
   /** Latency over each 1 s stats period (the tick window has its own). */
   #statsLatency: LatencyWindow;
+  /** The policy's memory (pause, refresh hold, cooldown, window, last traffic): changed only through policy/step.ts. */
   #memory: PolicyMemory = initialMemory();
-  /** Automatic scaling held for this reason (a refresh), or null. */
-  #holdReason: string | null = null;
-  /** Scale to zero: ms of the last sign of traffic (for --idle), the balancer's total at the last tick. */
-  #lastActivityAt = 0;
-  #lastTotal = 0;
   /** The pool is starting a worker from zero because a request is held. */
   #coldStart = false;
   #tickTimer: NodeJS.Timeout | null = null;
@@ -89,12 +103,15 @@ export class Lab {
   #ticking = false;
   #stopping: Promise<number> | null = null;
   #liveness = new Liveness();
+  /** When each worker's own report last blamed the database (down or locked): see #observeProgress. */
+  #databaseBlamedAt = new Map<number, number>();
   #resolveStopped!: (forced: number) => void;
 
   constructor(config: LabConfig, opts: LabOptions = {}) {
     this.config = config;
     this.runDir = opts.runDir ?? mkdtempSync(join(tmpdir(), 'autoscale-run-'));
     this.#sampler = opts.sampler ?? createHostCpuSampler();
+    this.#processCpu = opts.processCpu ?? createProcessCpuMeter();
     this.store = opts.store ?? defaultSqlite(this.runDir);
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
     this.balancer =
@@ -152,17 +169,18 @@ export class Lab {
     });
     // Scale to zero: a request waiting with no worker starts one at once (Knative's activator), unless paused.
     this.balancer.on('held', () => {
-      this.#lastActivityAt = this.now();
+      const now = this.now();
+      this.#memory = noteActivity(this.#memory, now);
       // Before run() (no tick timer yet) the first workers are not asked for: such a request waits for them, no cold start.
-      if (this.#tickTimer !== null && this.supervisor.desired === 0 && !this.#stopping && !this.#memory.paused) {
-        const now = this.now();
+      const cold = this.#tickTimer !== null && !this.#stopping ? coldStart(this.#memory, this.supervisor.desired, now) : null;
+      if (cold !== null) {
         this.#coldStart = true;
-        this.#memory = { ...this.#memory, lastScaleAt: now };
-        this.#scaleTo(now, 0, 1, 'a request is waiting and no worker runs: cold start 0 → 1', false);
+        this.#memory = cold.memory;
+        this.#scaleTo(now, 0, cold.desired, cold.reason, false);
       }
     });
     this.balancer.on('released', (r: ReleasedEvent) => {
-      this.#lastActivityAt = this.now();
+      this.#memory = noteActivity(this.#memory, this.now());
       this.events.publish({ type: 'cold-start', t: this.now(), waitedMs: r.firstWaitMs, held: r.count, fromZero: this.#coldStart });
       this.#coldStart = false;
     });
@@ -178,6 +196,7 @@ export class Lab {
   async run(): Promise<void> {
     // Prime the sampler: systeminformation's first reading covers the time since boot.
     await this.#sampler.sample();
+    this.#processCpu.sample(this.#labPids());
     this.events.publish({
       type: 'started',
       t: this.now(),
@@ -189,9 +208,11 @@ export class Lab {
       host: { cores: availableParallelism(), memoryBytes: totalmem() },
       store: { kind: this.store.kind, where: describeLocation(this.store) },
     });
+    // The lab creates the SQLite file once (`autoscale start` already did); its workers never create it.
+    if (this.store.kind === 'sqlite' && !existsSync(this.store.file)) await prepareStore(this.store);
     // Like Knative's initial scale of 1: a lab with --min 0 starts warm and shrinks to zero once idle.
     this.#tickTimer = setInterval(() => void this.#tick(), this.config.interval * 1000);
-    this.supervisor.setDesired(policyMin(this.config.min));
+    this.supervisor.setDesired(initialCount(this.config.min));
     this.#statsTimer = setInterval(() => this.#publishStats(), 1000);
   }
 
@@ -257,7 +278,7 @@ export class Lab {
         this.#memory = noteManualScale(this.#memory, now);
         this.#scaleTo(now, from, n, reason, true);
       },
-      holdScaling: (reason) => void (this.#holdReason = reason),
+      holdScaling: (reason) => void (this.#memory = setHold(this.#memory, reason)),
       refreshTarget: (): RefreshTarget => ({
         workers: () => supervisor.snapshot(),
         setSurge: (n) => supervisor.setSurge(n),
@@ -302,12 +323,14 @@ export class Lab {
     this.#ticking = true;
     try {
       const hostCpu = await this.#sampler.sample();
+      const labCpu = this.#processCpu.sample(this.#labPids());
       if (this.#stopping) return;
       const now = this.now();
-      const observation = this.#window.take(now, hostCpu);
+      const observation = this.#window.take(now, hostCpu, labCpu);
+      this.#checkBusyHost(now, observation);
       const counts = this.supervisor.counts();
       const state: PolicyState = { desired: this.supervisor.desired, starting: counts.starting, ready: counts.ready };
-      const { decision, memory } = this.#decide(observation, state, now);
+      const { decision, memory } = step(observation, state, this.#memory, this.config, now);
       this.#memory = memory;
       if (decision.desired !== state.desired) this.#scaleTo(now, state.desired, decision.desired, decision.reason, false);
       this.#publishTick(now, observation, state, decision);
@@ -316,27 +339,22 @@ export class Lab {
     }
   }
 
-  /** The policy's decision; while a refresh runs it holds like a pause, saying why. */
-  #decide(observation: Observation, state: PolicyState, now: number): { decision: Decision; memory: PolicyMemory } {
-    const hold = this.#holdReason;
-    const paused = this.#memory.paused;
-    // With --min 0 the policy still keeps one worker; only the idle rule below goes to zero.
-    const config = this.config.min === 0 ? { ...this.config, min: policyMin(0) } : this.config;
-    let r: { decision: Decision; memory: PolicyMemory };
-    if (hold === null || paused) {
-      r = decide(observation, state, this.#memory, config, now);
-    } else {
-      r = decide(observation, state, { ...this.#memory, paused: true }, config, now);
-      r = { decision: { ...r.decision, reason: r.decision.reason.replace(/^paused \(/, `${hold} (`) }, memory: { ...r.memory, paused: false } };
+  /** The daemon and every running worker: the processes whose CPU is the lab's own. */
+  #labPids(): number[] {
+    return [process.pid, ...this.supervisor.pids()];
+  }
+
+  /** Once, before the first request: a host already above the scale-in threshold is said, with the remedy. */
+  #checkBusyHost(now: number, observation: Observation): void {
+    if (this.#busyHostChecked) return;
+    if (this.balancer.snapshot().total > 0) {
+      this.#busyHostChecked = true;
+      return;
     }
-    if (this.config.min > 0) return r;
-    const traffic = this.balancer.snapshot();
-    if (traffic.total !== this.#lastTotal || traffic.inFlight > 0) this.#lastActivityAt = now;
-    this.#lastTotal = traffic.total;
-    const idle = { min: 0, idle: this.config.idle, desired: state.desired, idleForMs: now - this.#lastActivityAt, held: paused || hold !== null };
-    const d = applyIdle(r.decision, idle);
-    if (d === r.decision) return r;
-    return { decision: d, memory: { ...r.memory, lastScaleAt: d.desired !== state.desired ? now : this.#memory.lastScaleAt } };
+    const text = busyHostHint(observation, this.config);
+    if (text === null) return;
+    this.#busyHostChecked = true;
+    this.events.publish({ type: 'hint', t: now, text });
   }
 
   /** The decision first, then the worker events it causes. */
@@ -345,12 +363,15 @@ export class Lab {
     this.supervisor.setDesired(to);
   }
 
-  #publishTick(now: number, observation: Observation, state: PolicyState, d: Decision): void {
+  #publishTick(now: number, observation: Observation, state: PolicyState, d: StepDecision): void {
     const after = this.supervisor.counts();
     this.events.publish({
       type: 'tick',
       t: now,
       cpu: observation.hostCpu,
+      ...(observation.hostCpu !== null && observation.hostCpuLab != null
+        ? { cpuSplit: { lab: observation.hostCpuLab, other: Math.max(0, observation.hostCpu - observation.hostCpuLab) } }
+        : {}),
       metric: this.config.metric,
       value: d.value,
       metrics: d.values,
@@ -381,8 +402,18 @@ export class Lab {
       this.supervisor.markUnhealthy(h.id, h.detail);
       return;
     }
+    const blame = this.#databaseBlame(h.id);
+    if (blame !== null) {
+      this.events.publish({ type: 'health', t: now, id: h.id, port, healthy: false, detail: `${h.detail}; ${blame}: out of rotation, not replaced (${NOT_REPLACED_WHY})` });
+      return;
+    }
     const ago = (this.#liveness.idleMs(h.id, now) / 1000).toFixed(1);
     this.events.publish({ type: 'health', t: now, id: h.id, port, healthy: false, detail: `${h.detail}; busy, not hung (last sign of life ${ago} s ago): out of rotation, not replaced` });
+  }
+
+  /** The worker's own latest report blames the shared database (down or locked): see databaseBlame. */
+  #databaseBlame(id: number): string | null {
+    return databaseBlame(this.supervisor.storeReports().find((r) => r.id === id)?.store);
   }
 
   /**
@@ -394,8 +425,17 @@ export class Lab {
     const beats = new Map(this.supervisor.facts().map((f) => [f.id, f.cpuReports]));
     const progress = workers.map((w) => ({ id: w.id, requests: w.requests + (beats.get(w.id) ?? 0), inFlight: w.inFlight }));
     const now = this.now();
+    for (const r of this.supervisor.storeReports()) if (databaseBlame(r.store) !== null) this.#databaseBlamedAt.set(r.id, now);
+    for (const id of this.#databaseBlamedAt.keys()) if (!workers.some((w) => w.id === id)) this.#databaseBlamedAt.delete(id);
     for (const id of this.#liveness.observe(progress, now)) {
       const hung = this.#liveness.idleMs(id, now) >= LIVENESS_MS;
+      // Idle out of rotation because the database is (or was, until moments ago: its health checks
+      // still have to pass twice) down or locked, not because it is broken: keep holding it (still
+      // replaced if it also stops beating); it comes back when the database does.
+      if (!hung && now - (this.#databaseBlamedAt.get(id) ?? -Infinity) < BROKEN_WHEN_IDLE_MS) {
+        this.#liveness.unhealthy(id, now);
+        continue;
+      }
       this.supervisor.markUnhealthy(
         id,
         hung
@@ -423,6 +463,9 @@ export class Lab {
     return this.supervisor.snapshot((id) => ({ rps: this.#window.rateOf(id), inFlight: inFlight.get(id) ?? 0 }));
   }
 }
+
+/** Why a worker the database lets down is not replaced. */
+const NOT_REPLACED_WHY = 'a new worker would not reach the database either';
 
 /** One GET /health straight to a worker (a refresh waits for a new worker to pass it). */
 async function probeHealth(host: string, port: number): Promise<boolean> {

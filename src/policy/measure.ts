@@ -24,6 +24,12 @@ export interface Observation {
   t: number;
   /** Host CPU busy % over the tick (null if the sample failed). */
   hostCpu: number | null;
+  /**
+   * The lab's own processes (daemon and workers) over the tick, in the same
+   * unit as hostCpu; the rest of hostCpu is every other process on the host.
+   * Absent in recordings made before it was measured, null when unreadable.
+   */
+  hostCpuLab?: number | null;
   /** Latency through the balancer over the tick, ms (null when no request completed). */
   latency: { p50: number | null; p95: number | null; p99: number | null };
   workers: ObservedWorker[];
@@ -35,6 +41,8 @@ export interface Measurement {
   warming: number;
   /** Ready workers past warm-up: what the per-worker averages cover. */
   measured: number;
+  /** Some worker was sent a request or had one in flight this tick, or a request completed at the balancer. */
+  traffic: boolean;
 }
 
 const mean = (xs: number[]) => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
@@ -49,7 +57,9 @@ export function measure(o: Observation, warmupMs: number): Measurement {
   const rps: number[] = [];
   const conc: number[] = [];
   let warming = 0;
+  let traffic = o.latency.p95 !== null || o.latency.p50 !== null;
   for (const w of o.workers) {
+    if (w.rps > 0 || w.inFlight > 0) traffic = true;
     if (w.state !== 'ready' || w.readyAt === null) continue;
     if (!isMeasured(w, o.t, warmupMs)) {
       warming++;
@@ -63,5 +73,6 @@ export function measure(o: Observation, warmupMs: number): Measurement {
     values: { 'host-cpu': o.hostCpu, 'worker-cpu': mean(cpu), rps: mean(rps), concurrency: mean(conc), p95: o.latency.p95 },
     warming,
     measured: rps.length,
+    traffic,
   };
 }

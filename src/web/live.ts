@@ -11,7 +11,7 @@
 import type { LabEvent, LabEvents, LabSettings, StartedEvent, TickEvent, WorkerSnapshot } from '../events.js';
 import { describe, type LogLevel } from '../dashboard/describe.js';
 import { aggregate, errorsPerSecond, type ChartSeries, type RunModel } from '../report/aggregate.js';
-import type { LoadLine, ParsedEvents } from '../report/parse.js';
+import type { LoadLine, RunEvents } from '../runs/read.js';
 import { chartData, type MetricLabel } from '../report/render-html.js';
 import { DECISION_HEADER, decisionRows, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows, visitRows, visitsIntro, VISITS_HEADER } from '../report/words.js';
 import { RECORDING_SCHEMA } from '../runs/recorder.js';
@@ -364,9 +364,11 @@ export class LiveFeed {
   model(): RunModel | null {
     const s = this.#started;
     if (s === null) return null;
-    const parsed: ParsedEvents = { started: { ...s, schema: RECORDING_SCHEMA }, events: this.#events, recorderNotes: [], problems: [] };
+    const endT = this.#events.reduce((a, e) => Math.max(a, e.t), s.t);
+    const parsed: RunEvents = { started: { ...s, schema: RECORDING_SCHEMA }, events: this.#events, recorderNotes: [], problems: [], endT };
     if (this.#historyFull) parsed.problems.push(`the live page kept the first ${MAX_HISTORY_EVENTS} events of this run in memory: later ticks and heartbeats are not in this history (events.ndjson in the run directory has them all)`);
-    const load = this.#loadLines.length > 0 ? { lines: this.#loadLines, problems: [] } : null;
+    const modes = new Set(this.#loadLines.map((l) => l.mode));
+    const load = this.#loadLines.length > 0 ? { lines: this.#loadLines, mode: modes.size > 1 ? ('mixed' as const) : this.#loadLines[0].mode, problems: [] } : null;
     const m = aggregate({ parsed, load, inProgress: this.#stopped === null });
     // The note about load.ndjson is for recorded runs; here a run without a load from the page simply has no offered line.
     if (load === null) m.notes = m.notes.filter((n) => !n.startsWith('no load.ndjson'));

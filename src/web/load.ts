@@ -11,7 +11,7 @@ import { parseLoadOptions, type LoadConfig } from '../loadgen/options.js';
 import { describeProfile, PROFILE_NAMES } from '../loadgen/profile.js';
 import { LoadRun } from '../loadgen/run.js';
 import type { SecondSample } from '../loadgen/summary.js';
-import type { LoadLine } from '../report/parse.js';
+import type { LoadLine } from '../runs/read.js';
 import type { LoadStatus } from './live.js';
 
 /** What one click may ask for: enough to push a laptop lab to --max, not enough to make the page a weapon. */
@@ -94,7 +94,7 @@ export class PageLoad {
       onSecond: (s: SecondSample) => {
         const offered = s.dt > 0 ? s.sent / s.dt : 0;
         this.#status = { ...this.#status!, elapsedSec: s.t, sent: this.#status!.sent + s.sent, ok: this.#status!.ok + s.ok, errors: this.#status!.errors + s.errors, rps: s.rps, offered, p50: s.p50, p99: s.p99 };
-        this.#onSecond({ t: s.t, at: Date.now(), dt: s.dt, sent: s.sent, ok: s.ok, errors: s.errors, rps: s.rps, p50: s.p50, p99: s.p99 });
+        this.#onSecond({ t: s.t, at: Date.now(), dt: s.dt, sent: s.sent, ok: s.ok, errors: s.errors, rps: s.rps, p50: s.p50, p99: s.p99, mode: config.rate === null ? 'closed' : 'open', level: s.level });
         this.#onChange(this.#status);
       },
     });

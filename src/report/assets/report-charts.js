@@ -17,14 +17,15 @@
     var r = t % 60;
     return h > 0 ? h + ':' + pad(m) + ':' + pad(r) : pad(m) + ':' + pad(r);
   }
+  // Numbers are bounded as src/format.ts bounds them: from 1e15 up in exponent form, never hundreds of digits.
   function fmt(v, unit) {
     if (v === null || v === undefined) return '–';
-    var n = Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
+    var n = Math.abs(v) >= 1e15 ? v.toExponential(2) : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
     return n + unit;
   }
   // Settings as the user typed them: 35, 0.5 (not 35.0).
   function setting(v, unit) {
-    return (Math.round(v * 1000) / 1000).toString() + unit;
+    return (Math.abs(v) >= 1e15 ? v.toExponential(2) : (Math.round(v * 1000) / 1000).toString()) + unit;
   }
   // y ranges always start at 0: an axis that starts elsewhere exaggerates change.
   function fromZero(floorMax) {
