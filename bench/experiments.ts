@@ -3,8 +3,9 @@
  * after the other, then one table (experiment, arms, claims met, minutes,
  * status). `-- --quick` runs the rehearsals; `-- --only flapping,slow-boot`
  * some; `-- --port N --base-port N --metrics-port N` is passed to each.
- * The counterfactual column is filled once replay's compareAgainst() is wired
- * into the comparison (until then: "–").
+ * The counterfactual column: for each pair of arms that differ only in policy,
+ * replay of one arm under the other's settings against the real other arm —
+ * the error in peak instances and in worker-seconds.
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -29,7 +30,9 @@ for (const name of names) {
   const la = loadavg()[0].toFixed(1);
   process.stderr.write(`${name}${values.quick ? ' --quick' : ''} (load average ${la})…\n`);
   const child = spawn(process.execPath, [BIN, 'experiment', name, '--json', ...(values.quick ? ['--quick'] : []), ...pass], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let done: { status: string; claimsMet: number; claims: number; dir: string } | null = null;
+  type Pair = { recording: string; settingsOf: string; rows: Array<{ figure: string; error: string }>; note?: string };
+  type Done = { status: string; claimsMet: number; claims: number; dir: string; counterfactual?: Pair[] };
+  let done: Done | null = null;
   let arms = 0;
   let finished = 0;
   createInterface({ input: child.stdout }).on('line', (line) => {
@@ -39,12 +42,14 @@ for (const name of names) {
     if (e.type === 'done') done = e as typeof done;
   });
   const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-  const d = done as { status: string; claimsMet: number; claims: number; dir: string } | null;
+  const d = done as Done | null;
+  const errorOf = (p: Pair, figure: string) => p.rows.find((r) => r.figure === figure)?.error ?? '?';
+  const pairs = (d?.counterfactual ?? []).map((p) => (p.rows.length === 0 ? `${p.recording}→${p.settingsOf}: none` : `${p.recording}→${p.settingsOf}: peak ${errorOf(p, 'peak instances')}, worker-s ${errorOf(p, 'worker-seconds')}`));
   rows.push({
     name,
     arms: `${finished}/${arms}`,
     claims: d === null ? '–' : `${d.claimsMet}/${d.claims}`,
-    counterfactual: '–',
+    counterfactual: pairs.length === 0 ? '–' : pairs.join('; '),
     minutes: ((Date.now() - started) / 60_000).toFixed(1),
     status: d === null ? `exit ${code}` : d.status,
     load: la,

@@ -87,7 +87,7 @@ export async function runLive(loaded: ReturnType<typeof loadExperiment>, ports: 
   const view = (e: ExperimentProgress) => {
     if (opts.json) {
       const { comparison: _c, ...rest } = e as ExperimentProgress & { comparison?: unknown };
-      io.stdout.write(`${JSON.stringify(e.type === 'done' ? { ...rest, claimsTable: e.comparison.claims.map((c) => ({ claim: `${c.claim.name} ${c.claim.text}`, arm: c.arm, measured: c.measured, met: c.met })) } : rest)}\n`);
+      io.stdout.write(`${JSON.stringify(e.type === 'done' ? { ...rest, claimsTable: e.comparison.claims.map((c) => ({ claim: `${c.claim.name} ${c.claim.text}`, arm: c.arm, measured: c.measured, met: c.met })), counterfactual: e.comparison.counterfactual } : rest)}\n`);
       return;
     }
     switch (e.type) {

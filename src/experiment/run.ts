@@ -15,7 +15,8 @@ import { readLoadFile } from '../runs/read.js';
 import { readAssets } from '../report/command.js';
 import { EXPERIMENT_FILE, type ArmRecord, type ExperimentRecord } from '../runs/experiment-record.js';
 import { createRunDir, LOAD_FILE } from '../runs/paths.js';
-import { buildComparison, type ArmInput, type Comparison, type CounterfactualPair } from './compare.js';
+import { buildComparison, type ArmInput, type Comparison } from './compare.js';
+import { counterfactualPairs } from './counterfactual.js';
 import { renderExperimentHtml } from './render-html.js';
 import { renderExperimentMarkdown } from './render-md.js';
 import { runArm, type ArmLive, type ArmPorts } from './run-arm.js';
@@ -42,8 +43,6 @@ export interface ExperimentOptions {
   /** Progress, for the view. */
   on: (e: ExperimentProgress) => void;
   sampler?: CpuSampler;
-  /** The counterfactual pairs, once replay provides them (default: none). */
-  counterfactual?: (exp: Experiment, arms: readonly ArmInput[]) => CounterfactualPair[];
 }
 
 export type ExperimentProgress =
@@ -156,7 +155,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<{ dir: string
   save();
 
   const inputs = record.arms.map((a) => readArm(dir, a));
-  const comparison = buildComparison(exp, record, inputs, o.counterfactual?.(exp, inputs) ?? []);
+  const comparison = buildComparison(exp, record, inputs, counterfactualPairs(dir, exp.arms, record.arms, exp.slo.p95Ms));
   const html = join(dir, 'experiment.html');
   const md = join(dir, 'experiment.md');
   const assets = readAssets();
