@@ -87,6 +87,7 @@ export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
     .option('--database-url <url>', 'where the workers keep visits: postgres://user:password@host:5432/db or sqlite:<file> (default: $DATABASE_URL, else visits.db in the run dir)')
     .option('--json', 'print one JSON object per line (NDJSON) instead of the dashboard')
     .option('--no-dashboard', 'print plain log lines even on a terminal')
+    .option('--allow-stress', 'let POST /stress through even when --host is not loopback (refused with 403 then by default)')
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const { flags, file } = typedSettings(opts, cmd);
       const config = resolveConfig(flags, file);
@@ -96,7 +97,7 @@ export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
       const keepRuns = opts.keepRuns === undefined ? 20 : parseIntFlag('--keep-runs', String(opts.keepRuns), 1, 100_000);
       const { runStart } = await import('./commands/start.js');
       setExitCode(
-        await runStart(config, io, { dashboard: opts.dashboard !== false, json: opts.json === true, runDir: opts.runDir as string | undefined, record: opts.record !== false, keepRuns, database }),
+        await runStart(config, io, { dashboard: opts.dashboard !== false, json: opts.json === true, runDir: opts.runDir as string | undefined, record: opts.record !== false, keepRuns, database, allowStress: opts.allowStress === true }),
       );
     });
 

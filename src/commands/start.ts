@@ -23,11 +23,16 @@ export interface StartOptions extends RunOptions {
   json: boolean;
   /** null/absent: visits.db in the run directory. */
   database?: StoreLocation | null;
+  /** --allow-stress: workers accept POST /stress even when the balancer is reachable from other machines. */
+  allowStress?: boolean;
 }
 
 export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions): Promise<number> {
   const warning = exposureWarning(config.host);
   if (warning !== null) io.stderr.write(`${warning}\n`);
+  // POST /stress burns a core per worker: through the balancer only when nobody else can reach it, or when asked.
+  const stress = warning === null || opts.allowStress === true;
+  if (!stress) io.stderr.write('note: POST /stress is refused (403) because the balancer is reachable from other machines; --allow-stress allows it\n');
   let run: RunSession;
   try {
     run = RunSession.open(opts, io.env);
@@ -53,7 +58,7 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
   const undoStore = () => {
     if (createdFile && store.kind === 'sqlite') for (const f of [store.file, `${store.file}-wal`, `${store.file}-shm`]) rmSync(f, { force: true });
   };
-  const lab = new Lab(config, { runDir: run.runDir, store });
+  const lab = new Lab(config, { runDir: run.runDir, store, stress });
   try {
     await lab.listen();
   } catch (err) {
