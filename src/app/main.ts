@@ -52,7 +52,7 @@ function intArg(raw: string | undefined, name: string, min: number, max: number,
 
 function parseWorkerArgs(argv: string[]): WorkerArgs {
   let values: Record<string, string | undefined>;
-  let noStress = false;
+  let noStress: boolean;
   try {
     const parsed = parseArgs({
       args: argv,
