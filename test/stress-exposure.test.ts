@@ -63,7 +63,7 @@ test('start --host 0.0.0.0 refuses /stress and says so; --allow-stress lets it t
     const r = await postStress(`http://127.0.0.1:${port}`);
     if (extra.length === 0) {
       assert.equal(r.status, 403, r.body);
-      assert.match(err, /^note: POST \/stress is refused \(403\) because the balancer is reachable from other machines; --allow-stress allows it$/m);
+      assert.match(err, /^warning: --host 0\.0\.0\.0 makes the balancer reachable from other machines \(workers stay on 127\.0\.0\.1\); POST \/stress is refused \(403\) unless you start with --allow-stress$/m);
     } else {
       assert.equal(r.status, 202, r.body);
       assert.doesNotMatch(err, /POST \/stress is refused/);

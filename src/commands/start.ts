@@ -29,10 +29,9 @@ export interface StartOptions extends RunOptions {
 
 export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions): Promise<number> {
   const warning = exposureWarning(config.host);
-  if (warning !== null) io.stderr.write(`${warning}\n`);
   // POST /stress burns a core per worker: through the balancer only when nobody else can reach it, or when asked.
   const stress = warning === null || opts.allowStress === true;
-  if (!stress) io.stderr.write('note: POST /stress is refused (403) because the balancer is reachable from other machines; --allow-stress allows it\n');
+  if (warning !== null) io.stderr.write(`${warning}${stress ? '' : '; POST /stress is refused (403) unless you start with --allow-stress'}\n`);
   let run: RunSession;
   try {
     run = RunSession.open(opts, io.env);
