@@ -182,3 +182,36 @@ test('a control.sock that is a regular file or a dangling symlink: one clear err
   await assert.rejects(ControlServer.listen(dir, handler), /is a symlink, not a control socket/);
   assert.ok(lstatSync(path).isSymbolicLink());
 });
+
+test('every slot busy: a newcomer displaces a connection with queued or invalid requests, never one carrying out a single valid request', async (t) => {
+  const dir = tempDir(t);
+  let release: () => void = () => {};
+  const held = new Promise<void>((r) => (release = r));
+  const server = await ControlServer.listen(
+    dir,
+    { handle: async (r) => (r.cmd === 'pause' ? (await held, { type: 'result', ok: true, message: 'paused' }) : { type: 'result', ok: true, message: `did ${r.cmd}` }), onBadMessage: () => {} },
+    { ...CONTROL_LIMITS, maxConnections: 4 },
+  );
+  t.after(async () => {
+    release();
+    await server.close();
+  });
+  const conns: Socket[] = [];
+  t.after(() => conns.forEach((s) => s.destroy()));
+  // Four slots, each carrying out one valid (slow) request: a newcomer is told to come back.
+  for (let i = 0; i < 4; i++) {
+    const s = (await idleClient(server.path))!;
+    s.write('{"cmd":"pause"}\n');
+    conns.push(s);
+  }
+  await sleep(100);
+  const refused = await sendRequest(server.path, { cmd: 'status' });
+  assert.equal(refused.ok, false);
+  assert.match(refused.message, /^all 4 control connections are busy; try again in a moment$/);
+  // One of them queues a second request behind its first: it is the one displaced for the operator.
+  conns[2].write('{"cmd":"pause"}\n');
+  await sleep(100);
+  const served = await sendRequest(server.path, { cmd: 'status' });
+  assert.equal(served.message, 'did status');
+  await until('the queueing connection was closed', () => conns[2].destroyed || conns[2].readableEnded || server.connections <= 4, 3000);
+});
