@@ -69,7 +69,12 @@ export function socketPath(runDir: string): string {
   return join(runDir, SOCKET_NAME);
 }
 
-/** What is at a control socket path: a live lab, a stale socket (nobody listening), or nothing. */
+/**
+ * What is at a control socket path: a live lab, a stale socket (nobody
+ * listening: ECONNREFUSED, the only answer that proves it), or nothing. A
+ * full accept queue (EAGAIN: a busy lab, e.g. under a connection flood) is a
+ * live lab, never taken for stale: that would delete a running lab's socket.
+ */
 export function probeSocket(path: string, timeoutMs = 2000): Promise<'live' | 'stale' | 'absent' | 'denied'> {
   return new Promise((resolve) => {
     const s = connect(path);
@@ -84,7 +89,7 @@ export function probeSocket(path: string, timeoutMs = 2000): Promise<'live' | 's
     });
     s.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      resolve(err.code === 'ENOENT' ? 'absent' : err.code === 'EACCES' || err.code === 'EPERM' ? 'denied' : 'stale');
+      resolve(err.code === 'ENOENT' || err.code === 'ENOTDIR' ? 'absent' : err.code === 'EACCES' || err.code === 'EPERM' ? 'denied' : err.code === 'ECONNREFUSED' ? 'stale' : 'live');
     });
   });
 }
