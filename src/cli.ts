@@ -116,6 +116,7 @@ export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
     .option('--web-port <port>', `port of the live page on --web-host, 0 turns it off (default ${DEFAULT_WEB_PORT}; if that one is taken the lab starts without the page)`)
     .option('--web-host <address>', `address the live page binds (default ${DEFAULT_WEB_HOST}; anything else makes it reachable from other machines)`)
     .option('--open', 'open the live page in the default browser')
+    .option('--allow-stress', 'let POST /stress through even when --host is not loopback (refused with 403 then by default)')
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const { flags, file } = typedSettings(opts, cmd);
       const config = resolveConfig(flags, file);
@@ -126,7 +127,7 @@ export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
       const keepRuns = opts.keepRuns === undefined ? 20 : parseIntFlag('--keep-runs', String(opts.keepRuns), 1, 100_000);
       const { runStart } = await import('./commands/start.js');
       setExitCode(
-        await runStart(config, io, { dashboard: opts.dashboard !== false, json: opts.json === true, runDir: opts.runDir as string | undefined, record: opts.record !== false, keepRuns, database, web }),
+        await runStart(config, io, { dashboard: opts.dashboard !== false, json: opts.json === true, runDir: opts.runDir as string | undefined, record: opts.record !== false, keepRuns, database, web, allowStress: opts.allowStress === true }),
       );
     });
 

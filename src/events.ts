@@ -197,6 +197,8 @@ export interface WorkerEvent {
   state: WorkerState;
   /** e.g. "exit code 1", "drained 3 in-flight in 120 ms", "SIGKILL after 5000 ms". */
   detail: string;
+  /** Set on the 'exited' event of a worker whose port another process took before it could bind: not a crash. */
+  portTaken?: true;
 }
 
 export interface HealthEvent {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openControl } from '../src/control/attach.js';
 import { sendRequest } from '../src/control/client.js';
-import { CONTROL_LIMITS, ControlServer } from '../src/control/server.js';
+import { CONTROL_LIMITS, ControlServer, probeSocket } from '../src/control/server.js';
 import { sleep, startLab, until } from './helpers.js';
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
@@ -181,4 +181,65 @@ test('a control.sock that is a regular file or a dangling symlink: one clear err
   symlinkSync(join(dir, 'nowhere'), path);
   await assert.rejects(ControlServer.listen(dir, handler), /is a symlink, not a control socket/);
   assert.ok(lstatSync(path).isSymbolicLink());
+});
+
+test('every slot busy: a newcomer displaces a connection with queued or invalid requests, never one carrying out a single valid request', async (t) => {
+  const dir = tempDir(t);
+  let release: () => void = () => {};
+  const held = new Promise<void>((r) => (release = r));
+  const server = await ControlServer.listen(
+    dir,
+    { handle: async (r) => (r.cmd === 'pause' ? (await held, { type: 'result', ok: true, message: 'paused' }) : { type: 'result', ok: true, message: `did ${r.cmd}` }), onBadMessage: () => {} },
+    { ...CONTROL_LIMITS, maxConnections: 4 },
+  );
+  t.after(async () => {
+    release();
+    await server.close();
+  });
+  const conns: Socket[] = [];
+  t.after(() => conns.forEach((s) => s.destroy()));
+  // Four slots, each carrying out one valid (slow) request: a newcomer is told to come back.
+  for (let i = 0; i < 4; i++) {
+    const s = (await idleClient(server.path))!;
+    s.write('{"cmd":"pause"}\n');
+    conns.push(s);
+  }
+  await sleep(100);
+  const refused = await sendRequest(server.path, { cmd: 'status' });
+  assert.equal(refused.ok, false);
+  assert.match(refused.message, /^all 4 control connections are busy; try again in a moment$/);
+  // One of them queues a second request behind its first: it is the one displaced for the operator.
+  conns[2].write('{"cmd":"pause"}\n');
+  await sleep(100);
+  const served = await sendRequest(server.path, { cmd: 'status' });
+  assert.equal(served.message, 'did status');
+  await until('the queueing connection was closed', () => conns[2].destroyed || conns[2].readableEnded || server.connections <= 4, 3000);
+});
+
+test('a lab too busy to accept (full accept queue, EAGAIN) is live, never taken for stale: its socket is not removed', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'control.sock');
+  // A listener that never accepts: its event loop is stuck, so the kernel's queue fills up.
+  const stuck = spawn(process.execPath, ['-e', `require('net').createServer().listen({ path: ${JSON.stringify(path)}, backlog: 1 }, () => { console.log('up'); for (;;) {} })`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.after(() => void (stuck.exitCode === null && stuck.kill('SIGKILL')));
+  await once(stuck.stdout, 'data');
+  const fill: Socket[] = [];
+  t.after(() => fill.forEach((s) => s.destroy()));
+  let sawBusy = false;
+  for (let i = 0; i < 50 && !sawBusy; i++) {
+    const s = connect(path);
+    fill.push(s);
+    sawBusy = await new Promise<boolean>((r) => {
+      s.once('connect', () => r(false));
+      s.once('error', (e: NodeJS.ErrnoException) => r(e.code === 'EAGAIN'));
+    });
+  }
+  if (!sawBusy) {
+    t.skip('this kernel queues every connect (no EAGAIN)');
+    return;
+  }
+  assert.equal(await probeSocket(path, 500), 'live');
+  const handler = { handle: async () => ({ type: 'result' as const, ok: true as const, message: 'x' }), onBadMessage: () => {} };
+  await assert.rejects(ControlServer.listen(dir, handler), { code: 'AS_ERR_LAB_RUNNING' });
+  assert.ok(existsSync(path), 'the busy lab keeps its socket');
 });

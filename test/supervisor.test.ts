@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import type { LabEvent, WorkerEvent } from '../src/events.js';
 import { freePort as freeBasePort, isAlive, until } from './helpers.js';
 import { Supervisor, type Rotation, type SupervisorOptions } from '../src/supervisor/supervisor.js';
+import { EXIT_LISTEN_FAILED } from '../src/app/protocol.js';
+import { emptySummary, foldSummary, summaryLines } from '../src/summary/summary.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -269,4 +271,34 @@ test('the crash streak is per slot: SIGKILLs of different unstable workers each 
   // Killed again before it is stable: the streak starts from one.
   const r1d = await killAndReplacement(r1c.id);
   assert.match(r1d.detail, /after 100 ms back-off \(crash loop: 1 in a row\)/);
+});
+
+test('a worker whose port was taken is no crash: it exits (portTaken), the replacement moves on without back-off, and the summary words them apart', async (t) => {
+  const base = await freeBasePort();
+  let calls = 0;
+  const { sup, workerEvents } = setup(t, {
+    basePort: base,
+    backoffBaseMs: 10_000,
+    fork: (script, args, opts) => (++calls === 1 ? fork(fixture('worker-port-taken.js'), [...args, String(EXIT_LISTEN_FAILED)], opts) : fork(script, [...args], opts)),
+  });
+  sup.setDesired(1);
+  await until('a ready replacement', () => sup.counts().ready === 1, 10_000);
+  const first = workerEvents().filter((e) => e.id === 1 && (e.state === 'exited' || e.state === 'crashed'));
+  assert.equal(first.length, 1);
+  assert.equal(first[0].state, 'exited', JSON.stringify(first));
+  assert.equal(first[0].portTaken, true);
+  assert.match(first[0].detail, /^port \d+ was taken by another process before the worker could bind it; trying another port$/);
+  assert.equal(workerEvents().filter((e) => e.state === 'crashed').length, 0);
+  let s = emptySummary();
+  for (const e of workerEvents()) s = foldSummary(s, e);
+  const line = summaryLines(s, { runDir: '/r', recorded: true }).find((l) => l.startsWith('  workers'));
+  assert.equal(line, '  workers       1 port taken by another process (that worker moved to another port)');
+});
+
+test('summary wording: crashes and taken ports counted apart, plurals right', () => {
+  const ev = (state: 'crashed' | 'exited', portTaken = false): WorkerEvent => ({ type: 'worker', t: 1, id: 1, port: 1, pid: 1, from: 'starting', state, detail: '', ...(portTaken ? { portTaken: true as const } : {}) });
+  const fold = (events: WorkerEvent[]) => summaryLines(events.reduce(foldSummary, emptySummary()), { runDir: '/r', recorded: false }).filter((l) => l.startsWith('  workers'));
+  assert.deepEqual(fold([ev('exited')]), [], 'nothing to say');
+  assert.deepEqual(fold([ev('crashed')]), ['  workers       1 worker crashed']);
+  assert.deepEqual(fold([ev('crashed'), ev('crashed'), ev('exited', true), ev('exited', true)]), ['  workers       2 workers crashed, 2 ports taken by another process (those workers moved to another port)']);
 });

@@ -26,7 +26,12 @@ export interface WorkerAppOptions {
   work?: number;
   /** Where visits go; without one, /visits answers 503 and /health says nothing about a database. */
   store?: VisitStore | null;
+  /** false: POST /stress answers 403 (the lab runs with its balancer reachable from other machines). Default true. */
+  stress?: boolean;
 }
+
+/** The 403 body of POST /stress when the lab turned it off. */
+export const STRESS_OFF = 'POST /stress is off: this lab\'s balancer is reachable from other machines (--host is not loopback); start it with --allow-stress to allow it';
 
 /** Live state of one worker app; read by worker.ts, main.ts (stats) and tests. */
 export class WorkerAppState {
@@ -212,6 +217,10 @@ export function createWorkerApp(opts: WorkerAppOptions): { app: express.Express;
   });
 
   app.post('/stress', (req: Request, res: Response) => {
+    if (opts.stress === false) {
+      res.status(403).json({ error: STRESS_OFF });
+      return;
+    }
     const seconds = parseIntParam(req.query.seconds, 'seconds', MIN_STRESS_SECONDS, MAX_STRESS_SECONDS, 'seconds');
     const started = state.stress.start(seconds);
     if (started === null) {

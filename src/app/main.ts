@@ -22,7 +22,7 @@ const ORPHAN_CLOSE_TIMEOUT_MS = 300;
 const ORPHAN_HARD_EXIT_MS = 500;
 
 const USAGE =
-  'usage: main.js --port <0-65535> [--id <n>] [--host 127.0.0.1] [--work <0-1000 ms>] [--close-timeout <ms>] [--max-conn-requests <n>] [--max-conn-age <s>] [--database-url <postgres://…|sqlite:file>]';
+  'usage: main.js --port <0-65535> [--id <n>] [--host 127.0.0.1] [--work <0-1000 ms>] [--close-timeout <ms>] [--max-conn-requests <n>] [--max-conn-age <s>] [--no-stress] [--database-url <postgres://…|sqlite:file>]';
 
 interface WorkerArgs {
   id: number;
@@ -32,6 +32,8 @@ interface WorkerArgs {
   closeTimeoutMs: number;
   maxConnRequests: number;
   maxConnAgeMs: number;
+  /** false (--no-stress): POST /stress answers 403. */
+  stress: boolean;
   /** null: no database (the visits routes answer 503). */
   database: StoreLocation | null;
 }
@@ -50,8 +52,9 @@ function intArg(raw: string | undefined, name: string, min: number, max: number,
 
 function parseWorkerArgs(argv: string[]): WorkerArgs {
   let values: Record<string, string | undefined>;
+  let noStress: boolean;
   try {
-    ({ values } = parseArgs({
+    const parsed = parseArgs({
       args: argv,
       strict: true,
       allowPositionals: false,
@@ -64,8 +67,12 @@ function parseWorkerArgs(argv: string[]): WorkerArgs {
         'max-conn-requests': { type: 'string' },
         'max-conn-age': { type: 'string' },
         'database-url': { type: 'string' },
+        'no-stress': { type: 'boolean' },
       },
-    }));
+    });
+    const { 'no-stress': ns, ...rest } = parsed.values;
+    noStress = ns === true;
+    values = rest;
   } catch (err) {
     throw new ArgError(err instanceof Error ? err.message : String(err));
   }
@@ -89,6 +96,7 @@ function parseWorkerArgs(argv: string[]): WorkerArgs {
     closeTimeoutMs: intArg(values['close-timeout'], 'close-timeout', 0, 600_000, DEFAULT_CLOSE_TIMEOUT_MS),
     maxConnRequests: intArg(values['max-conn-requests'], 'max-conn-requests', 0, 1_000_000_000, 0),
     maxConnAgeMs: intArg(values['max-conn-age'], 'max-conn-age', 0, 86_400, 0) * 1000,
+    stress: !noStress,
   };
 }
 
@@ -196,7 +204,7 @@ async function main(): Promise<void> {
   const store = await openStore(args);
   let worker: RunningWorker;
   try {
-    worker = await startWorker({ id: args.id, port: args.port, host: args.host, work: args.work, maxConnRequests: args.maxConnRequests, maxConnAgeMs: args.maxConnAgeMs, store });
+    worker = await startWorker({ id: args.id, port: args.port, host: args.host, work: args.work, maxConnRequests: args.maxConnRequests, maxConnAgeMs: args.maxConnAgeMs, stress: args.stress, store });
   } catch (err) {
     await store?.close();
     const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'UNKNOWN';

@@ -44,6 +44,8 @@ export interface StartWorkerOptions {
   requestTimeoutMs?: number;
   /** The shared visits store; closed by close() after the last request. */
   store?: VisitStore | null;
+  /** false: POST /stress answers 403 (the lab's balancer is exposed). Default true. */
+  stress?: boolean;
 }
 
 export interface CloseResult {
@@ -77,7 +79,7 @@ export interface RunningWorker {
 /** Listens and resolves once the port is bound; rejects with the system error (err.code e.g. EADDRINUSE). */
 export async function startWorker(opts: StartWorkerOptions): Promise<RunningWorker> {
   const host = opts.host ?? '127.0.0.1';
-  const { app, state } = createWorkerApp({ id: opts.id ?? 0, port: opts.port, work: opts.work, store: opts.store });
+  const { app, state } = createWorkerApp({ id: opts.id ?? 0, port: opts.port, work: opts.work, store: opts.store, stress: opts.stress });
   const server = http.createServer(
     {
       headersTimeout: opts.headersTimeoutMs ?? WORKER_HEADERS_TIMEOUT_MS,

@@ -27,6 +27,8 @@ export interface StartOptions extends RunOptions {
   database?: StoreLocation | null;
   /** The live page (src/web): port 0 or absent turns it off; `chosen` when the user gave --web-port (then a taken port is an error). */
   web?: WebPageOptions | null;
+  /** --allow-stress: workers accept POST /stress even when the balancer is reachable from other machines. */
+  allowStress?: boolean;
 }
 
 export interface WebPageOptions {
@@ -38,7 +40,9 @@ export interface WebPageOptions {
 
 export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions): Promise<number> {
   const warning = exposureWarning(config.host);
-  if (warning !== null) io.stderr.write(`${warning}\n`);
+  // POST /stress burns a core per worker: through the balancer only when nobody else can reach it, or when asked.
+  const stress = warning === null || opts.allowStress === true;
+  if (warning !== null) io.stderr.write(`${warning}${stress ? '' : '; POST /stress is refused (403) unless you start with --allow-stress'}\n`);
   const webWarning = opts.web && opts.web.port !== 0 ? webExposureWarning(opts.web.host) : null;
   if (webWarning !== null) io.stderr.write(`${webWarning}\n`);
   let run: RunSession;
@@ -66,7 +70,7 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
   const undoStore = () => {
     if (createdFile && store.kind === 'sqlite') for (const f of [store.file, `${store.file}-wal`, `${store.file}-shm`]) rmSync(f, { force: true });
   };
-  const lab = new Lab(config, { runDir: run.runDir, store });
+  const lab = new Lab(config, { runDir: run.runDir, store, stress });
   try {
     await lab.listen();
   } catch (err) {

@@ -23,7 +23,33 @@ export class ConnectError extends AutoscaleError {
   }
 }
 
+/** How long a request keeps retrying a lab whose accept queue is full (EAGAIN), ms. */
+const BUSY_RETRY_MS = 10_000;
+
 export function sendRequest(path: string, request: ControlRequest, onProgress: (message: string) => void = () => {}): Promise<ResultReply> {
+  const deadline = Date.now() + BUSY_RETRY_MS;
+  const attempt = (): Promise<ResultReply> =>
+    once(path, request, onProgress).catch(async (err: unknown) => {
+      // A full accept queue (a busy lab, a connection flood) is no answer yet: try again shortly.
+      if (!(err instanceof BusyError) || Date.now() > deadline) throw err instanceof BusyError ? err.asConnectError() : err;
+      await new Promise((r) => setTimeout(r, 50));
+      return attempt();
+    });
+  return attempt();
+}
+
+class BusyError extends Error {
+  readonly #path: string;
+  constructor(path: string) {
+    super('EAGAIN');
+    this.#path = path;
+  }
+  asConnectError(): AutoscaleError {
+    return new AutoscaleError('AS_ERR_CONTROL_PROTOCOL', `the lab's control socket ${this.#path} stayed too busy to accept a connection for ${BUSY_RETRY_MS / 1000} s`);
+  }
+}
+
+function once(path: string, request: ControlRequest, onProgress: (message: string) => void): Promise<ResultReply> {
   return new Promise((resolve, reject) => {
     const socket = connect(path);
     socket.setEncoding('utf8');
@@ -55,6 +81,7 @@ export function sendRequest(path: string, request: ControlRequest, onProgress: (
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (connected) return finish(new AutoscaleError('AS_ERR_CONTROL_PROTOCOL', `lost the connection to the lab: ${err.code ?? err.message}`));
+      if (err.code === 'EAGAIN') return finish(new BusyError(path));
       const reason = err.code === 'ENOENT' || err.code === 'ENOTDIR' ? 'absent' : err.code === 'EACCES' || err.code === 'EPERM' ? 'denied' : 'stale';
       finish(new ConnectError(reason, path));
     });

@@ -10,13 +10,15 @@
  *
  * Limits, so that the socket's own user cannot lock it up by accident or on
  * purpose, and a new operator always gets in:
- *   - a connection must send a whole request line within IDLE_MS of
+ *   - a connection must send a whole request line within idleMs of
  *     connecting or of its last answer (a request in progress, e.g. a long
  *     refresh, is never timed out); dribbling bytes does not extend it;
- *   - at most MAX_CONNECTIONS at once; a new one past that closes the
- *     connection that has been idle longest (none idle: it is told so);
- *   - per connection: at most MAX_QUEUED requests waiting, MAX_BAD_LINES
- *     invalid ones, and MAX_UNREAD_BYTES of replies the client does not read;
+ *   - at most maxConnections at once; a new one past that closes the
+ *     connection that has been idle longest, else the worst behaved one (most
+ *     invalid or queued requests); only when every slot carries out one valid
+ *     request is the newcomer told to try again;
+ *   - per connection: at most maxQueued requests waiting, maxBadLines
+ *     invalid ones, and maxUnreadBytes of replies the client does not read;
  *     past any of them the connection is closed.
  */
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
@@ -67,7 +69,12 @@ export function socketPath(runDir: string): string {
   return join(runDir, SOCKET_NAME);
 }
 
-/** What is at a control socket path: a live lab, a stale socket (nobody listening), or nothing. */
+/**
+ * What is at a control socket path: a live lab, a stale socket (nobody
+ * listening: ECONNREFUSED, the only answer that proves it), or nothing. A
+ * full accept queue (EAGAIN: a busy lab, e.g. under a connection flood) is a
+ * live lab, never taken for stale: that would delete a running lab's socket.
+ */
 export function probeSocket(path: string, timeoutMs = 2000): Promise<'live' | 'stale' | 'absent' | 'denied'> {
   return new Promise((resolve) => {
     const s = connect(path);
@@ -82,7 +89,7 @@ export function probeSocket(path: string, timeoutMs = 2000): Promise<'live' | 's
     });
     s.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      resolve(err.code === 'ENOENT' ? 'absent' : err.code === 'EACCES' || err.code === 'EPERM' ? 'denied' : 'stale');
+      resolve(err.code === 'ENOENT' || err.code === 'ENOTDIR' ? 'absent' : err.code === 'EACCES' || err.code === 'EPERM' ? 'denied' : err.code === 'ECONNREFUSED' ? 'stale' : 'live');
     });
   });
 }
@@ -214,7 +221,7 @@ export class ControlServer {
     socket.setEncoding('utf8');
     socket.on('error', () => {});
     const conn: Conn = { socket, open: 0, bad: 0, idleSince: Date.now(), idleTimer: null, closed: false };
-    if (this.#conns.size >= limits.maxConnections && !this.#evictIdlest()) {
+    if (this.#conns.size >= limits.maxConnections && !this.#makeRoom()) {
       // Every slot is busy carrying out a request: say so rather than dropping the newcomer silently.
       hangUp(socket, encode({ type: 'result', ok: false, code: 'AS_ERR_CONTROL_REFUSED', message: `all ${limits.maxConnections} control connections are busy; try again in a moment` }));
       return;
@@ -279,15 +286,26 @@ export class ControlServer {
     });
   }
 
-  /** Close the connection idle longest (no request in progress) to make room; false when none is idle. */
-  #evictIdlest(): boolean {
-    let idlest: Conn | null = null;
-    for (const c of this.#conns) if (c.open === 0 && (idlest === null || c.idleSince < idlest.idleSince)) idlest = c;
-    if (idlest === null) return false;
-    this.#stopIdle(idlest);
-    this.#conns.delete(idlest);
-    idlest.closed = true;
-    hangUp(idlest.socket, encode({ type: 'result', ok: false, code: 'AS_ERR_CONTROL_PROTOCOL', message: 'closed: idle while another client needed the connection slot' }));
+  /**
+   * Make room for a new connection: close the one idle longest; else the worst
+   * behaved (most invalid requests, then most requests queued). A connection
+   * carrying out a single valid request is never cut; false when all are such.
+   */
+  #makeRoom(): boolean {
+    let victim: Conn | null = null;
+    for (const c of this.#conns) if (c.open === 0 && (victim === null || c.idleSince < victim.idleSince)) victim = c;
+    const why = victim !== null ? 'idle while another client needed the connection slot' : 'another client needed the connection slot, and this one sent invalid or queued requests';
+    if (victim === null) {
+      for (const c of this.#conns) {
+        if (c.bad === 0 && c.open <= 1) continue;
+        if (victim === null || c.bad > victim.bad || (c.bad === victim.bad && c.open > victim.open)) victim = c;
+      }
+    }
+    if (victim === null) return false;
+    this.#stopIdle(victim);
+    this.#conns.delete(victim);
+    victim.closed = true;
+    hangUp(victim.socket, encode({ type: 'result', ok: false, code: 'AS_ERR_CONTROL_PROTOCOL', message: `closed: ${why}` }));
     return true;
   }
 

@@ -69,6 +69,8 @@ export interface LabOptions {
   processCpu?: ProcessCpuMeter;
   /** Where the workers keep their visits; default: visits.db in the run directory. */
   store?: StoreLocation;
+  /** false: workers refuse POST /stress (403), e.g. when the balancer is reachable from other machines. Default true. */
+  stress?: boolean;
 }
 
 const clamp = (n: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, n));
@@ -130,6 +132,8 @@ export class Lab {
     const workerArgs: string[] = [];
     if (config.maxConnRequests > 0) workerArgs.push('--max-conn-requests', String(config.maxConnRequests));
     if (config.maxConnAge > 0) workerArgs.push('--max-conn-age', String(config.maxConnAge));
+    // Enforced in the worker, so it holds for L7 and L4 alike (L4 cannot see paths).
+    if (opts.stress === false) workerArgs.push('--no-stress');
     this.supervisor = new Supervisor({
       // Workers (and their /stress endpoint) are never exposed: only the balancer takes --host.
       host: WORKER_HOST,

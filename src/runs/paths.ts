@@ -14,7 +14,7 @@
  * has no "state" entry (its Linux `log` path is the one we want, but on macOS
  * it is ~/Library/Logs). The same fallback is used on every platform.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 
@@ -150,18 +150,35 @@ export function labsDir(env: Env = process.env): string {
 /** Registers a lab (or updates its entry) atomically: temp file + rename, so a reader never sees half of it. */
 export function registerLab(id: string, entry: LabEntry, env: Env = process.env): void {
   const dir = labsDir(env);
-  mkdirSync(dir, { recursive: true });
   const file = join(dir, `${id}.json`);
   const tmp = `${file}.tmp`;
-  writeFileSync(tmp, JSON.stringify(entry) + '\n');
-  renameSync(tmp, file);
+  const write = () => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(tmp, JSON.stringify(entry) + '\n');
+    renameSync(tmp, file);
+  };
+  try {
+    write();
+  } catch (err) {
+    // Another lab's unregisterLab may have removed the (then empty) folder between our mkdir and our write.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    write();
+  }
 }
 
+/** Removes a lab's entry; the registry folder (and an empty state dir) go too once nothing is left in them. */
 export function unregisterLab(id: string, env: Env = process.env): void {
   try {
     unlinkSync(join(labsDir(env), `${id}.json`));
   } catch {
     // already gone
+  }
+  for (const dir of [labsDir(env), stateDir(env)]) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      break; // not empty (other labs, runs): kept
+    }
   }
 }
 

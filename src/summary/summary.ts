@@ -17,10 +17,14 @@ export interface RunSummary {
   manual: number;
   stopReason: string | null;
   forced: number;
+  /** Workers that crashed (exited on their own, unasked). */
+  crashed: number;
+  /** Workers whose port another process took before they could bind it (moved to another port: no crash). */
+  portTaken: number;
 }
 
 export function emptySummary(): RunSummary {
-  return { durationMs: 0, requests: 0, errors: 0, peakInstances: 0, scaleOut: 0, scaleIn: 0, manual: 0, stopReason: null, forced: 0 };
+  return { durationMs: 0, requests: 0, errors: 0, peakInstances: 0, scaleOut: 0, scaleIn: 0, manual: 0, stopReason: null, forced: 0, crashed: 0, portTaken: 0 };
 }
 
 
@@ -49,6 +53,8 @@ export function foldSummary(s: RunSummary, e: LabEvent): RunSummary {
       };
     case 'stopped':
       return { ...s, durationMs, stopReason: e.reason, forced: e.forced };
+    case 'worker':
+      return { ...s, durationMs, crashed: s.crashed + (e.state === 'crashed' ? 1 : 0), portTaken: s.portTaken + (e.portTaken === true ? 1 : 0) };
     default:
       return { ...s, durationMs };
   }
@@ -69,8 +75,14 @@ export function summaryLines(s: RunSummary, place: SummaryPlace): string[] {
     `autoscale ran ${formatDuration(s.durationMs / 1000)}${s.stopReason ? ` (${s.stopReason})` : ''}`,
     `  requests      ${formatCount(s.requests)}, errors ${formatCount(s.errors)}${errorShare}`,
     `  instances     peak ${s.peakInstances}, ${plural(actions, 'scale action')}${detail}${s.forced > 0 ? `, ${plural(s.forced, 'worker')} needed SIGKILL` : ''}`,
-    `  run directory ${place.runDir}${place.recorded ? '' : ' (worker logs only: --no-record)'}`,
   ];
+  // Crashes and port collisions are counted apart: a port another process took is no crash of the worker.
+  const trouble = [
+    ...(s.crashed > 0 ? [`${plural(s.crashed, 'worker')} crashed`] : []),
+    ...(s.portTaken > 0 ? [`${plural(s.portTaken, 'port')} taken by another process (${s.portTaken === 1 ? 'that worker moved' : 'those workers moved'} to another port)`] : []),
+  ];
+  if (trouble.length > 0) lines.push(`  workers       ${trouble.join(', ')}`);
+  lines.push(`  run directory ${place.runDir}${place.recorded ? '' : ' (worker logs only: --no-record)'}`);
   if (place.recorded) lines.push(`  report        autoscale report ${place.runDir}`);
   return lines;
 }

@@ -111,6 +111,8 @@ export class WorkerProcess {
   #gone = false;
   /** False until its first event: that event then has `from: null` (the worker is new to its readers). */
   #announced = false;
+  /** The port was taken before the worker could bind it (its exit is no crash); said on its last event. */
+  #portTaken = false;
   /** Why it is starting (replacement, back-off over), said in the fork event. */
   #startDetail = '';
   #resolveExited!: () => void;
@@ -199,7 +201,7 @@ export class WorkerProcess {
   #emit(from: WorkerState | null, detail: string): void {
     const first = !this.#announced;
     this.#announced = true;
-    this.#deps.publish({ type: 'worker', t: this.#deps.clock(), id: this.id, port: this.port, pid: this.pid, from: first ? null : from, state: this.#phase, detail });
+    this.#deps.publish({ type: 'worker', t: this.#deps.clock(), id: this.id, port: this.port, pid: this.pid, from: first ? null : from, state: this.#phase, detail, ...(this.#portTaken ? { portTaken: true as const } : {}) });
   }
 
   async #retire(why: string): Promise<boolean> {
@@ -353,8 +355,11 @@ export class WorkerProcess {
     const how = signal ? `killed by ${signal}` : `exit code ${code}`;
     if (this.#failure !== null) this.#finish('crashed', 'crashed', `${this.#failure} (${how})`);
     else if (this.#phase === 'draining' || this.#phase === 'stopping') this.#finish('exited', 'retired', how);
-    else if (code === EXIT_LISTEN_FAILED) this.#finish('crashed', 'port-conflict', `port ${this.port} already in use; trying another port`);
-    else this.#finish('crashed', 'crashed', `${how}${this.readyAt === null ? ' before ready' : ''}`);
+    else if (code === EXIT_LISTEN_FAILED) {
+      // Another process took the port between our check and the worker's bind: not a crash of the worker.
+      this.#portTaken = true;
+      this.#finish('exited', 'port-conflict', `port ${this.port} was taken by another process before the worker could bind it; trying another port`);
+    } else this.#finish('crashed', 'crashed', `${how}${this.readyAt === null ? ' before ready' : ''}`);
   }
 
   /** The end, exactly once: timers off, out of the balancer, final phase, then tell the supervisor. */
