@@ -68,7 +68,7 @@ test('a pipeline of slow requests: the heartbeat keeps coming between them, 32 a
   assert.match(got, /"code":"AS_ERR_PIPELINE_LIMIT"/);
   const beats = [from, ...w.stats.filter((s) => s.at > from && s.at <= to).map((s) => s.at), to];
   const gaps = beats.slice(1).map((at, i) => at - beats[i]);
-  assert.ok(Math.max(...gaps) < 2000, `heartbeat gaps while serving: ${gaps.map((g) => g.toFixed(0)).join(', ')} ms`);
+  assert.ok(Math.max(...gaps) < 2500, `heartbeat gaps while serving: ${gaps.map((g) => g.toFixed(0)).join(', ')} ms`);
 });
 
 test('one packet of 3,000 pipelined requests: the connection is closed, the worker runs almost none of them and keeps beating', async (t) => {
@@ -76,7 +76,7 @@ test('one packet of 3,000 pipelined requests: the connection is closed, the work
   await until('a first heartbeat', () => w.stats.length > 0, 5000);
   const t0 = performance.now();
   await pipeline(w.port, 3000, '/', () => false);
-  assert.ok(performance.now() - t0 < 5000, 'closed at once, not after 30 s of work');
+  assert.ok(performance.now() - t0 < 8000, 'closed at once, not after 30 s of work');
   const beatsBefore = w.stats.length;
   await until('two more heartbeats', () => w.stats.length >= beatsBefore + 2, 5000);
   const requests = w.stats.at(-1)?.requests ?? 0;

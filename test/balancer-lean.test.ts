@@ -186,9 +186,10 @@ test('lean: a body that stalls past the upstream timeout cuts the response; head
   assert.equal(b2.snapshot().inFlight, 0);
 });
 
-test('the upstream path: lean by default, AUTOSCALE_UPSTREAM=undici for comparison, anything else refused', () => {
-  assert.equal(defaultUpstream({}), 'lean');
-  assert.equal(defaultUpstream({ AUTOSCALE_UPSTREAM: '' }), 'lean');
+test('the upstream path: undici by default, AUTOSCALE_UPSTREAM=lean for comparison, anything else refused', () => {
+  assert.equal(defaultUpstream({}), 'undici');
+  assert.equal(defaultUpstream({ AUTOSCALE_UPSTREAM: '' }), 'undici');
+  assert.equal(defaultUpstream({ AUTOSCALE_UPSTREAM: 'lean' }), 'lean');
   assert.equal(defaultUpstream({ AUTOSCALE_UPSTREAM: 'undici' }), 'undici');
   assert.throws(() => defaultUpstream({ AUTOSCALE_UPSTREAM: 'fast' }), (err: { code?: string }) => err.code === 'AS_ERR_INTERNAL');
   assert.throws(() => new Balancer({ host: '127.0.0.1', port: 0, upstream: 'h2' as never }), (err: { code?: string }) => err.code === 'AS_ERR_INTERNAL');

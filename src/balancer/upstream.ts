@@ -15,8 +15,8 @@ export interface UpstreamTarget {
 }
 
 /**
- * How the balancer talks to a worker: 'lean' (lean/lean-pool.ts, pooled net.Sockets and a strict
- * HTTP/1.1 response parser; the default) or 'undici' (its Pool; bench switch AUTOSCALE_UPSTREAM=undici).
+ * How the balancer talks to a worker: 'undici' (its Pool, the default) or 'lean' (lean/lean-pool.ts,
+ * pooled net.Sockets and a strict HTTP/1.1 response parser; bench switch AUTOSCALE_UPSTREAM=lean).
  */
 export type UpstreamKind = 'undici' | 'lean';
 export const UPSTREAM_KINDS: readonly UpstreamKind[] = ['undici', 'lean'];

@@ -1,7 +1,7 @@
 /**
- * The default upstream path (AUTOSCALE_UPSTREAM=undici switches back for
- * comparison): the hop from the L7 balancer to one worker over pooled
- * keep-alive `net.Socket`s, instead of undici's general-purpose Pool. One request at a time per connection (no
+ * The lean upstream path (AUTOSCALE_UPSTREAM=lean, a bench switch until it
+ * wins every bench row): the hop from the L7 balancer to one worker over
+ * pooled keep-alive `net.Socket`s, instead of undici's general-purpose Pool. One request at a time per connection (no
  * pipelining), at most `connections` connections, FIFO queue beyond that.
  *
  * It speaks to the same handler as undici's native dispatch API (onConnect,
