@@ -110,6 +110,15 @@ test('--against on a real A/B pair: B\'s figures fall within the range the repla
   assert.match(cal.error.how, /calibrated model/);
 });
 
+test('a run against itself: the residual replay gives its scale actions back, at their times', () => {
+  const b = readRun(B);
+  const c = compareAgainst(b, b);
+  assert.equal(c.sameCount, 1);
+  assert.deepEqual(c.replayed.actions, c.real.actions);
+  assert.equal(c.replayed.peak, c.real.peak);
+  assert.ok(Math.abs(c.replayed.workerSeconds - c.real.workerSeconds) <= 0.02 * c.real.workerSeconds);
+});
+
 test('replay A --against B prints the table and --json the same comparison', async () => {
   const text = await run(['replay', A, '--against', B]);
   assert.equal(text.code, 0, text.stderr);

@@ -137,7 +137,7 @@ interface Timeline {
   p95: ArrayLike<number>;
   scales: ReadonlyArray<{ t: number; from: number; to: number }>;
   reactions: readonly Reaction[];
-  /** Failed requests per second (own clock), or a list of [second since load start, count]. */
+  /** Failed requests between these seconds since the load started. */
   failed: (fromS: number, toS: number) => number;
 }
 
@@ -164,13 +164,14 @@ function figuresOf(tl: Timeline, off: number, fromS: number, toS: number, sloMs:
   };
 }
 
-function simTimeline(sim: SimResult, config: LabConfig, bootMs: number): Timeline {
+/** A replayed timeline; `off` = the load's start on its clock, s (failed requests are the model's, per second). */
+function simTimeline(sim: SimResult, config: LabConfig, bootMs: number, off: number): Timeline {
   return {
     live: sim.live,
     p95: sim.p95,
     scales: sim.scales,
     reactions: reactionTimes(simulatedReactionEvents(sim.ticks, sim.scales, sim.readyTimes, bootMs), config),
-    failed: () => 0,
+    failed: (fromS, toS) => Math.round(Array.from(sim.dropped).reduce((acc, x, i) => (i - off >= fromS && i - off < toS && Number.isFinite(x) ? acc + x : acc), 0)),
   };
 }
 
@@ -269,11 +270,7 @@ export function compareAgainst(a: RecordedRun, b: RecordedRun, options: AgainstO
   const toS = Math.floor(Math.min(a.durationMs / 1000 - offA.s, b.durationMs / 1000 - offB.s));
   const fromS = 0;
   const sim = run(0);
-  const replayed = figuresOf(simTimeline(sim, settings, calA.bootMs), offA.s, fromS, toS, sloMs);
-  const dropped = sim.dropped;
-  replayed.failed = Math.round(
-    Array.from(dropped).reduce((acc, x, i) => (i - offA.s >= fromS && i - offA.s < toS && Number.isFinite(x) ? acc + x : acc), 0),
-  );
+  const replayed = figuresOf(simTimeline(sim, settings, calA.bootMs, offA.s), offA.s, fromS, toS, sloMs);
   const recB = recordedRow(b, calB);
   const loadB = b.load!;
   const real = figuresOf(
@@ -290,8 +287,8 @@ export function compareAgainst(a: RecordedRun, b: RecordedRun, options: AgainstO
     sloMs,
   );
 
-  const lo = error.p90 > 0 ? figuresOf(simTimeline(run(-error.p90), settings, calA.bootMs), offA.s, fromS, toS, sloMs) : replayed;
-  const hi = error.p90 > 0 ? figuresOf(simTimeline(run(error.p90), settings, calA.bootMs), offA.s, fromS, toS, sloMs) : replayed;
+  const lo = error.p90 > 0 ? figuresOf(simTimeline(run(-error.p90), settings, calA.bootMs, offA.s), offA.s, fromS, toS, sloMs) : replayed;
+  const hi = error.p90 > 0 ? figuresOf(simTimeline(run(error.p90), settings, calA.bootMs, offA.s), offA.s, fromS, toS, sloMs) : replayed;
   const span = (k: 'peak' | 'scaleOut' | 'scaleIn' | 'workerSeconds'): [number, number] => [Math.min(lo[k], replayed[k], hi[k]), Math.max(lo[k], replayed[k], hi[k])];
 
   // Same instance count: at each of B's ticks in the window, the replayed tick nearest the same moment of the load.
