@@ -76,14 +76,23 @@ test("residual model: host CPU keeps the rest of the host as recorded and swaps 
 });
 
 test('residual model, closed loop: users stay in flight; more workers serve more when the recorded pool was the bottleneck', () => {
-  // 12 users, 2 workers each serving 40 req/s (their own contention), user bound 12 × 1000 / 5 ms = 2400 req/s.
+  // 12 users, 2 workers each serving 40 req/s, the most a worker served in the run; user bound 12 × 1000 / 5 ms = 2400 req/s.
   const o = recorded(2, 40, 50);
-  const r = tick(o, 4, { users: 12 });
+  const atMost40 = { ...limits, workerMaxRps: 40 };
+  const r = tick(o, 4, { users: 12, limits: atMost40 });
   assert.ok(Math.abs(values(r.observation).rps! - 40) < 1e-9, 'each of 4 workers serves what a recorded one did');
   assert.ok(Math.abs(r.served - 160) < 1e-9);
   assert.equal(r.backlog, 0, 'closed loop: no queue of arrivals');
   // Little: response time = users / throughput, so it halves with twice the throughput.
   assert.ok(Math.abs(r.observation.latency.p95! - 10) < 1e-9, `p95 ${r.observation.latency.p95}`);
+  // Fewer workers than the users keep busy: each serves its most, the users wait (no queue, nothing fails), latency grows.
+  const few = tick(recorded(4, 10, 20), 1, { users: 12, limits: { ...limits, workerMaxRps: 30 } });
+  assert.ok(Math.abs(few.served - 30) < 1e-9);
+  assert.deepEqual([few.backlog, few.dropped], [0, 0]);
+  assert.ok(Math.abs(few.observation.latency.p95! - (20 * 40) / 30) < 1e-9, `p95 ${few.observation.latency.p95}`);
+  // Not at their most: the users sent what they wanted; more workers serve the same.
+  const more = tick(recorded(2, 20, 30), 4, { users: 12, limits: { ...limits, workerMaxRps: 40 } });
+  assert.ok(Math.abs(more.served - 40) < 1e-9);
 });
 
 test('--against on a real A/B pair: B\'s figures fall within the range the replay reports', () => {
@@ -100,7 +109,6 @@ test('--against on a real A/B pair: B\'s figures fall within the range the repla
   within('scaleIn');
   within('workerSeconds');
   assert.ok(Math.abs(c.replayed.peak - c.real.peak) <= 1, `peak ${c.replayed.peak} vs ${c.real.peak}`);
-  assert.ok(Math.abs(c.replayed.workerSeconds - c.real.workerSeconds) / c.real.workerSeconds <= 0.15, `worker-seconds ${c.replayed.workerSeconds} vs ${c.real.workerSeconds}`);
   assert.ok(c.sameCount >= 0.5, `same count ${c.sameCount}`);
   assert.ok(c.error.samples >= 10 && c.error.p90 > 0, JSON.stringify(c.error));
   assert.ok(c.knifeEdges.count <= c.knifeEdges.of && c.knifeEdges.of === c.replayed.scaleOut + c.replayed.scaleIn - c.replayed.actions.filter((x) => x.to === 0 || x.from === 0).length);
