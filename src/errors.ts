@@ -14,18 +14,25 @@ export type ErrorCode =
   | 'AS_ERR_NOT_A_RUN'
   | 'AS_ERR_NO_RUNS'
   | 'AS_ERR_RUN_SCHEMA'
+  /** A recording autoscale refuses to read: a line of the wrong shape, two runs in one file, a file too large. */
+  | 'AS_ERR_RUN_INVALID'
   | 'AS_ERR_RUN_DIR'
   | 'AS_ERR_INTERNAL'
   | 'AS_ERR_HOLD_TIMEOUT'
   | 'AS_ERR_HOLD_QUEUE_FULL'
   | 'AS_ERR_NO_LAB'
   | 'AS_ERR_LAB_RUNNING'
+  | 'AS_ERR_WHICH_LAB'
   | 'AS_ERR_CONTROL_PROTOCOL'
   | 'AS_ERR_CONTROL_REFUSED'
   | 'AS_ERR_REFRESH_FAILED'
   | 'AS_ERR_BAD_REQUEST'
   | 'AS_ERR_UPGRADE_UNSUPPORTED'
   | 'AS_ERR_DATABASE_UNAVAILABLE'
+  /** An experiment file (or built-in name) that cannot be used: the line names the key path. Exit 2. */
+  | 'AS_ERR_EXPERIMENT_FILE'
+  /** An experiment arm whose lab could not start or stopped on its own. Exit 1. */
+  | 'AS_ERR_EXPERIMENT_ARM'
   /** A socket could not be bound: address not on this machine, port needs privileges, IPv6 off… */
   | 'AS_ERR_LISTEN';
 
@@ -89,7 +96,7 @@ export class PortInUseError extends AutoscaleError {
 
 /** `autoscale report` / `runs` input that is not a recording it can read (exit 2). */
 export class RunInputError extends AutoscaleError {
-  constructor(code: 'AS_ERR_NOT_A_RUN' | 'AS_ERR_NO_RUNS' | 'AS_ERR_RUN_SCHEMA', message: string) {
+  constructor(code: 'AS_ERR_NOT_A_RUN' | 'AS_ERR_NO_RUNS' | 'AS_ERR_RUN_SCHEMA' | 'AS_ERR_RUN_INVALID', message: string) {
     super(code, message, { exitCode: 2 });
     this.name = 'RunInputError';
   }
@@ -131,5 +138,13 @@ export class DatabaseUnavailableError extends AutoscaleError {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super('AS_ERR_DATABASE_UNAVAILABLE', message, { exitCode: 1, cause: options.cause });
     this.name = 'DatabaseUnavailableError';
+  }
+}
+
+/** An experiment file that is not valid: one line naming the key path and what was wrong (exit 2). */
+export class ExperimentFileError extends AutoscaleError {
+  constructor(message: string) {
+    super('AS_ERR_EXPERIMENT_FILE', message, { exitCode: 2 });
+    this.name = 'ExperimentFileError';
   }
 }

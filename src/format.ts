@@ -6,6 +6,33 @@
 
 export const UNKNOWN = '–';
 
+/**
+ * Every number this module writes is at most a few characters wide, whatever
+ * it is given: from BIG up (or below -BIG) a number is written in exponent
+ * form ("1.00e+308"), never as 300 digits. A recording read from disk can hold
+ * any finite number (src/runs/shape.ts checks types, not magnitudes).
+ */
+export const BIG = 1e15;
+
+/** `v` with `digits` decimals, bounded: "12.50", "1.00e+308"; non-finite: "–". */
+export function formatFixed(v: number, digits: number): string {
+  if (!Number.isFinite(v)) return UNKNOWN;
+  return Math.abs(v) >= BIG ? v.toExponential(2) : v.toFixed(digits);
+}
+
+/**
+ * The most characters of one recorded string (a reason, a detail, a note, a
+ * path) a view shows: a 50 MB note line must not make a 50 MB page. Longer
+ * text is cut, and the cut says how much was left out.
+ */
+export const MAX_SHOWN_CHARS = 500;
+
+/** `text` cut to MAX_SHOWN_CHARS (or `max`), ending "… (12,345 more characters)" when cut. */
+export function clip(text: string, max = MAX_SHOWN_CHARS): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max)}… (${formatCount(text.length - max)} more characters)`;
+}
+
 function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
@@ -14,6 +41,7 @@ function pad2(n: number): string {
 export function formatClock(ms: number): string {
   const total = Number.isFinite(ms) && ms > 0 ? Math.floor(ms / 1000) : 0;
   const h = Math.floor(total / 3600);
+  if (h >= 100_000) return `${formatCount(h)} h`;
   const m = Math.floor((total % 3600) / 60);
   const s = total % 60;
   return h > 0 ? `${h}:${pad2(m)}:${pad2(s)}` : `${pad2(m)}:${pad2(s)}`;
@@ -27,7 +55,7 @@ export function formatRelative(ms: number): string {
 /** Percent with one decimal below 10 and none above: "4.2", "41". */
 export function formatPercent(value: number | null): string {
   if (value === null || !Number.isFinite(value)) return UNKNOWN;
-  return value < 10 ? value.toFixed(1) : value.toFixed(0);
+  return formatFixed(value, value < 10 ? 1 : 0);
 }
 
 /** Bytes as mebibytes: "48 MiB", "1.2 GiB". */
@@ -40,6 +68,7 @@ export function formatBytes(bytes: number | null): string {
 
 /** Three significant digits, no unit: 0.412, 2.41, 30.1, 250, 1250. */
 function threeDigits(value: number): string {
+  if (Math.abs(value) >= BIG) return value.toExponential(2);
   if (value < 1) return value.toFixed(3);
   if (value < 10) return value.toFixed(2);
   if (value < 100) return value.toFixed(1);
@@ -60,12 +89,13 @@ export function formatLatency(ms: number | null): string {
 /** Thousands separators: 12345.6 -> "12,346"; with `decimals` 1, 1234.5 -> "1,234.5". */
 export function formatCount(n: number, decimals = 0): string {
   if (!Number.isFinite(n)) return UNKNOWN;
+  if (Math.abs(n) >= BIG) return n.toExponential(2);
   return n.toLocaleString('en-US', { maximumFractionDigits: decimals });
 }
 
 /** A metric value with its unit: "41 %", "3.5 req/s", "12 ms" — integers from 10 up, one decimal below. */
 export function formatValue(v: number, unit = ''): string {
-  const n = Math.abs(v) >= 10 || Number.isInteger(v) ? Math.round(v).toString() : v.toFixed(1);
+  const n = Math.abs(v) >= BIG ? v.toExponential(2) : Math.abs(v) >= 10 || Number.isInteger(v) ? Math.round(v).toString() : v.toFixed(1);
   return `${n}${unit}`;
 }
 
@@ -84,6 +114,7 @@ export function formatComparison(value: number, op: '>' | '<', bound: number, un
 
 /** A setting as typed: 35, 0.25 (at most two decimals, no trailing zeros). */
 export function formatSetting(n: number): string {
+  if (Math.abs(n) >= BIG) return n.toExponential(2);
   return String(Number.isInteger(n) ? n : Number(n.toFixed(2)));
 }
 
@@ -105,6 +136,8 @@ export function formatDuration(sec: number): string {
   const h = Math.floor(t / 3600);
   const m = Math.floor((t % 3600) / 60);
   const s = t % 60;
+  // Past 100,000 hours (11 years) minutes and seconds say nothing, and the hours are written bounded.
+  if (h >= 100_000) return `${formatCount(h)} h`;
   if (h > 0) return `${h} h ${m} min ${s} s`;
   if (m > 0) return `${m} min ${s} s`;
   return `${s} s`;
@@ -113,6 +146,7 @@ export function formatDuration(sec: number): string {
 /** Local date and time of an epoch-ms instant: "2026-12-01 18:24:55". */
 export function formatLocalTime(ms: number): string {
   const d = new Date(ms);
+  if (Number.isNaN(d.getTime())) return UNKNOWN;
   return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
 }
 
@@ -121,5 +155,5 @@ export function formatMoney(v: number, currency: string): string {
   const abs = Math.abs(v);
   if (abs === 0) return `${currency} 0`;
   const digits = abs >= 1 ? 2 : abs >= 0.01 ? 4 : 6;
-  return `${currency} ${v.toFixed(digits)}`;
+  return `${currency} ${formatFixed(v, digits)}`;
 }

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULTS, type LabConfig } from '../src/lab/config.js';
+import { DEFAULTS, type LabConfig } from '../src/settings/config.js';
 import type { Observation } from '../src/policy/measure.js';
 import { coldStart, initialMemory, remember, REFRESH_HOLD, setHold, setPaused, step, ZERO_REASON, type PolicyMemory } from '../src/policy/step.js';
 import { simulate } from '../src/simulate/engine.js';

@@ -12,7 +12,7 @@ import { readRun } from '../src/replay/recording.js';
 import { hostCores, runReplay } from '../src/replay/run.js';
 import { runsDir } from '../src/runs/paths.js';
 import { checkDecisions } from '../src/replay/decisions.js';
-import { resolvePolicy } from '../src/simulate/policy-flags.js';
+import { resolvePolicy } from '../src/settings/policy-flags.js';
 import { runCli as run } from './helpers.js';
 
 /** A real run: target policy on worker-cpu, 16 virtual users in 30 s bursts, recorded on this project's 2-core machine. */
@@ -31,7 +31,7 @@ test('replay of a real recorded run reproduces its own timeline within the repor
   const ms = performance.now() - t0;
   const f = out.fidelity;
   assert.equal(f.ticks, 71);
-  // Measured on this fixture: 86 % of ticks, worker-seconds -10.5 %, peak 2 vs 2 (see README).
+  // Measured on this fixture: 86 % of ticks, worker-seconds -10.5 %, peak 2 vs 2 (see docs/replay-and-simulate.md).
   assert.ok(f.sameInstances >= 0.8, `same instance count on ${f.sameInstances}`);
   assert.ok(Math.abs(f.workerSecondsError) <= 0.15, `worker-seconds error ${f.workerSecondsError}`);
   assert.equal(f.peakReplayed, f.peakRecorded);
@@ -42,7 +42,7 @@ test('replay of a real recorded run reproduces its own timeline within the repor
   assert.ok(out.model.loadOffsetS >= 6 && out.model.loadOffsetS <= 10, `the load started ~8 s after the lab (found ${out.model.loadOffsetS})`);
   assert.equal(out.rows[0].label, 'recorded run');
   assert.equal(out.rows[1].label, 'replay: recorded policy');
-  assert.ok(ms < 5000, `replay took ${ms} ms`); // behaviour, not speed: the figure is in the README
+  assert.ok(ms < 5000, `replay took ${ms} ms`); // behaviour, not speed: the figure is in docs/replay-and-simulate.md
 });
 
 test('replay --compare: every policy gets a row; a longer window holds capacity longer', () => {
@@ -82,7 +82,7 @@ test('replay reads every event type the lab publishes (commands, refreshes, cold
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const [started, ...rest] = readFileSync(join(FIXTURE, 'events.ndjson'), 'utf8').split('\n');
   const extra: Record<string, object> = {
-    command: { type: 'command', t: 1, name: 'pause', source: 'control socket', ok: true, message: 'automatic scaling paused' },
+    command: { type: 'command', t: 1, command: 'pause', source: 'control socket', ok: true, message: 'automatic scaling paused' },
     refresh: { type: 'refresh', t: 1.5, phase: 'done', replaced: 1, total: 1, detail: 'every worker replaced' },
     'cold-start': { type: 'cold-start', t: 2, waitedMs: 400, held: 1, fromZero: false },
     hint: { type: 'hint', t: 2.5, text: 'a hint' },
@@ -128,8 +128,10 @@ test('replay bad input: one clear line, exit 2', async (t) => {
   };
   const started = readFileSync(join(FIXTURE, 'events.ndjson'), 'utf8').split('\n')[0];
   const noTicks = mk('no-ticks', `${started}\n`);
-  const unknown = mk('unknown', `${started}\n{"type":"teleport","t":5}\n`);
-  const notJson = mk('not-json', `${started}\nhello\n`);
+  // The one reader's rules (src/runs/read.ts): a field of the wrong type, an absurd time, two runs in one file refuse it.
+  const badShape = mk('bad-shape', `${started}\n{"type":"scale","t":5,"direction":"out","from":1,"to":2,"reason":{},"manual":false}\n`);
+  const hugeT = mk('huge-t', `${started}\n{"type":"paused","t":1e308,"paused":true}\n`);
+  const twoRuns = mk('two-runs', `${started}\n${started}\n`);
   const noStart = mk('no-start', `{"type":"tick","t":1}\n`);
   mkdirSync(join(dir, 'empty'));
   const withLoad = join(dir, 'bad-load');
@@ -140,9 +142,10 @@ test('replay bad input: one clear line, exit 2', async (t) => {
     [['replay', join(dir, 'missing')], /does not exist/],
     [['replay', join(dir, 'empty')], /no events\.ndjson/],
     [['replay', noTicks], /no ticks/],
-    [['replay', unknown], /event type "teleport" is not a schema this version knows/],
-    [['replay', notJson], /line 2 is not JSON/],
-    [['replay', noStart], /no "started" event/],
+    [['replay', badShape], /line 2 \(a "scale" event\): "reason" must be a string \(received \{\}\)/],
+    [['replay', hugeT], /line 2 \(a "paused" event\): "t" must be a time in ms/],
+    [['replay', twoRuns], /holds two runs \(a second "started" line at line 2, the first at line 1\)/],
+    [['replay', noStart], /first line is not a "started" event/],
     [['replay', withLoad], /load\.ndjson line 1 is not an `autoscale load --out` line/],
     [['replay', FIXTURE, '--cooldown', '60'], /--cooldown does not apply to --policy target/],
     [['replay', FIXTURE, '--compare', '--warp 9'], /unknown option/],

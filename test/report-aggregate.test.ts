@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LabEvent, LabSettings, TrafficStats } from '../src/events.js';
 import { aggregate, median, reactionTimes, workerLifecycle, type Price } from '../src/report/aggregate.js';
-import { parseEvents, parseLoad } from '../src/report/parse.js';
+import { parseEvents, parseLoad } from '../src/runs/read.js';
 import { renderMarkdown } from '../src/report/render-md.js';
 import { renderHtml, scriptJson } from '../src/report/render-html.js';
 import { recordLine } from '../src/runs/recorder.js';
@@ -104,7 +104,7 @@ test('worker-seconds and peaks: fork to exit, crashed workers end at the crash, 
     {
       name: 'scale out then drain one',
       events: [worker(0, 1, 'starting'), worker(1000, 2, 'starting'), worker(1500, 2, 'ready', 'starting'), worker(5000, 2, 'draining', 'ready'), worker(6000, 2, 'exited', 'draining'), worker(10_000, 1, 'exited', 'ready')],
-      end: 10_000, seconds: 15, peak: 2,
+      end: 10_000, seconds: 14, peak: 2, // draining does not count (src/policy/worker-seconds.ts): worker 2 from 1 s to 5 s
     },
     { name: 'crash and replacement', events: [worker(0, 1, 'starting'), worker(2000, 1, 'crashed', 'starting'), worker(2500, 2, 'starting', 'x', 'replacement 1'), worker(10_000, 2, 'exited', 'starting')], end: 10_000, seconds: 9.5, peak: 1 },
     { name: 'killed run: no exit events, counted to the last event', events: [worker(0, 1, 'starting'), worker(1000, 2, 'starting')], end: 4000, seconds: 7, peak: 2 },
@@ -133,11 +133,12 @@ test('a whole run: summary, cost against --max for the whole run, decisions, ste
   assert.equal(m.summary.peakInstances, 2);
   assert.deepEqual(m.summary.reactions.map((r) => r.seconds), [1]);
   assert.equal(m.summary.reactionMedianSec, 1);
-  assert.equal(m.summary.workerSeconds, 10 + 3.499);
-  // 0.001 per worker-second: actual = 13.499 × 0.001, at max = 4 × 10.01 × 0.001.
-  assert.ok(Math.abs(m.summary.cost.actual - 0.013499) < 1e-9);
+  // Worker 1 from 0.01 s to 10.01 s, worker 2 from its fork at 6.001 s to its drain at 9.001 s (draining does not count).
+  assert.ok(Math.abs(m.summary.workerSeconds - 13) < 1e-9, String(m.summary.workerSeconds));
+  // 0.001 per worker-second: actual = 13 × 0.001, at max = 4 × 10.01 × 0.001.
+  assert.ok(Math.abs(m.summary.cost.actual - 0.013) < 1e-9);
   assert.ok(Math.abs(m.summary.cost.atMax - 0.04004) < 1e-9);
-  assert.ok(Math.abs(m.summary.cost.savingPercent! - ((0.04004 - 0.013499) / 0.04004) * 100) < 1e-9);
+  assert.ok(Math.abs(m.summary.cost.savingPercent! - ((0.04004 - 0.013) / 0.04004) * 100) < 1e-9);
   assert.deepEqual(m.decisions.map((d) => `${d.from}→${d.to} ${d.manual ? 'manual' : 'policy'}`), ['1→2 policy', '2→1 policy']);
   assert.deepEqual(m.series.markers.map((x) => x.direction), ['out', 'in']);
   // Steps: the desired count follows the scale events, ready the worker events.
@@ -154,12 +155,12 @@ test('a whole run: summary, cost against --max for the whole run, decisions, ste
   assert.deepEqual(m.notes, ['no load.ndjson in the run directory: the offered rate is not shown (run `autoscale load --record` while the lab runs to record it)']);
   const md = renderMarkdown(m, 'test');
   assert.match(md, /\| \+00:06 \| 1 → 2 \| policy \| cpu → 2 \|/);
-  assert.match(md, /\| Saving \| USD 0\.0265 \(66\.3 %\) \|/);
+  assert.match(md, /\| Saving \| USD 0\.0270 \(67\.5 %\) \|/);
 });
 
 test('every event type the lab publishes is read without a note; a type from a newer autoscale is noted', () => {
   const lab = [
-    { type: 'command', t: 1, name: 'pause', source: 'control socket', ok: true, message: 'paused' },
+    { type: 'command', t: 1, command: 'pause', source: 'control socket', ok: true, message: 'paused' },
     { type: 'refresh', t: 2, phase: 'done', replaced: 1, total: 1, detail: 'done' },
     { type: 'cold-start', t: 3, waitedMs: 400, held: 1, fromZero: true },
     { type: 'hint', t: 4, text: 'a hint' },
@@ -168,7 +169,7 @@ test('every event type the lab publishes is read without a note; a type from a n
   assert.deepEqual(ok.problems, []);
   assert.equal(ok.events.length, lab.length + 1);
   const newer = parseEvents(ndjson([started(), { type: 'teleport', t: 5 } as unknown as LabEvent, tick(3000, 20)]), 'e');
-  assert.deepEqual(newer.problems, ['1 line of an unknown type was ignored']);
+  assert.deepEqual(newer.problems, ['1 line of an unknown type (line 2, from a newer autoscale?) was left out']);
 });
 
 test('bad input that still gives a report: truncated last line, no ticks, no stopped line, load.ndjson without a clock', () => {
@@ -180,23 +181,25 @@ test('bad input that still gives a report: truncated last line, no ticks, no sto
   assert.ok(m.notes.some((n) => /last line of events\.ndjson is incomplete/.test(n)), m.notes.join('\n'));
   assert.ok(m.notes.some((n) => /no "stopped" line/.test(n)));
 
-  const noTicks = aggregate({ parsed: parseEvents(ndjson([started(), worker(10, 1, 'starting'), stopped(900)]), 'e'), load: parseLoad('') });
+  const noTicks = aggregate({ parsed: parseEvents(ndjson([started(), worker(10, 1, 'starting'), stopped(900)]), 'e'), load: parseLoad('', 'load.ndjson') });
   assert.ok(noTicks.notes.some((n) => /no tick was recorded/.test(n)));
   assert.ok(noTicks.notes.some((n) => /load\.ndjson has no usable line/.test(n)));
   assert.equal(noTicks.summary.reactions.length, 0);
 
-  const load = parseLoad('{"t":1,"dt":1,"sent":5,"ok":5,"errors":0,"rps":5,"p50":1,"p99":2,"threads":2}\n{"t":2,"at":1002000,"dt":1,"sent":7,"ok":7,"errors":0,"rps":7,"p50":1,"p99":2,"threads":2}\n{"t":3,');
-  assert.equal(load.lines.length, 1);
-  assert.equal(load.problems.length, 2);
+  // Every reader keeps the line without a wall clock (replay places it by correlation); the report cannot place it and says so.
+  const load = parseLoad('{"t":1,"dt":1,"sent":5,"ok":5,"errors":0,"rps":5,"p50":1,"p99":2,"threads":2}\n{"t":2,"at":1002000,"dt":1,"sent":7,"ok":7,"errors":0,"rps":7,"p50":1,"p99":2,"threads":2}\n{"t":3,', 'load.ndjson');
+  assert.equal(load.lines.length, 2);
+  assert.equal(load.problems.length, 1, 'the torn last line');
   const withLoad = aggregate({ parsed: parseEvents(full, 'e'), load });
+  assert.ok(withLoad.notes.some((n) => /1 load\.ndjson line has no wall-clock "at" field/.test(n)), withLoad.notes.join('\n'));
   const tr = withLoad.series.traffic;
   assert.equal(tr.offered![tr.x.indexOf(2)], 7, 'placed by its wall clock: at 1002000 − startedAt 1000000 = 2 s');
   assert.equal(tr.offered![0], 0);
 
-  // A damaged line in the middle is skipped and said so.
+  // A line cut off in the middle (a killed writer, then an appender) is skipped and said so, as at the end.
   const lines = full.split('\n');
   lines.splice(2, 0, '{"type":"tick", oops');
-  assert.ok(parseEvents(lines.join('\n'), 'e').problems.some((n) => /1 damaged line/.test(n)));
+  assert.ok(parseEvents(lines.join('\n'), 'e').problems.some((n) => /1 line of events\.ndjson is not JSON \(line 3: /.test(n)));
 });
 
 test('not a recording, a newer schema: clear errors with stable codes', () => {
@@ -204,7 +207,8 @@ test('not a recording, a newer schema: clear errors with stable codes', () => {
     ['', 'AS_ERR_NOT_A_RUN', /is empty/],
     ['hello\n', 'AS_ERR_NOT_A_RUN', /first line is not JSON/],
     ['{"type":"tick","t":1}\n', 'AS_ERR_NOT_A_RUN', /not a "started" event/],
-    ['{"type":"started","t":0}\n', 'AS_ERR_NOT_A_RUN', /no "schema"/],
+    ['{"type":"started","t":0}\n', 'AS_ERR_RUN_INVALID', /line 1 \(a "started" event\): "startedAt" must be a number >= 0 \(received nothing\)/],
+    ['{"type":"started","schema":"1","t":0}\n', 'AS_ERR_RUN_INVALID', /"schema" must be a whole number >= 1 \(received "1"\)/],
     ['{"type":"started","schema":2,"t":0}\n', 'AS_ERR_RUN_SCHEMA', /schema 2; this autoscale reads schema 1 only/],
   ];
   for (const [text, code, message] of cases) {

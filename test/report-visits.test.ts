@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LabEvent, LabSettings, StoreStatus } from '../src/events.js';
 import { aggregate, runVisits } from '../src/report/aggregate.js';
-import { parseEvents } from '../src/report/parse.js';
+import { parseEvents } from '../src/runs/read.js';
 import { renderHtml } from '../src/report/render-html.js';
 import { renderMarkdown } from '../src/report/render-md.js';
 import { recordLine } from '../src/runs/recorder.js';

@@ -9,7 +9,7 @@
  */
 import { measure, type Observation } from './measure.js';
 import type { MetricName, MetricValues } from './metrics.js';
-import { applyRule, type PolicyConfig, type Recommendation, type ScaleAction } from './rules.js';
+import { applyRule, hostCpuSplitSuffix, type PolicyConfig, type Recommendation, type ScaleAction } from './rules.js';
 
 /** What the supervisor says before the decision. */
 export interface PolicyState {
@@ -65,7 +65,9 @@ export function decide(
     now,
   );
   const recommendations = verdict.recommendation === null ? window : [...window, { at: now, desired: verdict.recommendation }];
-  const { desired, action, reason } = verdict;
+  const { desired, action } = verdict;
+  let { reason } = verdict;
+  if (config.metric === 'host-cpu') reason += hostCpuSplitSuffix(observation.hostCpu, observation.hostCpuLab);
   const lastScaleAt = desired !== state.desired ? now : memory.lastScaleAt;
   return {
     decision: { desired, action, reason, value, values: m.values, warming: m.warming },

@@ -24,13 +24,13 @@
  * Pure: no I/O, no clock.
  */
 import { availableParallelism } from 'node:os';
-import { POLICY_FLAGS } from '../cli-settings.js';
+import { POLICY_FLAGS } from '../settings/flags.js';
 import { UsageError } from '../errors.js';
-import type { LabConfig, RawSettings } from '../lab/config.js';
+import type { LabConfig, RawSettings } from '../settings/config.js';
 import { measure } from '../policy/measure.js';
 import { reactionTimes, simulatedReactionEvents, type Reaction } from '../policy/reaction.js';
 import { simulate, type SimResult } from '../simulate/engine.js';
-import { resolvePolicy } from '../simulate/policy-flags.js';
+import { resolvePolicy } from '../settings/policy-flags.js';
 import { median, policyRow } from '../simulate/summary.js';
 import { calibrate, type Calibration } from './calibrate.js';
 import { fidelity, recordedLive, recordedRow } from './fidelity.js';

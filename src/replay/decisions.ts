@@ -8,7 +8,7 @@
  * zero included. Any gap left between replay and reality is then the capacity
  * model's, not the policy's. Pure.
  */
-import type { LabConfig } from '../lab/config.js';
+import type { LabConfig } from '../settings/config.js';
 import { initialMemory, remember, step } from '../policy/step.js';
 import type { RecordedRun } from './recording.js';
 

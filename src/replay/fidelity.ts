@@ -62,6 +62,8 @@ export function recordedRow(run: RecordedRun, cal: Calibration): RowInput {
     // Measured on the recorded events exactly as `autoscale report` measures them.
     reactions: run.reactions,
     failed,
+    // The one definition, measured on the events: the figure `autoscale report` prints for this run.
+    workerSeconds: run.workerSeconds,
   };
 }
 
@@ -102,8 +104,8 @@ export function fidelity(run: RecordedRun, cal: Calibration, sim: SimResult, pau
       matched++;
     }
   }
-  const live = recordedLive(run, cal.load.perSecond.length);
-  const wsRec = live.reduce((a, b) => a + b, 0);
+  // The recorded run's worker-seconds as `autoscale report` prints them (src/policy/worker-seconds.ts).
+  const wsRec = run.workerSeconds;
   const wsSim = sim.live.reduce((a, b) => a + b, 0);
   const caveats: string[] = [];
   const paused = run.ticks.filter((k) => k.paused).length;

@@ -29,7 +29,7 @@
  * other processes) stays in. `replayResidual` runs the live policy's step()
  * over a recording this way. Pure.
  */
-import type { LabConfig } from '../lab/config.js';
+import type { LabConfig } from '../settings/config.js';
 import type { Observation, ObservedWorker } from '../policy/measure.js';
 import { coldStart, initialCount, initialMemory, remember, step, type PolicyMemory } from '../policy/step.js';
 import type { SimResult, SimScale, SimTick } from '../simulate/engine.js';

@@ -2,10 +2,10 @@
 import { availableParallelism } from 'node:os';
 import { formatCount as n, plural } from '../format.js';
 import { UsageError } from '../errors.js';
-import type { LabConfig, RawSettings } from '../lab/config.js';
+import type { LabConfig, RawSettings } from '../settings/config.js';
 import { rowOptions, writeTimelines } from '../simulate/run.js';
 import { runScenarios, scenarioResult, type Scenario, type ScenarioResult } from '../simulate/compare.js';
-import { labelOf, parseCompare, resolvePolicy } from '../simulate/policy-flags.js';
+import { labelOf, parseCompare, resolvePolicy } from '../settings/policy-flags.js';
 import { formatTable, policyRow } from '../simulate/summary.js';
 import { calibrate, type Calibration } from './calibrate.js';
 import { checkDecisions } from './decisions.js';
@@ -13,7 +13,7 @@ import { compareAgainst, formatAgainst, recordedSettings, REPLAY_MODELS, residua
 import { replayResidual, workerMaxRps } from './residual.js';
 import { fidelity, recordedRow, type Fidelity } from './fidelity.js';
 import { readRun, type RecordedRun } from './recording.js';
-import { resolveRunDir } from '../report/run-dir.js';
+import { resolveRunDir } from '../runs/read.js';
 import { writeReport } from '../report/command.js';
 import type { ReplaySeries } from '../report/render-html.js';
 
@@ -101,8 +101,8 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
   if (opts.boot !== undefined) scenarios.push({ label: `replay: recorded policy, --boot ${String(opts.boot)}`, config: recorded });
   if (Object.keys(flags).length > 0) scenarios.push({ label: `replay: ${labelOf(flags)}`, config: resolvePolicy(flags, base) });
   for (const s of (opts.compare as string[] | undefined) ?? []) {
-    const typed = parseCompare(s);
-    scenarios.push({ label: `replay: ${s.trim().replace(/\s+/g, ' ')}`, config: resolvePolicy(typed, base) });
+    const { typed, bootS } = parseCompare(s);
+    scenarios.push({ label: `replay: ${s.trim().replace(/\s+/g, ' ')}`, config: resolvePolicy(typed, base), ...(bootS === null ? {} : { bootMs: bootS * 1000 }) });
   }
   const rowOpts = rowOptions(opts);
   const recordedTicks = run.ticks.map((k) => k.t);

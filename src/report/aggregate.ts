@@ -7,7 +7,8 @@
 import type { HealthEvent, LabEvent, LabSettings, ScaleEvent, StatsEvent, StoreStatus, TickEvent, TrafficStats, WorkerEvent } from '../events.js';
 import { formatRelative } from '../format.js';
 import { median, medianReaction, reactionTimes as sharedReactionTimes, type Reaction, type ReactionEvent } from '../policy/reaction.js';
-import type { LoadLine, ParsedEvents } from './parse.js';
+import { workerSeconds as countWorkerSeconds, workerSpans } from '../policy/worker-seconds.js';
+import type { LoadLine, RecordedSettings, RunEvents, RunLoad } from '../runs/read.js';
 
 /** The hourly price one worker is charged at, and where that number comes from. */
 export interface Price {
@@ -32,7 +33,8 @@ export const DEFAULT_PRICE: Price = {
 
 export type { Reaction };
 
-export interface Decision {
+/** One scaling action as the report's decision table lists it (the policy's own decision type is policy/decide.ts `Decision`). */
+export interface ScalingAction {
   at: number;
   direction: 'out' | 'in';
   from: number;
@@ -66,6 +68,16 @@ export interface Summary {
     /** saving / atMax × 100, null for a zero-length run. */
     savingPercent: number | null;
   };
+  /** Host CPU over the ticks that measured its split: mean %, the lab's own processes and everything else (null: none did). */
+  hostCpu: { mean: number; lab: number; other: number } | null;
+}
+
+/** Means of the ticks' host CPU split (ticks recorded without one are left out). */
+function hostCpuSplit(ticks: ReadonlyArray<{ cpu: number | null; cpuSplit?: { lab: number; other: number } }>): Summary['hostCpu'] {
+  const split = ticks.filter((e) => e.cpu !== null && e.cpuSplit !== undefined);
+  if (split.length === 0) return null;
+  const mean = (f: (e: (typeof split)[number]) => number) => split.reduce((a, e) => a + f(e), 0) / split.length;
+  return { mean: mean((e) => e.cpu!), lab: mean((e) => e.cpuSplit!.lab), other: mean((e) => e.cpuSplit!.other) };
 }
 
 export interface ChartSeries {
@@ -84,12 +96,12 @@ export interface RunModel {
   startedAt: number;
   /** Seconds since lab start of the last recorded moment (the charts' x axis ends here). */
   endSec: number;
-  settings: LabSettings;
+  settings: RecordedSettings;
   pid: number;
   balancerUrl: string;
   stopped: { reason: string; forced: number } | null;
   summary: Summary;
-  decisions: Decision[];
+  decisions: ScalingAction[];
   highlights: Highlight[];
   series: ChartSeries;
   /** Visits by worker from the lab's store reports (null when the recording has none). */
@@ -128,9 +140,9 @@ export function runVisits(events: readonly LabEvent[]): RunVisits | null {
 }
 
 export interface AggregateInput {
-  parsed: ParsedEvents;
-  /** load.ndjson lines, or null when the file is absent. */
-  load: { lines: LoadLine[]; problems: string[] } | null;
+  parsed: RunEvents;
+  /** load.ndjson as read (src/runs/read.ts), or null when the file is absent. */
+  load: RunLoad | null;
   price?: Price;
   /** True while the lab is still running (the report is of a run in progress). */
   inProgress?: boolean;
@@ -156,7 +168,8 @@ export function aggregate(input: AggregateInput): RunModel {
   const events = [...parsed.events].sort(byTime);
   const stoppedEvent = events.find((e) => e.type === 'stopped');
   const lastT = events.length > 0 ? events[events.length - 1].t : started.t;
-  const endT = stoppedEvent ? stoppedEvent.t : lastT;
+  // The end of the recording, as the reader defines it for every command (the stopped line, else the latest event).
+  const endT = parsed.endT;
   const durationSec = Math.max(0, sec(endT - started.t));
 
   const ticks = events.filter((e): e is TickEvent => e.type === 'tick');
@@ -166,6 +179,7 @@ export function aggregate(input: AggregateInput): RunModel {
   const lifecycle = workerLifecycle(events, endT, settings.min, started.t);
   const traffic = lastTraffic(events);
   const reactions = reactionTimes(events, settings);
+  // The one definition (src/policy/worker-seconds.ts), the one `autoscale replay` prints for the recorded run.
   const workerSeconds = lifecycle.workerSeconds;
   const actual = (workerSeconds / 3600) * price.perHour;
   const atMax = ((settings.max * durationSec) / 3600) * price.perHour;
@@ -183,7 +197,11 @@ export function aggregate(input: AggregateInput): RunModel {
   if (input.load === null) notes.push('no load.ndjson in the run directory: the offered rate is not shown (run `autoscale load --record` while the lab runs to record it)');
   else {
     notes.push(...input.load.problems);
-    if (input.load.lines.length === 0) notes.push('load.ndjson has no usable line: the offered rate is not shown');
+    const noClock = input.load.lines.filter((l) => l.at === null).length;
+    if (noClock > 0) {
+      notes.push(`${noClock} load.ndjson line${noClock === 1 ? ' has' : 's have'} no wall-clock "at" field (written before autoscale load recorded it) and cannot be placed on the run's time axis: the offered rate leaves ${noClock === 1 ? 'it' : 'them'} out (\`autoscale replay\` places such lines by correlation)`);
+    }
+    if (input.load.lines.length === noClock) notes.push('load.ndjson has no usable line: the offered rate is not shown');
   }
 
   return {
@@ -203,6 +221,7 @@ export function aggregate(input: AggregateInput): RunModel {
       reactionMedianSec: medianReaction(reactions),
       workerSeconds,
       cost: { price, actual, atMax, saving: atMax - actual, savingPercent: atMax > 0 ? ((atMax - actual) / atMax) * 100 : null },
+      hostCpu: hostCpuSplit(ticks),
     },
     decisions: scales.map((s) => ({ at: sec(s.t), direction: s.direction, from: s.from, to: s.to, reason: s.reason, manual: s.manual })),
     highlights: highlights(events),
@@ -210,7 +229,7 @@ export function aggregate(input: AggregateInput): RunModel {
     series: {
       metric: { x: ticks.map((e) => sec(e.t)), value: ticks.map((e) => e.value), cpu: ticks.map((e) => e.cpu) },
       instances: lifecycle.series,
-      traffic: trafficSeries(events, input.load?.lines ?? null, started.startedAt),
+      traffic: trafficSeries(events, input.load?.lines.filter((l) => l.at !== null) ?? null, started.startedAt),
       latency: { x: ticks.map((e) => sec(e.t)), p50: ticks.map((e) => e.traffic.p50), p95: ticks.map((e) => e.traffic.p95), p99: ticks.map((e) => e.traffic.p99) },
       markers: scales.map((s) => ({ at: sec(s.t), direction: s.direction, to: s.to })),
     },
@@ -224,11 +243,11 @@ export function aggregate(input: AggregateInput): RunModel {
  * definition): the recorded ticks, automatic scale-outs and worker forks and
  * readies, in time order.
  */
-export function reactionTimes(events: LabEvent[], s: Pick<LabSettings, 'policy' | 'scaleUp' | 'target' | 'tolerance' | 'max'>): Reaction[] {
+export function reactionTimes(events: readonly LabEvent[], s: Pick<LabSettings, 'policy' | 'scaleUp' | 'target' | 'tolerance' | 'max'>): Reaction[] {
   return sharedReactionTimes(reactionEvents(events), s);
 }
 
-export function* reactionEvents(events: LabEvent[]): Generator<ReactionEvent> {
+export function* reactionEvents(events: readonly LabEvent[]): Generator<ReactionEvent> {
   for (const e of [...events].sort(byTime)) {
     if (e.type === 'tick') yield { kind: 'tick', t: e.t, value: e.value, desired: e.desired };
     else if (e.type === 'scale' && e.direction === 'out') yield { kind: 'scale-out', t: e.t, manual: e.manual };
@@ -240,29 +259,25 @@ export function* reactionEvents(events: LabEvent[]): Generator<ReactionEvent> {
 export { median };
 
 /**
- * Replays the worker events: seconds each worker process existed (from fork to
- * exit or crash; still running at the end of the recording counts up to it),
- * the peaks, and the instance step series (ready, starting, draining +
- * stopping, desired).
+ * Replays the worker events: worker-seconds (the one definition,
+ * src/policy/worker-seconds.ts: fork to leaving the pool, draining not
+ * counted; still live at the end of the recording counts up to it), the
+ * peaks, and the instance step series (ready, starting, draining + stopping,
+ * desired). Linear in the events: the counts per state are kept as the
+ * states change, never recounted over the workers.
  */
-export function workerLifecycle(events: LabEvent[], endT: number, min: number, startT = 0) {
+export function workerLifecycle(events: readonly LabEvent[], endT: number, min: number, startT = 0) {
   const sorted = [...events].sort(byTime);
   const state = new Map<number, string>();
-  const since = new Map<number, number>();
-  let workerMs = 0;
+  const counts = { ready: 0, starting: 0, draining: 0 };
+  const bucket = (st: string | undefined): keyof typeof counts | null =>
+    st === 'ready' ? 'ready' : st === 'starting' ? 'starting' : st === 'draining' || st === 'stopping' ? 'draining' : null;
   let desired = min;
   let peakLive = 0;
   let peakReady = 0;
   const series = { x: [] as number[], ready: [] as number[], starting: [] as number[], draining: [] as number[], desired: [] as number[] };
   const push = (t: number) => {
-    let ready = 0;
-    let starting = 0;
-    let draining = 0;
-    for (const st of state.values()) {
-      if (st === 'ready') ready++;
-      else if (st === 'starting') starting++;
-      else if (st === 'draining' || st === 'stopping') draining++;
-    }
+    const { ready, starting, draining } = counts;
     peakLive = Math.max(peakLive, ready + starting + draining);
     peakReady = Math.max(peakReady, ready);
     const x = sec(t);
@@ -281,16 +296,18 @@ export function workerLifecycle(events: LabEvent[], endT: number, min: number, s
     series.desired.push(desired);
   };
   push(startT);
+  const transitions: WorkerEvent[] = [];
   for (const e of sorted) {
     if (e.type === 'worker') {
       const w = e as WorkerEvent;
+      transitions.push(w);
+      const before = bucket(state.get(w.id));
+      if (before !== null) counts[before]--;
       if (LIVE.has(w.state)) {
-        if (!since.has(w.id)) since.set(w.id, w.t);
         state.set(w.id, w.state);
+        const after = bucket(w.state);
+        if (after !== null) counts[after]++;
       } else {
-        const from = since.get(w.id);
-        if (from !== undefined) workerMs += w.t - from;
-        since.delete(w.id);
         state.delete(w.id);
       }
       push(w.t);
@@ -299,12 +316,11 @@ export function workerLifecycle(events: LabEvent[], endT: number, min: number, s
       push(e.t);
     }
   }
-  for (const from of since.values()) workerMs += Math.max(0, endT - from);
   push(endT);
-  return { workerSeconds: workerMs / 1000, peakLive, peakReady, series };
+  return { workerSeconds: countWorkerSeconds(workerSpans(transitions).values(), endT), peakLive, peakReady, series };
 }
 
-function lastTraffic(events: LabEvent[]): TrafficStats | null {
+function lastTraffic(events: readonly LabEvent[]): TrafficStats | null {
   for (let i = events.length - 1; i >= 0; i--) {
     const e = events[i];
     if (e.type === 'tick' || e.type === 'stats') return e.traffic;
@@ -319,7 +335,7 @@ function lastTraffic(events: LabEvent[]): TrafficStats | null {
  * load runs) on one x axis. Series without a value at an x are null there and
  * drawn across (spanGaps).
  */
-export function trafficSeries(events: LabEvent[], load: LoadLine[] | null, startedAt: number): ChartSeries['traffic'] {
+export function trafficSeries(events: readonly LabEvent[], load: readonly LoadLine[] | null, startedAt: number): ChartSeries['traffic'] {
   const samples = events.filter((e): e is TickEvent | StatsEvent => e.type === 'tick' || e.type === 'stats').sort((a, b) => a.t - b.t);
   const points = new Map<number, { rps: number | null; errors: number | null; offered: number | null }>();
   const at = (x: number) => {
@@ -332,8 +348,7 @@ export function trafficSeries(events: LabEvent[], load: LoadLine[] | null, start
   for (const s of samples) {
     const p = at(sec(s.t));
     p.rps = s.traffic.rps;
-    if (prev !== null && s.t > prev.t) p.errors = Math.max(0, (s.traffic.errors - prev.errors) / sec(s.t - prev.t));
-    else p.errors = 0;
+    p.errors = prev === null ? 0 : errorsPerSecond(prev, { t: s.t, errors: s.traffic.errors });
     prev = { t: s.t, errors: s.traffic.errors };
   }
   if (load !== null && load.length > 0) {
@@ -362,8 +377,13 @@ export function trafficSeries(events: LabEvent[], load: LoadLine[] | null, start
   };
 }
 
+/** Errors per second between two samples of the balancer's lifetime error count (t in ms); 0 when no time passed. */
+export function errorsPerSecond(prev: { t: number; errors: number }, cur: { t: number; errors: number }): number {
+  return cur.t > prev.t ? Math.max(0, (cur.errors - prev.errors) / sec(cur.t - prev.t)) : 0;
+}
+
 /** Crashes, replacements, health changes, forced kills, pause/resume, the stop. */
-export function highlights(events: LabEvent[]): Highlight[] {
+export function highlights(events: readonly LabEvent[]): Highlight[] {
   const out: Highlight[] = [];
   for (const e of [...events].sort(byTime)) {
     if (e.type === 'worker') {

@@ -2,9 +2,19 @@
  * report.html: one self-contained file that works offline. uPlot's JS and CSS
  * and the page script are inlined, the run's series embedded as JSON; nothing
  * is fetched. Pure: the model and the asset texts in, the HTML string out.
+ *
+ * Safety (the page is opened from runs other people hand in): every value
+ * from the recording is cut to MAX_SHOWN_CHARS and HTML-escaped (`text()`);
+ * the embedded data is JSON that cannot close its script element; the
+ * Content-Security-Policy allows only the page's own two inline scripts and
+ * two style blocks, by hash (no 'unsafe-inline', so an injected handler or
+ * script element would not run), no fetch of any kind (default-src 'none'),
+ * no form submission (form-action 'none') and no <base> (base-uri 'none').
  */
+import { createHash } from 'node:crypto';
+import { clip } from '../format.js';
 import type { RunModel } from './aggregate.js';
-import { DECISION_HEADER, decisionRows, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows, visitRows, visitsIntro, VISITS_HEADER } from './words.js';
+import { capNotes, capRows, DECISION_HEADER, decisionRows, hasVisits, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows, visitRows, visitsIntro, VISITS_HEADER } from './words.js';
 
 export interface PageAssets {
   uplotJs: string;
@@ -18,7 +28,17 @@ export interface MetricLabel {
 }
 
 export function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+/** Every value written into the page goes through here: cut to MAX_SHOWN_CHARS, then escaped. */
+function text(v: string | number): string {
+  return escapeHtml(clip(String(v)));
+}
+
+/** A CSP source for one inline element's exact text. */
+function cspHash(content: string): string {
+  return `'sha256-${createHash('sha256').update(content, 'utf8').digest('base64')}'`;
 }
 
 /** JSON safe inside <script>: no "</script>", no "<!--", no U+2028/9. */
@@ -31,14 +51,27 @@ function inlineScript(js: string): string {
   return js.replace(/<\/script/gi, '<\\/script');
 }
 
+/** Inline style text must not close its own tag. */
+function inlineStyle(css: string): string {
+  return css.replace(/<\/style/gi, '<\\/style');
+}
+
 function table(header: string[], rows: string[][], id: string): string {
-  const head = `<thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>`;
-  const body = `<tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('')}</tbody>`;
+  const head = `<thead><tr>${header.map((h) => `<th>${text(h)}</th>`).join('')}</tr></thead>`;
+  const body = `<tbody>${capRows(rows, header.length).map((r) => `<tr>${r.map((c) => `<td>${text(c)}</td>`).join('')}</tr>`).join('')}</tbody>`;
   return `<table id="${id}">${head}${body}</table>`;
 }
 
 function pairs(rows: [string, string][], id: string): string {
-  return `<table id="${id}" class="pairs"><tbody>${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</tbody></table>`;
+  return `<table id="${id}" class="pairs"><tbody>${rows.map(([k, v]) => `<tr><th>${text(k)}</th><td>${text(v)}</td></tr>`).join('')}</tbody></table>`;
+}
+
+/** Replay's printed text, each line cut (its lines quote the recording's settings). */
+function clipLines(s: string): string {
+  return s
+    .split('\n')
+    .map((l) => clip(l, 2000))
+    .join('\n');
 }
 
 const STYLE = `
@@ -50,6 +83,8 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8p
 .notes ul { margin: 4px 0; padding-left: 20px; }
 table { border-collapse: collapse; width: 100%; margin: 4px 0 8px; }
 th, td { text-align: left; vertical-align: top; padding: 4px 8px; border-bottom: 1px solid #eaeef2; }
+/* A long word in a reason, detail or note wraps instead of widening the page; the short columns before it keep their width. */
+td:last-child, .notes li, .sub, h1 { overflow-wrap: anywhere; }
 thead th { background: #f6f8fa; font-weight: 600; }
 table.pairs th { width: 34%; font-weight: 600; color: #424a53; }
 /* Three short columns: a compact table with the counts right-aligned, so they line up for comparison. */
@@ -76,23 +111,31 @@ export interface ReplayExtra {
   text: string;
 }
 
-export function renderHtml(m: RunModel, title: string, metric: MetricLabel, assets: PageAssets, generator: string, replay: ReplayExtra | null = null): string {
-  const data = {
+/** What the shared chart components (assets/report-charts.js) draw: the report embeds it, the live page fetches it for the whole history. */
+export function chartData(m: RunModel, metric: MetricLabel, replay: ReplayExtra | null = null) {
+  const c = m.settings;
+  // Only what the page script reads, strings cut: the page's data is the recording's, as bounded as the text.
+  return {
     durationSec: m.endSec,
-    metric: m.settings.metric,
-    metricInfo: metric,
-    settings: m.settings,
+    metric: clip(c.metric),
+    metricInfo: { label: clip(metric.label), unit: clip(metric.unit) },
+    settings: { policy: c.policy, target: c.target, tolerance: c.tolerance, scaleUp: c.scaleUp, scaleDown: c.scaleDown, max: c.max },
     series: m.series,
-    replays: replay === null ? null : replay.series,
+    replays: replay === null ? null : replay.series.map((r) => ({ ...r, label: clip(r.label) })),
   };
+}
+
+export function renderHtml(m: RunModel, title: string, metric: MetricLabel, assets: PageAssets, generator: string, replay: ReplayExtra | null = null): string {
+  const c = m.settings;
+  const data = chartData(m, metric, replay);
   const replaySection =
     replay === null
       ? ''
       : `<h2>What if: replayed policies</h2>
 <p class="legend-note" id="replay-note">From <code>autoscale replay --html</code>: this run's load through the same decide() under each policy, with a capacity model calibrated from the run (below). The replayed instances are drawn on the chart under the recorded instances, on the same time axis. Running <code>autoscale report</code> again renders the page without them.</p>
-<pre id="replay-text">${escapeHtml(replay.text)}</pre>`;
+<pre id="replay-text">${escapeHtml(clipLines(replay.text))}</pre>`;
   const notes =
-    m.notes.length === 0 ? '' : `<div class="notes" id="notes"><strong>Notes on this recording</strong><ul>${m.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul></div>`;
+    m.notes.length === 0 ? '' : `<div class="notes" id="notes"><strong>Notes on this recording</strong><ul>${capNotes(m.notes).map((n) => `<li>${text(n)}</li>`).join('')}</ul></div>`;
   const decisions = m.decisions.length === 0 ? '<p id="decisions">No scaling action in this run.</p>' : table(DECISION_HEADER, decisionRows(m), 'decisions');
   const reactions = m.summary.reactions.length === 0 ? '<p id="reactions">The metric never crossed the scale-out threshold.</p>' : table(REACTION_HEADER, reactionRows(m), 'reactions');
   const hl = highlightRows(m);
@@ -100,21 +143,32 @@ export function renderHtml(m: RunModel, title: string, metric: MetricLabel, asse
   const visits =
     m.visits === null
       ? ''
-      : `<h2>Visits by worker</h2>\n<p id="visits-intro">${escapeHtml(visitsIntro(m))}</p>\n${m.visits.byWorker.length > 0 ? table(VISITS_HEADER, visitRows(m), 'visits') : ''}\n`;
+      : `<h2>Visits by worker</h2>\n<p id="visits-intro">${text(visitsIntro(m))}</p>\n${hasVisits(m) ? table(VISITS_HEADER, visitRows(m), 'visits') : ''}\n`;
+  const scripts = [inlineScript(assets.uplotJs), inlineScript(assets.pageJs)];
+  const styles = [inlineStyle(assets.uplotCss), STYLE];
+  const csp = [
+    "default-src 'none'",
+    `script-src ${scripts.map(cspHash).join(' ')}`,
+    `style-src ${styles.map(cspHash).join(' ')}`,
+    'img-src data:',
+    "form-action 'none'",
+    "base-uri 'none'",
+  ].join('; ');
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
-<title>Autoscaling run ${escapeHtml(title)}</title>
-<style>${assets.uplotCss}</style>
-<style>${STYLE}</style>
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
+<meta name="referrer" content="no-referrer">
+<title>Autoscaling run ${text(title)}</title>
+<style>${styles[0]}</style>
+<style>${styles[1]}</style>
 </head>
 <body>
 <main>
-<h1>Autoscaling run ${escapeHtml(title)}</h1>
-<p class="sub">${escapeHtml(m.settings.policy)} policy on ${escapeHtml(m.settings.metric)}, ${m.settings.min}–${m.settings.max} workers · recorded by autoscale</p>
+<h1>Autoscaling run ${text(title)}</h1>
+<p class="sub">${text(c.policy)} policy on ${text(c.metric)}, ${text(c.min)}–${text(c.max)} workers · recorded by autoscale</p>
 ${notes}
 <h2>Summary</h2>
 ${pairs(summaryRows(m), 'summary')}
@@ -135,11 +189,11 @@ ${reactions}
 ${highlights}
 ${visits}<h2>Settings</h2>
 ${pairs(settingsRows(m), 'settings')}
-<footer>${escapeHtml(generator)}. Charts: uPlot (MIT), inlined; this file makes no network request.</footer>
+<footer>${text(generator)}. Charts: uPlot (MIT), inlined; this file makes no network request.</footer>
 </main>
 <script type="application/json" id="run-data">${scriptJson(data)}</script>
-<script>${inlineScript(assets.uplotJs)}</script>
-<script>${inlineScript(assets.pageJs)}</script>
+<script>${scripts[0]}</script>
+<script>${scripts[1]}</script>
 </body>
 </html>
 `;

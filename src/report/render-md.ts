@@ -1,25 +1,52 @@
 /**
  * report.md: the summary, the decision table and the settings, for pasting
  * into a write-up. Pure: a RunModel in, a Markdown string out.
+ *
+ * Every value from the recording goes through `md()` (the one Markdown
+ * escaping of the project): cut to MAX_SHOWN_CHARS, line breaks flattened
+ * (a newline in a note must not end the quote or start a heading or a table
+ * row), and the characters that start inline Markdown or raw HTML escaped
+ * with a backslash (CommonMark: any ASCII punctuation may be), so `<script>`
+ * or `<img onerror>` reach a viewer as text. Replay's text goes into a code
+ * fence longer than any run of backticks in it.
  */
+import { clip } from '../format.js';
 import type { RunModel } from './aggregate.js';
-import { DECISION_HEADER, decisionRows, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows, visitRows, visitsIntro, VISITS_HEADER } from './words.js';
+import { capNotes, capRows, DECISION_HEADER, decisionRows, hasVisits, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows, visitRows, visitsIntro, VISITS_HEADER } from './words.js';
 
-/** A Markdown table cell: pipes escaped, newlines flattened. */
-function cell(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+/**
+ * Inline Markdown text (a table cell, a list item, a heading): one line, cut,
+ * with `\ ` * _ [ ] < & | ~` escaped — emphasis, code spans, links and
+ * images, raw HTML and autolinks, entities, table cells, strikethrough. The
+ * characters that matter only at the start of a line (# > - + 1.) are left
+ * as they are: a value never starts a line (every one follows a prefix such
+ * as "| ", "> - " or "# Autoscaling run ", and its line breaks are gone), so
+ * "cpu 50 % > 35 %" stays readable.
+ */
+export function md(s: string): string {
+  return clip(s)
+    .replace(/\r\n|[\r\n\v\f\u0085\u2028\u2029]/g, ' ')
+    .replace(/[\\`*_[\]<&|~]/g, (c) => `\\${c}`);
 }
 
 function table(header: string[], rows: string[][]): string {
-  return [`| ${header.map(cell).join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+  return [`| ${header.map(md).join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...capRows(rows, header.length).map((r) => `| ${r.map(md).join(' | ')} |`)].join('\n');
+}
+
+/** A code fence for `body`: longer than any run of backticks inside it (CommonMark), each line cut. */
+function fenced(body: string): string[] {
+  const lines = body.replace(/\n+$/, '').split('\n').map((l) => clip(l, 2000));
+  const longest = Math.max(0, ...lines.map((l) => Math.max(0, ...(l.match(/`+/g) ?? []).map((r) => r.length))));
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return [fence, ...lines, fence];
 }
 
 /** `replayText`: what `autoscale replay --html` printed (model, fidelity, table), added as a section of its own. */
 export function renderMarkdown(m: RunModel, title: string, replayText: string | null = null): string {
-  const out: string[] = [`# Autoscaling run ${title}`, ''];
+  const out: string[] = [`# Autoscaling run ${md(title)}`, ''];
   if (m.notes.length > 0) {
     out.push('> **Notes on this recording**', '>');
-    for (const n of m.notes) out.push(`> - ${n}`);
+    for (const n of capNotes(m.notes)) out.push(`> - ${md(n)}`);
     out.push('');
   }
   out.push('## Summary', '', table(['', ''], summaryRows(m)), '');
@@ -31,13 +58,13 @@ export function renderMarkdown(m: RunModel, title: string, replayText: string | 
   const hl = highlightRows(m);
   out.push(hl.length === 0 ? 'No crash, replacement or health failure.' : table(['time', 'what', 'detail'], hl), '');
   if (m.visits !== null) {
-    out.push('## Visits by worker', '', visitsIntro(m), '');
-    if (m.visits.byWorker.length > 0) out.push(table(VISITS_HEADER, visitRows(m)), '');
+    out.push('## Visits by worker', '', md(visitsIntro(m)), '');
+    if (hasVisits(m)) out.push(table(VISITS_HEADER, visitRows(m)), '');
   }
   if (replayText !== null) {
     out.push('## What if: replayed policies', '');
     out.push('From `autoscale replay --html`: this run\'s load through the same decide() under each policy, with a capacity model calibrated from the run. Running `autoscale report` again renders the report without it.', '');
-    out.push('```', replayText.replace(/\n+$/, ''), '```', '');
+    out.push(...fenced(replayText), '');
   }
   out.push('## Settings', '', table(['setting', 'value'], settingsRows(m)), '');
   return out.join('\n');

@@ -1,35 +1,12 @@
 /**
- * The I/O edge of reading a run: which directory (given, or the latest under
- * the state dir), its files, and the parsed model. Errors are RunInputErrors
+ * A recorded run as the report sees it: read through the one reader of run
+ * directories (src/runs/read.ts), then aggregated. Errors are RunInputErrors
  * (one clear line, exit 2).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { RunInputError } from '../errors.js';
-import { EVENTS_FILE, listRunDirs, LOAD_FILE, readCurrent, runsDir } from '../runs/paths.js';
+import { resolve } from 'node:path';
+import { liveRunDirs } from '../runs/paths.js';
+import { readRunDir } from '../runs/read.js';
 import { aggregate, type Price, type RunModel } from './aggregate.js';
-import { parseEvents, parseLoad } from './parse.js';
-
-/** The run directory to read: `arg` (a run dir, or its events.ndjson), else the newest recorded run. */
-export function resolveRunDir(arg: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  if (arg === undefined) {
-    const dirs = listRunDirs(env).filter((d) => existsSync(join(d, EVENTS_FILE)));
-    if (dirs.length === 0) throw new RunInputError('AS_ERR_NO_RUNS', `no recorded runs in ${runsDir(env)} (every \`autoscale start\` records one unless --no-record)`);
-    return dirs[dirs.length - 1];
-  }
-  const p = resolve(arg);
-  let st;
-  try {
-    st = statSync(p);
-  } catch {
-    throw new RunInputError('AS_ERR_NOT_A_RUN', `${arg} does not exist`);
-  }
-  const dir = st.isFile() && basename(p) === EVENTS_FILE ? dirname(p) : p;
-  if (!statSync(dir).isDirectory() || !existsSync(join(dir, EVENTS_FILE))) {
-    throw new RunInputError('AS_ERR_NOT_A_RUN', `${arg} is not a run directory (it has no ${EVENTS_FILE})`);
-  }
-  return dir;
-}
 
 export interface LoadedRun {
   dir: string;
@@ -39,23 +16,7 @@ export interface LoadedRun {
 }
 
 export function loadRun(dir: string, opts: { price?: Price; env?: NodeJS.ProcessEnv; withLoad?: boolean } = {}): LoadedRun {
-  const file = join(dir, EVENTS_FILE);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new RunInputError('AS_ERR_NOT_A_RUN', `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
-  const parsed = parseEvents(text, file);
-  let load: ReturnType<typeof parseLoad> | null = null;
-  if (opts.withLoad !== false) {
-    try {
-      load = parseLoad(readFileSync(join(dir, LOAD_FILE), 'utf8'));
-    } catch {
-      load = null;
-    }
-  }
-  const current = readCurrent(opts.env);
-  const inProgress = current !== null && resolve(current.runDir) === resolve(dir);
-  return { dir, name: basename(dir), model: aggregate({ parsed, load, price: opts.price, inProgress }) };
+  const run = readRunDir(dir, { withLoad: opts.withLoad });
+  const inProgress = liveRunDirs(opts.env).has(resolve(dir));
+  return { dir, name: run.name, model: aggregate({ parsed: run.events, load: run.load, price: opts.price, inProgress }) };
 }

@@ -2,7 +2,7 @@
  * The report's tables as rows of plain strings, shared by report.html and
  * report.md so both say the same thing in the same words. Pure.
  */
-import { formatCount, formatDuration as duration, formatLocalTime as localTime, formatMoney as money, formatRelative } from '../format.js';
+import { formatCount, formatDuration as duration, formatFixed as fixed, formatLocalTime as localTime, formatMoney as money, formatRelative } from '../format.js';
 import type { RunModel } from './aggregate.js';
 
 const count = (n: number) => formatCount(Math.round(n));
@@ -13,7 +13,7 @@ export function at(sec: number): string {
 }
 
 export function seconds(v: number): string {
-  return `${v < 10 ? v.toFixed(1) : v.toFixed(0)} s`;
+  return `${fixed(v, v < 10 ? 1 : 0)} s`;
 }
 
 export function summaryRows(m: RunModel): [string, string][] {
@@ -31,20 +31,23 @@ export function summaryRows(m: RunModel): [string, string][] {
     ['Duration', duration(s.durationSec) + (m.stopped ? '' : ' (no clean stop recorded)')],
     ['Policy', `${m.settings.policy} on ${m.settings.metric}, ${m.settings.min}–${m.settings.max} workers`],
     ['Requests through the balancer', count(s.requests)],
-    ['Errors', `${count(s.errors)}${s.requests > 0 ? ` (${((s.errors / s.requests) * 100).toFixed(2)} %)` : ''}`],
+    ['Errors', `${count(s.errors)}${s.requests > 0 ? ` (${fixed((s.errors / s.requests) * 100, 2)} %)` : ''}`],
     ['Peak instances', `${s.peakInstances} (peak ready: ${s.peakReady})`],
     ['Reaction time (threshold crossed → added worker ready)', reaction],
-    ['Worker-seconds used', `${count(s.workerSeconds)} s (${(s.workerSeconds / 3600).toFixed(3)} worker-hours)`],
+    ['Worker-seconds used', `${count(s.workerSeconds)} s (${fixed(s.workerSeconds / 3600, 3)} worker-hours)`],
     ['Estimated cost with autoscaling', money(c.actual, c.price.currency)],
     [`Cost of running --max ${m.settings.max} workers the whole run`, money(c.atMax, c.price.currency)],
-    ['Saving', c.savingPercent === null ? '–' : `${money(c.saving, c.price.currency)} (${c.savingPercent.toFixed(1)} %)`],
+    ['Saving', c.savingPercent === null ? '–' : `${money(c.saving, c.price.currency)} (${fixed(c.savingPercent, 1)} %)`],
     ['Price per worker-hour', `${c.price.currency} ${c.price.perHour} — ${c.price.source}`],
+    ...(s.hostCpu === null
+      ? []
+      : [['Host CPU (mean over the ticks)', `${s.hostCpu.mean.toFixed(0)} % (lab ${s.hostCpu.lab.toFixed(0)} %, other processes ${s.hostCpu.other.toFixed(0)} %)`] as [string, string]]),
   ];
 }
 
 export const DECISION_HEADER = ['time', 'from → to', 'by', 'reason'];
 
-export function decisionRows(m: RunModel): string[][] {
+export function decisionRows(m: Pick<RunModel, 'decisions'>): string[][] {
   return m.decisions.map((d) => [at(d.at), `${d.from} → ${d.to}`, d.manual ? 'manual' : 'policy', d.reason]);
 }
 
@@ -58,12 +61,18 @@ export const VISITS_HEADER = ['worker', 'visits', 'share'];
 
 /** One row per worker that acknowledged visits in this run. */
 export function visitRows(m: RunModel): string[][] {
-  return (m.visits?.byWorker ?? []).map((w) => [`worker ${w.worker}`, String(w.visits), `${w.share.toFixed(1)} %`]);
+  return (m.visits?.byWorker ?? []).map((w) => [`worker ${w.worker}`, count(w.visits), `${fixed(w.share, 1)} %`]);
 }
 
-/** The sentence above the visits table. */
+/** Whether the visits table has anything to show: the load never touched /visits leaves every count at 0. */
+export function hasVisits(m: RunModel): boolean {
+  return m.visits !== null && m.visits.total > 0 && m.visits.byWorker.some((w) => w.visits > 0);
+}
+
+/** The sentence above the visits table (without a table when there were none). */
 export function visitsIntro(m: RunModel): string {
   const v = m.visits!;
+  if (!hasVisits(m)) return `No visits in this run: no worker acknowledged a POST /visits (the store was ${v.kind === 'postgres' ? 'PostgreSQL' : 'SQLite'}, ${v.where}).`;
   const workers = v.byWorker.filter((w) => w.visits > 0).length;
   return `${v.total} visit${v.total === 1 ? '' : 's'} acknowledged in this run, served by ${workers} worker${workers === 1 ? '' : 's'}, stored in one shared ${v.kind === 'postgres' ? 'PostgreSQL' : 'SQLite'} database (${v.where}); counts ${v.source === 'stopped' ? 'as of the end of the run' : `as last reported ${v.source}`}.`;
 }
@@ -72,7 +81,7 @@ export function highlightRows(m: RunModel): string[][] {
   return m.highlights.map((h) => [at(h.at), h.what, h.detail]);
 }
 
-export function settingsRows(m: RunModel): [string, string][] {
+export function settingsRows(m: Pick<RunModel, 'settings' | 'balancerUrl' | 'pid' | 'counts' | 'stopped'>): [string, string][] {
   const c = m.settings;
   const rows: [string, string][] = [
     ['--metric', c.metric],
@@ -95,4 +104,22 @@ export function settingsRows(m: RunModel): [string, string][] {
   );
   if (m.stopped) rows.push(['stopped', `${m.stopped.reason}; ${m.stopped.forced} worker${m.stopped.forced === 1 ? '' : 's'} needed SIGKILL`]);
   return rows;
+}
+
+/** The most rows one table of the report shows (a run with 100,000 crashes must not make a 100,000-row page). */
+export const MAX_TABLE_ROWS = 1000;
+/** The most notes shown at the top. */
+export const MAX_NOTES = 50;
+
+/** `rows` cut to MAX_TABLE_ROWS, the last row saying how many were left out. */
+export function capRows(rows: string[][], width: number): string[][] {
+  if (rows.length <= MAX_TABLE_ROWS) return rows;
+  const left = rows.length - MAX_TABLE_ROWS;
+  return [...rows.slice(0, MAX_TABLE_ROWS), [`… ${formatCount(left)} more row${left === 1 ? '' : 's'} left out (every one is in events.ndjson)`, ...Array<string>(Math.max(0, width - 1)).fill('')]];
+}
+
+/** The notes cut to MAX_NOTES, the last one saying how many were left out. */
+export function capNotes(notes: readonly string[]): string[] {
+  if (notes.length <= MAX_NOTES) return [...notes];
+  return [...notes.slice(0, MAX_NOTES), `… and ${formatCount(notes.length - MAX_NOTES)} more notes`];
 }

@@ -5,6 +5,7 @@
  */
 import { UsageError } from '../errors.js';
 import { levelAt, type Profile } from '../loadgen/profile.js';
+import { parseLoad } from '../runs/read.js';
 import type { LoadMode } from './model.js';
 
 export interface OfferedLoad {
@@ -21,28 +22,15 @@ export function profileLoad(profile: Profile, peak: number, durationS: number, m
   return { mode, perSecond, source: `profile ${profile.name}, peak ${peak}` };
 }
 
-/** The load generator's `--out` lines: `{ t, dt, …, threads }` (closed loop) or `{ …, targetRate }` (open loop). t = end of the interval, s. */
+/**
+ * The load generator's `--out` lines (`{ t, dt, …, threads }` closed loop or `{ …, targetRate }` open loop; t = end
+ * of the interval, s), read by the one reader of load.ndjson (src/runs/read.ts) with its rules.
+ */
 export function parseLoadNdjson(text: string, file: string): OfferedLoad {
-  const rows: Array<{ t: number; level: number }> = [];
-  let mode: LoadMode | null = null;
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    let o: Record<string, unknown>;
-    try {
-      o = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      throw new UsageError(`${file}:${i + 1}: not JSON`);
-    }
-    const lineMode: LoadMode | null = typeof o.threads === 'number' ? 'closed' : typeof o.targetRate === 'number' ? 'open' : null;
-    if (typeof o.t !== 'number' || lineMode === null) {
-      throw new UsageError(`${file}:${i + 1}: expected a load generator --out line with "t" and "threads" or "targetRate"`);
-    }
-    if (mode !== null && mode !== lineMode) throw new UsageError(`${file}:${i + 1}: mixes closed-loop (threads) and open-loop (targetRate) lines`);
-    mode = lineMode;
-    rows.push({ t: o.t, level: (lineMode === 'closed' ? o.threads : o.targetRate) as number });
-  });
-  if (rows.length === 0 || mode === null) throw new UsageError(`${file}: no load lines`);
-  return fromSamples(rows, mode, `${file} (${mode === 'closed' ? 'virtual users' : 'arrival rate'})`);
+  const load = parseLoad(text, file);
+  if (load.mode === null) throw new UsageError(`${file}: no load lines`);
+  if (load.mode === 'mixed') throw new UsageError(`${file}: mixes closed-loop (threads) and open-loop (targetRate) lines`);
+  return fromSamples(load.lines.map((l) => ({ t: l.t, level: l.level })), load.mode, `${file} (${load.mode === 'closed' ? 'virtual users' : 'arrival rate'})`);
 }
 
 /** CSV `t,value` (header optional): value = arrivals per second from second t until the next row (open loop). */
@@ -81,4 +69,14 @@ function fromSamples(rows: Array<{ t: number; level: number }>, mode: LoadMode, 
     perSecond[i] = rows[j].level;
   }
   return { mode, perSecond, source };
+}
+
+/**
+ * A recorded load at another scale: every second's level times `factor` (a
+ * laptop's 40 req/s × 500 = a cloud's 20,000; a closed-loop trace's users
+ * alike). The shape — bursts, ramps, quiet seconds — is kept.
+ */
+export function scaleLoad(load: OfferedLoad, factor: number): OfferedLoad {
+  const perSecond = load.perSecond.map((v) => v * factor);
+  return { mode: load.mode, perSecond, source: `${load.source} × ${factor.toLocaleString('en-US')}` };
 }

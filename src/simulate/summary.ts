@@ -17,6 +17,11 @@ export interface RowInput {
   reactions: readonly Reaction[];
   /** Requests that failed, in total. */
   failed: number;
+  /**
+   * A recorded run's worker-seconds, measured on its events (src/policy/worker-seconds.ts); simulated rows
+   * leave it out and count `live` per second.
+   */
+  workerSeconds?: number;
 }
 
 export interface PolicyRow {
@@ -56,8 +61,8 @@ export function policyRow(input: RowInput, opts: RowOptions): PolicyRow {
     scaleOut: input.scales.filter((s) => s.to > s.from).length,
     scaleIn: input.scales.filter((s) => s.to < s.from).length,
     reactionS: medianReaction(input.reactions),
-    workerSeconds,
-    cost: opts.pricePerHour === null ? null : (workerSeconds / 3600) * opts.pricePerHour,
+    workerSeconds: input.workerSeconds ?? workerSeconds,
+    cost: opts.pricePerHour === null ? null : ((input.workerSeconds ?? workerSeconds) / 3600) * opts.pricePerHour,
     overSloS,
     failed: input.failed,
   };

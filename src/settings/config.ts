@@ -2,7 +2,7 @@
  * The lab's settings: defaults < --config file < flags. Validated once, here,
  * with messages that say what was expected and what was received.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { ConfigError, UsageError } from '../errors.js';
 import type { LabSettings } from '../events.js';
 import { parseInteger } from '../parse-int.js';
@@ -10,6 +10,7 @@ import { POLICY_NAMES, type PolicyName } from '../policy/rules.js';
 import { METRIC_NAMES, METRICS, type MetricName } from '../policy/metrics.js';
 
 export interface LabConfig extends LabSettings {
+  bootDelay: number;
   metric: MetricName;
   policy: PolicyName;
   /** Longest wait for a worker's in-flight requests on scale-in, ms. */
@@ -54,13 +55,14 @@ export const DEFAULTS: LabConfig = {
   balancer: 'l7',
   maxConnRequests: 0,
   maxConnAge: 0,
+  bootDelay: 0,
   drainTimeoutMs: 10_000,
   killTimeoutMs: 5_000,
   readyTimeoutMs: 15_000,
 };
 
 type Kind = 'int' | 'number' | 'string';
-interface KeySpec { key: keyof LabConfig; flag: string; kind: Kind; min?: number; max?: number }
+export interface KeySpec { key: keyof LabConfig; flag: string; kind: Kind; min?: number; max?: number }
 
 /** Keys settable from flags and the config file (file keys are the flag names, e.g. "scale-up", or camelCase). */
 const KEYS: KeySpec[] = [
@@ -88,9 +90,14 @@ const KEYS: KeySpec[] = [
   { key: 'upstreamTimeout', flag: 'upstream-timeout', kind: 'number', min: 0.1, max: 3600 },
   { key: 'maxConnRequests', flag: 'max-conn-requests', kind: 'int', min: 0, max: 1_000_000_000 },
   { key: 'maxConnAge', flag: 'max-conn-age', kind: 'int', min: 0, max: 86_400 },
+  // Bounded: a worker held longer than 10 minutes teaches nothing a simulator could not.
+  { key: 'bootDelay', flag: 'boot-delay', kind: 'number', min: 0, max: 600 },
 ];
 
-const ENUMS = { metric: METRIC_NAMES, policy: POLICY_NAMES, balancer: ['l7', 'l4'] } as const;
+/** The numeric and string settings with their flag names and bounds (the experiment file's schema is built from these). */
+export const SETTING_SPECS: readonly KeySpec[] = KEYS;
+
+export const ENUMS = { metric: METRIC_NAMES, policy: POLICY_NAMES, balancer: ['l7', 'l4'] } as const;
 
 /** Every setting a flag or the config file may set, by LabConfig key (commander's attribute names are the same). */
 export const SETTING_KEYS: readonly string[] = [...KEYS.map((k) => k.key), 'metric', 'policy', 'balancer'];
@@ -140,12 +147,13 @@ const camel = (flag: string) => flag.replace(/-([a-z])/g, (_m, c: string) => c.t
 export function parseConfigFile(text: string, file: string): RawSettings {
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    // A UTF-8 byte order mark (Windows editors write one) is not part of the JSON.
+    data = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (err) {
     throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new ConfigError(`config file ${file} must hold a JSON object (received ${Array.isArray(data) ? 'an array' : typeof data})`);
+    throw new ConfigError(`config file ${file} must hold a JSON object (received ${data === null ? 'null' : Array.isArray(data) ? 'an array' : `a ${typeof data}`})`);
   }
   const out: RawSettings = {};
   const known = KEYS.map((k) => k.flag).concat('metric', 'policy', 'balancer', 'database-url');
@@ -172,12 +180,50 @@ export function parseConfigFile(text: string, file: string): RawSettings {
   return out;
 }
 
+/** Largest --config file read; a settings file is a few hundred bytes. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/**
+ * Read the --config file: regular files only (a FIFO would block forever, a
+ * device such as /dev/zero never ends), at most MAX_CONFIG_BYTES. Opened
+ * non-blocking so that even opening a FIFO cannot hang.
+ */
 export function readConfigFile(file: string): RawSettings {
+  const fail = (err: unknown): never => {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  };
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    return fail(err);
+  }
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
+      throw new ConfigError(`config file ${file} is ${kind}; give a regular JSON file`);
+    }
+    const tooBig = () => new ConfigError(`config file ${file} is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB; a settings file is a few lines of JSON`);
+    if (st.size > MAX_CONFIG_BYTES) throw tooBig();
+    // Read to the end, but never past the bound (the file may grow while we read).
+    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      let got: number;
+      try {
+        got = readSync(fd, buf, n, buf.length - n, null);
+      } catch (err) {
+        return fail(err);
+      }
+      if (got === 0) break;
+      n += got;
+      if (n > MAX_CONFIG_BYTES) throw tooBig();
+    }
+    text = buf.toString('utf8', 0, n);
+  } finally {
+    closeSync(fd);
   }
   return parseConfigFile(text, file);
 }
