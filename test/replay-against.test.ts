@@ -1,8 +1,8 @@
 /**
  * Replay checked against reality: the residual model, table-driven; one real
  * A/B pair (two ~90 s runs with the same burst load, threshold vs target on
- * rps, recorded with bench/against.ts on a busy 2-core host, trimmed of
- * fields replay does not read) whose --against figures stay within the range
+ * rps, recorded with bench/against.ts on a busy 2-core host; only the stats
+ * events' decimals rounded) whose --against figures stay within the range
  * the comparison reports; bad input in one line, exit 2.
  */
 import { test } from 'node:test';
