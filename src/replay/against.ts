@@ -35,7 +35,7 @@ import { median, policyRow } from '../simulate/summary.js';
 import { calibrate, type Calibration } from './calibrate.js';
 import { fidelity, recordedLive, recordedRow } from './fidelity.js';
 import type { RecordedRun } from './recording.js';
-import { meanOver, replayResidual, residualTick } from './residual.js';
+import { meanOver, replayResidual, residualTick, workerMaxRps } from './residual.js';
 
 export type ReplayModel = 'residual' | 'calibrated';
 export const REPLAY_MODELS: readonly ReplayModel[] = ['residual', 'calibrated'];
@@ -137,7 +137,7 @@ interface Timeline {
   p95: ArrayLike<number>;
   scales: ReadonlyArray<{ t: number; from: number; to: number }>;
   reactions: readonly Reaction[];
-  /** Failed requests per second (own clock), or a list of [second since load start, count]. */
+  /** Failed requests between these seconds since the load started. */
   failed: (fromS: number, toS: number) => number;
 }
 
@@ -164,13 +164,14 @@ function figuresOf(tl: Timeline, off: number, fromS: number, toS: number, sloMs:
   };
 }
 
-function simTimeline(sim: SimResult, config: LabConfig, bootMs: number): Timeline {
+/** A replayed timeline; `off` = the load's start on its clock, s (failed requests are the model's, per second). */
+function simTimeline(sim: SimResult, config: LabConfig, bootMs: number, off: number): Timeline {
   return {
     live: sim.live,
     p95: sim.p95,
     scales: sim.scales,
     reactions: reactionTimes(simulatedReactionEvents(sim.ticks, sim.scales, sim.readyTimes, bootMs), config),
-    failed: () => 0,
+    failed: (fromS, toS) => Math.round(Array.from(sim.dropped).reduce((acc, x, i) => (i - off >= fromS && i - off < toS && Number.isFinite(x) ? acc + x : acc), 0)),
   };
 }
 
@@ -207,7 +208,7 @@ export function residualError(run: RecordedRun, config: LabConfig, cal: Calibrat
       warmingReadyAts: warming,
       backlog: 0,
       dt: (k.t - prev.t) / 1000,
-      limits: { serviceMs: cal.model.serviceMs, cores: cal.model.cores, timeoutMs: cal.model.timeoutMs, baseLatencyMs: cal.model.baseLatencyMs },
+      limits: { serviceMs: cal.model.serviceMs, cores: cal.model.cores, timeoutMs: cal.model.timeoutMs, baseLatencyMs: cal.model.baseLatencyMs, workerMaxRps: workerMaxRps(run) ?? undefined },
       users: cal.load.mode === 'closed' ? meanOver(cal.load.perSecond, prev.t, k.t) : null,
     });
     const p = measure(predicted.observation, warmupMs).values[config.metric];
@@ -232,7 +233,7 @@ export function compareAgainst(a: RecordedRun, b: RecordedRun, options: AgainstO
   const recordedA = resolvePolicy({}, recordedSettings(a));
   const calA = calibrate(a, a.host?.cores ?? options.cores ?? availableParallelism());
   const calB = calibrate(b, b.host?.cores ?? options.cores ?? availableParallelism());
-  const limits = { serviceMs: calA.model.serviceMs, cores: calA.model.cores, timeoutMs: calA.model.timeoutMs, baseLatencyMs: calA.model.baseLatencyMs };
+  const limits = { serviceMs: calA.model.serviceMs, cores: calA.model.cores, timeoutMs: calA.model.timeoutMs, baseLatencyMs: calA.model.baseLatencyMs, workerMaxRps: workerMaxRps(a) ?? undefined };
   if (model === 'residual') {
     if (!a.ticks.some((k) => k.observation !== undefined)) {
       throw new UsageError(`--model residual needs the observations in A's ticks (${a.dir} was recorded before the lab wrote them): use --model calibrated`);
@@ -269,11 +270,7 @@ export function compareAgainst(a: RecordedRun, b: RecordedRun, options: AgainstO
   const toS = Math.floor(Math.min(a.durationMs / 1000 - offA.s, b.durationMs / 1000 - offB.s));
   const fromS = 0;
   const sim = run(0);
-  const replayed = figuresOf(simTimeline(sim, settings, calA.bootMs), offA.s, fromS, toS, sloMs);
-  const dropped = sim.dropped;
-  replayed.failed = Math.round(
-    Array.from(dropped).reduce((acc, x, i) => (i - offA.s >= fromS && i - offA.s < toS && Number.isFinite(x) ? acc + x : acc), 0),
-  );
+  const replayed = figuresOf(simTimeline(sim, settings, calA.bootMs, offA.s), offA.s, fromS, toS, sloMs);
   const recB = recordedRow(b, calB);
   const loadB = b.load!;
   const real = figuresOf(
@@ -290,8 +287,8 @@ export function compareAgainst(a: RecordedRun, b: RecordedRun, options: AgainstO
     sloMs,
   );
 
-  const lo = error.p90 > 0 ? figuresOf(simTimeline(run(-error.p90), settings, calA.bootMs), offA.s, fromS, toS, sloMs) : replayed;
-  const hi = error.p90 > 0 ? figuresOf(simTimeline(run(error.p90), settings, calA.bootMs), offA.s, fromS, toS, sloMs) : replayed;
+  const lo = error.p90 > 0 ? figuresOf(simTimeline(run(-error.p90), settings, calA.bootMs, offA.s), offA.s, fromS, toS, sloMs) : replayed;
+  const hi = error.p90 > 0 ? figuresOf(simTimeline(run(error.p90), settings, calA.bootMs, offA.s), offA.s, fromS, toS, sloMs) : replayed;
   const span = (k: 'peak' | 'scaleOut' | 'scaleIn' | 'workerSeconds'): [number, number] => [Math.min(lo[k], replayed[k], hi[k]), Math.max(lo[k], replayed[k], hi[k])];
 
   // Same instance count: at each of B's ticks in the window, the replayed tick nearest the same moment of the load.

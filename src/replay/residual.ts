@@ -9,10 +9,11 @@
  *   workers: per-worker requests per second, CPU and in-flight scale by
  *   recorded ready / replayed ready;
  * - closed loop (N virtual users, each sending when answered): the users stay
- *   in flight, so throughput is what the replayed pool can serve, at most what
- *   N users send at the idle round trip; a worker serves what a recorded
- *   worker served when the recorded pool was the bottleneck (this tick's own
- *   contention), else 1000 / serviceMs;
+ *   in flight: the replayed pool serves what they sent, at most what its
+ *   workers can (a worker serves at most what one was seen to serve in the
+ *   run, `workerMaxRps`); where the recorded workers were at that most, the
+ *   users would have sent more to a larger pool (up to N × 1000 / the idle
+ *   round trip);
  * - saturation: the pool serves at most r × 1000 / serviceMs requests per
  *   second, and its workers use at most the host's cores; what is not served
  *   waits (queueing growth) for at most `timeoutMs`, then fails;
@@ -47,6 +48,11 @@ export interface ResidualLimits {
   timeoutMs: number;
   /** Round trip of one request on an idle worker, ms (closed loop: the most N users can send is N × 1000 / this). */
   baseLatencyMs: number;
+  /**
+   * Requests per second one worker was seen to serve at most in the run (`workerMaxRps`): what a worker
+   * can take on this host, contention included. Absent: 1000 / serviceMs.
+   */
+  workerMaxRps?: number;
 }
 
 export interface ResidualTickInput {
@@ -92,13 +98,16 @@ export function residualTick(x: ResidualTickInput): ResidualTick {
   const cpuPerRequest = cpuRec !== null && arrivals > 0 && R > 0 ? (cpuRec * R) / 100 / arrivals : serviceMs / 1000;
   const users = x.users ?? null;
   const userBound = users === null ? Number.POSITIVE_INFINITY : (users * 1000) / Math.max(0.1, x.limits.baseLatencyMs);
-  // Closed loop with the recorded pool the bottleneck: a worker serves what one served this tick.
-  const perWorker = users !== null && R > 0 && arrivals > 0 && arrivals < 0.9 * userBound ? arrivals / R : 1000 / serviceMs;
+  // What one worker can serve: the most one was seen to serve in the run, else the service time's bound.
+  const perWorker = x.limits.workerMaxRps ?? 1000 / serviceMs;
   const capacity = r === 0 ? 0 : Math.min(r * perWorker, cpuPerRequest > 0 ? cores / cpuPerRequest : Number.POSITIVE_INFINITY);
-  // Closed loop: the users send as fast as they are answered (none wait in a queue of their own).
-  const demand = users === null ? arrivals + x.backlog / x.dt : Math.min(userBound, Math.max(capacity, arrivals));
+  // Closed loop: the users send as fast as they are answered (none wait in a queue of their own). Where the
+  // recorded pool was the bottleneck (its workers at their most), they would send more to a larger pool.
+  const poolBound = R > 0 && arrivals / R >= 0.9 * perWorker;
+  const demand = users === null ? arrivals + x.backlog / x.dt : poolBound ? userBound : arrivals;
   const served = Math.min(demand, capacity);
-  const left = (demand - served) * x.dt;
+  // Open loop: what is not served waits, at most timeoutMs, then fails. Closed loop: the users wait (no queue of arrivals).
+  const left = users === null ? (demand - served) * x.dt : 0;
   const backlog = Math.min(left, (Math.max(capacity, arrivals) * timeoutMs) / 1000);
   const dropped = left - backlog;
 
@@ -144,6 +153,18 @@ export function residualTick(x: ResidualTickInput): ResidualTick {
     backlog,
     dropped,
   };
+}
+
+/**
+ * The most requests per second one worker was seen to serve in the run: the 95th percentile of the
+ * per-worker rates of the ready workers on the ticks that had traffic (null: none).
+ */
+export function workerMaxRps(run: RecordedRun): number | null {
+  const rates: number[] = [];
+  for (const k of run.ticks) for (const w of k.observation?.workers ?? []) if (w.state === 'ready' && w.rps > 0) rates.push(w.rps);
+  if (rates.length === 0) return null;
+  rates.sort((a, b) => a - b);
+  return rates[Math.min(rates.length - 1, Math.ceil(0.95 * rates.length) - 1)];
 }
 
 /** Mean of a per-second series over the seconds of [fromMs, toMs). */
