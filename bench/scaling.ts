@@ -11,19 +11,13 @@
  * scale actions (out / in — flapping shows as many), and worker-seconds used.
  * Every child is stopped on every exit path.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { Daemon, runLoad } from '../harness/daemon.js';
+import { freePort, sleep } from '../harness/process.js';
 import type { LabEvent } from '../src/events.js';
-import type { LoadSummary } from '../src/loadgen/summary.js';
+import { workerSeconds, workerSpans } from '../src/policy/worker-seconds.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = join(ROOT, 'bin/autoscale.js');
 
 const { values: args } = parseArgs({
   options: {
@@ -41,22 +35,9 @@ const SCENARIOS: Array<{ name: string; flags: string[] }> = [
   { name: 'target / worker-cpu (50 %)', flags: ['--policy', 'target', '--metric', 'worker-cpu', '--target', '50'] },
 ];
 
-const children = new Set<ChildProcess>();
-const dirs = new Set<string>();
-function cleanup() {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-}
-process.on('exit', cleanup);
-for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, () => process.exit(130));
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
+const labs = new Set<Daemon>();
+const cleanupAll = () => Promise.all([...labs].map((d) => d.cleanup()));
+for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, () => void cleanupAll().finally(() => process.exit(130)));
 
 interface Result {
   name: string;
@@ -71,49 +52,28 @@ interface Result {
 }
 
 async function run(name: string, flags: string[]): Promise<Result> {
-  const port = await freePort();
-  const basePort = await freePort();
-  const runDir = mkdtempSync(join(tmpdir(), 'autoscale-bench-'));
-  dirs.add(runDir);
-  const lab = spawn(process.execPath, [BIN, 'start', '--json', '--port', String(port), '--base-port', String(basePort), '--run-dir', runDir, ...flags], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, XDG_STATE_HOME: runDir } });
-  children.add(lab);
-  const events: LabEvent[] = [];
-  let buf = '';
-  lab.stdout!.on('data', (d: Buffer) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (line.trim()) events.push(JSON.parse(line) as LabEvent);
-    }
-  });
-  const waitFor = async (cond: () => boolean, ms: number) => {
-    const end = Date.now() + ms;
-    while (!cond()) {
-      if (Date.now() > end) throw new Error(`${name}: timed out`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  await waitFor(() => events.some((e) => e.type === 'worker' && e.state === 'ready'), 20_000);
-  const started = events.find((e) => e.type === 'started')!;
-  // Let a few quiet ticks pass, so both policies start from the same idle state.
-  await new Promise((r) => setTimeout(r, 6000));
-  const readyBefore = new Set(events.flatMap((e) => (e.type === 'worker' && e.state === 'ready' ? [e.id] : [])));
-  const loadStartWall = Date.now();
-  const load = spawn(
-    process.execPath,
-    [BIN, 'load', `http://127.0.0.1:${port}/`, '--profile', 'burst', '--threads', String(THREADS), '--base', '2', '--burst-on', '15', '--burst-off', '10', '--duration', String(LOAD_S), '--json'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  children.add(load);
-  let loadOut = '';
-  load.stdout!.on('data', (d) => (loadOut += d));
-  await once(load, 'exit');
-  await new Promise((r) => setTimeout(r, IDLE_S * 1000));
-  lab.kill('SIGTERM');
-  await once(lab, 'exit');
+  const lab = new Daemon({ port: await freePort(), basePort: await freePort(), args: flags });
+  labs.add(lab);
+  try {
+    await lab.waitReady(1, 20_000);
+    const events = lab.events as unknown as LabEvent[];
+    const started = events.find((e) => e.type === 'started')!;
+    // Let a few quiet ticks pass, so both policies start from the same idle state.
+    await sleep(6000);
+    const readyBefore = new Set(events.flatMap((e) => (e.type === 'worker' && e.state === 'ready' ? [e.id] : [])));
+    const loadStartWall = Date.now();
+    const load = runLoad(`${lab.url}/`, ['--profile', 'burst', '--threads', String(THREADS), '--base', '2', '--burst-on', '15', '--burst-off', '10', '--duration', String(LOAD_S)]);
+    const { summary: s } = await load.done;
+    await sleep(IDLE_S * 1000);
+    await lab.stop();
+    return measure(name, events, started, readyBefore, loadStartWall, `load: ${s.requests.sent} sent, ${s.requests.ok} ok, ${s.requests.failed} failed, p99 ${s.latencyMs?.p99 ?? '–'} ms`);
+  } finally {
+    await lab.cleanup();
+    labs.delete(lab);
+  }
+}
 
+function measure(name: string, events: LabEvent[], started: LabEvent, readyBefore: Set<number>, loadStartWall: number, summary: string): Result {
   // The lab's clock: t of 'started' is ~0 at its wall-clock startedAt.
   const startedAt = started.type === 'started' ? started.startedAt : 0;
   const loadT = loadStartWall - startedAt;
@@ -121,16 +81,9 @@ async function run(name: string, flags: string[]): Promise<Result> {
   const ticks = events.filter((e): e is Extract<LabEvent, { type: 'tick' }> => e.type === 'tick' && e.t >= loadT && e.t <= endT);
   const added = events.filter((e) => e.type === 'worker' && e.state === 'ready' && !readyBefore.has(e.id) && e.t >= loadT && e.t <= loadT + LOAD_S * 1000);
   const scales = events.filter((e): e is Extract<LabEvent, { type: 'scale' }> => e.type === 'scale' && e.t >= loadT && e.t <= endT);
-  // Worker-seconds: live instances integrated over [loadT, endT], from every tick's count.
-  let workerSeconds = 0;
-  for (let i = 1; i < ticks.length; i++) workerSeconds += (ticks[i - 1].instances * (ticks[i].t - ticks[i - 1].t)) / 1000;
-  let summary: string;
-  try {
-    const s = JSON.parse(loadOut) as LoadSummary;
-    summary = `load: ${s.requests.sent} sent, ${s.requests.ok} ok, ${s.requests.failed} failed, p99 ${s.latencyMs?.p99 ?? '–'} ms`;
-  } catch {
-    summary = 'load summary unreadable';
-  }
+  // Worker-seconds over [loadT, endT], by the one definition report and replay use.
+  const spans = workerSpans(events.flatMap((e) => (e.type === 'worker' ? [{ t: e.t, id: e.id, state: e.state }] : [])));
+  const used = workerSeconds(spans.values(), endT, loadT);
   return {
     name,
     series: ticks.map((e) => ({ t: (e.t - loadT) / 1000, instances: e.instances })),
@@ -139,7 +92,7 @@ async function run(name: string, flags: string[]): Promise<Result> {
     peak: Math.max(0, ...ticks.map((e) => e.instances)),
     outs: scales.filter((s) => s.direction === 'out').length,
     ins: scales.filter((s) => s.direction === 'in').length,
-    workerSeconds,
+    workerSeconds: used,
     loadSummary: summary,
   };
 }

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { simulate } from '../src/simulate/engine.js';
 import { profileLoad } from '../src/simulate/load.js';
 import { EXPONENTIAL_P95, type CapacityModel } from '../src/simulate/model.js';
-import { resolvePolicy } from '../src/simulate/policy-flags.js';
+import { resolvePolicy } from '../src/settings/policy-flags.js';
 
 const DAY = 86_400;
 const CAPACITY = 100; // req/s per instance at 100 % of a core

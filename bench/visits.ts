@@ -13,20 +13,13 @@
  * 201 answers (no lost or doubled write under load). Every child, the
  * PostgreSQL cluster and every temp dir are removed on every exit path.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import type { LabEvent } from '../src/events.js';
+import { Daemon, runLoad } from '../harness/daemon.js';
 import type { LoadSummary } from '../src/loadgen/summary.js';
-import { freePort } from '../test/helpers.js';
-import { findPgBin, startPgCluster, type PgCluster } from '../test/pg-cluster.js';
+import { freePort } from '../harness/process.js';
+import { findPgBin, startPgCluster, type PgCluster } from '../harness/pg-cluster.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = join(ROOT, 'bin/autoscale.js');
 
 const { values: args } = parseArgs({
   options: {
@@ -37,17 +30,15 @@ const { values: args } = parseArgs({
 const DURATION = Number(args.duration);
 const THREADS = Number(args.threads);
 
-const children = new Set<ChildProcess>();
-const dirs = new Set<string>();
+const labs = new Set<Daemon>();
 let cluster: PgCluster | null = null;
-function cleanup() {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+async function cleanupAll(): Promise<void> {
+  await Promise.all([...labs].map((d) => d.cleanup()));
   cluster?.stop();
   cluster = null;
 }
-process.on('exit', cleanup);
-for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, () => process.exit(130));
+process.on('exit', () => cluster?.stop());
+for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, () => void cleanupAll().finally(() => process.exit(130)));
 
 interface Run {
   rps: number;
@@ -58,50 +49,23 @@ interface Run {
 }
 
 async function startLab(workers: number, databaseUrl: string | null) {
-  const port = await freePort();
-  const basePort = await freePort();
-  const runDir = mkdtempSync(join(tmpdir(), 'autoscale-bench-visits-'));
-  dirs.add(runDir);
-  const flags = ['start', '--json', '--min', String(workers), '--max', String(workers), '--work', '0', '--port', String(port), '--base-port', String(basePort), '--run-dir', runDir];
-  if (databaseUrl !== null) flags.push('--database-url', databaseUrl);
-  const lab = spawn(process.execPath, [BIN, ...flags], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, DATABASE_URL: '' } });
-  children.add(lab);
-  const events: LabEvent[] = [];
-  let buf = '';
-  lab.stdout!.on('data', (d: Buffer) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (line.trim()) events.push(JSON.parse(line) as LabEvent);
-    }
-  });
-  const end = Date.now() + 60_000;
-  while (events.filter((e) => e.type === 'worker' && e.state === 'ready').length < workers) {
-    if (lab.exitCode !== null || Date.now() > end) throw new Error(`lab with ${workers} workers did not get ready`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const args = ['--min', String(workers), '--max', String(workers), '--work', '0', ...(databaseUrl === null ? [] : ['--database-url', databaseUrl])];
+  const lab = new Daemon({ port: await freePort(), basePort: await freePort(), args, env: { DATABASE_URL: '' } });
+  labs.add(lab);
+  await lab.waitReady(workers, 60_000);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: lab.url,
     stop: async () => {
-      lab.kill('SIGTERM');
-      if (lab.exitCode === null) await once(lab, 'exit');
-      children.delete(lab);
-      rmSync(runDir, { recursive: true, force: true });
-      dirs.delete(runDir);
+      await lab.stop();
+      await lab.cleanup();
+      labs.delete(lab);
     },
   };
 }
 
 async function load(url: string, extra: string[]): Promise<LoadSummary> {
-  const child = spawn(process.execPath, [BIN, 'load', url, '--threads', String(THREADS), '--duration', String(DURATION), '--json', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.add(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  await once(child, 'exit');
-  children.delete(child);
-  return JSON.parse(out) as LoadSummary;
+  const { summary } = await runLoad(url, ['--threads', String(THREADS), '--duration', String(DURATION), ...extra]).done;
+  return summary;
 }
 
 async function measure(workers: number, databaseUrl: string | null, writes: boolean): Promise<Run> {
@@ -151,4 +115,4 @@ for (const workers of [1, 5]) {
 console.log('\n| request | workers | req/s | p99 (ms) | × reference | failed | stored = acknowledged |');
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);
-cleanup();
+await cleanupAll();

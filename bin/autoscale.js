@@ -14,15 +14,25 @@ const { main, emergencyStop } = await import(entry.href);
 // A crash of the daemon must not leave workers behind: kill them first, then say what happened.
 // (Workers also exit by themselves when their IPC channel to us closes, e.g. on SIGKILL.)
 function crash(err) {
+  let labs = 0;
   try {
-    emergencyStop();
+    labs = emergencyStop();
   } finally {
-    process.stderr.write(`autoscale crashed: ${err && err.stack ? err.stack : err}\nworkers were stopped.\n`);
+    // "workers were stopped" only where a lab (and so workers) existed: not from report, replay, load…
+    process.stderr.write(`autoscale crashed: ${err && err.stack ? err.stack : err}\n${labs > 0 ? 'workers were stopped.\n' : ''}`);
     process.exit(1);
   }
 }
 process.on('uncaughtException', crash);
 process.on('unhandledRejection', crash);
+// A reader that went away (`autoscale runs | head -1`) is no crash: the output ends quietly. (`start` also stops its
+// lab cleanly then, see commands/start.ts.) Any other stream error still is one.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (err && err.code === 'EPIPE') return;
+    crash(err);
+  });
+}
 
 const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
 process.exit(code);

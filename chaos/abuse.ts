@@ -7,7 +7,8 @@
 import net from 'node:net';
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { Pool } from 'undici';
-import { Daemon, freePort, isAlive, procStats, runLoad, sleep, waitFor } from './daemon.js';
+import { Daemon, runLoad } from '../harness/daemon.js';
+import { freePort, isAlive, procStats, sleep, waitFor } from '../harness/process.js';
 import type { ChaosContext } from './faults.js';
 import { Recorder, seconds, type ScenarioResult } from './report.js';
 

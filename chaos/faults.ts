@@ -8,7 +8,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, Daemon, freePort, isAlive, procStats, runLoad, sleep, tempDir, waitFor, type Event, type LoadSummaryLike } from './daemon.js';
+import { BIN, Daemon, runLoad, type Event } from '../harness/daemon.js';
+import { freePort, isAlive, procStats, sleep, tempDir, waitFor } from '../harness/process.js';
+import type { LoadSummary } from '../src/loadgen/summary.js';
 import { medianMax, Recorder, seconds, type ScenarioResult } from './report.js';
 
 export interface ChaosContext {
@@ -17,10 +19,10 @@ export interface ChaosContext {
   log: (line: string) => void;
 }
 
-const statusCount = (s: LoadSummaryLike, status: number) => s.errors.http.byStatus[String(status)] ?? 0;
-const onlyStatuses = (s: LoadSummaryLike, allowed: number[]) => Object.keys(s.errors.http.byStatus).every((k) => allowed.includes(Number(k)));
-const transport = (s: LoadSummaryLike) => s.errors.timeout + s.errors.refused + s.errors.reset + s.errors.other;
-const describe = (s: LoadSummaryLike) => `sent ${s.requests.sent}, ok ${s.requests.ok}, http ${JSON.stringify(s.errors.http.byStatus)}, transport ${JSON.stringify(s.errors.byCode)}`;
+const statusCount = (s: LoadSummary, status: number) => s.errors.http.byStatus[String(status)] ?? 0;
+const onlyStatuses = (s: LoadSummary, allowed: number[]) => Object.keys(s.errors.http.byStatus).every((k) => allowed.includes(Number(k)));
+const transport = (s: LoadSummary) => s.errors.timeout + s.errors.refused + s.errors.reset + s.errors.other;
+const describe = (s: LoadSummary) => `sent ${s.requests.sent}, ok ${s.requests.ok}, http ${JSON.stringify(s.errors.http.byStatus)}, transport ${JSON.stringify(s.errors.byCode)}`;
 
 async function withDaemon<T>(opts: ConstructorParameters<typeof Daemon>[0], fn: (d: Daemon) => Promise<T>): Promise<T> {
   const d = new Daemon(opts);
@@ -331,7 +333,7 @@ export async function crashLoop(ctx: ChaosContext): Promise<ScenarioResult> {
           r.expected = '≤ 4 (in flight on the killed one)';
           r.recover = `${seconds(recovered)} after the fault cleared`;
           r.note(`back-off delays ${delays.join(', ')} ms; daemon CPU ${cpuPct.toFixed(1)} % of a core (incl. reaped children) during ${loopSec} s of crash loop`);
-          // Doubling from 500 ms; the streak (and so the delay) resets when any worker has stayed ready 10 s (README).
+          // Doubling from 500 ms; the streak (and so the delay) resets when any worker has stayed ready 10 s (docs/lab.md).
           r.check('back-off grows', delays.length >= 3 && delays[0] === 500 && delays.every((ms, i) => i === 0 || ms === Math.min(2 * delays[i - 1], 30_000) || ms === 500) && delays.some((ms) => ms >= 2000), delays.join(', '));
           r.check('crashes are few (no spin)', crashes.length >= 2 && crashes.length <= 12, `${crashes.length} crashes in ${loopSec} s`);
           r.check('daemon CPU stays low', cpuPct < 40, `${cpuPct.toFixed(1)} %`);

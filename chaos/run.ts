@@ -1,5 +1,6 @@
 /**
- * `npm run chaos`: every fault and abuse scenario of issue 14 against a real
+ * `npm run chaos`: every fault and abuse scenario of issue 14 (and the operating
+ * ones of issue 19: two labs, a control-socket flood) against a real
  * lab on loopback, then one table (scenario, requests, failed, expected, time
  * to recover, verdict). `-- --only 1,3` runs some; `-- --short` uses the
  * test durations; `-- --soak 600` runs the leak soak instead. Exit 1 if any
@@ -8,6 +9,7 @@
 import { parseArgs } from 'node:util';
 import { ABUSE } from './abuse.js';
 import { FAULTS, type ChaosContext } from './faults.js';
+import { OPERATING } from './operating.js';
 import { formatTable, type ScenarioResult } from './report.js';
 import { soak } from './soak.js';
 
@@ -26,10 +28,10 @@ if (values.soak !== undefined) {
   }
   results.push(await soak(ctx, secondsArg));
 } else {
-  const all = [...FAULTS, ...ABUSE];
+  // Keys: faults 1…, abuse A1…, operating O1… (`--only 3,A2,O1`).
+  const all = [...FAULTS.map((s, i) => [String(i + 1), s] as const), ...ABUSE.map((s, i) => [`A${i + 1}`, s] as const), ...OPERATING.map((s, i) => [`O${i + 1}`, s] as const)];
   const only = values.only === undefined ? null : new Set(values.only.split(',').map((s) => s.trim()));
-  for (const [i, scenario] of all.entries()) {
-    const key = i < FAULTS.length ? String(i + 1) : `A${i - FAULTS.length + 1}`;
+  for (const [key, scenario] of all) {
     if (only !== null && !only.has(key)) continue;
     const t0 = Date.now();
     ctx.log(`running ${key} ${scenario.name}…`);

@@ -13,7 +13,8 @@
 import { readdirSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { freePort, procStats, runLoad, sleep, tempDir, waitFor, zombiesOf } from './daemon.js';
+import { runLoad } from '../harness/daemon.js';
+import { freePort, procStats, sleep, tempDir, waitFor, zombiesOf } from '../harness/process.js';
 import type { ChaosContext } from './faults.js';
 import { Recorder, type ScenarioResult } from './report.js';
 import { rmSync } from 'node:fs';
@@ -53,7 +54,7 @@ export async function soak(ctx: ChaosContext, durationSec: number): Promise<Scen
   const sampleEveryMs = durationSec >= 300 ? 10_000 : 5000;
   const warmupSec = durationSec >= 300 ? 60 : Math.round(durationSec / 3);
   const gc = fullGc();
-  const { resolveConfig } = await import('../src/lab/config.js');
+  const { resolveConfig } = await import('../src/settings/config.js');
   const { Lab } = await import('../src/lab/lab.js');
   const config = resolveConfig({ port: '0', basePort: String(await freePort()), min: '1', max: '4', interval: '1', cooldown: '0', work: '5' });
   const runDir = tempDir('autoscale-chaos-soak-');

@@ -7,55 +7,43 @@ import { Command, CommanderError, Option } from 'commander';
 import type { CliIO, SetExitCode } from './cli-io.js';
 import { AutoscaleError, UsageError } from './errors.js';
 import { parseInteger } from './parse-int.js';
-import { DATABASE_URL_KEY, DEFAULTS, resolveConfig } from './lab/config.js';
-import { addSettingOptions, typedSettings } from './cli-settings.js';
+import { DATABASE_URL_KEY, DEFAULTS, resolveConfig } from './settings/config.js';
+import { addSettingOptions, typedSettings } from './settings/flags.js';
 import { registerWhatIfCommands } from './commands/whatif.js';
 import { chooseDatabaseUrl, StoreLocationError, type StoreLocation } from './store/location.js';
 // load command registered here
 import { registerLoadCommand } from './loadgen/command.js';
 import { registerReportCommands } from './report/command.js';
 import type { ControlRequest } from './control/protocol.js';
+import { LAB_HELP } from './runs/choose-lab.js';
 
-/** status, scale, pause, resume, refresh, stop: talk to the running lab over its control socket. */
+/** status, scale, pause, resume, refresh, stop: talk to a running lab over its control socket. */
 function registerControlCommands(program: Command, io: CliIO, setExitCode: SetExitCode): void {
-  const runDirHelp = 'the lab whose run directory this is (default: the running lab, from the state directory)';
-  const send = async (request: ControlRequest, opts: { runDir?: string; json?: boolean }) => {
-    const [{ runControl }, { readCurrent }] = await Promise.all([import('./commands/control.js'), import('./runs/paths.js')]);
-    setExitCode(await runControl(request, opts, io, (env) => readCurrent(env)));
+  type Target = { runDir?: string; lab?: string; json?: boolean };
+  const send = async (request: ControlRequest, opts: Target) => {
+    const [{ runControl }, { liveLabs }] = await Promise.all([import('./commands/control.js'), import('./runs/paths.js')]);
+    setExitCode(await runControl(request, opts, io, (env) => liveLabs(env)));
   };
-  program
-    .command('status')
-    .description('Show the running lab: policy and settings, paused or not, every worker, desired vs running, the last decision.')
-    .option('--json', 'one JSON object instead of text')
-    .option('--run-dir <dir>', runDirHelp)
-    .action((opts: { runDir?: string; json?: boolean }) => send({ cmd: 'status' }, opts));
-  program
-    .command('scale')
-    .description('Set the worker count now (within --min/--max) and pause automatic scaling until `autoscale resume`.')
-    .argument('<n>', 'number of workers')
-    .option('--run-dir <dir>', runDirHelp)
-    .action((n: string, opts: { runDir?: string }) => send({ cmd: 'scale', n: parseIntFlag('<n>', n, 0, 64) }, opts));
-  program
-    .command('pause')
-    .description('Pause automatic scaling (manual scale still works).')
-    .option('--run-dir <dir>', runDirHelp)
-    .action((opts: { runDir?: string }) => send({ cmd: 'pause' }, opts));
-  program
-    .command('resume')
-    .description('Resume automatic scaling.')
-    .option('--run-dir <dir>', runDirHelp)
-    .action((opts: { runDir?: string }) => send({ cmd: 'resume' }, opts));
-  program
-    .command('refresh')
-    .description('Replace every worker, one batch at a time: new ones ready and healthy first, then the old ones drain and stop.')
-    .option('--min-healthy <percent>', 'replace at most (100 - this) % of the workers at a time, at least one (default 90, like AWS)', '90')
-    .option('--run-dir <dir>', runDirHelp)
-    .action((opts: { runDir?: string; minHealthy: string }) => send({ cmd: 'refresh', minHealthy: parseIntFlag('--min-healthy', opts.minHealthy, 0, 100) }, opts));
-  program
-    .command('stop')
-    .description('Stop the running lab cleanly (drain and stop every worker), like q on its dashboard.')
-    .option('--run-dir <dir>', runDirHelp)
-    .action((opts: { runDir?: string }) => send({ cmd: 'stop' }, opts));
+  // Every control command takes the same two ways of naming its lab.
+  const target = (cmd: Command) =>
+    cmd
+      .option('--lab <port|run>', LAB_HELP)
+      .option('--run-dir <dir>', 'the lab whose run directory this is');
+  target(program.command('status').description('Show the running lab: policy and settings, paused or not, every worker, desired vs running, the last decision.').option('--json', 'one JSON object instead of text')).action(
+    (opts: Target) => send({ cmd: 'status' }, opts),
+  );
+  target(program.command('scale').description('Set the worker count now (within --min/--max) and pause automatic scaling until `autoscale resume`.').argument('<n>', 'number of workers')).action(
+    (n: string, opts: Target) => send({ cmd: 'scale', n: parseIntFlag('<n>', n, 0, 64) }, opts),
+  );
+  target(program.command('pause').description('Pause automatic scaling (manual scale still works).')).action((opts: Target) => send({ cmd: 'pause' }, opts));
+  target(program.command('resume').description('Resume automatic scaling.')).action((opts: Target) => send({ cmd: 'resume' }, opts));
+  target(
+    program
+      .command('refresh')
+      .description('Replace every worker, one batch at a time: new ones ready and healthy first, then the old ones drain and stop.')
+      .option('--min-healthy <percent>', 'replace at most (100 - this) % of the workers at a time, at least one (default 90, like AWS)', '90'),
+  ).action((opts: Target & { minHealthy: string }) => send({ cmd: 'refresh', minHealthy: parseIntFlag('--min-healthy', opts.minHealthy, 0, 100) }, opts));
+  target(program.command('stop').description('Stop the running lab cleanly (drain and stop every worker), like q on its dashboard.')).action((opts: Target) => send({ cmd: 'stop' }, opts));
 }
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };

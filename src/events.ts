@@ -145,6 +145,8 @@ export interface TickEvent {
   t: number;
   /** Host CPU %, 0–100 (null if the sample failed). */
   cpu: number | null;
+  /** `cpu` split into the lab's own processes (daemon and workers) and every other process, same unit; absent when not measured (not Linux, older recordings). */
+  cpuSplit?: { lab: number; other: number };
   /** The metric the policy used and its value. */
   metric: MetricName;
   value: number | null;

@@ -8,6 +8,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { ABUSE } from '../chaos/abuse.js';
 import { FAULTS, type ChaosContext } from '../chaos/faults.js';
+import { OPERATING } from '../chaos/operating.js';
 import { failures, formatTable, type ScenarioResult } from '../chaos/report.js';
 
 const ctx: ChaosContext = { short: true, log: () => {} };
@@ -28,6 +29,6 @@ async function run(t: TestContext, scenario: (c: ChaosContext) => Promise<Scenar
   assert.equal(f, null, f?.text);
 }
 
-for (const scenario of [...FAULTS, ...ABUSE]) {
+for (const scenario of [...FAULTS, ...ABUSE, ...OPERATING]) {
   test(`chaos: ${scenario.name}`, { timeout: 180_000 }, (t) => run(t, scenario));
 }

@@ -2,7 +2,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
@@ -221,4 +221,20 @@ test('balancer port in use: exit 1, the port named, no worker started', async (t
   assert.doesNotMatch(d.stderr(), /^\s+at /m);
   assert.deepEqual(workerPids(d), []);
   assert.deepEqual(readdirSync(d.runDir), []);
+});
+
+test('a crash says "workers were stopped." only when a lab (and so workers) existed: not from report, replay or load', async () => {
+  const { emergencyStop, running } = await import('../src/commands/running.js');
+  assert.equal(emergencyStop(), 0, 'no lab in this process: nothing to claim');
+  let killed = 0;
+  const lab = { killAllSync: () => void killed++ };
+  running.add(lab);
+  try {
+    assert.equal(emergencyStop(), 1);
+    assert.equal(killed, 1);
+  } finally {
+    running.delete(lab);
+  }
+  const bin = readFileSync(BIN, 'utf8');
+  assert.match(bin, /labs > 0 \? 'workers were stopped\.\\n' : ''/, 'bin prints the line only then');
 });

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DATABASE_URL_KEY, DEFAULTS, parseConfigFile, readConfigFile, resolveConfig } from '../src/lab/config.js';
+import { DATABASE_URL_KEY, DEFAULTS, MAX_CONFIG_BYTES, parseConfigFile, readConfigFile, resolveConfig } from '../src/settings/config.js';
 import { chooseDatabaseUrl } from '../src/store/location.js';
 import { freePort, runCli } from './helpers.js';
 import { AutoscaleError } from '../src/errors.js';
@@ -103,4 +104,24 @@ test('config file: "database-url" is a start setting like the others; flag > fil
   const bad = await runMain(['start', '--config', cfg, '--run-dir', runDir, '--no-dashboard']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^error: "database-url" in the config file .*lab\.json: expected a database URL/m);
+});
+
+test('config file input: a FIFO and /dev/zero are refused at once (regular files only), a huge file is refused, null is named, a UTF-8 BOM is accepted', { timeout: 10_000 }, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'autoscale-config-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const fifo = join(dir, 'settings.fifo');
+  execFileSync('mkfifo', [fifo]);
+  // Used to block forever in open(); now refused without waiting for a writer.
+  assert.throws(() => readConfigFile(fifo), { code: 'AS_ERR_CONFIG', message: /settings\.fifo is a FIFO; give a regular JSON file/ });
+  if (existsSync('/dev/zero')) assert.throws(() => readConfigFile('/dev/zero'), { code: 'AS_ERR_CONFIG', message: /\/dev\/zero is a device; give a regular JSON file/ });
+  assert.throws(() => readConfigFile(dir), { code: 'AS_ERR_CONFIG', message: /is a directory/ });
+  const big = join(dir, 'big.json');
+  writeFileSync(big, `{"max": 3, "x": "${'a'.repeat(MAX_CONFIG_BYTES)}"}`);
+  assert.throws(() => readConfigFile(big), { code: 'AS_ERR_CONFIG', message: /big\.json is larger than 1 MiB/ });
+  assert.throws(() => parseConfigFile('null', 'c.json'), { code: 'AS_ERR_CONFIG', message: /^config file c\.json must hold a JSON object \(received null\)$/ });
+  assert.throws(() => parseConfigFile('"max"', 'c.json'), { message: /\(received a string\)$/ });
+  assert.throws(() => parseConfigFile('[]', 'c.json'), { message: /\(received an array\)$/ });
+  const bom = join(dir, 'bom.json');
+  writeFileSync(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"max": 4}')]));
+  assert.deepEqual(readConfigFile(bom), { max: 4 });
 });

@@ -3,14 +3,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { connect } from 'node:net';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openControl } from '../src/control/attach.js';
 import { sendRequest } from '../src/control/client.js';
-import { ControlServer } from '../src/control/server.js';
-import { startLab, until } from './helpers.js';
+import { CONTROL_LIMITS, ControlServer } from '../src/control/server.js';
+import { sleep, startLab, until } from './helpers.js';
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'autoscale-sock-'));
@@ -44,8 +44,11 @@ test('garbage on the socket gets error replies and a logged event; the lab keeps
   // A line longer than 64 KiB: an error, and the connection is closed.
   const huge = await raw(control.path, 'x'.repeat(70_000), 1);
   assert.match(String(huge[0].message), /longer than 65536 bytes/);
-  const logged = events.filter((e) => e.type === 'command' && !e.ok);
-  assert.equal(logged.length, 6);
+  // Logged: the first at once, the other five within the same second as one summary line (at most one event a second).
+  const logged = () => events.filter((e) => e.type === 'command' && !e.ok) as Array<{ message: string }>;
+  await until('the summary of the held bad messages', () => logged().length === 2, 5000);
+  assert.match(logged()[0].message, /^malformed message: not JSON/);
+  assert.match(logged()[1].message, /^5 more invalid requests in \d+\.\d s, not logged one by one \(the last: malformed message: a request line is longer than 65536 bytes\)$/);
   const status = await sendRequest(control.path, { cmd: 'status' });
   assert.equal(status.ok, true);
   assert.equal((status as { data: { settings: { max: number } } }).data.settings.max, 5);
@@ -86,4 +89,96 @@ test('a stale socket left by a SIGKILLed process is removed at listen; a live on
   const server = await ControlServer.listen(dir, handler);
   t.after(() => server.close());
   assert.equal((await sendRequest(path, { cmd: 'status' })).message, 'new lab');
+});
+
+/** A server with a trivial handler, counting bad-message reports. */
+async function plainServer(t: { after: (fn: () => unknown) => void }, limits: Partial<typeof CONTROL_LIMITS> = {}) {
+  const dir = tempDir(t);
+  const bad: string[] = [];
+  const server = await ControlServer.listen(
+    dir,
+    { handle: async (r) => ({ type: 'result', ok: true, message: `did ${r.cmd}` }), onBadMessage: (m) => bad.push(m) },
+    { ...CONTROL_LIMITS, ...limits },
+  );
+  t.after(() => server.close());
+  return { server, bad };
+}
+
+function idleClient(path: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(path);
+    s.on('error', () => {});
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+test('80 idle connections do not lock the operator out: status still answers (the longest-idle one makes room)', async (t) => {
+  const { server } = await plainServer(t);
+  const idle: Socket[] = [];
+  t.after(() => idle.forEach((s) => s.destroy()));
+  for (let i = 0; i < 80; i++) idle.push(await idleClient(server.path));
+  const reply = await sendRequest(server.path, { cmd: 'status' });
+  assert.equal(reply.message, 'did status');
+  assert.ok(server.connections <= CONTROL_LIMITS.maxConnections, `${server.connections} open`);
+});
+
+test('an idle connection is closed after the idle limit, and dribbling bytes without a newline does not extend it', async (t) => {
+  const { server } = await plainServer(t, { idleMs: 300 });
+  const quiet = await idleClient(server.path);
+  const dribbler = await idleClient(server.path);
+  t.after(() => [quiet, dribbler].forEach((s) => s.destroy()));
+  let said = '';
+  quiet.setEncoding('utf8').on('data', (d: string) => (said += d));
+  const drip = setInterval(() => dribbler.writable && dribbler.write('x'), 50);
+  t.after(() => clearInterval(drip));
+  const t0 = Date.now();
+  await until('both closed', () => quiet.destroyed || quiet.readableEnded, 3000);
+  await until('the dribbler closed too', () => dribbler.destroyed || dribbler.readableEnded, 3000);
+  assert.ok(Date.now() - t0 < 2000);
+  assert.match(said, /closed: no request within 0 s|closed: no request within/);
+  // A request in progress is never timed out: a handler slower than the idle limit still answers.
+  const dir = tempDir(t);
+  const slow = await ControlServer.listen(dir, { handle: async () => { await sleep(600); return { type: 'result', ok: true, message: 'slow done' }; }, onBadMessage: () => {} }, { ...CONTROL_LIMITS, idleMs: 200 });
+  t.after(() => slow.close());
+  assert.equal((await sendRequest(slow.path, { cmd: 'refresh', minHealthy: 90 })).message, 'slow done');
+});
+
+test('a flood of bad lines: at most one invalid-request report a second (the rest summarised with a count), bounded memory, status answers at once', async (t) => {
+  const { server, bad } = await plainServer(t);
+  const line = 'not json\n';
+  const flood: Socket[] = [];
+  t.after(() => flood.forEach((s) => s.destroy()));
+  const t0 = Date.now();
+  // 200 connections × 500 bad lines each, never reading a reply.
+  for (let i = 0; i < 200; i++) {
+    const s = await idleClient(server.path);
+    s.write(line.repeat(500));
+    flood.push(s);
+  }
+  const s0 = Date.now();
+  const reply = await sendRequest(server.path, { cmd: 'status' });
+  assert.equal(reply.message, 'did status');
+  assert.ok(Date.now() - s0 < 2000, `status took ${Date.now() - s0} ms`);
+  await until('every flooding connection closed by the lab', () => server.connections === 0, 5000);
+  await sleep(1200);
+  const seconds = (Date.now() - t0) / 1000;
+  assert.ok(bad.length <= Math.ceil(seconds) + 1, `${bad.length} reports in ${seconds.toFixed(1)} s`);
+  const counted = bad.slice(1).reduce((n, m) => n + Number(/^(\d+) more invalid requests?/.exec(m)?.[1] ?? 0), 1);
+  // Each connection queued more than 32 lines at once: refused and closed, and counted once.
+  assert.ok(counted >= 200, `${counted} refusals counted`);
+  assert.match(bad.at(-1)!, /the last: too many requests queued on one connection/);
+});
+
+test('a control.sock that is a regular file or a dangling symlink: one clear error, the file is left alone', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'control.sock');
+  writeFileSync(path, 'my notes');
+  const handler = { handle: async () => ({ type: 'result' as const, ok: true as const, message: 'x' }), onBadMessage: () => {} };
+  await assert.rejects(ControlServer.listen(dir, handler), (err: Error & { code?: string }) => err.code === 'AS_ERR_RUN_DIR' && /is a regular file, not a control socket; it was left alone/.test(err.message));
+  assert.equal(readFileSync(path, 'utf8'), 'my notes');
+  rmSync(path);
+  symlinkSync(join(dir, 'nowhere'), path);
+  await assert.rejects(ControlServer.listen(dir, handler), /is a symlink, not a control socket/);
+  assert.ok(lstatSync(path).isSymbolicLink());
 });

@@ -6,11 +6,12 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LabEvent } from '../src/events.js';
+import { labsDir, liveLabs } from '../src/runs/paths.js';
 import { freePort, isAlive, until, runCli as cli } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../bin/autoscale.js', import.meta.url));
@@ -83,9 +84,8 @@ test('status, scale, pause, resume and stop from a second terminal; each is an e
   const rd = ['--run-dir', lab.runDir];
   await until('one ready worker', () => readyCount(lab.events) === 1, 20_000);
 
-  // Found through the `current` pointer in the state dir, without --run-dir.
-  const pointer = JSON.parse(readFileSync(join(lab.env.XDG_STATE_HOME!, 'autoscale', 'current'), 'utf8'));
-  assert.equal(pointer.runDir, lab.runDir);
+  // Found through the registry of live labs in the state dir, without --run-dir.
+  assert.deepEqual(liveLabs(lab.env).map((l) => l.runDir), [lab.runDir]);
   const status = await cli(['status'], lab.env);
   assert.equal(status.code, 0, status.stderr);
   assert.match(status.stdout, /^lab pid \d+, up \d\d:\d\d, balancer http:\/\/127\.0\.0\.1:\d+/);
@@ -116,7 +116,7 @@ test('status, scale, pause, resume and stop from a second terminal; each is an e
   const [code] = (await lab.exited) as [number];
   assert.equal(code, 0);
   assert.equal(existsSync(join(lab.runDir, 'control.sock')), false, 'socket removed');
-  assert.equal(existsSync(join(lab.env.XDG_STATE_HOME!, 'autoscale', 'current')), false, 'pointer removed');
+  assert.deepEqual(readdirSync(labsDir(lab.env)), [], 'unregistered');
   assert.equal((await cli(['status'], lab.env)).code, 1);
   for (const e of lab.events) if (e.type === 'worker' && e.pid !== undefined) assert.equal(isAlive(e.pid), false, `worker pid ${e.pid} gone`);
 
@@ -177,11 +177,11 @@ test('no lab running: one line, exit 1; a SIGKILLed lab leaves a stale socket th
   lab.child.kill('SIGKILL');
   await lab.exited;
   assert.ok(existsSync(sock), 'the killed lab left its socket behind');
-  // Its pointer names a dead pid: no lab, and the pointer is cleaned up.
+  // Its registry entry names a dead pid: no lab, and the entry is cleaned up.
   const gone = await cli(['status'], lab.env);
   assert.equal(gone.code, 1);
   assert.equal(gone.stderr, 'error: no lab is running (start one with autoscale start)\n');
-  assert.equal(existsSync(join(lab.env.XDG_STATE_HOME!, 'autoscale', 'current')), false);
+  assert.deepEqual(readdirSync(labsDir(lab.env)), []);
   const stale = await cli(['status', '--run-dir', lab.runDir], lab.env);
   assert.equal(stale.code, 1);
   assert.match(stale.stderr, /^note: removed the stale control socket .*control\.sock \(its lab is gone\)\nerror: no lab is running \(start one with autoscale start\)\n$/);

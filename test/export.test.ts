@@ -5,16 +5,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { Deployment } from 'kubernetes-models/apps/v1';
-import { Service } from 'kubernetes-models/v1';
+import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
+import { Secret, Service } from 'kubernetes-models/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
-import type { CreateAutoScalingGroupCommandInput, PutScalingPolicyCommandInput } from '@aws-sdk/client-auto-scaling';
+import type { CreateAutoScalingGroupCommandInput, PutScalingPolicyCommandInput, PutWarmPoolCommandInput } from '@aws-sdk/client-auto-scaling';
 import type { PutMetricAlarmCommandInput } from '@aws-sdk/client-cloudwatch';
-import { awsExport, type AsgInput, type MetricAlarmInput, type ScalingPolicyInput } from '../src/export/aws.js';
+import { awsExport, type AsgInput, type MetricAlarmInput, type ScalingPolicyInput, type WarmPoolInput } from '../src/export/aws.js';
 import { exportText } from '../src/export/export.js';
 import { parseExportOptions } from '../src/export/workload.js';
-import { resolveConfig, type RawSettings } from '../src/lab/config.js';
+import { resolveConfig, type RawSettings } from '../src/settings/config.js';
 import { METRIC_NAMES } from '../src/policy/metrics.js';
 import { runCli as run } from './helpers.js';
 
@@ -23,7 +23,8 @@ type NoExtraKeys<A, B> = Exclude<keyof A, keyof B> extends never ? true : false;
 const asgKeys: NoExtraKeys<AsgInput, CreateAutoScalingGroupCommandInput> = true;
 const policyKeys: NoExtraKeys<ScalingPolicyInput, PutScalingPolicyCommandInput> = true;
 const alarmKeys: NoExtraKeys<MetricAlarmInput, PutMetricAlarmCommandInput> = true;
-void [asgKeys, policyKeys, alarmKeys];
+const poolKeys: NoExtraKeys<WarmPoolInput, PutWarmPoolCommandInput> = true;
+void [asgKeys, policyKeys, alarmKeys, poolKeys];
 
 /** Parsed YAML, navigated freely by the checks (the schema validation is what types it). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -184,7 +185,9 @@ test('export CLI: stdout or --out, --config like start, bad input exits 2 with o
   assert.match(readFileSync(out, 'utf8'), /maxReplicas: 40/);
 
   for (const argv of [
-    ['export', 'kubernetes'],
+    ['export', 'kubernetes', '--image', ''],
+    ['export', 'keda', '--image', 'two words'],
+    ['export', 'aws', '--postgres'],
     ['export', 'nomad', '--image', 'x'],
     ['export', 'keda', '--image', 'x', '--metric', 'gpu'],
     ['export', 'aws', '--min', '5', '--max', '2'],
@@ -198,4 +201,77 @@ test('export CLI: stdout or --out, --config like start, bad input exits 2 with o
     assert.equal(r.stdout, '');
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   }
+});
+
+/** Every comment line of a YAML export, joined: what a reader sees next to the fields. */
+const yamlOf = (target: 'kubernetes' | 'keda', flags: RawSettings, opts: Record<string, unknown> = {}) => exportText(target, cfg(flags), parseExportOptions(target, opts));
+
+test('scale to zero per target: HPA keeps 1 and says why, KEDA scales to 0 after --idle, AWS min 0 with a warm pool', () => {
+  const zero: RawSettings = { min: '0', idle: '45', holdMax: '200', holdTimeout: '7', metric: 'worker-cpu' };
+  const [, , hpa] = docs(yamlOf('kubernetes', zero));
+  const h = hpa as Json;
+  assert.equal(h.spec.minReplicas, 1);
+  const k8s = yamlOf('kubernetes', zero);
+  assert.match(k8s, /# minReplicas 1, not the lab's --min 0: .*HPAScaleToZero on AND at least one Object or External metric \(this one is Resource\)/);
+  assert.match(k8s, /--hold-max 200 for --hold-timeout 7 s/);
+  assert.match(k8s, /--idle 45 s/);
+
+  const keda = yamlOf('keda', zero);
+  const [, , so, httpso] = docs(keda) as Json[];
+  new ScaledObject(so).validate();
+  assert.equal(so.spec.minReplicaCount, 0);
+  assert.equal(so.spec.cooldownPeriod, 45);
+  assert.deepEqual(so.spec.triggers.map((t: Json) => t.type), ['cpu', 'external-push']);
+  assert.equal(so.spec.triggers[1].metadata.httpScaledObject, 'autoscale-worker');
+  assert.equal(httpso.kind, 'HTTPScaledObject');
+  assert.equal(httpso.spec.scaledownPeriod, 45);
+  assert.deepEqual(httpso.spec.replicas, { min: 0, max: 5 });
+  assert.match(keda, /--hold-timeout 7 s -> --set interceptor.readinessTimeout=7s/);
+  assert.match(keda, /--hold-max 200 -> --set interceptor.extraEnvs.KEDA_HTTP_COLD_START_MAX_PENDING_REQUESTS=200/);
+  assert.doesNotMatch(keda, /never scales to zero/);
+  // Without --min 0 the ScaledObject keeps its floor, has no cooldownPeriod, and says where --idle and the holds went.
+  const kept = docs(yamlOf('keda', { min: '2' })) as Json[];
+  assert.equal(kept.length, 3);
+  assert.equal(kept[2].spec.cooldownPeriod, undefined);
+  assert.match(yamlOf('keda', { min: '2' }), /--idle 60 s, --hold-max 1000 and --hold-timeout 10 s act only with --min 0/);
+
+  const aws = awsExport(cfg(zero), parseExportOptions('aws', {}));
+  assert.equal(aws.CreateAutoScalingGroup.MinSize, 0);
+  assert.equal(aws.CreateAutoScalingGroup.DesiredCapacity, 1);
+  const pool: PutWarmPoolCommandInput = aws.PutWarmPool!;
+  assert.deepEqual([pool.MinSize, pool.PoolState], [1, 'Stopped']);
+  assert.ok(aws.Notes.some((n) => /--min 0: MinSize 0.*--hold-max 200 requests for --hold-timeout 7 s.*--idle 45 s/.test(n)));
+  assert.equal(awsExport(cfg({}), parseExportOptions('aws', {})).PutWarmPool, undefined);
+});
+
+test('balancer, connection limits and the database reach every target', () => {
+  const l4: RawSettings = { balancer: 'l4', maxConnRequests: '100', maxConnAge: '30', work: '20' };
+  const text = yamlOf('kubernetes', l4);
+  const [dep, svc] = docs(text) as Json[];
+  const ctr = dep.spec.template.spec.containers[0];
+  assert.deepEqual(ctr.args, ['--host', '0.0.0.0', '--port', '8080', '--work', '20', '--database-url', '$(DATABASE_URL)', '--max-conn-requests', '100', '--max-conn-age', '30']);
+  assert.deepEqual(ctr.env, [{ name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: 'autoscale-worker-database', key: 'url' } } }]);
+  assert.equal(ctr.image, 'autoscale-worker:dev');
+  assert.equal(svc.spec.sessionAffinity, 'None');
+  assert.match(text, /# the lab's --balancer l4: a Service \(kube-proxy\) is L4 too/);
+  assert.match(text, /SQLite does not scale out/);
+  assert.match(text, /kubectl create secret generic autoscale-worker-database/);
+  assert.match(yamlOf('kubernetes', {}), /--balancer l7 picks a worker per request; a Service \(kube-proxy\) is L4/);
+  assert.match(yamlOf('kubernetes', {}), /ran without --max-conn-requests\/--max-conn-age/);
+
+  // --postgres: the Secret, a StatefulSet and its Service, schema-valid, sized for --max.
+  const pg = docs(yamlOf('keda', { max: '40' }, { postgres: true })) as Json[];
+  assert.deepEqual(pg.map((d) => d.kind), ['Deployment', 'Service', 'Secret', 'StatefulSet', 'Service', 'ScaledObject']);
+  new Secret(pg[2]).validate();
+  new StatefulSet(pg[3]).validate();
+  new Service(pg[4]).validate();
+  assert.equal(pg[2].metadata.name, 'autoscale-worker-database');
+  assert.match(pg[2].stringData.url, /^postgres:\/\/autoscale:CHANGE-ME@autoscale-worker-postgres:5432\/autoscale$/);
+  assert.deepEqual(pg[3].spec.template.spec.containers[0].args, ['-c', 'max_connections=170']); // 4 connections × 40 workers + 10
+
+  const aws = awsExport(cfg(l4), parseExportOptions('aws', {}));
+  assert.ok(aws.Notes.some((n) => /--balancer l4 = a Network Load Balancer/.test(n)));
+  assert.ok(aws.Notes.some((n) => /autoscale-worker:dev --host 0\.0\.0\.0 --port 8080 --work 20 --database-url "\$DATABASE_URL" --max-conn-requests 100 --max-conn-age 30/.test(n)));
+  assert.ok(aws.Notes.some((n) => /SQLite file does not scale out/.test(n)));
+  assert.ok(awsExport(cfg({ balancer: 'l4', metric: 'rps', scaleUp: '80', scaleDown: '20' }), parseExportOptions('aws', {})).Notes.some((n) => /RequestCountPerTarget exists only for an Application Load Balancer/.test(n)));
 });

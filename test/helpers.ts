@@ -1,29 +1,15 @@
-/** Shared test helpers: free and closed ports, polling, waiting for an event, process liveness, a bounded load loop. */
-import { createServer } from 'node:net';
-import { once, type EventEmitter } from 'node:events';
-import { readFileSync, rmSync } from 'node:fs';
+/** Test-only helpers: waiting for an event, a bounded load loop, an in-process lab, the CLI in-process. Ports, polling and process liveness live in harness/process.ts. */
+import type { EventEmitter } from 'node:events';
+import { rmSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { Writable } from 'node:stream';
 import { request } from 'undici';
 import type { LabEvent, ScaleEvent, TickEvent, WorkerEvent } from '../src/events.js';
-import { resolveConfig } from '../src/lab/config.js';
+import { resolveConfig } from '../src/settings/config.js';
 import { Lab, type LabOptions } from '../src/lab/lab.js';
+import { freePort, waitFor } from '../harness/process.js';
 
-/** A port that was free a moment ago (for things that must be told their port up front). */
-export async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** A loopback port with nothing listening (bound once, then released): for "connection refused" cases. */
-export function closedPort(): Promise<number> {
-  return freePort();
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+export { closedPort, freePort, isAlive, sleep } from '../harness/process.js';
 
 /** The first `event` from `emitter` that `match`es, or a rejection after `ms`. */
 export function nextEvent<T>(emitter: EventEmitter, event: string, match: (e: T) => boolean, ms: number): Promise<T> {
@@ -42,31 +28,9 @@ export function nextEvent<T>(emitter: EventEmitter, event: string, match: (e: T)
   });
 }
 
-/**
- * True while the process exists and is not a zombie. A worker whose parent
- * died is re-parented to PID 1, which on some machines reaps only every second
- * or two: kill(pid, 0) still succeeds on that dead, unreaped process.
- */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return process.platform !== 'linux';
-  }
-}
-
+/** Polls `cond` until it holds (10 s by default): harness/process.ts's waitFor for tests that need no figure back. */
 export async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitFor(what, cond, timeoutMs);
 }
 
 export interface LoadResult {

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { request } from 'undici';
 import type { Balancer } from '../src/balancer/balancer.js';
 import type { HealthEvent } from '../src/events.js';
-import { resolveConfig } from '../src/lab/config.js';
+import { resolveConfig } from '../src/settings/config.js';
 import { exposureWarning } from '../src/lab/lab.js';
 import { startLab, until } from './helpers.js';
 

@@ -1,16 +1,13 @@
 /**
  * The code map holds: no import cycle between files, and no folder imports
  * one above it. Layers, bottom first (README "Code map"):
- *   errors/format/parse-int/cli-io < policy < events < runs, store < app, loadgen, balancer, report, scale-to-zero < supervisor, control < lab < dashboard, admin, summary, cli-settings
- *   < simulate, export < replay < commands < cli
+ *   errors/format/parse-int/cli-io < policy < events < runs, store, settings < app, loadgen, balancer, report, scale-to-zero
+ *   < supervisor, control, simulate, export < replay < lab < dashboard, admin, summary < commands < cli
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, normalize, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { importGraph, unit } from './import-graph.js';
 
-const SRC = fileURLToPath(new URL('../src/', import.meta.url));
 const RANK: Record<string, number> = {
   'errors.ts': 0, 'format.ts': 0, 'cli-io.ts': 0, 'parse-int.ts': 0, 'url-host.ts': 0,
   policy: 1,
@@ -19,37 +16,21 @@ const RANK: Record<string, number> = {
   runs: 2.5,
   // The visits store: the worker app uses it; it knows only event types.
   store: 2.5,
+  // The lab's settings: config file, flags and the policy flags of the what-if commands, below everything that runs them.
+  settings: 2.5,
   app: 3, loadgen: 3, balancer: 3, report: 3, 'scale-to-zero': 3,
   supervisor: 4, control: 4,
   lab: 5,
-  dashboard: 6, admin: 6, summary: 6, 'cli-settings.ts': 6,
-  simulate: 7, export: 7,
-  replay: 8,
+  dashboard: 6, admin: 6, summary: 6,
+  // The what-if commands read settings and recordings, never the running lab.
+  simulate: 4, export: 4,
+  replay: 4.5,
   commands: 9,
   'cli.ts': 10,
 };
 
-function files(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [join(dir, e.name)] : [],
-  );
-}
-
-/** Relative imports of one file, as src-relative .ts paths. */
-function importsOf(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
-  const out: string[] = [];
-  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+'(\.[^']+)'|import\('(\.[^']+)'\)/g)) {
-    const spec = m[1] ?? m[2];
-    out.push(relative(SRC, normalize(join(dirname(file), spec.replace(/\.js$/, '.ts')))));
-  }
-  return out;
-}
-
-const unit = (path: string) => path.split('/')[0];
-
 test('no import cycle between files, and no folder imports one above it', () => {
-  const graph = new Map(files(SRC).map((f) => [relative(SRC, f), importsOf(f)]));
+  const graph = importGraph();
   const upward: string[] = [];
   const folders = new Map<string, Set<string>>();
   for (const [from, tos] of graph) {

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { LoadEngine, MAX_BACKLOG, type EngineConfig } from '../src/loadgen/engine.js';
-import { parseLoadOptions } from '../src/loadgen/options.js';
+import { MAX_RATE, parseLoadOptions } from '../src/loadgen/options.js';
 import { AutoscaleError } from '../src/errors.js';
 import { startTarget } from './fixtures/loadgen-server.js';
 import { closedPort } from './helpers.js';
@@ -83,4 +83,16 @@ test('--duration beyond 24h is a usage error (600h used to overflow setTimeout a
       duration,
     );
   }
+});
+
+test('--rate above 100000 req/s is refused at once (exit 2); 100000 req/s against a dead port ends on time', async () => {
+  assert.throws(() => parseLoadOptions(undefined, { rate: '1000000000', duration: '3' }), (err: unknown) => err instanceof AutoscaleError && err.exitCode === 2 && /^--rate must be at most 100000 req\/s \(received 1000000000\)/.test(err.message));
+  assert.equal(parseLoadOptions(undefined, { rate: String(MAX_RATE) }).rate, MAX_RATE);
+  const port = await closedPort();
+  const t0 = performance.now();
+  const r = await runEngine(openLoop(`http://127.0.0.1:${port}`, MAX_RATE, 2));
+  const ms = performance.now() - t0;
+  // Used to grow with the rate (1e9 req/s for 3 s ran 55 s). At the cap it is the duration plus the stop.
+  assert.ok(ms < 5000, `took ${Math.round(ms)} ms for a 2 s run`);
+  assert.ok(r.unsent > 0);
 });

@@ -53,6 +53,7 @@ const SUMMARY_FIELDS = [
   'throughput',
   'latencyMs',
   'servedBy',
+  'mix',
 ];
 
 test('--json: exactly one JSON object on stdout with the documented fields, nothing on stderr off a TTY', async (t) => {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { LabEvent, TickEvent } from '../src/events.js';
 import { decide, initialMemory, noteManualScale, setPaused, type PolicyMemory } from '../src/policy/decide.js';
 import { isMeasured } from '../src/policy/measure.js';
-import type { LabConfig } from '../src/lab/config.js';
+import type { LabConfig } from '../src/settings/config.js';
 import { loadLoop, sleep, startLab, until } from './helpers.js';
 
 /** Fold a recorded event stream through the pure policy, as replay will. */

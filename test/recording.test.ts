@@ -1,4 +1,4 @@
-/** Recording a real lab: on by default, what a SIGKILL leaves behind, the current pointer, --no-record. */
+/** Recording a real lab: on by default, what a SIGKILL leaves behind, the registry of live labs, --no-record. */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { currentFile, readCurrent, runsDir } from '../src/runs/paths.js';
+import { labsDir, liveLabs, runsDir } from '../src/runs/paths.js';
 import { freePort, isAlive, until } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../bin/autoscale.js', import.meta.url));
@@ -41,7 +41,8 @@ test('SIGKILL of a recording lab: every event it published is in events.ndjson, 
   assert.ok(runDir.startsWith(runsDir(lab.env)), `${runDir} is under the state dir`);
   const file = join(runDir, 'events.ndjson');
   await until('2 ready workers and 3 stats lines', () => existsSync(file) && readEvents(file).filter((e) => e.type === 'stats').length >= 3 && readEvents(file).filter((e) => e.type === 'worker' && e.state === 'ready').length >= 2, 20_000);
-  const current = readCurrent(lab.env);
+  const [current, ...others] = liveLabs(lab.env);
+  assert.equal(others.length, 0);
   assert.equal(current?.runDir, runDir);
   assert.equal(current?.pid, lab.child.pid);
 
@@ -66,10 +67,10 @@ test('SIGKILL of a recording lab: every event it published is in events.ndjson, 
   t.diagnostic(`last stats line ${Math.round(killedAt - lastStats.t)} ms before the SIGKILL`);
   assert.ok(killedAt - lastStats.t < 2500, `last stats ${killedAt - lastStats.t} ms before the kill`);
 
-  // The pointer is still there but its pid is dead: readCurrent ignores and removes it.
-  assert.ok(existsSync(currentFile(lab.env)));
-  assert.equal(readCurrent(lab.env), null);
-  assert.equal(existsSync(currentFile(lab.env)), false);
+  // The registry entry is still there but its process is dead: liveLabs ignores and removes it.
+  assert.equal(readdirSync(labsDir(lab.env)).length, 1);
+  assert.deepEqual(liveLabs(lab.env), []);
+  assert.deepEqual(readdirSync(labsDir(lab.env)), []);
   await until('workers gone', () => lab.pids().every((p) => !isAlive(p)), 5000);
 });
 
@@ -91,7 +92,7 @@ test('a clean stop prints the run dir at start and exit and removes the pointer;
   assert.equal(end[3], `  run directory ${dir}`);
   assert.equal(end[4], `  report        autoscale report ${dir}`);
   assert.equal(lab.lines().at(-1)!.type, 'stopped');
-  assert.equal(existsSync(currentFile(lab.env)), false);
+  assert.deepEqual(readdirSync(labsDir(lab.env)), [], 'unregistered at exit');
   const recorded = readEvents(join(dir, 'events.ndjson'));
   assert.equal(recorded.at(-1)!.type, 'stopped');
   assert.ok(readdirSync(dir).some((f) => /^worker-\d+\.log$/.test(f)), 'worker logs live in the run dir');

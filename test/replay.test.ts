@@ -12,7 +12,7 @@ import { readRun } from '../src/replay/recording.js';
 import { hostCores, runReplay } from '../src/replay/run.js';
 import { runsDir } from '../src/runs/paths.js';
 import { checkDecisions } from '../src/replay/decisions.js';
-import { resolvePolicy } from '../src/simulate/policy-flags.js';
+import { resolvePolicy } from '../src/settings/policy-flags.js';
 import { runCli as run } from './helpers.js';
 
 /** A real run: target policy on worker-cpu, 16 virtual users in 30 s bursts, recorded on this project's 2-core machine. */
@@ -31,7 +31,7 @@ test('replay of a real recorded run reproduces its own timeline within the repor
   const ms = performance.now() - t0;
   const f = out.fidelity;
   assert.equal(f.ticks, 71);
-  // Measured on this fixture: 86 % of ticks, worker-seconds -10.5 %, peak 2 vs 2 (see README).
+  // Measured on this fixture: 86 % of ticks, worker-seconds -10.5 %, peak 2 vs 2 (see docs/replay-and-simulate.md).
   assert.ok(f.sameInstances >= 0.8, `same instance count on ${f.sameInstances}`);
   assert.ok(Math.abs(f.workerSecondsError) <= 0.15, `worker-seconds error ${f.workerSecondsError}`);
   assert.equal(f.peakReplayed, f.peakRecorded);
@@ -42,7 +42,7 @@ test('replay of a real recorded run reproduces its own timeline within the repor
   assert.ok(out.model.loadOffsetS >= 6 && out.model.loadOffsetS <= 10, `the load started ~8 s after the lab (found ${out.model.loadOffsetS})`);
   assert.equal(out.rows[0].label, 'recorded run');
   assert.equal(out.rows[1].label, 'replay: recorded policy');
-  assert.ok(ms < 5000, `replay took ${ms} ms`); // behaviour, not speed: the figure is in the README
+  assert.ok(ms < 5000, `replay took ${ms} ms`); // behaviour, not speed: the figure is in docs/replay-and-simulate.md
 });
 
 test('replay --compare: every policy gets a row; a longer window holds capacity longer', () => {

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { recordLine } from '../src/runs/recorder.js';
-import { runsDir, writeCurrent } from '../src/runs/paths.js';
+import { processStart, registerLab, runsDir } from '../src/runs/paths.js';
 import type { LabEvent, LabSettings } from '../src/events.js';
 import { runCli as run } from './helpers.js';
 
@@ -104,10 +104,11 @@ test('load --record: no running lab is a clear error; with one, it appends to th
   assert.equal(none.code, 2);
   assert.match(none.stderr, /^error: --record: no running lab found/);
   const dir = layRun(env, '2026-01-02T10-00-00', events.map(recordLine).join(''));
-  writeCurrent({ runDir: dir, pid: process.pid, startedAt, record: false, balancerUrl: 'http://127.0.0.1:1' }, env);
+  const lab = { pid: process.pid, procStart: processStart(process.pid), phase: 'running' as const, runDir: dir, startedAt, balancerUrl: 'http://127.0.0.1:1', controlSocket: null, metricsUrl: null };
+  registerLab('test', { ...lab, record: false }, env);
   const off = await run(['load', '--record', '-d', '1'], env);
   assert.match(off.stderr, /the running lab does not record/);
-  writeCurrent({ runDir: dir, pid: process.pid, startedAt, record: true, balancerUrl: 'http://127.0.0.1:1' }, env);
+  registerLab('test', { ...lab, record: true }, env);
   assert.match((await run(['load', '--record', '--out', 'x.ndjson', '-d', '1'], env)).stderr, /use it without --out/);
   // Nothing listens on port 1: the run fails fast (connection refused) but its lines land in the run dir.
   const r = await run(['load', 'http://127.0.0.1:1/', '--record', '-d', '1', '-t', '1', '--json'], env);

@@ -111,6 +111,7 @@ test('worker-seconds definition: fork to leaving the pool; draining, stopping an
   assert.deepEqual(spans.get(3), { startedAt: 6000, readyAt: null, leftAt: 7000 }, 'a worker id is one worker');
   assert.equal(workerSeconds(spans.values(), 10_000), 10 + 3 + 1);
   assert.equal(workerSeconds(spans.values(), 2000), 2 + 1 + 0, 'cut at the end of the recording');
+  assert.equal(workerSeconds(spans.values(), 10_000, 3000), 7 + 1 + 1, 'a window of the run (bench/scaling.ts) is cut at its start too');
 });
 
 test('two runs in one events.ndjson: report and replay refuse it in one line, exit 2', async (t) => {

@@ -1,4 +1,4 @@
-/** Where runs live, how many are kept, the `current` pointer and the size bound of events.ndjson. */
+/** Where runs live, how many are kept, the registry of live labs and the size bound of events.ndjson. */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LabEvents, type LabEvent } from '../src/events.js';
 import { admit, initialBound, type BoundLimits } from '../src/runs/bound.js';
-import { createRunDir, currentFile, listRunDirs, pruneRuns, readCurrent, removeCurrent, runDirName, runsDir, stateDir, writeCurrent } from '../src/runs/paths.js';
+import { createRunDir, labsDir, listRunDirs, liveLabs, liveRunDirs, processStart, pruneRuns, registerLab, runDirName, runsDir, stateDir, unregisterLab, type LabEntry } from '../src/runs/paths.js';
 import { Recorder } from '../src/runs/recorder.js';
 import { RunSession } from '../src/runs/session.js';
 
@@ -57,36 +57,65 @@ test('retention: with --keep-runs 20 (the default) the 21st run removes the olde
   assert.ok(existsSync(s.runDir));
   assert.ok(existsSync(join(runsDir(env), 'notes.txt')) && existsSync(join(runsDir(env), 'my-folder')));
   // A lab still running in the oldest run keeps it.
-  writeCurrent({ runDir: dirs[1], pid: process.pid, startedAt: 0, record: true, balancerUrl: '' }, env);
+  registerLab('a', entry({ runDir: dirs[1] }), env);
   assert.deepEqual(pruneRuns(5, [], env).includes(dirs[1]), false);
   assert.equal(listRunDirs(env).length, 5);
   assert.ok(existsSync(dirs[1]));
 });
 
-test('current pointer: written and read back, removed only by its owner; a stale one (SIGKILLed lab) is detected and removed', async (t) => {
-  const env = tempState(t);
-  assert.equal(readCurrent(env), null);
-  const info = { runDir: '/r', pid: process.pid, startedAt: 1, record: true, balancerUrl: 'http://127.0.0.1:1', control: '/r/control.sock' };
-  writeCurrent(info, env);
-  assert.deepEqual(readCurrent(env), info);
-  removeCurrent(process.pid + 1, env);
-  assert.ok(existsSync(currentFile(env)), 'another pid does not remove it');
-  removeCurrent(process.pid, env);
-  assert.equal(existsSync(currentFile(env)), false);
+const entry = (over: Partial<LabEntry> = {}): LabEntry => ({
+  pid: process.pid,
+  procStart: processStart(process.pid),
+  phase: 'running',
+  runDir: '/r',
+  record: true,
+  startedAt: 1,
+  balancerUrl: 'http://127.0.0.1:1',
+  controlSocket: '/r/control.sock',
+  metricsUrl: null,
+  ...over,
+});
 
-  // A real process that is SIGKILLed and reaped: its pointer is stale.
+test('registry of live labs: every lab is listed; an entry is removed by its owner; a SIGKILLed lab or a recycled pid is stale and removed', async (t) => {
+  const env = tempState(t);
+  assert.deepEqual(liveLabs(env), []);
+  registerLab('a', entry({ runDir: '/a', startedAt: 2 }), env);
+  registerLab('b', entry({ runDir: '/b', startedAt: 1 }), env);
+  assert.deepEqual(liveLabs(env).map((l) => l.runDir), ['/b', '/a'], 'both labs, oldest first: not one pointer that the second overwrites');
+  assert.deepEqual([...liveRunDirs(env)].sort(), ['/a', '/b']);
+  unregisterLab('b', env);
+  assert.deepEqual(liveLabs(env).map((l) => l.runDir), ['/a']);
+
+  // A real process that is SIGKILLed and reaped: its entry is stale.
   const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
   t.after(() => child.kill('SIGKILL'));
   await once(child, 'spawn');
-  writeCurrent({ ...info, pid: child.pid! }, env);
-  assert.equal(readCurrent(env)?.pid, child.pid);
+  registerLab('c', entry({ runDir: '/c', pid: child.pid!, procStart: processStart(child.pid!) }), env);
+  assert.ok(liveLabs(env).some((l) => l.pid === child.pid));
   child.kill('SIGKILL');
   await once(child, 'exit');
-  assert.equal(readCurrent(env), null);
-  assert.equal(existsSync(currentFile(env)), false, 'the stale pointer was removed');
+  assert.ok(!liveLabs(env).some((l) => l.pid === child.pid));
+  assert.ok(!existsSync(join(labsDir(env), 'c.json')), 'the stale entry was removed');
 
-  writeFileSync(currentFile(env), '{"half":');
-  assert.equal(readCurrent(env), null, 'an unreadable pointer counts as none');
+  // PID reuse: a live pid whose start time differs from the recorded one is another process.
+  if (processStart(process.pid) !== null) {
+    registerLab('d', entry({ runDir: '/d', procStart: processStart(process.pid)! - 1 }), env);
+    assert.ok(!liveLabs(env).some((l) => l.runDir === '/d'), 'same pid, other start time: not the lab');
+    assert.ok(!existsSync(join(labsDir(env), 'd.json')));
+  }
+  writeFileSync(join(labsDir(env), 'e.json'), '{"half":');
+  assert.deepEqual(liveLabs(env).map((l) => l.runDir), ['/a'], 'an unreadable entry counts as none');
+});
+
+test('retention reads the registry again before each deletion: a lab that registers while pruning runs is spared', (t) => {
+  const env = tempState(t);
+  const dirs = [0, 1, 2, 3].map((i) => createRunDir(env, new Date(2026, 0, 1, 10, 0, i)));
+  let reads = 0;
+  // After the first deletion, a lab starts in dirs[1] (e.g. a --run-dir inside the runs folder).
+  const live = () => (++reads > 1 ? new Set([dirs[1]]) : new Set<string>());
+  assert.deepEqual(pruneRuns(1, [dirs[3]], env, live), [dirs[0], dirs[2]]);
+  assert.ok(reads >= 2, 'read once per candidate, not once up front');
+  assert.ok(existsSync(dirs[1]) && existsSync(dirs[3]));
 });
 
 test('--no-record: a temp dir for worker logs, nothing under the state dir; an unused run dir is removed again', (t) => {
@@ -154,19 +183,39 @@ test('a write that fails (disk full) stops the recording and says so once; it ne
   assert.deepEqual(errors, ['ENOSPC']);
 });
 
-test('the session writes the pointer when the lab has started, with fields other commands add (a control socket), and removes it at close', (t) => {
+test('the session registers the lab as starting at open, as running once started (with its control socket), and unregisters it at close', (t) => {
   const env = tempState(t);
   const s = RunSession.open({ record: true, keepRuns: 20 }, env);
+  assert.deepEqual(liveLabs(env).map((l) => [l.runDir, l.phase]), [[s.runDir, 'starting']], 'registered before retention can see the new dir');
   const events = new LabEvents();
   s.attach(events);
-  s.setPointerFields({ control: '/tmp/x.sock' });
-  assert.equal(readCurrent(env), null, 'nothing before the lab has started');
+  s.setLabFields({ controlSocket: '/tmp/x.sock' });
   events.publish({ type: 'started', t: 0, startedAt: 5, balancerUrl: 'http://127.0.0.1:1', runDir: s.runDir, pid: process.pid, config: {} as never });
-  assert.deepEqual(readCurrent(env), { control: '/tmp/x.sock', runDir: s.runDir, pid: process.pid, startedAt: 5, record: true, balancerUrl: 'http://127.0.0.1:1' });
-  s.setPointerFields({ admin: 'http://127.0.0.1:2' });
-  assert.equal(readCurrent(env)?.admin, 'http://127.0.0.1:2');
+  assert.deepEqual(liveLabs(env), [{ pid: process.pid, procStart: processStart(process.pid), phase: 'running', runDir: s.runDir, record: true, startedAt: 5, balancerUrl: 'http://127.0.0.1:1', controlSocket: '/tmp/x.sock', metricsUrl: null }]);
+  s.setLabFields({ metricsUrl: 'http://127.0.0.1:2' });
+  assert.equal(liveLabs(env)[0].metricsUrl, 'http://127.0.0.1:2');
   events.publish({ type: 'stopped', t: 1, reason: 'x', forced: 0 });
   s.close();
-  assert.equal(readCurrent(env), null);
+  assert.deepEqual(liveLabs(env), []);
   assert.equal(JSON.parse(readFileSync(join(s.runDir, 'events.ndjson'), 'utf8').split('\n')[0]).schema, 1);
+});
+
+test('--run-dir that holds a recorded run (finished or crashed) or a live lab is refused, exit 2, saying what to do; an empty or new one is used', (t) => {
+  const env = tempState(t);
+  const base = mkdtempSync(join(tmpdir(), 'autoscale-reuse-'));
+  t.after(() => rmSync(base, { recursive: true, force: true }));
+  const used = join(base, 'used');
+  mkdirSync(used);
+  writeFileSync(join(used, 'events.ndjson'), '{"type":"started"}\n');
+  assert.throws(() => RunSession.open({ record: true, keepRuns: 20, runDir: used }, env), (err: Error & { code?: string; exitCode?: number }) =>
+    err.code === 'AS_ERR_USAGE' && err.exitCode === 2 && /already holds a recorded run .*give a new directory/.test(err.message));
+  assert.throws(() => RunSession.open({ record: false, keepRuns: 20, runDir: used }, env), /already holds a recorded run/, 'worker logs would mix too');
+  const fresh = RunSession.open({ record: true, keepRuns: 20, runDir: join(base, 'fresh') }, env);
+  t.after(() => fresh.close());
+  assert.throws(() => RunSession.open({ record: true, keepRuns: 20, runDir: fresh.runDir }, env), /in use by a running lab/);
+  // A directory whose events file is empty (a start that failed) is no run: it may be used.
+  const empty = join(base, 'empty');
+  mkdirSync(empty);
+  writeFileSync(join(empty, 'events.ndjson'), '');
+  RunSession.open({ record: true, keepRuns: 20, runDir: empty }, env).close();
 });

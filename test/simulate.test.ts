@@ -8,7 +8,7 @@ import { simulate } from '../src/simulate/engine.js';
 import { Fleet } from '../src/simulate/fleet.js';
 import { parseLoadCsv, parseLoadNdjson, profileLoad } from '../src/simulate/load.js';
 import { EXPONENTIAL_P95, evaluateSecond, type CapacityModel } from '../src/simulate/model.js';
-import { parseCompare, resolvePolicy, splitArgs } from '../src/simulate/policy-flags.js';
+import { parseCompare, resolvePolicy, splitArgs } from '../src/settings/policy-flags.js';
 import { policyRow } from '../src/simulate/summary.js';
 import { runCli as run } from './helpers.js';
 
@@ -122,7 +122,10 @@ test('table rows: median reaction, worker-seconds, cost, SLO', () => {
 
 test('policy flags: --compare strings, and flags the chosen policy does not use are errors', () => {
   assert.deepEqual(splitArgs(`--policy target  --target "60"`), ['--policy', 'target', '--target', '60']);
-  assert.deepEqual(parseCompare('--cooldown 300'), { cooldown: '300' });
+  assert.deepEqual(parseCompare('--cooldown 300'), { typed: { cooldown: '300' }, bootS: null });
+  assert.deepEqual(parseCompare('--boot 2'), { typed: {}, bootS: 2 });
+  assert.deepEqual(parseCompare('--boot 0.5 --max 9'), { typed: { max: '9' }, bootS: 0.5 });
+  assert.throws(() => parseCompare('--boot -1'), /--boot must be a non-negative number of seconds/);
   assert.throws(() => parseCompare('--bogus 1'), /unknown option/);
   assert.throws(() => parseCompare(''), /sets no policy flag/);
   assert.throws(() => resolvePolicy({ policy: 'target', cooldown: '60' }), /--cooldown does not apply to --policy target/);
@@ -161,10 +164,44 @@ test('simulate CLI: table, --compare, --out NDJSON, --json; bad input exits 2', 
     ['simulate', '--profile', 'spike', '--peak', '10', '--burst-on', '5'],
     ['simulate', '--trace', join(dir, 'missing.ndjson')],
     ['simulate', '--trace', trace, '--peak', '10'],
+    ['simulate', '--trace', trace, '--trace-scale', '0'],
+    ['simulate', '--trace', trace, '--trace-scale', 'big'],
+    ['simulate', '--profile', 'spike', '--peak', '10', '--trace-scale', '2'],
+    ['simulate', '--profile', 'spike', '--peak', '10', '--compare', '--boot'],
   ]) {
     const bad = await run(argv);
     assert.equal(bad.code, 2, `${argv.join(' ')}: ${bad.stderr}`);
     assert.match(bad.stderr, /^error: /);
     assert.doesNotMatch(bad.stderr, /\n\s+at /);
   }
+});
+
+test("simulate: --compare '--boot 2' runs that row with its own boot time; --trace-scale makes a laptop trace a cloud's", async (t) => {
+  const r = await run(['simulate', '--profile', 'spike', '--peak', '1000', '--base', '100', '--duration', '10m', '--spike-at', '120', '--spike-length', '300', '--boot', '90', '--max', '50', '--metric', 'worker-cpu', '--scale-up', '70', '--scale-down', '30', '--compare', '--boot 2', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = (JSON.parse(r.stdout) as { rows: Array<{ label: string; reactionS: number | null; overSloS: number }> }).rows;
+  assert.deepEqual([rows.length, rows[1].label], [2, '+ --boot 2']);
+  // Same policy, same load: the 2 s row reacts in seconds, the 90 s row cannot react in less than its boot.
+  assert.ok(rows[0].reactionS! >= 90, `90 s boots: ${rows[0].reactionS}`);
+  assert.ok(rows[1].reactionS! < 20, `2 s boots: ${rows[1].reactionS}`);
+  assert.ok(rows[1].overSloS < rows[0].overSloS);
+
+  const dir = mkdtempSync(join(tmpdir(), 'autoscale-sim-scale-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const trace = join(dir, 'laptop.csv');
+  writeFileSync(trace, 't,rps\n0,20\n60,40\n120,20\n179,20\n');
+  const laptop = await run(['simulate', '--trace', trace, '--json', '--policy', 'target', '--metric', 'rps', '--target', '80', '--max', '1000']);
+  const out = join(dir, 'cloud.ndjson');
+  const cloud = await run(['simulate', '--trace', trace, '--trace-scale', '500', '--json', '--out', out, '--policy', 'target', '--metric', 'rps', '--target', '80', '--max', '1000']);
+  assert.equal(cloud.code, 0, cloud.stderr);
+  const peak = (s: string) => (JSON.parse(s) as { rows: Array<{ peak: number }> }).rows[0].peak;
+  assert.equal(peak(laptop.stdout), 1);
+  // Every second's offered load × 500 (40 req/s -> 20,000), and the fleet follows it far past one machine.
+  const offered = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; t: number; offered: number }).filter((l) => l.type === 'second');
+  assert.deepEqual([offered[30].offered, offered[90].offered, offered[150].offered], [10_000, 20_000, 10_000]);
+  assert.ok(peak(cloud.stdout) > 150, `peak ${peak(cloud.stdout)}`);
+  assert.match((JSON.parse(cloud.stdout) as { model: { load: string } }).model.load, /laptop\.csv \(arrival rate\) × 500$/);
+  const hint = await run(['simulate', '--trace', trace, '--peak', '20000']);
+  assert.equal(hint.code, 2);
+  assert.match(hint.stderr, /--peak only applies to --profile \(to scale a trace, use --trace-scale <factor>\)/);
 });

@@ -7,12 +7,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { BIN, Daemon } from '../chaos/daemon.js';
-import { freePort } from './helpers.js';
+import { BIN, Daemon } from '../harness/daemon.js';
+import { freePort, isAlive } from './helpers.js';
 
 function cli(args: string[], opts: { user?: string; timeoutMs?: number } = {}) {
   const argv = [BIN, ...args];
@@ -109,4 +109,49 @@ test('a port below 1024 as a normal user: one line naming EACCES, exit 1', { ski
   assert.equal(b.code, 2, b.stderr);
   assertOneLine(b.stderr, /^error: --base-port must be between 1024 and 65535 \(received 900\)$/);
   assert.equal(b.stdout, '');
+});
+
+test('a closed stdout (`start --no-dashboard | head -1`): no crash, the lab stops cleanly and records its stopped line, no worker left', async (t) => {
+  const state = mkdtempSync(join(tmpdir(), 'autoscale-epipe-'));
+  t.after(() => rmSync(state, { recursive: true, force: true }));
+  const [port, base] = [await freePort(), await freePort()];
+  const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} start --no-dashboard --port ${port} --base-port ${base} --metrics-port 0 --min 1 --max 1 --interval 0.5 | head -1`;
+  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, XDG_STATE_HOME: state } });
+  assert.equal(r.signal, null, 'the pipeline ended by itself');
+  assert.match(r.stdout, /^\+\d\d:\d\d started /);
+  assert.doesNotMatch(r.stderr, /crashed|EPIPE\n|^\s+at /m, r.stderr);
+  assert.match(r.stderr, /^autoscale ran .* \(its output was closed \(EPIPE\)\)$/m);
+  const runDir = /recording this run in (.+)\n/.exec(r.stderr)![1];
+  const events = readFileSync(join(runDir, 'events.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; pid?: number });
+  assert.equal(events.at(-1)!.type, 'stopped');
+  for (const e of events) if (e.type === 'worker' && e.pid !== undefined) assert.equal(isAlive(e.pid), false, `worker ${e.pid} gone`);
+});
+
+test('--run-dir with a regular file or a dangling symlink named control.sock: one line, exit 1, the file left alone; a run dir holding a run: exit 2', async (t) => {
+  const state = mkdtempSync(join(tmpdir(), 'autoscale-sockfile-'));
+  t.after(() => rmSync(state, { recursive: true, force: true }));
+  const env = { ...process.env, XDG_STATE_HOME: state };
+  const run = (dir: string) =>
+    spawnSync(process.execPath, [BIN, 'start', '--json', '--port', '0', '--metrics-port', '0', '--min', '1', '--max', '1', '--run-dir', dir], { encoding: 'utf8', timeout: 30_000, env });
+  const a = join(state, 'a');
+  mkdirSync(a);
+  writeFileSync(join(a, 'control.sock'), 'mine');
+  const r = run(a);
+  assert.equal(r.status, 1, r.stderr);
+  assertOneLine(r.stderr, /^error: .*\/a\/control\.sock is a regular file, not a control socket; it was left alone: move it away, or choose another --run-dir$/);
+  assert.equal(readFileSync(join(a, 'control.sock'), 'utf8'), 'mine');
+  const b = join(state, 'b');
+  mkdirSync(b);
+  symlinkSync(join(b, 'nowhere'), join(b, 'control.sock'));
+  const s = run(b);
+  assert.equal(s.status, 1, s.stderr);
+  assertOneLine(s.stderr, /control\.sock is a symlink, not a control socket/);
+  assert.deepEqual(readdirSync(a).sort(), ['control.sock'], 'the failed start left the run dir as it found it');
+  // A run dir that holds a run (a crashed lab's events) is refused before anything starts.
+  const c = join(state, 'c');
+  mkdirSync(c);
+  writeFileSync(join(c, 'events.ndjson'), '{"type":"started","t":0}\n');
+  const again = run(c);
+  assert.equal(again.status, 2, again.stderr);
+  assertOneLine(again.stderr, /^error: --run-dir .*\/c already holds a recorded run \(events\.ndjson\); give a new directory/);
 });

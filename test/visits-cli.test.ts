@@ -16,7 +16,7 @@ import { startWorker } from '../src/app/worker.js';
 import { chooseDatabaseUrl, describeLocation, parseDatabaseUrl, redactUrl, StoreLocationError } from '../src/store/location.js';
 import { PostgresStore } from '../src/store/postgres.js';
 import { freePort, until, runCli } from './helpers.js';
-import { pgUnavailable, startPgCluster } from './pg-cluster.js';
+import { pgUnavailable, startPgCluster } from '../harness/pg-cluster.js';
 
 const BIN = fileURLToPath(new URL('../bin/autoscale.js', import.meta.url));
 

@@ -12,7 +12,7 @@ import type { StoppedEvent, TickEvent } from '../src/events.js';
 import type { StoreLocation } from '../src/store/location.js';
 import { prepareStore } from '../src/store/open.js';
 import { startLab, until } from './helpers.js';
-import { pgUnavailable, startPgCluster, type PgCluster } from './pg-cluster.js';
+import { pgUnavailable, startPgCluster, type PgCluster } from '../harness/pg-cluster.js';
 
 const agent = new Agent({ connections: 64, keepAliveTimeout: 10_000 });
 after(() => agent.close());

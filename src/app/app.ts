@@ -6,7 +6,7 @@
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { StoreUnavailableError, type StoreHealth, type VisitStore } from '../store/store.js';
+import { StoreLockedError, StoreUnavailableError, type StoreHealth, type VisitStore } from '../store/store.js';
 import { BadRequest, parseIntParam } from './http-input.js';
 import { StressBurner, type StressStatus } from './stress.js';
 import { bodyLimit } from './body-limit.js';
@@ -197,8 +197,9 @@ export function createWorkerApp(opts: WorkerAppOptions): { app: express.Express;
     }
     const db = await store.ping(HEALTH_DB_TIMEOUT_MS);
     state.storeChecked(db);
-    const database = { kind: store.kind, status: db.up ? 'up' : 'down', ...(db.up ? {} : { detail: db.detail }), ms: Math.round(db.ms * 10) / 10 };
-    res.status(db.up ? 200 : 503).json({ status: db.up ? 'ok' : 'database down', ...me, database });
+    const condition = db.up ? 'up' : db.locked ? 'locked' : 'down';
+    const database = { kind: store.kind, status: condition, ...(db.up ? {} : { detail: db.detail }), ms: Math.round(db.ms * 10) / 10 };
+    res.status(db.up ? 200 : 503).json({ status: db.up ? 'ok' : `database ${condition}`, ...me, database });
   });
 
   app.get('/requests', (_req: Request, res: Response) => {
@@ -244,6 +245,12 @@ export function createWorkerApp(opts: WorkerAppOptions): { app: express.Express;
   app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) {
       next(err);
+      return;
+    }
+    if (err instanceof StoreLockedError) {
+      // Nothing was written; the lock is another process's and goes away by itself: try again shortly.
+      process.stderr.write(`worker ${state.id}: database locked: ${err.message}\n`);
+      res.status(503).set('Retry-After', '1').json({ error: `database locked: ${err.message}` });
       return;
     }
     if (err instanceof StoreUnavailableError) {

@@ -4,22 +4,25 @@
  * refused/failed, 2 usage error (also a scale outside min/max).
  */
 import type { CliIO } from '../cli-io.js';
-import { AutoscaleError } from '../errors.js';
+import { AutoscaleError, UsageError } from '../errors.js';
 import { sendRequest } from '../control/client.js';
 import { formatStatus } from '../control/format-status.js';
-import { locateLab, type ReadPointer } from '../control/locate.js';
+import { locateLab, type ListLabs } from '../control/locate.js';
 import type { LabStatus } from '../control/operator.js';
 import type { ControlRequest } from '../control/protocol.js';
 
 export interface ControlOptions {
   runDir?: string;
+  /** Which running lab: its balancer port or its run (name or directory). Needed when two or more labs run. */
+  lab?: string;
   json?: boolean;
 }
 
-export async function runControl(request: ControlRequest, opts: ControlOptions, io: CliIO, readPointer: ReadPointer): Promise<number> {
+export async function runControl(request: ControlRequest, opts: ControlOptions, io: CliIO, listLabs: ListLabs): Promise<number> {
   const env = io.env ?? process.env;
   try {
-    const lab = await locateLab(opts.runDir, env, readPointer, (line) => io.stderr.write(`note: ${line}\n`));
+    if (opts.runDir !== undefined && opts.lab !== undefined) throw new UsageError('give --lab or --run-dir, not both');
+    const lab = await locateLab(opts, env, listLabs, (line) => io.stderr.write(`note: ${line}\n`));
     const reply = await sendRequest(lab.socket, request, (message) => io.stdout.write(`${message}\n`));
     if (!reply.ok) {
       io.stderr.write(`error: ${reply.message}\n`);

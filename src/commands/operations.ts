@@ -8,7 +8,7 @@ import { AdminServer } from '../admin/server.js';
 import type { CliIO } from '../cli-io.js';
 import { openControl } from '../control/attach.js';
 import { AutoscaleError } from '../errors.js';
-import { DEFAULTS, type LabConfig } from '../lab/config.js';
+import { DEFAULTS, type LabConfig } from '../settings/config.js';
 import type { Lab } from '../lab/lab.js';
 
 export interface Operations {

@@ -9,7 +9,14 @@ export interface Killable {
 
 export const running = new Set<Killable>();
 
-/** SIGKILL the workers of every running lab, synchronously (bin/ calls this on an uncaught exception). */
-export function emergencyStop(): void {
+/**
+ * SIGKILL the workers of every running lab, synchronously (bin/ calls this on
+ * an uncaught exception). Returns how many labs had workers to stop, so a
+ * crash of a command that runs no lab (replay, report) does not claim it
+ * stopped workers.
+ */
+export function emergencyStop(): number {
+  const n = running.size;
   for (const lab of running) lab.killAllSync();
+  return n;
 }

@@ -8,7 +8,7 @@ import { AutoscaleError, DatabaseUnavailableError, listenError } from '../errors
 import type { CliIO } from '../cli-io.js';
 import { formatJsonLine, formatPlainLine } from '../dashboard/plain.js';
 import { startDashboard } from '../dashboard/dashboard.js';
-import type { LabConfig } from '../lab/config.js';
+import type { LabConfig } from '../settings/config.js';
 import { openOperations, type Operations } from './operations.js';
 import { exposureWarning, Lab } from '../lab/lab.js';
 import { running } from './running.js';
@@ -49,12 +49,15 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     io.stderr.write(`error: ${new DatabaseUnavailableError(`cannot use the visits database: ${(err as Error).message}`).message}\n`);
     return 1;
   }
+  // A start that failed leaves the run dir as it found it.
+  const undoStore = () => {
+    if (createdFile && store.kind === 'sqlite') for (const f of [store.file, `${store.file}-wal`, `${store.file}-shm`]) rmSync(f, { force: true });
+  };
   const lab = new Lab(config, { runDir: run.runDir, store });
   try {
     await lab.listen();
   } catch (err) {
-    // A start that failed leaves the run dir as it found it.
-    if (createdFile && store.kind === 'sqlite') for (const f of [store.file, `${store.file}-wal`, `${store.file}-shm`]) rmSync(f, { force: true });
+    undoStore();
     run.close();
     // Every listen error is one line: EADDRNOTAVAIL, EACCES… (see listenError).
     const e = err instanceof AutoscaleError ? err : listenError(err, config.host, config.port, 'balancer', '--port');
@@ -66,6 +69,7 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     ops = await openOperations(lab, config, io);
   } catch (err) {
     await lab.stop('could not open the control socket or the metrics port');
+    undoStore();
     run.close();
     if (err instanceof AutoscaleError) {
       io.stderr.write(`error: ${err.message}\n`);
@@ -74,8 +78,17 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     throw err;
   }
   running.add(lab);
-  // Other terminals find this lab's control socket (and metrics) through the `current` pointer.
-  run.setPointerFields({ controlSocket: ops.controlSocket, metricsUrl: lab.metricsUrl });
+  // A closed stdout (`autoscale start | head -1`, a terminal gone) ends the output quietly and stops the lab
+  // cleanly: workers drained, the run recorded to its `stopped` line, the summary on stderr.
+  const output = { open: true };
+  const onOutputError = (err: NodeJS.ErrnoException) => {
+    if (!output.open) return;
+    output.open = false;
+    void lab.stop(`its output was closed (${err.code ?? err.message})`);
+  };
+  io.stdout.on('error', onOutputError);
+  // Other terminals find this lab's control socket (and metrics) through its entry in the registry of live labs.
+  run.setLabFields({ controlSocket: ops.controlSocket, metricsUrl: lab.metricsUrl });
   let summary = emptySummary();
   lab.events.on('event', (e) => (summary = foldSummary(summary, e)));
   run.attach(lab.events, (message) => io.stderr.write(`warning: ${message}\n`));
@@ -93,7 +106,7 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     const format = opts.json ? formatJsonLine : formatPlainLine;
     lab.events.on('event', (e) => {
       const line = format(e);
-      if (line !== null) io.stdout.write(`${line}\n`);
+      if (line !== null && output.open) io.stdout.write(`${line}\n`);
     });
   }
   const onSignal = (signal: NodeJS.Signals) => void lab.stop(`received ${signal}`);
@@ -108,6 +121,7 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     dashboard?.close();
     running.delete(lab);
     run.close();
+    io.stdout.off('error', onOutputError);
     // After the dashboard has restored the screen; on stderr, so --json keeps stdout pure NDJSON.
     io.stderr.write(`${summaryLines(summary, { runDir: run.runDir, recorded: run.record }).join('\n')}\n`);
   }

@@ -11,7 +11,8 @@ import { describe, eventLineText } from './describe.js';
 
 function tickLine(e: TickEvent): string {
   const tr = e.traffic;
-  const cpu = e.cpu === null ? `cpu ${UNKNOWN}` : `cpu ${formatPercent(e.cpu)} %`;
+  const split = e.cpuSplit ? ` (lab ${formatPercent(e.cpuSplit.lab)} %, other ${formatPercent(e.cpuSplit.other)} %)` : '';
+  const cpu = e.cpu === null ? `cpu ${UNKNOWN}` : `cpu ${formatPercent(e.cpu)} %${split}`;
   const info = METRICS[e.metric];
   const metric = e.metric !== 'host-cpu' ? `  ${info.label} ${e.value === null ? UNKNOWN : formatValue(e.value, info.unit)}` : '';
   const warming = e.warming > 0 ? `, warming ${e.warming}` : '';
@@ -32,7 +33,7 @@ export function formatPlainLine(e: LabEvent): string | null {
   return line === null ? null : `${formatRelative(e.t)} ${eventLineText(line)}`;
 }
 
-/** One NDJSON line: the event object itself (its fields are documented in the README). */
+/** One NDJSON line: the event object itself (its fields are documented in docs/lab.md). */
 export function formatJsonLine(e: LabEvent): string | null {
   return e.type === 'stats' ? null : JSON.stringify(e);
 }

@@ -60,8 +60,8 @@ export interface LabInfo {
   store?: { kind: 'sqlite' | 'postgres'; where: string };
 }
 
-/** One tick: host CPU and the value of the metric that drives scaling (null when not measurable). */
-export interface TickPoint { t: number; cpu: number | null; value: number | null }
+/** One tick: host CPU (and the lab's own share of it, when measured) and the value of the metric that drives scaling (null when not measurable). */
+export interface TickPoint { t: number; cpu: number | null; value: number | null; lab?: number }
 export interface InstancePoint { t: number; instances: number; ready: number; desired: number }
 export interface TrafficPoint { t: number; rps: number; rpm: number; p50: number | null; p99: number | null }
 
@@ -156,7 +156,7 @@ export function reduceDashboard(state: DashboardState, event: LabEvent): Dashboa
         traffic: event.traffic,
         workers: sortById(event.workers),
         store: event.store ?? state.store,
-        ticks: appendToWindow(state.ticks, { t: event.t, cpu: event.cpu, value: event.value }),
+        ticks: appendToWindow(state.ticks, { t: event.t, cpu: event.cpu, value: event.value, ...(event.cpuSplit ? { lab: event.cpuSplit.lab } : {}) }),
         instances: appendToWindow(state.instances, { t: event.t, instances: event.instances, ready: event.ready, desired: event.desired }),
       };
     }

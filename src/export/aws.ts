@@ -7,10 +7,10 @@
  * against the AWS SDK's own input types.
  */
 import { DEFAULT_HEALTH } from '../balancer/balancer.js';
-import type { LabConfig } from '../lab/config.js';
+import type { LabConfig } from '../settings/config.js';
 import { METRICS } from '../policy/metrics.js';
 import { hostCpuNote, round } from './mapping.js';
-import type { ExportOptions } from './workload.js';
+import { EXPORT_DEFAULTS, workerArgs, type ExportOptions } from './workload.js';
 
 interface Dimension { Name: string; Value: string }
 
@@ -69,11 +69,21 @@ export interface MetricAlarmInput {
   TreatMissingData: 'missing' | 'notBreaching';
 }
 
+/** PutWarmPool: instances kept initialised and stopped, for --min 0. */
+export interface WarmPoolInput {
+  AutoScalingGroupName: string;
+  MinSize: number;
+  PoolState: 'Stopped';
+  InstanceReusePolicy: { ReuseOnScaleIn: boolean };
+}
+
 export interface AwsExport {
   Notes: string[];
   CreateAutoScalingGroup: AsgInput;
   PutScalingPolicy: ScalingPolicyInput[];
   PutMetricAlarm: MetricAlarmInput[];
+  /** Only with --min 0. */
+  PutWarmPool?: WarmPoolInput;
 }
 
 const secs = (ms: number) => Math.ceil(ms / 1000);
@@ -168,12 +178,13 @@ export function awsExport(c: LabConfig, o: ExportOptions): AwsExport {
     AutoScalingGroupName: o.name,
     MinSize: c.min,
     MaxSize: c.max,
-    DesiredCapacity: c.min,
+    // A lab with --min 0 starts with one worker, as Knative's initial scale of 1.
+    DesiredCapacity: Math.max(1, c.min),
     DefaultInstanceWarmup: Math.round(c.warmup),
     DefaultCooldown: Math.round(c.cooldown),
     HealthCheckType: 'ELB',
     HealthCheckGracePeriod: secs(c.readyTimeoutMs),
-    LaunchTemplate: { LaunchTemplateName: o.launchTemplate ?? '<launch template that runs `autoscale worker --host 0.0.0.0`>', Version: '$Latest' },
+    LaunchTemplate: { LaunchTemplateName: o.launchTemplate ?? '<launch template whose user data runs the worker image (see Notes)>', Version: '$Latest' },
     VPCZoneIdentifier: o.subnets ?? '<subnet-…,subnet-…>',
     TargetGroupARNs: [o.targetGroupArn ?? '<target group ARN>'],
   };
@@ -252,6 +263,39 @@ export function awsExport(c: LabConfig, o: ExportOptions): AwsExport {
       "no scale-out while an instance is still starting (the lab's rule): step scaling counts instances inside DefaultInstanceWarmup toward the current capacity instead, so one alarm is not answered twice",
     );
   }
+  notes.push(...labNotes(c, o));
+  const warmPool: WarmPoolInput | null = c.min === 0 ? { AutoScalingGroupName: o.name, MinSize: 1, PoolState: 'Stopped', InstanceReusePolicy: { ReuseOnScaleIn: true } } : null;
   if (replace.length > 0) notes.push(`replace before use: ${replace.join('; ')}`);
-  return { Notes: notes, CreateAutoScalingGroup: asg, PutScalingPolicy: policies, PutMetricAlarm: alarms };
+  return { Notes: notes, CreateAutoScalingGroup: asg, PutScalingPolicy: policies, PutMetricAlarm: alarms, ...(warmPool ? { PutWarmPool: warmPool } : {}) };
+}
+
+/** The lab settings outside the policy — balancer, connection limits, scale to zero, database — as AWS has them. */
+function labNotes(c: LabConfig, o: ExportOptions): string[] {
+  const notes: string[] = [];
+  notes.push(
+    c.balancer === 'l4'
+      ? "--balancer l4 = a Network Load Balancer with a TCP target group: each connection stays on the instance it reached, as in the lab, so instances added later get no traffic from keep-alive connections that already exist" +
+          (c.metric === 'rps' ? '. RequestCountPerTarget exists only for an Application Load Balancer: with an NLB scale on CPU or publish the request rate yourself' : '')
+      : '--balancer l7 = an Application Load Balancer: it picks a target per request (round robin by default), as the lab\'s balancer does',
+  );
+  notes.push(
+    `the instances run the worker image (the repository's Dockerfile, ${EXPORT_DEFAULTS.image}) from the launch template's user data: ` +
+      `docker run -d --restart always -p ${o.containerPort}:${o.containerPort} -e DATABASE_URL ${EXPORT_DEFAULTS.image} ${workerArgs(c, o, '"$DATABASE_URL"').join(' ')}` +
+      (c.maxConnRequests > 0 || c.maxConnAge > 0 ? ' (the lab\'s --max-conn-requests/--max-conn-age are worker flags: they carry over unchanged)' : ''),
+    "visits: DATABASE_URL must name one PostgreSQL that every instance shares (e.g. Amazon RDS; keep the URL in SSM Parameter Store or Secrets Manager and read it in the user data). " +
+      "The lab's default SQLite file does not scale out: each instance would keep its own visits",
+  );
+  if (c.min === 0) {
+    notes.push(
+      `--min 0: MinSize 0 (DesiredCapacity 1 to start, as the lab starts one worker). Nothing here holds requests: an ALB with no healthy target answers 503 at once, ` +
+        `where the lab holds up to --hold-max ${c.holdMax} requests for --hold-timeout ${c.holdTimeout} s while a worker cold-starts. Nor does any policy here act on idleness (--idle ${c.idle} s): ` +
+        `scaling in to zero and out of it needs alarms of your own, e.g. the load balancer's RequestCount at 0 for ${Math.max(1, Math.ceil(c.idle / 60))} minute(s) -> desired 0, above 0 while no instance is in service -> desired 1. ` +
+        "And with MinSize 0 the scaling policy itself may take the last instance while requests still arrive, which the lab's policy never does (only idleness does): keep MinSize 1 until those alarms exist",
+      'PutWarmPool: one instance kept initialised and stopped (PoolState Stopped; ReuseOnScaleIn returns scaled-in instances to it), so a scale-out from zero starts a stopped instance ' +
+        'instead of launching and installing a new one: a shorter cold start, still tens of seconds where the lab\'s is about one. A stopped instance costs its EBS volumes, not compute',
+    );
+  } else {
+    notes.push(`--idle ${c.idle} s, --hold-max ${c.holdMax} and --hold-timeout ${c.holdTimeout} s act only with --min 0 (scale to zero): MinSize ${c.min} keeps instances running`);
+  }
+  return notes;
 }

@@ -2,9 +2,9 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { CliIO, SetExitCode } from '../cli-io.js';
-import { addSettingOptions, typedSettings } from '../cli-settings.js';
+import { addSettingOptions, typedSettings } from '../settings/flags.js';
 import { UsageError } from '../errors.js';
-import { resolveConfig } from '../lab/config.js';
+import { resolveConfig } from '../settings/config.js';
 import { EXPORT_DEFAULTS, EXPORT_TARGETS, parseExportOptions, parseTarget, type RawExportOptions } from './workload.js';
 
 export function registerExportCommand(program: Command, io: CliIO, setExitCode: SetExitCode): void {
@@ -15,12 +15,12 @@ export function registerExportCommand(program: Command, io: CliIO, setExitCode: 
     .description(
       "Write the lab's policy (the same flags or --config as `start`) as the real engine's configuration:\n" +
         '  kubernetes  Deployment + Service + autoscaling/v2 HorizontalPodAutoscaler (YAML)\n' +
-        '  keda        Deployment + Service + KEDA ScaledObject (YAML)\n' +
+        '  keda        Deployment + Service + KEDA ScaledObject (YAML; with --min 0 an HTTP add-on HTTPScaledObject too)\n' +
         '  aws         CreateAutoScalingGroup, PutScalingPolicy and PutMetricAlarm inputs (JSON)\n' +
         'Settings without an equivalent are explained in comments (Notes for aws), never dropped silently.',
     );
   addSettingOptions(cmd)
-    .option('--image <image>', 'container image that runs `autoscale worker` (kubernetes, keda: required)')
+    .option('--image <image>', `container image of the worker, built from the repository's Dockerfile (default ${EXPORT_DEFAULTS.image}; docs/export.md)`)
     .option('--name <name>', `name of the Deployment, Service, autoscaler or group (default ${EXPORT_DEFAULTS.name})`)
     .option('--namespace <ns>', `Kubernetes namespace (default ${EXPORT_DEFAULTS.namespace})`)
     .option('--container-port <port>', `port the worker listens on in the container (default ${EXPORT_DEFAULTS.containerPort})`)
@@ -29,6 +29,7 @@ export function registerExportCommand(program: Command, io: CliIO, setExitCode: 
     .option('--launch-template <name>', 'aws: launch template name (placeholder otherwise)')
     .option('--subnets <ids>', 'aws: comma-separated subnet ids (placeholder otherwise)')
     .option('--target-group-arn <arn>', 'aws: ALB target group ARN (placeholder otherwise)')
+    .option('--postgres', 'kubernetes, keda: also write a one-instance PostgreSQL and the Secret the workers read DATABASE_URL from')
     .option('-o, --out <file>', 'write to this file instead of stdout')
     // Loaded on demand: the exporters and the yaml library are not needed by the other commands.
     .action(async (rawTarget: string, opts: Record<string, unknown>, command: Command) => {

@@ -4,7 +4,7 @@
  * as tolerance, one step per tick becomes a one-pod rate limit. Pure; every
  * exporter uses it, so the same settings read the same way everywhere.
  */
-import type { LabConfig } from '../lab/config.js';
+import type { LabConfig } from '../settings/config.js';
 import { METRICS, type MetricName } from '../policy/metrics.js';
 
 export interface TargetMapping {
@@ -57,9 +57,12 @@ export function targetMapping(c: LabConfig): TargetMapping {
   };
 }
 
-/** A policy period in whole seconds (engines take 1 s at the finest). */
+/** The longest period an HPA scaling policy may have (autoscaling validation's MaxPeriodSeconds). */
+export const HPA_MAX_PERIOD_SECONDS = 1800;
+
+/** A policy period in whole seconds: the lab's tick, from 1 s (engines take no less) to the HPA's 1800 s. */
 export function periodSeconds(c: LabConfig): number {
-  return Math.max(1, Math.round(c.interval));
+  return Math.min(HPA_MAX_PERIOD_SECONDS, Math.max(1, Math.round(c.interval)));
 }
 
 export function round(n: number, digits = 3): number {

@@ -3,6 +3,7 @@
  * image and port, and the options the user gave. Validated once, here.
  */
 import { UsageError } from '../errors.js';
+import type { LabConfig } from '../settings/config.js';
 
 export const EXPORT_TARGETS = ['kubernetes', 'keda', 'aws'] as const;
 export type ExportTarget = (typeof EXPORT_TARGETS)[number];
@@ -11,8 +12,8 @@ export interface ExportOptions {
   /** Name of the Deployment / Service / HPA / ScaledObject / Auto Scaling group. */
   name: string;
   namespace: string;
-  /** Container image (kubernetes, keda). */
-  image: string | null;
+  /** Container image (kubernetes, keda): the one the repository's Dockerfile builds unless --image says otherwise. */
+  image: string;
   containerPort: number;
   /** CPU request per pod, millicores: utilisation targets are % of this. */
   cpuMillis: number;
@@ -22,6 +23,8 @@ export interface ExportOptions {
   launchTemplate: string | null;
   subnets: string | null;
   targetGroupArn: string | null;
+  /** kubernetes, keda: also write a one-instance PostgreSQL (Secret, StatefulSet, Service) for the visits. */
+  postgres: boolean;
 }
 
 export interface RawExportOptions {
@@ -34,9 +37,42 @@ export interface RawExportOptions {
   launchTemplate?: string;
   subnets?: string;
   targetGroupArn?: string;
+  postgres?: boolean;
 }
 
-export const EXPORT_DEFAULTS = { name: 'autoscale-worker', namespace: 'default', containerPort: 8080, cpuRequest: '1000m', prometheusUrl: 'http://prometheus-server.monitoring.svc:9090' } as const;
+/**
+ * `image` is the tag docs/export.md builds with the repository's Dockerfile
+ * (`docker build -t autoscale-worker:dev .`): not `latest`, so a cluster uses
+ * an image loaded into it (kind, minikube) instead of pulling. `containerPort`
+ * is the port the Dockerfile's CMD and EXPOSE name (test/export-dockerfile.test.ts).
+ */
+export const EXPORT_DEFAULTS = {
+  name: 'autoscale-worker',
+  namespace: 'default',
+  image: 'autoscale-worker:dev',
+  containerPort: 8080,
+  cpuRequest: '1000m',
+  prometheusUrl: 'http://prometheus-server.monitoring.svc:9090',
+} as const;
+
+/** The Secret (key `url`) every exported worker reads DATABASE_URL from. */
+export function databaseSecretName(o: Pick<ExportOptions, 'name'>): string {
+  return `${o.name}-database`;
+}
+
+/**
+ * The worker's command-line arguments in a container or on an instance (the
+ * image's entrypoint is `node dist/app/main.js`): the lab's per-worker
+ * settings, the port the export uses, and the database from DATABASE_URL.
+ * `databaseUrl` is how the platform spells the variable: `$(DATABASE_URL)`
+ * for Kubernetes (expanded from the container's env), `$DATABASE_URL` for a shell.
+ */
+export function workerArgs(c: LabConfig, o: Pick<ExportOptions, 'containerPort'>, databaseUrl: string): string[] {
+  const args = ['--host', '0.0.0.0', '--port', String(o.containerPort), '--work', String(c.work), '--database-url', databaseUrl];
+  if (c.maxConnRequests > 0) args.push('--max-conn-requests', String(c.maxConnRequests));
+  if (c.maxConnAge > 0) args.push('--max-conn-age', String(c.maxConnAge));
+  return args;
+}
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -66,11 +102,9 @@ export function parseExportOptions(target: ExportTarget, raw: RawExportOptions):
   if (namespace.length > 63 || !DNS_LABEL.test(namespace)) {
     throw new UsageError(`--namespace must be a DNS label (received ${JSON.stringify(namespace)})`);
   }
-  const image = raw.image?.trim() ?? null;
-  if ((target === 'kubernetes' || target === 'keda') && !image) {
-    throw new UsageError(`export ${target} needs --image <image> (the container image that runs \`autoscale worker\`)`);
-  }
-  if (image !== null && /\s/.test(image)) throw new UsageError(`--image must not contain spaces (received ${JSON.stringify(image)})`);
+  const image = raw.image === undefined ? EXPORT_DEFAULTS.image : raw.image.trim();
+  if (image === '' || /\s/.test(image)) throw new UsageError(`--image must be an image reference without spaces (received ${JSON.stringify(raw.image)})`);
+  if (raw.postgres === true && target === 'aws') throw new UsageError('--postgres writes Kubernetes manifests: use it with export kubernetes or keda (on AWS, point DATABASE_URL at an RDS PostgreSQL)');
   const port = Number(raw.containerPort ?? EXPORT_DEFAULTS.containerPort);
   if (!Number.isInteger(port) || port < 1 || port > 65_535) {
     throw new UsageError(`--container-port must be a whole number from 1 to 65535 (received ${JSON.stringify(raw.containerPort)})`);
@@ -89,5 +123,6 @@ export function parseExportOptions(target: ExportTarget, raw: RawExportOptions):
     launchTemplate: raw.launchTemplate ?? null,
     subnets: raw.subnets ?? null,
     targetGroupArn: raw.targetGroupArn ?? null,
+    postgres: raw.postgres === true,
   };
 }

@@ -8,7 +8,7 @@
  *
  * Everything it does is published on one event stream that the views subscribe to.
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -30,10 +30,12 @@ import type { Observation } from '../policy/measure.js';
 import { applyIdle, policyMin } from '../scale-to-zero/idle.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { defaultSqlite, describeLocation, locationToUrl, type StoreLocation } from '../store/location.js';
-import { summarizeStore } from '../store/status.js';
-import { publicSettings, type LabConfig } from './config.js';
+import { prepareStore } from '../store/open.js';
+import { databaseBlame, summarizeStore } from '../store/status.js';
+import { publicSettings, type LabConfig } from '../settings/config.js';
 import { LatencyWindow, TickWindow, type LatencyPercentiles } from './observe.js';
-import { createHostCpuSampler, type CpuSampler } from './sampler.js';
+import { createHostCpuSampler, createProcessCpuMeter, type CpuSampler, type ProcessCpuMeter } from './sampler.js';
+import { busyHostHint } from './busy-host.js';
 import { BROKEN_WHEN_IDLE_MS, Liveness, LIVENESS_MS } from './liveness.js';
 
 /** Where workers listen, whatever --host says. */
@@ -50,6 +52,8 @@ export interface LabOptions {
   /** Where worker logs go; a fresh temp dir by default. */
   runDir?: string;
   sampler?: CpuSampler;
+  /** The lab's own processes' share of host CPU (default: /proc of the daemon and the workers). */
+  processCpu?: ProcessCpuMeter;
   /** Where the workers keep their visits; default: visits.db in the run directory. */
   store?: StoreLocation;
 }
@@ -73,6 +77,9 @@ export class Lab {
 
   #t0 = performance.now();
   #sampler: CpuSampler;
+  #processCpu: ProcessCpuMeter;
+  /** The busy-host check ran its course: hinted once, or traffic arrived first. */
+  #busyHostChecked = false;
   #window: TickWindow;
   /** Latency over each 1 s stats period (the tick window has its own). */
   #statsLatency: LatencyWindow;
@@ -89,12 +96,15 @@ export class Lab {
   #ticking = false;
   #stopping: Promise<number> | null = null;
   #liveness = new Liveness();
+  /** When each worker's own report last blamed the database (down or locked): see #observeProgress. */
+  #databaseBlamedAt = new Map<number, number>();
   #resolveStopped!: (forced: number) => void;
 
   constructor(config: LabConfig, opts: LabOptions = {}) {
     this.config = config;
     this.runDir = opts.runDir ?? mkdtempSync(join(tmpdir(), 'autoscale-run-'));
     this.#sampler = opts.sampler ?? createHostCpuSampler();
+    this.#processCpu = opts.processCpu ?? createProcessCpuMeter();
     this.store = opts.store ?? defaultSqlite(this.runDir);
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
     this.balancer =
@@ -178,6 +188,7 @@ export class Lab {
   async run(): Promise<void> {
     // Prime the sampler: systeminformation's first reading covers the time since boot.
     await this.#sampler.sample();
+    this.#processCpu.sample(this.#labPids());
     this.events.publish({
       type: 'started',
       t: this.now(),
@@ -189,6 +200,8 @@ export class Lab {
       host: { cores: availableParallelism(), memoryBytes: totalmem() },
       store: { kind: this.store.kind, where: describeLocation(this.store) },
     });
+    // The lab creates the SQLite file once (`autoscale start` already did); its workers never create it.
+    if (this.store.kind === 'sqlite' && !existsSync(this.store.file)) await prepareStore(this.store);
     // Like Knative's initial scale of 1: a lab with --min 0 starts warm and shrinks to zero once idle.
     this.#tickTimer = setInterval(() => void this.#tick(), this.config.interval * 1000);
     this.supervisor.setDesired(policyMin(this.config.min));
@@ -302,9 +315,11 @@ export class Lab {
     this.#ticking = true;
     try {
       const hostCpu = await this.#sampler.sample();
+      const labCpu = this.#processCpu.sample(this.#labPids());
       if (this.#stopping) return;
       const now = this.now();
-      const observation = this.#window.take(now, hostCpu);
+      const observation = this.#window.take(now, hostCpu, labCpu);
+      this.#checkBusyHost(now, observation);
       const counts = this.supervisor.counts();
       const state: PolicyState = { desired: this.supervisor.desired, starting: counts.starting, ready: counts.ready };
       const { decision, memory } = this.#decide(observation, state, now);
@@ -314,6 +329,24 @@ export class Lab {
     } finally {
       this.#ticking = false;
     }
+  }
+
+  /** The daemon and every running worker: the processes whose CPU is the lab's own. */
+  #labPids(): number[] {
+    return [process.pid, ...this.supervisor.pids()];
+  }
+
+  /** Once, before the first request: a host already above the scale-in threshold is said, with the remedy. */
+  #checkBusyHost(now: number, observation: Observation): void {
+    if (this.#busyHostChecked) return;
+    if (this.balancer.snapshot().total > 0) {
+      this.#busyHostChecked = true;
+      return;
+    }
+    const text = busyHostHint(observation, this.config);
+    if (text === null) return;
+    this.#busyHostChecked = true;
+    this.events.publish({ type: 'hint', t: now, text });
   }
 
   /** The policy's decision; while a refresh runs it holds like a pause, saying why. */
@@ -351,6 +384,9 @@ export class Lab {
       type: 'tick',
       t: now,
       cpu: observation.hostCpu,
+      ...(observation.hostCpu !== null && observation.hostCpuLab != null
+        ? { cpuSplit: { lab: observation.hostCpuLab, other: Math.max(0, observation.hostCpu - observation.hostCpuLab) } }
+        : {}),
       metric: this.config.metric,
       value: d.value,
       metrics: d.values,
@@ -381,8 +417,18 @@ export class Lab {
       this.supervisor.markUnhealthy(h.id, h.detail);
       return;
     }
+    const blame = this.#databaseBlame(h.id);
+    if (blame !== null) {
+      this.events.publish({ type: 'health', t: now, id: h.id, port, healthy: false, detail: `${h.detail}; ${blame}: out of rotation, not replaced (${NOT_REPLACED_WHY})` });
+      return;
+    }
     const ago = (this.#liveness.idleMs(h.id, now) / 1000).toFixed(1);
     this.events.publish({ type: 'health', t: now, id: h.id, port, healthy: false, detail: `${h.detail}; busy, not hung (last sign of life ${ago} s ago): out of rotation, not replaced` });
+  }
+
+  /** The worker's own latest report blames the shared database (down or locked): see databaseBlame. */
+  #databaseBlame(id: number): string | null {
+    return databaseBlame(this.supervisor.storeReports().find((r) => r.id === id)?.store);
   }
 
   /**
@@ -394,8 +440,17 @@ export class Lab {
     const beats = new Map(this.supervisor.facts().map((f) => [f.id, f.cpuReports]));
     const progress = workers.map((w) => ({ id: w.id, requests: w.requests + (beats.get(w.id) ?? 0), inFlight: w.inFlight }));
     const now = this.now();
+    for (const r of this.supervisor.storeReports()) if (databaseBlame(r.store) !== null) this.#databaseBlamedAt.set(r.id, now);
+    for (const id of this.#databaseBlamedAt.keys()) if (!workers.some((w) => w.id === id)) this.#databaseBlamedAt.delete(id);
     for (const id of this.#liveness.observe(progress, now)) {
       const hung = this.#liveness.idleMs(id, now) >= LIVENESS_MS;
+      // Idle out of rotation because the database is (or was, until moments ago: its health checks
+      // still have to pass twice) down or locked, not because it is broken: keep holding it (still
+      // replaced if it also stops beating); it comes back when the database does.
+      if (!hung && now - (this.#databaseBlamedAt.get(id) ?? -Infinity) < BROKEN_WHEN_IDLE_MS) {
+        this.#liveness.unhealthy(id, now);
+        continue;
+      }
       this.supervisor.markUnhealthy(
         id,
         hung
@@ -423,6 +478,9 @@ export class Lab {
     return this.supervisor.snapshot((id) => ({ rps: this.#window.rateOf(id), inFlight: inFlight.get(id) ?? 0 }));
   }
 }
+
+/** Why a worker the database lets down is not replaced. */
+const NOT_REPLACED_WHY = 'a new worker would not reach the database either';
 
 /** One GET /health straight to a worker (a refresh waits for a new worker to pass it). */
 async function probeHealth(host: string, port: number): Promise<boolean> {

@@ -88,8 +88,12 @@ export class TickWindow {
     return this.#rates.get(id) ?? 0;
   }
 
-  /** Close the window at `now`: one Observation, and a fresh window from here. */
-  take(now: number, hostCpu: number | null): Observation {
+  /**
+   * Close the window at `now`: one Observation, and a fresh window from here.
+   * `labCpu` is the lab's own processes' share of `hostCpu` (ProcessCpuMeter), kept at most hostCpu:
+   * the two are read a moment apart, and the lab cannot use more of the host than the host used.
+   */
+  take(now: number, hostCpu: number | null, labCpu: number | null = null): Observation {
     this.sample();
     const upstreams = new Map(this.#sources.upstreams().map((u) => [u.id, u]));
     const baselines = new Map<number, Baseline>();
@@ -110,6 +114,7 @@ export class TickWindow {
     this.#baselines = baselines;
     this.#rates = rates;
     this.#inFlight.clear();
-    return { t: now, hostCpu, latency: this.#latency.take(), workers };
+    const hostCpuLab = hostCpu === null || labCpu === null ? null : Math.min(labCpu, hostCpu);
+    return { t: now, hostCpu, hostCpuLab, latency: this.#latency.take(), workers };
   }
 }

@@ -8,7 +8,8 @@ import { LOAD_DEFAULTS, parseLoadOptions, type RawLoadOptions } from './options.
 import { PROFILE_NAMES } from './profile.js';
 import { LoadRun } from './run.js';
 import { exitCodeFor, failuresOf } from './summary.js';
-import { currentFile, LOAD_FILE, readCurrent } from '../runs/paths.js';
+import { LOAD_FILE, liveLabs } from '../runs/paths.js';
+import { chooseRecordLab, LAB_HELP } from '../runs/choose-lab.js';
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -37,7 +38,7 @@ export function registerLoadCommand(program: Command, io: CliIO, setExitCode: Se
         'With --rate: open loop, requests scheduled at that rate over up to --threads connections; latency is measured\n' +
         'from the scheduled send time (coordinated-omission corrected) and late or unsent requests are counted.',
     )
-    .argument('[url]', 'target URL', LOAD_DEFAULTS.url)
+    .argument('[url]', `target URL (default: ${LOAD_DEFAULTS.url}, or with --record the balancer of the lab it records into)`)
     .option('-t, --threads <n>', 'concurrent virtual users (open loop: maximum connections)', String(LOAD_DEFAULTS.threads))
     .option('-d, --duration <seconds>', 'how long to send (seconds; also 500ms, 30s, 2m, 1h)', String(LOAD_DEFAULTS.durationSec))
     .option('-r, --rate <req/s>', 'open loop: target arrival rate in requests per second (peak of the profile)')
@@ -54,14 +55,19 @@ export function registerLoadCommand(program: Command, io: CliIO, setExitCode: Se
     .option('-m, --method <method>', 'HTTP method (default GET, or POST with --body)')
     .option('-H, --header <name:value>', 'request header, repeatable', collect)
     .option('-b, --body <text>', 'request body')
+    .option('--mix <kind=percent>', 'send this share of the requests as another request on the same host: visits=20 (20 % POST /visits {"page":"load"})')
     .option('--timeout <ms>', 'per-request timeout in milliseconds', String(LOAD_DEFAULTS.timeoutMs))
     .option('-w, --workers <n>', 'spread the virtual users over N worker threads (0: run in the main thread)', String(LOAD_DEFAULTS.workers))
     .option('--json', 'print the summary as one JSON object on stdout (nothing else on stdout)')
     .option('-o, --out <file.ndjson>', 'write one JSON line per second (t, at, sent, ok, errors, rps, p50, p99, threads or targetRate); a directory: <dir>/load.ndjson, appended')
     .option('--record', "append the per-second lines to the running lab's run directory (load.ndjson), for `autoscale report`")
-    .action(async (url: string, raw: RawLoadOptions & { record?: boolean }) => {
-      const config = parseLoadOptions(url, raw);
-      const out = outTarget(config.out, raw.record === true, io.env);
+    .option('--lab <port|run>', `with --record: ${LAB_HELP}`)
+    .action(async (url: string | undefined, raw: RawLoadOptions & { record?: boolean; lab?: string }) => {
+      if (raw.lab !== undefined && raw.record !== true) throw new UsageError('--lab names the lab that --record records into; give --record too');
+      // With --record and no URL, the load goes to the recorded lab's balancer (not to the default :8000).
+      const recordInto = raw.record === true ? recordLab(url, raw.lab, raw.out, io.env) : null;
+      const config = parseLoadOptions(url ?? recordInto?.balancerUrl ?? undefined, raw);
+      const out = recordInto !== null ? { path: join(recordInto.runDir, LOAD_FILE), flags: 'a' as const } : outTarget(config.out);
       const outFd = out === null ? null : openOut(out.path, out.flags);
       if (out?.flags === 'a') io.stderr.write(`recording load in ${out.path}\n`);
       const live = io.stderr.isTTY === true;
@@ -90,17 +96,31 @@ export function registerLoadCommand(program: Command, io: CliIO, setExitCode: Se
 }
 
 /**
- * Where the per-second lines go: --out as given (truncated), a directory given to --out
- * (its load.ndjson, appended, e.g. a run dir), or with --record the running lab's run dir.
+ * The lab `--record` writes into: the one --lab names, else the one the URL
+ * aims at (its balancer port), else the only running lab; two or more labs
+ * and nothing to tell them apart is refused with the list (exit 2).
  */
-function outTarget(out: string | null, record: boolean, env: NodeJS.ProcessEnv | undefined): { path: string; flags: 'w' | 'a' } | null {
-  if (record) {
-    if (out !== null) throw new UsageError('--record writes into the running lab\'s run directory; use it without --out (or give --out that directory)');
-    const lab = readCurrent(env);
-    if (lab === null) throw new UsageError(`--record: no running lab found (${currentFile(env)} is missing or stale); start one with \`autoscale start\``);
-    if (!lab.record) throw new UsageError('--record: the running lab does not record (it was started with --no-record)');
-    return { path: join(lab.runDir, LOAD_FILE), flags: 'a' };
+function recordLab(url: string | undefined, lab: string | undefined, out: string | undefined, env: NodeJS.ProcessEnv | undefined): { runDir: string; balancerUrl: string | null } {
+  if (out !== undefined) throw new UsageError('--record writes into the running lab\'s run directory; use it without --out (or give --out that directory)');
+  let target: URL | null = null;
+  if (url !== undefined) {
+    try {
+      target = new URL(url);
+    } catch {
+      target = null; // parseLoadOptions says what is wrong with it
+    }
   }
+  const choice = chooseRecordLab(liveLabs(env), lab, target);
+  if (!choice.ok) {
+    if (choice.error.code === 'AS_ERR_NO_LAB') throw new UsageError('--record: no running lab found; start one with `autoscale start`');
+    throw new UsageError(`--record: ${choice.error.message}`);
+  }
+  if (!choice.lab.record) throw new UsageError(`--record: the running lab${lab === undefined ? '' : ` ${lab}`} does not record (it was started with --no-record)`);
+  return choice.lab;
+}
+
+/** Where the per-second lines go: --out as given (truncated), or a directory given to --out (its load.ndjson, appended, e.g. a run dir). */
+function outTarget(out: string | null): { path: string; flags: 'w' | 'a' } | null {
   if (out === null) return null;
   let isDir = false;
   try {

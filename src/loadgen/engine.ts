@@ -4,7 +4,8 @@ import type { Dispatcher } from 'undici';
 import type { Histogram } from 'hdr-histogram-js';
 import { REQUEST_ABORTED_CODE, REQUEST_TIMEOUT_CODE, classifyErrorCode, errorCode, isOkStatus, shouldBackOff } from './classify.js';
 import { activeThreadsAt, levelAt, nextArrival, shareOf, type Profile } from './profile.js';
-import { LATE_THRESHOLD_MS, newLatencyHistogram, type IntervalReport } from './report.js';
+import { isMixedIn } from './mix.js';
+import { LATE_THRESHOLD_MS, newLatencyHistogram, type IntervalReport, type MixedCounts } from './report.js';
 
 /** What one engine (one thread's share of the run) needs; plain data so it can cross to a worker thread. */
 export interface EngineConfig {
@@ -25,6 +26,8 @@ export interface EngineConfig {
   /** This engine is shard `shard` of `shards` (virtual user i belongs to shard i mod shards). */
   shard: number;
   shards: number;
+  /** --mix: `percent` % of the requests are this one instead (same origin; headers plus its content type). */
+  mix?: { percent: number; method: string; path: string; body: string; contentType: string } | null;
   /** Open loop: most arrivals that may wait for a free connection; older ones are dropped as unsent. Default MAX_BACKLOG. */
   maxBacklog?: number;
 }
@@ -57,6 +60,13 @@ function isServedBy(name: Buffer): boolean {
   return true;
 }
 
+/** Flat [name, value, …] headers with any content-type replaced by `type`. */
+function withContentType(headers: string[], type: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) if (headers[i].toLowerCase() !== 'content-type') out.push(headers[i], headers[i + 1]);
+  return [...out, 'content-type', type];
+}
+
 function codedError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
@@ -79,6 +89,8 @@ class VirtualUser implements Dispatcher.DispatchHandler {
   abortRequest: ((err?: Error) => void) | null = null;
   status = 0;
   servedBy: string | null = null;
+  /** The request in flight is a --mix one. */
+  mixed = false;
   consecutiveFailures = 0;
   backoffTimer: NodeJS.Timeout | null = null;
 
@@ -134,6 +146,10 @@ export class LoadEngine {
   readonly #cfg: EngineConfig;
   readonly #vus: VirtualUser[] = [];
   readonly #dispatchOptions: Dispatcher.DispatchOptions;
+  /** --mix: the other request, and how many requests this engine has sent (which ones are mixed in follows from it). */
+  readonly #mixOptions: Dispatcher.DispatchOptions | null;
+  readonly #mixPercent: number;
+  #sequence = 0;
   readonly #rateAt: (tSec: number) => number;
   /** Closed loop with a non-constant profile: the active count is re-evaluated before every request. */
   readonly #shaped: boolean;
@@ -171,6 +187,7 @@ export class LoadEngine {
   #httpErrors = new Map<number, number>();
   #transportErrors = new Map<string, number>();
   #servedBy = new Map<string, number>();
+  #mixed: MixedCounts = { sent: 0, ok: 0, failed: 0 };
   #latency: Histogram = newLatencyHistogram();
 
   constructor(cfg: EngineConfig) {
@@ -195,6 +212,17 @@ export class LoadEngine {
       headers: cfg.headers.length > 0 ? cfg.headers : undefined,
       body: cfg.body === null ? undefined : Buffer.from(cfg.body),
     };
+    const mix = cfg.mix ?? null;
+    this.#mixPercent = mix?.percent ?? 0;
+    this.#mixOptions =
+      mix === null
+        ? null
+        : {
+            path: mix.path,
+            method: mix.method as Dispatcher.HttpMethod,
+            headers: withContentType(cfg.headers, mix.contentType),
+            body: Buffer.from(mix.body),
+          };
     this.#shaped = cfg.mode === 'closed' && cfg.profile.name !== 'constant';
     const peakRate = cfg.rate ?? 0;
     this.#rateAt = (tSec) => levelAt(cfg.profile, peakRate, tSec) / cfg.shards;
@@ -237,8 +265,10 @@ export class LoadEngine {
       late: this.#late,
       unsent: this.#unsent,
       servedBy: Object.fromEntries(this.#servedBy),
+      ...(this.#mixOptions !== null ? { mixed: this.#mixed } : {}),
       latency: this.#latency,
     };
+    this.#mixed = { sent: 0, ok: 0, failed: 0 };
     this.#sent = this.#ok = this.#aborted = this.#late = this.#unsent = 0;
     this.#httpErrors = new Map();
     this.#transportErrors = new Map();
@@ -336,9 +366,11 @@ export class LoadEngine {
     vu.status = 0;
     vu.servedBy = null;
     vu.abortRequest = null;
+    vu.mixed = this.#mixOptions !== null && isMixedIn(this.#sequence++, this.#mixPercent);
     this.#sent++;
+    if (vu.mixed) this.#mixed.sent++;
     this.#inFlight++;
-    vu.client.dispatch(this.#dispatchOptions, vu);
+    vu.client.dispatch(vu.mixed ? this.#mixOptions! : this.#dispatchOptions, vu);
   }
 
   /** Open loop: moves due arrivals into the backlog, sends what free connections allow, re-arms the timer. */
@@ -420,6 +452,10 @@ export class LoadEngine {
     const status = vu.status;
     if (isOkStatus(status)) this.#ok++;
     else this.#httpErrors.set(status, (this.#httpErrors.get(status) ?? 0) + 1);
+    if (vu.mixed) {
+      if (isOkStatus(status)) this.#mixed.ok++;
+      else this.#mixed.failed++;
+    }
     if (vu.servedBy !== null) this.#servedBy.set(vu.servedBy, (this.#servedBy.get(vu.servedBy) ?? 0) + 1);
     vu.consecutiveFailures = 0;
     this.#finish(vu);
@@ -429,7 +465,10 @@ export class LoadEngine {
   failed(vu: VirtualUser, err: Error): void {
     const code = errorCode(err);
     if (code === REQUEST_ABORTED_CODE) this.#aborted++;
-    else this.#transportErrors.set(code, (this.#transportErrors.get(code) ?? 0) + 1);
+    else {
+      this.#transportErrors.set(code, (this.#transportErrors.get(code) ?? 0) + 1);
+      if (vu.mixed) this.#mixed.failed++;
+    }
     this.#finish(vu);
     if (this.#stopping !== null) return;
     if (!shouldBackOff(classifyErrorCode(code))) {

@@ -74,6 +74,12 @@ export function formatSummary(s: LoadSummary): string {
     );
   }
 
+  if (s.mix !== null) {
+    const part = (share: number, p: { request: string; sent: number; ok: number; failed: number }) =>
+      `${formatCount(share)} % ${p.request}: ${formatCount(p.sent)} sent, ${formatCount(p.ok)} ok, ${formatCount(p.failed)} failed`;
+    lines.push(`  Mix         ${part(100 - s.mix.percent, s.mix.main)}`);
+    lines.push(`              ${part(s.mix.percent, s.mix.mixed)}`);
+  }
   if (Object.keys(s.servedBy).length > 0) lines.push(`  Served by   ${list(s.servedBy)}`);
   return lines.join('\n') + '\n';
 }

@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import { PROFILE_NAMES, type Profile, type ProfileName } from './profile.js';
 import { parseInteger } from '../parse-int.js';
+import { parseMix, type LoadMix } from './mix.js';
 
 /** The flags of `autoscale load` as commander hands them over: strings, unvalidated. */
 export interface RawLoadOptions {
@@ -24,6 +25,7 @@ export interface RawLoadOptions {
   spikeAt?: string;
   spikeLength?: string;
   period?: string;
+  mix?: string;
 }
 
 /** A validated load run. Everything downstream trusts it. */
@@ -44,6 +46,8 @@ export interface LoadConfig {
   profile: Profile;
   json: boolean;
   out: string | null;
+  /** --mix: a share of the requests sent as another request (e.g. POST /visits); null: none. */
+  mix: LoadMix | null;
 }
 
 export const LOAD_DEFAULTS = {
@@ -58,6 +62,14 @@ export const LOAD_DEFAULTS = {
 } as const;
 
 const MAX_THREADS = 10_000;
+/**
+ * Highest --rate. The open-loop scheduler does a little work per scheduled
+ * arrival, sent or not, so its CPU grows with the rate: 1e9 req/s against a
+ * dead port used to run 55 s for `-d 3`. One load generator process sends
+ * well under this (tens of thousands a second on a laptop), so nothing a lab
+ * can measure is lost.
+ */
+export const MAX_RATE = 100_000;
 const MAX_WORKERS = 64;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -205,6 +217,9 @@ export function parseLoadOptions(urlArg: string | undefined, raw: RawLoadOptions
     throw new UsageError(`--duration must be at most 24h (${MAX_DURATION_SEC} s) (received "${raw.duration}")`);
   }
   const rate = raw.rate === undefined ? null : number('--rate', raw.rate, false);
+  if (rate !== null && rate > MAX_RATE) {
+    throw new UsageError(`--rate must be at most ${MAX_RATE} req/s (received ${raw.rate}): one load generator cannot send more; to overload the lab, lower its capacity (--max, --work) instead`);
+  }
   const timeoutMs = raw.timeout === undefined ? LOAD_DEFAULTS.timeoutMs : positiveInteger('--timeout', raw.timeout, 3_600_000);
   const workers = raw.workers === undefined ? LOAD_DEFAULTS.workers : nonNegativeInteger('--workers', raw.workers, MAX_WORKERS);
   if (workers > threads) throw new UsageError(`--workers (${workers}) must be <= --threads (${threads}): each worker thread needs at least one connection`);
@@ -222,5 +237,7 @@ export function parseLoadOptions(urlArg: string | undefined, raw: RawLoadOptions
   const out = raw.out === undefined ? null : raw.out.trim();
   if (out === '') throw new UsageError('--out needs a file path (received "")');
 
-  return { url, method, headers, body, threads, durationSec, rate, timeoutMs, workers, profile, json: raw.json === true, out };
+  const mix = raw.mix === undefined ? null : parseMix(raw.mix);
+
+  return { url, method, headers, body, threads, durationSec, rate, timeoutMs, workers, profile, json: raw.json === true, out, mix };
 }

@@ -23,7 +23,16 @@ export interface IntervalReport {
   unsent: number;
   /** Responses by the value of their X-Served-By header (absent header: not counted). */
   servedBy: Record<string, number>;
+  /** --mix: the mixed-in requests alone (they are also in every count above); absent without --mix. */
+  mixed?: MixedCounts;
   latency: Histogram;
+}
+
+/** Requests of the --mix kind: sent, answered below 400, and failed (HTTP >= 400 or no response). */
+export interface MixedCounts {
+  sent: number;
+  ok: number;
+  failed: number;
 }
 
 /** An IntervalReport as it crosses a worker_threads boundary (histogram encoded). */
@@ -65,6 +74,12 @@ export function mergeReport(into: IntervalReport, from: IntervalReport): Interva
   addCounts(into.httpErrors, from.httpErrors);
   addCounts(into.transportErrors, from.transportErrors);
   addCounts(into.servedBy, from.servedBy);
+  if (from.mixed !== undefined) {
+    const m = (into.mixed ??= { sent: 0, ok: 0, failed: 0 });
+    m.sent += from.mixed.sent;
+    m.ok += from.mixed.ok;
+    m.failed += from.mixed.failed;
+  }
   if (from.latency.totalCount > 0) into.latency.add(from.latency);
   return into;
 }

@@ -27,6 +27,7 @@ export function engineConfigs(config: LoadConfig): EngineConfig[] {
     threads: config.threads,
     rate: config.rate,
     profile: config.profile,
+    mix: config.mix === null ? null : { percent: config.mix.percent, method: config.mix.method, path: config.mix.path, body: config.mix.body, contentType: config.mix.contentType },
     shards,
   };
   return Array.from({ length: shards }, (_, shard) => ({ ...base, shard }));
@@ -128,6 +129,7 @@ export class LoadRun {
       durationSec: duration,
       elapsedSec: t,
       interrupted: this.#interrupted,
+      mixIn: config.mix === null ? null : { kind: config.mix.kind, request: `${config.mix.method} ${config.mix.path}`, percent: config.mix.percent },
     });
   }
 

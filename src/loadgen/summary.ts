@@ -80,6 +80,8 @@ export interface RunMeta {
   durationSec: number;
   elapsedSec: number;
   interrupted: boolean;
+  /** --mix: what was mixed in and how much (absent or null: nothing); the summary reports it as `mix`. */
+  mixIn?: { kind: string; request: string; percent: number } | null;
 }
 
 export interface LatencySummary {
@@ -96,8 +98,8 @@ export interface LatencySummary {
   max: number;
 }
 
-/** The whole result of a run. This object is what --json prints; README documents every field. */
-export interface LoadSummary extends RunMeta {
+/** The whole result of a run. This object is what --json prints; docs/load.md documents every field. */
+export interface LoadSummary extends Omit<RunMeta, 'mixIn'> {
   requests: {
     sent: number;
     ok: number;
@@ -120,6 +122,16 @@ export interface LoadSummary extends RunMeta {
   throughput: { mean: number; p50: number | null; max: number | null };
   latencyMs: LatencySummary | null;
   servedBy: Record<string, number>;
+  /**
+   * --mix: the split of the requests. `mixed` is the mixed-in request (e.g. POST /visits), `main` the
+   * rest (the URL's request); each counts sent, ok (< 400) and failed (HTTP >= 400 or no response).
+   * null without --mix.
+   */
+  mix: {
+    percent: number;
+    main: { request: string; sent: number; ok: number; failed: number };
+    mixed: { kind: string; request: string; sent: number; ok: number; failed: number };
+  } | null;
 }
 
 function sortedRecord(entries: Iterable<[string, number]>, byKey: boolean): Record<string, number> {
@@ -209,6 +221,18 @@ export function summarize(totals: RunTotals, meta: RunMeta): LoadSummary {
     },
     latencyMs,
     servedBy: sortedRecord(Object.entries(all.servedBy), true),
+    mix: mixSplit(meta, all, failed),
+  };
+}
+
+/** --mix: the mixed-in requests as counted, the main ones as the rest of the totals. */
+function mixSplit(meta: RunMeta, all: IntervalReport, failed: number): LoadSummary['mix'] {
+  if (meta.mixIn == null) return null;
+  const m = all.mixed ?? { sent: 0, ok: 0, failed: 0 };
+  return {
+    percent: meta.mixIn.percent,
+    main: { request: `${meta.method} ${new URL(meta.url).pathname}`, sent: all.sent - m.sent, ok: all.ok - m.ok, failed: failed - m.failed },
+    mixed: { kind: meta.mixIn.kind, request: meta.mixIn.request, sent: m.sent, ok: m.ok, failed: m.failed },
   };
 }
 

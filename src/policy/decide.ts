@@ -9,7 +9,7 @@
  */
 import { measure, type Observation } from './measure.js';
 import type { MetricName, MetricValues } from './metrics.js';
-import { applyRule, type PolicyConfig, type Recommendation, type ScaleAction } from './rules.js';
+import { applyRule, hostCpuSplitSuffix, type PolicyConfig, type Recommendation, type ScaleAction } from './rules.js';
 
 /** What the supervisor says before the decision. */
 export interface PolicyState {
@@ -81,6 +81,7 @@ export function decide(
   );
   const recommendations = verdict.recommendation === null ? window : [...window, { at: now, desired: verdict.recommendation }];
   let { desired, action, reason } = verdict;
+  if (config.metric === 'host-cpu') reason += hostCpuSplitSuffix(observation.hostCpu, observation.hostCpuLab);
   if (memory.paused && desired !== state.desired) {
     reason = `paused (would ${action}: ${reason})`;
     desired = state.desired;

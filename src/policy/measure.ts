@@ -24,6 +24,12 @@ export interface Observation {
   t: number;
   /** Host CPU busy % over the tick (null if the sample failed). */
   hostCpu: number | null;
+  /**
+   * The lab's own processes (daemon and workers) over the tick, in the same
+   * unit as hostCpu; the rest of hostCpu is every other process on the host.
+   * Absent in recordings made before it was measured, null when unreadable.
+   */
+  hostCpuLab?: number | null;
   /** Latency through the balancer over the tick, ms (null when no request completed). */
   latency: { p50: number | null; p95: number | null; p99: number | null };
   workers: ObservedWorker[];

@@ -179,3 +179,13 @@ function decideTarget(value: number, state: RuleContext, config: PolicyConfig, n
   }
   return act(current, current, `${reason}: hold at ${current}`, recommendation);
 }
+
+/**
+ * The suffix of a host-cpu reason: how much of the host figure is the lab's
+ * own processes and how much everything else ("(lab 8 %, other processes 53 %)").
+ * Empty when the split was not measured.
+ */
+export function hostCpuSplitSuffix(hostCpu: number | null, lab: number | null | undefined): string {
+  if (hostCpu === null || lab === null || lab === undefined) return '';
+  return ` (lab ${Math.round(lab)} %, other processes ${Math.round(Math.max(0, hostCpu - lab))} %)`;
+}

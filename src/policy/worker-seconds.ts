@@ -55,9 +55,9 @@ export function workerSpans(transitions: Iterable<WorkerTransition>): Map<number
   return spans;
 }
 
-/** Seconds of all spans, each cut at `endT` (ms: the end of the recording). */
-export function workerSeconds(spans: Iterable<WorkerSpan>, endT: number): number {
+/** Seconds of all spans, each cut at `endT` (ms: the end of the recording) and, for a window of the run, at `fromT`. */
+export function workerSeconds(spans: Iterable<WorkerSpan>, endT: number, fromT = -Infinity): number {
   let ms = 0;
-  for (const w of spans) ms += Math.max(0, Math.min(w.leftAt ?? endT, endT) - w.startedAt);
+  for (const w of spans) ms += Math.max(0, Math.min(w.leftAt ?? endT, endT) - Math.max(w.startedAt, fromT));
   return ms / 1000;
 }

@@ -1,9 +1,9 @@
 /** `autoscale replay <run-dir>`: the thin I/O edge around calibration, simulation and fidelity. */
 import type { Command } from 'commander';
 import type { CliIO, SetExitCode } from '../cli-io.js';
-import { addSettingOptions, POLICY_FLAGS, typedSettings } from '../cli-settings.js';
-import type { RawSettings } from '../lab/config.js';
-import { collect } from '../simulate/policy-flags.js';
+import { addSettingOptions, POLICY_FLAGS, typedSettings } from '../settings/flags.js';
+import type { RawSettings } from '../settings/config.js';
+import { collect } from '../settings/policy-flags.js';
 
 export function registerReplayCommand(program: Command, io: CliIO, setExitCode: SetExitCode): void {
   const cmd = program

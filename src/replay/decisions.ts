@@ -6,7 +6,7 @@
  * recorded decisions. Any gap left between replay and reality is then the
  * capacity model's, not the policy's. Pure.
  */
-import type { LabConfig } from '../lab/config.js';
+import type { LabConfig } from '../settings/config.js';
 import { decide, initialMemory, noteManualScale, setPaused } from '../policy/decide.js';
 import type { RecordedRun } from './recording.js';
 

@@ -1,12 +1,12 @@
 /** Replay, end to end: read the run, calibrate, run every policy, measure fidelity, format. */
 import { availableParallelism } from 'node:os';
 import { formatCount as n, plural } from '../format.js';
-import { POLICY_FLAGS } from '../cli-settings.js';
+import { POLICY_FLAGS } from '../settings/flags.js';
 import { UsageError } from '../errors.js';
-import type { LabConfig, RawSettings } from '../lab/config.js';
+import type { LabConfig, RawSettings } from '../settings/config.js';
 import { rowOptions, writeTimelines } from '../simulate/run.js';
 import { runScenarios, type Scenario } from '../simulate/compare.js';
-import { labelOf, parseCompare, resolvePolicy } from '../simulate/policy-flags.js';
+import { labelOf, parseCompare, resolvePolicy } from '../settings/policy-flags.js';
 import { formatTable, policyRow } from '../simulate/summary.js';
 import { calibrate, type Calibration } from './calibrate.js';
 import { checkDecisions } from './decisions.js';
@@ -104,8 +104,8 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
   if (opts.boot !== undefined) scenarios.push({ label: `replay: recorded policy, --boot ${String(opts.boot)}`, config: recorded });
   if (Object.keys(flags).length > 0) scenarios.push({ label: `replay: ${labelOf(flags)}`, config: resolvePolicy(flags, base) });
   for (const s of (opts.compare as string[] | undefined) ?? []) {
-    const typed = parseCompare(s);
-    scenarios.push({ label: `replay: ${s.trim().replace(/\s+/g, ' ')}`, config: resolvePolicy(typed, base) });
+    const { typed, bootS } = parseCompare(s);
+    scenarios.push({ label: `replay: ${s.trim().replace(/\s+/g, ' ')}`, config: resolvePolicy(typed, base), ...(bootS === null ? {} : { bootMs: bootS * 1000 }) });
   }
   const rowOpts = rowOptions(opts);
   const recordedTicks = run.ticks.map((k) => k.t);

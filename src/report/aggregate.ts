@@ -68,6 +68,16 @@ export interface Summary {
     /** saving / atMax × 100, null for a zero-length run. */
     savingPercent: number | null;
   };
+  /** Host CPU over the ticks that measured its split: mean %, the lab's own processes and everything else (null: none did). */
+  hostCpu: { mean: number; lab: number; other: number } | null;
+}
+
+/** Means of the ticks' host CPU split (ticks recorded without one are left out). */
+function hostCpuSplit(ticks: ReadonlyArray<{ cpu: number | null; cpuSplit?: { lab: number; other: number } }>): Summary['hostCpu'] {
+  const split = ticks.filter((e) => e.cpu !== null && e.cpuSplit !== undefined);
+  if (split.length === 0) return null;
+  const mean = (f: (e: (typeof split)[number]) => number) => split.reduce((a, e) => a + f(e), 0) / split.length;
+  return { mean: mean((e) => e.cpu!), lab: mean((e) => e.cpuSplit!.lab), other: mean((e) => e.cpuSplit!.other) };
 }
 
 export interface ChartSeries {
@@ -211,6 +221,7 @@ export function aggregate(input: AggregateInput): RunModel {
       reactionMedianSec: medianReaction(reactions),
       workerSeconds,
       cost: { price, actual, atMax, saving: atMax - actual, savingPercent: atMax > 0 ? ((atMax - actual) / atMax) * 100 : null },
+      hostCpu: hostCpuSplit(ticks),
     },
     decisions: scales.map((s) => ({ at: sec(s.t), direction: s.direction, from: s.from, to: s.to, reason: s.reason, manual: s.manual })),
     highlights: highlights(events),

@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import type { CliIO, SetExitCode } from '../cli-io.js';
 import { UsageError } from '../errors.js';
 import { METRICS, type MetricName } from '../policy/metrics.js';
-import { EVENTS_FILE, listRunDirs, readCurrent, runsDir } from '../runs/paths.js';
+import { EVENTS_FILE, listRunDirs, liveRunDirs, runsDir } from '../runs/paths.js';
 import { DEFAULT_PRICE, type Price } from './aggregate.js';
 import { renderHtml, type PageAssets, type ReplayExtra } from './render-html.js';
 import { renderMarkdown } from './render-md.js';
@@ -126,13 +126,13 @@ function runFacts(dir: string, env: NodeJS.ProcessEnv, running: boolean): RunFac
 
 /** Every recorded run, newest first. A long run is parsed once; later listings read its cached facts. */
 export function listRuns(env: NodeJS.ProcessEnv = process.env): RunRow[] {
-  const current = readCurrent(env);
+  const live = liveRunDirs(env);
   return listRunDirs(env)
     .reverse()
     .map((dir) => {
       const name = basename(dir);
       const report = existsSync(join(dir, 'report.html'));
-      const running = current !== null && resolve(current.runDir) === resolve(dir);
+      const running = live.has(resolve(dir));
       try {
         return { name, dir, ...runFacts(dir, env, running), report, running, problem: null };
       } catch (err) {

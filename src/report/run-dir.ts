@@ -4,7 +4,7 @@
  * (one clear line, exit 2).
  */
 import { resolve } from 'node:path';
-import { readCurrent } from '../runs/paths.js';
+import { liveRunDirs } from '../runs/paths.js';
 import { readRunDir } from '../runs/read.js';
 import { aggregate, type Price, type RunModel } from './aggregate.js';
 
@@ -17,7 +17,6 @@ export interface LoadedRun {
 
 export function loadRun(dir: string, opts: { price?: Price; env?: NodeJS.ProcessEnv; withLoad?: boolean } = {}): LoadedRun {
   const run = readRunDir(dir, { withLoad: opts.withLoad });
-  const current = readCurrent(opts.env);
-  const inProgress = current !== null && resolve(current.runDir) === resolve(dir);
+  const inProgress = liveRunDirs(opts.env).has(resolve(dir));
   return { dir, name: run.name, model: aggregate({ parsed: run.events, load: run.load, price: opts.price, inProgress }) };
 }

@@ -39,6 +39,9 @@ export function summaryRows(m: RunModel): [string, string][] {
     [`Cost of running --max ${m.settings.max} workers the whole run`, money(c.atMax, c.price.currency)],
     ['Saving', c.savingPercent === null ? '–' : `${money(c.saving, c.price.currency)} (${fixed(c.savingPercent, 1)} %)`],
     ['Price per worker-hour', `${c.price.currency} ${c.price.perHour} — ${c.price.source}`],
+    ...(s.hostCpu === null
+      ? []
+      : [['Host CPU (mean over the ticks)', `${s.hostCpu.mean.toFixed(0)} % (lab ${s.hostCpu.lab.toFixed(0)} %, other processes ${s.hostCpu.other.toFixed(0)} %)`] as [string, string]]),
   ];
 }
 

@@ -1,10 +1,10 @@
 /**
  * Where runs live: the state directory, one directory per run, and the
- * `current` pointer a running lab leaves for other commands (`load --record`,
- * `report`, the control commands) to find it.
+ * registry of running labs that other commands (`load --record`, `report`,
+ * the control commands, retention) read to find them.
  *
  *   $XDG_STATE_HOME/autoscale/            (or ~/.local/state/autoscale/)
- *     current                             {"runDir", "pid", ...} while a lab runs
+ *     labs/<pid>-<n>.json                 {"pid", "procStart", "runDir", ...} while that lab runs
  *     runs/2026-12-01T18-24-55/           one per `autoscale start`
  *       events.ndjson  load.ndjson  worker-<id>.log  report.html  report.md
  *
@@ -95,18 +95,19 @@ function isDir(p: string): boolean {
 
 /**
  * Keep the newest `keep` runs under runsDir(), delete older ones (never one in
- * `protect`, e.g. the run that is starting, nor the run of a lab still running). Returns
- * what it deleted. Only directories named like a run are ever touched.
+ * `protect`, e.g. the run that is starting, nor the run dir of any lab still
+ * running: the registry of live labs is read again right before each
+ * deletion, so a lab that registered meanwhile is spared too). Returns what it
+ * deleted. Only directories named like a run are ever touched.
  */
-export function pruneRuns(keep: number, protect: string[], env: Env = process.env): string[] {
-  const live = readCurrent(env);
-  const keepSet = new Set([...protect, ...(live ? [live.runDir] : [])].map((p) => resolve(p)));
+export function pruneRuns(keep: number, protect: string[], env: Env = process.env, liveDirs: () => Set<string> = () => liveRunDirs(env)): string[] {
+  const keepSet = new Set(protect.map((p) => resolve(p)));
   const dirs = listRunDirs(env);
   const removed: string[] = [];
   let excess = dirs.length - keep;
   for (const dir of dirs) {
     if (excess <= 0) break;
-    if (keepSet.has(resolve(dir))) continue;
+    if (keepSet.has(resolve(dir)) || liveDirs().has(resolve(dir))) continue;
     rmSync(dir, { recursive: true, force: true });
     removed.push(dir);
     excess--;
@@ -114,65 +115,147 @@ export function pruneRuns(keep: number, protect: string[], env: Env = process.en
   return removed;
 }
 
-/** What a running lab tells other commands about itself. */
-export interface CurrentLab {
-  runDir: string;
+/**
+ * The registry of live labs: one file per running `autoscale start` under
+ * `<state>/labs/`, written when its run directory is chosen and removed when
+ * it exits. Every lab is known this way (there is no single "current" lab to
+ * overwrite): retention spares their run directories, and the control
+ * commands and `load --record` choose among them.
+ *
+ * An entry whose process is gone is stale (the lab was SIGKILLed): it is
+ * removed by the next reader. A process is the same one only if its pid is
+ * alive AND its start time (from /proc, in clock ticks since boot) matches
+ * the one recorded, so a recycled pid does not pass for the lab.
+ */
+export interface LabEntry {
   pid: number;
-  /** Wall-clock ms at lab start. */
-  startedAt: number;
+  /** The process's start time (Linux: /proc/<pid>/stat field 22); null where that is not available. */
+  procStart: number | null;
+  /** starting: run dir chosen, lab not up yet; running: the lab has started (balancer and control socket up). */
+  phase: 'starting' | 'running';
+  runDir: string;
   /** false with --no-record: runDir then only holds worker logs (a temp dir). */
   record: boolean;
-  balancerUrl: string;
-  /** Other helpers may add fields (e.g. a control socket path); readers ignore what they do not know. */
-  [extra: string]: unknown;
+  /** Wall-clock ms at lab start; null while starting. */
+  startedAt: number | null;
+  balancerUrl: string | null;
+  controlSocket: string | null;
+  metricsUrl: string | null;
 }
 
-export function currentFile(env: Env = process.env): string {
-  return join(stateDir(env), 'current');
+export function labsDir(env: Env = process.env): string {
+  return join(stateDir(env), 'labs');
 }
 
-/** Write the pointer atomically (temp file + rename), so a reader never sees half of it. */
-export function writeCurrent(info: CurrentLab, env: Env = process.env): void {
-  const file = currentFile(env);
-  mkdirSync(stateDir(env), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(info) + '\n');
+/** Registers a lab (or updates its entry) atomically: temp file + rename, so a reader never sees half of it. */
+export function registerLab(id: string, entry: LabEntry, env: Env = process.env): void {
+  const dir = labsDir(env);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${id}.json`);
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, JSON.stringify(entry) + '\n');
   renameSync(tmp, file);
 }
 
-/**
- * The running lab, or null when none runs. A pointer left by a lab that was
- * SIGKILLed (its pid is gone, or a zombie) is stale: it is removed and null
- * returned. An unreadable pointer counts as none.
- */
-export function readCurrent(env: Env = process.env, alive: (pid: number) => boolean = pidAlive): CurrentLab | null {
-  const file = currentFile(env);
-  let info: CurrentLab;
+export function unregisterLab(id: string, env: Env = process.env): void {
   try {
-    info = JSON.parse(readFileSync(file, 'utf8')) as CurrentLab;
+    unlinkSync(join(labsDir(env), `${id}.json`));
   } catch {
-    return null;
+    // already gone
   }
-  if (typeof info !== 'object' || info === null || typeof info.pid !== 'number' || typeof info.runDir !== 'string') return null;
-  if (!alive(info.pid)) {
-    try {
-      unlinkSync(file);
-    } catch {
-      // another reader removed it first
-    }
-    return null;
-  }
-  return info;
 }
 
-/** Remove the pointer at exit, only if it is still ours (a second lab may have replaced it). */
-export function removeCurrent(pid: number, env: Env = process.env): void {
-  const file = currentFile(env);
+let registrations = 0;
+/** A registry id unique among live processes (pid) and within this process (a counter): tests run several sessions in one process. */
+export function newLabId(pid = process.pid): string {
+  return `${pid}-${++registrations}`;
+}
+
+export type Liveness = (pid: number, procStart: number | null) => boolean;
+
+/** Alive and the same process: the pid exists, is no zombie, and started when the entry says. */
+export function sameProcessAlive(pid: number, procStart: number | null): boolean {
+  if (!pidAlive(pid)) return false;
+  if (procStart === null) return true;
+  const now = processStart(pid);
+  return now === null || now === procStart;
+}
+
+/**
+ * Every live lab, oldest first (by start, then pid). Stale entries (their
+ * process gone or replaced) are removed; unreadable ones are skipped.
+ */
+export function liveLabs(env: Env = process.env, alive: Liveness = sameProcessAlive): LabEntry[] {
+  const dir = labsDir(env);
+  let names: string[];
   try {
-    const info = JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown };
-    if (info.pid === pid) unlinkSync(file);
+    names = readdirSync(dir);
   } catch {
-    // gone or unreadable: nothing of ours to remove
+    return [];
+  }
+  const labs: LabEntry[] = [];
+  for (const name of names) {
+    if (!name.endsWith('.json')) continue;
+    const file = join(dir, name);
+    let entry: LabEntry | null;
+    try {
+      entry = parseEntry(readFileSync(file, 'utf8'));
+    } catch {
+      continue; // removed meanwhile
+    }
+    if (entry === null) continue;
+    if (!alive(entry.pid, entry.procStart)) {
+      try {
+        unlinkSync(file);
+      } catch {
+        // another reader removed it first
+      }
+      continue;
+    }
+    labs.push(entry);
+  }
+  return labs.sort((a, b) => (a.startedAt ?? Infinity) - (b.startedAt ?? Infinity) || a.pid - b.pid);
+}
+
+/** The run directories of live labs (resolved paths): never deleted, reported as "running". */
+export function liveRunDirs(env: Env = process.env, alive: Liveness = sameProcessAlive): Set<string> {
+  return new Set(liveLabs(env, alive).map((l) => resolve(l.runDir)));
+}
+
+function parseEntry(text: string): LabEntry | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null) return null;
+  const e = v as Record<string, unknown>;
+  if (typeof e.pid !== 'number' || !Number.isInteger(e.pid) || e.pid <= 0 || typeof e.runDir !== 'string') return null;
+  const str = (x: unknown) => (typeof x === 'string' ? x : null);
+  return {
+    pid: e.pid,
+    procStart: typeof e.procStart === 'number' ? e.procStart : null,
+    phase: e.phase === 'running' ? 'running' : 'starting',
+    runDir: e.runDir,
+    record: e.record !== false,
+    startedAt: typeof e.startedAt === 'number' ? e.startedAt : null,
+    balancerUrl: str(e.balancerUrl),
+    controlSocket: str(e.controlSocket),
+    metricsUrl: str(e.metricsUrl),
+  };
+}
+
+/** A process's start time in clock ticks since boot (Linux); null elsewhere or when it is gone. */
+export function processStart(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces and parentheses): state is field 3, starttime field 22.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const n = Number(fields[19]);
+    return Number.isFinite(n) ? n : null;
+  } catch {
+    return null;
   }
 }
 

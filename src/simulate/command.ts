@@ -1,9 +1,9 @@
 /** `autoscale simulate`: the thin I/O edge around the simulator. */
 import { Option, type Command } from 'commander';
 import type { CliIO, SetExitCode } from '../cli-io.js';
-import { addSettingOptions, POLICY_FLAGS, typedSettings } from '../cli-settings.js';
+import { addSettingOptions, POLICY_FLAGS, typedSettings } from '../settings/flags.js';
 import { PROFILE_NAMES } from '../loadgen/profile.js';
-import { collect } from './policy-flags.js';
+import { collect } from '../settings/policy-flags.js';
 
 export function registerSimulateCommand(program: Command, io: CliIO, setExitCode: SetExitCode): void {
   const cmd = program
@@ -16,6 +16,7 @@ export function registerSimulateCommand(program: Command, io: CliIO, setExitCode
     );
   addSettingOptions(cmd, POLICY_FLAGS)
     .option('--trace <file>', 'offered load: a `autoscale load --out` NDJSON file, or a CSV of t,req/s')
+    .option('--trace-scale <factor>', "multiply the trace's load by this (a laptop's 40 req/s × 500 = a cloud's 20,000); the shape is kept")
     .addOption(new Option('--profile <name>', `offered load shape: ${PROFILE_NAMES.join(', ')}`))
     .option('--peak <req/s>', 'profile: peak arrival rate, requests per second')
     .option('--duration <s>', 'profile: simulated time (30, 2m, 24h) (default 600)')
@@ -30,7 +31,7 @@ export function registerSimulateCommand(program: Command, io: CliIO, setExitCode
     .option('--period <s>', 'sine: period')
     .option('--capacity <req/s>', 'requests per second one instance serves at 100 % of its core (default 100)')
     .option('--boot <s>', 'time from fork to ready, seconds (90 for a VM, 2 for a container) (default 2)')
-    .option('--compare <flags>', "another policy to run on the same load, e.g. --compare '--cooldown 300' (repeatable)", collect)
+    .option('--compare <flags>', "another policy to run on the same load, e.g. --compare '--cooldown 300' or '--boot 90' (repeatable)", collect)
     .option('--price-per-hour <price>', 'price of one instance-hour, for the cost column')
     .option('--slo-p95 <ms>', 'count the seconds whose p95 exceeds this (default 200)')
     .option('-o, --out <file.ndjson>', 'write the simulated timelines (one line per second and per tick) to this file')

@@ -3,7 +3,7 @@
  * table row; writes the simulated timelines as NDJSON. Shared by `simulate`
  * and `replay`.
  */
-import type { LabConfig } from '../lab/config.js';
+import type { LabConfig } from '../settings/config.js';
 import { reactionTimes, simulatedReactionEvents } from '../policy/reaction.js';
 import { simulate, type SimResult } from './engine.js';
 import type { OfferedLoad } from './load.js';

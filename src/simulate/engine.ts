@@ -5,7 +5,7 @@
  * for 10,000 instances takes seconds.
  */
 import type { ScaleAction } from '../policy/rules.js';
-import type { LabConfig } from '../lab/config.js';
+import type { LabConfig } from '../settings/config.js';
 import type { MetricValues } from '../policy/metrics.js';
 import { Fleet } from './fleet.js';
 import type { OfferedLoad } from './load.js';

@@ -70,3 +70,13 @@ function fromSamples(rows: Array<{ t: number; level: number }>, mode: LoadMode, 
   }
   return { mode, perSecond, source };
 }
+
+/**
+ * A recorded load at another scale: every second's level times `factor` (a
+ * laptop's 40 req/s × 500 = a cloud's 20,000; a closed-loop trace's users
+ * alike). The shape — bursts, ramps, quiet seconds — is kept.
+ */
+export function scaleLoad(load: OfferedLoad, factor: number): OfferedLoad {
+  const perSecond = load.perSecond.map((v) => v * factor);
+  return { mode: load.mode, perSecond, source: `${load.source} × ${factor.toLocaleString('en-US')}` };
+}

@@ -10,7 +10,7 @@
  * measure() computes exactly the same means and warm-up count, and a tick
  * costs O(warming workers), not O(pool), even at 10,000 instances.
  */
-import type { LabConfig } from '../lab/config.js';
+import type { LabConfig } from '../settings/config.js';
 import { decide, initialMemory, type Decision, type PolicyMemory } from '../policy/decide.js';
 import type { ObservedWorker, Observation } from '../policy/measure.js';
 

@@ -1,12 +1,12 @@
 /** `autoscale simulate`, end to end: load, model, every policy, the table (or JSON) and the timelines. */
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import type { RawSettings } from '../lab/config.js';
+import type { RawSettings } from '../settings/config.js';
 import { parseProfile, seconds, type RawLoadOptions } from '../loadgen/options.js';
 import { runScenarios, timelineLines, type ScenarioResult } from './compare.js';
-import { parseLoadCsv, parseLoadNdjson, profileLoad, type OfferedLoad } from './load.js';
+import { parseLoadCsv, parseLoadNdjson, profileLoad, scaleLoad, type OfferedLoad } from './load.js';
 import { EXPONENTIAL_P95, type CapacityModel } from './model.js';
-import { labelOf, overlay, parseCompare, resolvePolicy } from './policy-flags.js';
+import { labelOf, overlay, parseCompare, resolvePolicy } from '../settings/policy-flags.js';
 import { formatTable, type RowOptions } from './summary.js';
 
 function positive(flag: string, raw: unknown, allowZero = false): number {
@@ -65,9 +65,17 @@ function loadFrom(opts: Record<string, unknown>): OfferedLoad {
   if (typeof opts.trace === 'string') {
     if (opts.profile !== undefined) throw new UsageError('give --trace or --profile, not both');
     const extra = profileFlags.find((k) => opts[k] !== undefined);
-    if (extra) throw new UsageError(`--${extra.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} only applies to --profile`);
-    return readTrace(opts.trace);
+    if (extra) {
+      const hint = extra === 'peak' ? ' (to scale a trace, use --trace-scale <factor>)' : '';
+      throw new UsageError(`--${extra.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} only applies to --profile${hint}`);
+    }
+    const load = readTrace(opts.trace);
+    if (opts.traceScale === undefined) return load;
+    const factor = positive('--trace-scale', opts.traceScale);
+    if (factor > 1_000_000) throw new UsageError(`--trace-scale must be at most 1000000 (received ${factor})`);
+    return scaleLoad(load, factor);
   }
+  if (opts.traceScale !== undefined) throw new UsageError('--trace-scale only applies to --trace (a profile takes --peak)');
   if (opts.profile === undefined) throw new UsageError('simulate needs an offered load: --trace <file> or --profile <name> --peak <req/s>');
   if (opts.peak === undefined) throw new UsageError('--profile needs --peak <req/s>');
   const peak = positive('--peak', opts.peak);
@@ -96,8 +104,8 @@ export function runSimulate(flags: RawSettings, file: RawSettings, opts: Record<
   const scenarios = [
     { label: Object.keys(flags).length > 0 ? labelOf(flags) : 'policy (defaults)', config: main },
     ...((opts.compare as string[] | undefined) ?? []).map((s) => {
-      const typed = parseCompare(s);
-      return { label: `+ ${s.trim().replace(/\s+/g, ' ')}`, config: resolvePolicy(overlay(flags, typed), file) };
+      const { typed, bootS: rowBoot } = parseCompare(s);
+      return { label: `+ ${s.trim().replace(/\s+/g, ' ')}`, config: resolvePolicy(overlay(flags, typed), file), ...(rowBoot === null ? {} : { bootMs: rowBoot * 1000 }) };
     }),
   ];
   const results = runScenarios(scenarios, load, model, bootS * 1000, rowOpts);

@@ -8,13 +8,19 @@ import type { VisitStore } from './store.js';
 export interface OpenStoreOptions {
   /** PostgreSQL application_name, e.g. "autoscale worker 3". */
   applicationName?: string;
+  /**
+   * SQLite: create the file when it is missing (default true). A lab's workers pass false: the lab
+   * creates it once at start (prepareStore), and a worker started after it was deleted must report
+   * it missing, not start a new empty database in its place.
+   */
+  create?: boolean;
 }
 
 /** A store object for `loc`; nothing is connected or created until init(). */
 export async function createStore(loc: StoreLocation, opts: OpenStoreOptions = {}): Promise<VisitStore> {
   if (loc.kind === 'sqlite') {
     const { SqliteStore } = await import('./sqlite.js');
-    return new SqliteStore(loc.file);
+    return new SqliteStore(loc.file, { create: opts.create ?? true });
   }
   const { PostgresStore } = await import('./postgres.js');
   return new PostgresStore(loc.url, { applicationName: opts.applicationName });

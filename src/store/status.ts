@@ -37,3 +37,14 @@ export function summarizeStore(store: { kind: StoreKind; where: string }, report
     visitsByWorker,
   };
 }
+
+/**
+ * Why a live worker that fails its health checks should be kept rather than
+ * replaced: its own latest report says the shared database is down or
+ * locked, and a new worker would reach it no better. null when its store is
+ * up, unknown (no report yet) or the worker has none.
+ */
+export function databaseBlame(store: WorkerStoreStats | undefined): string | null {
+  if (store === undefined || store.up) return null;
+  return /^database (locked|down)\b/.test(store.detail) ? store.detail : `database down: ${store.detail}`;
+}

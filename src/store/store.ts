@@ -33,7 +33,9 @@ export interface WorkerVisits {
 
 export interface StoreHealth {
   up: boolean;
-  /** "ok", or why it is down. */
+  /** true: down only because another process holds the database's lock (SQLite); it comes back by itself. */
+  locked?: boolean;
+  /** "ok", or why it is down ("database locked: …" when locked). */
   detail: string;
   /** How long the check took, ms. */
   ms: number;
@@ -61,6 +63,18 @@ export class StoreUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'StoreUnavailableError';
+  }
+}
+
+/**
+ * The database is there but another process holds its lock, and this
+ * operation did not get it within its bound: 503 "database locked", and
+ * nothing was written.
+ */
+export class StoreLockedError extends StoreUnavailableError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreLockedError';
   }
 }
 

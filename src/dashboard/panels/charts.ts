@@ -60,8 +60,10 @@ export function scalingChart(state: DashboardState): ChartModel {
   const now = latestValue === null ? UNKNOWN : `${hostCpu || display.percent ? formatPercent(latestValue) : formatValue(latestValue)}${display.unit}`;
   const lines = config ? policyLines(config) : [];
   const summary = lines.filter((l) => l.title !== '').map((l) => l.title).join(' · ');
-  let label = `${display.title} ${now}${summary ? ` · ${summary}` : ''}`;
-  if (!hostCpu && latest) label += ` · host CPU ${formatPercent(latest.cpu)} %`;
+  // The host figure split: the lab's own processes and everything else (a busy laptop never scales in on host CPU).
+  const split = latest?.lab !== undefined && latest.cpu !== null ? ` (lab ${formatPercent(latest.lab)} %, other ${formatPercent(Math.max(0, latest.cpu - latest.lab))} %)` : '';
+  let label = `${display.title} ${now}${hostCpu ? split : ''}${summary ? ` · ${summary}` : ''}`;
+  if (!hostCpu && latest) label += ` · host CPU ${formatPercent(latest.cpu)} %${split}`;
   const x = points.map((p) => formatClock(p.t));
   const percent = hostCpu || display.percent;
   // A percentage axis is 0–100, whatever the values: a point beyond it is drawn at its edge (the label says the value).
@@ -70,6 +72,9 @@ export function scalingChart(state: DashboardState): ChartModel {
   if (points.length > 0) {
     for (const line of lines) series.push({ title: line.title, color: line.color, x, y: constant(onAxis(line.value), points.length) });
     series.push({ title: display.label, color: 'yellow', x, y: points.map((p) => onAxis(p.v)) });
+    // Under the host line, the lab's own part of it: the gap between the two is every other process.
+    const lab = state.ticks.items.filter((p) => (hostCpu ? p.cpu : p.value) !== null);
+    if (hostCpu && lab.some((p) => p.lab !== undefined)) series.push({ title: 'lab processes', color: 'green', x, y: lab.map((p) => onAxis(p.lab ?? 0)) });
   }
   const peak = Math.max(0, ...points.map((p) => p.v), ...lines.map((l) => l.value));
   const maxY = percent ? 100 : niceCeiling(peak * 1.2, 1);

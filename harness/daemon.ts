@@ -2,17 +2,15 @@
  * The lab as a black box: `autoscale start --json` in a child process, its
  * NDJSON events parsed as they arrive, worker PIDs taken from those events,
  * and `autoscale load --json` in another child for counted traffic. Used by
- * the chaos suite (`npm run chaos`) and its tests. Signals go to PIDs only.
+ * the chaos suite (`npm run chaos`), the benches and the tests. Signals go to PIDs only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isAlive, sleep } from '../test/helpers.js';
-
-// The same process and port helpers as the tests (a zombie is not alive: see there).
-export { freePort, isAlive, sleep } from '../test/helpers.js';
+import type { LoadSummary } from '../src/loadgen/summary.js';
+import { isAlive, sleep, waitFor } from './process.js';
 
 export const BIN = fileURLToPath(new URL('../bin/autoscale.js', import.meta.url));
 
@@ -30,15 +28,6 @@ export interface Exit {
   signal: NodeJS.Signals | null;
 }
 
-export async function waitFor(what: string, cond: () => boolean, timeoutMs: number): Promise<number> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-  return Date.now() - t0;
-}
-
 
 export interface DaemonOptions {
   port: number;
@@ -48,8 +37,10 @@ export interface DaemonOptions {
   /** Run as this user (`runuser -u <user> --`); root only. */
   user?: string;
   env?: NodeJS.ProcessEnv;
-  /** Own run dir (default: a fresh temp dir, removed by cleanup()). */
-  runDir?: string;
+  /** Own run dir (default: a fresh temp dir, removed by cleanup()); null: no --run-dir, a new run under the state dir. */
+  runDir?: string | null;
+  /** A state dir shared with other daemons (default: a throwaway one of its own, removed by cleanup()). */
+  stateDir?: string;
 }
 
 export class Daemon {
@@ -62,17 +53,21 @@ export class Daemon {
   #partial = '';
   #ownRunDir: boolean;
   #stateDir: string;
+  #ownStateDir: boolean;
   #workers = new Map<number, WorkerView>();
   #allPids = new Set<number>();
 
   constructor(opts: DaemonOptions) {
     this.port = opts.port;
     this.#ownRunDir = opts.runDir === undefined;
-    this.runDir = opts.runDir ?? mkdtempSync(join(tmpdir(), 'autoscale-chaos-run-'));
-    const argv = [BIN, 'start', '--json', '--port', String(opts.port), '--base-port', String(opts.basePort), '--run-dir', this.runDir, ...(opts.args ?? [])];
+    // With runDir null the lab picks its run dir under the state dir (read it from runDirOf()); runDir is '' then.
+    this.runDir = opts.runDir === null ? '' : (opts.runDir ?? mkdtempSync(join(tmpdir(), 'autoscale-chaos-run-')));
+    const runDirArgs = opts.runDir === null ? [] : ['--run-dir', this.runDir];
+    const argv = [BIN, 'start', '--json', '--port', String(opts.port), '--base-port', String(opts.basePort), ...runDirArgs, ...(opts.args ?? [])];
     const [cmd, args] = opts.user === undefined ? [process.execPath, argv] : ['runuser', ['-u', opts.user, '--', process.execPath, ...argv]];
     // Whatever the lab records about runs goes to a throwaway state directory.
-    this.#stateDir = mkdtempSync(join(tmpdir(), 'autoscale-chaos-state-'));
+    this.#ownStateDir = opts.stateDir === undefined;
+    this.#stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'autoscale-chaos-state-'));
     const env = { ...process.env, XDG_STATE_HOME: this.#stateDir, ...opts.env };
     this.child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.child.stdout!.setEncoding('utf8');
@@ -83,6 +78,11 @@ export class Daemon {
 
   get stderr(): string {
     return this.#stderr;
+  }
+
+  /** The run directory the lab says it records into (its first stderr line), or null before it said so. */
+  runDirOf(): string | null {
+    return /recording this run in (.+)\n/.exec(this.#stderr)?.[1] ?? null;
   }
 
   /** The daemon's own PID, as its 'started' event reports it (the child may be a runuser wrapper). */
@@ -149,7 +149,7 @@ export class Daemon {
     await Promise.race([this.exited, sleep(3000)]);
     for (const pid of this.#allPids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     if (this.#ownRunDir) rmSync(this.runDir, { recursive: true, force: true });
-    rmSync(this.#stateDir, { recursive: true, force: true });
+    if (this.#ownStateDir) rmSync(this.#stateDir, { recursive: true, force: true });
   }
 
   #kill(): void {
@@ -181,25 +181,17 @@ export class Daemon {
   }
 }
 
-export interface LoadSummaryLike {
-  requests: { sent: number; ok: number; failed: number; aborted: number; unsent: number; scheduled: number };
-  errors: { total: number; http: { byStatus: Record<string, number> }; timeout: number; refused: number; reset: number; other: number; byCode: Record<string, number> };
-  latencyMs: { p50: number; p99: number; max: number } | null;
-  servedBy: Record<string, number>;
-  elapsedSec: number;
-}
-
 /** `autoscale load --json` against `url` for `seconds`; resolves with its summary (and exit code). */
-export function runLoad(url: string, args: string[]): { child: ChildProcess; stop: () => void; done: Promise<{ summary: LoadSummaryLike; code: number | null; stderr: string }> } {
+export function runLoad(url: string, args: string[]): { child: ChildProcess; stop: () => void; done: Promise<{ summary: LoadSummary; code: number | null; stderr: string }> } {
   const child = spawn(process.execPath, [BIN, 'load', url, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += String(d)));
   child.stderr!.on('data', (d) => (err += String(d)));
-  const done = new Promise<{ summary: LoadSummaryLike; code: number | null; stderr: string }>((resolve, reject) => {
+  const done = new Promise<{ summary: LoadSummary; code: number | null; stderr: string }>((resolve, reject) => {
     child.once('exit', (code) => {
       try {
-        resolve({ summary: JSON.parse(out) as LoadSummaryLike, code, stderr: err });
+        resolve({ summary: JSON.parse(out) as LoadSummary, code, stderr: err });
       } catch {
         reject(new Error(`autoscale load printed no summary (exit ${code}): ${err.slice(-500)}`));
       }
@@ -210,38 +202,4 @@ export function runLoad(url: string, args: string[]): { child: ChildProcess; sto
     if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGINT');
   };
   return { child, stop, done };
-}
-
-/** Temp dir helper that tests and scenarios remove afterwards. */
-export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
-
-/** Resident memory (bytes), open fds and CPU seconds used (own + reaped children) of a process, from /proc. */
-export function procStats(pid: number): { rss: number; fds: number; cpuSec: number } | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    const rssPages = Number(f[21]);
-    return { rss: rssPages * 4096, fds: readdirSync(`/proc/${pid}/fd`).length, cpuSec: ticks / 100 };
-  } catch {
-    return null;
-  }
-}
-
-/** Zombie children of `pid` (processes whose parent is it and whose state is Z). */
-export function zombiesOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (f[0] === 'Z' && Number(f[1]) === pid) out.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
 }

@@ -2,7 +2,7 @@
  * The lab's settings: defaults < --config file < flags. Validated once, here,
  * with messages that say what was expected and what was received.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { ConfigError, UsageError } from '../errors.js';
 import type { LabSettings } from '../events.js';
 import { parseInteger } from '../parse-int.js';
@@ -140,12 +140,13 @@ const camel = (flag: string) => flag.replace(/-([a-z])/g, (_m, c: string) => c.t
 export function parseConfigFile(text: string, file: string): RawSettings {
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    // A UTF-8 byte order mark (Windows editors write one) is not part of the JSON.
+    data = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (err) {
     throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new ConfigError(`config file ${file} must hold a JSON object (received ${Array.isArray(data) ? 'an array' : typeof data})`);
+    throw new ConfigError(`config file ${file} must hold a JSON object (received ${data === null ? 'null' : Array.isArray(data) ? 'an array' : `a ${typeof data}`})`);
   }
   const out: RawSettings = {};
   const known = KEYS.map((k) => k.flag).concat('metric', 'policy', 'balancer', 'database-url');
@@ -172,12 +173,50 @@ export function parseConfigFile(text: string, file: string): RawSettings {
   return out;
 }
 
+/** Largest --config file read; a settings file is a few hundred bytes. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/**
+ * Read the --config file: regular files only (a FIFO would block forever, a
+ * device such as /dev/zero never ends), at most MAX_CONFIG_BYTES. Opened
+ * non-blocking so that even opening a FIFO cannot hang.
+ */
 export function readConfigFile(file: string): RawSettings {
+  const fail = (err: unknown): never => {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  };
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    return fail(err);
+  }
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
+      throw new ConfigError(`config file ${file} is ${kind}; give a regular JSON file`);
+    }
+    const tooBig = () => new ConfigError(`config file ${file} is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB; a settings file is a few lines of JSON`);
+    if (st.size > MAX_CONFIG_BYTES) throw tooBig();
+    // Read to the end, but never past the bound (the file may grow while we read).
+    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      let got: number;
+      try {
+        got = readSync(fd, buf, n, buf.length - n, null);
+      } catch (err) {
+        return fail(err);
+      }
+      if (got === 0) break;
+      n += got;
+      if (n > MAX_CONFIG_BYTES) throw tooBig();
+    }
+    text = buf.toString('utf8', 0, n);
+  } finally {
+    closeSync(fd);
   }
   return parseConfigFile(text, file);
 }

@@ -4,8 +4,8 @@
  * way to collect what the user really typed (so defaults < --config < flags).
  */
 import type { Command } from 'commander';
-import { DEFAULTS, readConfigFile, type RawSettings } from './lab/config.js';
-import { METRIC_NAMES, METRICS } from './policy/metrics.js';
+import { DEFAULTS, readConfigFile, type RawSettings } from './config.js';
+import { METRIC_NAMES, METRICS } from '../policy/metrics.js';
 
 export type SettingFlag = keyof typeof HELP;
 

@@ -4,9 +4,9 @@
  * the chosen policy does not use is an error (it would silently do nothing).
  */
 import { Command, CommanderError } from 'commander';
-import { addSettingOptions, POLICY_FLAGS, type SettingFlag } from '../cli-settings.js';
+import { addSettingOptions, POLICY_FLAGS, type SettingFlag } from './flags.js';
 import { UsageError } from '../errors.js';
-import { resolveConfig, type LabConfig, type RawSettings } from '../lab/config.js';
+import { resolveConfig, type LabConfig, type RawSettings } from './config.js';
 
 const THRESHOLD_ONLY: readonly SettingFlag[] = ['scaleUp', 'scaleDown', 'cooldown'];
 const TARGET_ONLY: readonly SettingFlag[] = ['target', 'tolerance', 'scaleDownWindow', 'maxStepPods', 'maxStepPercent'];
@@ -52,10 +52,18 @@ export function splitArgs(s: string): string[] {
   return out;
 }
 
-/** One --compare string -> the settings it types. */
-export function parseCompare(s: string): RawSettings {
+/** What one --compare string changes: policy settings, and/or the boot time of its row. */
+export interface CompareSpec {
+  typed: RawSettings;
+  /** --boot inside the --compare string, seconds; null = the command's boot time. */
+  bootS: number | null;
+}
+
+/** One --compare string -> the settings it types (and its own --boot, as `simulate` and `replay` take it). */
+export function parseCompare(s: string): CompareSpec {
   const cmd = new Command('compare').exitOverride().configureOutput({ writeOut: () => {}, writeErr: () => {} }).allowExcessArguments(false);
   addSettingOptions(cmd, POLICY_FLAGS, false);
+  cmd.option('--boot <s>', 'time from fork to ready for this row, seconds');
   try {
     cmd.parse(splitArgs(s), { from: 'user' });
   } catch (err) {
@@ -68,8 +76,14 @@ export function parseCompare(s: string): RawSettings {
   const opts = cmd.opts<Record<string, unknown>>();
   const typed: RawSettings = {};
   for (const key of POLICY_FLAGS) if (opts[key] !== undefined) typed[key] = opts[key];
-  if (Object.keys(typed).length === 0) throw new UsageError(`--compare '${s}' sets no policy flag`);
-  return typed;
+  let bootS: number | null = null;
+  if (opts.boot !== undefined) {
+    const raw = String(opts.boot);
+    bootS = raw.trim() === '' ? Number.NaN : Number(raw);
+    if (!Number.isFinite(bootS) || bootS < 0) throw new UsageError(`--compare '${s}': --boot must be a non-negative number of seconds (received ${JSON.stringify(raw)})`);
+  }
+  if (Object.keys(typed).length === 0 && bootS === null) throw new UsageError(`--compare '${s}' sets no policy flag and no --boot`);
+  return { typed, bootS };
 }
 
 /** A short label for a table row: the flags as typed. */
