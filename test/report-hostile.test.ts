@@ -203,8 +203,9 @@ test('worker lifecycle is linear in the events: 100,000 workers live at once in 
   t.diagnostic(`workerLifecycle over 200,000 events: ${Math.round(ms)} ms`);
   assert.equal(r.peakLive, n);
   assert.equal(r.workerSeconds, (n * n) / 1000, 'each worker lives n ms');
-  // Recounting every live worker per event (the old way) took 10.3 s here unloaded; linear takes ~0.2 s.
-  assert.ok(ms < 4000, `${ms} ms`);
+  // Recounting every live worker per event (the old way) took 10.3 s here unloaded and 88 s at load average 18;
+  // linear takes 0.2–2.6 s (docs/report.md, "Large and absurd runs").
+  assert.ok(ms < 8000, `${ms} ms`);
 });
 
 test('a huge run: a 50 MB note and 2,000 crashes give a page of bounded size', (t) => {
