@@ -56,7 +56,7 @@ function hostileRun(): string {
     { type: 'started', schema: 1, t: 0, startedAt: 1_800_000_000_000, balancerUrl: payload('balancerUrl'), runDir: payload('runDir'), pid: BIG, config, host: { cores: 2, memoryBytes: BIG }, store: { kind: 'sqlite', where: payload('started.store.where') } },
     { type: 'worker', t: 1, id: 1, port: 1, pid: BIG, from: null, state: 'starting', detail: payload('worker.detail') },
     { type: 'worker', t: 2, id: 1, port: 1, pid: BIG, from: 'starting', state: 'ready', detail: payload('worker.detail.ready') },
-    { type: 'tick', t: 3000, cpu: BIG, metric: payload('tick.metric'), value: BIG, metrics: { 'host-cpu': BIG }, warming: BIG, instances: BIG, ready: BIG, desired: BIG, action: payload('tick.action'), reason: payload('tick.reason'), paused: false, traffic, workers: [worker], store },
+    { type: 'tick', t: 3000, cpu: BIG, cpuSplit: { lab: BIG, other: BIG }, metric: payload('tick.metric'), value: BIG, metrics: { 'host-cpu': BIG }, warming: BIG, instances: BIG, ready: BIG, desired: BIG, action: payload('tick.action'), reason: payload('tick.reason'), paused: false, traffic, workers: [worker], store },
     { type: 'scale', t: 3001, direction: 'out', from: 1, to: BIG, reason: payload('scale.reason'), manual: false },
     { type: 'worker', t: 3002, id: 2, port: 1, from: null, state: 'starting', detail: `replacement ${payload('worker.replacement')}` },
     { type: 'worker', t: 3003, id: 2, port: 1, from: 'starting', state: 'crashed', detail: payload('worker.crash') },

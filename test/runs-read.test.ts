@@ -154,6 +154,7 @@ test('every event type: a field of the wrong type is named with its path', () =>
     [`{"type":"tick","t":1,"cpu":null,"metric":"m","value":null,"warming":0,"instances":1,"ready":1,"desired":1,"action":"hold","reason":"r","paused":"no","traffic":${traffic},"workers":[]}`, /"paused" must be true or false/],
     [`{"type":"stats","t":1,"traffic":${traffic},"workers":[],"store":{"kind":"sqlite","where":"w","up":true,"detail":"d","total":1,"visits":1,"visitsByWorker":{"1":"x"}}}`, /"store\.visitsByWorker\.1" must be a number/],
     ['{"type":"health","t":1,"id":1,"port":1,"healthy":true,"detail":5}', /"detail" must be a string/],
+    [`{"type":"tick","t":1,"cpu":50,"cpuSplit":{"lab":"9","other":41},"metric":"m","value":null,"warming":0,"instances":1,"ready":1,"desired":1,"action":"hold","reason":"r","paused":false,"traffic":${traffic},"workers":[]}`, /"cpuSplit\.lab" must be a number/],
     ['{"type":"paused","t":-1,"paused":true}', /"t" must be a time/],
     ['{"type":"stopped","t":1,"reason":"r","forced":"0"}', /"forced" must be a number/],
     ['{"type":"command","t":1,"command":1,"source":"s","ok":true,"message":"m"}', /"command" must be a string/],

@@ -133,7 +133,7 @@ export const EVENT_SHAPES: Readonly<Record<string, Check>> = {
   ),
   tick: obj(
     { cpu: num0, metric: str, value: num0, warming: num, instances: num, ready: num, desired: num, action: str, reason: str, paused: bool, traffic: TRAFFIC, workers: arr(WORKER_SNAPSHOT) },
-    { metrics: rec(num0), observation: OBSERVATION, state: POLICY_STATE, store: STORE },
+    { cpuSplit: obj({ lab: num, other: num }), metrics: rec(num0), observation: OBSERVATION, state: POLICY_STATE, store: STORE },
   ),
   scale: obj({ direction: oneOf('out', 'in'), from: num, to: num, reason: str, manual: bool }),
   worker: obj({ id: num, port: num, from: nullable(workerState), state: workerState, detail: str }, { pid: num }),
