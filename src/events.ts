@@ -4,7 +4,7 @@
  * only listen. Times (`t`) are milliseconds since the lab started.
  */
 import { EventEmitter } from 'node:events';
-import type { PolicyState } from './policy/decide.js';
+import type { PolicyState } from './policy/step.js';
 import type { Observation } from './policy/measure.js';
 import type { MetricName, MetricValues } from './policy/metrics.js';
 import type { PolicyName, ScaleAction } from './policy/rules.js';

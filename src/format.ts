@@ -99,6 +99,19 @@ export function formatValue(v: number, unit = ''): string {
   return `${n}${unit}`;
 }
 
+/**
+ * "value op bound" with the value shown to as many decimals as it takes for the printed numbers to say
+ * what the unrounded ones do: 35.04 > 35 reads "35.04 % > 35 %", never "35 % > 35 %". The bound is
+ * printed as formatValue prints it; at most 6 decimals. `note` goes between the value and the operator.
+ */
+export function formatComparison(value: number, op: '>' | '<', bound: number, unit = '', note = ''): string {
+  const b = formatValue(bound, '');
+  const holds = (shown: string) => (op === '>' ? Number(shown) > Number(b) : Number(shown) < Number(b));
+  let shown = formatValue(value, '');
+  for (let d = 1; d <= 6 && !holds(shown) && Number.isFinite(value); d++) shown = value.toFixed(d);
+  return `${shown}${unit}${note} ${op} ${b}${unit}`;
+}
+
 /** A setting as typed: 35, 0.25 (at most two decimals, no trailing zeros). */
 export function formatSetting(n: number): string {
   if (Math.abs(n) >= BIG) return n.toExponential(2);

@@ -1,6 +1,7 @@
+/** The two scaling rules (policy/rules.ts applyRule), one decision per table row; the memory around them is step.ts (policy-step.test.ts). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyRule as decide, type PolicyConfig, type RuleContext as PolicyState, type Recommendation } from '../src/policy/rules.js';
+import { applyRule, type PolicyConfig, type RuleContext, type Recommendation } from '../src/policy/rules.js';
 import type { MetricName } from '../src/policy/metrics.js';
 
 const threshold: PolicyConfig = {
@@ -17,13 +18,13 @@ const threshold: PolicyConfig = {
   maxStepPercent: 100,
 };
 const target: PolicyConfig = { ...threshold, policy: 'target', max: 10 };
-const state = (s: Partial<PolicyState>): PolicyState => ({ desired: 1, starting: 0, ready: s.desired ?? 1, warming: 0, lastScaleAt: null, recommendations: [], ...s });
+const state = (s: Partial<RuleContext>): RuleContext => ({ desired: 1, starting: 0, ready: s.desired ?? 1, warming: 0, lastScaleAt: null, recommendations: [], ...s });
 
-type Row = [name: string, metric: MetricName, value: number | null, state: Partial<PolicyState>, desired: number, action: string, reason: string];
+type Row = [name: string, metric: MetricName, value: number | null, state: Partial<RuleContext>, desired: number, action: string, reason: string];
 
 function check(config: PolicyConfig, rows: Row[], now = 100_000) {
   for (const [name, metric, value, s, desired, action, reason] of rows) {
-    const d = decide({ metric, value }, state(s), config, now);
+    const d = applyRule({ metric, value }, state(s), config, now);
     assert.deepEqual({ desired: d.desired, action: d.action, reason: d.reason }, { desired, action, reason }, name);
   }
 }
@@ -92,7 +93,7 @@ function simulate(config: PolicyConfig, metric: MetricName, values: Array<number
   const trace: number[] = [];
   for (const value of values) {
     now += tickMs;
-    const d = decide({ metric, value }, { ...s, recommendations: recs.filter((r) => r.at > now - config.scaleDownWindow * 1000) }, config, now);
+    const d = applyRule({ metric, value }, { ...s, recommendations: recs.filter((r) => r.at > now - config.scaleDownWindow * 1000) }, config, now);
     if (d.recommendation !== null) recs.push({ at: now, desired: d.recommendation });
     if (d.desired !== s.desired) s = { ...s, desired: d.desired, ready: d.desired, lastScaleAt: now };
     trace.push(s.desired);
@@ -119,4 +120,29 @@ test('sequences: oscillating around a threshold, a spike, missing samples', () =
   assert.deepEqual(spike, [1, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 1, 1]);
   // Target policy oscillating ±5 % around the target: within tolerance, never acts.
   assert.deepEqual(simulate({ ...target }, 'worker-cpu', [52, 48, 52, 48, 52]), [1, 1, 1, 1, 1]);
+});
+
+test('a reason never prints a comparison its own numbers contradict: the deciding decimals are shown', () => {
+  check(threshold, [
+    ['a hair over scale-up', 'host-cpu', 35.04, { desired: 2 }, 3, 'scale-out', 'cpu 35.04 % > 35 %: 2 → 3'],
+    ['a hair under scale-down', 'host-cpu', 14.96, { desired: 2 }, 1, 'scale-in', 'cpu 14.96 % < 15 %: 2 → 1'],
+    ['rounding up to the threshold is not enough', 'host-cpu', 35.4, { desired: 2 }, 3, 'scale-out', 'cpu 35.4 % > 35 %: 2 → 3'],
+    ['far from it: as before', 'host-cpu', 41.3, { desired: 2 }, 3, 'scale-out', 'cpu 41 % > 35 %: 2 → 3'],
+  ]);
+  check({ ...threshold, scaleUp: 40, scaleDown: 25 }, [
+    ['flapping estimate a hair over', 'rps', 20.01, { desired: 2 }, 2, 'hold', 'rps/worker 20 req/s < 25 req/s, but after scale-in ≈ 40.02 req/s > 40 req/s: hold (flapping protection)'],
+  ]);
+});
+
+test('no traffic is the lowest load there is: an idle pool scales in on p95, under both rules, and says so', () => {
+  const p95 = { ...threshold, scaleUp: 200, scaleDown: 50 };
+  check(p95, [
+    ['idle: read as 0, scale in', 'p95', null, { desired: 5, idle: true }, 4, 'scale-in', 'idle pool (no request this tick, so no p95 sample; read as 0): p95 0 ms < 50 ms: 5 → 4'],
+    ['idle at min: hold', 'p95', null, { desired: 1, idle: true }, 1, 'hold', 'idle pool (no request this tick, so no p95 sample; read as 0): p95 0 ms < 50 ms but already at min 1'],
+    ['not idle, no sample: hold as before', 'p95', null, { desired: 5 }, 5, 'hold', 'no p95 sample this tick: hold at 5'],
+    ['no ready worker: nothing is idle', 'p95', null, { desired: 2, ready: 0, starting: 2, idle: true }, 2, 'hold', 'no p95 sample this tick: hold at 2'],
+  ]);
+  check({ ...target, target: 100 }, [
+    ['target: ceil(n × 0 / target) clamps to min', 'p95', null, { desired: 5, idle: true }, 1, 'scale-in', 'idle pool (no request this tick, so no p95 sample; read as 0): target: ceil(5 × 0 ms / 100 ms) = 0, clamped to min 1: 5 → 1'],
+  ]);
 });

@@ -1,7 +1,7 @@
 /**
  * The code map holds: no import cycle between files, and no folder imports
  * one above it. Layers, bottom first (README "Code map"):
- *   errors/format/parse-int/cli-io < policy < events < runs, store, settings < app, loadgen, balancer, report, scale-to-zero
+ *   errors/format/parse-int/cli-io < policy < events < runs, store, settings < app, loadgen, balancer, report
  *   < supervisor, control, simulate, export < replay < lab < dashboard, admin, summary < commands < cli
  */
 import { test } from 'node:test';
@@ -18,7 +18,7 @@ const RANK: Record<string, number> = {
   store: 2.5,
   // The lab's settings: config file, flags and the policy flags of the what-if commands, below everything that runs them.
   settings: 2.5,
-  app: 3, loadgen: 3, balancer: 3, report: 3, 'scale-to-zero': 3,
+  app: 3, loadgen: 3, balancer: 3, report: 3,
   supervisor: 4, control: 4,
   lab: 5,
   dashboard: 6, admin: 6, summary: 6,

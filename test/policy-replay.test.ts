@@ -1,26 +1,27 @@
 /**
- * The policy owns its memory: a `decide` sequence fed its own memory, over the
- * observations a live lab published, makes exactly the live lab's decisions
- * (what replay relies on). And the per-worker rps in the table is the number
+ * The policy owns its memory: a `step` sequence fed its own memory, over the
+ * observations a live lab published (and the events between ticks folded in by
+ * `remember`), makes exactly the live lab's decisions (what replay relies on),
+ * scale to zero and cold starts included. And the per-worker rps in the table is the number
  * the rps metric averages.
  */
 import { test } from 'node:test';
+import { request } from 'undici';
 import assert from 'node:assert/strict';
 import type { LabEvent, TickEvent } from '../src/events.js';
-import { decide, initialMemory, noteManualScale, setPaused, type PolicyMemory } from '../src/policy/decide.js';
+import { initialMemory, remember, step, type MemoryEvent, type PolicyMemory } from '../src/policy/step.js';
 import { isMeasured } from '../src/policy/measure.js';
 import type { LabConfig } from '../src/settings/config.js';
 import { loadLoop, sleep, startLab, until } from './helpers.js';
 
-/** Fold a recorded event stream through the pure policy, as replay will. */
+/** Fold a recorded event stream through the pure policy, as replay does: step() on ticks, remember() between. */
 function replay(config: LabConfig, events: readonly LabEvent[]) {
   let memory: PolicyMemory = initialMemory();
   const out: Array<{ t: number; desired: number; action: string; reason: string }> = [];
   for (const e of events) {
-    if (e.type === 'scale' && e.manual) memory = noteManualScale(memory, e.t);
-    else if (e.type === 'paused') memory = setPaused(memory, e.paused);
+    if (e.type === 'scale' || e.type === 'paused' || e.type === 'refresh' || e.type === 'cold-start') memory = remember(memory, e as MemoryEvent);
     else if (e.type === 'tick') {
-      const r = decide(JSON.parse(JSON.stringify(e.observation)), e.state, JSON.parse(JSON.stringify(memory)), config, e.t);
+      const r = step(JSON.parse(JSON.stringify(e.observation)), e.state, JSON.parse(JSON.stringify(memory)), config, e.t);
       memory = r.memory;
       out.push({ t: e.t, desired: r.decision.desired, action: r.decision.action, reason: r.decision.reason });
     }
@@ -63,6 +64,20 @@ test('threshold policy: cooldown from automatic and manual scaling survives the 
   assert.deepEqual(out, live(ticks()));
   assert.deepEqual(memory, lab.memory);
   assert.ok(ticks().some((e) => /cooldown \d+ s left/.test(e.reason)), 'some tick waited for the cooldown');
+});
+
+test('--min 0: replaying the recorded events gives the scale to zero, the cold start and the way back to zero', async (t) => {
+  const { lab, events, ticks, scales } = await startLab(t, { min: '0', idle: '1', scaleUp: '90', scaleDown: '1' }, { value: 50 });
+  await until('scaled to zero', () => lab.supervisor.desired === 0 && lab.supervisor.snapshot().length === 0, 20_000);
+  const res = await request(`${lab.balancer.url}/`, { headersTimeout: 15_000 });
+  await res.body.dump();
+  await until('back to zero after the cold start', () => scales().filter((s) => s.to === 0).length >= 2, 20_000);
+  await sleep(300);
+  const { out, memory } = replay(lab.config, events);
+  assert.deepEqual(out, live(ticks()));
+  assert.deepEqual(memory, lab.memory);
+  assert.ok(out.filter((d) => d.desired === 0 && /scale to zero/.test(d.reason)).length >= 2, 'two scales to zero replayed');
+  assert.ok(scales().some((s) => s.from === 0 && s.to === 1), 'a cold start happened between them');
 });
 
 test("the table's per-worker rps is the rps that scales", async (t) => {

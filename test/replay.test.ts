@@ -171,7 +171,7 @@ test('calibration helpers: least squares with a non-negative slope; gaps take th
   assert.deepEqual([...smoothFill(Float64Array.from([NaN, NaN]), 2)], [0, 0]);
 });
 
-test("decisions: a pipeline-era recording's observations through decide() give the recorded counts, and a different policy does not", () => {
+test("decisions: a pipeline-era recording's observations through step() give the recorded counts, and a different policy does not", () => {
   const dir = fileURLToPath(new URL('./fixtures/replay-decisions', import.meta.url));
   const run = readRun(dir);
   const recorded = resolvePolicy({}, { ...run.config });
@@ -180,7 +180,7 @@ test("decisions: a pipeline-era recording's observations through decide() give t
   const other = checkDecisions(run, resolvePolicy({ scaleUp: '15', scaleDown: '5' }, { ...run.config }));
   assert.ok(other !== null && other.same < other.ticks && other.firstDiff !== null, JSON.stringify(other));
   const text = runReplay(dir, {}, {});
-  assert.match(text, /^decisions: the recorded observations through decide\(\): 33 of 33 ticks give the recorded count/m);
+  assert.match(text, /^decisions: the recorded observations through step\(\): 33 of 33 ticks give the recorded count/m);
 });
 
 test('replay with no run dir replays the latest recorded run; the recorded host cores are used, else this machine\'s with a note', (t) => {

@@ -6,18 +6,18 @@ import { Balancer } from '../src/balancer/balancer.js';
 import { formatPlainLine } from '../src/dashboard/plain.js';
 import type { ColdStartEvent } from '../src/events.js';
 import type { Decision } from '../src/policy/decide.js';
-import { applyIdle, policyMin, ZERO_REASON } from '../src/scale-to-zero/idle.js';
+import { applyIdle, policyMin, ZERO_REASON } from '../src/policy/idle.js';
 import { startLab, until } from './helpers.js';
 
 const hold = { desired: 2, action: 'hold', reason: 'cpu 5 % within 1–90 %: hold at 2', value: 5, values: {}, warming: 0 } as unknown as Decision;
-const idle = (idleForMs: number, more: { min?: number; desired?: number; held?: boolean } = {}) => ({ min: 0, idle: 60, desired: 2, idleForMs, held: false, ...more });
+const idle = (idleForMs: number, more: { min?: number; desired?: number; starting?: number } = {}) => ({ min: 0, idle: 60, desired: 2, starting: 0, idleForMs, ...more });
 
 test('idle rule: only --min 0 and --idle seconds without a request take the pool to zero', () => {
   assert.equal(policyMin(0), 1);
   assert.equal(policyMin(2), 2);
   assert.equal(applyIdle(hold, idle(600_000, { min: 1 })), hold);
   assert.equal(applyIdle(hold, idle(59_999)), hold);
-  assert.equal(applyIdle(hold, idle(600_000, { held: true })), hold, 'paused or refreshing: no scale to zero either');
+  assert.equal(applyIdle(hold, idle(600_000, { starting: 1 })), hold, 'a starting worker (a cold start with requests held for it) is never taken away');
   const zero = applyIdle(hold, idle(61_500));
   assert.deepEqual([zero.desired, zero.action, zero.reason], [0, 'scale-in', 'no request for 61 s (idle 60 s): 2 → 0 (scale to zero)']);
   const atZero = applyIdle({ ...hold, desired: 1, action: 'scale-out' }, idle(0, { desired: 0 }));

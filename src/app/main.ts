@@ -158,8 +158,10 @@ function startStats(worker: RunningWorker, store: VisitStore | null): NodeJS.Tim
 /** Opens the store and creates its schema; a database that is down now only makes /health answer 503 until it is back. */
 async function openStore(args: WorkerArgs): Promise<VisitStore | null> {
   if (args.database === null) return null;
-  // Never creates a SQLite file: the lab did at start, and one missing now was deleted mid-run.
-  const store = await createStore(args.database, { applicationName: `autoscale worker ${args.id}`, create: false });
+  // A worker the lab forked never creates a SQLite file: the lab did at start, and one missing now was deleted
+  // mid-run. A worker run on its own (`autoscale worker`, the container image) has no lab to do it, so it does.
+  const forked = typeof process.send === 'function';
+  const store = await createStore(args.database, { applicationName: `autoscale worker ${args.id}`, create: !forked });
   try {
     await store.init();
     log(`worker ${args.id} using ${store.kind} ${store.where}`);

@@ -9,6 +9,7 @@ import type { ErrorCode } from '../errors.js';
 import type { CommandSource, LabEvent, LabSettings, ScaleAction, TickEvent, WorkerSnapshot, WorkerState } from '../events.js';
 import { describeRequest, type ControlRequest } from './protocol.js';
 import { rollingRefresh, type RefreshTarget } from './refresh.js';
+import { REFRESH_HOLD } from '../policy/step.js';
 
 /** What the operator needs from the lab. */
 export interface OperableLab {
@@ -206,7 +207,7 @@ export class Operator {
     if (total === 0) return accept('nothing to refresh: no workers are running');
     this.#refreshing = true;
     this.#event(name, source, true, `rolling replacement of ${total} worker${total === 1 ? '' : 's'} started`);
-    lab.holdScaling('refresh in progress');
+    lab.holdScaling(REFRESH_HOLD);
     let lowestReady = lab.counts().ready;
     const watch = (e: TickEvent) => void (lowestReady = Math.min(lowestReady, e.ready));
     lab.on('tick', watch);

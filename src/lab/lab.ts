@@ -2,7 +2,7 @@
  * The lab: balancer + supervisor + one tick loop. Each tick:
  *
  *   observation = window.take(now)          (lab/observe.ts)
- *   { decision, memory } = decide(...)      (policy/decide.ts, pure)
+ *   { decision, memory } = step(...)        (policy/step.ts, pure: the whole policy)
  *   act if the count changed                (supervisor.setDesired)
  *   publish                                 (one 'tick' event; views listen)
  *
@@ -25,9 +25,20 @@ import { L4Balancer, type PinnedEvent } from '../balancer/l4.js';
 import { Operator, type CommandResult, type LabCommand, type OperableLab } from '../control/operator.js';
 import type { RefreshTarget } from '../control/refresh.js';
 import { LabEvents, type CommandSource, type TrafficStats, type WorkerSnapshot } from '../events.js';
-import { decide, initialMemory, noteManualScale, setPaused, type Decision, type PolicyMemory, type PolicyState } from '../policy/decide.js';
 import type { Observation } from '../policy/measure.js';
-import { applyIdle, policyMin } from '../scale-to-zero/idle.js';
+import {
+  coldStart,
+  initialCount,
+  initialMemory,
+  noteActivity,
+  noteManualScale,
+  setHold,
+  setPaused,
+  step,
+  type PolicyMemory,
+  type PolicyState,
+  type StepDecision,
+} from '../policy/step.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { defaultSqlite, describeLocation, locationToUrl, type StoreLocation } from '../store/location.js';
 import { prepareStore } from '../store/open.js';
@@ -83,12 +94,8 @@ export class Lab {
   #window: TickWindow;
   /** Latency over each 1 s stats period (the tick window has its own). */
   #statsLatency: LatencyWindow;
+  /** The policy's memory (pause, refresh hold, cooldown, window, last traffic): changed only through policy/step.ts. */
   #memory: PolicyMemory = initialMemory();
-  /** Automatic scaling held for this reason (a refresh), or null. */
-  #holdReason: string | null = null;
-  /** Scale to zero: ms of the last sign of traffic (for --idle), the balancer's total at the last tick. */
-  #lastActivityAt = 0;
-  #lastTotal = 0;
   /** The pool is starting a worker from zero because a request is held. */
   #coldStart = false;
   #tickTimer: NodeJS.Timeout | null = null;
@@ -162,17 +169,18 @@ export class Lab {
     });
     // Scale to zero: a request waiting with no worker starts one at once (Knative's activator), unless paused.
     this.balancer.on('held', () => {
-      this.#lastActivityAt = this.now();
+      const now = this.now();
+      this.#memory = noteActivity(this.#memory, now);
       // Before run() (no tick timer yet) the first workers are not asked for: such a request waits for them, no cold start.
-      if (this.#tickTimer !== null && this.supervisor.desired === 0 && !this.#stopping && !this.#memory.paused) {
-        const now = this.now();
+      const cold = this.#tickTimer !== null && !this.#stopping ? coldStart(this.#memory, this.supervisor.desired, now) : null;
+      if (cold !== null) {
         this.#coldStart = true;
-        this.#memory = { ...this.#memory, lastScaleAt: now };
-        this.#scaleTo(now, 0, 1, 'a request is waiting and no worker runs: cold start 0 → 1', false);
+        this.#memory = cold.memory;
+        this.#scaleTo(now, 0, cold.desired, cold.reason, false);
       }
     });
     this.balancer.on('released', (r: ReleasedEvent) => {
-      this.#lastActivityAt = this.now();
+      this.#memory = noteActivity(this.#memory, this.now());
       this.events.publish({ type: 'cold-start', t: this.now(), waitedMs: r.firstWaitMs, held: r.count, fromZero: this.#coldStart });
       this.#coldStart = false;
     });
@@ -204,7 +212,7 @@ export class Lab {
     if (this.store.kind === 'sqlite' && !existsSync(this.store.file)) await prepareStore(this.store);
     // Like Knative's initial scale of 1: a lab with --min 0 starts warm and shrinks to zero once idle.
     this.#tickTimer = setInterval(() => void this.#tick(), this.config.interval * 1000);
-    this.supervisor.setDesired(policyMin(this.config.min));
+    this.supervisor.setDesired(initialCount(this.config.min));
     this.#statsTimer = setInterval(() => this.#publishStats(), 1000);
   }
 
@@ -270,7 +278,7 @@ export class Lab {
         this.#memory = noteManualScale(this.#memory, now);
         this.#scaleTo(now, from, n, reason, true);
       },
-      holdScaling: (reason) => void (this.#holdReason = reason),
+      holdScaling: (reason) => void (this.#memory = setHold(this.#memory, reason)),
       refreshTarget: (): RefreshTarget => ({
         workers: () => supervisor.snapshot(),
         setSurge: (n) => supervisor.setSurge(n),
@@ -322,7 +330,7 @@ export class Lab {
       this.#checkBusyHost(now, observation);
       const counts = this.supervisor.counts();
       const state: PolicyState = { desired: this.supervisor.desired, starting: counts.starting, ready: counts.ready };
-      const { decision, memory } = this.#decide(observation, state, now);
+      const { decision, memory } = step(observation, state, this.#memory, this.config, now);
       this.#memory = memory;
       if (decision.desired !== state.desired) this.#scaleTo(now, state.desired, decision.desired, decision.reason, false);
       this.#publishTick(now, observation, state, decision);
@@ -349,36 +357,13 @@ export class Lab {
     this.events.publish({ type: 'hint', t: now, text });
   }
 
-  /** The policy's decision; while a refresh runs it holds like a pause, saying why. */
-  #decide(observation: Observation, state: PolicyState, now: number): { decision: Decision; memory: PolicyMemory } {
-    const hold = this.#holdReason;
-    const paused = this.#memory.paused;
-    // With --min 0 the policy still keeps one worker; only the idle rule below goes to zero.
-    const config = this.config.min === 0 ? { ...this.config, min: policyMin(0) } : this.config;
-    let r: { decision: Decision; memory: PolicyMemory };
-    if (hold === null || paused) {
-      r = decide(observation, state, this.#memory, config, now);
-    } else {
-      r = decide(observation, state, { ...this.#memory, paused: true }, config, now);
-      r = { decision: { ...r.decision, reason: r.decision.reason.replace(/^paused \(/, `${hold} (`) }, memory: { ...r.memory, paused: false } };
-    }
-    if (this.config.min > 0) return r;
-    const traffic = this.balancer.snapshot();
-    if (traffic.total !== this.#lastTotal || traffic.inFlight > 0) this.#lastActivityAt = now;
-    this.#lastTotal = traffic.total;
-    const idle = { min: 0, idle: this.config.idle, desired: state.desired, idleForMs: now - this.#lastActivityAt, held: paused || hold !== null };
-    const d = applyIdle(r.decision, idle);
-    if (d === r.decision) return r;
-    return { decision: d, memory: { ...r.memory, lastScaleAt: d.desired !== state.desired ? now : this.#memory.lastScaleAt } };
-  }
-
   /** The decision first, then the worker events it causes. */
   #scaleTo(now: number, from: number, to: number, reason: string, manual: boolean): void {
     this.events.publish({ type: 'scale', t: now, direction: to > from ? 'out' : 'in', from, to, reason, manual });
     this.supervisor.setDesired(to);
   }
 
-  #publishTick(now: number, observation: Observation, state: PolicyState, d: Decision): void {
+  #publishTick(now: number, observation: Observation, state: PolicyState, d: StepDecision): void {
     const after = this.supervisor.counts();
     this.events.publish({
       type: 'tick',

@@ -1,11 +1,11 @@
 /**
- * The whole scaling policy of one tick, pure:
+ * The scaling rule with its memory, pure:
  *   decide(observation, state, memory, config, now) -> { decision, memory }
  * It measures the observation, applies the configured rule, and returns its
- * memory (recommendation window, last scaling time, paused flag) for the next
- * tick. Everything in and out is plain serialisable data, so a recorded run
- * replayed through `decide` — each call fed the memory the previous one
- * returned — makes exactly the live lab's decisions.
+ * memory (recommendation window, last scaling time) for the next tick.
+ * Everything in and out is plain serialisable data. The whole per-tick policy
+ * (pause and refresh holds, scale to zero, manual scaling) is `step()` in
+ * step.ts, which calls this; the lab, simulate and replay call `step()`.
  */
 import { measure, type Observation } from './measure.js';
 import type { MetricName, MetricValues } from './metrics.js';
@@ -21,14 +21,12 @@ export interface PolicyState {
   ready: number;
 }
 
-/** The policy's memory between ticks. */
-export interface PolicyMemory {
+/** The rule's memory between ticks. */
+export interface RuleMemory {
   /** Target policy: recommendations inside the scale-in stabilisation window, oldest first. */
   recommendations: Recommendation[];
   /** ms (lab clock) of the last scaling action, automatic or manual; null if none yet. */
   lastScaleAt: number | null;
-  /** Autoscaling paused: decisions are computed and explained, but the count holds. */
-  paused: boolean;
 }
 
 export interface DecideConfig extends PolicyConfig {
@@ -49,47 +47,31 @@ export interface Decision {
   warming: number;
 }
 
-export function initialMemory(): PolicyMemory {
-  return { recommendations: [], lastScaleAt: null, paused: false };
-}
-
-/** A manual scaling action at `now` (it starts the cooldown like an automatic one). */
-export function noteManualScale(memory: PolicyMemory, now: number): PolicyMemory {
-  return { ...memory, lastScaleAt: now };
-}
-
-export function setPaused(memory: PolicyMemory, paused: boolean): PolicyMemory {
-  return { ...memory, paused };
-}
-
 export function decide(
   observation: Observation,
   state: PolicyState,
-  memory: PolicyMemory,
+  memory: RuleMemory,
   config: DecideConfig,
   now: number,
-): { decision: Decision; memory: PolicyMemory } {
+): { decision: Decision; memory: RuleMemory; traffic: boolean } {
   const m = measure(observation, config.warmup * 1000);
   const value = m.values[config.metric];
   const since = now - config.scaleDownWindow * 1000;
   const window = memory.recommendations.filter((r) => r.at > since);
   const verdict = applyRule(
     { metric: config.metric, value },
-    { ...state, warming: m.warming, lastScaleAt: memory.lastScaleAt, recommendations: window },
+    { ...state, warming: m.warming, lastScaleAt: memory.lastScaleAt, recommendations: window, idle: !m.traffic },
     config,
     now,
   );
   const recommendations = verdict.recommendation === null ? window : [...window, { at: now, desired: verdict.recommendation }];
-  let { desired, action, reason } = verdict;
+  const { desired, action } = verdict;
+  let { reason } = verdict;
   if (config.metric === 'host-cpu') reason += hostCpuSplitSuffix(observation.hostCpu, observation.hostCpuLab);
-  if (memory.paused && desired !== state.desired) {
-    reason = `paused (would ${action}: ${reason})`;
-    desired = state.desired;
-    action = 'hold';
-  }
   const lastScaleAt = desired !== state.desired ? now : memory.lastScaleAt;
   return {
     decision: { desired, action, reason, value, values: m.values, warming: m.warming },
-    memory: { recommendations, lastScaleAt, paused: memory.paused },
+    memory: { recommendations, lastScaleAt },
+    traffic: m.traffic,
   };
 }

@@ -41,6 +41,8 @@ export interface Measurement {
   warming: number;
   /** Ready workers past warm-up: what the per-worker averages cover. */
   measured: number;
+  /** Some worker was sent a request or had one in flight this tick, or a request completed at the balancer. */
+  traffic: boolean;
 }
 
 const mean = (xs: number[]) => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
@@ -55,7 +57,9 @@ export function measure(o: Observation, warmupMs: number): Measurement {
   const rps: number[] = [];
   const conc: number[] = [];
   let warming = 0;
+  let traffic = o.latency.p95 !== null || o.latency.p50 !== null;
   for (const w of o.workers) {
+    if (w.rps > 0 || w.inFlight > 0) traffic = true;
     if (w.state !== 'ready' || w.readyAt === null) continue;
     if (!isMeasured(w, o.t, warmupMs)) {
       warming++;
@@ -69,5 +73,6 @@ export function measure(o: Observation, warmupMs: number): Measurement {
     values: { 'host-cpu': o.hostCpu, 'worker-cpu': mean(cpu), rps: mean(rps), concurrency: mean(conc), p95: o.latency.p95 },
     warming,
     measured: rps.length,
+    traffic,
   };
 }

@@ -4,7 +4,7 @@
  * The reason always says why it acted or why it did not, with the arithmetic.
  * `decide.ts` wraps them with the policy's memory; tests drive them directly.
  */
-import { formatValue, plural } from '../format.js';
+import { formatComparison, formatValue, plural } from '../format.js';
 import { METRICS, type MetricName } from './metrics.js';
 
 export type ScaleAction = 'scale-out' | 'scale-in' | 'hold';
@@ -32,6 +32,12 @@ export interface RuleContext {
   lastScaleAt: number | null;
   /** Recent target-policy recommendations, for the scale-in stabilisation window. */
   recommendations: readonly Recommendation[];
+  /**
+   * The ready pool got no request this tick (none sent, none in flight, none completed). A metric with no
+   * sample then reads as zero load (no traffic is the lowest load there is), so an idle pool scales in
+   * under every metric. Absent: false.
+   */
+  idle?: boolean;
 }
 
 export interface PolicyConfig {
@@ -82,7 +88,13 @@ export function applyRule(sample: Sample, state: RuleContext, config: PolicyConf
   if (current > max) return act(current, current - 1, `above max ${max}: ${current} → ${current - 1}`);
   const info = METRICS[sample.metric];
   if (sample.value === null) {
-    const why = info.perWorker && state.ready > 0 && state.ready === state.warming ? `every ready worker still warming up` : `no ${info.label} sample this tick`;
+    const warming = info.perWorker && state.ready > 0 && state.ready === state.warming;
+    if (!warming && state.idle === true && state.ready > 0) {
+      // No request, so no sample (p95 has none without a completed request): the lowest load there is.
+      const v = config.policy === 'target' ? decideTarget(0, state, config, now, sample.metric) : decideThreshold(0, state, config, now, sample.metric);
+      return { ...v, reason: `idle pool (no request this tick, so no ${info.label} sample; read as 0): ${v.reason}` };
+    }
+    const why = warming ? `every ready worker still warming up` : `no ${info.label} sample this tick`;
     return act(current, current, `${why}: hold at ${current}`);
   }
   return config.policy === 'target' ? decideTarget(sample.value, state, config, now, sample.metric) : decideThreshold(sample.value, state, config, now, sample.metric);
@@ -102,18 +114,19 @@ function decideThreshold(value: number, state: RuleContext, config: PolicyConfig
   const measured = state.ready - state.warming;
   const diluted = info.perWorker && state.warming > 0 && measured > 0;
   const eff = diluted ? (value * measured) / state.ready : value;
-  const v = diluted
-    ? `${info.label} ${f(eff)} (${f(value)} on ${measured} measured, ${plural(state.warming, 'warming worker')} counted as idle)`
-    : `${info.label} ${f(eff)}`;
+  const note = diluted ? ` (${f(value)} on ${measured} measured, ${plural(state.warming, 'warming worker')} counted as idle)` : '';
+  const v = `${info.label} ${f(eff)}${note}`;
+  // The compared value is printed to the decimals that decided it: never "35 % > 35 %".
+  const cmp = (op: '>' | '<', bound: number) => `${info.label} ${formatComparison(eff, op, bound, info.unit, note)}`;
 
   if (eff > scaleUp) {
-    const over = `${v} > ${f(scaleUp)}`;
+    const over = cmp('>', scaleUp);
     if (current >= max) return act(current, current, `${over} but already at max ${max}`);
     if (state.starting > 0) return act(current, current, `${over} but ${plural(state.starting, 'worker')} still starting: wait`);
     return act(current, current + 1, `${over}: ${current} → ${current + 1}`);
   }
   if (eff < scaleDown) {
-    const under = `${v} < ${f(scaleDown)}`;
+    const under = cmp('<', scaleDown);
     if (current <= min) return act(current, current, `${under} but already at min ${min}`);
     if (state.warming > 0) return act(current, current, `${under} but ${plural(state.warming, 'worker')} still warming up: hold scale-in`);
     const left = state.lastScaleAt === null ? 0 : state.lastScaleAt + config.cooldown * 1000 - now;
@@ -121,7 +134,7 @@ function decideThreshold(value: number, state: RuleContext, config: PolicyConfig
     if (info.perWorker) {
       const after = (eff * current) / (current - 1);
       if (after > scaleUp) {
-        return act(current, current, `${under}, but after scale-in ≈ ${f(after)} > ${f(scaleUp)}: hold (flapping protection)`);
+        return act(current, current, `${under}, but after scale-in ≈ ${formatComparison(after, '>', scaleUp, info.unit)}: hold (flapping protection)`);
       }
     }
     return act(current, current - 1, `${under}: ${current} → ${current - 1}`);

@@ -79,7 +79,8 @@ function nearest(ts: readonly number[], t: number): number {
   return lo > 0 && Math.abs(ts[lo - 1] - t) <= Math.abs(ts[lo] - t) ? lo - 1 : lo;
 }
 
-export function fidelity(run: RecordedRun, cal: Calibration, sim: SimResult): Fidelity {
+/** `pausesReplayed`: the replay folded the recorded pauses and refreshes into the policy's memory (the residual model does). */
+export function fidelity(run: RecordedRun, cal: Calibration, sim: SimResult, pausesReplayed = false): Fidelity {
   const recT = run.ticks.map((k) => k.t);
   const simT = sim.ticks.map((k) => k.t);
   let same = 0;
@@ -108,7 +109,7 @@ export function fidelity(run: RecordedRun, cal: Calibration, sim: SimResult): Fi
   const wsSim = sim.live.reduce((a, b) => a + b, 0);
   const caveats: string[] = [];
   const paused = run.ticks.filter((k) => k.paused).length;
-  if (paused > 0) caveats.push(`${paused} recorded ticks were paused (the replay does not pause)`);
+  if (paused > 0 && !pausesReplayed) caveats.push(`${paused} recorded ticks were paused (the replay does not pause)`);
   if (run.unhealthy > 0) caveats.push(`${run.unhealthy} workers failed their health checks and were replaced (the replay models no failures)`);
   if (run.crashed > 0) caveats.push(`${run.crashed} workers crashed (the replay models no crashes)`);
   const manual = run.scales.filter((s) => s.manual).length;

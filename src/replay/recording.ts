@@ -8,7 +8,7 @@ import { UsageError } from '../errors.js';
 import type { HostInfo } from '../events.js';
 import type { Reaction } from '../policy/reaction.js';
 import { reactionTimes } from '../report/aggregate.js';
-import type { PolicyState } from '../policy/decide.js';
+import type { MemoryEvent, PolicyState } from '../policy/step.js';
 import type { Observation } from '../policy/measure.js';
 import { workerSeconds, workerSpans, type WorkerSpan } from '../policy/worker-seconds.js';
 import { readRunDir, type LoadLine, type RecordedSettings } from '../runs/read.js';
@@ -47,6 +47,8 @@ export interface RecordedRun {
   workers: Map<number, WorkerSpan>;
   /** Worker-seconds of the recorded run: the one definition, the figure `autoscale report` prints. */
   workerSeconds: number;
+  /** What the policy's memory follows between ticks (pauses, scale events, refreshes, cold starts), in order: `remember` (policy/step.ts) folds them. */
+  memoryEvents: MemoryEvent[];
   /** Per stats event: time, requests in the last full second, busy cores of the workers. */
   stats: Array<{ t: number; rps: number; busyCores: number }>;
   /** Balancer errors over the run. */
@@ -82,12 +84,14 @@ export function readRun(dir: string): RecordedRun {
   const ticks: RecordedTick[] = [];
   const scales: RecordedRun['scales'] = [];
   const pauses: RecordedRun['pauses'] = [];
+  const memoryEvents: MemoryEvent[] = [];
   const stats: RecordedRun['stats'] = [];
   let errors = 0;
   let unhealthy = 0;
   let crashed = 0;
   for (const e of events) {
     const t = e.t;
+    if (e.type === 'paused' || e.type === 'scale' || e.type === 'refresh' || e.type === 'cold-start') memoryEvents.push(e as unknown as MemoryEvent);
     if (e.type === 'tick') {
       ticks.push({
         t,
@@ -132,6 +136,7 @@ export function readRun(dir: string): RecordedRun {
     ticks,
     scales,
     pauses,
+    memoryEvents,
     workers,
     workerSeconds: workerSeconds(workers.values(), read.endT),
     stats,

@@ -1,15 +1,16 @@
 /** Replay, end to end: read the run, calibrate, run every policy, measure fidelity, format. */
 import { availableParallelism } from 'node:os';
 import { formatCount as n, plural } from '../format.js';
-import { POLICY_FLAGS } from '../settings/flags.js';
 import { UsageError } from '../errors.js';
 import type { LabConfig, RawSettings } from '../settings/config.js';
 import { rowOptions, writeTimelines } from '../simulate/run.js';
-import { runScenarios, type Scenario } from '../simulate/compare.js';
+import { runScenarios, scenarioResult, type Scenario, type ScenarioResult } from '../simulate/compare.js';
 import { labelOf, parseCompare, resolvePolicy } from '../settings/policy-flags.js';
 import { formatTable, policyRow } from '../simulate/summary.js';
 import { calibrate, type Calibration } from './calibrate.js';
 import { checkDecisions } from './decisions.js';
+import { compareAgainst, formatAgainst, recordedSettings, REPLAY_MODELS, residualError, type ReplayModel } from './against.js';
+import { replayResidual } from './residual.js';
 import { fidelity, recordedRow, type Fidelity } from './fidelity.js';
 import { readRun, type RecordedRun } from './recording.js';
 import { resolveRunDir } from '../runs/read.js';
@@ -38,26 +39,22 @@ export function describeCalibration(run: RecordedRun, cal: Calibration): string[
   ];
 }
 
-export function describeFidelity(f: Fidelity, metric: string): string {
+/** `residual`: the residual model's own error (each tick predicted from the one before), which replaces the same-count metric error (zero by construction). */
+export function describeFidelity(f: Fidelity, metric: string, residual: { p90: number; median: number; samples: number } | null = null): string {
   const ws = `${f.workerSecondsError >= 0 ? '+' : ''}${(100 * f.workerSecondsError).toFixed(1)} %`;
   return (
     `fidelity: replayed under its own policy: same instance count on ${pct(f.sameInstances)} of ${f.ticks} ticks; ` +
     `${f.scaleMatched} of ${f.scaleRecorded} scale actions matched within ±1 tick (${f.scaleReplayed} replayed); ` +
     `peak ${f.peakReplayed} vs ${f.peakRecorded} recorded; worker-seconds ${n(f.workerSecondsReplayed)} vs ${n(f.workerSecondsRecorded)} recorded (${ws})` +
-    (f.metric === null
-      ? ''
-      : `; the model's ${metric} on the ${f.metric.ticks} ticks with the same count: off by ${n(f.metric.medianAbsError, 1)} (median), ${n(f.metric.p90AbsError, 1)} (90th percentile)`) +
+    (residual !== null
+      ? `; where the counts agree the residual model keeps the recorded ${metric}; each tick predicted from the one before at its ready count (same offered load, ${residual.samples} ticks): off by ${n(residual.median, 1)} (median), ${n(residual.p90, 1)} (90th percentile)`
+      : f.metric === null
+        ? ''
+        : `; the model's ${metric} on the ${f.metric.ticks} ticks with the same count: off by ${n(f.metric.medianAbsError, 1)} (median), ${n(f.metric.p90AbsError, 1)} (90th percentile)`) +
     (f.caveats.length > 0 ? `; note: ${f.caveats.join('; ')}` : '')
   );
 }
 
-/** The recorded settings that shape the policy, as raw settings under the user's flags. */
-function recordedSettings(run: RecordedRun): RawSettings {
-  const out: RawSettings = {};
-  const c = run.config as unknown as Record<string, unknown>;
-  for (const k of POLICY_FLAGS) if (c[k] !== undefined) out[k] = c[k];
-  return out;
-}
 
 /** A simulated per-second live count (second i sampled at its middle) as a step series: its changes, and the end. */
 export function replaySeries(label: string, live: ArrayLike<number>): ReplaySeries {
@@ -110,8 +107,20 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
   const rowOpts = rowOptions(opts);
   const recordedTicks = run.ticks.map((k) => k.t);
   const ticksFor = (c: LabConfig) => (c.interval === run.config.interval ? recordedTicks : undefined);
-  const results = runScenarios(scenarios, cal.load, cal.model, bootMs, rowOpts, ticksFor);
-  const fid = fidelity(run, cal, results[0].sim);
+  const observed = run.ticks.some((k) => k.observation !== undefined);
+  // Runs recorded before the lab wrote its observations can only take the calibrated model.
+  const model = opts.model === undefined && !observed ? 'calibrated' : replayModel(opts.model);
+  if (model === 'residual' && !observed) throw new UsageError(`--model residual needs the observations in the run's ticks (${run.dir} was recorded before the lab wrote them): use --model calibrated`);
+  const limits = { serviceMs: cal.model.serviceMs, cores: cal.model.cores, timeoutMs: cal.model.timeoutMs, baseLatencyMs: cal.model.baseLatencyMs };
+  // The residual model replays on the recorded ticks: a scenario with another --interval takes the calibrated model.
+  const residualFor = (c: LabConfig) => model === 'residual' && c.interval === run.config.interval;
+  const calibratedOnly = model === 'residual' ? scenarios.filter((s) => !residualFor(s.config)).map((s) => s.label) : [];
+  const results: ScenarioResult[] = scenarios.map((s) => {
+    const boot = s.bootMs ?? bootMs;
+    return residualFor(s.config) ? scenarioResult(s, replayResidual(run, s.config, { limits, load: cal.load, bootMs: boot }), boot, rowOpts) : runScenarios([s], cal.load, cal.model, boot, rowOpts, ticksFor)[0];
+  });
+  const fid = fidelity(run, cal, results[0].sim, residualFor(recorded));
+  const residual = model === 'residual' ? residualError(run, recorded, cal) : null;
   const decisions = checkDecisions(run, recorded);
   const rows = [policyRow(recordedRow(run, cal), rowOpts), ...results.map((r) => r.row)];
   if (typeof opts.out === 'string') writeTimelines(opts.out, results);
@@ -122,8 +131,9 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
       JSON.stringify({
         run: { dir: run.dir, config: run.config, durationS: run.durationMs / 1000, ticks: run.ticks.length },
         host: { cores: host.cores, recorded: run.host !== null, memoryBytes: run.host?.memoryBytes ?? null },
-        model: { ...cal.model, bootMs, loadSource: cal.load.source, loadOffsetS: cal.offsetS, loadCorrelation: cal.correlation },
+        model: { ...cal.model, replay: model, bootMs, loadSource: cal.load.source, loadOffsetS: cal.offsetS, loadCorrelation: cal.correlation },
         fidelity: fid,
+        residualError: residual,
         decisions,
         rows: rows.map((r, i) => ({ ...r, config: i === 0 ? recorded : results[i - 1].scenario.config })),
       }) + '\n'
@@ -133,10 +143,33 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
   const decisionLine =
     decisions === null
       ? ''
-      : `\ndecisions: the recorded observations through decide(): ${decisions.same} of ${decisions.ticks} ticks give the recorded count` +
+      : `\ndecisions: the recorded observations through step(): ${decisions.same} of ${decisions.ticks} ticks give the recorded count` +
         (decisions.firstDiff ? ` (first difference at +${n(decisions.firstDiff.t / 1000, 1)} s: ${decisions.firstDiff.replayed} vs ${decisions.firstDiff.recorded})` : ' (the policy replays exactly: any gap above is the capacity model)');
-  const hostNote = host.note === null ? '' : `\nnote:     ${host.note}`;
-  const text = `${describeCalibration(run, cal).join('\n')}${hostNote}${bootNote}\n${describeFidelity(fid, run.config.metric)}${decisionLine}\n\n${formatTable(rows, rowOpts)}`;
+  const hostNote =
+    (host.note === null ? '' : `\nnote:     ${host.note}`) +
+    (calibratedOnly.length === 0 ? '' : `\nnote:     the residual model replays on the recorded ticks; ${calibratedOnly.join(', ')} ticked at another --interval: calibrated model`);
+  const modelLine = `\nreplay:   ${opts.model === undefined && !observed ? 'the run has no recorded observations, so: ' : ''}${model === 'residual' ? "residual model: each tick's recorded observation, changed only where the replayed ready count differs (per-worker load, saturation, queueing, the pool's share of host CPU)" : 'calibrated model: every tick regenerated from the model above'} (--model)`;
+  const text = `${describeCalibration(run, cal).join('\n')}${modelLine}${hostNote}${bootNote}\n${describeFidelity(fid, run.config.metric, residual)}${decisionLine}\n\n${formatTable(rows, rowOpts)}`;
   if (report === null) return text;
   return `${text}\nreport:   ${report(text)} (the replayed instances on the run's charts)\n`;
+}
+
+function replayModel(raw: unknown): ReplayModel {
+  const m = raw === undefined ? 'residual' : String(raw);
+  if (!(REPLAY_MODELS as readonly string[]).includes(m)) throw new UsageError(`--model must be one of ${REPLAY_MODELS.join(', ')} (received ${JSON.stringify(raw)})`);
+  return m as ReplayModel;
+}
+
+/** `autoscale replay A --against B`: A replayed under B's recorded settings, side by side with B. */
+export function runAgainst(dirArg: string | undefined, flags: RawSettings, opts: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): string {
+  if (Object.keys(flags).length > 0) throw new UsageError(`--against replays under the other run's recorded settings: ${Object.keys(flags).length === 1 ? 'a policy flag does' : 'policy flags do'} not go with it (use --compare without --against)`);
+  for (const k of ['compare', 'boot', 'html', 'out', 'pricePerHour'] as const) {
+    if (opts[k] !== undefined) throw new UsageError(`--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} does not go with --against`);
+  }
+  const model = replayModel(opts.model);
+  const a = readRun(resolveRunDir(dirArg, env));
+  const b = readRun(resolveRunDir(String(opts.against), env));
+  const sloMs = rowOptions(opts).sloMs;
+  const c = compareAgainst(a, b, { model, sloMs });
+  return opts.json === true ? JSON.stringify(c) + '\n' : formatAgainst(c, sloMs);
 }

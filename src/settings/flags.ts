@@ -45,9 +45,14 @@ export const POLICY_FLAGS: readonly SettingFlag[] = [
 ];
 export const ALL_SETTING_FLAGS = Object.keys(HELP) as SettingFlag[];
 
-/** Adds the setting flags (all of them, or `keys`) and, unless `config` is false, --config. */
-export function addSettingOptions(cmd: Command, keys: readonly SettingFlag[] = ALL_SETTING_FLAGS, config = true): Command {
-  for (const key of keys) cmd.option(HELP[key][0], HELP[key][1]);
+/** For replay: a flag left out keeps the recorded run's value, not the lab's default, and the help says so. */
+function recordedDefault(help: string): string {
+  return help.replace(/ \(default [^)]*\)$/, '') + " (default: the recorded run's value)";
+}
+
+/** Adds the setting flags (all of them, or `keys`) and, unless `config` is false, --config; `defaults` 'recorded': help names the recorded run's value as the default. */
+export function addSettingOptions(cmd: Command, keys: readonly SettingFlag[] = ALL_SETTING_FLAGS, config = true, defaults: 'lab' | 'recorded' = 'lab'): Command {
+  for (const key of keys) cmd.option(HELP[key][0], defaults === 'lab' ? HELP[key][1] : recordedDefault(HELP[key][1]));
   if (config) cmd.option('--config <file.json>', 'JSON file with the same keys as these flags ("scale-up" or "scaleUp"); flags win over it');
   return cmd;
 }

@@ -34,11 +34,16 @@ export function runScenarios(
   return scenarios.map((scenario) => {
     const boot = scenario.bootMs ?? bootMs;
     const sim = simulate({ load, model, config: scenario.config, bootMs: boot, tickTimes: tickTimes?.(scenario.config) });
-    // The same definition as the report's, applied to the simulated ticks.
-    const reactions = reactionTimes(simulatedReactionEvents(sim.ticks, sim.scales, sim.readyTimes, boot), scenario.config);
-    const row = policyRow({ label: scenario.label, live: sim.live, p95: sim.p95, scales: sim.scales, reactions, failed: sim.dropped.reduce((a, b) => a + b, 0) }, rowOpts);
-    return { scenario, sim, row };
+    return scenarioResult(scenario, sim, boot, rowOpts);
   });
+}
+
+/** One simulated (or replayed) timeline as a table row. */
+export function scenarioResult(scenario: Scenario, sim: SimResult, bootMs: number, rowOpts: RowOptions): ScenarioResult {
+  // The same definition as the report's, applied to the simulated ticks.
+  const reactions = reactionTimes(simulatedReactionEvents(sim.ticks, sim.scales, sim.readyTimes, bootMs), scenario.config);
+  const row = policyRow({ label: scenario.label, live: sim.live, p95: sim.p95, scales: sim.scales, reactions, failed: sim.dropped.reduce((a, b) => a + b, 0) }, rowOpts);
+  return { scenario, sim, row };
 }
 
 const num = (x: number, digits = 3) => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : null);

@@ -11,6 +11,7 @@ import { Fleet } from './fleet.js';
 import type { OfferedLoad } from './load.js';
 import { evaluateSecond, type CapacityModel } from './model.js';
 import { LivePolicy } from './policy.js';
+import { initialCount } from '../policy/step.js';
 
 export interface SimulateInput {
   load: OfferedLoad;
@@ -20,6 +21,8 @@ export interface SimulateInput {
   bootMs: number;
   /** Tick times, ms since start (replay uses the recorded ones); default every --interval from one interval in. */
   tickTimes?: readonly number[];
+  /** Added to the policy's metric on every tick (replay's uncertainty runs); default 0. */
+  bias?: number;
 }
 
 export interface SimTick {
@@ -85,9 +88,9 @@ export function simulate(input: SimulateInput): SimResult {
     readyTimes: [],
   };
   const fleet = new Fleet(input.bootMs);
-  // The run begins with --min workers ready: the system was up before the load arrived.
-  fleet.setDesired(config.min, -input.bootMs);
-  const policy = new LivePolicy(config);
+  // The run begins with the lab's first workers ready (--min, at least one): the system was up before the load arrived.
+  fleet.setDesired(initialCount(config.min), -input.bootMs);
+  const policy = new LivePolicy(config, input.bias ?? 0);
   const warmupMs = config.warmup * 1000;
   const ticks = (input.tickTimes ?? defaultTicks(config.interval, endMs))[Symbol.iterator]();
   let next = ticks.next();
@@ -123,6 +126,14 @@ export function simulate(input: SimulateInput): SimResult {
     while (!next.done && next.value < mid) {
       if (next.value >= 0) tick(next.value);
       next = ticks.next();
+    }
+    // Scaled to zero and load arrives: the balancer holds it and a worker cold-starts at once (not at a tick).
+    if (fleet.desired === 0 && load.perSecond[i] > 0) {
+      const cold = policy.coldStart(0, i * 1000);
+      if (cold !== null) {
+        out.scales.push({ t: i * 1000, from: 0, to: cold.desired });
+        fleet.setDesired(cold.desired, i * 1000);
+      }
     }
     fleet.advance(mid);
     const r = evaluateSecond(model, load.perSecond[i], fleet.ready, fleet.live, backlog, i);

@@ -1,0 +1,268 @@
+/**
+ * The residual model: replay a recording under another policy by keeping
+ * what the policy cannot change. Each tick starts from the RECORDED
+ * observation and changes only what a different number of ready workers
+ * changes:
+ *
+ * - open loop (an arrival rate): the same arrivals (the recorded requests per
+ *   second, plus what is still waiting) spread over the replayed ready
+ *   workers: per-worker requests per second, CPU and in-flight scale by
+ *   recorded ready / replayed ready;
+ * - closed loop (N virtual users, each sending when answered): the users stay
+ *   in flight, so throughput is what the replayed pool can serve, at most what
+ *   N users send at the idle round trip; a worker serves what a recorded
+ *   worker served when the recorded pool was the bottleneck (this tick's own
+ *   contention), else 1000 / serviceMs;
+ * - saturation: the pool serves at most r × 1000 / serviceMs requests per
+ *   second, and its workers use at most the host's cores; what is not served
+ *   waits (queueing growth) for at most `timeoutMs`, then fails;
+ * - latency: the recorded percentiles × (1 − ρ recorded) / (1 − ρ replayed)
+ *   (M/M/1 per worker, ρ = a worker's busy share) plus the wait behind the
+ *   queue;
+ * - host CPU: the recorded figure minus the recorded pool's share of it plus
+ *   the replayed pool's; the rest of the host (other processes, the load
+ *   generator, the balancer) is kept as recorded.
+ *
+ * Where the counts agree and nothing is queued, the replayed observation IS
+ * the recorded one: the recording's own noise (a slow worker, GC, the host's
+ * other processes) stays in. `replayResidual` runs the live policy's step()
+ * over a recording this way. Pure.
+ */
+import type { LabConfig } from '../settings/config.js';
+import type { Observation, ObservedWorker } from '../policy/measure.js';
+import { coldStart, initialCount, initialMemory, remember, step, type PolicyMemory } from '../policy/step.js';
+import type { SimResult, SimScale, SimTick } from '../simulate/engine.js';
+import { Fleet } from '../simulate/fleet.js';
+import type { OfferedLoad } from '../simulate/load.js';
+import { biasObservation, observationOf } from '../simulate/policy.js';
+import type { RecordedRun } from './recording.js';
+
+/** What saturates the replayed pool (from the run's calibration). */
+export interface ResidualLimits {
+  /** Wall time one request holds a worker, ms. */
+  serviceMs: number;
+  /** The host's cores: all workers together use at most this many. */
+  cores: number;
+  /** A request waits at most this long for a worker, then fails, ms. */
+  timeoutMs: number;
+  /** Round trip of one request on an idle worker, ms (closed loop: the most N users can send is N × 1000 / this). */
+  baseLatencyMs: number;
+}
+
+export interface ResidualTickInput {
+  /** The recorded observation of this tick. */
+  recorded: Observation;
+  /** Ready workers in the recording at this tick. */
+  recordedReady: number;
+  /** The replayed pool at this tick: ready workers, and the readyAt of those still warming up. */
+  ready: number;
+  warmingReadyAts: readonly number[];
+  /** Requests still waiting from the previous replayed tick. */
+  backlog: number;
+  /** The tick's length, s. */
+  dt: number;
+  limits: ResidualLimits;
+  /** Closed loop: the virtual users over this tick (null or absent: open loop, the recorded arrivals stand). */
+  users?: number | null;
+}
+
+export interface ResidualTick {
+  observation: Observation;
+  /** Requests served per second over the tick, and still waiting / failed at its end. */
+  served: number;
+  backlog: number;
+  dropped: number;
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+/** One tick of the residual model. */
+export function residualTick(x: ResidualTickInput): ResidualTick {
+  const o = x.recorded;
+  const readyRec = o.workers.filter((w) => w.state === 'ready');
+  const arrivals = sum(readyRec.map((w) => w.rps));
+  if (x.ready === x.recordedReady && x.backlog === 0) return { observation: o, served: arrivals, backlog: 0, dropped: 0 };
+
+  const R = Math.max(x.recordedReady, readyRec.length);
+  const r = x.ready;
+  const { serviceMs, cores, timeoutMs } = x.limits;
+  const cpus = readyRec.flatMap((w) => (w.cpu === null ? [] : [w.cpu]));
+  const cpuRec = cpus.length === 0 ? null : sum(cpus) / cpus.length;
+  // Core-seconds per request as this tick measured it (the recording's own contention), else the service time's.
+  const cpuPerRequest = cpuRec !== null && arrivals > 0 && R > 0 ? (cpuRec * R) / 100 / arrivals : serviceMs / 1000;
+  const users = x.users ?? null;
+  const userBound = users === null ? Number.POSITIVE_INFINITY : (users * 1000) / Math.max(0.1, x.limits.baseLatencyMs);
+  // Closed loop with the recorded pool the bottleneck: a worker serves what one served this tick.
+  const perWorker = users !== null && R > 0 && arrivals > 0 && arrivals < 0.9 * userBound ? arrivals / R : 1000 / serviceMs;
+  const capacity = r === 0 ? 0 : Math.min(r * perWorker, cpuPerRequest > 0 ? cores / cpuPerRequest : Number.POSITIVE_INFINITY);
+  // Closed loop: the users send as fast as they are answered (none wait in a queue of their own).
+  const demand = users === null ? arrivals + x.backlog / x.dt : Math.min(userBound, Math.max(capacity, arrivals));
+  const served = Math.min(demand, capacity);
+  const left = (demand - served) * x.dt;
+  const backlog = Math.min(left, (Math.max(capacity, arrivals) * timeoutMs) / 1000);
+  const dropped = left - backlog;
+
+  const perRps = r > 0 ? served / r : 0;
+  // A worker's CPU: its recorded CPU × its share of the served load, at most one core, all at most the cores.
+  const idleCpu = cpuRec ?? 0;
+  const cpu = cpuRec === null ? null : Math.min(100, (100 * cores) / Math.max(1, r), arrivals > 0 ? (cpuRec * (R > 0 ? R : 1) * (served / arrivals)) / Math.max(1, r) : idleCpu);
+  const rho = (rps: number) => Math.min(0.99, (rps * serviceMs) / 1000);
+  const rhoRec = R > 0 ? rho(arrivals / R) : 0;
+  // Open loop: M/M/1 per worker. Closed loop: Little's law, response time = users / throughput.
+  const factor = users !== null && served > 0 && arrivals > 0 ? arrivals / served : (1 - rhoRec) / (1 - rho(perRps));
+  const waitMs = capacity > 0 ? (1000 * backlog) / capacity : 0;
+  const lat = (v: number | null) => (v === null ? null : v * factor + waitMs);
+  const inFlightRec = sum(readyRec.map((w) => w.inFlight));
+  const inFlight =
+    r === 0 ? 0 : users !== null || arrivals === 0 ? inFlightRec / r : (inFlightRec * (served / arrivals) * factor) / r + backlog / r;
+
+  // Host CPU: the recorded pool's share out, the replayed pool's in (cpu % of one core → % of the host).
+  const poolRec = sum(o.workers.map((w) => w.cpu ?? 0)) / cores;
+  const poolNew = cpu === null ? poolRec : (cpu * r) / cores;
+  const hostCpu = o.hostCpu === null ? null : Math.min(100, Math.max(0, o.hostCpu - poolRec + poolNew));
+
+  const base = observationOf({
+    now: o.t,
+    desired: r,
+    starting: 0,
+    ready: r,
+    warmingReadyAts: x.warmingReadyAts,
+    hostCpu,
+    p95: null,
+    perWorker: r > 0 ? { cpu: cpu ?? 0, rps: perRps, inFlight } : null,
+  });
+  const workers: ObservedWorker[] = cpu === null ? base.workers.map((w) => ({ ...w, cpu: null })) : base.workers;
+  const completed = served > 0;
+  return {
+    observation: {
+      t: o.t,
+      hostCpu,
+      latency: completed ? { p50: lat(o.latency.p50), p95: lat(o.latency.p95), p99: lat(o.latency.p99) } : { p50: null, p95: null, p99: null },
+      workers,
+    },
+    served,
+    backlog,
+    dropped,
+  };
+}
+
+/** Mean of a per-second series over the seconds of [fromMs, toMs). */
+export function meanOver(xs: ArrayLike<number>, fromMs: number, toMs: number): number {
+  let sumX = 0;
+  let n = 0;
+  for (let i = Math.max(0, Math.floor(fromMs / 1000)); i < Math.min(xs.length, Math.max(Math.floor(fromMs / 1000) + 1, Math.ceil(toMs / 1000))); i++) {
+    sumX += xs[i];
+    n++;
+  }
+  return n === 0 ? 0 : sumX / n;
+}
+
+export interface ResidualOptions {
+  limits: ResidualLimits;
+  /** The offered load on the run's clock (calibrate's): closed loop gives the users per tick; open loop is not used. */
+  load: OfferedLoad;
+  /** Fork → ready, ms (the run's median). */
+  bootMs: number;
+  /** Added to the policy's metric on every replayed tick (0: none). */
+  bias?: number;
+}
+
+/**
+ * The live policy's step() over the recording's ticks, under `config`, each tick's observation from the
+ * residual model. Pauses, refreshes and released requests of the recording are folded into the memory as
+ * the lab did; manual scaling is not replayed (it answered the recorded count). A pool at zero cold-starts
+ * when the recording shows a request arriving. Returns a SimResult (per-second arrays from the ticks).
+ */
+export function replayResidual(run: RecordedRun, config: LabConfig, opts: ResidualOptions): SimResult {
+  const D = Math.max(1, Math.ceil(run.durationMs / 1000));
+  const nan = () => new Float64Array(D).fill(Number.NaN);
+  const out: SimResult = {
+    durationS: D,
+    ticks: [],
+    scales: [],
+    offered: nan(),
+    throughput: nan(),
+    live: new Int32Array(D),
+    ready: new Int32Array(D),
+    hostCpu: nan(),
+    workerCpu: nan(),
+    rps: nan(),
+    concurrency: nan(),
+    p95: nan(),
+    dropped: new Float64Array(D),
+    readyTimes: [],
+  };
+  const fleet = new Fleet(opts.bootMs);
+  fleet.setDesired(initialCount(config.min), -opts.bootMs);
+  let memory: PolicyMemory = initialMemory();
+  const events = run.memoryEvents.filter((e) => e.type !== 'scale' || !e.manual);
+  let j = 0;
+  let backlog = 0;
+  let prevT = 0;
+  let s = 0;
+  const scale = (t: number, to: number) => {
+    const from = fleet.desired;
+    if (to === from) return;
+    out.scales.push({ t, from, to } satisfies SimScale);
+    fleet.setDesired(to, t);
+  };
+  const fillSeconds = (until: number, f: (i: number) => void) => {
+    for (; s < Math.min(D, Math.ceil(until / 1000)); s++) f(s);
+  };
+  const liveAt = (i: number) => {
+    fleet.advance(i * 1000 + 500);
+    out.live[i] = fleet.live;
+    out.ready[i] = fleet.ready;
+  };
+  for (const k of run.ticks) {
+    if (k.observation === undefined || k.state === undefined) continue;
+    while (j < events.length && events[j].t < k.t) {
+      const e = events[j++];
+      // A recorded cold start is the recording's pool at zero; the replayed pool follows its own count.
+      if (e.type === 'scale') continue;
+      memory = remember(memory, e);
+    }
+    // Arrivals while the replayed pool is at zero start a worker at once (the balancer holds them meanwhile).
+    if (fleet.desired === 0) {
+      const first = run.stats.find((x) => x.t > prevT && x.t <= k.t + 1000 && x.rps > 0);
+      const recTraffic = k.observation.workers.some((w) => w.rps > 0 || w.inFlight > 0) || k.observation.latency.p95 !== null;
+      if (first !== undefined || recTraffic) {
+        const at = Math.max(prevT, first === undefined ? prevT : first.t - 1000);
+        const c = coldStart(memory, 0, at);
+        if (c !== null) {
+          memory = c.memory;
+          fillSeconds(at, liveAt);
+          scale(at, c.desired);
+        }
+      }
+    }
+    fillSeconds(k.t, liveAt);
+    fleet.advance(k.t);
+    const dt = Math.max(0.001, (k.t - prevT) / 1000);
+    const warmingReadyAts = fleet.warmingReadyAts(k.t, config.warmup * 1000);
+    const users = opts.load.mode === 'closed' ? meanOver(opts.load.perSecond, prevT, k.t) : null;
+    const res = residualTick({ recorded: k.observation, recordedReady: k.state.ready, ready: fleet.ready, warmingReadyAts, backlog, dt, limits: opts.limits, users });
+    backlog = res.backlog;
+    const observation = biasObservation(res.observation, config.metric, opts.bias ?? 0);
+    const state = { desired: fleet.desired, starting: fleet.starting, ready: fleet.ready };
+    const r = step(observation, state, memory, config, k.t);
+    memory = r.memory;
+    scale(k.t, r.decision.desired);
+    const d = r.decision;
+    out.ticks.push({ t: k.t, instances: fleet.live, ready: fleet.ready, warming: d.warming, desired: fleet.desired, action: d.action, reason: d.reason, value: d.value, metrics: d.values } satisfies SimTick);
+    // The tick's window, per second: served, failed, the metrics as measured.
+    for (let i = Math.max(0, Math.floor(prevT / 1000)); i < Math.min(D, Math.ceil(k.t / 1000)); i++) {
+      out.throughput[i] = res.served;
+      out.dropped[i] = res.dropped / Math.max(1, Math.ceil(k.t / 1000) - Math.floor(prevT / 1000));
+      out.p95[i] = observation.latency.p95 ?? (res.served === 0 && res.backlog + res.dropped > 0 ? Number.POSITIVE_INFINITY : Number.NaN);
+      out.hostCpu[i] = observation.hostCpu ?? Number.NaN;
+      out.workerCpu[i] = d.values['worker-cpu'] ?? Number.NaN;
+      out.rps[i] = d.values.rps ?? Number.NaN;
+      out.concurrency[i] = d.values.concurrency ?? Number.NaN;
+    }
+    prevT = k.t;
+  }
+  fillSeconds(D * 1000, liveAt);
+  out.readyTimes = fleet.readyTimes;
+  return out;
+}
