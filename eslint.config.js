@@ -13,8 +13,16 @@ export default tseslint.config(
   },
   {
     // The report page's chart script runs in the browser, inlined into report.html.
-    files: ['src/report/assets/*.js'],
+    files: ['src/report/assets/*.js', 'src/experiment/assets/*.js'],
     languageOptions: { sourceType: 'script', globals: { window: 'readonly', document: 'readonly', uPlot: 'readonly', devicePixelRatio: 'readonly' } },
+  },
+  {
+    // The live page's script runs in the browser, served by src/web.
+    files: ['src/web/assets/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', location: 'readonly', history: 'readonly', EventSource: 'readonly', Blob: 'readonly', fetch: 'readonly', URLSearchParams: 'readonly' },
+    },
   },
   {
     // Only bin/ decides the exit code; library code returns or throws.

@@ -7,13 +7,16 @@ import { Command, CommanderError, Option } from 'commander';
 import type { CliIO, SetExitCode } from './cli-io.js';
 import { AutoscaleError, UsageError } from './errors.js';
 import { parseInteger } from './parse-int.js';
-import { DATABASE_URL_KEY, DEFAULTS, resolveConfig } from './settings/config.js';
+import { DATABASE_URL_KEY, DEFAULTS, resolveConfig, type LabConfig } from './settings/config.js';
+import { DEFAULT_WEB_HOST, DEFAULT_WEB_PORT, webPortConflict } from './web/options.js';
+import type { WebPageOptions } from './commands/start.js';
 import { addSettingOptions, typedSettings } from './settings/flags.js';
 import { registerWhatIfCommands } from './commands/whatif.js';
 import { chooseDatabaseUrl, StoreLocationError, type StoreLocation } from './store/location.js';
 // load command registered here
 import { registerLoadCommand } from './loadgen/command.js';
 import { registerReportCommands } from './report/command.js';
+import { registerExperimentCommand } from './commands/experiment.js';
 import type { ControlRequest } from './control/protocol.js';
 import { LAB_HELP } from './runs/choose-lab.js';
 
@@ -64,6 +67,29 @@ function parseIntFlag(name: string, raw: string, min: number, max: number): numb
   return r.value;
 }
 
+/**
+ * --web-port / --web-host / --open. A port the user chose that clashes with
+ * the lab's own is a usage error; the default clashing (e.g. --base-port 9460)
+ * only turns the page off, with a warning.
+ */
+function webFlags(opts: Record<string, unknown>, config: LabConfig, io: CliIO): WebPageOptions | null {
+  const chosen = opts.webPort !== undefined;
+  const port = chosen ? parseIntFlag('--web-port', String(opts.webPort), 0, 65_535) : DEFAULT_WEB_PORT;
+  const host = opts.webHost === undefined ? DEFAULT_WEB_HOST : String(opts.webHost).trim();
+  if (host === '') throw new UsageError('--web-host needs an address (received "")');
+  if (port === 0) {
+    if (opts.open === true) throw new UsageError('--open opens the live page, which --web-port 0 turns off');
+    return null;
+  }
+  const conflict = webPortConflict(port, config);
+  if (conflict !== null) {
+    if (chosen) throw new UsageError(conflict);
+    io.stderr.write(`warning: the live page's default port ${port} clashes with the lab's ports, so the page is off (${conflict.replace('--web-port', 'its port')}; choose one with --web-port)\n`);
+    return null;
+  }
+  return { host, port, chosen, open: opts.open === true };
+}
+
 export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
   const program = new Command('autoscale');
   program
@@ -87,16 +113,20 @@ export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
     .option('--database-url <url>', 'where the workers keep visits: postgres://user:password@host:5432/db or sqlite:<file> (default: $DATABASE_URL, else visits.db in the run dir)')
     .option('--json', 'print one JSON object per line (NDJSON) instead of the dashboard')
     .option('--no-dashboard', 'print plain log lines even on a terminal')
+    .option('--web-port <port>', `port of the live page on --web-host, 0 turns it off (default ${DEFAULT_WEB_PORT}; if that one is taken the lab starts without the page)`)
+    .option('--web-host <address>', `address the live page binds (default ${DEFAULT_WEB_HOST}; anything else makes it reachable from other machines)`)
+    .option('--open', 'open the live page in the default browser')
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const { flags, file } = typedSettings(opts, cmd);
       const config = resolveConfig(flags, file);
+      const web = webFlags(opts, config, io);
       const fileUrl = file[DATABASE_URL_KEY];
       const database = databaseFlag(opts.databaseUrl, io, typeof fileUrl === 'string' ? { url: fileUrl, file: String(opts.config) } : undefined);
       // Loaded on demand: the balancer, the dashboard and express cost ~0.15 s of CPU that `load` should not pay.
       const keepRuns = opts.keepRuns === undefined ? 20 : parseIntFlag('--keep-runs', String(opts.keepRuns), 1, 100_000);
       const { runStart } = await import('./commands/start.js');
       setExitCode(
-        await runStart(config, io, { dashboard: opts.dashboard !== false, json: opts.json === true, runDir: opts.runDir as string | undefined, record: opts.record !== false, keepRuns, database }),
+        await runStart(config, io, { dashboard: opts.dashboard !== false, json: opts.json === true, runDir: opts.runDir as string | undefined, record: opts.record !== false, keepRuns, database, web }),
       );
     });
 
@@ -121,6 +151,7 @@ export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
   registerWhatIfCommands(program, io, setExitCode);
   registerReportCommands(program, io, setExitCode);
   registerControlCommands(program, io, setExitCode);
+  registerExperimentCommand(program, io, setExitCode);
   return program;
 }
 

@@ -29,6 +29,10 @@ export type ErrorCode =
   | 'AS_ERR_BAD_REQUEST'
   | 'AS_ERR_UPGRADE_UNSUPPORTED'
   | 'AS_ERR_DATABASE_UNAVAILABLE'
+  /** An experiment file (or built-in name) that cannot be used: the line names the key path. Exit 2. */
+  | 'AS_ERR_EXPERIMENT_FILE'
+  /** An experiment arm whose lab could not start or stopped on its own. Exit 1. */
+  | 'AS_ERR_EXPERIMENT_ARM'
   /** A socket could not be bound: address not on this machine, port needs privileges, IPv6 off… */
   | 'AS_ERR_LISTEN';
 
@@ -134,5 +138,13 @@ export class DatabaseUnavailableError extends AutoscaleError {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super('AS_ERR_DATABASE_UNAVAILABLE', message, { exitCode: 1, cause: options.cause });
     this.name = 'DatabaseUnavailableError';
+  }
+}
+
+/** An experiment file that is not valid: one line naming the key path and what was wrong (exit 2). */
+export class ExperimentFileError extends AutoscaleError {
+  constructor(message: string) {
+    super('AS_ERR_EXPERIMENT_FILE', message, { exitCode: 2 });
+    this.name = 'ExperimentFileError';
   }
 }

@@ -42,6 +42,8 @@ export interface WorkerSnapshot {
   startedAt: number;
   /** ms since lab start when it became ready, if it did. */
   readyAt: number | null;
+  /** While it listens but holds its readiness (--boot-delay): ms since lab start when it will be ready. */
+  bootingUntil?: number;
   /** Its latest report on the shared visits store: reachable, and visits it acknowledged (absent before its first). */
   store?: { up: boolean; detail: string; visits: number };
 }
@@ -114,6 +116,11 @@ export interface LabSettings {
   maxConnRequests: number;
   /** … or on the first response once a connection is this old, s (0: never). */
   maxConnAge: number;
+  /**
+   * Seconds a forked worker holds its readiness after it listens (a VM's boot, an image pull).
+   * Absent in runs recorded before it existed: read as 0.
+   */
+  bootDelay?: number;
 }
 
 export interface StartedEvent {
@@ -229,8 +236,8 @@ export interface StoppedEvent {
   store?: StoreStatus;
 }
 
-/** Who asked for a command: a dashboard key or a client of the control socket (`autoscale scale 4`). */
-export type CommandSource = 'dashboard' | 'control socket';
+/** Who asked for a command: a dashboard key, a client of the control socket (`autoscale scale 4`), or the live web page. */
+export type CommandSource = 'dashboard' | 'control socket' | 'web';
 
 /** An operator command (dashboard key or control socket), accepted or refused; also malformed socket messages. */
 export interface CommandEvent {
@@ -301,6 +308,8 @@ export interface HintEvent {
   type: 'hint';
   t: number;
   text: string;
+  /** What it is about, for views that keep it in sight: 'busy-host' = host CPU above the scale-in threshold before any load. */
+  topic?: 'busy-host';
 }
 
 export type LabEventType = LabEvent['type'];

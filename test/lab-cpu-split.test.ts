@@ -14,6 +14,9 @@ import { decide } from '../src/policy/decide.js';
 import { initialMemory } from '../src/policy/step.js';
 import type { Observation } from '../src/policy/measure.js';
 import { formatPlainLine } from '../src/dashboard/plain.js';
+import { scalingChart } from '../src/dashboard/panels/charts.js';
+import { headerLines } from '../src/dashboard/panels/header.js';
+import { initialDashboardState, reduceDashboard as reduce } from '../src/dashboard/state.js';
 import type { HintEvent, LabEvent, TickEvent } from '../src/events.js';
 import { aggregate } from '../src/report/aggregate.js';
 import { parseEvents } from '../src/runs/read.js';
@@ -91,6 +94,7 @@ test('busy host: the hint names the split, the threshold and the remedy; quiet h
   assert.equal(busyHostHint({ hostCpu: 12, hostCpuLab: 1 }, c()), null);
   assert.equal(busyHostHint({ hostCpu: 61, hostCpuLab: 3 }, c({ metric: 'worker-cpu' })), null);
   assert.equal(busyHostHint({ hostCpu: null }, c()), null);
+  assert.equal(busyHostHint({ hostCpu: 100, hostCpuLab: 3 }, c({ scaleUp: '100', scaleDown: '0' })), null, 'a policy that never scales in needs no explanation');
 });
 
 test('a real lab on a busy host: the split on every tick and in the plain line, one hint before any load', async (t) => {
@@ -137,4 +141,25 @@ test('the report shows the split: mean host CPU over the ticks, the lab and ever
   assert.match(md, /\| Host CPU \(mean over the ticks\) \| 61 % \(lab 8 %, other processes 53 %\) \|/);
   const old = renderMarkdown(aggregate({ parsed: parseEvents([events[0], tick(3000, 60), events[4]].map(recordLine).join(''), 'events.ndjson'), load: null }), 'test');
   assert.doesNotMatch(old, /Host CPU \(mean/);
+});
+
+test('dashboard: the CPU chart splits its label, draws the lab line, and the header keeps the busy-host remedy once hinted', () => {
+  const config = resolveConfig({}, {}, { ports: false });
+  const { drainTimeoutMs: _d, killTimeoutMs: _k, readyTimeoutMs: _r, ...settings } = config;
+  let state = initialDashboardState();
+  const tick = (t: number, cpu: number, lab: number) =>
+    ({ type: 'tick', t, cpu, cpuSplit: { lab, other: cpu - lab }, metric: 'host-cpu', value: cpu, metrics: {}, warming: 0, instances: 1, ready: 1, desired: 1, action: 'hold', reason: 'r', paused: false,
+      traffic: { rpm: 0, rps: 0, p50: null, p95: null, p99: null, inFlight: 0, total: 0, errors: 0 }, workers: [] }) as unknown as LabEvent;
+  for (const e of [
+    { type: 'started', t: 0, startedAt: 1, balancerUrl: 'http://127.0.0.1:1', runDir: '/r', pid: 1, config: settings } as LabEvent,
+    tick(3000, 60, 5),
+    tick(6000, 70, 8),
+  ]) state = reduce(state, e);
+  const chart = scalingChart(state);
+  assert.match(chart.label, /^CPU % \(host\) 70 % \(lab 8\.0 %, other 62 %\)/);
+  assert.match(chart.shortLabel, /\(lab 8\.0 %\)$/);
+  assert.deepEqual(chart.series.find((s) => s.title === 'lab')!.y, [5, 8]);
+  assert.doesNotMatch(headerLines(state, 200)[1], /busy host/);
+  state = reduce(state, { type: 'hint', t: 3000, text: 'host cpu …', topic: 'busy-host' });
+  assert.match(headerLines(state, 200)[1], / · busy host: try --metric worker-cpu$/);
 });

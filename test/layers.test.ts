@@ -2,7 +2,7 @@
  * The code map holds: no import cycle between files, and no folder imports
  * one above it. Layers, bottom first (README "Code map"):
  *   errors/format/parse-int/cli-io < policy < events < runs, store, settings < app, loadgen, balancer, report
- *   < supervisor, control, simulate, export < replay < lab < dashboard, admin, summary < commands < cli
+ *   < supervisor, control, simulate, export < replay < lab < dashboard, admin, summary < web < experiment < commands < cli
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,6 +25,10 @@ const RANK: Record<string, number> = {
   // The what-if commands read settings and recordings, never the running lab.
   simulate: 4, export: 4,
   replay: 4.5,
+  // The live page: the dashboard's words for events, the report's model and components, the load generator, the operator.
+  web: 6.5,
+  // Lessons: run arms (through child processes), compare them with the report's figures and replay's counterfactual check.
+  experiment: 8.5,
   commands: 9,
   'cli.ts': 10,
 };

@@ -80,8 +80,8 @@ test('a clean stop prints the run dir at start and exit and removes the pointer;
   lab.child.kill('SIGTERM');
   const { code } = await lab.exit;
   assert.equal(code, 0, lab.stderr());
-  // Other parts may warn on stderr too (e.g. the default metrics port taken): leave their warnings out.
-  const [start, ...end] = lab.stderr().trim().split('\n').filter((l) => !l.startsWith('warning: '));
+  // Other parts may warn on stderr too (e.g. the default metrics port taken), and the live page says its URL: leave those out.
+  const [start, ...end] = lab.stderr().trim().split('\n').filter((l) => !l.startsWith('warning: ') && !l.startsWith('live page: '));
   const dir = /recording this run in (.+)$/.exec(start)![1];
   // The exit summary, on stderr: stdout stays pure NDJSON (every line parses, the last is 'stopped').
   assert.equal(end.length, 5, lab.stderr());

@@ -5,6 +5,8 @@
  * balancer can turn them on:
  *   SIGUSR1  /health answers 500 (the worker still serves everything else)
  *   SIGUSR2  every route answers 500
+ * Each signal toggles its fault: sent again, the worker is well again (how
+ * `autoscale experiment` makes a fault last N seconds).
  * And AUTOSCALE_TEST_CRASH_FILE=<path>: a worker that starts while <path>
  * exists exits 1 at once (a crash loop on demand).
  */
@@ -26,12 +28,12 @@ export function crashAtStart(env: NodeJS.ProcessEnv): boolean {
 export function installTestFaults(env: NodeJS.ProcessEnv, log: (line: string) => void): void {
   if (!testFaultsEnabled(env)) return;
   process.on('SIGUSR1', () => {
-    faults.health = true;
-    log('test fault: /health now answers 500');
+    faults.health = !faults.health;
+    log(faults.health ? 'test fault: /health now answers 500' : 'test fault over: /health answers normally again');
   });
   process.on('SIGUSR2', () => {
-    faults.all = true;
-    log('test fault: every route now answers 500');
+    faults.all = !faults.all;
+    log(faults.all ? 'test fault: every route now answers 500' : 'test fault over: every route answers normally again');
   });
 }
 

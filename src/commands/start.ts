@@ -17,17 +17,30 @@ import { RunSession, type RunOptions } from '../runs/session.js';
 import type { StoreLocation } from '../store/location.js';
 import { prepareStore } from '../store/open.js';
 import { defaultSqlite } from '../store/location.js';
+import { openInBrowser } from '../report/command.js';
+import { webExposureWarning, WebServer } from '../web/server.js';
 
 export interface StartOptions extends RunOptions {
   dashboard: boolean;
   json: boolean;
   /** null/absent: visits.db in the run directory. */
   database?: StoreLocation | null;
+  /** The live page (src/web): port 0 or absent turns it off; `chosen` when the user gave --web-port (then a taken port is an error). */
+  web?: WebPageOptions | null;
+}
+
+export interface WebPageOptions {
+  host: string;
+  port: number;
+  chosen: boolean;
+  open: boolean;
 }
 
 export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions): Promise<number> {
   const warning = exposureWarning(config.host);
   if (warning !== null) io.stderr.write(`${warning}\n`);
+  const webWarning = opts.web && opts.web.port !== 0 ? webExposureWarning(opts.web.host) : null;
+  if (webWarning !== null) io.stderr.write(`${webWarning}\n`);
   let run: RunSession;
   try {
     run = RunSession.open(opts, io.env);
@@ -77,6 +90,19 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     }
     throw err;
   }
+  let web: WebServer | null;
+  try {
+    web = opts.web && opts.web.port !== 0 ? await openWeb(lab, opts.web, io) : null;
+  } catch (err) {
+    await lab.stop('could not open the live page');
+    await ops.close();
+    run.close();
+    if (err instanceof AutoscaleError) {
+      io.stderr.write(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
   running.add(lab);
   // A closed stdout (`autoscale start | head -1`, a terminal gone) ends the output quietly and stops the lab
   // cleanly: workers drained, the run recorded to its `stopped` line, the summary on stderr.
@@ -93,15 +119,27 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
   lab.events.on('event', (e) => (summary = foldSummary(summary, e)));
   run.attach(lab.events, (message) => io.stderr.write(`warning: ${message}\n`));
   io.stderr.write(run.record ? `recording this run in ${run.runDir}\n` : `not recording (--no-record); worker logs in ${run.runDir}\n`);
+  if (web !== null) {
+    io.stderr.write(`live page: ${web.url}\n`);
+    if (opts.web?.open) {
+      const problem = await openInBrowser(web.url);
+      if (problem !== null) io.stderr.write(`warning: ${problem}\n`);
+    }
+  }
 
   const useDashboard = opts.dashboard && !opts.json && io.stdout.isTTY === true;
   let dashboard: { close(): void } | null = null;
   if (useDashboard) {
-    dashboard = startDashboard(lab.events, {
-      scale: (delta) => void lab.command({ cmd: 'scale-by', delta }, 'dashboard'),
-      togglePause: () => void lab.command({ cmd: 'toggle-pause' }, 'dashboard'),
-      quit: () => void lab.command({ cmd: 'stop' }, 'dashboard'),
-    }, io);
+    dashboard = startDashboard(
+      lab.events,
+      {
+        scale: (delta) => void lab.command({ cmd: 'scale-by', delta }, 'dashboard'),
+        togglePause: () => void lab.command({ cmd: 'toggle-pause' }, 'dashboard'),
+        quit: () => void lab.command({ cmd: 'stop' }, 'dashboard'),
+      },
+      io,
+      web?.url ?? null,
+    );
   } else {
     const format = opts.json ? formatJsonLine : formatPlainLine;
     lab.events.on('event', (e) => {
@@ -117,6 +155,8 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     await lab.stopped;
   } finally {
     await ops.close();
+    // After the lab stopped: every open page gets the run's report, then the stream ends.
+    await web?.close();
     for (const s of signals) process.off(s, onSignal);
     dashboard?.close();
     running.delete(lab);
@@ -126,4 +166,22 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     io.stderr.write(`${summaryLines(summary, { runDir: run.runDir, recorded: run.record }).join('\n')}\n`);
   }
   return 0;
+}
+
+/**
+ * The live page. The default port being taken (another lab's page) only
+ * costs the page, with a warning; a port the user chose must work.
+ */
+export async function openWeb(lab: Lab, opts: WebPageOptions, io: CliIO): Promise<WebServer | null> {
+  const web = new WebServer({ events: lab.events, command: (cmd, source) => lab.command(cmd, source), balancerPort: () => lab.balancer.port }, { host: opts.host, port: opts.port });
+  try {
+    await web.listen();
+  } catch (err) {
+    if (err instanceof AutoscaleError && err.code === 'AS_ERR_PORT_IN_USE' && !opts.chosen) {
+      io.stderr.write(`warning: web port ${opts.port} is in use, so the live page is off (choose a port with --web-port, or 0 to silence this)\n`);
+      return null;
+    }
+    throw err;
+  }
+  return web;
 }

@@ -37,8 +37,24 @@ export interface OperableLab {
   stop(reason: string): Promise<number>;
 }
 
-/** Commands from the control socket, plus the dashboard's own keys. */
-export type LabCommand = ControlRequest | { cmd: 'scale-by'; delta: 1 | -1 } | { cmd: 'toggle-pause' };
+/** Signals the web page may send one worker (the self-healing demo): kill it, freeze it, or let a frozen one go on. */
+export const WORKER_SIGNALS = ['SIGKILL', 'SIGSTOP', 'SIGCONT'] as const;
+export type WorkerSignal = (typeof WORKER_SIGNALS)[number];
+
+/** Commands from the control socket, plus the dashboard's own keys and the web page's worker signals. */
+export type LabCommand = ControlRequest | { cmd: 'scale-by'; delta: 1 | -1 } | { cmd: 'toggle-pause' } | { cmd: 'signal'; id: number; signal: WorkerSignal };
+
+/** What each signal does to a worker, as the command's answer says it. */
+const SIGNAL_EFFECT: Record<WorkerSignal, string> = {
+  SIGKILL: 'killed at once, no drain: the supervisor replaces it (watch the worker table and the crash in the log)',
+  SIGSTOP: 'frozen: it keeps its port but answers nothing; its health checks fail, it leaves the rotation and is replaced once it shows no sign of life',
+  SIGCONT: 'let go on: if it is still in place, it answers again and comes back into rotation after passing its health checks',
+};
+
+/** How the event log names who asked: "via the web page". */
+function via(source: CommandSource): string {
+  return source === 'web' ? 'the web page' : `the ${source}`;
+}
 
 export interface CommandResult {
   ok: boolean;
@@ -103,7 +119,16 @@ export class Operator {
   }
 
   async command(cmd: LabCommand, source: CommandSource, progress: (message: string) => void = () => {}): Promise<CommandResult> {
-    const name = cmd.cmd === 'scale-by' ? `scale ${cmd.delta > 0 ? '+1' : '-1'}` : cmd.cmd === 'toggle-pause' ? (this.#lab.paused() ? 'resume' : 'pause') : describeRequest(cmd);
+    const name =
+      cmd.cmd === 'scale-by'
+        ? `scale ${cmd.delta > 0 ? '+1' : '-1'}`
+        : cmd.cmd === 'toggle-pause'
+          ? this.#lab.paused()
+            ? 'resume'
+            : 'pause'
+          : cmd.cmd === 'signal'
+            ? `${cmd.signal} worker ${cmd.id}`
+            : describeRequest(cmd);
     const refuse = (message: string, code: ErrorCode = 'AS_ERR_CONTROL_REFUSED'): CommandResult => {
       this.#event(name, source, false, message);
       return { ok: false, code, message };
@@ -122,7 +147,7 @@ export class Operator {
         if (this.#refreshing) return refuse('a refresh is in progress; scale again once it is done');
         const from = lab.desired();
         if (!lab.paused()) lab.setPaused(true);
-        if (cmd.n !== from) lab.scaleTo(cmd.n, `manual scale to ${cmd.n}`);
+        if (cmd.n !== from) lab.scaleTo(cmd.n, `manual scale to ${cmd.n}${source === 'web' ? ` via ${via(source)}` : ''}`);
         const what = cmd.n === from ? `already at ${from} workers` : `scaling ${from} → ${cmd.n}`;
         return accept(`${what}; automatic scaling is paused until \`autoscale resume\``);
       }
@@ -132,13 +157,13 @@ export class Operator {
         const to = from + cmd.delta;
         if (to > max) return refuse(`already at max ${max}: not scaling out`);
         if (to < min) return refuse(`already at min ${min}: not scaling in`);
-        lab.scaleTo(to, `manual scale-${cmd.delta > 0 ? 'out' : 'in'}`);
+        lab.scaleTo(to, `manual scale-${cmd.delta > 0 ? 'out' : 'in'}${source === 'web' ? ` via ${via(source)}` : ''}`);
         return accept(`scaling ${from} → ${to}`);
       }
       case 'pause':
         if (lab.paused()) return accept('automatic scaling was already paused');
         lab.setPaused(true);
-        return accept(`automatic scaling paused (manual scale still works; ${source === 'dashboard' ? 'p' : '`autoscale resume`'} resumes)`);
+        return accept(`automatic scaling paused (manual scale still works; ${source === 'dashboard' ? 'p' : source === 'web' ? 'Resume' : '`autoscale resume`'} resumes)`);
       case 'resume':
         if (!lab.paused()) return accept('automatic scaling was not paused');
         lab.setPaused(false);
@@ -152,8 +177,20 @@ export class Operator {
         progress(`stopping the lab: draining and stopping ${n} worker${n === 1 ? '' : 's'}…`);
         this.#event(name, source, true, 'stopping: draining and stopping every worker');
         // The stop reason is printed as is, e.g. 'autoscale ran 4 s (quit from the dashboard)'.
-        const forced = await lab.stop(source === 'dashboard' ? 'quit from the dashboard' : `asked to stop via the ${source}`);
+        const forced = await lab.stop(source === 'dashboard' ? 'quit from the dashboard' : `asked to stop via ${via(source)}`);
         return { ok: true, message: `lab stopped; ${forced} worker${forced === 1 ? '' : 's'} needed SIGKILL`, data: { forced } };
+      }
+      case 'signal': {
+        const w = lab.workers().find((x) => x.id === cmd.id);
+        // Any state with a process (booting included, whatever later states add); not one that has none.
+        const live = w !== undefined && w.pid !== undefined && w.state !== 'exited' && w.state !== 'crashed' && w.state !== 'backoff';
+        if (!live) return refuse(`worker ${cmd.id} is not running${w === undefined ? '' : ` (it is ${w.state})`}: nothing to signal`, 'AS_ERR_USAGE');
+        try {
+          process.kill(w.pid!, cmd.signal);
+        } catch (err) {
+          return refuse(`could not send ${cmd.signal} to worker ${cmd.id} (pid ${w.pid}): ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+        }
+        return accept(`sent ${cmd.signal} to worker ${cmd.id} (pid ${w.pid}): ${SIGNAL_EFFECT[cmd.signal]}`);
       }
     }
   }

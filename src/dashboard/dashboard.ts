@@ -13,7 +13,7 @@ import type { CliIO } from '../cli-io.js';
 import type { LabEvent, LabEvents } from '../events.js';
 import { keyAction, noticeFor } from './keys.js';
 import { dashStrokes } from './dash.js';
-import { computeLayout, type Layout } from './layout.js';
+import { computeLayout, HEADER_ROWS, type Layout } from './layout.js';
 import { chartAxis, chartModel, type ChartId, type ChartModel } from './panels/charts.js';
 import { footerText, HELP_LINES, tooSmallLines } from './panels/footer.js';
 import { headerLines } from './panels/header.js';
@@ -104,7 +104,8 @@ function chartSource(state: DashboardState, id: ChartId): unknown {
   }
 }
 
-export function startDashboard(events: LabEvents, controls: DashboardControls, io: CliIO): Dashboard {
+export function startDashboard(events: LabEvents, controls: DashboardControls, io: CliIO, webUrl: string | null = null): Dashboard {
+  const headerRows = HEADER_ROWS + (webUrl === null ? 0 : 1);
   let state = initialDashboardState();
   let notice: { text: string; t: number } | null = null;
   let help = false;
@@ -136,13 +137,13 @@ export function startDashboard(events: LabEvents, controls: DashboardControls, i
     hidden: true,
   });
 
-  let layout: Layout = computeLayout(screen.width as number, screen.height as number, 5);
+  let layout: Layout = computeLayout(screen.width as number, screen.height as number, 5, headerRows);
   let ui: Panels = { charts: [], all: [] };
 
   function build(): void {
     for (const w of ui.all) w.destroy();
     ui = { charts: [], all: [] };
-    layout = computeLayout(screen.width as number, screen.height as number, state.lab?.config.max ?? 5);
+    layout = computeLayout(screen.width as number, screen.height as number, state.lab?.config.max ?? 5, headerRows);
     const add = <T extends Widgets.BlessedElement>(w: T): T => {
       screen.append(w);
       ui.all.push(w);
@@ -207,7 +208,7 @@ export function startDashboard(events: LabEvents, controls: DashboardControls, i
       ui.tooSmall?.setContent(tooSmallLines(state, layout.cols, layout.rows).join('\n'));
     } else {
       const inner = layout.cols - 2;
-      ui.header?.setContent(headerLines(state, layout.cols - 1).map((l) => ` ${l}`).join('\n'));
+      ui.header?.setContent(headerLines(state, layout.cols - 1, webUrl).map((l) => ` ${l}`).join('\n'));
       for (const entry of ui.charts) paintChart(entry);
       const table = instanceTable(state, inner - 1);
       ui.table?.setLabel(` ${blessed.escape(tableLabel(state, layout.cols - 6))} `);

@@ -36,12 +36,13 @@ export function describe(e: LabEvent): EventLine | null {
       const mode = c.balancer === 'l4' ? ' (L4: connections handed to workers)' : '';
       const rule = c.policy === 'target' ? `target ${c.target}` : `out above ${c.scaleUp} %, in below ${c.scaleDown} %`;
       const timing = c.policy === 'target' ? `scale-in window ${c.scaleDownWindow} s` : `cooldown ${c.cooldown} s`;
+      const boot = c.bootDelay !== undefined && c.bootDelay > 0 ? `, boot delay ${c.bootDelay} s` : '';
       return {
         kind: 'started',
         level: 'info',
         text:
           `balancer ${e.balancerUrl}${mode}  policy ${c.policy} on ${c.metric}: ${rule}, ` +
-          `${c.min}–${c.max} workers from port ${c.basePort}, tick ${c.interval} s, ${timing}  ` +
+          `${c.min}–${c.max} workers from port ${c.basePort}, tick ${c.interval} s, ${timing}${boot}  ` +
           `${e.store ? `visits in ${e.store.kind} ${e.store.where}  ` : ''}(daemon pid ${e.pid}, worker logs in ${e.runDir})`,
       };
     }

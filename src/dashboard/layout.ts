@@ -25,10 +25,11 @@ function splitRow(ids: readonly ChartId[], top: number, cols: number, height: nu
 /**
  * Where each panel goes for a terminal of cols × rows. `tableRows` is how many
  * worker rows the table should fit (usually --max). Below MIN_COLS × MIN_ROWS
- * the dashboard shows a message instead.
+ * the dashboard shows a message instead. `headerRows`: one more with the live page's URL.
  */
-export function computeLayout(cols: number, rows: number, tableRows: number): Layout {
+export function computeLayout(cols: number, rows: number, tableRows: number, headerRows: number = HEADER_ROWS): Layout {
   if (cols < MIN_COLS || rows < MIN_ROWS) return { kind: 'too-small', cols, rows };
+  const HEADER_ROWS = headerRows;
   const header: Rect = { top: 0, left: 0, width: cols, height: HEADER_ROWS };
   const footer: Rect = { top: rows - FOOTER_ROWS, left: 0, width: cols, height: FOOTER_ROWS };
   const bodyTop = HEADER_ROWS;

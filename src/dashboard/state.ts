@@ -93,6 +93,8 @@ export interface DashboardState {
   instances: RollingWindow<InstancePoint>;
   requests: RollingWindow<TrafficPoint>;
   log: RollingWindow<LogEntry>;
+  /** The lab said the host was above the scale-in threshold before any load (a 'busy-host' hint): the chart keeps the remedy in sight. */
+  busyHost?: boolean;
 }
 
 export function initialDashboardState(): DashboardState {
@@ -189,11 +191,12 @@ export function reduceDashboard(state: DashboardState, event: LabEvent): Dashboa
       return { ...state, now, log, workers: applyWorkerChange(state.workers, event.id, (w) => ({ ...w, healthy: event.healthy })) };
     case 'paused':
       return { ...state, now, log, paused: event.paused };
+    case 'hint':
+      return { ...state, now, log, ...(event.topic === 'busy-host' ? { busyHost: true } : {}) };
     case 'scale':
     case 'command':
     case 'refresh':
     case 'cold-start':
-    case 'hint':
       return { ...state, now, log };
     case 'stopped':
       return { ...state, now, log, stopped: event, store: event.store ?? state.store };

@@ -17,7 +17,8 @@ export function scaleInBelow(c: Pick<LabConfig, 'policy' | 'scaleDown' | 'target
 export function busyHostHint(o: Pick<Observation, 'hostCpu' | 'hostCpuLab'>, c: LabConfig): string | null {
   if (c.metric !== 'host-cpu' || o.hostCpu === null) return null;
   const below = scaleInBelow(c);
-  if (o.hostCpu <= below) return null;
+  // With a threshold of 0 the policy never scales in on any host: nothing to explain.
+  if (below <= 0 || o.hostCpu <= below) return null;
   return (
     `host cpu ${Math.round(o.hostCpu)} %${hostCpuSplitSuffix(o.hostCpu, o.hostCpuLab)} before any load is already above the scale-in threshold ${Math.round(below * 10) / 10} %: ` +
     'other programs keep this host too busy for the pool to scale in. Close them, or scale on the workers\' own CPU: --metric worker-cpu'

@@ -139,6 +139,7 @@ export class Lab {
       drainTimeoutMs: config.drainTimeoutMs,
       killTimeoutMs: config.killTimeoutMs,
       readyTimeoutMs: config.readyTimeoutMs,
+      bootDelayMs: Math.round(config.bootDelay * 1000),
       databaseUrl: locationToUrl(this.store),
     });
     this.#window = new TickWindow({
@@ -285,7 +286,7 @@ export class Lab {
         retire: (id, why) => supervisor.retire(id, why),
         healthy: (w) => probeHealth(this.config.host, w.port),
         stopping: () => this.#stopping !== null,
-        readyTimeoutMs: this.config.readyTimeoutMs + 5000,
+        readyTimeoutMs: this.config.readyTimeoutMs + this.config.bootDelay * 1000 + 5000,
       }),
       stop: (reason) => this.stop(reason),
     };
@@ -354,7 +355,7 @@ export class Lab {
     const text = busyHostHint(observation, this.config);
     if (text === null) return;
     this.#busyHostChecked = true;
-    this.events.publish({ type: 'hint', t: now, text });
+    this.events.publish({ type: 'hint', t: now, text, topic: 'busy-host' });
   }
 
   /** The decision first, then the worker events it causes. */

@@ -348,8 +348,7 @@ export function trafficSeries(events: readonly LabEvent[], load: readonly LoadLi
   for (const s of samples) {
     const p = at(sec(s.t));
     p.rps = s.traffic.rps;
-    if (prev !== null && s.t > prev.t) p.errors = Math.max(0, (s.traffic.errors - prev.errors) / sec(s.t - prev.t));
-    else p.errors = 0;
+    p.errors = prev === null ? 0 : errorsPerSecond(prev, { t: s.t, errors: s.traffic.errors });
     prev = { t: s.t, errors: s.traffic.errors };
   }
   if (load !== null && load.length > 0) {
@@ -376,6 +375,11 @@ export function trafficSeries(events: readonly LabEvent[], load: readonly LoadLi
     errors: xs.map((x) => points.get(x)!.errors),
     offered: load !== null && load.length > 0 ? xs.map((x) => points.get(x)!.offered) : null,
   };
+}
+
+/** Errors per second between two samples of the balancer's lifetime error count (t in ms); 0 when no time passed. */
+export function errorsPerSecond(prev: { t: number; errors: number }, cur: { t: number; errors: number }): number {
+  return cur.t > prev.t ? Math.max(0, (cur.errors - prev.errors) / sec(cur.t - prev.t)) : 0;
 }
 
 /** Crashes, replacements, health changes, forced kills, pause/resume, the stop. */

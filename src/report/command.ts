@@ -12,8 +12,9 @@ import type { CliIO, SetExitCode } from '../cli-io.js';
 import { UsageError } from '../errors.js';
 import { METRICS, type MetricName } from '../policy/metrics.js';
 import { EVENTS_FILE, listRunDirs, liveRunDirs, runsDir } from '../runs/paths.js';
-import { DEFAULT_PRICE, type Price } from './aggregate.js';
-import { renderHtml, type PageAssets, type ReplayExtra } from './render-html.js';
+import { readExperimentRecord } from '../runs/experiment-record.js';
+import { DEFAULT_PRICE, type Price, type RunModel } from './aggregate.js';
+import { renderHtml, type MetricLabel, type PageAssets, type ReplayExtra } from './render-html.js';
 import { renderMarkdown } from './render-md.js';
 import { loadRun } from './run-dir.js';
 import { resolveRunDir } from '../runs/read.js';
@@ -22,13 +23,23 @@ import { formatCount, formatDuration as duration, formatLocalTime as localTime }
 const require = createRequire(import.meta.url);
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-/** uPlot from node_modules and the page script from the source tree (both dist/ and src/ sit next to src/report/assets). */
+/** The report page's shared components (charts, tables; also served by the live page of `autoscale start`) and its own boot script. */
+export const REPORT_SCRIPTS = ['report-charts.js', 'report-page.js'] as const;
+
+/** One of the report's browser assets from the source tree (both dist/ and src/ sit next to src/report/assets). */
+export function readReportScript(name: (typeof REPORT_SCRIPTS)[number]): string {
+  return readFileSync(new URL(`../../src/report/assets/${name}`, import.meta.url), 'utf8');
+}
+
+/** uPlot's browser build and stylesheet from node_modules. */
+export function readUplot(): { js: string; css: string } {
+  return { js: readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'), css: readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8') };
+}
+
+/** uPlot from node_modules and the page scripts from the source tree, the components first. */
 export function readAssets(): PageAssets {
-  return {
-    uplotJs: readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'),
-    uplotCss: readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'),
-    pageJs: readFileSync(new URL('../../src/report/assets/report-page.js', import.meta.url), 'utf8'),
-  };
+  const uplot = readUplot();
+  return { uplotJs: uplot.js, uplotCss: uplot.css, pageJs: REPORT_SCRIPTS.map(readReportScript).join('\n') };
 }
 
 function parsePrice(raw: string | undefined, currency: string | undefined): Price {
@@ -51,13 +62,23 @@ export interface ReportResult {
 /** Render the report of `dir` into it. */
 export function writeReport(dir: string, opts: { price?: Price; env?: NodeJS.ProcessEnv; now?: Date; replay?: ReplayExtra } = {}): ReportResult {
   const run = loadRun(dir, { price: opts.price, env: opts.env });
-  const info = METRICS[run.model.settings.metric as MetricName] ?? { label: run.model.settings.metric, unit: '' };
-  const generator = `autoscale ${pkg.version}, report made ${localTime((opts.now ?? new Date()).getTime())}`;
   const html = join(dir, 'report.html');
   const md = join(dir, 'report.md');
-  writeFileSync(html, renderHtml(run.model, run.name, { label: info.label, unit: info.unit }, readAssets(), generator, opts.replay ?? null));
+  writeFileSync(html, reportHtml(run.model, run.name, opts.now, opts.replay ?? null));
   writeFileSync(md, renderMarkdown(run.model, run.name, opts.replay?.text ?? null));
   return { html, md };
+}
+
+/** The metric's label and unit as the charts show them. */
+export function metricLabel(metric: string): MetricLabel {
+  const info = METRICS[metric as MetricName] ?? { label: metric, unit: '' };
+  return { label: info.label, unit: info.unit };
+}
+
+/** report.html of a run model (also what the live page offers for download when its lab stops). */
+export function reportHtml(model: RunModel, name: string, now: Date = new Date(), replay: ReplayExtra | null = null): string {
+  const generator = `autoscale ${pkg.version}, report made ${localTime(now.getTime())}`;
+  return renderHtml(model, name, metricLabel(model.settings.metric), readAssets(), generator, replay);
 }
 
 /**
@@ -66,7 +87,7 @@ export function writeReport(dir: string, opts: { price?: Price; env?: NodeJS.Pro
  * browser); one still running then has launched something and is left alone.
  * Resolves with what went wrong, or null.
  */
-function openInBrowser(file: string): Promise<string | null> {
+export function openInBrowser(file: string): Promise<string | null> {
   const [cmd, args] = process.platform === 'darwin' ? ['open', [file]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', file]] : ['xdg-open', [file]];
   return new Promise((resolve) => {
     const child = spawn(cmd, args as string[], { detached: true, stdio: 'ignore' });
@@ -133,6 +154,14 @@ export function listRuns(env: NodeJS.ProcessEnv = process.env): RunRow[] {
       const name = basename(dir);
       const report = existsSync(join(dir, 'report.html'));
       const running = live.has(resolve(dir));
+      const experiment = readExperimentRecord(dir);
+      if (experiment !== null) {
+        // An experiment's directory: its arms are runs inside it (autoscale report <dir>/<arm>).
+        const done = experiment.arms.filter((a) => a.status === 'finished').length;
+        const startedAt = Date.parse(experiment.startedAt);
+        const ended = experiment.endedAt === null ? null : Date.parse(experiment.endedAt);
+        return { name, dir, startedAt, durationSec: ended === null ? null : (ended - startedAt) / 1000, policy: `experiment ${experiment.name}: ${done}/${experiment.arms.length} arms ${experiment.status}`, peak: null, requests: null, report: existsSync(join(dir, 'experiment.html')), running: false, problem: null };
+      }
       try {
         return { name, dir, ...runFacts(dir, env, running), report, running, problem: null };
       } catch (err) {

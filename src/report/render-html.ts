@@ -111,10 +111,11 @@ export interface ReplayExtra {
   text: string;
 }
 
-export function renderHtml(m: RunModel, title: string, metric: MetricLabel, assets: PageAssets, generator: string, replay: ReplayExtra | null = null): string {
+/** What the shared chart components (assets/report-charts.js) draw: the report embeds it, the live page fetches it for the whole history. */
+export function chartData(m: RunModel, metric: MetricLabel, replay: ReplayExtra | null = null) {
   const c = m.settings;
   // Only what the page script reads, strings cut: the page's data is the recording's, as bounded as the text.
-  const data = {
+  return {
     durationSec: m.endSec,
     metric: clip(c.metric),
     metricInfo: { label: clip(metric.label), unit: clip(metric.unit) },
@@ -122,6 +123,11 @@ export function renderHtml(m: RunModel, title: string, metric: MetricLabel, asse
     series: m.series,
     replays: replay === null ? null : replay.series.map((r) => ({ ...r, label: clip(r.label) })),
   };
+}
+
+export function renderHtml(m: RunModel, title: string, metric: MetricLabel, assets: PageAssets, generator: string, replay: ReplayExtra | null = null): string {
+  const c = m.settings;
+  const data = chartData(m, metric, replay);
   const replaySection =
     replay === null
       ? ''

@@ -47,7 +47,7 @@ export function summaryRows(m: RunModel): [string, string][] {
 
 export const DECISION_HEADER = ['time', 'from → to', 'by', 'reason'];
 
-export function decisionRows(m: RunModel): string[][] {
+export function decisionRows(m: Pick<RunModel, 'decisions'>): string[][] {
   return m.decisions.map((d) => [at(d.at), `${d.from} → ${d.to}`, d.manual ? 'manual' : 'policy', d.reason]);
 }
 
@@ -81,7 +81,7 @@ export function highlightRows(m: RunModel): string[][] {
   return m.highlights.map((h) => [at(h.at), h.what, h.detail]);
 }
 
-export function settingsRows(m: RunModel): [string, string][] {
+export function settingsRows(m: Pick<RunModel, 'settings' | 'balancerUrl' | 'pid' | 'counts' | 'stopped'>): [string, string][] {
   const c = m.settings;
   const rows: [string, string][] = [
     ['--metric', c.metric],

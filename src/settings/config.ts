@@ -10,6 +10,7 @@ import { POLICY_NAMES, type PolicyName } from '../policy/rules.js';
 import { METRIC_NAMES, METRICS, type MetricName } from '../policy/metrics.js';
 
 export interface LabConfig extends LabSettings {
+  bootDelay: number;
   metric: MetricName;
   policy: PolicyName;
   /** Longest wait for a worker's in-flight requests on scale-in, ms. */
@@ -54,13 +55,14 @@ export const DEFAULTS: LabConfig = {
   balancer: 'l7',
   maxConnRequests: 0,
   maxConnAge: 0,
+  bootDelay: 0,
   drainTimeoutMs: 10_000,
   killTimeoutMs: 5_000,
   readyTimeoutMs: 15_000,
 };
 
 type Kind = 'int' | 'number' | 'string';
-interface KeySpec { key: keyof LabConfig; flag: string; kind: Kind; min?: number; max?: number }
+export interface KeySpec { key: keyof LabConfig; flag: string; kind: Kind; min?: number; max?: number }
 
 /** Keys settable from flags and the config file (file keys are the flag names, e.g. "scale-up", or camelCase). */
 const KEYS: KeySpec[] = [
@@ -88,9 +90,14 @@ const KEYS: KeySpec[] = [
   { key: 'upstreamTimeout', flag: 'upstream-timeout', kind: 'number', min: 0.1, max: 3600 },
   { key: 'maxConnRequests', flag: 'max-conn-requests', kind: 'int', min: 0, max: 1_000_000_000 },
   { key: 'maxConnAge', flag: 'max-conn-age', kind: 'int', min: 0, max: 86_400 },
+  // Bounded: a worker held longer than 10 minutes teaches nothing a simulator could not.
+  { key: 'bootDelay', flag: 'boot-delay', kind: 'number', min: 0, max: 600 },
 ];
 
-const ENUMS = { metric: METRIC_NAMES, policy: POLICY_NAMES, balancer: ['l7', 'l4'] } as const;
+/** The numeric and string settings with their flag names and bounds (the experiment file's schema is built from these). */
+export const SETTING_SPECS: readonly KeySpec[] = KEYS;
+
+export const ENUMS = { metric: METRIC_NAMES, policy: POLICY_NAMES, balancer: ['l7', 'l4'] } as const;
 
 /** Every setting a flag or the config file may set, by LabConfig key (commander's attribute names are the same). */
 export const SETTING_KEYS: readonly string[] = [...KEYS.map((k) => k.key), 'metric', 'policy', 'balancer'];

@@ -36,6 +36,7 @@ const HELP = {
   balancer: ['--balancer <mode>', `l7: the balancer proxies each request (round robin per request); l4: it hands each TCP connection to the next worker (round robin per connection, like an NLB or a Kubernetes Service) (default ${d.balancer})`],
   maxConnRequests: ['--max-conn-requests <n>', `workers answer Connection: close after this many requests on one connection, 0 for never (like nginx keepalive_requests; the cure for L4 pinning) (default ${d.maxConnRequests})`],
   maxConnAge: ['--max-conn-age <seconds>', `workers answer Connection: close once a connection is this old, 0 for never (default ${d.maxConnAge})`],
+  bootDelay: ['--boot-delay <seconds>', `a forked worker holds its readiness this long after it listens, like a VM booting or an image pull (default ${d.bootDelay})`],
   upstreamTimeout: ['--upstream-timeout <seconds>', `the balancer answers 504 when a worker's response headers take longer than this, time queued for a connection included (default ${d.upstreamTimeout})`],
 } as const;
 

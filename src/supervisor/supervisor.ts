@@ -43,6 +43,8 @@ export interface SupervisorOptions {
   drainTimeoutMs: number;
   killTimeoutMs: number;
   readyTimeoutMs: number;
+  /** A worker holds its readiness this long after it listens (--boot-delay), ms (default 0). */
+  bootDelayMs?: number;
   /** Crash-loop back-off: first delay and cap, ms. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -100,6 +102,7 @@ export class Supervisor {
       backoffBaseMs: opts.backoffBaseMs ?? 500,
       backoffMaxMs: opts.backoffMaxMs ?? 30_000,
       stableMs: opts.stableMs ?? 1000,
+      bootDelayMs: opts.bootDelayMs ?? 0,
       script: opts.script ?? WORKER_SCRIPT,
       fork: opts.fork ?? fork,
       databaseUrl: opts.databaseUrl ?? '',
@@ -117,6 +120,7 @@ export class Supervisor {
       drainTimeoutMs: o.drainTimeoutMs,
       killTimeoutMs: o.killTimeoutMs,
       readyTimeoutMs: o.readyTimeoutMs,
+      bootDelayMs: o.bootDelayMs,
       stableMs: o.stableMs,
       fork: o.fork,
       databaseUrl: o.databaseUrl,

@@ -53,6 +53,8 @@ export interface WorkerDeps {
   drainTimeoutMs: number;
   killTimeoutMs: number;
   readyTimeoutMs: number;
+  /** After it listens, it holds its readiness this long (--boot-delay; 0: ready at once), ms. */
+  bootDelayMs: number;
   stableMs: number;
   fork: (script: string, args: readonly string[], options: ForkOptions) => ChildProcess;
   /** --database-url for the worker ('' for none). */
@@ -82,6 +84,8 @@ export class WorkerProcess {
   pid: number | undefined;
   healthy = true;
   readyAt: number | null = null;
+  /** Listening but holding its readiness (--boot-delay) until this time (clock ms); null otherwise. */
+  bootingUntil: number | null = null;
   /** It stayed ready for `stableMs` (its death is then no crash loop). */
   stable = false;
   cpu: number | null = null;
@@ -100,6 +104,7 @@ export class WorkerProcess {
   #backoffTimer: NodeJS.Timeout | null = null;
   #readyTimer: NodeJS.Timeout | null = null;
   #stableTimer: NodeJS.Timeout | null = null;
+  #bootTimer: NodeJS.Timeout | null = null;
   /** Why it failed, when it failed before its process ended (ready deadline): reported at the end. */
   #failure: string | null = null;
   #retiring: Promise<boolean> | null = null;
@@ -161,6 +166,7 @@ export class WorkerProcess {
       restarts: this.restarts,
       startedAt: this.startedAt,
       readyAt: this.readyAt,
+      ...(this.bootingUntil === null ? {} : { bootingUntil: this.bootingUntil }),
       ...(this.store ? { store: { up: this.store.up, detail: this.store.detail, visits: this.store.visits } } : {}),
     };
   }
@@ -299,17 +305,18 @@ export class WorkerProcess {
 
   #onMessage(m: unknown): void {
     if (!isFromWorker(m)) return;
-    if (m.type === 'ready' && this.#phase === 'starting') {
+    if (m.type === 'ready' && this.#phase === 'starting' && this.bootingUntil === null) {
       if (this.#readyTimer) clearTimeout(this.#readyTimer);
       this.#readyTimer = null;
-      this.readyAt = this.#deps.clock();
-      this.#deps.rotation.addWorker({ id: this.id, host: this.#deps.host, port: this.port, channel: this.#child! });
-      this.#setPhase('ready', `listening on ${this.#deps.host}:${this.port} after ${Math.round(this.readyAt - this.startedAt)} ms`);
-      this.#stableTimer = setTimeout(() => {
-        this.#stableTimer = null;
-        this.stable = true;
-        this.#deps.onStable(this);
-      }, this.#deps.stableMs);
+      const listenedAt = this.#deps.clock();
+      if (this.#deps.bootDelayMs <= 0) return this.#becomeReady(listenedAt, '');
+      // --boot-delay: it listens, but stays 'starting' (out of rotation) until the delay is over, like a VM still booting.
+      this.bootingUntil = listenedAt + this.#deps.bootDelayMs;
+      this.#bootTimer = setTimeout(() => {
+        this.#bootTimer = null;
+        this.bootingUntil = null;
+        if (this.#phase === 'starting') this.#becomeReady(listenedAt, `, then a boot delay of ${this.#deps.bootDelayMs / 1000} s`);
+      }, this.#deps.bootDelayMs);
     } else if (m.type === 'listen-error') {
       this.#deps.portTaken(m.port);
     } else if (m.type === 'stats') {
@@ -323,6 +330,18 @@ export class WorkerProcess {
     } else if (m.type === 'store') {
       this.#storeReport(m.store);
     }
+  }
+
+  /** Into rotation: the one way to 'ready'. */
+  #becomeReady(listenedAt: number, boot: string): void {
+    this.readyAt = this.#deps.clock();
+    this.#deps.rotation.addWorker({ id: this.id, host: this.#deps.host, port: this.port, channel: this.#child! });
+    this.#setPhase('ready', `listening on ${this.#deps.host}:${this.port} after ${Math.round(listenedAt - this.startedAt)} ms${boot}`);
+    this.#stableTimer = setTimeout(() => {
+      this.#stableTimer = null;
+      this.stable = true;
+      this.#deps.onStable(this);
+    }, this.#deps.stableMs);
   }
 
   #storeReport(store: WorkerStoreStats): void {
@@ -357,8 +376,9 @@ export class WorkerProcess {
   }
 
   #clearTimers(): void {
-    for (const timer of [this.#backoffTimer, this.#readyTimer, this.#stableTimer]) if (timer) clearTimeout(timer);
-    this.#backoffTimer = this.#readyTimer = this.#stableTimer = null;
+    for (const timer of [this.#backoffTimer, this.#readyTimer, this.#stableTimer, this.#bootTimer]) if (timer) clearTimeout(timer);
+    this.#backoffTimer = this.#readyTimer = this.#stableTimer = this.#bootTimer = null;
+    this.bootingUntil = null;
   }
 }
 

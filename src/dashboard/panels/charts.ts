@@ -74,11 +74,12 @@ export function scalingChart(state: DashboardState): ChartModel {
     series.push({ title: display.label, color: 'yellow', x, y: points.map((p) => onAxis(p.v)) });
     // Under the host line, the lab's own part of it: the gap between the two is every other process.
     const lab = state.ticks.items.filter((p) => (hostCpu ? p.cpu : p.value) !== null);
-    if (hostCpu && lab.some((p) => p.lab !== undefined)) series.push({ title: 'lab processes', color: 'green', x, y: lab.map((p) => onAxis(p.lab ?? 0)) });
+    if (hostCpu && lab.some((p) => p.lab !== undefined)) series.push({ title: 'lab', color: 'green', x, y: lab.map((p) => onAxis(p.lab ?? 0)) });
   }
   const peak = Math.max(0, ...points.map((p) => p.v), ...lines.map((l) => l.value));
   const maxY = percent ? 100 : niceCeiling(peak * 1.2, 1);
-  return { label, shortLabel: `${display.label} ${now}`, minY: 0, maxY, series };
+  const shortSplit = hostCpu && latest?.lab !== undefined ? ` (lab ${formatPercent(latest.lab)} %)` : '';
+  return { label, shortLabel: `${display.label} ${now}${shortSplit}`, minY: 0, maxY, series };
 }
 
 /** Expand values into a step line on an index axis: each change becomes a near-vertical jump. */

@@ -27,12 +27,14 @@ export function packSegments(segments: readonly string[], width: number, maxLine
 }
 
 /**
- * The header, three lines: status (autoscaling on/paused, elapsed, balancer
+ * The header, three lines (four with the live page's URL): status (autoscaling on/paused, elapsed, balancer
  * URL, policy), the settings (thresholds, min/max, interval, cooldown), and the
  * latest decision with its reason. Each fits 80 columns with default settings.
  */
-export function headerLines(state: DashboardState, width: number): string[] {
-  if (!state.lab) return [truncate('autoscale · waiting for the lab to start…', width), '', ''];
+export function headerLines(state: DashboardState, width: number, webUrl: string | null = null): string[] {
+  // With the live page on, a fourth line carries its URL (with its token): what the lecturer opens on the projector.
+  const web = webUrl === null ? [] : [truncate(`live page ${webUrl}`, width)];
+  if (!state.lab) return [truncate('autoscale · waiting for the lab to start…', width), '', '', ...web];
   const { config, balancerUrl } = state.lab;
   const status = state.stopped ? 'lab STOPPED' : state.paused ? 'autoscaling PAUSED' : 'autoscaling on';
   const statusLine = packSegments([status, `elapsed ${formatClock(state.now)}`, balancerUrl, `${config.policy} on ${config.metric}`], width, 1);
@@ -43,13 +45,15 @@ export function headerLines(state: DashboardState, width: number): string[] {
       : [`scale up > ${formatSetting(config.scaleUp)}${unit}`, `down < ${formatSetting(config.scaleDown)}${unit}`];
   const timing =
     config.policy === 'target' ? [`scale-in window ${formatSetting(config.scaleDownWindow)} s`] : [`cooldown ${formatSetting(config.cooldown)} s`];
+  // Said once in the log at start (a 'busy-host' hint), kept in sight here: the host was too busy to scale in before any load.
+  const busy = state.busyHost === true ? ['busy host: try --metric worker-cpu'] : [];
   const settingsLine = packSegments(
-    [...policySegments, `min ${config.min}`, `max ${config.max}`, `interval ${formatSetting(config.interval)} s`, ...timing, `warm-up ${formatSetting(config.warmup)} s`],
+    [...policySegments, `min ${config.min}`, `max ${config.max}`, `interval ${formatSetting(config.interval)} s`, ...timing, `warm-up ${formatSetting(config.warmup)} s`, ...busy],
     width,
     1,
   );
   const decision = state.decision
     ? `last decision ${formatRelative(state.decision.t)}: ${state.decision.reason}`
     : 'last decision: none yet (first tick pending)';
-  return [statusLine[0], settingsLine[0], truncate(decision, width)];
+  return [statusLine[0], settingsLine[0], truncate(decision, width), ...web];
 }

@@ -11,7 +11,8 @@ const COLUMNS: Column[] = [
   { title: 'ID', width: 3, align: 'right' },
   { title: 'PORT', width: 5, align: 'right' },
   { title: 'PID', width: 7, align: 'right' },
-  { title: 'STATE', width: 9, align: 'left' },
+  // Wide enough for "booting (12 s left)" (--boot-delay).
+  { title: 'STATE', width: 19, align: 'left' },
   { title: 'CPU%', width: 5, align: 'right' },
   { title: 'MEM', width: 8, align: 'right' },
   { title: 'REQ/S', width: 6, align: 'right' },
@@ -23,9 +24,16 @@ const COLUMNS: Column[] = [
   { title: 'UPTIME', width: 8, align: 'right' },
 ];
 
-/** What the STATE column says: the lifecycle state, or "unhealthy" when health checks failed. */
-export function displayState(w: WorkerSnapshot): string {
-  return !w.healthy && (w.state === 'ready' || w.state === 'starting') ? 'unhealthy' : w.state;
+/**
+ * What the STATE column says: the lifecycle state, "unhealthy" when health checks failed, or
+ * "booting (12 s left)" while a listening worker holds its readiness (--boot-delay).
+ */
+export function displayState(w: WorkerSnapshot, now?: number): string {
+  if (!w.healthy && (w.state === 'ready' || w.state === 'starting')) return 'unhealthy';
+  if (w.state === 'starting' && w.bootingUntil !== undefined && now !== undefined) {
+    return `booting (${Math.max(0, Math.ceil((w.bootingUntil - now) / 1000))} s left)`;
+  }
+  return w.state;
 }
 
 function rowTone(w: WorkerSnapshot): RowTone {
@@ -57,7 +65,7 @@ export function workerCells(w: WorkerSnapshot, now: number): string[] {
     String(w.id),
     w.port > 0 ? String(w.port) : UNKNOWN,
     w.pid === undefined ? UNKNOWN : String(w.pid),
-    displayState(w),
+    displayState(w, now),
     formatPercent(w.cpu),
     formatBytes(w.rss),
     formatCount(w.rps),
