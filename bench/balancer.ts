@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool, type Dispatcher } from 'undici';
 import { Balancer } from '../src/balancer/balancer.js';
+import type { UpstreamKind } from '../src/balancer/upstream.js';
 import { L4Balancer } from '../src/balancer/l4.js';
 import type { TrafficStats } from '../src/events.js';
 import { LatencyWindow } from '../src/lab/observe.js';
@@ -128,8 +129,8 @@ async function serveBareProxy(config: { ports: number[] }): Promise<void> {
 }
 
 /** Child role: one balancer on an ephemeral port over the given workers; reports its port over IPC; exits when the parent goes. */
-async function serveBalancer(config: { ports: number[]; block: boolean }): Promise<void> {
-  const balancer = new Balancer({ host: HOST, port: 0 });
+async function serveBalancer(config: { ports: number[]; block: boolean; upstream: UpstreamKind }): Promise<void> {
+  const balancer = new Balancer({ host: HOST, port: 0, upstream: config.upstream });
   await balancer.listen();
   config.ports.forEach((port, i) => balancer.addWorker({ id: i + 1, host: HOST, port }));
   let blocker: NodeJS.Timeout | null = null;
@@ -460,12 +461,12 @@ async function main(): Promise<void> {
   writeFileSync(script, WRK_SCRIPT);
 
   const { ports, pids: workerPids, real } = await startWorkers(2);
-  const balancers: Record<'plain' | 'block', number> = { plain: 0, block: 0 };
-  const balancerProcs: Partial<Record<'plain' | 'block', ChildProcess>> = {};
-  const profDir = join(dir, 'profile');
-  for (const kind of ['plain', 'block'] as const) {
-    const prof = s.profile && kind === 'plain' ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-    const p = forkRole(['--serve-balancer', JSON.stringify({ ports, block: kind === 'block' })], prof);
+  const balancers: Record<'plain' | 'block' | 'lean', number> = { plain: 0, block: 0, lean: 0 };
+  const balancerProcs: Partial<Record<'plain' | 'block' | 'lean', ChildProcess>> = {};
+  const profDir = (kind: string): string => join(dir, `profile-${kind}`);
+  for (const kind of ['plain', 'block', 'lean'] as const) {
+    const prof = s.profile && kind !== 'block' ? ['--cpu-prof', `--cpu-prof-dir=${profDir(kind)}`] : [];
+    const p = forkRole(['--serve-balancer', JSON.stringify({ ports, block: kind === 'block', upstream: kind === 'lean' ? 'lean' : 'undici' })], prof);
     balancerProcs[kind] = p;
     balancers[kind] = (await nextMessage<{ port: number }>(p, `balancer (${kind})`)).port;
   }
@@ -491,6 +492,7 @@ async function main(): Promise<void> {
     { name: 'direct (1 worker)', url: `http://${HOST}:${ports[0]}/`, proc: undefined, proxyPids: [] as number[] },
     { name: 'bare node:http+undici proxy', url: `http://${HOST}:${bareProxyPort}/`, proc: undefined, proxyPids: [bareProxy.pid as number] },
     { name: 'balancer', url: `http://${HOST}:${balancers.plain}/`, proc: balancerProcs.plain, proxyPids: [balancerProcs.plain?.pid as number] },
+    { name: 'balancer (lean upstream)', url: `http://${HOST}:${balancers.lean}/`, proc: balancerProcs.lean, proxyPids: [balancerProcs.lean?.pid as number] },
     { name: 'nginx round-robin', url: `http://${HOST}:${nginxPort}/`, proc: undefined, proxyPids: nginxPids },
     ...(l4 === null || l4Info === null
       ? []
@@ -513,7 +515,8 @@ async function main(): Promise<void> {
   console.log(
     `workers: 2 × ${real ? 'dist/app/main.js (Express) --work 0' : 'tiny node:http JSON servers (dist/app/main.js missing: run npm run build)'} on ports ${ports.join(', ')}`,
   );
-  console.log(`balancer: own child process, defaults (${'undici Pool'} 64 connections/worker, health checks every 2 s); X-Served-By over 4 requests: ${served.join(', ')}`);
+  console.log(`balancer: own child process, defaults (undici Pool 64 connections/worker, health checks every 2 s); X-Served-By over 4 requests: ${served.join(', ')}`);
+  console.log(`balancer (lean upstream): the same with upstream 'lean' (src/balancer/lean/: pooled net.Sockets, strict HTTP/1.1 parser), 64 connections/worker`);
   console.log(`nginx: worker_processes 1, upstream keepalive 64, proxy_http_version 1.1, Connection ""`);
   console.log(`load: wrk -t${s.threads} -c${s.connections} -d${s.duration}s GET /, ${s.warmup}s warm-up per target per round, ${s.rounds} round(s), targets interleaved`);
   console.log(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (anything else running on this host skews every row)`);
@@ -596,6 +599,11 @@ async function main(): Promise<void> {
       `the balancer's own work on top of it: ${fmt(bal.proxyUs - floor.proxyUs, 0)} µs/request (${fmt((100 * (bal.proxyUs - floor.proxyUs)) / bal.proxyUs, 0)} % of its CPU).`,
   );
   console.log(`balancer throughput: ${fmt(roundRatio('balancer', 'nginx round-robin'))}× nginx (goal ≥ 0.85), ${fmt(roundRatio('balancer', 'bare node:http (constant)'))}× the bare node:http ceiling, direct ${fmt(direct.rps, 0)} req/s.`);
+  const lean = summary('balancer (lean upstream)');
+  console.log(
+    `lean upstream: ${fmt(roundRatio('balancer (lean upstream)', 'nginx round-robin'))}× nginx, ${fmt(roundRatio('balancer (lean upstream)', 'balancer'))}× the undici balancer's throughput; ` +
+      `CPU ${fmt(lean.proxyUs, 0)} µs/request (${fmt(lean.proxyUs / nginxRow.proxyUs, 1)}× nginx, undici path ${fmt(bal.proxyUs, 0)} µs).`,
+  );
   if (results.has('balancer L4')) {
     console.log(
       `L4 (connections handed to the workers, no byte through the daemon): ${fmt(roundRatio('balancer L4', 'nginx round-robin'))}× nginx, ${fmt(roundRatio('balancer L4', 'balancer'))}× the L7 balancer; ` +
@@ -604,12 +612,14 @@ async function main(): Promise<void> {
   }
 
   if (s.profile) {
-    const p = balancerProcs.plain as ChildProcess;
-    p.disconnect();
-    await waitExit(p, 5000);
-    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-    if (file === undefined) console.log('profile: no .cpuprofile was written');
-    else console.log(`\n${profileBreakdown(JSON.parse(readFileSync(join(profDir, file), 'utf8')) as CpuProfile)}`);
+    for (const kind of ['plain', 'lean'] as const) {
+      const p = balancerProcs[kind] as ChildProcess;
+      p.disconnect();
+      await waitExit(p, 5000);
+      const file = existsSync(profDir(kind)) ? readdirSync(profDir(kind)).find((f) => f.endsWith('.cpuprofile')) : undefined;
+      if (file === undefined) console.log(`profile (${kind}): no .cpuprofile was written`);
+      else console.log(`\n${kind === 'lean' ? 'lean upstream: ' : 'undici upstream: '}${profileBreakdown(JSON.parse(readFileSync(join(profDir(kind), file), 'utf8')) as CpuProfile)}`);
+    }
   }
 }
 
@@ -638,6 +648,7 @@ function profileBreakdown(prof: CpuProfile): string {
   const owner = (url: string, fn: string): string => {
     if (url.includes('node_modules/undici')) return 'undici (pool, request, llhttp wasm parser)';
     if (url.includes('hdr-histogram')) return 'hdr-histogram (latency)';
+    if (url.includes('/balancer/lean/')) return 'lean upstream (src/balancer/lean)';
     if (url.includes('/src/balancer/') || url.includes('/dist/balancer/')) return 'autoscale balancer (src/balancer)';
     if (/node:_http_|node:http/.test(url)) return 'node:http (server, parser glue, ServerResponse)';
     if (/node:net|stream_base_commons|internal\/streams/.test(url)) return 'node:net + streams';
@@ -667,7 +678,7 @@ function profileBreakdown(prof: CpuProfile): string {
 
 async function run(): Promise<void> {
   const role = process.argv[2];
-  if (role === '--serve-balancer') return serveBalancer(JSON.parse(process.argv[3]) as { ports: number[]; block: boolean });
+  if (role === '--serve-balancer') return serveBalancer(JSON.parse(process.argv[3]) as { ports: number[]; block: boolean; upstream: UpstreamKind });
   if (role === '--serve-tiny') return serveTiny(Number(process.argv[3]));
   if (role === '--serve-constant') return serveConstant();
   if (role === '--serve-bare-proxy') return serveBareProxy(JSON.parse(process.argv[3]) as { ports: number[] });

@@ -12,6 +12,7 @@ import { BIN, Daemon, runLoad, type Event } from '../harness/daemon.js';
 import { freePort, isAlive, procStats, sleep, tempDir, waitFor } from '../harness/process.js';
 import type { LoadSummary } from '../src/loadgen/summary.js';
 import { medianMax, Recorder, seconds, type ScenarioResult } from './report.js';
+import { STORE_FAULTS } from './store.js';
 
 export interface ChaosContext {
   /** Short durations (npm test); full ones for npm run chaos. */
@@ -409,8 +410,12 @@ export async function runDirFaults(ctx: ChaosContext): Promise<ScenarioResult> {
   }
   const runDir = join(mnt, 'run');
   mkdirSync(runDir);
+  // The fault is the run dir's logs. visits.db stays elsewhere: one hidden under the read-only mount
+  // is rightly reported as deleted by every worker (scenario 9), which is not what this one is about.
+  const dbDir = tempDir('autoscale-chaos-db-');
+  const database = ['--database-url', `sqlite:${join(dbDir, 'visits.db')}`];
   try {
-    return await withDaemon({ port: await freePort(), basePort: await freePort(), runDir, args: ['--min', '2', '--max', '2', '--interval', '1', '--work', '5'] }, async (d) => {
+    return await withDaemon({ port: await freePort(), basePort: await freePort(), runDir, args: ['--min', '2', '--max', '2', '--interval', '1', '--work', '5', ...database] }, async (d) => {
       try {
         await d.waitReady(2);
         const load = runLoad(d.url, ['--threads', '4', '--duration', ctx.short ? '10' : '20', '--timeout', '10000']);
@@ -464,7 +469,8 @@ export async function runDirFaults(ctx: ChaosContext): Promise<ScenarioResult> {
       }
     }
     rmSync(mnt, { recursive: true, force: true });
+    rmSync(dbDir, { recursive: true, force: true });
   }
 }
 
-export const FAULTS = [killWorkers, stopWorker, faultyWorkers, scaleCycles, crashLoop, killDaemon, runDirFaults];
+export const FAULTS = [killWorkers, stopWorker, faultyWorkers, scaleCycles, crashLoop, killDaemon, runDirFaults, ...STORE_FAULTS];

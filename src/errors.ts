@@ -33,6 +33,8 @@ export type ErrorCode =
   | 'AS_ERR_EXPERIMENT_FILE'
   /** An experiment arm whose lab could not start or stopped on its own. Exit 1. */
   | 'AS_ERR_EXPERIMENT_ARM'
+  /** A client pipelined more requests on one connection than MAX_PIPELINED_REQUESTS (src/http-limits.ts). */
+  | 'AS_ERR_PIPELINE_LIMIT'
   /** A socket could not be bound: address not on this machine, port needs privileges, IPv6 off… */
   | 'AS_ERR_LISTEN';
 
@@ -46,6 +48,27 @@ export const LOAD_ERROR_CODES = {
   requestTimeout: 'AS_LOAD_REQUEST_TIMEOUT',
   /** In-flight requests cancelled because the run was interrupted (Ctrl+C). */
   aborted: 'AS_LOAD_ABORTED',
+} as const;
+
+/**
+ * Codes of the failures of one request on the lean upstream path (balancer/lean/):
+ * like LOAD_ERROR_CODES, never thrown to the user; they decide how forward.ts
+ * answers (a connection failure is retried once elsewhere when safe, a timeout
+ * is a 504, anything else a 502).
+ */
+export const UPSTREAM_ERROR_CODES = {
+  /** The worker closed the connection (before answering: a connection failure). */
+  socketClosed: 'AS_UPSTREAM_SOCKET_CLOSED',
+  /** No connection within the connect timeout. */
+  connectTimeout: 'AS_UPSTREAM_CONNECT_TIMEOUT',
+  /** A pause inside a response body longer than the upstream timeout. */
+  bodyTimeout: 'AS_UPSTREAM_BODY_TIMEOUT',
+  /** The worker's response is not what the strict parser accepts. */
+  badResponse: 'AS_UPSTREAM_BAD_RESPONSE',
+  /** The worker's connection pool was closed or destroyed under the request. */
+  closed: 'AS_UPSTREAM_CLOSED',
+  /** The request was aborted by its owner (client gone, deadline passed). */
+  aborted: 'AS_UPSTREAM_ABORTED',
 } as const;
 
 export class AutoscaleError extends Error {

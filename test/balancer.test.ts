@@ -5,6 +5,7 @@ import { createServer, request, type IncomingHttpHeaders, type OutgoingHttpHeade
 import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { Balancer, type BalancerHealthEvent, type BalancerOptions, type UpstreamErrorEvent } from '../src/balancer/balancer.js';
+import { UPSTREAM_ERROR_CODES } from '../src/errors.js';
 import { LatencyWindow } from '../src/lab/observe.js';
 import { closedPort, nextEvent } from './helpers.js';
 import { startFakeWorker, type FakeWorker } from './fixtures/balancer-fake-worker.js';
@@ -201,7 +202,7 @@ test('socket closed before any response byte (worker killed): idempotent request
   assert.equal(servedBy(r), `worker-2@${live.port}`);
   assert.equal(errors.length, 1);
   assert.equal(errors[0].id, 1);
-  assert.ok(['UND_ERR_SOCKET', 'ECONNRESET'].includes(errors[0].code), errors[0].code);
+  assert.ok(['UND_ERR_SOCKET', 'ECONNRESET', UPSTREAM_ERROR_CODES.socketClosed].includes(errors[0].code), errors[0].code);
 });
 
 test('a POST to a dead worker is not retried: 502 JSON, the other worker never sees it', async (t) => {

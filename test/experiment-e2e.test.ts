@@ -219,7 +219,7 @@ expect:
   const ran = await runExperiment(t, [file, '--quick'], { interruptAfter: /arm 1 of 2 \(first\) · .* · [1-9]\d* instances/ });
   assert.ok(Date.now() - started < 90_000, 'stopped promptly');
   assert.equal(ran.code, 0, ran.stderr);
-  assert.match(ran.stderr, /SIGTERM: stopping the current arm cleanly/);
+  assert.match(ran.stderr, /SIGTERM: stopping cleanly/);
   assert.equal(ran.record.status, 'interrupted');
   assert.deepEqual(ran.record.arms.map((a) => a.status), ['interrupted', 'not run']);
   const first = ran.record.arms[0];

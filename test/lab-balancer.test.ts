@@ -76,3 +76,12 @@ test('only the balancer takes --host: workers bind 127.0.0.1; a non-loopback --h
   assert.match(String(ready?.detail), /listening on 127\.0\.0\.1:\d+/);
   assert.equal((await request(lab.balancer.url)).statusCode, 200);
 });
+
+test('--host ::1: a refresh checks the new worker where workers listen (127.0.0.1), not on the balancer host', async (t) => {
+  const { lab } = await startLab(t, { host: '::1', min: '1', max: '2' }, { value: 20 });
+  await until('a ready worker', () => lab.supervisor.counts().ready === 1, 20_000);
+  assert.match(lab.balancer.url, /^http:\/\/\[::1\]:\d+$/);
+  const r = await lab.command({ cmd: 'refresh', minHealthy: 100 }, 'control socket');
+  assert.equal(r.ok, true, r.message);
+  assert.equal((await request(`${lab.balancer.url}/`)).statusCode, 200);
+});

@@ -1,4 +1,6 @@
 /** Scale to zero: the pure idle rule, and a real lab that shrinks to no worker and cold-starts one for the next request. */
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
@@ -89,4 +91,17 @@ test('a request that arrives while the lab is still starting waits for its first
   const held = events.find((e): e is ColdStartEvent => e.type === 'cold-start');
   assert.equal(held?.fromZero, false);
   assert.match(formatPlainLine(held!) ?? '', /1 request held until a worker was ready: the first waited \d+ ms/);
+});
+
+test('--min 0: a client that pipelines and hangs up leaves nothing in flight, and the lab still scales to zero', async (t) => {
+  const { lab } = await startLab(t, { min: '0', idle: '4', scaleUp: '90', scaleDown: '1' }, { value: 50 });
+  await until('a ready worker', () => lab.supervisor.counts().ready === 1, 20_000);
+  const socket = connect(lab.balancer.port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.on('error', () => {});
+  socket.write('GET /?work=200 HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(3));
+  await until('the first request is at the worker', () => lab.balancer.snapshot().inFlight > 0, 5000);
+  socket.destroy();
+  await until('nothing in flight', () => lab.balancer.snapshot().inFlight === 0, 5000);
+  await until('scaled to zero', () => lab.supervisor.desired === 0 && lab.supervisor.snapshot().length === 0, 20_000);
 });

@@ -12,15 +12,21 @@ import type { WorkerStoreStats } from '../src/store/store.js';
 const report = (up: boolean, detail: string): WorkerStoreStats => ({ kind: 'sqlite', up, detail, visits: 0, total: null });
 
 test('databaseBlame: a report that says the database is down or locked blames it; up or unknown blames nothing', () => {
-  const cases: Array<[WorkerStoreStats | undefined, string | null]> = [
+  const cases: Array<[WorkerStoreStats | undefined, ReturnType<typeof databaseBlame>]> = [
     [undefined, null],
     [report(true, 'ok'), null],
-    [report(false, 'database locked: SQLite /r/visits.db: another process holds the lock; no write lock after 500 ms'), 'database locked: SQLite /r/visits.db: another process holds the lock; no write lock after 500 ms'],
-    [report(false, 'connect ECONNREFUSED 127.0.0.1:5432'), 'database down: connect ECONNREFUSED 127.0.0.1:5432'],
-    [report(false, 'SQLite /r/visits.db: visits.db was deleted or replaced (no file at the path now): …'), 'database down: SQLite /r/visits.db: visits.db was deleted or replaced (no file at the path now): …'],
-    [report(false, 'not checked yet'), 'database down: not checked yet'],
+    [
+      report(false, 'database locked: SQLite /r/visits.db: another process holds the lock; no write lock after 500 ms'),
+      { what: 'database locked', why: 'SQLite /r/visits.db: another process holds the lock; no write lock after 500 ms' },
+    ],
+    [report(false, 'connect ECONNREFUSED 127.0.0.1:5432'), { what: 'database down', why: 'connect ECONNREFUSED 127.0.0.1:5432' }],
+    [
+      report(false, 'SQLite /r/visits.db: visits.db was deleted or replaced (no file at the path now); restart the lab'),
+      { what: 'database down', why: 'SQLite /r/visits.db: visits.db was deleted or replaced (no file at the path now); restart the lab' },
+    ],
+    [report(false, 'not checked yet'), { what: 'database down', why: 'not checked yet' }],
   ];
-  for (const [input, want] of cases) assert.equal(databaseBlame(input), want, JSON.stringify(input));
+  for (const [input, want] of cases) assert.deepEqual(databaseBlame(input), want, JSON.stringify(input));
 });
 
 test('summarizeStore: down as soon as one serving worker says so, with that worker and its reason', () => {

@@ -10,8 +10,7 @@
  */
 import type { Histogram as Hdr, JsHistogram } from 'hdr-histogram-js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
-import { Balancer, type WorkerCounts } from '../balancer/balancer.js';
-import type { HoldStats } from '../balancer/hold.js';
+import type { FrontEnd, ProxyMetrics } from '../balancer/front-end.js';
 import type { LabEvents, TickEvent, WorkerSnapshot, WorkerState } from '../events.js';
 
 /** What the exporter reads from a running lab. */
@@ -26,17 +25,12 @@ export interface MetricsSource {
   metric: string;
 }
 
-export interface L7MetricsSource {
-  workerCounts(): { workers: WorkerCounts[]; ownByClass: readonly number[] };
-  holdStats(): HoldStats | null;
-  /** The balancer's lifetime latency histogram, µs. */
-  latency(): Readonly<Hdr>;
-}
+/** What only an HTTP proxy knows: the front end's own `proxyMetrics()`. */
+export type L7MetricsSource = ProxyMetrics;
 
-/** The L7 balancer's part of the metrics, or null for any other balancer. */
-export function l7MetricsSource(balancer: unknown): L7MetricsSource | null {
-  if (!(balancer instanceof Balancer)) return null;
-  return { workerCounts: () => balancer.workerCounts(), holdStats: () => balancer.holdStats(), latency: () => balancer.latency };
+/** The L7 balancer's part of the metrics, or null for a front end that does not see requests (L4). */
+export function l7MetricsSource(balancer: Pick<FrontEnd, 'proxyMetrics'>): L7MetricsSource | null {
+  return balancer.proxyMetrics();
 }
 
 const STATES: readonly WorkerState[] = ['backoff', 'starting', 'ready', 'draining', 'stopping', 'exited', 'crashed'];

@@ -155,7 +155,7 @@ function startStats(worker: RunningWorker, store: VisitStore | null): NodeJS.Tim
   return timer;
 }
 
-/** Opens the store and creates its schema; a database that is down now only makes /health answer 503 until it is back. */
+/** Opens the store (PostgreSQL: creates its schema; SQLite: the lab created the file); a database that is down now only makes /health answer 503 until it is back. */
 async function openStore(args: WorkerArgs): Promise<VisitStore | null> {
   if (args.database === null) return null;
   // A worker the lab forked never creates a SQLite file: the lab did at start, and one missing now was deleted

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { VisitStore } from '../store/store.js';
 import { createWorkerApp, type WorkerAppState } from './app.js';
 import { trackConnections, type ConnectionTracker } from './connections.js';
+import { servePipelined } from './pipeline.js';
 import { hostForUrl } from '../url-host.js';
 import { DEFAULT_CLOSE_TIMEOUT_MS } from './limits.js';
 
@@ -83,7 +84,8 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       requestTimeout: opts.requestTimeoutMs ?? WORKER_REQUEST_TIMEOUT_MS,
       connectionsCheckingInterval: Math.min(CONNECTIONS_CHECK_INTERVAL_MS, opts.headersTimeoutMs ?? CONNECTIONS_CHECK_INTERVAL_MS),
     },
-    app,
+    // Pipelined requests: at most MAX_PIPELINED_REQUESTS per connection, one per event-loop turn (the heartbeat runs between).
+    servePipelined(app),
   );
   server.keepAliveTimeout = WORKER_KEEP_ALIVE_TIMEOUT_MS;
   const connections = trackConnections(server, { maxRequests: opts.maxConnRequests ?? 0, maxAgeMs: opts.maxConnAgeMs ?? 0 });

@@ -1,7 +1,8 @@
 /**
  * The lab's balancer: a node:http front end on `host:port` that forwards each
- * request round-robin to one worker in rotation, through one undici Pool of
- * keep-alive connections per worker. The supervisor tells it which workers
+ * request round-robin to one worker in rotation, through one pool of
+ * keep-alive connections per worker (lean/lean-pool.ts by default, undici's
+ * Pool with AUTOSCALE_UPSTREAM=undici). The supervisor tells it which workers
  * exist (addWorker / drainWorker / removeWorker); it checks their health
  * itself and reports what it sees as events:
  *
@@ -29,21 +30,23 @@ import { hostForUrl } from '../url-host.js';
 import { listenFrontEnd } from './listen.js';
 import { DeadlineQueue } from './deadlines.js';
 import { Exchange, sendJsonError, sendNoReadyWorker, type ExchangeOwner } from './forward.js';
+import type { FrontEnd, FrontEndSnapshot, ProxyMetrics, WorkerCounts, WorkerTraffic } from './front-end.js';
 import { HoldQueue, type HoldOptions, type HoldStats } from './hold.js';
-import { HealthCheckLoop, httpProbe, type ProbeResult } from './health-check.js';
-import { applyCheck, eject, inRotation } from './health-state.js';
+import { Members, positiveInt, validPort, type DrainResult, type HealthCheckOptions, type Member, type MemberTarget } from './members.js';
 import { forwardRequestHeaders } from './headers.js';
-import { pick } from './pick.js';
-import { TrafficCounter, type TrafficCounts } from './traffic-stats.js';
-import { Upstream } from './upstream.js';
+import { ClientConnection } from './client-connection.js';
+import { PIPELINE_LIMIT_MESSAGE } from '../http-limits.js';
+import { TrafficCounter } from './traffic-stats.js';
+import { Upstream, UPSTREAM_KINDS, type UpstreamKind } from './upstream.js';
 
-export interface HealthCheckOptions {
-  path: string;
-  intervalMs: number;
-  timeoutMs: number;
-  healthyThreshold: number;
-  unhealthyThreshold: number;
-}
+export {
+  DEFAULT_HEALTH,
+  type BalancerHealthEvent,
+  type HealthCheckOptions,
+  type UpstreamErrorEvent,
+  type UpstreamRestoredEvent,
+} from './members.js';
+export type { WorkerCounts } from './front-end.js';
 
 export interface BalancerOptions {
   host: string;
@@ -60,6 +63,19 @@ export interface BalancerOptions {
   now?: () => number;
   /** Hold requests while no worker is in rotation (scale to zero); without it they get 503 at once. */
   hold?: HoldOptions;
+  /** How requests reach a worker (default: 'lean', or AUTOSCALE_UPSTREAM, a bench-only switch). */
+  upstream?: UpstreamKind;
+}
+
+/**
+ * The upstream path when none is given: 'lean' (it won every row of `npm run bench -- balancer`, see
+ * docs/balancer.md), unless AUTOSCALE_UPSTREAM names another (bench-only switch: `undici` for comparison).
+ */
+export function defaultUpstream(env: NodeJS.ProcessEnv = process.env): UpstreamKind {
+  const v = env.AUTOSCALE_UPSTREAM;
+  if (v === undefined || v === '') return 'lean';
+  if ((UPSTREAM_KINDS as readonly string[]).includes(v)) return v as UpstreamKind;
+  throw new InternalError(`AUTOSCALE_UPSTREAM: expected one of ${UPSTREAM_KINDS.join(', ')}, received ${JSON.stringify(v)}`);
 }
 
 /** 'held': the first request is waiting for a worker; 'released': `count` held requests went on, the oldest after `firstWaitMs`. */
@@ -71,64 +87,14 @@ export interface ReleasedEvent {
   firstWaitMs: number;
 }
 
-export interface UpstreamStats {
-  id: number;
-  requests: number;
-  inFlight: number;
-  rps: number;
-  errors: number;
-  /** Receives new requests now (not draining, healthy, not ejected). */
-  inRotation: boolean;
-}
+/** One worker's traffic through the balancer. */
+export type UpstreamStats = WorkerTraffic;
 
-/** Lifetime counters of one worker, kept a while after it left (so a scrape after its removal still sees its last requests). */
-export interface WorkerCounts {
-  id: number;
-  /** Finished responses by status class (index 2: 2xx … 5: 5xx). */
-  byClass: readonly number[];
-  healthFailures: number;
-  inFlight: number;
-  gone: boolean;
-}
+/** The balancer's counters (served requests and errors) plus what it refused at the door. */
+export type BalancerSnapshot = FrontEndSnapshot;
 
 /** Workers that left, remembered for /metrics: far more than can leave between two scrapes. */
 const RETIRED_KEPT = 256;
-
-export interface BalancerHealthEvent {
-  id: number;
-  healthy: boolean;
-  detail: string;
-}
-
-export interface UpstreamErrorEvent {
-  id: number;
-  port: number;
-  code: string;
-}
-
-export interface UpstreamRestoredEvent {
-  id: number;
-  port: number;
-}
-
-/** The balancer's counters (served requests and errors) plus what it refused at the door. */
-export interface BalancerSnapshot extends TrafficCounts {
-  /** Requests refused before any worker was involved: malformed or smuggling-shaped, oversized headers, Upgrade, slow clients timed out. */
-  rejected: number;
-  workers: UpstreamStats[];
-}
-
-/**
- * ALB target-group defaults scaled for a lab: a dead worker leaves rotation
- * within ~3 × 2 s plus the 1 s timeout, and comes back after 2 good checks.
- */
-export const DEFAULT_HEALTH: Readonly<HealthCheckOptions> = Object.freeze({
-  path: '/health',
-  intervalMs: 2000,
-  timeoutMs: 1000,
-  healthyThreshold: 2,
-  unhealthyThreshold: 3,
-});
 
 /**
  * 30 s: far above any honest answer from a lab worker (its busy loop is
@@ -159,33 +125,8 @@ export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 5_000;
 /** Node's own header size limit, made explicit; larger headers get 431. */
 export const MAX_HEADER_BYTES = 16 * 1024;
 
-function positiveInt(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new InternalError(`balancer ${name}: expected a positive integer, received ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-function validPort(name: string, value: unknown, allowZero: boolean): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < (allowZero ? 0 : 1) || value > 65535) {
-    throw new InternalError(`balancer ${name}: expected an integer port ${allowZero ? 0 : 1}-65535, received ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-function resolveHealth(h: Partial<HealthCheckOptions> | undefined): HealthCheckOptions {
-  const o = { ...DEFAULT_HEALTH, ...h };
-  if (typeof o.path !== 'string' || !o.path.startsWith('/')) {
-    throw new InternalError(`balancer health.path: expected a path starting with "/", received ${JSON.stringify(o.path)}`);
-  }
-  for (const k of ['intervalMs', 'timeoutMs', 'healthyThreshold', 'unhealthyThreshold'] as const) positiveInt(`health.${k}`, o[k]);
-  if (o.timeoutMs >= o.intervalMs) {
-    throw new InternalError(`balancer health.timeoutMs (${o.timeoutMs}) must be < health.intervalMs (${o.intervalMs})`);
-  }
-  return o;
-}
-
-export class Balancer extends EventEmitter {
+export class Balancer extends EventEmitter implements FrontEnd {
+  readonly kind = 'l7';
   readonly host: string;
   readonly #timeoutMs: number;
   readonly #traffic = new TrafficCounter();
@@ -195,15 +136,14 @@ export class Balancer extends EventEmitter {
   readonly #owner: ExchangeOwner;
   readonly #requestedPort: number;
   readonly #connections: number;
-  readonly #health: HealthCheckOptions;
+  readonly #upstreamKind: UpstreamKind;
   readonly #now: () => number;
   readonly #server: Server;
-  readonly #upstreams = new Map<number, Upstream>();
+  /** The shared worker pool: membership, health, ejection, drain, rotation. */
+  readonly #members: Members<Upstream>;
   #retired: WorkerCounts[] = [];
   readonly #hold: HoldQueue<Exchange> | null;
-  #rotation: Upstream[] = [];
   #releasing = false;
-  #cursor = 0;
   #port = 0;
   #closed = false;
 
@@ -215,10 +155,27 @@ export class Balancer extends EventEmitter {
     this.#requestedPort = validPort('port', opts.port, true);
     this.#timeoutMs = positiveInt('upstreamTimeoutMs', opts.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS);
     this.#connections = positiveInt('connectionsPerWorker', opts.connectionsPerWorker ?? DEFAULT_CONNECTIONS_PER_WORKER);
-    this.#health = resolveHealth(opts.health);
+    this.#upstreamKind = opts.upstream ?? defaultUpstream();
+    if (!UPSTREAM_KINDS.includes(this.#upstreamKind)) throw new InternalError(`balancer upstream: expected one of ${UPSTREAM_KINDS.join(', ')}, received ${JSON.stringify(this.#upstreamKind)}`);
     const clock = opts.now;
     // Called unbound, so `now: performance.now` works as well as an arrow function.
     this.#now = clock === undefined ? () => performance.now() : () => clock();
+    this.#members = new Members<Upstream>({
+      health: opts.health,
+      now: this.#now,
+      hooks: {
+        inFlight: (m) => m.data.counter.inFlight,
+        idle: (m) => m.data.counter.inFlight === 0,
+        release: async (m, drained) => {
+          this.#remember(m.data);
+          if (drained) await m.data.pool.close();
+          else await m.data.pool.destroy();
+        },
+        checkFailed: (m) => void m.data.counter.healthFailures++,
+        rotationChanged: (size) => this.#rotationChanged(size),
+      },
+    });
+    for (const event of ['health', 'upstream-error', 'upstream-restored']) this.#members.on(event, (e) => this.emit(event, e));
     this.#deadlines = new DeadlineQueue(this.#timeoutMs, this.#now);
     const headersTimeout = positiveInt('headersTimeoutMs', opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS);
     const requestTimeout = positiveInt('requestTimeoutMs', opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
@@ -231,16 +188,22 @@ export class Balancer extends EventEmitter {
       timeoutMs: this.#timeoutMs,
       deadlines: this.#deadlines,
       now: this.#now,
-      next: () => this.#next(),
-      upstreamFailed: (u, code, connectFailure) => this.#upstreamFailed(u, code, connectFailure),
+      next: () => this.#members.next()?.data ?? null,
+      upstreamFailed: (u, code, connectFailure) => {
+        const m = this.#memberOf(u);
+        if (connectFailure && m !== null) this.#members.eject(m, code);
+      },
       settled: (u) => {
-        if (u.onIdle !== null && u.counter.inFlight === 0) u.onIdle();
+        if (u.counter.inFlight !== 0) return;
+        const m = this.#memberOf(u);
+        if (m !== null) this.#members.changed(m);
       },
       hold: (exchange, res) => {
         if (this.#hold === null) return false;
         this.#hold.hold(exchange, res, this.#now());
         return true;
       },
+      unhold: (exchange) => this.#hold?.remove(exchange),
     };
     this.#hold = opts.hold === undefined || opts.hold.max === 0 ? null : new HoldQueue<Exchange>(opts.hold, this.#now, {
       onFirstHeld: () => this.emit('held', { held: 1 } satisfies HeldEvent),
@@ -270,6 +233,14 @@ export class Balancer extends EventEmitter {
     return this.#hold === null ? null : this.#hold.stats();
   }
 
+  held(): number {
+    return this.#hold === null ? 0 : this.#hold.size;
+  }
+
+  proxyMetrics(): ProxyMetrics {
+    return { workerCounts: () => this.workerCounts(), holdStats: () => this.holdStats(), latency: () => this.latency };
+  }
+
   get port(): number {
     return this.#port;
   }
@@ -282,65 +253,32 @@ export class Balancer extends EventEmitter {
     this.#port = await listenFrontEnd(this.#server, this.host, this.#requestedPort);
   }
 
-  addWorker(w: { id: number; host: string; port: number }): void {
-    if (this.#closed) throw new InternalError('balancer is closed');
-    if (!Number.isInteger(w.id)) throw new InternalError(`worker id: expected an integer, received ${JSON.stringify(w.id)}`);
-    validPort(`worker ${w.id} port`, w.port, false);
-    if (this.#upstreams.has(w.id)) throw new InternalError(`worker ${w.id} is already in the balancer (remove or drain it first)`);
-    const u = new Upstream(w, { connections: this.#connections, timeoutMs: this.#timeoutMs });
-    const h = this.#health;
-    const { probe, close } = httpProbe(w.host, w.port, h.path, h.timeoutMs);
-    u.closeProbe = close;
-    u.healthLoop = new HealthCheckLoop(probe, h.intervalMs, (r) => this.#onHealthResult(u, r));
-    this.#upstreams.set(w.id, u);
-    this.#rebuildRotation();
-    u.healthLoop.start();
+  addWorker(w: MemberTarget): void {
+    this.#members.add({ id: w.id, host: w.host, port: w.port }, (t) => new Upstream(t, { connections: this.#connections, timeoutMs: this.#timeoutMs, kind: this.#upstreamKind }));
   }
 
-  async drainWorker(id: number, timeoutMs: number): Promise<{ inFlightAtStart: number; drained: boolean; ms: number }> {
-    const u = this.#upstreams.get(id);
-    if (u === undefined || u.draining) return { inFlightAtStart: 0, drained: true, ms: 0 };
-    const t0 = this.#now();
-    u.draining = true;
-    this.#rebuildRotation();
-    const stopping = u.stopHealth();
-    const inFlightAtStart = u.counter.inFlight;
-    const idle = inFlightAtStart === 0 ? true : await this.#waitIdle(u, timeoutMs);
-    const ms = this.#now() - t0;
-    await stopping;
-    // removeWorker() or close() meanwhile cut the remaining requests: that is not a drain.
-    const drained = idle && !u.gone;
-    if (!u.gone) {
-      u.gone = true;
-      this.#upstreams.delete(id);
-      this.#remember(u);
-      if (drained) await u.pool.close();
-      else await u.pool.destroy();
-    }
-    return { inFlightAtStart, drained, ms };
+  /** The worker's own IPC stats: the proxy counts requests itself, so nothing to do. */
+  report(): void {}
+
+  drainWorker(id: number, timeoutMs: number): Promise<DrainResult> {
+    return this.#members.drain(id, timeoutMs);
   }
 
-  async removeWorker(id: number): Promise<void> {
-    const u = this.#upstreams.get(id);
-    if (u === undefined) return;
-    u.gone = true;
-    this.#upstreams.delete(id);
-    this.#remember(u);
-    this.#rebuildRotation();
-    await Promise.all([u.stopHealth(), u.pool.destroy()]);
+  removeWorker(id: number): Promise<void> {
+    return this.#members.remove(id);
   }
 
   readyCount(): number {
-    return this.#rotation.length;
+    return this.#members.readyCount();
   }
 
   /** Counters only (lifetime totals, last-second and last-minute rates, in flight): reading resets nothing. */
   snapshot(): BalancerSnapshot {
     const now = this.#now();
     const workers: UpstreamStats[] = [];
-    for (const u of this.#upstreams.values()) {
-      const c = u.counter;
-      workers.push({ id: u.id, requests: c.requests, inFlight: c.inFlight, rps: c.rps(now), errors: c.errors, inRotation: !u.draining && inRotation(u.health) });
+    for (const m of this.#members.all()) {
+      const c = m.data.counter;
+      workers.push({ id: m.id, requests: c.requests, inFlight: c.inFlight, rps: c.rps(now), errors: c.errors, inRotation: this.#members.inRotation(m) });
     }
     return { ...this.#traffic.counts(now), rejected: this.#rejected, workers };
   }
@@ -352,7 +290,7 @@ export class Balancer extends EventEmitter {
 
   /** Per-worker lifetime counters: every worker now, then the last RETIRED_KEPT that left; and the balancer's own answers. */
   workerCounts(): { workers: WorkerCounts[]; ownByClass: readonly number[] } {
-    const live = [...this.#upstreams.values()].map((u) => countsOf(u, false));
+    const live = [...this.#members.all()].map((m) => countsOf(m.data, false));
     return { workers: [...live, ...this.#retired], ownByClass: [...this.#traffic.ownByClass] };
   }
 
@@ -368,37 +306,51 @@ export class Balancer extends EventEmitter {
     this.#deadlines.close();
     const server = this.#server;
     const closed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
-    const upstreams = [...this.#upstreams.values()];
-    this.#upstreams.clear();
-    this.#rebuildRotation();
-    for (const u of upstreams) u.gone = true;
-    await Promise.all(upstreams.map((u) => Promise.all([u.stopHealth(), u.pool.destroy()])));
+    await this.#members.close();
     server.closeAllConnections();
     await closed;
   }
 
   // internals
 
+  /** The pool's member for this upstream, while it is in the pool. */
+  #memberOf(u: Upstream): Member<Upstream> | null {
+    const m = this.#members.get(u.id);
+    return m !== undefined && m.data === u ? m : null;
+  }
+
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const start = this.#now();
-    const { headers, hasBody, refuse } = forwardRequestHeaders(req.rawHeaders, (req.socket as Socket).remoteAddress);
+    const socket = req.socket as Socket;
+    const conn = ClientConnection.of(socket);
+    const admission = conn.admit();
+    if (admission !== 'serve') {
+      this.#rejected++;
+      if (admission === 'close') socket.destroy();
+      if (admission !== 'refuse') return;
+      // Too many requests open on this connection: one 503 after the answers it is owed, then it closes.
+      this.#traffic.ownByClass[5]++;
+      sendJsonError(res, 503, 'AS_ERR_PIPELINE_LIMIT', PIPELINE_LIMIT_MESSAGE, true);
+      return;
+    }
+    const { headers, hasBody, refuse } = forwardRequestHeaders(req.rawHeaders, socket.remoteAddress);
     if (refuse !== null) {
       this.#rejected++;
       this.#traffic.ownByClass[(refuse.status / 100) | 0]++;
       sendJsonError(res, refuse.status, refuse.code, refuse.message, true);
       return;
     }
-    const upstream = this.#next();
+    const upstream = this.#owner.next();
     if (upstream === null) {
       // Scale to zero: the request waits for a worker in an exchange of its own (its deadline starts once it is sent).
-      if (this.#hold !== null) return this.#hold.hold(new Exchange(this.#owner, req, res, start, headers, hasBody, true), res, start);
+      if (this.#hold !== null) return this.#hold.hold(new Exchange(this.#owner, req, res, conn, start, headers, hasBody, true), res, start);
       // The balancer's own answer: an error, not a served request (no RPS, no latency).
       this.#traffic.errors++;
       this.#traffic.ownByClass[5]++;
       sendNoReadyWorker(res);
       return;
     }
-    new Exchange(this.#owner, req, res, start, headers, hasBody).send(upstream);
+    new Exchange(this.#owner, req, res, conn, start, headers, hasBody).send(upstream);
   }
 
   /** What node does without a 'clientError' listener (400, 431 or 408, then close), plus counting it. */
@@ -423,55 +375,14 @@ export class Balancer extends EventEmitter {
     s.destroy();
   }
 
-  #next(): Upstream | null {
-    const r = pick(this.#rotation, this.#cursor);
-    if (r === null) return null;
-    this.#cursor = r.cursor;
-    return r.worker;
-  }
-
-  /** Passive check: a connection failure on live traffic ejects the worker at once. */
-  #upstreamFailed(u: Upstream, code: string, connectFailure: boolean): void {
-    if (!connectFailure || u.gone || u.health.ejected) return;
-    u.health = eject(u.health);
-    this.#rebuildRotation();
-    this.emit('upstream-error', { id: u.id, port: u.port, code } satisfies UpstreamErrorEvent);
-  }
-
-  #waitIdle(u: Upstream, timeoutMs: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        u.onIdle = null;
-        resolve(false);
-      }, timeoutMs);
-      u.onIdle = () => {
-        clearTimeout(timer);
-        u.onIdle = null;
-        resolve(true);
-      };
-    });
-  }
-
-  #onHealthResult(u: Upstream, r: ProbeResult): void {
-    if (u.gone || u.draining) return;
-    if (!r.ok) u.counter.healthFailures++;
-    const { state, transition, rotationChanged, restored } = applyCheck(u.health, r.ok, this.#health);
-    u.health = state;
-    if (rotationChanged) this.#rebuildRotation();
-    if (transition !== null) this.emit('health', { id: u.id, healthy: transition === 'healthy', detail: r.detail } satisfies BalancerHealthEvent);
-    if (restored) this.emit('upstream-restored', { id: u.id, port: u.port } satisfies UpstreamRestoredEvent);
-  }
-
-  #rebuildRotation(): void {
-    const rotation: Upstream[] = [];
-    for (const u of this.#upstreams.values()) if (!u.draining && inRotation(u.health)) rotation.push(u);
-    this.#rotation = rotation;
-    if (rotation.length > 0 && this.#hold !== null && this.#hold.size > 0 && !this.#releasing) {
+  /** Requests held for a worker go on once one is in rotation. */
+  #rotationChanged(size: number): void {
+    if (size > 0 && this.#hold !== null && this.#hold.size > 0 && !this.#releasing) {
       // After the current call returns: the supervisor announces the worker ready first, then the held requests go.
       this.#releasing = true;
       queueMicrotask(() => {
         this.#releasing = false;
-        if (this.#rotation.length > 0) this.#hold?.release((exchange) => exchange.release(this.#next() as Upstream));
+        if (this.#members.readyCount() > 0) this.#hold?.release((exchange) => exchange.release(this.#owner.next() as Upstream));
       });
     }
   }

@@ -7,8 +7,8 @@
  * response. It never throws and never leaves the client hanging.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
-import type { ErrorCode } from '../errors.js';
+import { UPSTREAM_ERROR_CODES, type ErrorCode } from '../errors.js';
+import type { Cancellable, ClientConnection } from './client-connection.js';
 import { forwardResponseHeaders } from './headers.js';
 import type { DeadlineQueue, Deadlined } from './deadlines.js';
 import type { TrafficCounter } from './traffic-stats.js';
@@ -29,6 +29,8 @@ export interface ExchangeOwner {
   settled(upstream: Upstream): void;
   /** No worker left for a retry: hold the exchange until one is (true), or not (false: answer 503). */
   hold(exchange: Exchange, res: ServerResponse): boolean;
+  /** The client of a held exchange is gone: it leaves the hold queue. */
+  unhold(exchange: Exchange): void;
 }
 
 /** Methods whose request may be sent twice (RFC 9110 §9.2.2). */
@@ -46,9 +48,12 @@ const CONNECT_FAILURES: ReadonlySet<string> = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_CLOSED',
   'UND_ERR_DESTROYED',
+  UPSTREAM_ERROR_CODES.socketClosed,
+  UPSTREAM_ERROR_CODES.connectTimeout,
+  UPSTREAM_ERROR_CODES.closed,
 ]);
 
-const TIMEOUTS: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const TIMEOUTS: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', UPSTREAM_ERROR_CODES.bodyTimeout]);
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } as const;
 
@@ -85,7 +90,7 @@ class DeadlineError extends Error {
  * headers into an object per response; this one takes the raw headers as they
  * were parsed and passes them on (see forwardResponseHeaders).
  */
-export class Exchange implements Deadlined {
+export class Exchange implements Deadlined, Cancellable {
   /** When the request arrived (latency is measured from here, time held for a worker included). */
   readonly arrived: number;
   /** When its upstream deadline started: on arrival, or once a held request was sent to a worker. */
@@ -96,6 +101,7 @@ export class Exchange implements Deadlined {
   readonly #owner: ExchangeOwner;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
+  readonly #conn: ClientConnection;
   readonly #headers: string[];
   readonly #hasBody: boolean;
   readonly #mayRetry: boolean;
@@ -112,12 +118,15 @@ export class Exchange implements Deadlined {
   #detached = false;
   /** The balancer answered this request itself (502/503/504): an error, not a served request. */
   #local = false;
+  /** Its response closed or its client connection did: no longer in flight. */
+  #over = false;
 
   /** `held`: it waits for a worker first (no deadline until release()). */
-  constructor(owner: ExchangeOwner, req: IncomingMessage, res: ServerResponse, start: number, headers: string[], hasBody: boolean, held = false) {
+  constructor(owner: ExchangeOwner, req: IncomingMessage, res: ServerResponse, conn: ClientConnection, start: number, headers: string[], hasBody: boolean, held = false) {
     this.#owner = owner;
     this.#req = req;
     this.#res = res;
+    this.#conn = conn;
     this.arrived = start;
     this.start = start;
     this.#headers = headers;
@@ -126,6 +135,14 @@ export class Exchange implements Deadlined {
     owner.traffic.inFlight++;
     if (!held) owner.deadlines.add(this);
     res.once('close', () => this.#onClientClose());
+    conn.add(this);
+  }
+
+  /** The client's connection closed before this response did (a pipelined request queued behind others gets no 'close' of its own). */
+  cancel(): void {
+    if (this.#over) return;
+    this.#owner.unhold(this);
+    this.#onClientClose();
   }
 
   /** A held request goes to `upstream` now; its upstream deadline starts now (the hold had its own). */
@@ -157,11 +174,11 @@ export class Exchange implements Deadlined {
     upstream.pool.dispatch(
       {
         path: this.#req.url ?? '/',
-        method: this.#req.method as Dispatcher.HttpMethod,
+        method: this.#req.method ?? 'GET',
         headers: this.#headers,
         body: this.#hasBody ? this.#req : null,
       },
-      this as unknown as Dispatcher.DispatchHandler,
+      this,
     );
   }
 
@@ -273,6 +290,9 @@ export class Exchange implements Deadlined {
 
   /** The client's response is over: finished (count it, unless the balancer answered) or cut short (abort the worker's request). */
   #onClientClose(): void {
+    if (this.#over) return;
+    this.#over = true;
+    this.#conn.delete(this);
     const owner = this.#owner;
     owner.traffic.inFlight--;
     owner.deadlines.remove(this);

@@ -99,6 +99,14 @@ export class HoldQueue<T> {
     this.#listener.onReleased(queue.length, firstWaitMs);
   }
 
+  /** `item`'s client is gone: it leaves the queue without an answer (no-op when it is not held). */
+  remove(item: T): void {
+    const entry = this.#queue.find((e) => e.item === item);
+    if (entry === undefined) return;
+    entry.res.off('close', entry.onClose);
+    this.#drop(entry);
+  }
+
   /** The balancer is closing: answer every held request with 503 now. */
   rejectAll(): void {
     const queue = this.#queue;

@@ -22,53 +22,28 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import type { Histogram } from 'hdr-histogram-js';
 import { InternalError } from '../errors.js';
 import { hostForUrl } from '../url-host.js';
 import { listenFrontEnd } from './listen.js';
-import type { TrafficStats } from '../events.js';
-import { DEFAULT_HEALTH, type BalancerHealthEvent, type HealthCheckOptions, type UpstreamErrorEvent, type UpstreamRestoredEvent } from './balancer.js';
-import { HealthCheckLoop, httpProbe, type ProbeResult } from './health-check.js';
-import { applyCheck, eject, initialHealth, inRotation, type HealthState } from './health-state.js';
-import { pick } from './pick.js';
-import type { Histogram } from 'hdr-histogram-js';
+import type { FrontEnd, FrontEndSnapshot, FrontEndTarget, WorkerChannel, WorkerReport, WorkerTraffic } from './front-end.js';
+import { Members, validPort, type DrainResult, type HealthCheckOptions, type Member } from './members.js';
 import { RateWindow } from './rate-window.js';
 import { newLatencyHistogram } from './traffic-stats.js';
 
+export type { WorkerReport } from './front-end.js';
 /** The worker's IPC channel (a ChildProcess fits). */
-export interface L4Channel {
-  send(message: { type: 'connection' | 'close-connections' }, handle?: Socket, options?: { keepOpen?: boolean }, callback?: (err: Error | null) => void): boolean;
-}
+export type L4Channel = WorkerChannel;
+export type L4Target = FrontEndTarget;
 
-export interface L4Target {
-  id: number;
-  host: string;
-  port: number;
-  channel: L4Channel;
-}
-
-/** What a worker says about itself once a second (its IPC stats). */
-export interface WorkerReport {
-  requests: number;
-  inFlight: number;
-  /** Open connections the balancer handed over. */
-  handedOver: number;
-}
-
-export interface L4WorkerStats {
-  id: number;
-  requests: number;
-  inFlight: number;
-  rps: number;
-  errors: number;
-  inRotation: boolean;
+export interface L4WorkerStats extends WorkerTraffic {
   /** Open client connections on this worker (from its report). */
   connections: number;
   /** Connections handed to it so far. */
   handedOff: number;
 }
 
-export interface L4Snapshot extends Omit<TrafficStats, 'p50' | 'p95' | 'p99'> {
-  rejected: number;
+export interface L4Snapshot extends FrontEndSnapshot {
   workers: L4WorkerStats[];
 }
 
@@ -88,23 +63,14 @@ export interface L4Options {
   now?: () => number;
 }
 
-interface Member {
-  id: number;
-  host: string;
-  port: number;
+/** What the L4 front end keeps per worker: its channel and what it last said about itself. */
+interface Handoff {
   channel: L4Channel;
-  health: HealthState;
-  draining: boolean;
-  gone: boolean;
-  addedAt: number;
-  loop: HealthCheckLoop;
-  closeProbe: () => Promise<void>;
   report: WorkerReport | null;
   reportAt: number;
   rps: number;
   handedOff: number;
   errors: number;
-  onReport: (() => void) | null;
 }
 
 const NO_WORKER_BODY = JSON.stringify({ error: 'no ready worker', code: 'AS_ERR_NO_READY_WORKER' });
@@ -112,17 +78,16 @@ const NO_WORKER_RESPONSE =
   'HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncache-control: no-store\r\n' +
   `connection: close\r\ncontent-length: ${Buffer.byteLength(NO_WORKER_BODY)}\r\n\r\n${NO_WORKER_BODY}`;
 
-export class L4Balancer extends EventEmitter {
+export class L4Balancer extends EventEmitter implements FrontEnd {
+  readonly kind = 'l4';
   readonly host: string;
   readonly #requestedPort: number;
-  readonly #health: HealthCheckOptions;
   readonly #pinnedAfterMs: number;
   readonly #now: () => number;
   readonly #server: Server;
-  readonly #members = new Map<number, Member>();
+  /** The shared worker pool: membership, health, ejection, drain, rotation. */
+  readonly #members: Members<Handoff>;
   readonly #window = new RateWindow(60);
-  #rotation: Member[] = [];
-  #cursor = 0;
   #port = 0;
   #closed = false;
   /** Requests served by workers that have left (their last report), so totals stay lifetime. */
@@ -135,13 +100,34 @@ export class L4Balancer extends EventEmitter {
   constructor(opts: L4Options) {
     super();
     if (typeof opts.host !== 'string' || opts.host === '') throw new InternalError(`balancer host: expected a host name or address, received ${JSON.stringify(opts.host)}`);
-    if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new InternalError(`balancer port: expected an integer port 0-65535, received ${JSON.stringify(opts.port)}`);
     this.host = opts.host;
-    this.#requestedPort = opts.port;
-    this.#health = { ...DEFAULT_HEALTH, ...opts.health };
-    this.#pinnedAfterMs = opts.pinnedAfterMs ?? 5000;
+    this.#requestedPort = validPort('port', opts.port, true);
+    const pinnedAfterMs = opts.pinnedAfterMs ?? 5000;
+    if (typeof pinnedAfterMs !== 'number' || !Number.isFinite(pinnedAfterMs) || pinnedAfterMs < 0) {
+      throw new InternalError(`balancer pinnedAfterMs: expected a number of ms >= 0, received ${JSON.stringify(pinnedAfterMs)}`);
+    }
+    this.#pinnedAfterMs = pinnedAfterMs;
     const clock = opts.now;
     this.#now = clock === undefined ? () => performance.now() : () => clock();
+    this.#members = new Members<Handoff>({
+      health: opts.health,
+      now: this.#now,
+      hooks: {
+        inFlight: (m) => m.data.report?.inFlight ?? 0,
+        idle: (m) => m.data.report === null || (m.data.report.handedOver === 0 && m.data.report.inFlight === 0),
+        draining: (m) => {
+          try {
+            m.data.channel.send({ type: 'close-connections' }, undefined, undefined, () => {});
+          } catch {
+            // channel closed: the worker is gone, nothing left to drain
+          }
+        },
+        release: async (m) => {
+          this.#retiredRequests += m.data.report?.requests ?? 0;
+        },
+      },
+    });
+    for (const event of ['health', 'upstream-error', 'upstream-restored']) this.#members.on(event, (e) => this.emit(event, e));
     this.#server = createServer({ pauseOnConnect: true }, (socket) => this.#accept(socket));
   }
 
@@ -158,90 +144,48 @@ export class L4Balancer extends EventEmitter {
   }
 
   addWorker(w: L4Target): void {
-    if (this.#closed) throw new Error('balancer is closed');
-    if (this.#members.has(w.id)) throw new Error(`worker ${w.id} is already in the balancer (remove or drain it first)`);
-    const h = this.#health;
-    const { probe, close } = httpProbe(w.host, w.port, h.path, h.timeoutMs);
-    const m: Member = {
-      id: w.id,
-      host: w.host,
-      port: w.port,
-      channel: w.channel,
-      health: initialHealth,
-      draining: false,
-      gone: false,
-      addedAt: this.#now(),
-      loop: new HealthCheckLoop(probe, h.intervalMs, (r) => this.#onHealthResult(m, r)),
-      closeProbe: close,
-      report: null,
-      reportAt: 0,
-      rps: 0,
-      handedOff: 0,
-      errors: 0,
-      onReport: null,
-    };
-    this.#members.set(w.id, m);
-    this.#rebuildRotation();
-    m.loop.start();
+    if (w === null || typeof w !== 'object' || typeof w.channel?.send !== 'function') {
+      throw new InternalError(`worker ${JSON.stringify(w?.id)}: expected an IPC channel to hand connections through`);
+    }
+    const channel = w.channel;
+    this.#members.add({ id: w.id, host: w.host, port: w.port }, () => ({ channel, report: null, reportAt: 0, rps: 0, handedOff: 0, errors: 0 }));
   }
 
   /** A worker's IPC stats arrived. */
   report(id: number, r: WorkerReport): void {
     const m = this.#members.get(id);
     if (m === undefined) return;
+    const h = m.data;
     const now = this.#now();
-    const previous = m.report;
+    const previous = h.report;
     if (previous !== null) {
       const served = Math.max(0, r.requests - previous.requests);
-      const seconds = (now - m.reportAt) / 1000;
-      m.rps = seconds > 0 ? served / seconds : 0;
+      const seconds = (now - h.reportAt) / 1000;
+      h.rps = seconds > 0 ? served / seconds : 0;
       if (served > 0) this.#window.record(now, served);
     } else if (r.requests > 0) {
       this.#window.record(now, r.requests);
     }
-    m.report = r;
-    m.reportAt = now;
+    h.report = r;
+    h.reportAt = now;
     this.#checkPinned(m, now);
-    m.onReport?.();
+    this.#members.changed(m);
   }
 
   /**
    * Stop handing it connections, ask it to close its client connections (idle ones soon,
    * busy ones after their next response) and wait until it reports none open and nothing in flight.
    */
-  async drainWorker(id: number, timeoutMs: number): Promise<{ inFlightAtStart: number; drained: boolean; ms: number }> {
-    const m = this.#members.get(id);
-    if (m === undefined || m.draining) return { inFlightAtStart: 0, drained: true, ms: 0 };
-    const t0 = this.#now();
-    m.draining = true;
-    this.#rebuildRotation();
-    m.loop.stop();
-    const inFlightAtStart = m.report?.inFlight ?? 0;
-    try {
-      m.channel.send({ type: 'close-connections' }, undefined, undefined, () => {});
-    } catch {
-      // channel closed: the worker is gone, nothing left to drain
-    }
-    const idle = (): boolean => m.report === null || (m.report.handedOver === 0 && m.report.inFlight === 0);
-    const drained = idle() || (await this.#waitFor(m, idle, timeoutMs));
-    const ms = this.#now() - t0;
-    // removeWorker() or close() meanwhile (the worker crashed, the lab stopped): that is not a drain.
-    const cut = m.gone;
-    this.#forget(m);
-    await m.closeProbe();
-    return { inFlightAtStart, drained: drained && !cut, ms };
+  drainWorker(id: number, timeoutMs: number): Promise<DrainResult> {
+    return this.#members.drain(id, timeoutMs);
   }
 
-  async removeWorker(id: number): Promise<void> {
-    const m = this.#members.get(id);
-    if (m === undefined) return;
-    this.#forget(m);
-    m.loop.stop();
-    await m.closeProbe();
+  removeWorker(id: number): Promise<void> {
+    return this.#members.remove(id);
   }
 
   readyCount(): number {
-    return this.#rotation.length;
+    return this.#members.readyCount();
   }
 
   /** Same shape as the L7 balancer's; always empty here. */
@@ -249,26 +193,37 @@ export class L4Balancer extends EventEmitter {
     return this.#latency;
   }
 
+  /** No request is held under L4: a connection with no worker gets its 503 at once. */
+  held(): number {
+    return 0;
+  }
+
+  /** The daemon sees connections, not requests: no per-response metrics. */
+  proxyMetrics(): null {
+    return null;
+  }
+
   snapshot(): L4Snapshot {
     const now = this.#now();
     const workers: L4WorkerStats[] = [];
     let total = this.#retiredRequests;
     let inFlight = 0;
-    for (const m of this.#members.values()) {
-      const r = m.report;
+    for (const m of this.#members.all()) {
+      const h = m.data;
+      const r = h.report;
       total += r?.requests ?? 0;
       inFlight += r?.inFlight ?? 0;
       // A report older than two periods is stale: say 0 rather than repeat an old rate.
-      const rps = now - m.reportAt > 2500 ? 0 : Math.round(m.rps);
+      const rps = now - h.reportAt > 2500 ? 0 : Math.round(h.rps);
       workers.push({
         id: m.id,
         requests: r?.requests ?? 0,
         inFlight: r?.inFlight ?? 0,
         rps,
-        errors: m.errors,
-        inRotation: !m.draining && inRotation(m.health),
+        errors: h.errors,
+        inRotation: this.#members.inRotation(m),
         connections: r?.handedOver ?? 0,
-        handedOff: m.handedOff,
+        handedOff: h.handedOff,
       });
     }
     return {
@@ -288,29 +243,22 @@ export class L4Balancer extends EventEmitter {
     // Not waiting for close's callback: net.Server keeps counting every socket it handed away (their
     // handles live in the workers now), so it would never come. The listening handle closes at once.
     if (this.#server.listening) this.#server.close();
-    const members = [...this.#members.values()];
-    for (const m of members) {
-      this.#forget(m);
-      m.loop.stop();
-    }
-    await Promise.all(members.map((m) => m.closeProbe()));
+    await this.#members.close();
   }
 
   // internals
 
   #accept(socket: Socket): void {
     socket.on('error', () => {});
-    const r = pick(this.#rotation, this.#cursor);
-    if (r === null) {
+    const m = this.#members.next();
+    if (m === null) {
       this.#errors++;
       socket.end(NO_WORKER_RESPONSE);
       return;
     }
-    this.#cursor = r.cursor;
-    const m = r.worker;
-    m.handedOff++;
+    m.data.handedOff++;
     try {
-      m.channel.send({ type: 'connection' }, socket, { keepOpen: false }, (err) => {
+      m.data.channel.send({ type: 'connection' }, socket, { keepOpen: false }, (err) => {
         if (err !== null) this.#handoffFailed(m, socket, (err as NodeJS.ErrnoException).code ?? err.message);
       });
     } catch (err) {
@@ -319,67 +267,25 @@ export class L4Balancer extends EventEmitter {
   }
 
   /** The worker's channel refused the socket (it is exiting): the client gets a 503, the worker leaves rotation. */
-  #handoffFailed(m: Member, socket: Socket, code: string): void {
-    m.errors++;
+  #handoffFailed(m: Member<Handoff>, socket: Socket, code: string): void {
+    m.data.errors++;
     this.#errors++;
     if (!socket.destroyed) socket.end(NO_WORKER_RESPONSE);
-    if (m.gone || m.health.ejected) return;
-    m.health = eject(m.health);
-    this.#rebuildRotation();
-    this.emit('upstream-error', { id: m.id, port: m.port, code } satisfies UpstreamErrorEvent);
+    this.#members.eject(m, code);
   }
 
-  #checkPinned(m: Member, now: number): void {
-    if (this.#pinnedReported || m.draining || !inRotation(m.health) || now - m.addedAt < this.#pinnedAfterMs) return;
-    if (m.handedOff > 0 || (m.report?.requests ?? 0) > 0) return;
+  #checkPinned(m: Member<Handoff>, now: number): void {
+    if (this.#pinnedReported || !this.#members.inRotation(m) || now - m.addedAt < this.#pinnedAfterMs) return;
+    if (m.data.handedOff > 0 || (m.data.report?.requests ?? 0) > 0) return;
     let others = 0;
     let busy = false;
-    for (const o of this.#members.values()) {
+    for (const o of this.#members.all()) {
       if (o === m) continue;
-      others += o.report?.handedOver ?? 0;
-      if (o.rps > 0) busy = true;
+      others += o.data.report?.handedOver ?? 0;
+      if (o.data.rps > 0) busy = true;
     }
     if (!busy) return;
     this.#pinnedReported = true;
     this.emit('pinned', { id: m.id, port: m.port, connections: others } satisfies PinnedEvent);
-  }
-
-  #waitFor(m: Member, done: () => boolean, timeoutMs: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const finish = (ok: boolean): void => {
-        clearTimeout(timer);
-        m.onReport = null;
-        resolve(ok);
-      };
-      const timer = setTimeout(() => finish(false), timeoutMs);
-      m.onReport = () => {
-        if (m.gone) finish(false);
-        else if (done()) finish(true);
-      };
-    });
-  }
-
-  #forget(m: Member): void {
-    if (m.gone) return;
-    m.gone = true;
-    this.#retiredRequests += m.report?.requests ?? 0;
-    this.#members.delete(m.id);
-    this.#rebuildRotation();
-    m.onReport?.();
-  }
-
-  #onHealthResult(m: Member, r: ProbeResult): void {
-    if (m.gone || m.draining) return;
-    const { state, transition, rotationChanged, restored } = applyCheck(m.health, r.ok, this.#health);
-    m.health = state;
-    if (rotationChanged) this.#rebuildRotation();
-    if (transition !== null) this.emit('health', { id: m.id, healthy: transition === 'healthy', detail: r.detail } satisfies BalancerHealthEvent);
-    if (restored) this.emit('upstream-restored', { id: m.id, port: m.port } satisfies UpstreamRestoredEvent);
-  }
-
-  #rebuildRotation(): void {
-    const rotation: Member[] = [];
-    for (const m of this.#members.values()) if (!m.draining && inRotation(m.health)) rotation.push(m);
-    this.#rotation = rotation;
   }
 }

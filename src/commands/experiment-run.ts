@@ -66,7 +66,7 @@ export async function runLive(loaded: ReturnType<typeof loadExperiment>, ports: 
   running.add(killable);
   process.on('exit', killAllSync);
   const onSignal = (s: NodeJS.Signals) => {
-    if (!controller.signal.aborted) io.stderr.write(`\n${s}: stopping the current arm cleanly (its run is kept, marked interrupted)…\n`);
+    if (!controller.signal.aborted) io.stderr.write(`\n${s}: stopping cleanly (a running arm's run is kept, marked interrupted; the comparison is written for what finished)…\n`);
     controller.abort();
   };
   process.on('SIGINT', onSignal);

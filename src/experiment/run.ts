@@ -127,6 +127,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<{ dir: string
     const arm = exp.arms[i];
     const r = record.arms[i];
     // The previous arm's workers, load and recorder must be gone from the CPU before this one is measured.
+    if (!(o.quick && i === 0)) o.on({ type: 'pause', arm: i + 1, message: `waiting up to ${o.quick ? PAUSE_MAX_S.quick : PAUSE_MAX_S.full} s for host CPU below ${IDLE_CPU_PERCENT} %…` });
     // A rehearsal does not wait before its first arm (nothing of ours ran yet); a real run measures the host first.
     const pause = o.quick && i === 0 ? { cpu: null, note: 'no pause before the first arm of a --quick rehearsal' } : await pauseUntilIdle(sampler, o.quick ? PAUSE_MAX_S.quick : PAUSE_MAX_S.full, o.signal);
     if (o.signal.aborted) break;

@@ -13,6 +13,7 @@ import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
+import { hostForUrl } from '../url-host.js';
 import {
   Balancer,
   DEFAULT_HEALTH,
@@ -21,6 +22,7 @@ import {
   type UpstreamErrorEvent,
   type UpstreamRestoredEvent,
 } from '../balancer/balancer.js';
+import type { FrontEnd, FrontEndSnapshot } from '../balancer/front-end.js';
 import { L4Balancer, type PinnedEvent } from '../balancer/l4.js';
 import { Operator, type CommandResult, type LabCommand, type OperableLab } from '../control/operator.js';
 import type { RefreshTarget } from '../control/refresh.js';
@@ -42,7 +44,7 @@ import {
 import { Supervisor } from '../supervisor/supervisor.js';
 import { defaultSqlite, describeLocation, locationToUrl, type StoreLocation } from '../store/location.js';
 import { prepareStore } from '../store/open.js';
-import { databaseBlame, summarizeStore } from '../store/status.js';
+import { databaseBlame, summarizeStore, type DatabaseBlame } from '../store/status.js';
 import { publicSettings, type LabConfig } from '../settings/config.js';
 import { LatencyWindow, TickWindow, type LatencyPercentiles } from './observe.js';
 import { createHostCpuSampler, createProcessCpuMeter, type CpuSampler, type ProcessCpuMeter } from './sampler.js';
@@ -77,7 +79,7 @@ export class Lab {
   readonly runDir: string;
   readonly store: StoreLocation;
   /** L7 (the default) or L4 (`--balancer l4`): same lifecycle, events and counters. */
-  readonly balancer: Balancer | L4Balancer;
+  readonly balancer: FrontEnd;
   readonly supervisor: Supervisor;
   /** Resolves once everything is stopped, with the number of workers that needed SIGKILL. */
   readonly stopped: Promise<number>;
@@ -105,6 +107,8 @@ export class Lab {
   #liveness = new Liveness();
   /** When each worker's own report last blamed the database (down or locked): see #observeProgress. */
   #databaseBlamedAt = new Map<number, number>();
+  /** The balancer's snapshot, read once per synchronous turn (a tick reads it in several places). */
+  #snapshot: FrontEndSnapshot | null = null;
   #resolveStopped!: (forced: number) => void;
 
   constructor(config: LabConfig, opts: LabOptions = {}) {
@@ -144,7 +148,7 @@ export class Lab {
     });
     this.#window = new TickWindow({
       workers: () => this.supervisor.facts(),
-      upstreams: () => this.balancer.snapshot().workers,
+      upstreams: () => this.#balancerSnapshot().workers,
       latency: () => this.balancer.latency,
     });
     this.#statsLatency = new LatencyWindow(() => this.balancer.latency);
@@ -261,7 +265,7 @@ export class Lab {
       desired: () => supervisor.desired,
       counts: () => supervisor.counts(),
       workers: () => this.#workers(),
-      held: () => (this.balancer instanceof Balancer ? (this.balancer.holdStats()?.held ?? 0) : 0),
+      held: () => this.balancer.held(),
       now: () => this.now(),
       startedAt: () => Date.now() - Math.round(this.now()),
       publish: (e) => this.events.publish(e),
@@ -284,7 +288,7 @@ export class Lab {
         workers: () => supervisor.snapshot(),
         setSurge: (n) => supervisor.setSurge(n),
         retire: (id, why) => supervisor.retire(id, why),
-        healthy: (w) => probeHealth(this.config.host, w.port),
+        healthy: (w) => probeHealth(WORKER_HOST, w.port),
         stopping: () => this.#stopping !== null,
         readyTimeoutMs: this.config.readyTimeoutMs + this.config.bootDelay * 1000 + 5000,
       }),
@@ -348,7 +352,7 @@ export class Lab {
   /** Once, before the first request: a host already above the scale-in threshold is said, with the remedy. */
   #checkBusyHost(now: number, observation: Observation): void {
     if (this.#busyHostChecked) return;
-    if (this.balancer.snapshot().total > 0) {
+    if (this.#balancerSnapshot().total > 0) {
       this.#busyHostChecked = true;
       return;
     }
@@ -397,7 +401,7 @@ export class Lab {
       if (this.#liveness.healthy(h.id)) this.events.publish({ type: 'health', t: this.now(), id: h.id, port, healthy: true, detail: `${h.detail}: back in rotation` });
       return;
     }
-    this.#observeProgress(this.balancer.snapshot().workers);
+    this.#observeProgress(this.#balancerSnapshot().workers);
     const now = this.now();
     if (this.#liveness.unhealthy(h.id, now) === 'replace') {
       this.supervisor.markUnhealthy(h.id, h.detail);
@@ -405,7 +409,9 @@ export class Lab {
     }
     const blame = this.#databaseBlame(h.id);
     if (blame !== null) {
-      this.events.publish({ type: 'health', t: now, id: h.id, port, healthy: false, detail: `${h.detail}; ${blame}: out of rotation, not replaced (${NOT_REPLACED_WHY})` });
+      // The verdict first, the driver's long reason last: a narrow log line still shows what matters.
+      const detail = `${h.detail}; ${blame.what}: out of rotation, not replaced (${NOT_REPLACED_WHY}): ${blame.why}`;
+      this.events.publish({ type: 'health', t: now, id: h.id, port, healthy: false, detail });
       return;
     }
     const ago = (this.#liveness.idleMs(h.id, now) / 1000).toFixed(1);
@@ -413,7 +419,7 @@ export class Lab {
   }
 
   /** The worker's own latest report blames the shared database (down or locked): see databaseBlame. */
-  #databaseBlame(id: number): string | null {
+  #databaseBlame(id: number): DatabaseBlame | null {
     return databaseBlame(this.supervisor.storeReports().find((r) => r.id === id)?.store);
   }
 
@@ -448,19 +454,28 @@ export class Lab {
 
   #publishStats(): void {
     this.#window.sample();
-    this.#observeProgress(this.balancer.snapshot().workers);
+    this.#observeProgress(this.#balancerSnapshot().workers);
     this.events.publish({ type: 'stats', t: this.now(), traffic: this.#traffic(this.#statsLatency.take()), workers: this.#workers(), store: this.storeStatus() });
+  }
+
+  /** The balancer's counters now: one snapshot serves every reader within the same synchronous turn (a tick, a stats period). */
+  #balancerSnapshot(): FrontEndSnapshot {
+    if (this.#snapshot === null) {
+      this.#snapshot = this.balancer.snapshot();
+      queueMicrotask(() => (this.#snapshot = null));
+    }
+    return this.#snapshot;
   }
 
   /** The balancer's counters with latency over the given window. */
   #traffic(latency: LatencyPercentiles): TrafficStats {
-    const { workers: _w, ...counts } = this.balancer.snapshot();
+    const { workers: _w, ...counts } = this.#balancerSnapshot();
     return { ...counts, ...latency };
   }
 
   /** Worker rows: the supervisor's view, in-flight now, and each worker's request rate over the last tick. */
   #workers(): WorkerSnapshot[] {
-    const inFlight = new Map(this.balancer.snapshot().workers.map((u) => [u.id, u.inFlight]));
+    const inFlight = new Map(this.#balancerSnapshot().workers.map((u) => [u.id, u.inFlight]));
     return this.supervisor.snapshot((id) => ({ rps: this.#window.rateOf(id), inFlight: inFlight.get(id) ?? 0 }));
   }
 }
@@ -468,10 +483,10 @@ export class Lab {
 /** Why a worker the database lets down is not replaced. */
 const NOT_REPLACED_WHY = 'a new worker would not reach the database either';
 
-/** One GET /health straight to a worker (a refresh waits for a new worker to pass it). */
-async function probeHealth(host: string, port: number): Promise<boolean> {
+/** One GET /health straight to a worker (a refresh waits for a new worker to pass it); workers listen on WORKER_HOST, whatever --host says. */
+export async function probeHealth(host: string, port: number): Promise<boolean> {
   try {
-    const res = await request(`http://${host.includes(':') ? `[${host}]` : host}:${port}/health`, { headersTimeout: 1000, bodyTimeout: 1000 });
+    const res = await request(`http://${hostForUrl(host)}:${port}/health`, { headersTimeout: 1000, bodyTimeout: 1000 });
     await res.body.dump();
     return res.statusCode === 200;
   } catch {

@@ -8,7 +8,9 @@
  * balancer does that), and the lab replaces the worker only when it is also
  * not *live*: for LIVENESS_MS it completed no request through the balancer
  * and sent no IPC heartbeat (its stats timer fires once a second whenever its
- * event loop turns, between busy-waits too). A busy worker drains its queue
+ * event loop turns, between busy-waits too: pipelined requests are served one
+ * per turn, at most 32 per connection, see app/pipeline.ts, so no packet can
+ * hold the loop for more than one request's work). A busy worker drains its queue
  * out of rotation, passes its checks and comes back; a hung one (SIGSTOP, an
  * infinite loop) shows no progress and is replaced.
  *

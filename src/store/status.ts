@@ -38,13 +38,21 @@ export function summarizeStore(store: { kind: StoreKind; where: string }, report
   };
 }
 
+/** Why a worker's own report says the shared database let it down: which way, and the driver's reason. */
+export interface DatabaseBlame {
+  what: 'database locked' | 'database down';
+  why: string;
+}
+
 /**
  * Why a live worker that fails its health checks should be kept rather than
  * replaced: its own latest report says the shared database is down or
  * locked, and a new worker would reach it no better. null when its store is
  * up, unknown (no report yet) or the worker has none.
  */
-export function databaseBlame(store: WorkerStoreStats | undefined): string | null {
+export function databaseBlame(store: WorkerStoreStats | undefined): DatabaseBlame | null {
   if (store === undefined || store.up) return null;
-  return /^database (locked|down)\b/.test(store.detail) ? store.detail : `database down: ${store.detail}`;
+  const m = /^(database (?:locked|down)): ?/.exec(store.detail);
+  if (m === null) return { what: 'database down', why: store.detail };
+  return { what: m[1] as DatabaseBlame['what'], why: store.detail.slice(m[0].length) };
 }

@@ -57,8 +57,8 @@
   function chartHeight(name, h) {
     if (!projector()) return h;
     var top = $('charts').getBoundingClientRect().top + window.scrollY;
-    // Each chart's title, axis label and legend (two lines for the first) take about 130 px besides the plot.
-    return Math.max(160, Math.floor((window.innerHeight - top - 16) / 2) - 130);
+    // Each chart's title, axis label and legend (two lines for the first) take about 150 px besides the plot.
+    return Math.max(160, Math.floor((window.innerHeight - top - 16) / 2) - 150);
   }
   function setProjector(on) {
     document.body.classList.toggle('projector', on);

@@ -1,0 +1,236 @@
+/**
+ * A strict, incremental HTTP/1.1 response parser for the one hop from the
+ * balancer to a worker we wrote (Express on node:http). It accepts what such
+ * a worker sends and nothing else: an `HTTP/1.1` status line, headers without
+ * obs-fold or bare CR/LF, a body framed by one `Content-Length` or by
+ * `Transfer-Encoding: chunked`, or no body (HEAD, 204, 304, 1xx). Anything
+ * else (read-until-close bodies, two different lengths, chunked after other
+ * codings, a head over 16 KiB, a chunk size that is not hex) throws a
+ * ResponseParseError: the caller answers 502 and closes the connection,
+ * never guesses. Body bytes are handed on as slices of the input (no copy,
+ * no re-encoding); chunked framing is removed (node:http on the client side
+ * frames the response again).
+ */
+
+import { UPSTREAM_ERROR_CODES } from '../../errors.js';
+
+export class ResponseParseError extends Error {
+  readonly code = UPSTREAM_ERROR_CODES.badResponse;
+  constructor(message: string) {
+    super(`malformed response from the worker: ${message}`);
+    this.name = 'ResponseParseError';
+  }
+}
+
+export interface ResponseHead {
+  status: number;
+  reason: string;
+  /** `[name, value, name, value, …]` as received (latin1 Buffers, as undici hands them on). */
+  rawHeaders: Buffer[];
+  /** The worker keeps the connection open after this response. */
+  keepAlive: boolean;
+}
+
+export interface ParserSink {
+  /** A final (non-1xx) response head. */
+  head(h: ResponseHead): void;
+  /** Body bytes (a view into the input, handed on as is). */
+  body(chunk: Buffer): void;
+  /** The response is complete. */
+  end(): void;
+}
+
+/** Largest response head accepted (node's own default limit for headers). */
+export const MAX_HEAD_BYTES = 16 * 1024;
+/** Largest chunk-size line (hex digits plus extensions). */
+const MAX_CHUNK_LINE = 1024;
+
+const CRLF = Buffer.from('\r\n');
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Field values: visible ASCII, obs-text, space and tab; no CR, LF or NUL.
+// eslint-disable-next-line no-control-regex
+const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+const STATUS_LINE = /^HTTP\/1\.1 ([1-9]\d\d) ?([\t\x20-\x7e\x80-\xff]*)$/;
+
+type State = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-data-crlf' | 'trailers' | 'done';
+
+export class ResponseParser {
+  readonly #sink: ParserSink;
+  #state: State = 'head';
+  #pending: Buffer | null = null;
+  #remaining = 0;
+  /** The request was HEAD: no body whatever the headers say. */
+  #noBody = false;
+
+  constructor(sink: ParserSink) {
+    this.#sink = sink;
+  }
+
+  /** Ready for the next response on a kept-alive connection. */
+  expect(method: string): void {
+    if (this.#state !== 'head' && this.#state !== 'done') throw new ResponseParseError('a new request while a response is still being read');
+    this.#state = 'head';
+    this.#noBody = method === 'HEAD';
+  }
+
+  get done(): boolean {
+    return this.#state === 'done';
+  }
+
+  /** Between responses: nothing read of the next one yet. */
+  get idle(): boolean {
+    return (this.#state === 'head' || this.#state === 'done') && this.#pending === null;
+  }
+
+  /** Feed bytes from the socket; throws ResponseParseError on anything unexpected, including bytes after a complete response. */
+  feed(input: Buffer): void {
+    const buf = this.#pending === null ? input : Buffer.concat([this.#pending, input]);
+    this.#pending = null;
+    let i = 0;
+    while (i < buf.length) {
+      switch (this.#state) {
+        case 'done':
+          throw new ResponseParseError('bytes after the end of the response');
+        case 'head': {
+          const end = buf.indexOf(CRLFCRLF, i);
+          if (end === -1) {
+            if (buf.length - i > MAX_HEAD_BYTES) throw new ResponseParseError(`head larger than ${MAX_HEAD_BYTES} bytes`);
+            this.#pending = buf.subarray(i);
+            return;
+          }
+          if (end - i > MAX_HEAD_BYTES) throw new ResponseParseError(`head larger than ${MAX_HEAD_BYTES} bytes`);
+          this.#head(buf.subarray(i, end));
+          i = end + 4;
+          break;
+        }
+        case 'length': {
+          const n = Math.min(this.#remaining, buf.length - i);
+          const chunk = buf.subarray(i, i + n);
+          i += n;
+          this.#remaining -= n;
+          if (this.#remaining === 0) this.#state = 'done';
+          this.#sink.body(chunk);
+          if (this.#state === 'done') this.#sink.end();
+          break;
+        }
+        case 'chunk-size': {
+          const end = buf.indexOf(CRLF, i);
+          if (end === -1) {
+            if (buf.length - i > MAX_CHUNK_LINE) throw new ResponseParseError('chunk size line too long');
+            this.#pending = buf.subarray(i);
+            return;
+          }
+          const line = buf.subarray(i, end).toString('latin1');
+          const semi = line.indexOf(';');
+          const hex = semi === -1 ? line : line.slice(0, semi);
+          if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) throw new ResponseParseError(`chunk size ${JSON.stringify(hex)} is not hexadecimal`);
+          const size = parseInt(hex, 16);
+          i = end + 2;
+          if (size === 0) {
+            this.#state = 'trailers';
+          } else {
+            this.#remaining = size;
+            this.#state = 'chunk-data';
+          }
+          break;
+        }
+        case 'chunk-data': {
+          const n = Math.min(this.#remaining, buf.length - i);
+          const chunk = buf.subarray(i, i + n);
+          i += n;
+          this.#remaining -= n;
+          if (this.#remaining === 0) this.#state = 'chunk-data-crlf';
+          this.#sink.body(chunk);
+          break;
+        }
+        case 'chunk-data-crlf': {
+          if (buf.length - i < 2) {
+            this.#pending = buf.subarray(i);
+            return;
+          }
+          if (buf[i] !== 13 || buf[i + 1] !== 10) throw new ResponseParseError('chunk data not followed by CRLF');
+          i += 2;
+          this.#state = 'chunk-size';
+          break;
+        }
+        case 'trailers': {
+          // Trailer fields are dropped (node:http sends none unless asked); the section ends with an empty line.
+          const end = buf.indexOf(CRLF, i);
+          if (end === -1) {
+            if (buf.length - i > MAX_HEAD_BYTES) throw new ResponseParseError('trailers too large');
+            this.#pending = buf.subarray(i);
+            return;
+          }
+          const line = buf.subarray(i, end).toString('latin1');
+          i = end + 2;
+          if (line === '') {
+            this.#state = 'done';
+            this.#sink.end();
+          } else if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:/.test(line) || BAD_VALUE.test(line)) {
+            throw new ResponseParseError('malformed trailer line');
+          }
+          break;
+        }
+      }
+    }
+  }
+
+  /** The connection closed: fine between responses, an error inside one. */
+  closed(): void {
+    if (this.#state === 'done' || (this.#state === 'head' && this.#pending === null)) return;
+    throw new ResponseParseError('connection closed in the middle of a response');
+  }
+
+  #head(bytes: Buffer): void {
+    const text = bytes.toString('latin1');
+    const lines = text.split('\r\n');
+    const m = STATUS_LINE.exec(lines[0]);
+    if (m === null) throw new ResponseParseError(`status line ${JSON.stringify(lines[0].slice(0, 80))}`);
+    const status = Number(m[1]);
+    const rawHeaders: Buffer[] = [];
+    let length: number | null = null;
+    let chunked = false;
+    let close = false;
+    for (let k = 1; k < lines.length; k++) {
+      const line = lines[k];
+      const colon = line.indexOf(':');
+      if (colon <= 0) throw new ResponseParseError(`header line ${JSON.stringify(line.slice(0, 80))}`);
+      const name = line.slice(0, colon);
+      if (!TOKEN.test(name)) throw new ResponseParseError(`header name ${JSON.stringify(name.slice(0, 80))}`);
+      const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+      if (BAD_VALUE.test(value)) throw new ResponseParseError(`control character in header ${name}`);
+      const lower = name.length === 14 || name.length === 17 || name.length === 10 ? name.toLowerCase() : '';
+      if (lower === 'content-length') {
+        if (!/^\d{1,15}$/.test(value)) throw new ResponseParseError(`Content-Length ${JSON.stringify(value)}`);
+        const n = Number(value);
+        if (length !== null && length !== n) throw new ResponseParseError('two different Content-Length values');
+        length = n;
+      } else if (lower === 'transfer-encoding') {
+        if (value.toLowerCase() !== 'chunked' || chunked) throw new ResponseParseError(`Transfer-Encoding ${JSON.stringify(value)}`);
+        chunked = true;
+      } else if (lower === 'connection') {
+        for (const token of value.toLowerCase().split(',')) if (token.trim() === 'close') close = true;
+      }
+      rawHeaders.push(Buffer.from(name, 'latin1'), Buffer.from(value, 'latin1'));
+    }
+    if (chunked && length !== null) throw new ResponseParseError('both Content-Length and Transfer-Encoding');
+    if (status < 200) {
+      if (status === 101) throw new ResponseParseError('101 Switching Protocols on a proxied request');
+      // 1xx (100 Continue, 103 Early Hints): skipped; the final response follows.
+      return;
+    }
+    const bodiless = this.#noBody || status === 204 || status === 304;
+    if (!bodiless && !chunked && length === null) throw new ResponseParseError('neither Content-Length nor chunked framing (a read-until-close body)');
+    this.#sink.head({ status, reason: m[2], rawHeaders, keepAlive: !close });
+    if (bodiless || length === 0) {
+      this.#state = 'done';
+      this.#sink.end();
+    } else if (chunked) {
+      this.#state = 'chunk-size';
+    } else {
+      this.#remaining = length as number;
+      this.#state = 'length';
+    }
+  }
+}
