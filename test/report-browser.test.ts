@@ -56,7 +56,6 @@ test('a recorded run renders a report whose four charts draw data in Chromium, o
   assert.ok(scales.length >= 1, 'the forced scale-out was recorded');
 
   const profile = mkdtempSync(join(tmpdir(), 'autoscale-chromium-'));
-  t.after(() => rmSync(profile, { recursive: true, force: true }));
   // A fresh profile dir per run (playwright passes it as --user-data-dir).
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -64,7 +63,11 @@ test('a recorded run renders a report whose four charts draw data in Chromium, o
     viewport: { width: 1200, height: 900 },
     args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  t.after(() => browser.close());
+  // Close Chromium before removing its profile: removing it first races Chromium's writes (ENOTEMPTY) and leaves the browser running.
+  t.after(async () => {
+    await browser.close();
+    rmSync(profile, { recursive: true, force: true });
+  });
   const page = await browser.newPage();
   const url = pathToFileURL(html).href;
   const requests: string[] = [];

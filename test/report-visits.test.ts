@@ -48,3 +48,14 @@ test('visits by worker: a run killed before "stopped" uses the last tick that ha
   const parsed = parseEvents([{ ...started, store: undefined } as LabEvent, tick(3000)].map(recordLine).join(''), 'events.ndjson');
   assert.doesNotMatch(renderMarkdown(aggregate({ parsed, load: null }), 'x'), /Visits by worker/);
 });
+
+test('visits by worker: a run whose load never touched /visits says so in one line, no table of zeros', () => {
+  const events = [started, tick(3000, store({ 1: 0, 2: 0 })), { type: 'stopped', t: 7000, reason: 'received SIGTERM', forced: 0, store: store({ 1: 0, 2: 0 }) } as LabEvent];
+  const model = aggregate({ parsed: parseEvents(events.map(recordLine).join(''), 'events.ndjson'), load: null });
+  const md = renderMarkdown(model, 'test');
+  assert.match(md, /## Visits by worker\n\nNo visits in this run: no worker acknowledged a POST /);
+  assert.doesNotMatch(md, /\| worker 1 \|/);
+  const html = renderHtml(model, 'test', { label: 'cpu', unit: ' %' }, { uplotJs: '/*u*/', uplotCss: '/*c*/', pageJs: '/*p*/' }, 'gen');
+  assert.match(html, /<p id="visits-intro">No visits in this run/);
+  assert.doesNotMatch(html, /id="visits"/);
+});

@@ -150,10 +150,11 @@ test('every event type: a field of the wrong type is named with its path', () =>
   const started = '{"type":"started","schema":1,"t":0,"startedAt":1,"balancerUrl":"u","runDir":"r","pid":1,"config":{"min":1,"max":2,"scaleUp":35,"scaleDown":15,"interval":3,"cooldown":15,"port":1,"basePort":2,"host":"h","work":1,"metric":"host-cpu","policy":"threshold","target":50,"tolerance":0.1,"scaleDownWindow":30,"maxStepPods":4,"maxStepPercent":100,"warmup":6}}';
   const traffic = '{"rpm":0,"rps":0,"p50":null,"p95":null,"p99":null,"inFlight":0,"total":0,"errors":0}';
   const cases: Array<[string, RegExp]> = [
-    [`{"type":"tick","t":1,"cpu":null,"metric":"m","value":null,"warming":0,"instances":1,"ready":1,"desired":1,"action":"hold","reason":"r","paused":false,"traffic":${traffic},"workers":[{"id":1}]}`, /"workers\[0\]\.port" must be a number/],
+    [`{"type":"tick","t":1,"cpu":null,"metric":"m","value":null,"warming":0,"instances":1,"ready":1,"desired":1,"action":"hold","reason":"r","paused":false,"traffic":${traffic},"workers":[{"id":1,"state":"ready","cpu":null,"rps":0,"inFlight":0,"port":"80"}]}`, /"workers\[0\]\.port" must be a number/],
     [`{"type":"tick","t":1,"cpu":null,"metric":"m","value":null,"warming":0,"instances":1,"ready":1,"desired":1,"action":"hold","reason":"r","paused":"no","traffic":${traffic},"workers":[]}`, /"paused" must be true or false/],
     [`{"type":"stats","t":1,"traffic":${traffic},"workers":[],"store":{"kind":"sqlite","where":"w","up":true,"detail":"d","total":1,"visits":1,"visitsByWorker":{"1":"x"}}}`, /"store\.visitsByWorker\.1" must be a number/],
     ['{"type":"health","t":1,"id":1,"port":1,"healthy":true,"detail":5}', /"detail" must be a string/],
+    [`{"type":"tick","t":1,"cpu":50,"cpuSplit":{"lab":"9","other":41},"metric":"m","value":null,"warming":0,"instances":1,"ready":1,"desired":1,"action":"hold","reason":"r","paused":false,"traffic":${traffic},"workers":[]}`, /"cpuSplit\.lab" must be a number/],
     ['{"type":"paused","t":-1,"paused":true}', /"t" must be a time/],
     ['{"type":"stopped","t":1,"reason":"r","forced":"0"}', /"forced" must be a number/],
     ['{"type":"command","t":1,"command":1,"source":"s","ok":true,"message":"m"}', /"command" must be a string/],

@@ -96,9 +96,13 @@ const num0 = nullable(num);
 
 const TRAFFIC = obj({ rpm: num, rps: num, p50: num0, p95: num0, p99: num0, inFlight: num, total: num, errors: num });
 
+/**
+ * A worker row of a tick or stats line. Required: what the commands read (replay sums `cpu` of the ready ones);
+ * the rest is checked when present (recordings trimmed to those fields, like test/fixtures/against-rps, are read).
+ */
 const WORKER_SNAPSHOT = obj(
-  { id: num, port: num, state: workerState, healthy: bool, cpu: num0, rss: num0, rps: num, inFlight: num, restarts: num, startedAt: num, readyAt: num0 },
-  { pid: num, connections: num, store: obj({ up: bool, detail: str, visits: num }) },
+  { id: num, state: workerState, cpu: num0, rps: num, inFlight: num },
+  { port: num, pid: num, healthy: bool, rss: num0, restarts: num, startedAt: num, readyAt: num0, connections: num, store: obj({ up: bool, detail: str, visits: num }) },
 );
 
 const STORE = obj({ kind: oneOf('sqlite', 'postgres'), where: str, up: nullable(bool), detail: str, total: num0, visits: num, visitsByWorker: rec(num) });
@@ -133,7 +137,7 @@ export const EVENT_SHAPES: Readonly<Record<string, Check>> = {
   ),
   tick: obj(
     { cpu: num0, metric: str, value: num0, warming: num, instances: num, ready: num, desired: num, action: str, reason: str, paused: bool, traffic: TRAFFIC, workers: arr(WORKER_SNAPSHOT) },
-    { metrics: rec(num0), observation: OBSERVATION, state: POLICY_STATE, store: STORE },
+    { cpuSplit: obj({ lab: num, other: num }), metrics: rec(num0), observation: OBSERVATION, state: POLICY_STATE, store: STORE },
   ),
   scale: obj({ direction: oneOf('out', 'in'), from: num, to: num, reason: str, manual: bool }),
   worker: obj({ id: num, port: num, from: nullable(workerState), state: workerState, detail: str }, { pid: num }),
