@@ -78,6 +78,6 @@ test('claims: each comparison, and failures shown with the measured value', () =
 test('the counterfactual section: nothing without pairs, a table per pair with its error', () => {
   assert.equal(counterfactualSection([]), '');
   const html = counterfactualSection([{ recording: 'a', settingsOf: 'b', rows: [{ figure: 'peak', replayed: '3', real: '4', error: '−1' }] }]);
-  assert.match(html, /a's load replayed under b's settings, against b for real/);
+  assert.match(html, /a(?:'|&#39;)s load replayed under b(?:'|&#39;)s settings, against b for real/);
   assert.match(html, /<td>peak<\/td><td>3<\/td><td>4<\/td><td>−1<\/td>/);
 });
