@@ -1,0 +1,196 @@
+/**
+ * The lean upstream path (AUTOSCALE_UPSTREAM=lean): the strict response
+ * parser, table-driven and fed at every split point, then the pool behind a
+ * real balancer against raw TCP "workers" that answer exactly the bytes a
+ * case needs: strict refusal (502, connection closed), keep-alive reuse,
+ * Connection: close, the body timeout (504 before headers are sent; a cut
+ * response after).
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { request } from 'node:http';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { test, type TestContext } from 'node:test';
+import { Balancer, defaultUpstream } from '../../src/balancer/balancer.js';
+import { ResponseParser, type ResponseHead } from '../../src/balancer/lean/response-parser.js';
+
+interface Parsed {
+  heads: Array<{ status: number; reason: string; headers: string[]; keepAlive: boolean }>;
+  body: string;
+  ends: number;
+}
+
+/** Parse `bytes` fed in two pieces split at `at` (or whole). */
+function parse(bytes: string, method = 'GET', at?: number): Parsed {
+  const out: Parsed = { heads: [], body: '', ends: 0 };
+  const p = new ResponseParser({
+    head: (h: ResponseHead) => out.heads.push({ status: h.status, reason: h.reason, headers: h.rawHeaders.map((b) => b.toString('latin1')), keepAlive: h.keepAlive }),
+    body: (c) => (out.body += c.toString('latin1')),
+    end: () => out.ends++,
+  });
+  p.expect(method);
+  const buf = Buffer.from(bytes, 'latin1');
+  if (at === undefined) p.feed(buf);
+  else {
+    p.feed(buf.subarray(0, at));
+    p.feed(buf.subarray(at));
+  }
+  return out;
+}
+
+const GOOD: Array<{ name: string; bytes: string; method?: string; status: number; body: string; keepAlive?: boolean }> = [
+  { name: 'Content-Length', bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello', status: 200, body: 'hello' },
+  { name: 'chunked, with an extension and a trailer', bytes: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n1\r\n!\r\n0\r\nX-T: 1\r\n\r\n', status: 200, body: 'hello!' },
+  { name: 'empty reason phrase', bytes: 'HTTP/1.1 404 \r\ncontent-length: 0\r\n\r\n', status: 404, body: '' },
+  { name: '204 has no body', bytes: 'HTTP/1.1 204 No Content\r\n\r\n', status: 204, body: '' },
+  { name: 'HEAD: Content-Length names the GET body', bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n', method: 'HEAD', status: 200, body: '' },
+  { name: '100 Continue before the final response', bytes: 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok', status: 201, body: 'ok' },
+  { name: 'Connection: close', bytes: 'HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx', status: 200, body: 'x', keepAlive: false },
+  { name: 'same Content-Length twice', bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx', status: 200, body: 'x' },
+];
+
+for (const c of GOOD) {
+  test(`parser accepts: ${c.name} (at every split point)`, () => {
+    for (let at = 0; at <= c.bytes.length; at++) {
+      const r = parse(c.bytes, c.method, at);
+      assert.equal(r.heads.length, 1, `split at ${at}`);
+      assert.equal(r.heads[0].status, c.status);
+      assert.equal(r.heads[0].keepAlive, c.keepAlive ?? true);
+      assert.equal(r.body, c.body, `split at ${at}`);
+      assert.equal(r.ends, 1, `split at ${at}`);
+    }
+  });
+}
+
+const BAD: Array<{ name: string; bytes: string }> = [
+  { name: 'HTTP/1.0', bytes: 'HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n' },
+  { name: 'a garbage status line', bytes: 'HTTP/1.1 2000 OK\r\n\r\n' },
+  { name: 'no framing (read until close)', bytes: 'HTTP/1.1 200 OK\r\n\r\nhello' },
+  { name: 'two different Content-Lengths', bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx' },
+  { name: 'a Content-Length list', bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 1, 1\r\n\r\nx' },
+  { name: 'Content-Length and chunked', bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n' },
+  { name: 'gzip, chunked', bytes: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n' },
+  { name: 'obs-fold', bytes: 'HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 0\r\n\r\n' },
+  { name: 'space before the colon', bytes: 'HTTP/1.1 200 OK\r\nContent-Length : 0\r\n\r\n' },
+  { name: 'bare LF inside the head', bytes: 'HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n' },
+  { name: 'a chunk size that is not hex', bytes: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n' },
+  { name: 'chunk data without its CRLF', bytes: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxy\r\n' },
+  { name: 'bytes after the response', bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxHTTP/1.1 200 OK\r\n' },
+  { name: '101 Switching Protocols', bytes: 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n' },
+  { name: 'a head over 16 KiB', bytes: `HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(17 * 1024)}\r\nContent-Length: 0\r\n\r\n` },
+];
+
+for (const c of BAD) {
+  test(`parser refuses: ${c.name} (AS_UPSTREAM_BAD_RESPONSE, at every split point)`, () => {
+    const step = Math.max(1, Math.floor(c.bytes.length / 200));
+    for (let at = 0; at <= c.bytes.length; at += step) {
+      assert.throws(() => parse(c.bytes, 'GET', at), (err: { code?: string }) => err.code === 'AS_UPSTREAM_BAD_RESPONSE', `split at ${at}`);
+    }
+  });
+}
+
+test('parser: a close inside a response is an error, a close between responses is not', () => {
+  const p = new ResponseParser({ head: () => {}, body: () => {}, end: () => {} });
+  p.expect('GET');
+  p.closed();
+  p.feed(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhe'));
+  assert.throws(() => p.closed(), (err: { code?: string }) => err.code === 'AS_UPSTREAM_BAD_RESPONSE');
+});
+
+/** A raw TCP worker: `answer(socket, request)` writes whatever bytes the case needs; counts connections and requests. */
+async function rawWorker(t: TestContext, answer: (s: Socket, n: number) => void): Promise<{ port: number; connections: () => number; requests: () => number }> {
+  let connections = 0;
+  let requests = 0;
+  const server = createServer((s) => {
+    connections++;
+    s.on('error', () => {});
+    let buf = '';
+    s.setEncoding('latin1').on('data', (d: string) => {
+      buf += d;
+      let end: number;
+      while ((end = buf.indexOf('\r\n\r\n')) !== -1) {
+        buf = buf.slice(end + 4);
+        answer(s, ++requests);
+      }
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const sockets = new Set<Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  return { port: (server.address() as AddressInfo).port, connections: () => connections, requests: () => requests };
+}
+
+async function leanBalancer(t: TestContext, port: number, upstreamTimeoutMs = 30_000): Promise<Balancer> {
+  const b = new Balancer({ host: '127.0.0.1', port: 0, upstream: 'lean', upstreamTimeoutMs });
+  t.after(() => b.close());
+  await b.listen();
+  b.addWorker({ id: 1, host: '127.0.0.1', port });
+  return b;
+}
+
+function get(url: string): Promise<{ status: number; body: string; error?: string }> {
+  return new Promise((resolve) => {
+    const req = request(url, { agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('latin1').on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', (e) => resolve({ status: res.statusCode ?? 0, body, error: e.message }));
+    });
+    req.on('error', (e) => resolve({ status: 0, body: '', error: e.message }));
+    req.end();
+  });
+}
+
+test('lean: keep-alive connections are reused; Connection: close is honoured', async (t) => {
+  const w = await rawWorker(t, (s, n) => s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${String(n).length}\r\n${n === 3 ? 'Connection: close\r\n' : ''}\r\n${n}`));
+  const b = await leanBalancer(t, w.port);
+  for (let i = 1; i <= 5; i++) {
+    const r = await get(`${b.url}/`);
+    assert.deepEqual([r.status, r.body], [200, String(i)]);
+  }
+  // Requests 1-3 on the first connection (closed after 3), 4-5 on a second one.
+  assert.equal(w.connections(), 2);
+});
+
+test('lean: a response the parser refuses is a 502 and its connection is closed, never reused', async (t) => {
+  const w = await rawWorker(t, (s, n) => s.write(n === 1 ? 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx' : 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+  const b = await leanBalancer(t, w.port);
+  const bad = await get(`${b.url}/`);
+  assert.equal(bad.status, 502);
+  assert.match(bad.body, /AS_ERR_TARGET_UNREACHABLE.*|AS_UPSTREAM_BAD_RESPONSE/);
+  const good = await get(`${b.url}/`);
+  assert.deepEqual([good.status, good.body], [200, 'ok']);
+  assert.equal(w.connections(), 2);
+});
+
+test('lean: a body that stalls past the upstream timeout cuts the response; headers that never come are a 504', async (t) => {
+  const stall = await rawWorker(t, (s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc'));
+  const b = await leanBalancer(t, stall.port, 300);
+  const r = await get(`${b.url}/`);
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'abc');
+  assert.ok(r.error !== undefined, 'the client sees the response cut short');
+  const silent = await rawWorker(t, () => {});
+  const b2 = await leanBalancer(t, silent.port, 300);
+  const r2 = await get(`${b2.url}/`);
+  assert.equal(r2.status, 504);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(b2.snapshot().inFlight, 0);
+});
+
+test('the upstream path: undici by default, AUTOSCALE_UPSTREAM=lean for comparison, anything else refused', () => {
+  assert.equal(defaultUpstream({}), 'undici');
+  assert.equal(defaultUpstream({ AUTOSCALE_UPSTREAM: '' }), 'undici');
+  assert.equal(defaultUpstream({ AUTOSCALE_UPSTREAM: 'lean' }), 'lean');
+  assert.equal(defaultUpstream({ AUTOSCALE_UPSTREAM: 'undici' }), 'undici');
+  assert.throws(() => defaultUpstream({ AUTOSCALE_UPSTREAM: 'fast' }), (err: { code?: string }) => err.code === 'AS_ERR_INTERNAL');
+  assert.throws(() => new Balancer({ host: '127.0.0.1', port: 0, upstream: 'h2' as never }), (err: { code?: string }) => err.code === 'AS_ERR_INTERNAL');
+});

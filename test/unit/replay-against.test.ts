@@ -1,0 +1,178 @@
+/**
+ * Replay checked against reality: the residual model, table-driven; one real
+ * A/B pair (two ~90 s runs with the same burst load, threshold vs target on
+ * rps, recorded with bench/against.ts on a busy 2-core host; only the stats
+ * events' decimals rounded) whose --against figures stay within the range
+ * the comparison reports; bad input in one line, exit 2.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { measure, type Observation, type ObservedWorker } from '../../src/policy/measure.js';
+import { compareAgainst } from '../../src/replay/against.js';
+import { readRun } from '../../src/replay/recording.js';
+import { residualTick, type ResidualTickInput } from '../../src/replay/residual.js';
+import { runCli as run } from '../helpers.js';
+
+const FIX = (p: string) => fileURLToPath(new URL(`../fixtures/${p}`, import.meta.url));
+const A = FIX('against-rps/a');
+const B = FIX('against-rps/b');
+
+const worker = (id: number, rps: number, cpu: number, inFlight = 1): ObservedWorker => ({ id, state: 'ready', readyAt: 0, cpu, rps, inFlight });
+const recorded = (n: number, rps: number, cpu: number, hostCpu = 60): Observation => ({
+  t: 30_000,
+  hostCpu,
+  latency: { p50: 5, p95: 20, p99: 30 },
+  workers: Array.from({ length: n }, (_, i) => worker(i + 1, rps, cpu)),
+});
+const limits = { serviceMs: 10, cores: 2, timeoutMs: 10_000, baseLatencyMs: 5 };
+const tick = (o: Observation, ready: number, more: Partial<ResidualTickInput> = {}) =>
+  residualTick({ recorded: o, recordedReady: o.workers.length, ready, warmingReadyAts: [], backlog: 0, dt: 2, limits, ...more });
+const values = (o: Observation) => measure(o, 0).values;
+
+test('residual model: equal counts give the recording back, unchanged', () => {
+  for (const o of [recorded(3, 17.3, 22.1), recorded(1, 0, 0.4), { ...recorded(2, 5, 9), hostCpu: null }]) {
+    const r = tick(o, o.workers.length);
+    assert.equal(r.observation, o, 'the very same observation');
+    assert.equal(r.backlog, 0);
+  }
+});
+
+test('residual model: per-worker load scales by recorded / replayed ready workers until saturation', () => {
+  // rows: recorded workers, their rps and cpu each, replayed workers -> per-worker rps, cpu, backlog after 2 s
+  const rows: Array<[string, number, number, number, number, number, number, number]> = [
+    ['halving doubles the per-worker load', 4, 10, 20, 2, 20, 40, 0],
+    ['doubling halves it', 2, 30, 40, 4, 15, 20, 0],
+    ['one worker takes four workers\' load', 4, 10, 20, 1, 40, 80, 0],
+    // 4 × 40 req/s = 160 req/s at 10 ms of CPU each; one worker serves at most 1000 / 10 ms = 100 req/s (a full
+    // core): the other 60 req/s wait, 2 s of them.
+    ['saturated: served at capacity, at most one core, the rest queues', 4, 40, 40, 1, 100, 100, 120],
+    // The CPU per request is this tick's own (5 ms here: the host was shared), so the saturated worker shows 50 %.
+    ['saturated by wall time, CPU per request as recorded', 4, 40, 20, 1, 100, 50, 120],
+  ];
+  for (const [name, n, rps, cpu, ready, wantRps, wantCpu, wantBacklog] of rows) {
+    const r = tick(recorded(n, rps, cpu), ready);
+    const v = values(r.observation);
+    assert.ok(Math.abs(v.rps! - wantRps) < 1e-9, `${name}: rps ${v.rps}`);
+    assert.ok(Math.abs(v['worker-cpu']! - wantCpu) < 1e-9, `${name}: cpu ${v['worker-cpu']}`);
+    assert.ok(Math.abs(r.backlog - wantBacklog) < 1e-9, `${name}: backlog ${r.backlog}`);
+  }
+  // Saturation also shows in the latency (the wait behind the queue) and in per-worker concurrency.
+  const sat = tick(recorded(4, 40, 20), 1);
+  assert.ok(sat.observation.latency.p95! > 1000, `p95 ${sat.observation.latency.p95}`);
+  assert.ok(values(sat.observation).concurrency! > 100);
+});
+
+test("residual model: host CPU keeps the rest of the host as recorded and swaps the pool's share", () => {
+  // 2 cores; recorded host 60 %; pool 4 × 20 % of a core = 40 % of the host -> the rest is 20 %.
+  assert.ok(Math.abs(tick(recorded(4, 10, 20, 60), 2).observation.hostCpu! - 60) < 1e-9, 'same work on fewer workers: same host CPU');
+  // Saturated: recorded pool 4 × 40 % = 80 % of the host, the rest 10 %; one worker at a full core = 50 % + 10 %.
+  assert.ok(Math.abs(tick(recorded(4, 40, 40, 90), 1).observation.hostCpu! - 60) < 1e-9);
+  // A busy host stays busy: 95 % recorded with the pool at 10 % -> the replay cannot take the other 85 % away.
+  assert.ok(tick(recorded(2, 5, 10, 95), 4).observation.hostCpu! >= 85);
+});
+
+test('residual model, closed loop: users stay in flight; more workers serve more when the recorded pool was the bottleneck', () => {
+  // 12 users, 2 workers each serving 40 req/s, the most a worker served in the run; user bound 12 × 1000 / 5 ms = 2400 req/s.
+  const o = recorded(2, 40, 50);
+  const atMost40 = { ...limits, workerMaxRps: 40 };
+  const r = tick(o, 4, { users: 12, limits: atMost40 });
+  assert.ok(Math.abs(values(r.observation).rps! - 40) < 1e-9, 'each of 4 workers serves what a recorded one did');
+  assert.ok(Math.abs(r.served - 160) < 1e-9);
+  assert.equal(r.backlog, 0, 'closed loop: no queue of arrivals');
+  // Little: response time = users / throughput, so it halves with twice the throughput.
+  assert.ok(Math.abs(r.observation.latency.p95! - 10) < 1e-9, `p95 ${r.observation.latency.p95}`);
+  // Fewer workers than the users keep busy: each serves its most, the users wait (no queue, nothing fails), latency grows.
+  const few = tick(recorded(4, 10, 20), 1, { users: 12, limits: { ...limits, workerMaxRps: 30 } });
+  assert.ok(Math.abs(few.served - 30) < 1e-9);
+  assert.deepEqual([few.backlog, few.dropped], [0, 0]);
+  assert.ok(Math.abs(few.observation.latency.p95! - (20 * 40) / 30) < 1e-9, `p95 ${few.observation.latency.p95}`);
+  // Not at their most: the users sent what they wanted; more workers serve the same.
+  const more = tick(recorded(2, 20, 30), 4, { users: 12, limits: { ...limits, workerMaxRps: 40 } });
+  assert.ok(Math.abs(more.served - 40) < 1e-9);
+});
+
+test('--against on a real A/B pair: B\'s figures fall within the range the replay reports', () => {
+  const c = compareAgainst(readRun(A), readRun(B));
+  assert.equal(c.model, 'residual');
+  assert.equal(c.settings.policy, 'target');
+  assert.ok(c.window.toS >= 70 && c.window.alignedBy.includes('wall clock'), JSON.stringify(c.window));
+  const within = (k: 'peak' | 'scaleOut' | 'scaleIn' | 'workerSeconds') => {
+    const [lo, hi] = c.range[k];
+    assert.ok(c.real[k] >= lo && c.real[k] <= hi, `${k}: real ${c.real[k]} outside [${lo}, ${hi}]`);
+  };
+  within('peak');
+  within('scaleOut');
+  within('scaleIn');
+  within('workerSeconds');
+  assert.ok(Math.abs(c.replayed.peak - c.real.peak) <= 1, `peak ${c.replayed.peak} vs ${c.real.peak}`);
+  assert.ok(c.sameCount >= 0.5, `same count ${c.sameCount}`);
+  assert.ok(c.error.samples >= 10 && c.error.p90 > 0, JSON.stringify(c.error));
+  assert.ok(c.knifeEdges.count <= c.knifeEdges.of && c.knifeEdges.of === c.replayed.scaleOut + c.replayed.scaleIn - c.replayed.actions.filter((x) => x.to === 0 || x.from === 0).length);
+  // The calibrated model runs too, and says how its error was measured.
+  const cal = compareAgainst(readRun(A), readRun(B), { model: 'calibrated' });
+  assert.equal(cal.model, 'calibrated');
+  assert.match(cal.error.how, /calibrated model/);
+});
+
+test('a run against itself: the residual replay gives its scale actions back, at their times', () => {
+  const b = readRun(B);
+  const c = compareAgainst(b, b);
+  assert.equal(c.sameCount, 1);
+  assert.deepEqual(c.replayed.actions, c.real.actions);
+  assert.equal(c.replayed.peak, c.real.peak);
+  assert.ok(Math.abs(c.replayed.workerSeconds - c.real.workerSeconds) <= 0.02 * c.real.workerSeconds);
+});
+
+test('replay A --against B prints the table and --json the same comparison', async () => {
+  const text = await run(['replay', A, '--against', B]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^against: replay of A under B's settings \(residual model\)/);
+  assert.match(text.stdout, /peak instances +\d+.* +5\n/);
+  assert.match(text.stdout, /same instance count on \d+ % of B's \d+ ticks/);
+  assert.match(text.stdout, /\d+ of \d+ replayed actions were knife edges/);
+  const json = await run(['replay', A, '--against', B, '--json']);
+  assert.equal(json.code, 0, json.stderr);
+  const c = JSON.parse(json.stdout);
+  assert.deepEqual(c, JSON.parse(JSON.stringify(compareAgainst(readRun(A), readRun(B)))));
+});
+
+test('bad input for --against: one line, exit 2', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'against-bad-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // B with another load: the same run with its load.ndjson cut to a third, at twice the level.
+  cpSync(B, join(dir, 'other'), { recursive: true });
+  const lines = (await import('node:fs')).readFileSync(join(B, 'load.ndjson'), 'utf8').trim().split('\n').slice(0, 25);
+  writeFileSync(join(dir, 'other/load.ndjson'), lines.map((l) => JSON.stringify({ ...JSON.parse(l), threads: 2 * JSON.parse(l).threads })).join('\n') + '\n');
+  // Another schema: a recording newer than this version reads (the one run reader's rule, src/runs/read.ts).
+  cpSync(B, join(dir, 'schema'), { recursive: true });
+  writeFileSync(join(dir, 'schema/events.ndjson'), '{"type":"started","schema":2,"t":0}\n{"type":"teleport","t":1}\n');
+  const cases: Array<[string[], RegExp]> = [
+    [['replay', A, '--against', join(dir, 'other')], /^error: --against needs two runs with the same load: A had 12 users peak for \d+ s \(closed loop\), B had 24 users/],
+    [['replay', A, '--against', FIX('replay-decisions')], /^error: --against needs both runs' load\.ndjson/],
+    [['replay', A, '--against', join(dir, 'schema')], /^error: .*schema\/events\.ndjson was written with recording schema 2; this autoscale reads schema 1 only/],
+    [['replay', A, '--against', B, '--scale-up', '40'], /^error: --against replays under the other run's recorded settings/],
+    [['replay', A, '--against', B, '--model', 'magic'], /^error: --model must be one of residual, calibrated \(received "magic"\)/],
+    [['replay', A, '--against', join(dir, 'missing')], /^error: /],
+  ];
+  for (const [argv, want] of cases) {
+    const r = await run(argv);
+    assert.equal(r.code, 2, `${argv.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, want);
+    assert.equal(r.stderr.trim().split('\n').filter((l) => !l.startsWith('(run with')).length, 1, r.stderr);
+  }
+});
+
+test("replay --help names the recorded run's value as the default of its policy flags, not the lab's", async () => {
+  const r = await run(['replay', '--help']);
+  assert.equal(r.code, 0);
+  assert.doesNotMatch(r.stdout, /\(default 35\)|\(default 15\)/);
+  assert.match(r.stdout.replace(/\s+/g, ' '), /--scale-up <value> threshold policy: scale out while the metric is above this \(default: the recorded run's value\)/);
+  assert.match(r.stdout.replace(/\s+/g, ' '), /--against <run-dir>/);
+  const start = await run(['start', '--help']);
+  assert.match(start.stdout.replace(/\s+/g, ' '), /above this \(default 35\)/, 'start keeps the lab defaults');
+});
