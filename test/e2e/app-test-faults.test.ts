@@ -11,12 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { prepareStore } from '../../src/store/open.js';
 import { until } from '../helpers.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/app/main.js', import.meta.url));
 
 async function startWorker(t: import('node:test').TestContext) {
   const dir = mkdtempSync(join(tmpdir(), 'autoscale-faults-'));
+  // As the lab does: the visits file exists before a worker it forks opens it (a forked worker never creates it).
+  await prepareStore({ kind: 'sqlite', file: join(dir, 'v.db') });
   const env = { ...process.env, XDG_STATE_HOME: dir, AUTOSCALE_TEST_FAULTS: '1' };
   const child = fork(MAIN, ['--id', '1', '--port', '0', '--work', '0', '--database-url', `sqlite:${join(dir, 'v.db')}`], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env });
   t.after(() => {

@@ -205,7 +205,7 @@ test('plain lines when stdout is not a TTY', async (t) => {
   await once(child, 'exit');
   assert.match(out, /^\+00:00 started +balancer http:\/\/127\.0\.0\.1:\d+/m);
   assert.match(out, /worker +1 :\d+ pid \d+ starting → ready/);
-  assert.match(out, /tick +cpu [\d.]+ % +instances 1 \(ready 1(, warming 1)?, desired 1\) +rpm \d+ .*hold: /);
+  assert.match(out, /tick +cpu [\d.]+ %( \(lab [\d.]+ %, other [\d.]+ %\))? +instances 1 \(ready 1(, warming 1)?, desired 1\) +rpm \d+ .*hold: /);
   assert.match(out, /stopped +received SIGTERM/);
 });
 
