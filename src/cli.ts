@@ -15,7 +15,7 @@ import { registerWhatIfCommands } from './commands/whatif.js';
 import { chooseDatabaseUrl, StoreLocationError, type StoreLocation } from './store/location.js';
 // load command registered here
 import { registerLoadCommand } from './loadgen/command.js';
-import { registerReportCommands } from './report/command.js';
+import { registerReportCommands } from './report/register.js';
 import { registerExperimentCommand } from './commands/experiment.js';
 import type { ControlRequest } from './control/protocol.js';
 import { LAB_HELP } from './runs/choose-lab.js';

@@ -7,13 +7,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join, resolve } from 'node:path';
-import type { Command } from 'commander';
-import type { CliIO, SetExitCode } from '../cli-io.js';
+import type { CliIO } from '../cli-io.js';
 import { UsageError } from '../errors.js';
 import { METRICS, type MetricName } from '../policy/metrics.js';
 import { EVENTS_FILE, listRunDirs, liveRunDirs, runsDir } from '../runs/paths.js';
 import { readExperimentRecord } from '../runs/experiment-record.js';
-import { DEFAULT_PRICE, type Price, type RunModel } from './aggregate.js';
+import type { RunModel } from './aggregate.js';
+import { DEFAULT_PRICE, type Price } from './price.js';
 import { renderHtml, type MetricLabel, type PageAssets, type ReplayExtra } from './render-html.js';
 import { renderMarkdown } from './render-md.js';
 import { loadRun } from './run-dir.js';
@@ -188,33 +188,22 @@ export function formatRuns(rows: RunRow[], root: string): string {
   return `runs in ${root}, newest first\n${[line(header), ...body.map(line)].join('\n')}\n`;
 }
 
-export function registerReportCommands(program: Command, io: CliIO, setExitCode: SetExitCode): void {
-  program
-    .command('report')
-    .description('Write report.html (offline charts) and report.md for a recorded run (default: the latest) into its run directory.')
-    .argument('[run-dir]', 'a run directory (default: the newest under $XDG_STATE_HOME/autoscale/runs/)')
-    .option('--open', 'open report.html in the default browser')
-    .option('--price-per-hour <amount>', `price of one worker-hour for the cost estimate (default ${DEFAULT_PRICE.currency} ${DEFAULT_PRICE.perHour}: one AWS t3.micro on demand in us-east-1)`)
-    .option('--currency <code>', 'currency of --price-per-hour (default USD)')
-    .action(async (arg: string | undefined, opts: { open?: boolean; pricePerHour?: string; currency?: string }) => {
-      const price = parsePrice(opts.pricePerHour, opts.currency);
-      const dir = resolveRunDir(arg, io.env);
-      const out = writeReport(dir, { price, env: io.env });
-      io.stdout.write(`${out.html}\n${out.md}\n`);
-      if (opts.open) {
-        const problem = await openInBrowser(out.html);
-        if (problem !== null) io.stderr.write(`${problem}\n`);
-      }
-      setExitCode(0);
-    });
+/** `autoscale report [run-dir]`: write the report of a run (default: the latest); resolves with the exit code. */
+export async function runReport(arg: string | undefined, opts: { open?: boolean; pricePerHour?: string; currency?: string }, io: CliIO): Promise<number> {
+  const price = parsePrice(opts.pricePerHour, opts.currency);
+  const dir = resolveRunDir(arg, io.env);
+  const out = writeReport(dir, { price, env: io.env });
+  io.stdout.write(`${out.html}\n${out.md}\n`);
+  if (opts.open) {
+    const problem = await openInBrowser(out.html);
+    if (problem !== null) io.stderr.write(`${problem}\n`);
+  }
+  return 0;
+}
 
-  program
-    .command('runs')
-    .description('List the recorded runs, newest first: start time, duration, policy, peak instances, requests, report present.')
-    .option('--json', 'one JSON array instead of the table')
-    .action((opts: { json?: boolean }) => {
-      const rows = listRuns(io.env);
-      io.stdout.write(opts.json ? JSON.stringify(rows) + '\n' : formatRuns(rows, runsDir(io.env)));
-      setExitCode(0);
-    });
+/** `autoscale runs`: the recorded runs, newest first. */
+export function runRuns(opts: { json?: boolean }, io: CliIO): number {
+  const rows = listRuns(io.env);
+  io.stdout.write(opts.json ? JSON.stringify(rows) + '\n' : formatRuns(rows, runsDir(io.env)));
+  return 0;
 }

@@ -6,7 +6,8 @@
 import { resolve } from 'node:path';
 import { liveRunDirs } from '../runs/paths.js';
 import { readRunDir } from '../runs/read.js';
-import { aggregate, type Price, type RunModel } from './aggregate.js';
+import { aggregate, type RunModel } from './aggregate.js';
+import type { Price } from './price.js';
 
 export interface LoadedRun {
   dir: string;

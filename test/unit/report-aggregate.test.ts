@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LabEvent, LabSettings, TrafficStats } from '../../src/events.js';
-import { aggregate, median, reactionTimes, workerLifecycle, type Price } from '../../src/report/aggregate.js';
+import { aggregate, median, reactionTimes, workerLifecycle } from '../../src/report/aggregate.js';
+import type { Price } from '../../src/report/price.js';
 import { parseEvents, parseLoad } from '../../src/runs/read.js';
 import { renderMarkdown } from '../../src/report/render-md.js';
 import { renderHtml, scriptJson } from '../../src/report/render-html.js';
