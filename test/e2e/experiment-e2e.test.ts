@@ -13,12 +13,11 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
 import type { ExperimentRecord } from '../../src/runs/experiment-record.js';
 import { freePort, isAlive, sleep, until } from '../helpers.js';
+import { launchChromium } from '../../harness/chromium.js';
 
 const BIN = fileURLToPath(new URL('../../bin/autoscale.js', import.meta.url));
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 interface Ran {
   code: number | null;
@@ -104,17 +103,8 @@ async function assertNothingLeft(ran: Ran): Promise<void> {
 }
 
 async function openInChromium(t: import('node:test').TestContext, html: string) {
-  const profile = mkdtempSync(join(tmpdir(), 'autoscale-chromium-'));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  t.after(async () => {
-    await browser.close();
-    rmSync(profile, { recursive: true, force: true });
-  });
+  const { context: browser, cleanup } = await launchChromium({ width: 1280, height: 900 });
+  t.after(cleanup);
   const page = await browser.newPage();
   const url = pathToFileURL(html).href;
   const requests: string[] = [];

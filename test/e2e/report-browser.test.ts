@@ -12,13 +12,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
 import { writeReport } from '../../src/report/command.js';
 import { runReplay } from '../../src/replay/run.js';
 import { freePort, isAlive, until } from '../helpers.js';
+import { CHROMIUM, launchChromium } from '../../harness/chromium.js';
 
 const BIN = fileURLToPath(new URL('../../bin/autoscale.js', import.meta.url));
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 test('a recorded run renders a report whose four charts draw data in Chromium, offline', { skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM} (.ci/run installs Debian's chromium)` }, async (t) => {
   const state = mkdtempSync(join(tmpdir(), 'autoscale-report-e2e-'));
@@ -55,19 +54,8 @@ test('a recorded run renders a report whose four charts draw data in Chromium, o
   const scales = readFileSync(join(runDir, 'events.ndjson'), 'utf8').split('\n').filter((l) => l.includes('"type":"scale"')).map((l) => JSON.parse(l) as { from: number; to: number });
   assert.ok(scales.length >= 1, 'the forced scale-out was recorded');
 
-  const profile = mkdtempSync(join(tmpdir(), 'autoscale-chromium-'));
-  // A fresh profile dir per run (playwright passes it as --user-data-dir).
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1200, height: 900 },
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  // Close Chromium before removing its profile: removing it first races Chromium's writes (ENOTEMPTY) and leaves the browser running.
-  t.after(async () => {
-    await browser.close();
-    rmSync(profile, { recursive: true, force: true });
-  });
+  const { context: browser, cleanup } = await launchChromium({ width: 1200, height: 900 });
+  t.after(cleanup);
   const page = await browser.newPage();
   const url = pathToFileURL(html).href;
   const requests: string[] = [];

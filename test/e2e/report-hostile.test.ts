@@ -15,12 +15,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { writeReport } from '../../src/report/command.js';
 import type { LabEvent } from '../../src/events.js';
 import { workerLifecycle } from '../../src/report/aggregate.js';
+import { CHROMIUM, launchChromium } from '../../harness/chromium.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const NO_STATE = { XDG_STATE_HOME: '/nonexistent-autoscale-test', HOME: '/nonexistent-autoscale-test' };
 
 /** Each payload calls the page's exposed binding `pwned` (or sets a global) if it ever runs, with its name. */
@@ -93,17 +93,8 @@ interface Opened {
 }
 
 async function browser(t: TestContext): Promise<Opened> {
-  const profile = mkdtempSync(join(tmpdir(), 'autoscale-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1200, height: 900 },
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  t.after(async () => {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
-  });
+  const { context: context, cleanup } = await launchChromium({ width: 1200, height: 900 });
+  t.after(cleanup);
   const fired: string[] = [];
   // The binding every payload would call: a call is a script that ran.
   await context.exposeBinding('pwned', (_source, what: unknown) => {

@@ -16,11 +16,10 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { freePort, isAlive, until } from '../helpers.js';
+import { CHROMIUM, launchChromium } from '../../harness/chromium.js';
 
 const BIN = fileURLToPath(new URL('../../bin/autoscale.js', import.meta.url));
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** One raw HTTP request (fetch would not let the test set Host). */
 function http(port: number, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string }> {
@@ -80,15 +79,8 @@ test('the live page: points every second, controls through the operator as "web"
   assert.doesNotMatch(home.body, /<script>|<style>|\son\w+=/i, 'no inline script, style or handler');
   assert.equal(lines().filter((e) => e.type === 'command').length, 0, 'no refused request reached the operator');
 
-  const profile = mkdtempSync(join(tmpdir(), 'autoscale-chromium-'));
-  t.after(() => rmSync(profile, { recursive: true, force: true }));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1400, height: 1000 },
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  t.after(() => browser.close());
+  const { context: browser, cleanup } = await launchChromium({ width: 1400, height: 1000 });
+  t.after(cleanup);
   const page = await browser.newPage();
   const foreign: string[] = [];
   const errors: string[] = [];
