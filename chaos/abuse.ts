@@ -5,9 +5,15 @@
  * count and time.
  */
 import net from 'node:net';
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Pool } from 'undici';
-import { Daemon, runLoad } from '../harness/daemon.js';
+import { BIN, Daemon, runLoad, type Event } from '../harness/daemon.js';
+import { CHROMIUM } from '../harness/chromium.js';
+import { browser, hostileLoad, hostileRun } from '../harness/hostile-run.js';
+import { MAX_PIPELINED_REQUESTS } from '../src/http-limits.js';
 import { freePort, isAlive, procStats, sleep, waitFor } from '../harness/process.js';
 import type { ChaosContext } from './faults.js';
 import { Recorder, seconds, type ScenarioResult } from './report.js';
@@ -381,4 +387,176 @@ export async function loopbackOnly(_ctx: ChaosContext): Promise<ScenarioResult> 
   });
 }
 
-export const ABUSE = [slowClients, hostileHttp, connectionFlood, loopbackOnly];
+// A5, A6 ────────────────────────────────────────────────────────────────────
+
+const pipelinedGets = (n: number): string => 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(n);
+const countOf = (text: string, what: string): number => text.split(what).length - 1;
+
+/** `n` pipelined GETs in one write; `closeAfterMs` null: read until the server closes (or `ms`); else the client vanishes after that long. */
+async function pipeline(port: number, n: number, closeAfterMs: number | null, ms = 15_000): Promise<{ text: string; closedByServer: boolean; ms: number }> {
+  const s = net.connect(port, '127.0.0.1');
+  s.on('error', () => {});
+  await new Promise<void>((resolve, reject) => s.once('connect', resolve).once('error', reject));
+  let text = '';
+  s.setEncoding('latin1').on('data', (d: string) => (text += d));
+  const t0 = Date.now();
+  const closed = new Promise<boolean>((r) => s.once('close', () => r(true)));
+  s.write(pipelinedGets(n));
+  const closedByServer = closeAfterMs === null ? await Promise.race([closed, sleep(ms).then(() => false)]) : (await sleep(closeAfterMs), false);
+  s.destroy();
+  return { text, closedByServer, ms: Date.now() - t0 };
+}
+
+/** One plain GET / on a fresh connection: its status (0 on error) and how long it took. */
+async function timedGet(url: string, timeoutMs = 30_000): Promise<{ status: number; ms: number }> {
+  const t0 = Date.now();
+  try {
+    const res = await fetch(`${url}/`, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.arrayBuffer();
+    return { status: res.status, ms: Date.now() - t0 };
+  } catch {
+    return { status: 0, ms: Date.now() - t0 };
+  }
+}
+
+export async function pipelineVanishes(ctx: ChaosContext): Promise<ScenarioResult> {
+  const r = new Recorder('A5 pipelining client that vanishes (L7)');
+  const n = 3000;
+  return withDaemon(['--min', '1', '--max', '1', '--interval', '1', '--work', '10'], async (d) => {
+    try {
+      await d.waitReady(1);
+      await waitFor('a tick', () => d.of('tick').length > 0, 10_000);
+      // The client writes 3,000 GETs in one packet and is gone 300 ms later.
+      const gone = await pipeline(d.port, n, 300);
+      const goneAt = Date.now();
+      const inFlightOf = (e: Event) => Number((e.traffic as { inFlight?: number } | undefined)?.inFlight ?? NaN);
+      // The first tick that starts after the client left and says nothing is in flight.
+      const idle = await waitFor('in-flight back to 0', () => d.of('tick').some((e) => d.wallTime(e) > goneAt + 200 && inFlightOf(e) === 0), ctx.short ? 8000 : 15_000).then(
+        () => d.wallTime(d.of('tick').find((e) => d.wallTime(e) > goneAt + 200 && inFlightOf(e) === 0)!) - goneAt,
+        () => NaN,
+      );
+      const after = await timedGet(d.url);
+      // Past the limit: 32 answered, then one 503 with Connection: close.
+      const over = await pipeline(d.port, 2 * MAX_PIPELINED_REQUESTS, null);
+      const ok200 = countOf(over.text, 'HTTP/1.1 200');
+      const refused = countOf(over.text, 'HTTP/1.1 503');
+      const lastTick = d.of('tick').at(-1);
+      r.requests = n + 1 + 2 * MAX_PIPELINED_REQUESTS;
+      r.failed = n - countOf(gone.text, 'HTTP/1.1 200') + (after.status === 200 ? 0 : 1) + (2 * MAX_PIPELINED_REQUESTS - ok200);
+      r.expected = `the vanished ones, ${MAX_PIPELINED_REQUESTS} past the limit`;
+      r.recover = `in flight 0 after ${Number.isFinite(idle) ? seconds(idle) : '> 8 s'}; next GET ${seconds(after.ms)}`;
+      r.note(`answered before the client left: ${countOf(gone.text, 'HTTP/1.1 200')}; in flight at the last tick ${lastTick === undefined ? '?' : inFlightOf(lastTick)}`);
+      r.check("the balancer's in-flight returns to 0 within 5 s of the client leaving", Number.isFinite(idle) && idle <= 5000, Number.isFinite(idle) ? seconds(idle) : 'not within the wait');
+      r.check('a normal request right after is answered quickly (200 in < 2 s)', after.status === 200 && after.ms < 2000, `${after.status || 'no answer'} in ${seconds(after.ms)}`);
+      r.check(
+        `${2 * MAX_PIPELINED_REQUESTS} pipelined: ${MAX_PIPELINED_REQUESTS} answered, then one 503 AS_ERR_PIPELINE_LIMIT and the connection closes`,
+        ok200 === MAX_PIPELINED_REQUESTS && refused === 1 && /"code":"AS_ERR_PIPELINE_LIMIT"/.test(over.text) && over.closedByServer,
+        `200 × ${ok200}, 503 × ${refused}, closed by the server: ${over.closedByServer}`,
+      );
+      r.check('the lab still serves', (await timedGet(d.url)).status === 200 && isAlive(d.pid!));
+      return r.done();
+    } catch (err) {
+      return r.crashed(err);
+    }
+  });
+}
+
+export async function pipelineL4(ctx: ChaosContext): Promise<ScenarioResult> {
+  const r = new Recorder('A6 one pipelined packet under L4');
+  const workers = 2;
+  // 81 KB: 3,000 GETs of 27 bytes.
+  const n = 3000;
+  return withDaemon(['--balancer', 'l4', '--min', String(workers), '--max', String(workers), '--interval', '1', '--work', '10'], async (d) => {
+    try {
+      await d.waitReady(workers);
+      const before = d.ready().map((w) => ({ id: w.id, pid: w.pid }));
+      const t0 = Date.now();
+      // L4 hands each connection to a worker in turn: one packet per worker.
+      const sent = await Promise.all(before.map(() => pipeline(d.port, n, null, 15_000)));
+      // Long enough for the supervisor to call a worker hung (missed heartbeats) had its event loop been stuck.
+      await sleep(ctx.short ? 6000 : 12_000);
+      const events = d.events.filter((e) => d.wallTime(e) >= t0 - 50);
+      const ids = new Set(before.map((w) => w.id));
+      const lost = events.filter((e) => e.type === 'worker' && ids.has(Number(e.id)) && ['crashed', 'stopping', 'exited', 'draining'].includes(String(e.state)));
+      const unhealthy = events.filter((e) => e.type === 'health' && (e.healthy === false || /hung/i.test(String(e.detail ?? ''))));
+      const next = await timedGet(d.url);
+      const answered = sent.reduce((a, s) => a + countOf(s.text, 'HTTP/1.1 200'), 0);
+      r.requests = n * sent.length + 1;
+      r.failed = n * sent.length - answered + (next.status === 200 ? 0 : 1);
+      r.expected = `all but ≤ ${MAX_PIPELINED_REQUESTS} per packet`;
+      r.recover = `packets closed after ${sent.map((s) => seconds(s.ms)).join(', ')}; next GET ${seconds(next.ms)}`;
+      r.check('each worker closes the connection at once (< 8 s), running ≤ 32 of it', sent.every((s) => s.closedByServer && s.ms < 8000 && countOf(s.text, 'HTTP/1.1 200') <= MAX_PIPELINED_REQUESTS), sent.map((s) => `${countOf(s.text, 'HTTP/1.1 200')} answered, closed ${s.closedByServer} after ${seconds(s.ms)}`).join('; '));
+      r.check('no worker is killed or replaced', lost.length === 0 && before.every((w) => w.pid !== undefined && isAlive(w.pid)), lost.map((e) => `worker ${e.id} ${e.state}: ${e.detail}`).join('; '));
+      r.check("no worker is called hung or unhealthy", unhealthy.length === 0, unhealthy.map((e) => `worker ${e.id}: ${e.detail}`).join('; '));
+      r.check('the next request gets 200, not 503', next.status === 200, `${next.status || 'no answer'} in ${seconds(next.ms)}`);
+      return r.done();
+    } catch (err) {
+      return r.crashed(err);
+    }
+  });
+}
+
+// A7 ────────────────────────────────────────────────────────────────────────
+
+/** `autoscale report <dir>` as a child process; resolves its exit code and output. */
+function reportCli(dir: string, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const none = join(dir, 'no-state');
+  const child = spawn(process.execPath, [BIN, 'report', dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_STATE_HOME: none, HOME: none } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b) => (stdout += String(b)));
+  child.stderr.on('data', (b) => (stderr += String(b)));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return new Promise((resolve) =>
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+}
+
+export async function hostileReport(_ctx: ChaosContext): Promise<ScenarioResult> {
+  const r = new Recorder('A7 hostile recording through report');
+  const dir = mkdtempSync(join(tmpdir(), 'autoscale-chaos-hostile-'));
+  r.expected = 'no script, no request';
+  try {
+    writeFileSync(join(dir, 'events.ndjson'), hostileRun());
+    writeFileSync(join(dir, 'load.ndjson'), hostileLoad);
+    const t0 = Date.now();
+    const out = await reportCli(dir);
+    const html = join(dir, 'report.html');
+    const md = join(dir, 'report.md');
+    r.recover = `report in ${seconds(Date.now() - t0)}`;
+    r.check('autoscale report exits 0 and writes report.html and report.md', out.code === 0 && existsSync(html) && existsSync(md), `exit ${out.code}; ${out.stderr.trim().split('\n').at(-1) ?? ''}`);
+    if (existsSync(md)) {
+      const text = readFileSync(md, 'utf8');
+      const raw = /(?<!\\)<(script|img)\b/i.exec(text);
+      r.check('report.md has no raw <script or <img', raw === null, raw === null ? '' : `…${text.slice(Math.max(0, raw.index - 40), raw.index + 40)}…`);
+    }
+    if (!existsSync(CHROMIUM)) {
+      r.check('Chromium is available to open report.html', false, `no Chromium at ${CHROMIUM}`);
+    } else if (existsSync(html)) {
+      const b = await browser();
+      try {
+        const page = await b.open(html);
+        // The page's own script draws its four charts: it ran; the payloads must not have.
+        const drawn = await page.page.waitForFunction(() => (window as unknown as { __charts?: unknown[] }).__charts?.length === 4, undefined, { timeout: 10_000 }).then(() => true, () => false);
+        const global = await page.page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned !== undefined);
+        r.check('the page itself ran (its charts drawn)', drawn && page.errors.length === 0, page.errors.join('; '));
+        r.check('no payload ran in Chromium', page.fired.length === 0 && !global, page.fired.join('; '));
+        r.check('no request left the page', page.requests.length === 0, page.requests.join(' '));
+        r.check('the page did not navigate', page.finalUrl === page.url, page.finalUrl);
+      } finally {
+        await b.close();
+      }
+    }
+    r.failed = r.checks.filter((c) => !c.ok).length;
+    return r.done();
+  } catch (err) {
+    return r.crashed(err);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const ABUSE = [slowClients, hostileHttp, connectionFlood, loopbackOnly, pipelineVanishes, pipelineL4, hostileReport];

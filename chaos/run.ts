@@ -1,6 +1,7 @@
 /**
  * `npm run chaos`: every fault and abuse scenario of issue 14 (and the operating
- * ones of issue 19: two labs, a control-socket flood) against a real
+ * ones of issue 19: two labs, a control-socket flood; and its abuse rows A5–A7:
+ * pipelining in L7 and L4, a hostile recording through report) against a real
  * lab on loopback, then one table (scenario, requests, failed, expected, time
  * to recover, verdict). `-- --only 1,3` runs some; `-- --short` uses the
  * test durations; `-- --soak 600` runs the leak soak instead. Exit 1 if any
