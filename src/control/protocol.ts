@@ -89,7 +89,9 @@ export function parseRequest(line: string): Parsed {
   }
 }
 
-const text = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_EXPERIMENT_TEXT && !/[\u0000-\u001f]/.test(v);
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f]/;
+const text = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_EXPERIMENT_TEXT && !CONTROL_CHARS.test(v);
 const TEXT_RULE = `a one-line string of 1–${MAX_EXPERIMENT_TEXT} characters`;
 
 /** An experiment status as sent, or what is wrong with it (one line). */
