@@ -281,7 +281,9 @@ export async function runArm(exp: Experiment, arm: Arm, armDir: string, deps: Ar
       return { status: 'interrupted', offsetSec, fired, error, startArgs };
     }
     // 3. The load window is the timeline's: a load still running (it started late on a busy host) stops now.
-    // One more tick is recorded, then the lab stops.
+    // One more tick is recorded, then the lab stops (said once more, so the page does not wait for an event that has passed).
+    phase = 'load over: the lab stops after one more tick';
+    tick();
     await stopLoads();
     await sleep(Math.min(3000, Number(arm.settings.interval ?? 3) * 1000), deps.signal);
     await cleanup();
