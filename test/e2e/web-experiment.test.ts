@@ -7,10 +7,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { get, type IncomingMessage } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,4 +91,80 @@ test('a lab without its page accepts an experiment request and ignores it', asyn
   const { socket } = await startLab(t, 0);
   const r = await sendRequest(socket, { cmd: 'experiment', status: { name: 'x', arm: 'a', phase: 'p', next: null } });
   assert.deepEqual([r.ok, r.message], [true, 'no live page on this lab: experiment status ignored']);
+});
+
+test('autoscale experiment: each arm\'s page shows the experiment, its arm, phase and next event; a clashing --web-port is one line, exit 2', async (t) => {
+  const state = mkdtempSync(join(tmpdir(), 'autoscale-web-exp-run-'));
+  t.after(() => rmSync(state, { recursive: true, force: true }));
+  const env = { ...process.env, XDG_STATE_HOME: state };
+  const file = join(state, 'lesson.yaml');
+  writeFileSync(
+    file,
+    [
+      'title: Banner check',
+      'teaches: The page shows the lesson.',
+      'arms:',
+      '  - name: one',
+      '    metric: concurrency',
+      '  - name: two',
+      '    metric: concurrency',
+      'load:',
+      '  - profile: constant',
+      '    threads: 2',
+      '    duration: 8',
+      '  - profile: constant',
+      '    threads: 3',
+      '    duration: 8',
+      'events:',
+      '  - at: 12',
+      '    action: pause',
+      'expect:',
+      '  - clientErrors: "<= 1000"',
+      '',
+    ].join('\n'),
+  );
+  const port = await freePort();
+  const clash = spawnSync(process.execPath, [BIN, 'experiment', file, '--port', String(port), '--web-port', String(port)], { encoding: 'utf8', env, timeout: 30_000 });
+  assert.equal(clash.status, 2, clash.stderr);
+  assert.equal(clash.stderr, `error: --web-port (${port}) must differ from --port (arm one)\n`);
+
+  const webPort = await freePort();
+  // --quick: a short pause before arm 2 on this busy host (the times stay as written: the file fits in 90 s).
+  const args = ['experiment', file, '--quick', '--json', '--port', String(port), '--base-port', String(await freePort()), '--metrics-port', '0', '--web-port', String(webPort)];
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let stdout = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  const exited = new Promise((r) => child.once('exit', r));
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+  const lives = () =>
+    stdout
+      .split('\n')
+      .filter((l) => l.includes('"type":"live"'))
+      .map((l) => JSON.parse(l) as { arm: number; live: { page: string | null; offsetSec: number; next: { at: number; label: string } | null } });
+  // The page of arm 2 (its own lab, its own token), as the experiment reports it.
+  await until('arm 2 running with its page', () => lives().some((e) => e.arm === 2 && e.live.page !== null), 90_000);
+  const live = lives().find((e) => e.arm === 2 && e.live.page !== null)!.live;
+  assert.match(live.page!, new RegExp(`^http://127\\.0\\.0\\.1:${webPort}/\\?token=`));
+  const res = await stream(new URL(live.page!), '/events');
+  let got = '';
+  res.on('data', (d) => (got += d));
+  t.after(() => res.destroy());
+  await until('the hello', () => /^event: hello\ndata: .*\n\n/m.test(got), 10_000);
+  const banner = JSON.parse(/^event: hello\ndata: (.*)$/m.exec(got)![1]).experiment as { name: string; arm: string; phase: string; next: { t: number; what: string } | null; detail: string };
+  assert.equal(banner.name, 'lesson');
+  assert.equal(banner.arm, 'two');
+  assert.equal(banner.detail, 'arm 2 of 2');
+  assert.match(banner.phase, /threads|starting the lab/);
+  // The next event on the lab's clock: the timeline's time (the file's, times the --quick factor) plus when the arm's load began.
+  const factor = (JSON.parse(stdout.split('\n').find((l) => l.includes('"type":"experiment"'))!) as { timeFactor: number }).timeFactor;
+  const times = [0, 8, 12, 16].map((s) => Math.round((live.offsetSec + s * factor) * 1000));
+  assert.ok(banner.next !== null && times.includes(banner.next.t), JSON.stringify({ banner, live, times }));
+  // At the end of the load the page is told so, with nothing left to wait for.
+  await until('the load-over banner', () => got.includes('"phase":"load over: the lab stops after one more tick","next":null'), 60_000);
+  assert.equal(await exited, 0);
 });
