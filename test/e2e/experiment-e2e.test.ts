@@ -152,7 +152,7 @@ test('noisy-neighbour --quick: two real arms, the hog as a timed event, claims c
   assert.match(ran.stderr, /claims: \d+ of 4 met/);
   assert.ok(existsSync(join(ran.dir, 'experiment.md')));
   // `autoscale runs` lists the experiment's directory.
-  const runs = spawnSync(process.execPath, [BIN, 'runs'], { encoding: 'utf8', env: { ...process.env, XDG_STATE_HOME: join(ran.dir, '../..', '../..', '../..') } });
+  const runs = spawnSync(process.execPath, [BIN, 'runs'], { encoding: 'utf8', env: { ...process.env, XDG_STATE_HOME: join(ran.dir, '..', '..', '..') } });
   assert.match(runs.stdout, /experiment noisy-neighbour: 2\/2 arms finished/);
   await assertNothingLeft(ran);
 
