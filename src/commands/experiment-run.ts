@@ -9,9 +9,11 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { CliIO } from '../cli-io.js';
-import { ExperimentFileError } from '../errors.js';
+import { ExperimentFileError, UsageError } from '../errors.js';
 import { BUILT_INS, builtInText, isBuiltIn } from '../experiment/catalogue.js';
-import { parseExperiment, type Experiment } from '../experiment/schema.js';
+import { armConfig, parseExperiment, type Experiment } from '../experiment/schema.js';
+import type { ArmPorts } from '../experiment/run-arm.js';
+import { webPortConflict } from '../web/options.js';
 import { progressLine } from '../experiment/progress.js';
 import { armOverheadSec, runExperiment, type ExperimentProgress } from '../experiment/run.js';
 import { running } from './running.js';
@@ -56,7 +58,16 @@ export function formatCatalogue(): string {
   return `${[line(header), ...rows.map(line)].join('\n')}\n\nrun one: autoscale experiment <name> [--quick]; start your own: autoscale experiment show <name> > my-lesson.yaml\n`;
 }
 
-export async function runLive(loaded: ReturnType<typeof loadExperiment>, ports: { port: number; basePort: number; metricsPort: number }, opts: ExperimentFlags, io: CliIO): Promise<number> {
+/** A chosen --web-port that clashes with an arm's own ports (its workers' range depends on the arm's max): a usage error. */
+export function checkWebPort(exp: Experiment, ports: ArmPorts): void {
+  if (ports.webPort === null || ports.webPort === 0) return;
+  for (const arm of exp.arms) {
+    const conflict = webPortConflict(ports.webPort, armConfig(arm, { port: ports.port, basePort: ports.basePort, metricsPort: ports.metricsPort }));
+    if (conflict !== null) throw new UsageError(`${conflict} (arm ${arm.name})`);
+  }
+}
+
+export async function runLive(loaded: ReturnType<typeof loadExperiment>, ports: ArmPorts, opts: ExperimentFlags, io: CliIO): Promise<number> {
   const controller = new AbortController();
   const children = new Set<ChildProcess>();
   const killAllSync = () => {
@@ -75,6 +86,7 @@ export async function runLive(loaded: ReturnType<typeof loadExperiment>, ports: 
   const tty = io.stderr.isTTY === true && !opts.json;
   let lastPlain = 0;
   let statusShown = false;
+  let pageShown = false;
   const clear = () => {
     if (statusShown) io.stderr.write('\r\x1b[K');
     statusShown = false;
@@ -98,9 +110,15 @@ export async function runLive(loaded: ReturnType<typeof loadExperiment>, ports: 
         say(`arm ${e.arm}: ${e.message}`);
         break;
       case 'arm-start':
+        pageShown = false;
         say(`arm ${e.arm} of ${exp.arms.length}: ${e.name} (load average ${e.loadAverage.map((v) => v.toFixed(2)).join(' ')}) → ${e.runDir}`);
         break;
       case 'live': {
+        // Each arm's lab has its own page (and token): its URL once per arm, where the lesson can follow it.
+        if (!pageShown && e.live.page !== null) {
+          pageShown = true;
+          say(`arm ${e.arm}: live page ${e.live.page}`);
+        }
         const line = progressLine({ arm: e.arm, arms: exp.arms.length, armName: e.name, loadSec: exp.loadSec, overheadSec: armOverheadSec(opts.quick === true), live: e.live });
         if (tty) {
           const width = (io.stdout.columns ?? 120) - 1;

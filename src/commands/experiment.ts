@@ -9,6 +9,7 @@ import { UsageError } from '../errors.js';
 import { DEFAULTS } from '../settings/config.js';
 import { parseInteger } from '../parse-int.js';
 import { BUILT_INS, builtInText } from '../experiment/catalogue.js';
+import { DEFAULT_WEB_PORT } from '../web/options.js';
 
 interface Opts {
   list?: boolean;
@@ -17,6 +18,7 @@ interface Opts {
   port?: string;
   basePort?: string;
   metricsPort?: string;
+  webPort?: string;
 }
 
 function port(flag: string, raw: string | undefined, fallback: number, min: number): number {
@@ -38,6 +40,7 @@ export function registerExperimentCommand(program: Command, io: CliIO, setExitCo
     .option('--port <port>', `balancer port of every arm (default ${DEFAULTS.port})`)
     .option('--base-port <port>', `first worker port of every arm (default ${DEFAULTS.basePort})`)
     .option('--metrics-port <port>', `metrics port of every arm, 0 disables (default ${DEFAULTS.metricsPort})`)
+    .option('--web-port <port>', `live page port of every arm, 0 turns the page off (default ${DEFAULT_WEB_PORT}; if that one is taken the arms run without the page); the page shows the experiment's arm, phase and next event`)
     .action(async (target: string | undefined, name: string | undefined, opts: Opts) => {
       const run = await import('./experiment-run.js');
       if (opts.list) {
@@ -55,8 +58,12 @@ export function registerExperimentCommand(program: Command, io: CliIO, setExitCo
         port: port('--port', opts.port, DEFAULTS.port, 0),
         basePort: port('--base-port', opts.basePort, DEFAULTS.basePort, 1024),
         metricsPort: port('--metrics-port', opts.metricsPort, DEFAULTS.metricsPort, 0),
+        // Not given: not passed on, so each arm's lab uses its default (a taken default port costs only the page).
+        webPort: opts.webPort === undefined ? null : port('--web-port', opts.webPort, DEFAULT_WEB_PORT, 0),
       };
       const loaded = run.loadExperiment(target, opts.quick === true);
+      // A --web-port clashing with an arm's ports would fail every arm: one line before anything starts.
+      run.checkWebPort(loaded.exp, ports);
       setExitCode(await run.runLive(loaded, ports, opts, io));
     });
 }

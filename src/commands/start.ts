@@ -107,6 +107,8 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     }
     throw err;
   }
+  // The experiment runner's `experiment` requests (control socket) show on the page's banner.
+  if (web !== null) lab.operator.showExperimentOn((status) => web.setExperiment(status));
   running.add(lab);
   // A closed stdout (`autoscale start | head -1`, a terminal gone) ends the output quietly and stops the lab
   // cleanly: workers drained, the run recorded to its `stopped` line, the summary on stderr.

@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ErrorCode } from '../errors.js';
 import type { CommandSource, LabEvent, LabSettings, ScaleAction, TickEvent, WorkerSnapshot, WorkerState } from '../events.js';
-import { describeRequest, type ControlRequest } from './protocol.js';
+import { describeRequest, type ControlRequest, type ExperimentStatus } from './protocol.js';
 import { rollingRefresh, type RefreshTarget } from './refresh.js';
 import { REFRESH_HOLD } from '../policy/step.js';
 
@@ -103,6 +103,7 @@ export class Operator {
   readonly #lab: OperableLab;
   #lastTick: TickEvent | null = null;
   #refreshing = false;
+  #showExperiment: ((status: ExperimentStatus | null) => void) | null = null;
 
   constructor(lab: OperableLab) {
     this.#lab = lab;
@@ -111,6 +112,15 @@ export class Operator {
 
   get refreshing(): boolean {
     return this.#refreshing;
+  }
+
+  /**
+   * Where an `experiment` request goes: the live page's banner, when `autoscale start` opened the page
+   * (it passes the page's setter in, so control does not know the page). Without one, such a request
+   * is accepted and ignored.
+   */
+  showExperimentOn(show: ((status: ExperimentStatus | null) => void) | null): void {
+    this.#showExperiment = show;
   }
 
   /** A message on the control socket that is no command at all: logged as a refused command. */
@@ -139,6 +149,13 @@ export class Operator {
     };
     const lab = this.#lab;
     if (cmd.cmd === 'status') return accept('status sent', this.status());
+    // The experiment runner's note for the page (up to once a second): shown, not an operator action, so no
+    // 'command' event (the run's log keeps the experiment's own timed events, which are commands).
+    if (cmd.cmd === 'experiment') {
+      if (this.#showExperiment === null) return { ok: true, message: 'no live page on this lab: experiment status ignored' };
+      this.#showExperiment(cmd.status);
+      return { ok: true, message: cmd.status === null ? 'experiment banner cleared' : 'experiment status shown on the live page' };
+    }
     if (lab.stopping()) return refuse('the lab is stopping');
     const { min, max } = lab.settings;
     switch (cmd.cmd) {

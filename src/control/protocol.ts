@@ -20,9 +20,30 @@ export type ControlRequest =
   | { cmd: 'pause' }
   | { cmd: 'resume' }
   | { cmd: 'refresh'; minHealthy: number }
-  | { cmd: 'stop' };
+  | { cmd: 'stop' }
+  | { cmd: 'experiment'; status: ExperimentStatus | null };
 
-export const COMMAND_NAMES = ['status', 'scale', 'pause', 'resume', 'refresh', 'stop'] as const;
+export const COMMAND_NAMES = ['status', 'scale', 'pause', 'resume', 'refresh', 'stop', 'experiment'] as const;
+
+/**
+ * What the experiment runner (`autoscale experiment`) tells the lab it drives, for the live page's
+ * banner (docs/web.md): `{"cmd":"experiment","status":{…}}`, or `"status":null` once it is over.
+ */
+export interface ExperimentStatus {
+  /** The experiment's name or file. */
+  name: string;
+  /** The arm (policy variant) running now, e.g. "target 50" or "B". */
+  arm: string;
+  /** e.g. "warm-up", "load", "cool-down". */
+  phase: string;
+  /** The next scheduled event: ms since the lab started, and what it is. */
+  next: { t: number; what: string } | null;
+  /** Anything else worth a line, e.g. "arm 2 of 3, repetition 1 of 5". */
+  detail?: string;
+}
+
+/** Longest text accepted in an experiment status field (it is shown on a banner). */
+export const MAX_EXPERIMENT_TEXT = 200;
 
 export type ControlReply =
   | { type: 'progress'; message: string }
@@ -59,9 +80,37 @@ export function parseRequest(line: string): Parsed {
       }
       return { ok: true, request: { cmd: 'refresh', minHealthy: p } };
     }
+    case 'experiment': {
+      const checked = parseExperimentStatus(m.status);
+      return typeof checked === 'string' ? { ok: false, message: `experiment: ${checked}` } : { ok: true, request: { cmd: 'experiment', status: checked } };
+    }
     default:
       return { ok: false, message: `unknown command ${JSON.stringify(m.cmd)} (expected one of: ${COMMAND_NAMES.join(', ')})` };
   }
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f]/;
+const text = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_EXPERIMENT_TEXT && !CONTROL_CHARS.test(v);
+const TEXT_RULE = `a one-line string of 1–${MAX_EXPERIMENT_TEXT} characters`;
+
+/** An experiment status as sent, or what is wrong with it (one line). */
+function parseExperimentStatus(v: unknown): ExperimentStatus | null | string {
+  if (v === null) return null;
+  if (v === undefined) return '"status" is missing (an object, or null when the experiment is over)';
+  if (typeof v !== 'object' || Array.isArray(v)) return `"status" must be an object or null (received ${JSON.stringify(v)})`;
+  const s = v as Record<string, unknown>;
+  for (const k of ['name', 'arm', 'phase'] as const) if (!text(s[k])) return `"status.${k}" must be ${TEXT_RULE} (received ${JSON.stringify(s[k])?.slice(0, 60)})`;
+  if (s.detail !== undefined && !text(s.detail)) return `"status.detail" must be ${TEXT_RULE} when given (received ${JSON.stringify(s.detail)?.slice(0, 60)})`;
+  let next: ExperimentStatus['next'] = null;
+  if (s.next !== null) {
+    const n = s.next as Record<string, unknown> | undefined;
+    if (typeof n !== 'object' || n === null || Array.isArray(n)) return `"status.next" must be {"t": ms since the lab started, "what": text} or null (received ${JSON.stringify(s.next)?.slice(0, 60)})`;
+    if (typeof n.t !== 'number' || !Number.isFinite(n.t) || n.t < 0) return `"status.next.t" must be a number of ms >= 0 since the lab started (received ${JSON.stringify(n.t)})`;
+    if (!text(n.what)) return `"status.next.what" must be ${TEXT_RULE} (received ${JSON.stringify(n.what)?.slice(0, 60)})`;
+    next = { t: n.t, what: n.what };
+  }
+  return { name: s.name as string, arm: s.arm as string, phase: s.phase as string, next, ...(s.detail === undefined ? {} : { detail: s.detail as string }) };
 }
 
 /** How a request reads in the event log: "scale 4", "refresh --min-healthy 90". */
@@ -71,6 +120,8 @@ export function describeRequest(r: ControlRequest): string {
       return `scale ${r.n}`;
     case 'refresh':
       return `refresh --min-healthy ${r.minHealthy}`;
+    case 'experiment':
+      return r.status === null ? 'experiment over' : `experiment ${r.status.name}: arm ${r.status.arm}, ${r.status.phase}`;
     default:
       return r.cmd;
   }

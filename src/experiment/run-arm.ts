@@ -23,6 +23,8 @@ export interface ArmPorts {
   port: number;
   basePort: number;
   metricsPort: number;
+  /** --web-port of every arm's live page; null: not passed (the lab's default: the page on when its port is free). */
+  webPort: number | null;
 }
 
 export interface ArmLive {
@@ -30,6 +32,10 @@ export interface ArmLive {
   elapsed: number;
   phase: string;
   next: { at: number; label: string } | null;
+  /** Seconds after the lab's start at which this arm's load began: timeline times + this = the lab's clock. */
+  offsetSec: number;
+  /** The arm's live page (its URL with the token, as the lab printed it), or null when it has none. */
+  page: string | null;
   instances: number;
   ready: number;
   rps: number;
@@ -66,7 +72,8 @@ const STOP_DEADLINE_MS = 30_000;
 interface LabView {
   startedAt: number | null;
   workers: Map<number, { pid: number | undefined; state: string }>;
-  live: Omit<ArmLive, 'elapsed' | 'phase' | 'next'>;
+  live: Omit<ArmLive, 'elapsed' | 'phase' | 'next' | 'offsetSec' | 'page'>;
+  page: string | null;
   stderr: string[];
   exited: boolean;
   exitCode: number | null;
@@ -117,9 +124,9 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 export async function runArm(exp: Experiment, arm: Arm, armDir: string, deps: ArmDeps): Promise<ArmOutcome> {
   const { ports } = deps;
-  const startArgs = ['start', '--json', '--no-dashboard', '--run-dir', armDir, '--port', String(ports.port), '--base-port', String(ports.basePort), '--metrics-port', String(ports.metricsPort), ...startFlags(arm.settings)];
+  const startArgs = ['start', '--json', '--no-dashboard', '--run-dir', armDir, '--port', String(ports.port), '--base-port', String(ports.basePort), '--metrics-port', String(ports.metricsPort), ...(ports.webPort === null ? [] : ['--web-port', String(ports.webPort)]), ...startFlags(arm.settings)];
   const fired: FiredStep[] = [];
-  const view: LabView = { startedAt: null, workers: new Map(), live: { instances: 0, ready: 0, rps: 0, errors: 0 }, stderr: [], exited: false, exitCode: null };
+  const view: LabView = { startedAt: null, workers: new Map(), live: { instances: 0, ready: 0, rps: 0, errors: 0 }, stderr: [], exited: false, exitCode: null, page: null };
   const env = needsFaults(exp) ? { ...deps.env, AUTOSCALE_TEST_FAULTS: '1' } : deps.env;
   const lab = spawn(process.execPath, [deps.bin, ...startArgs], { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
   deps.track(lab);
@@ -127,6 +134,8 @@ export async function runArm(exp: Experiment, arm: Arm, armDir: string, deps: Ar
   lab.once('error', () => ((view.exited = true), undefined));
   createInterface({ input: lab.stdout! }).on('line', (line) => onLabLine(view, line));
   createInterface({ input: lab.stderr! }).on('line', (line) => {
+    const page = /^live page: (http\S+)$/.exec(line);
+    if (page !== null) view.page = page[1];
     view.stderr.push(line);
     if (view.stderr.length > 20) view.stderr.shift();
   });
@@ -249,10 +258,13 @@ export async function runArm(exp: Experiment, arm: Arm, armDir: string, deps: Ar
     timeline = new TimelineRunner(buildTimeline(exp), deps.scheduler ?? realScheduler, act);
     offsetSec = labAt();
     timeline.start();
-    const live = setInterval(() => {
+    const tick = () => {
       const next = timeline!.upcoming();
-      deps.onLive({ elapsed: timeline!.elapsed(), phase, next: next === null ? null : { at: next.at, label: describeStep(next) }, ...view.live });
-    }, 1000);
+      deps.onLive({ elapsed: timeline!.elapsed(), phase, next: next === null ? null : { at: next.at, label: describeStep(next) }, offsetSec: offsetSec!, page: view.page, ...view.live });
+    };
+    // Once as soon as the lab is ready and the timeline runs (the page's banner appears at once), then every second.
+    tick();
+    const live = setInterval(tick, 1000);
     const onAbort = () => timeline!.stop();
     deps.signal.addEventListener('abort', onAbort, { once: true });
     const labGone = labExited.then(() => 'lab-exited' as const);
@@ -269,7 +281,9 @@ export async function runArm(exp: Experiment, arm: Arm, armDir: string, deps: Ar
       return { status: 'interrupted', offsetSec, fired, error, startArgs };
     }
     // 3. The load window is the timeline's: a load still running (it started late on a busy host) stops now.
-    // One more tick is recorded, then the lab stops.
+    // One more tick is recorded, then the lab stops (said once more, so the page does not wait for an event that has passed).
+    phase = 'load over: the lab stops after one more tick';
+    tick();
     await stopLoads();
     await sleep(Math.min(3000, Number(arm.settings.interval ?? 3) * 1000), deps.signal);
     await cleanup();

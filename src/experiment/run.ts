@@ -20,6 +20,9 @@ import { counterfactualPairs } from './counterfactual.js';
 import { renderExperimentHtml } from './render-html.js';
 import { renderExperimentMarkdown } from './render-md.js';
 import { runArm, type ArmLive, type ArmPorts } from './run-arm.js';
+import { BannerSender, bannerStatus } from './banner.js';
+import { sendRequest } from '../control/client.js';
+import { socketPath } from '../control/server.js';
 import { QUICK_ARM_OVERHEAD_S } from './quick.js';
 import { sha256, type Experiment } from './schema.js';
 
@@ -136,13 +139,18 @@ export async function runExperiment(o: ExperimentOptions): Promise<{ dir: string
     o.on({ type: 'pause', arm: i + 1, message: pause.note });
     r.loadAverageBefore = loadavg().map((v) => Math.round(v * 100) / 100);
     o.on({ type: 'arm-start', arm: i + 1, name: arm.name, runDir: join(dir, r.runDir), loadAverage: r.loadAverageBefore });
+    // The same live data, on the arm's live page: its banner shows the experiment, the arm, the phase and the next event.
+    const banner = new BannerSender((request) => sendRequest(socketPath(join(dir, r.runDir)), request));
     const out = await runArm(exp, arm, join(dir, r.runDir), {
       bin: o.bin,
       env: o.env,
       ports: o.ports,
       signal: o.signal,
       track: o.track,
-      onLive: (live) => o.on({ type: 'live', arm: i + 1, name: arm.name, live }),
+      onLive: (live) => {
+        o.on({ type: 'live', arm: i + 1, name: arm.name, live });
+        banner.update(bannerStatus(o.name, i + 1, exp.arms.length, arm.name, live));
+      },
     });
     Object.assign(r, { status: out.status, offsetSec: out.offsetSec, fired: out.fired, error: out.error, startArgs: out.startArgs });
     save();

@@ -52,7 +52,8 @@ export interface ExperimentRecord {
   timeFactor: number;
   tool: { name: string; version: string; node: string };
   host: { cores: number; memoryBytes: number; platform: string };
-  ports: { port: number; basePort: number; metricsPort: number };
+  /** webPort: the live page's --web-port given to every arm; null: the lab's default (the page on when that port is free). */
+  ports: { port: number; basePort: number; metricsPort: number; webPort?: number | null };
   startedAt: string;
   endedAt: string | null;
   status: 'running' | 'finished' | 'interrupted' | 'failed';

@@ -30,19 +30,9 @@ export interface LogLine {
   text: string;
 }
 
-/** What the experiment runner (`autoscale experiment`) reports while it drives this lab; see docs/web.md. */
-export interface ExperimentStatus {
-  /** The experiment's name or file. */
-  name: string;
-  /** The arm (policy variant) running now, e.g. "target 50" or "B". */
-  arm: string;
-  /** e.g. "warm-up", "load", "cool-down". */
-  phase: string;
-  /** The next scheduled event: ms since the lab started, and what it is. */
-  next: { t: number; what: string } | null;
-  /** Anything else worth a line, e.g. "arm 2 of 3, repetition 1 of 5". */
-  detail?: string;
-}
+/** What the experiment runner (`autoscale experiment`) reports while it drives this lab: its home is the control protocol (the runner sends it over the control socket); see docs/web.md. */
+import type { ExperimentStatus } from '../control/protocol.js';
+export type { ExperimentStatus };
 
 /** The page's load generator run (src/web/load.ts), as the page shows it. */
 export interface LoadStatus {

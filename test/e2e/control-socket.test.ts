@@ -40,7 +40,7 @@ test('garbage on the socket gets error replies and a logged event; the lab keeps
     replies.map((r) => [r.ok, r.code]),
     Array(5).fill([false, 'AS_ERR_CONTROL_PROTOCOL']),
   );
-  assert.match(String(replies[2].message), /^unknown command "launch" \(expected one of: status, scale, pause, resume, refresh, stop\)$/);
+  assert.match(String(replies[2].message), /^unknown command "launch" \(expected one of: status, scale, pause, resume, refresh, stop, experiment\)$/);
   // A line longer than 64 KiB: an error, and the connection is closed.
   const huge = await raw(control.path, 'x'.repeat(70_000), 1);
   assert.match(String(huge[0].message), /longer than 65536 bytes/);
