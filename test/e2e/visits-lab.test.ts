@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { Agent, request } from 'undici';
-import type { StoppedEvent, TickEvent } from '../../src/events.js';
+import type { LabEvent, StoppedEvent, TickEvent } from '../../src/events.js';
 import type { StoreLocation } from '../../src/store/location.js';
 import { prepareStore } from '../../src/store/open.js';
 import { startLab, until } from '../helpers.js';
@@ -120,8 +120,11 @@ async function exactTotal(t: TestContext, store: StoreLocation | undefined) {
   assert.ok([...pages.values()].every((n) => n === 1), 'no doubled write');
 
   // The lab sees the same numbers, from the workers' own reports.
-  await until('a tick that has every visit', () => events.some((e) => e.type === 'tick' && e.store?.visits === N * M), 15_000);
-  const tick = events.filter((e): e is TickEvent => e.type === 'tick').at(-1)!;
+  // Each worker reports its store figures once a second: a tick can see every visit counted by worker before
+  // the worker that wrote last has reported the new total, so wait for the tick that has both.
+  const complete = (e: LabEvent): e is TickEvent => e.type === 'tick' && e.store?.visits === N * M && e.store?.total === N * M;
+  await until('a tick that has every visit', () => events.some(complete), 15_000);
+  const tick = events.filter(complete).at(-1)!;
   assert.equal(tick.store?.kind, lab.store.kind);
   assert.equal(tick.store?.up, true);
   assert.equal(tick.store?.total, N * M);
