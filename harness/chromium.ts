@@ -8,7 +8,8 @@
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { pathToFileURL } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -28,4 +29,26 @@ export async function launchChromium(viewport: { width: number; height: number }
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** Open a local file in `context` offline: every other request the page makes is refused and recorded, with its errors. */
+export async function openOffline(context: BrowserContext, file: string, opts: { consoleErrors?: boolean } = {}): Promise<{ page: Page; url: string; requests: string[]; errors: string[]; console: string[] }> {
+  const page = await context.newPage();
+  const url = pathToFileURL(file).href;
+  const requests: string[] = [];
+  const errors: string[] = [];
+  const console: string[] = [];
+  await page.route('**/*', (route) => {
+    const u = route.request().url();
+    if (u === url) return route.continue();
+    requests.push(u);
+    return route.abort();
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => {
+    console.push(m.text());
+    if (opts.consoleErrors === true && m.type() === 'error') errors.push(m.text());
+  });
+  await page.goto(url);
+  return { page, url, requests, errors, console };
 }

@@ -5,9 +5,8 @@
  * that opens a page and records every payload that ran and every request the
  * page tried to make (each refused).
  */
-import { pathToFileURL } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from './chromium.js';
+import { launchChromium, openOffline } from './chromium.js';
 
 
 /** Each payload calls the page's exposed binding `pwned` (or sets a global) if it ever runs, with its name. */
@@ -85,20 +84,7 @@ export async function browser(): Promise<Opened> {
     context,
     close,
     open: async (file) => {
-      const page = await context.newPage();
-      const url = pathToFileURL(file).href;
-      const requests: string[] = [];
-      const errors: string[] = [];
-      const console: string[] = [];
-      await page.route('**/*', (route) => {
-        const u = route.request().url();
-        if (u === url) return route.continue();
-        requests.push(u);
-        return route.abort();
-      });
-      page.on('pageerror', (e) => errors.push(String(e)));
-      page.on('console', (m) => console.push(m.text()));
-      await page.goto(url);
+      const { page, url, requests, errors, console } = await openOffline(context, file);
       await page.waitForTimeout(300);
       return { fired, requests, errors, console, url, finalUrl: page.url(), page };
     },

@@ -12,10 +12,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { ExperimentRecord } from '../../src/runs/experiment-record.js';
 import { freePort, isAlive, sleep, until } from '../helpers.js';
-import { launchChromium } from '../../harness/chromium.js';
+import { launchChromium, openOffline } from '../../harness/chromium.js';
 
 const BIN = fileURLToPath(new URL('../../bin/autoscale.js', import.meta.url));
 
@@ -105,21 +105,7 @@ async function assertNothingLeft(ran: Ran): Promise<void> {
 async function openInChromium(t: import('node:test').TestContext, html: string) {
   const { context: browser, cleanup } = await launchChromium({ width: 1280, height: 900 });
   t.after(cleanup);
-  const page = await browser.newPage();
-  const url = pathToFileURL(html).href;
-  const requests: string[] = [];
-  const errors: string[] = [];
-  await page.route('**/*', (route) => {
-    const u = route.request().url();
-    if (u === url) return route.continue();
-    requests.push(u);
-    return route.abort();
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  await page.goto(url);
+  const { page, requests, errors } = await openOffline(browser, html, { consoleErrors: true });
   await page.waitForSelector('html[data-charts-ready]');
   return { page, requests, errors };
 }

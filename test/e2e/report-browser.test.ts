@@ -11,11 +11,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { writeReport } from '../../src/report/command.js';
 import { runReplay } from '../../src/replay/run.js';
 import { freePort, isAlive, until } from '../helpers.js';
-import { CHROMIUM, launchChromium } from '../../harness/chromium.js';
+import { CHROMIUM, launchChromium, openOffline } from '../../harness/chromium.js';
 
 const BIN = fileURLToPath(new URL('../../bin/autoscale.js', import.meta.url));
 
@@ -56,19 +56,8 @@ test('a recorded run renders a report whose four charts draw data in Chromium, o
 
   const { context: browser, cleanup } = await launchChromium({ width: 1200, height: 900 });
   t.after(cleanup);
-  const page = await browser.newPage();
-  const url = pathToFileURL(html).href;
-  const requests: string[] = [];
-  const errors: string[] = [];
-  // Every request the page makes goes through here; only the report file itself may load.
-  await page.route('**/*', (route) => {
-    const u = route.request().url();
-    if (u === url) return route.continue();
-    requests.push(u);
-    return route.abort();
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(url);
+  // Every request the page makes is refused and recorded; only the report file itself may load.
+  const { page, url, requests, errors } = await openOffline(browser, html);
   await page.waitForFunction(() => (window as unknown as { __charts?: unknown[] }).__charts?.length === 4, undefined, { timeout: 10_000 });
 
   const charts = await page.evaluate(() => {
