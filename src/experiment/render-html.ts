@@ -2,15 +2,13 @@
  * experiment.html: one offline page, the same chart library and rules as
  * report.html (uPlot and the page script inlined, the data embedded as
  * JSON, nothing fetched), with a strict Content-Security-Policy: scripts run
- * only by their sha256 hashes (no 'unsafe-inline'), nothing may connect.
+ * only by their sha256 hashes (no 'unsafe-inline'), nothing may connect: report/render-html.ts offlinePageCsp, the one policy of offline pages.
  * Every value is escaped. Pure: the comparison and the asset texts in, HTML out.
  */
-import { createHash } from 'node:crypto';
-import { escapeHtml, scriptJson, type PageAssets } from '../report/render-html.js';
+import { escapeHtml, offlinePageCsp, scriptJson, type PageAssets } from '../report/render-html.js';
 import type { ArmView, Comparison, CounterfactualPair } from './compare.js';
 import { armRows, ARM_TABLE_HEADER, claimRows, CLAIM_HEADER, loadAverageText } from './words.js';
 
-const hash = (js: string) => `'sha256-${createHash('sha256').update(js, 'utf8').digest('base64')}'`;
 const inlineScript = (js: string) => js.replace(/<\/script/gi, '<\\/script');
 
 function table(header: string[], rows: string[][], id: string, cellClass?: (r: number, c: number) => string): string {
@@ -69,7 +67,7 @@ export function renderExperimentHtml(c: Comparison, assets: PageAssets, generato
   };
   const pageJs = inlineScript(assets.pageJs);
   const uplotJs = inlineScript(assets.uplotJs);
-  const csp = `default-src 'none'; script-src ${hash(uplotJs)} ${hash(pageJs)}; style-src 'unsafe-inline'; img-src data:; connect-src 'none'; form-action 'none'; base-uri 'none'`;
+  const csp = offlinePageCsp([uplotJs, pageJs], [assets.uplotCss, STYLE]);
   const r = c.record;
   const armsTable = table(ARM_TABLE_HEADER, armRows(c), 'arms');
   const claims =

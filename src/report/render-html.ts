@@ -41,6 +41,22 @@ function cspHash(content: string): string {
   return `'sha256-${createHash('sha256').update(content, 'utf8').digest('base64')}'`;
 }
 
+/**
+ * The policy of every offline page (report.html, experiment.html): nothing loads or connects, and only these exact
+ * inline scripts and styles run (by hash: no 'unsafe-inline', so an injected handler or element does nothing).
+ */
+export function offlinePageCsp(scripts: readonly string[], styles: readonly string[]): string {
+  return [
+    "default-src 'none'",
+    `script-src ${scripts.map(cspHash).join(' ')}`,
+    `style-src ${styles.map(cspHash).join(' ')}`,
+    'img-src data:',
+    "connect-src 'none'",
+    "form-action 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+}
+
 /** JSON safe inside <script>: no "</script>", no "<!--", no U+2028/9. */
 export function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
@@ -146,14 +162,7 @@ export function renderHtml(m: RunModel, title: string, metric: MetricLabel, asse
       : `<h2>Visits by worker</h2>\n<p id="visits-intro">${text(visitsIntro(m))}</p>\n${hasVisits(m) ? table(VISITS_HEADER, visitRows(m), 'visits') : ''}\n`;
   const scripts = [inlineScript(assets.uplotJs), inlineScript(assets.pageJs)];
   const styles = [inlineStyle(assets.uplotCss), STYLE];
-  const csp = [
-    "default-src 'none'",
-    `script-src ${scripts.map(cspHash).join(' ')}`,
-    `style-src ${styles.map(cspHash).join(' ')}`,
-    'img-src data:',
-    "form-action 'none'",
-    "base-uri 'none'",
-  ].join('; ');
+  const csp = offlinePageCsp(scripts, styles);
   return `<!doctype html>
 <html lang="en">
 <head>
