@@ -56,7 +56,7 @@ export interface StoreStatus {
   /** true when every worker that reported reaches it, false when one does not, null before any report. */
   up: boolean | null;
   detail: string;
-  /** The store's total as of the latest visit any live worker recorded (null before the first). */
+  /** The store's total as of the latest visit or database check of any live worker (null before the first). */
   total: number | null;
   /** Visits acknowledged in this run, per worker id (exited workers included), and their sum. */
   visits: number;

@@ -64,7 +64,7 @@ export class WorkerAppState {
     return this.#visits;
   }
 
-  /** The store's total as of this worker's latest visit (null before its first). */
+  /** The store's total as of this worker's latest visit or database check (null before either). */
   get lastTotal(): number | null {
     return this.#lastTotal;
   }
@@ -81,6 +81,7 @@ export class WorkerAppState {
 
   storeChecked(health: StoreHealth): void {
     this.#storeHealth = health;
+    if (health.total !== undefined) this.#lastTotal = this.#lastTotal === null ? health.total : Math.max(this.#lastTotal, health.total);
   }
 
   /** Requests on any route currently being handled (response not closed yet). */

@@ -154,10 +154,14 @@ export class PostgresStore implements VisitStore {
     const timedOut = new Promise<StoreHealth>((resolve) => {
       timer = setTimeout(() => resolve({ up: false, detail: `no answer from PostgreSQL within ${timeoutMs} ms`, ms: performance.now() - t0 }), timeoutMs);
     });
-    const check = this.init().then(() => this.#pool.query('SELECT 1')).then(
-      (): StoreHealth => ({ up: true, detail: 'ok', ms: performance.now() - t0 }),
-      (err: unknown): StoreHealth => ({ up: false, detail: describeDbError(err), ms: performance.now() - t0 }),
-    );
+    // The round trip reads the total: a worker's last visit may have committed beside another worker's and
+    // counted without it, so only a later read knows what the store holds.
+    const check = this.init()
+      .then(() => this.#pool.query<{ total: string }>('SELECT coalesce(sum(visits), 0) AS total FROM visit_counts'))
+      .then(
+        ({ rows }): StoreHealth => ({ up: true, detail: 'ok', ms: performance.now() - t0, total: Number(rows[0].total) }),
+        (err: unknown): StoreHealth => ({ up: false, detail: describeDbError(err), ms: performance.now() - t0 }),
+      );
     try {
       return await Promise.race([check, timedOut]);
     } finally {

@@ -191,12 +191,13 @@ export class SqliteStore implements VisitStore {
       const st = await this.#ready(deadline);
       // A write of this process is polling a lock held for the whole bound already: that is the answer.
       if (this.#polling && this.#lockedSince !== null && t0 - this.#lockedSince >= timeoutMs) throw this.#locked('write', t0 - this.#lockedSince);
+      let total = 0;
       await this.#retry('read', deadline, () => {
         this.#checkFile();
-        st.total.get();
+        total = st.total.get() ?? 0;
       });
       await this.#retry('write', deadline, () => st.probe());
-      return { up: true, detail: 'ok', ms: performance.now() - t0 };
+      return { up: true, detail: 'ok', ms: performance.now() - t0, total };
     } catch (err) {
       const locked = err instanceof StoreLockedError;
       const detail = err instanceof StoreUnavailableError ? err.message : describeDbError(err);

@@ -39,6 +39,8 @@ export interface StoreHealth {
   detail: string;
   /** How long the check took, ms. */
   ms: number;
+  /** The store's total read by this check (when up): what every worker has committed so far. */
+  total?: number;
 }
 
 export interface VisitStore {
@@ -99,6 +101,6 @@ export interface WorkerStoreStats {
   detail: string;
   /** Visits this worker acknowledged (201) in its lifetime. */
   visits: number;
-  /** The store's total as of this worker's latest visit (null before its first). */
+  /** The store's total as of this worker's latest visit or database check (null before either). */
   total: number | null;
 }

@@ -68,6 +68,9 @@ test('POST /visits records time, page, worker and user agent; GET /visits and /v
   assert.equal(a.state.visits, 1);
   assert.equal(b.state.visits, 2);
   assert.equal(b.state.lastTotal, 3);
+  assert.equal(a.state.lastTotal, 1, 'as of its own last visit');
+  assert.equal((await call(a, '/health')).status, 200);
+  assert.equal(a.state.lastTotal, 3, "a database check reads what the other worker committed since (the lab's total must not stall one short)");
 });
 
 test('bad bodies, pages and limits -> 400 (too big -> 413) with a JSON error saying what was expected; never a 500, nothing recorded', async (t) => {
