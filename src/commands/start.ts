@@ -5,7 +5,7 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { AutoscaleError, DatabaseUnavailableError, listenError } from '../errors.js';
-import type { CliIO } from '../cli-io.js';
+import { watchLifeline, type CliIO } from '../cli-io.js';
 import { formatJsonLine, formatPlainLine } from '../dashboard/plain.js';
 import { startDashboard } from '../dashboard/dashboard.js';
 import type { LabConfig } from '../settings/config.js';
@@ -156,6 +156,7 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
   const onSignal = (signal: NodeJS.Signals) => void lab.stop(`received ${signal}`);
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
+  const unwatch = watchLifeline(io.env ?? process.env, () => void lab.stop('the process that started this lab is gone (its lifeline closed)'));
   try {
     await lab.run();
     await lab.stopped;
@@ -164,6 +165,7 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     // After the lab stopped: every open page gets the run's report, then the stream ends.
     await web?.close();
     for (const s of signals) process.off(s, onSignal);
+    unwatch();
     dashboard?.close();
     running.delete(lab);
     run.close();

@@ -5,7 +5,7 @@
  */
 import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CliIO } from '../cli-io.js';
+import { watchLifeline, type CliIO } from '../cli-io.js';
 import { UsageError } from '../errors.js';
 import { formatNdjsonLine, formatProgress, formatSummary } from './format.js';
 import { parseLoadOptions, type RawLoadOptions } from './options.js';
@@ -47,6 +47,7 @@ export async function runLoadCommand(url: string | undefined, raw: RawLoadOption
   const onSignal = (): void => run.interrupt();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const unwatch = watchLifeline(io.env ?? process.env, onSignal);
   try {
     const summary = await run.run();
     if (live) io.stderr.write(CLEAR_LINE);
@@ -55,6 +56,7 @@ export async function runLoadCommand(url: string | undefined, raw: RawLoadOption
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    unwatch();
     if (outFd !== null) closeSync(outFd);
   }
 }

@@ -210,3 +210,33 @@ expect:
   await sleep(200);
   await assertNothingLeft(ran);
 });
+
+test('SIGKILL of the experiment in the middle of an arm: its lab, workers and load stop by themselves', { timeout: 120_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'autoscale-exp-kill-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'short.yaml');
+  writeFileSync(file, `title: Killed
+teaches: Even a SIGKILL of the experiment leaves nothing behind.
+arms:
+  - name: only
+    min: 2
+load:
+  - threads: 4
+    duration: 40
+`);
+  const child = spawn(process.execPath, [BIN, 'experiment', file, '--quick', ...(await ports())], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, XDG_STATE_HOME: dir } });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  // The arm's lab runs with workers and the load is on (live instances shown); every one of them names `dir` on its command line.
+  await until('the arm running under load', () => /arm 1 of 1 \(only\) · .* · [1-9]\d* instances/.test(stderr), 60_000);
+  const before = processesMentioning(dir);
+  assert.ok(before.some((p) => / start /.test(p)) && before.some((p) => / load /.test(p)) && before.some((p) => /app\/main\.js/.test(p)), `lab, load and workers found:\n${before.join('\n')}`);
+  child.kill('SIGKILL');
+  await exited;
+  await until('every process of the experiment gone', () => processesMentioning(dir).length === 0, 30_000).catch(() => {});
+  assert.deepEqual(processesMentioning(dir), [], 'no lab, worker or load left running');
+});
