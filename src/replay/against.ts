@@ -35,7 +35,7 @@ import { median, policyRow } from '../simulate/summary.js';
 import { calibrate, type Calibration } from './calibrate.js';
 import { fidelity, recordedLive, recordedRow } from './fidelity.js';
 import type { RecordedRun } from './recording.js';
-import { meanOver, replayResidual, residualTick, workerMaxRps } from './residual.js';
+import { meanOver, replayResidual, residualLimits, residualTick } from './residual.js';
 
 export type ReplayModel = 'residual' | 'calibrated';
 export const REPLAY_MODELS: readonly ReplayModel[] = ['residual', 'calibrated'];
@@ -208,7 +208,7 @@ export function residualError(run: RecordedRun, config: LabConfig, cal: Calibrat
       warmingReadyAts: warming,
       backlog: 0,
       dt: (k.t - prev.t) / 1000,
-      limits: { serviceMs: cal.model.serviceMs, cores: cal.model.cores, timeoutMs: cal.model.timeoutMs, baseLatencyMs: cal.model.baseLatencyMs, workerMaxRps: workerMaxRps(run) ?? undefined },
+      limits: residualLimits(run, cal),
       users: cal.load.mode === 'closed' ? meanOver(cal.load.perSecond, prev.t, k.t) : null,
     });
     const p = measure(predicted.observation, warmupMs).values[config.metric];
@@ -233,7 +233,7 @@ export function compareAgainst(a: RecordedRun, b: RecordedRun, options: AgainstO
   const recordedA = resolvePolicy({}, recordedSettings(a));
   const calA = calibrate(a, a.host?.cores ?? options.cores ?? availableParallelism());
   const calB = calibrate(b, b.host?.cores ?? options.cores ?? availableParallelism());
-  const limits = { serviceMs: calA.model.serviceMs, cores: calA.model.cores, timeoutMs: calA.model.timeoutMs, baseLatencyMs: calA.model.baseLatencyMs, workerMaxRps: workerMaxRps(a) ?? undefined };
+  const limits = residualLimits(a, calA);
   if (model === 'residual') {
     if (!a.ticks.some((k) => k.observation !== undefined)) {
       throw new UsageError(`--model residual needs the observations in A's ticks (${a.dir} was recorded before the lab wrote them): use --model calibrated`);

@@ -10,7 +10,7 @@ import { formatTable, policyRow } from '../simulate/summary.js';
 import { calibrate, type Calibration } from './calibrate.js';
 import { checkDecisions } from './decisions.js';
 import { compareAgainst, formatAgainst, recordedSettings, REPLAY_MODELS, residualError, type ReplayModel } from './against.js';
-import { replayResidual, workerMaxRps } from './residual.js';
+import { replayResidual, residualLimits } from './residual.js';
 import { fidelity, recordedRow, type Fidelity } from './fidelity.js';
 import { readRun, type RecordedRun } from './recording.js';
 import { resolveRunDir } from '../runs/read.js';
@@ -111,7 +111,7 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
   // Runs recorded before the lab wrote its observations can only take the calibrated model.
   const model = opts.model === undefined && !observed ? 'calibrated' : replayModel(opts.model);
   if (model === 'residual' && !observed) throw new UsageError(`--model residual needs the observations in the run's ticks (${run.dir} was recorded before the lab wrote them): use --model calibrated`);
-  const limits = { serviceMs: cal.model.serviceMs, cores: cal.model.cores, timeoutMs: cal.model.timeoutMs, baseLatencyMs: cal.model.baseLatencyMs, workerMaxRps: workerMaxRps(run) ?? undefined };
+  const limits = residualLimits(run, cal);
   // The residual model replays on the recorded ticks: a scenario with another --interval takes the calibrated model.
   const residualFor = (c: LabConfig) => model === 'residual' && c.interval === run.config.interval;
   const calibratedOnly = model === 'residual' ? scenarios.filter((s) => !residualFor(s.config)).map((s) => s.label) : [];
