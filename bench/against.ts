@@ -231,6 +231,12 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  const missing = dirs.filter((d) => !isDir(resolve(d)));
+  if (missing.length > 0) {
+    console.error(`bench/against.ts: not a directory: ${missing.join(', ')}`);
+    process.exitCode = 2;
+    return;
+  }
   const { pairs, skipped } = findPairs(dirs);
   const results: PairResult[] = [];
   for (const pair of pairs) {
@@ -248,6 +254,11 @@ async function main(): Promise<void> {
     else results.push(res);
   }
 
+  if (results.length === 0 && skipped.length === 0) {
+    console.error(`bench/against.ts: no A/B pairs under ${dirs.join(', ')} (looked for experiment directories with experiment.json, under <state>/autoscale/runs/ too, and pair directories with a/ and b/)`);
+    process.exitCode = 1;
+    return;
+  }
   if (args.json) {
     const ownOf = (dir: string) => Object.fromEntries(MODELS.map((m) => [m, ownSame(dir, m)]));
     console.log(JSON.stringify({ pairs: results.map((r) => ({ ...r.pair, own: { a: ownOf(r.pair.a.dir), b: ownOf(r.pair.b.dir) }, models: r.models })), skipped, summary: summary(results) }));
@@ -265,7 +276,7 @@ async function main(): Promise<void> {
             `${c.replayed.scaleOut}/${c.replayed.scaleIn} / ${c.real.scaleOut}/${c.real.scaleIn} (${signed(c.replayed.scaleOut + c.replayed.scaleIn - c.real.scaleOut - c.real.scaleIn)})`,
             `${c.replayed.workerSeconds.toFixed(0)} / ${c.real.workerSeconds.toFixed(0)} (${signed(100 * wsError(c), 1)} %)`,
             `${pct(c.sameCount)} of ${c.ticks}`,
-            `${c.knifeEdges.count} of ${c.knifeEdges.of}`,
+            `${c.knifeEdges.count} of ${c.knifeEdges.of} actions, ${c.knifeEdges.holds} of ${c.knifeEdges.ticks} holds`,
           ];
       const o = (dir: string) => {
         const v = ownSame(dir, model);
@@ -286,9 +297,12 @@ function summary(results: PairResult[]): string[] {
     const ws = cs.filter((c) => Math.abs(wsError(c)) <= 0.15).length;
     const dirsOf = [...new Set(results.flatMap((r) => [r.pair.a.dir, r.pair.b.dir]))];
     const owns = dirsOf.map((d) => ownSame(d, model)).filter((v): v is number => typeof v === 'number');
-    const edges = cs.reduce((s, c) => s + c.knifeEdges.count, 0);
-    const acts = cs.reduce((s, c) => s + c.knifeEdges.of, 0);
-    return `${model}: peak within ±1 on ${peak} of ${cs.length} pairs; worker-seconds within ±15 % on ${ws} of ${cs.length}; own-policy same-count ≥ 90 % on ${owns.filter((v) => v >= 0.9).length} of ${owns.length} runs; ${edges} of ${acts} replayed actions were knife edges`;
+    const total = (k: 'count' | 'of' | 'holds' | 'ticks') => cs.reduce((s, c) => s + c.knifeEdges[k], 0);
+    return (
+      `${model}: peak within ±1 on ${peak} of ${cs.length} pairs; worker-seconds within ±15 % on ${ws} of ${cs.length}; ` +
+      `own-policy same-count ≥ 90 % on ${owns.filter((v) => v >= 0.9).length} of ${owns.length} runs; ` +
+      `knife edges: ${total('count')} of ${total('of')} replayed actions, ${total('holds')} of ${total('ticks')} holds`
+    );
   });
 }
 

@@ -12,7 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measure, type Observation, type ObservedWorker } from '../../src/policy/measure.js';
-import { compareAgainst } from '../../src/replay/against.js';
+import { compareAgainst, heldAtEdge, knifeEdge, recordedSettings, residualError } from '../../src/replay/against.js';
+import { calibrate } from '../../src/replay/calibrate.js';
+import { resolvePolicy } from '../../src/settings/policy-flags.js';
+import type { LabConfig } from '../../src/settings/config.js';
 import { readRun } from '../../src/replay/recording.js';
 import { closedLoop, residualTick, tickServiceS, type ResidualTickInput } from '../../src/replay/residual.js';
 import { runCli as run } from '../helpers.js';
@@ -129,6 +132,46 @@ test('residual model, closed loop: the pool that was the bottleneck serves more 
   assert.ok(cores.served <= 200 + 1e-9, `served ${cores.served}`);
 });
 
+test('residual error: a short recording measures on every pair of ticks rather than on nothing; a long one on the steady ones', () => {
+  const a = readRun(A);
+  const cal = calibrate(a, 2);
+  const config = resolvePolicy({}, recordedSettings(a));
+  // rows: ticks kept -> measured on steady load, at least this many samples
+  const rows: Array<[number, boolean, number]> = [
+    [8, false, 3],
+    [12, true, 5],
+    [60, true, 20],
+  ];
+  for (const [n, steady, atLeast] of rows) {
+    const e = residualError({ ...a, ticks: a.ticks.slice(0, n) }, config, cal);
+    assert.equal(e.steady, steady, `${n} ticks: ${JSON.stringify(e)}`);
+    assert.ok(e.samples >= atLeast && e.p90 > 0, `${n} ticks: ${JSON.stringify(e)}`);
+  }
+});
+
+test('knife edges: an action within the error of the bound that decided it; a hold within it short of a bound', () => {
+  const threshold = resolvePolicy({ policy: 'threshold', metric: 'rps', scaleUp: 30, scaleDown: 10 }, {});
+  const target = resolvePolicy({ policy: 'target', metric: 'rps', target: 20, tolerance: 0.1 }, {});
+  // rows: config, metric, direction, error -> action knife edge, hold knife edge
+  const rows: Array<[string, LabConfig, number, 'out' | 'in', number, boolean, boolean]> = [
+    ['threshold, out just over 30', threshold, 31, 'out', 2, true, false],
+    ['threshold, held just under 30', threshold, 29, 'out', 2, true, true],
+    ['threshold, held far under 30', threshold, 20, 'out', 2, false, false],
+    ['threshold, in just under 10', threshold, 9.5, 'in', 1, true, false],
+    ['threshold, held just over 10', threshold, 10.5, 'in', 1, true, true],
+    // Target 20 with 10 % tolerance: out over 22, in under 18.
+    ['target, out at 23', target, 23, 'out', 1.5, true, false],
+    ['target, held at 21', target, 21, 'out', 1.5, true, true],
+    ['target, held at 19 (in side)', target, 19, 'in', 1.5, true, true],
+    ['target, no error measured', target, 22.5, 'out', 0, false, false],
+    ['no metric', target, Number.NaN, 'out', 5, false, false],
+  ];
+  for (const [name, c, v, dir, err, action, hold] of rows) {
+    assert.equal(knifeEdge(v, dir, c, err), action, `${name}: action`);
+    assert.equal(heldAtEdge(v, dir, c, err), hold, `${name}: hold`);
+  }
+});
+
 test('--against on a real A/B pair: B\'s figures fall within the range the replay reports', () => {
   const c = compareAgainst(readRun(A), readRun(B));
   assert.equal(c.model, 'residual');
@@ -147,6 +190,7 @@ test('--against on a real A/B pair: B\'s figures fall within the range the repla
   // (two runs minutes apart on a host at load average 20): the paths fork on that noise, not on the model.
   assert.ok(c.sameCount >= 0.35, `same count ${c.sameCount}`);
   assert.ok(c.error.samples >= 10 && c.error.p90 > 0, JSON.stringify(c.error));
+  assert.ok(c.knifeEdges.holds <= c.knifeEdges.ticks && c.knifeEdges.ticks > 0, JSON.stringify(c.knifeEdges));
   assert.ok(c.knifeEdges.count <= c.knifeEdges.of && c.knifeEdges.of === c.replayed.scaleOut + c.replayed.scaleIn - c.replayed.actions.filter((x) => x.to === 0 || x.from === 0).length);
   // The calibrated model runs too, and says how its error was measured.
   const cal = compareAgainst(readRun(A), readRun(B), { model: 'calibrated' });
@@ -169,7 +213,7 @@ test('replay A --against B prints the table and --json the same comparison', asy
   assert.match(text.stdout, /^against: replay of A under B's settings \(residual model\)/);
   assert.match(text.stdout, /peak instances +\d+.* +5\n/);
   assert.match(text.stdout, /same instance count on \d+ % of B's \d+ ticks/);
-  assert.match(text.stdout, /\d+ of \d+ replayed actions were knife edges/);
+  assert.match(text.stdout, /\d+ of \d+ replayed actions were knife edges \(the metric within [\d.]+ of its threshold\), and \d+ of \d+ holds;/);
   const json = await run(['replay', A, '--against', B, '--json']);
   assert.equal(json.code, 0, json.stderr);
   const c = JSON.parse(json.stdout);
