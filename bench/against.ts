@@ -6,7 +6,7 @@
  *
  *   node --import tsx bench/against.ts <dir>... [--json]
  *   node --import tsx bench/against.ts --record <dir> [--a='<flags>'] [--b='<flags>'] [--profile burst]
- *        [--threads 12] [--duration 60] [--idle 20] [--port 26000]
+ *        [--threads 12] [--duration 60] [--idle 20] [--port 26000] [--base-port <port + 100>]
  *
  * A <dir> may be a state directory (XDG_STATE_HOME: its autoscale/runs/ is
  * searched), a runs directory, an experiment's directory (experiment.json),
@@ -61,6 +61,7 @@ const { values: args, positionals } = parseArgs({
     duration: { type: 'string', default: '60' },
     idle: { type: 'string', default: '20' },
     port: { type: 'string', default: '26000' },
+    'base-port': { type: 'string' },
   },
 });
 
@@ -82,7 +83,7 @@ async function record(dir: string, name: string, flags: string): Promise<void> {
   const before = loadNow();
   const lab = spawn(
     process.execPath,
-    [BIN, 'start', '--json', '--port', String(port), '--base-port', String(port + 100), '--metrics-port', '0', '--web-port', '0', '--run-dir', runDir, ...flags.split(/\s+/).filter(Boolean)],
+    [BIN, 'start', '--json', '--port', String(port), '--base-port', args['base-port'] ?? String(port + 100), '--metrics-port', '0', '--web-port', '0', '--run-dir', runDir, ...flags.split(/\s+/).filter(Boolean)],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, XDG_STATE_HOME: join(dir, `${name}-state`) } },
   );
   children.add(lab);
