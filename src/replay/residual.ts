@@ -250,7 +250,7 @@ export function meanOver(xs: ArrayLike<number>, fromMs: number, toMs: number): n
 
 /**
  * Closed loop: the part of a round trip the users spent outside the pool (load generator, balancer), ms:
- * the median over the ticks with traffic of (users − requests in flight at the workers) / throughput
+ * the mean over the ticks with traffic of (users − requests in flight at the workers) / throughput
  * (Little's law on the whole loop and on the pool). Null for an open-loop run or without such ticks.
  */
 export function outsideMs(run: RecordedRun, load: OfferedLoad): number | null {
@@ -265,9 +265,9 @@ export function outsideMs(run: RecordedRun, load: OfferedLoad): number | null {
     if (users < 1 || through <= 0) continue;
     xs.push(Math.max(0, (1000 * (users - sum(ready.map((w) => w.inFlight)))) / through));
   }
-  if (xs.length === 0) return null;
-  xs.sort((a, b) => a - b);
-  return xs[Math.floor((xs.length - 1) / 2)];
+  // The mean, not the median: the in-flight count is an instant's sample, so saturated ticks often read
+  // more requests in flight than the tick's mean users and clamp to 0, which pulls a median to 0.
+  return xs.length === 0 ? null : sum(xs) / xs.length;
 }
 
 export interface ResidualOptions {
