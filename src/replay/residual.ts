@@ -52,8 +52,6 @@ export interface ResidualLimits {
   cores: number;
   /** A request waits at most this long for a worker, then fails, ms. */
   timeoutMs: number;
-  /** Round trip of one request on an idle worker, ms (closed loop: the most N users can send is N × 1000 / this). */
-  baseLatencyMs: number;
   /**
    * Requests per second one worker was seen to serve at most in the run (`workerMaxRps`): what a worker
    * can take on this host, contention included. Absent: 1000 / serviceMs.
@@ -66,7 +64,7 @@ export interface ResidualLimits {
 /** The limits of the residual model for a run, from its calibration: the one place they are put together. */
 export function residualLimits(run: RecordedRun, cal: Calibration): ResidualLimits {
   const m = cal.model;
-  return { serviceMs: m.serviceMs, cores: m.cores, timeoutMs: m.timeoutMs, baseLatencyMs: m.baseLatencyMs, workerMaxRps: workerMaxRps(run) ?? undefined, outsideMs: outsideMs(run, cal.load) ?? undefined };
+  return { serviceMs: m.serviceMs, cores: m.cores, timeoutMs: m.timeoutMs, workerMaxRps: workerMaxRps(run) ?? undefined, outsideMs: outsideMs(run, cal.load) ?? undefined };
 }
 
 /**
@@ -170,7 +168,7 @@ export function residualTick(x: ResidualTickInput): ResidualTick {
   const cpu = cpuRec === null ? null : Math.min(100, (100 * cores) / Math.max(1, r), arrivals > 0 ? (cpuRec * (R > 0 ? R : 1) * (served / arrivals)) / Math.max(1, r) : idleCpu);
   const rho = (rps: number) => Math.min(0.99, (rps * serviceMs) / 1000);
   const rhoRec = R > 0 ? rho(arrivals / R) : 0;
-  // Open loop: M/M/1 per worker. Closed loop: Little's law, response time = users / throughput.
+  // Open loop: M/M/1 per worker. Closed loop: Little's law, the time at the pool = users / throughput − the time outside.
   const poolTime = (through: number) => (users ?? 0) / through - outsideS;
   const factor =
     queue !== null && served > 0 && poolTime(served) > 0

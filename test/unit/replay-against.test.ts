@@ -33,7 +33,7 @@ const recorded = (n: number, rps: number, cpu: number, hostCpu = 60): Observatio
   latency: { p50: 5, p95: 20, p99: 30 },
   workers: Array.from({ length: n }, (_, i) => worker(i + 1, rps, cpu)),
 });
-const limits = { serviceMs: 10, cores: 2, timeoutMs: 10_000, baseLatencyMs: 5 };
+const limits = { serviceMs: 10, cores: 2, timeoutMs: 10_000 };
 const tick = (o: Observation, ready: number, more: Partial<ResidualTickInput> = {}) =>
   residualTick({ recorded: o, recordedReady: o.workers.length, ready, warmingReadyAts: [], backlog: 0, dt: 2, limits, ...more });
 const values = (o: Observation) => measure(o, 0).values;
