@@ -254,11 +254,16 @@ test('bad input for --against: one line, exit 2', async (t) => {
   cpSync(B, join(dir, 'other'), { recursive: true });
   const lines = (await import('node:fs')).readFileSync(join(B, 'load.ndjson'), 'utf8').trim().split('\n').slice(0, 25);
   writeFileSync(join(dir, 'other/load.ndjson'), lines.map((l) => JSON.stringify({ ...JSON.parse(l), threads: 2 * JSON.parse(l).threads })).join('\n') + '\n');
+  // Another kind of load: the same arrivals as an open-loop run (a rate, not virtual users).
+  cpSync(B, join(dir, 'open'), { recursive: true });
+  const all = (await import('node:fs')).readFileSync(join(B, 'load.ndjson'), 'utf8').trim().split('\n');
+  writeFileSync(join(dir, 'open/load.ndjson'), all.map((l) => { const { threads, ...o } = JSON.parse(l); return JSON.stringify({ ...o, targetRate: 10 * threads }); }).join('\n') + '\n');
   // Another schema: a recording newer than this version reads (the one run reader's rule, src/runs/read.ts).
   cpSync(B, join(dir, 'schema'), { recursive: true });
   writeFileSync(join(dir, 'schema/events.ndjson'), '{"type":"started","schema":2,"t":0}\n{"type":"teleport","t":1}\n');
   const cases: Array<[string[], RegExp]> = [
     [['replay', A, '--against', join(dir, 'other')], /^error: --against needs two runs with the same load: A had 12 users peak for \d+ s \(closed loop\), B had 24 users/],
+    [['replay', A, '--against', join(dir, 'open')], /^error: --against needs two runs with the same load: A had 12 users peak for \d+ s \(closed loop\), B had 120 req\/s peak for \d+ s \(open loop\)$/m],
     [['replay', A, '--against', FIX('replay-decisions')], /^error: --against needs both runs' load\.ndjson/],
     [['replay', A, '--against', join(dir, 'schema')], /^error: .*schema\/events\.ndjson was written with recording schema 2; this autoscale reads schema 1 only/],
     [['replay', A, '--against', B, '--scale-up', '40'], /^error: --against replays under the other run's recorded settings/],
