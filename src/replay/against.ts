@@ -35,7 +35,7 @@ import { median, policyRow } from '../simulate/summary.js';
 import { calibrate, type Calibration } from './calibrate.js';
 import { fidelity, recordedLive, recordedRow } from './fidelity.js';
 import type { RecordedRun } from './recording.js';
-import { meanOver, replayResidual, residualTick, workerMaxRps } from './residual.js';
+import { meanOver, replayResidual, residualLimits, residualTick } from './residual.js';
 
 export type ReplayModel = 'residual' | 'calibrated';
 export const REPLAY_MODELS: readonly ReplayModel[] = ['residual', 'calibrated'];
@@ -76,8 +76,12 @@ export interface AgainstComparison {
   ticks: number;
   /** The model's error on the policy's metric (90th percentile of |predicted − measured|), and how it was measured. */
   error: { metric: string; p90: number; median: number; samples: number; how: string };
-  /** Replayed scale actions whose metric was within `error.p90` of the threshold that decided them. */
-  knifeEdges: { count: number; of: number };
+  /**
+   * Replayed scale actions whose metric was within `error.p90` of the threshold that decided them (`count`
+   * of `of`), and replayed ticks that held with the metric within it of a threshold they could have acted
+   * on (`holds` of `ticks`: below the maximum for scale-out, above the minimum for scale-in).
+   */
+  knifeEdges: { count: number; of: number; holds: number; ticks: number };
 }
 
 /** A run's recorded policy settings as a config (flags given to `replay` go on top of these). */
@@ -184,10 +188,23 @@ function percentile(xs: number[], p: number): number {
  * The residual model's error on `config.metric`, measured on the recording: each tick predicted from the
  * one before it (its observation carried to the next tick's ready count by the model) and compared with
  * what the tick measured, on the pairs of ticks whose offered load was the same (within 5 %): what is left
- * is the count's effect as the model has it, and the tick-to-tick noise it keeps.
+ * is the count's effect as the model has it, and the tick-to-tick noise it keeps. A short run may have
+ * fewer than MIN_ERROR_SAMPLES such pairs: then every pair of ticks counts (`steady` false), load changes
+ * included — a larger error, rather than a zero measured on nothing.
  */
-export function residualError(run: RecordedRun, config: LabConfig, cal: Calibration): { p90: number; median: number; samples: number } {
+export const MIN_ERROR_SAMPLES = 5;
+
+export interface ResidualError {
+  p90: number;
+  median: number;
+  samples: number;
+  /** True: measured on pairs of ticks with the same offered load; false: too few of those, every pair of ticks. */
+  steady: boolean;
+}
+
+export function residualError(run: RecordedRun, config: LabConfig, cal: Calibration): ResidualError {
   const errs: number[] = [];
+  const any: number[] = [];
   const warmupMs = config.warmup * 1000;
   const ticks = run.ticks.filter((k) => k.observation !== undefined && k.state !== undefined);
   for (let i = 1; i < ticks.length; i++) {
@@ -195,7 +212,7 @@ export function residualError(run: RecordedRun, config: LabConfig, cal: Calibrat
     const k = ticks[i];
     const before = meanOver(cal.load.perSecond, ticks[i - 2]?.t ?? 0, prev.t);
     const after = meanOver(cal.load.perSecond, prev.t, k.t);
-    if (Math.abs(after - before) > 0.05 * Math.max(before, after)) continue;
+    const steady = Math.abs(after - before) <= 0.05 * Math.max(before, after);
     const now = k.observation!;
     const measured = measure(now, warmupMs).values[config.metric];
     if (measured === null) continue;
@@ -208,21 +225,31 @@ export function residualError(run: RecordedRun, config: LabConfig, cal: Calibrat
       warmingReadyAts: warming,
       backlog: 0,
       dt: (k.t - prev.t) / 1000,
-      limits: { serviceMs: cal.model.serviceMs, cores: cal.model.cores, timeoutMs: cal.model.timeoutMs, baseLatencyMs: cal.model.baseLatencyMs, workerMaxRps: workerMaxRps(run) ?? undefined },
+      limits: residualLimits(run, cal),
       users: cal.load.mode === 'closed' ? meanOver(cal.load.perSecond, prev.t, k.t) : null,
     });
     const p = measure(predicted.observation, warmupMs).values[config.metric];
-    if (p !== null && Number.isFinite(p)) errs.push(Math.abs(p - measured));
+    if (p === null || !Number.isFinite(p)) continue;
+    any.push(Math.abs(p - measured));
+    if (steady) errs.push(Math.abs(p - measured));
   }
-  return { p90: percentile(errs, 0.9), median: median(errs) ?? 0, samples: errs.length };
+  const use = errs.length >= MIN_ERROR_SAMPLES ? errs : any;
+  return { p90: percentile(use, 0.9), median: median(use) ?? 0, samples: use.length, steady: use === errs };
 }
 
 /** Within `err` of the bound that decided this action (its metric value `v`). */
-function knifeEdge(v: number | null, direction: 'out' | 'in', c: LabConfig, err: number): boolean {
+export function knifeEdge(v: number | null, direction: 'out' | 'in', c: LabConfig, err: number): boolean {
   if (v === null || !Number.isFinite(v)) return false;
   if (c.policy === 'threshold') return Math.abs(v - (direction === 'out' ? c.scaleUp : c.scaleDown)) <= err;
   const bound = c.target * (direction === 'out' ? 1 + c.tolerance : 1 - c.tolerance);
   return Math.abs(v - bound) <= err;
+}
+
+/** A hold decided by the metric within `err` short of the bound in `direction` (under it for scale-out, over it for scale-in). */
+export function heldAtEdge(v: number | null, direction: 'out' | 'in', c: LabConfig, err: number): boolean {
+  if (v === null || !Number.isFinite(v)) return false;
+  const bound = c.policy === 'threshold' ? (direction === 'out' ? c.scaleUp : c.scaleDown) : c.target * (direction === 'out' ? 1 + c.tolerance : 1 - c.tolerance);
+  return direction === 'out' ? v <= bound && bound - v <= err : v >= bound && v - bound <= err;
 }
 
 export function compareAgainst(a: RecordedRun, b: RecordedRun, options: AgainstOptions = {}): AgainstComparison {
@@ -233,7 +260,7 @@ export function compareAgainst(a: RecordedRun, b: RecordedRun, options: AgainstO
   const recordedA = resolvePolicy({}, recordedSettings(a));
   const calA = calibrate(a, a.host?.cores ?? options.cores ?? availableParallelism());
   const calB = calibrate(b, b.host?.cores ?? options.cores ?? availableParallelism());
-  const limits = { serviceMs: calA.model.serviceMs, cores: calA.model.cores, timeoutMs: calA.model.timeoutMs, baseLatencyMs: calA.model.baseLatencyMs, workerMaxRps: workerMaxRps(a) ?? undefined };
+  const limits = residualLimits(a, calA);
   if (model === 'residual') {
     if (!a.ticks.some((k) => k.observation !== undefined)) {
       throw new UsageError(`--model residual needs the observations in A's ticks (${a.dir} was recorded before the lab wrote them): use --model calibrated`);
@@ -251,7 +278,14 @@ export function compareAgainst(a: RecordedRun, b: RecordedRun, options: AgainstO
   let error: AgainstComparison['error'];
   if (model === 'residual') {
     const e = residualError(a, settings, calA);
-    error = { metric: settings.metric, ...e, how: "each of A's ticks predicted from the one before it at its ready count, where the offered load stayed the same" };
+    const { steady, ...figures } = e;
+    error = {
+      metric: settings.metric,
+      ...figures,
+      how: steady
+        ? "each of A's ticks predicted from the one before it at its ready count, where the offered load stayed the same"
+        : `each of A's ticks predicted from the one before it at its ready count, the load's changes included (fewer than ${MIN_ERROR_SAMPLES} ticks with a steady load)`,
+    };
   } else {
     const own = simulate({ load: calA.load, model: calA.model, config: recordedA, bootMs: calA.bootMs, tickTimes: a.ticks.map((k) => k.t) });
     const f = fidelity(a, calA, own);
@@ -307,6 +341,10 @@ export function compareAgainst(a: RecordedRun, b: RecordedRun, options: AgainstO
 
   const acted = sim.scales.filter((s) => s.from > 0 && s.to > 0 && (s.t / 1000 - offA.s) >= fromS && (s.t / 1000 - offA.s) < toS);
   const edges = acted.filter((s) => knifeEdge(sim.ticks.find((k) => k.t === s.t)?.value ?? null, s.to > s.from ? 'out' : 'in', settings, error.p90)).length;
+  const held = sim.ticks.filter((k) => k.action === 'hold' && k.t / 1000 - offA.s >= fromS && k.t / 1000 - offA.s < toS);
+  const heldEdges = held.filter(
+    (k) => (k.desired < settings.max && heldAtEdge(k.value, 'out', settings, error.p90)) || (k.desired > Math.max(1, settings.min) && heldAtEdge(k.value, 'in', settings, error.p90)),
+  ).length;
 
   return {
     a: { dir: a.dir, label: describePolicy(recordedA) },
@@ -320,7 +358,7 @@ export function compareAgainst(a: RecordedRun, b: RecordedRun, options: AgainstO
     sameCount: n === 0 ? 0 : same / n,
     ticks: n,
     error,
-    knifeEdges: { count: edges, of: acted.length },
+    knifeEdges: { count: edges, of: acted.length, holds: heldEdges, ticks: held.length },
   };
 }
 
@@ -361,7 +399,7 @@ export function formatAgainst(c: AgainstComparison, sloMs = 200): string {
     e.samples === 0
       ? `  uncertainty: the model's error on ${e.metric} is ${e.how}`
       : `  uncertainty: the model's ${e.metric} is off by ${fmt(e.p90, 1)} (90th percentile; median ${fmt(e.median, 1)}; ${e.samples} samples: ${e.how}); ` +
-        `${c.knifeEdges.count} of ${c.knifeEdges.of} replayed actions were knife edges (the metric within ${fmt(e.p90, 1)} of its threshold); ` +
+        `${c.knifeEdges.count} of ${c.knifeEdges.of} replayed actions were knife edges (the metric within ${fmt(e.p90, 1)} of its threshold), and ${c.knifeEdges.holds} of ${c.knifeEdges.ticks} holds; ` +
         `in brackets: the replay with the metric ${fmt(e.p90, 1)} lower and higher`,
   ].join('\n') + '\n';
 }

@@ -9,8 +9,8 @@ import { labelOf, parseCompare, resolvePolicy } from '../settings/policy-flags.j
 import { formatTable, policyRow } from '../simulate/summary.js';
 import { calibrate, type Calibration } from './calibrate.js';
 import { checkDecisions } from './decisions.js';
-import { compareAgainst, formatAgainst, recordedSettings, REPLAY_MODELS, residualError, type ReplayModel } from './against.js';
-import { replayResidual, workerMaxRps } from './residual.js';
+import { compareAgainst, formatAgainst, recordedSettings, REPLAY_MODELS, residualError, type ReplayModel, type ResidualError } from './against.js';
+import { replayResidual, residualLimits } from './residual.js';
 import { fidelity, recordedRow, type Fidelity } from './fidelity.js';
 import { readRun, type RecordedRun } from './recording.js';
 import { resolveRunDir } from '../runs/read.js';
@@ -40,14 +40,14 @@ export function describeCalibration(run: RecordedRun, cal: Calibration): string[
 }
 
 /** `residual`: the residual model's own error (each tick predicted from the one before), which replaces the same-count metric error (zero by construction). */
-export function describeFidelity(f: Fidelity, metric: string, residual: { p90: number; median: number; samples: number } | null = null): string {
+export function describeFidelity(f: Fidelity, metric: string, residual: ResidualError | null = null): string {
   const ws = `${f.workerSecondsError >= 0 ? '+' : ''}${(100 * f.workerSecondsError).toFixed(1)} %`;
   return (
     `fidelity: replayed under its own policy: same instance count on ${pct(f.sameInstances)} of ${f.ticks} ticks; ` +
     `${f.scaleMatched} of ${f.scaleRecorded} scale actions matched within ±1 tick (${f.scaleReplayed} replayed); ` +
     `peak ${f.peakReplayed} vs ${f.peakRecorded} recorded; worker-seconds ${n(f.workerSecondsReplayed)} vs ${n(f.workerSecondsRecorded)} recorded (${ws})` +
     (residual !== null
-      ? `; where the counts agree the residual model keeps the recorded ${metric}; each tick predicted from the one before at its ready count (same offered load, ${residual.samples} ticks): off by ${n(residual.median, 1)} (median), ${n(residual.p90, 1)} (90th percentile)`
+      ? `; where the counts agree the residual model keeps the recorded ${metric}; each tick predicted from the one before at its ready count (${residual.steady ? 'same offered load' : 'load changes included: too few ticks with a steady load'}, ${residual.samples} ticks): off by ${n(residual.median, 1)} (median), ${n(residual.p90, 1)} (90th percentile)`
       : f.metric === null
         ? ''
         : `; the model's ${metric} on the ${f.metric.ticks} ticks with the same count: off by ${n(f.metric.medianAbsError, 1)} (median), ${n(f.metric.p90AbsError, 1)} (90th percentile)`) +
@@ -111,7 +111,7 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
   // Runs recorded before the lab wrote its observations can only take the calibrated model.
   const model = opts.model === undefined && !observed ? 'calibrated' : replayModel(opts.model);
   if (model === 'residual' && !observed) throw new UsageError(`--model residual needs the observations in the run's ticks (${run.dir} was recorded before the lab wrote them): use --model calibrated`);
-  const limits = { serviceMs: cal.model.serviceMs, cores: cal.model.cores, timeoutMs: cal.model.timeoutMs, baseLatencyMs: cal.model.baseLatencyMs, workerMaxRps: workerMaxRps(run) ?? undefined };
+  const limits = residualLimits(run, cal);
   // The residual model replays on the recorded ticks: a scenario with another --interval takes the calibrated model.
   const residualFor = (c: LabConfig) => model === 'residual' && c.interval === run.config.interval;
   const calibratedOnly = model === 'residual' ? scenarios.filter((s) => !residualFor(s.config)).map((s) => s.label) : [];
