@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { importGraph, unit } from '../import-graph.js';
 
 const RANK: Record<string, number> = {
-  'errors.ts': 0, 'format.ts': 0, 'cli-io.ts': 0, 'parse-int.ts': 0, 'url-host.ts': 0, 'http-limits.ts': 0,
+  'errors.ts': 0, 'format.ts': 0, 'cli-io.ts': 0, 'parse-int.ts': 0, 'url-host.ts': 0, 'http-limits.ts': 0, 'worker-stats.ts': 0,
   policy: 1,
   'events.ts': 2,
   // Where runs live and the recorder: below the load generator (load --record finds the running lab through it).
