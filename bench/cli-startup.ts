@@ -2,7 +2,7 @@
  * CLI start-up: how long `autoscale --help` and `autoscale status` take as
  * whole processes, against `node -e 1` measured in the same run.
  *
- *   node --import tsx bench/cli-startup.ts [--rounds 20]
+ *   node --import tsx bench/cli-startup.ts [--rounds 20] [--vs <other checkout's bin/autoscale.js>]
  *
  * Starts one real lab (free ports, a throwaway state dir) so `status` has a
  * lab to ask, then runs, round after round and in a rotating order,
@@ -10,8 +10,9 @@
  * `autoscale status` with no lab (an empty state dir: "no lab is running").
  * Prints each command's median and the median of its per-round ratio to
  * `node -e 1` (a pair taken close together, so drift in the machine's speed
- * cancels). The issue's bar: --help and status within 1.3×. The lab is
- * stopped on every exit path.
+ * cancels). The issue's bar: --help and status within 1.3×. With --vs, the
+ * other checkout's --help and status (no lab) join the rotation, e.g. the
+ * tree before a change. The lab is stopped on every exit path.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { BIN, Daemon } from '../harness/daemon.js';
 import { freePort } from '../harness/process.js';
 
-const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '20' } } });
+const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '20' }, vs: { type: 'string' } } });
 const ROUNDS = Number(args.rounds);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || ROUNDS > 500) {
   process.stderr.write(`error: --rounds must be a whole number from 1 to 500 (received ${JSON.stringify(args.rounds)})\n`);
@@ -51,6 +52,12 @@ const COMMANDS: Cmd[] = [
   { name: 'autoscale --help', argv: [BIN, '--help'], env: process.env, expect: 0 },
   { name: 'autoscale status (a lab)', argv: [BIN, 'status'], env: { ...process.env, XDG_STATE_HOME: labState }, expect: 0 },
   { name: 'autoscale status (no lab)', argv: [BIN, 'status'], env: { ...process.env, XDG_STATE_HOME: emptyState }, expect: 1 },
+  ...(args.vs === undefined
+    ? []
+    : [
+        { name: '--vs: --help', argv: [args.vs, '--help'], env: process.env, expect: 0 },
+        { name: '--vs: status (no lab)', argv: [args.vs, 'status'], env: { ...process.env, XDG_STATE_HOME: emptyState }, expect: 1 },
+      ]),
 ];
 
 function timeOnce(c: Cmd): number {
