@@ -33,6 +33,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { Balancer } from '../src/balancer/balancer.js';
 import type { UpstreamKind } from '../src/balancer/upstream.js';
 import { L4Balancer } from '../src/balancer/l4.js';
+import type { FromWorker } from '../src/app/protocol.js';
 import type { TrafficStats } from '../src/events.js';
 import { LatencyWindow } from '../src/lab/observe.js';
 
@@ -54,7 +55,7 @@ async function serveL4(): Promise<void> {
     workers.push(w);
     const m = await nextMessage<{ type: string; port: number }>(w, `L4 worker ${id}`);
     balancer.addWorker({ id, host: HOST, port: m.port, channel: w });
-    w.on('message', (r: { type?: string; requests: number; inFlight: number; handedOver: number }) => {
+    w.on('message', (r: FromWorker) => {
       if (r.type === 'stats') balancer.report(id, r);
     });
     pids.push(w.pid as number);
@@ -148,7 +149,7 @@ async function serveBalancer(config: { ports: number[]; block: boolean; upstream
   const latency = new LatencyWindow(() => balancer.latency);
   process.on('message', (m: { type?: string }) => {
     if (m.type === 'snapshot') {
-      const { workers: _w, ...counts } = balancer.snapshot();
+      const { workers: _w, ...counts } = balancer.traffic();
       process.send?.({ type: 'snapshot', stats: { ...counts, ...latency.take() } });
     }
   });

@@ -26,26 +26,15 @@ import type { Histogram } from 'hdr-histogram-js';
 import { InternalError } from '../errors.js';
 import { hostForUrl } from '../url-host.js';
 import { listenFrontEnd } from './listen.js';
-import type { FrontEnd, FrontEndSnapshot, FrontEndTarget, WorkerChannel, WorkerReport, WorkerTraffic } from './front-end.js';
+import type { FrontEnd, FrontEndTraffic, FrontEndTarget, WorkerChannel, WorkerTraffic } from './front-end.js';
+import type { WorkerStats } from '../worker-stats.js';
 import { Members, validPort, type DrainResult, type HealthCheckOptions, type Member } from './members.js';
 import { RateWindow } from './rate-window.js';
 import { newLatencyHistogram } from './traffic-stats.js';
 
-export type { WorkerReport } from './front-end.js';
 /** The worker's IPC channel (a ChildProcess fits). */
 export type L4Channel = WorkerChannel;
 export type L4Target = FrontEndTarget;
-
-export interface L4WorkerStats extends WorkerTraffic {
-  /** Open client connections on this worker (from its report). */
-  connections: number;
-  /** Connections handed to it so far. */
-  handedOff: number;
-}
-
-export interface L4Snapshot extends FrontEndSnapshot {
-  workers: L4WorkerStats[];
-}
 
 export interface PinnedEvent {
   id: number;
@@ -66,7 +55,7 @@ export interface L4Options {
 /** What the L4 front end keeps per worker: its channel and what it last said about itself. */
 interface Handoff {
   channel: L4Channel;
-  report: WorkerReport | null;
+  report: WorkerStats | null;
   reportAt: number;
   rps: number;
   handedOff: number;
@@ -152,7 +141,7 @@ export class L4Balancer extends EventEmitter implements FrontEnd {
   }
 
   /** A worker's IPC stats arrived. */
-  report(id: number, r: WorkerReport): void {
+  report(id: number, r: WorkerStats): void {
     const m = this.#members.get(id);
     if (m === undefined) return;
     const h = m.data;
@@ -203,9 +192,14 @@ export class L4Balancer extends EventEmitter implements FrontEnd {
     return null;
   }
 
-  snapshot(): L4Snapshot {
+  /** Per worker: connections handed to it so far, and those it says are open (its latest stats' `handedOver`). */
+  handoffs(): Array<{ id: number; handedOff: number; open: number }> {
+    return [...this.#members.all()].map((m) => ({ id: m.id, handedOff: m.data.handedOff, open: m.data.report?.handedOver ?? 0 }));
+  }
+
+  traffic(): FrontEndTraffic {
     const now = this.#now();
-    const workers: L4WorkerStats[] = [];
+    const workers: WorkerTraffic[] = [];
     let total = this.#retiredRequests;
     let inFlight = 0;
     for (const m of this.#members.all()) {
@@ -222,8 +216,6 @@ export class L4Balancer extends EventEmitter implements FrontEnd {
         rps,
         errors: h.errors,
         inRotation: this.#members.inRotation(m),
-        connections: r?.handedOver ?? 0,
-        handedOff: h.handedOff,
       });
     }
     return {

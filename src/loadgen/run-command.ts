@@ -36,12 +36,11 @@ export async function runLoadCommand(url: string | undefined, raw: RawLoadOption
   const outFd = out === null ? null : openOut(out.path, out.flags);
   if (out?.flags === 'a') io.stderr.write(`recording load in ${out.path}\n`);
   const live = io.stderr.isTTY === true;
-  const mode = config.rate === null ? 'closed' : 'open';
 
   const run = new LoadRun(config, {
     onSecond: (sample, totals) => {
-      if (outFd !== null) writeSync(outFd, formatNdjsonLine(sample, mode, Date.now()));
-      if (live) io.stderr.write(CLEAR_LINE + formatProgress(sample, config.durationSec, failuresOf(totals.all), mode));
+      if (outFd !== null) writeSync(outFd, formatNdjsonLine(sample));
+      if (live) io.stderr.write(CLEAR_LINE + formatProgress(sample, config.durationSec, failuresOf(totals.all)));
     },
   });
   const onSignal = (): void => run.interrupt();

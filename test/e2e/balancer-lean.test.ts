@@ -183,7 +183,7 @@ test('lean: a body that stalls past the upstream timeout cuts the response; head
   const r2 = await get(`${b2.url}/`);
   assert.equal(r2.status, 504);
   await new Promise((r) => setTimeout(r, 50));
-  assert.equal(b2.snapshot().inFlight, 0);
+  assert.equal(b2.traffic().inFlight, 0);
 });
 
 test('the upstream path: undici by default, AUTOSCALE_UPSTREAM=lean for comparison, anything else refused', () => {

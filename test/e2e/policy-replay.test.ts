@@ -68,7 +68,7 @@ test('threshold policy: cooldown from automatic and manual scaling survives the 
 
 test('--min 0: replaying the recorded events gives the scale to zero, the cold start and the way back to zero', async (t) => {
   const { lab, events, ticks, scales } = await startLab(t, { min: '0', idle: '1', scaleUp: '90', scaleDown: '1' }, { value: 50 });
-  await until('scaled to zero', () => lab.supervisor.desired === 0 && lab.supervisor.snapshot().length === 0, 20_000);
+  await until('scaled to zero', () => lab.supervisor.desired === 0 && lab.supervisor.records().length === 0, 20_000);
   const res = await request(`${lab.balancer.url}/`, { headersTimeout: 15_000 });
   await res.body.dump();
   await until('back to zero after the cold start', () => scales().filter((s) => s.to === 0).length >= 2, 20_000);

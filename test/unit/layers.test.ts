@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { importGraph, unit } from '../import-graph.js';
 
 const RANK: Record<string, number> = {
-  'errors.ts': 0, 'format.ts': 0, 'cli-io.ts': 0, 'parse-int.ts': 0, 'url-host.ts': 0, 'http-limits.ts': 0,
+  'errors.ts': 0, 'format.ts': 0, 'cli-io.ts': 0, 'parse-int.ts': 0, 'url-host.ts': 0, 'http-limits.ts': 0, 'worker-stats.ts': 0,
   policy: 1,
   'events.ts': 2,
   // Where runs live and the recorder: below the load generator (load --record finds the running lab through it).
@@ -30,7 +30,11 @@ const RANK: Record<string, number> = {
   // Lessons: run arms (through child processes), compare them with the report's figures and replay's counterfactual check.
   experiment: 8.5,
   commands: 9,
+  // The quick paths (--help, status, scale…) that bin/ tries before loading the full program.
+  'cli-fast.ts': 9.5,
   'cli.ts': 10,
+  // Run by the build: stores cli.ts's top-level help for cli-fast.ts.
+  'write-help.ts': 11,
 };
 
 test('no import cycle between files, and no folder imports one above it', () => {
