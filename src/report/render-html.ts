@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { clip } from '../format.js';
 import type { RunModel } from './aggregate.js';
-import { capNotes, capRows, DECISION_HEADER, decisionRows, hasVisits, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows, visitRows, visitsIntro, VISITS_HEADER } from './words.js';
+import { capNotes, capRows, COLD_START_HEADER, coldStartRows, DECISION_HEADER, noReactionText, decisionRows, hasVisits, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows, visitRows, visitsIntro, VISITS_HEADER } from './words.js';
 
 export interface PageAssets {
   uplotJs: string;
@@ -153,7 +153,11 @@ export function renderHtml(m: RunModel, title: string, metric: MetricLabel, asse
   const notes =
     m.notes.length === 0 ? '' : `<div class="notes" id="notes"><strong>Notes on this recording</strong><ul>${capNotes(m.notes).map((n) => `<li>${text(n)}</li>`).join('')}</ul></div>`;
   const decisions = m.decisions.length === 0 ? '<p id="decisions">No scaling action in this run.</p>' : table(DECISION_HEADER, decisionRows(m), 'decisions');
-  const reactions = m.summary.reactions.length === 0 ? '<p id="reactions">The metric never crossed the scale-out threshold.</p>' : table(REACTION_HEADER, reactionRows(m), 'reactions');
+  const reactions = m.summary.reactions.length === 0 ? `<p id="reactions">${text(noReactionText(m))}</p>` : table(REACTION_HEADER, reactionRows(m), 'reactions');
+  const coldStarts =
+    m.summary.coldStarts.length === 0
+      ? ''
+      : `<h2>Cold starts</h2>\n<p class="legend-note">Requests the balancer held while no worker was in rotation, sent on once one was ready.</p>\n${table(COLD_START_HEADER, coldStartRows(m), 'cold-starts')}\n`;
   const hl = highlightRows(m);
   const highlights = hl.length === 0 ? '<p id="highlights">No crash, replacement or health failure.</p>' : table(['time', 'what', 'detail'], hl, 'highlights');
   const visits =
@@ -194,7 +198,7 @@ ${replaySection}
 ${decisions}
 <h2>Reaction times</h2>
 ${reactions}
-<h2>Worker lifecycle highlights</h2>
+${coldStarts}<h2>Worker lifecycle highlights</h2>
 ${highlights}
 ${visits}<h2>Settings</h2>
 ${pairs(settingsRows(m), 'settings')}

@@ -12,7 +12,7 @@
  */
 import { clip } from '../format.js';
 import type { RunModel } from './aggregate.js';
-import { capNotes, capRows, DECISION_HEADER, decisionRows, hasVisits, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows, visitRows, visitsIntro, VISITS_HEADER } from './words.js';
+import { capNotes, capRows, COLD_START_HEADER, coldStartRows, DECISION_HEADER, noReactionText, decisionRows, hasVisits, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows, visitRows, visitsIntro, VISITS_HEADER } from './words.js';
 
 /**
  * Inline Markdown text (a table cell, a list item, a heading): one line, cut,
@@ -53,7 +53,8 @@ export function renderMarkdown(m: RunModel, title: string, replayText: string | 
   out.push('## Scaling decisions', '');
   out.push(m.decisions.length === 0 ? 'No scaling action in this run.' : table(DECISION_HEADER, decisionRows(m)), '');
   out.push('## Reaction times', '');
-  out.push(m.summary.reactions.length === 0 ? 'The metric never crossed the scale-out threshold.' : table(REACTION_HEADER, reactionRows(m)), '');
+  out.push(m.summary.reactions.length === 0 ? noReactionText(m) : table(REACTION_HEADER, reactionRows(m)), '');
+  if (m.summary.coldStarts.length > 0) out.push('## Cold starts', '', 'Requests the balancer held while no worker was in rotation, sent on once one was ready.', '', table(COLD_START_HEADER, coldStartRows(m)), '');
   out.push('## Worker lifecycle highlights', '');
   const hl = highlightRows(m);
   out.push(hl.length === 0 ? 'No crash, replacement or health failure.' : table(['time', 'what', 'detail'], hl), '');
