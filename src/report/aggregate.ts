@@ -4,7 +4,7 @@
  * cost), the decision table, worker lifecycle highlights, the settings and
  * the chart series. A plain function of its input; no I/O, no clock.
  */
-import type { HealthEvent, LabEvent, LabSettings, ScaleEvent, StatsEvent, StoreStatus, TickEvent, TrafficStats, WorkerEvent } from '../events.js';
+import type { HealthEvent, HintEvent, LabEvent, LabSettings, ScaleEvent, StatsEvent, StoreStatus, TickEvent, TrafficStats, WorkerEvent } from '../events.js';
 import { formatRelative } from '../format.js';
 import { median, medianReaction, reactionTimes as sharedReactionTimes, type Reaction, type ReactionEvent } from '../policy/reaction.js';
 import { workerSeconds as countWorkerSeconds, workerSpans } from '../policy/worker-seconds.js';
@@ -58,6 +58,8 @@ export interface Summary {
   };
   /** Host CPU over the ticks that measured its split: mean %, the lab's own processes and everything else (null: none did). */
   hostCpu: { mean: number; lab: number; other: number } | null;
+  /** The lab's busy-host hint (host above the scale-in threshold before any load), if it gave one. */
+  busyHost: string | null;
 }
 
 /** One release of held requests: when, how many, how long the first of them waited, and whether a worker had to be started (scale from zero). */
@@ -220,6 +222,7 @@ export function aggregate(input: AggregateInput): RunModel {
       workerSeconds,
       cost: { price, actual, atMax, saving: atMax - actual, savingPercent: atMax > 0 ? ((atMax - actual) / atMax) * 100 : null },
       hostCpu: hostCpuSplit(ticks),
+      busyHost: events.find((e): e is HintEvent => e.type === 'hint' && e.topic === 'busy-host')?.text ?? null,
     },
     decisions: scales.map((s) => ({ at: sec(s.t), direction: s.direction, from: s.from, to: s.to, reason: s.reason, manual: s.manual })),
     highlights: highlights(events),

@@ -45,6 +45,7 @@ export function summaryRows(m: RunModel): [string, string][] {
     ...(s.hostCpu === null
       ? []
       : [['Host CPU (mean over the ticks)', `${s.hostCpu.mean.toFixed(0)} % (lab ${s.hostCpu.lab.toFixed(0)} %, other processes ${s.hostCpu.other.toFixed(0)} %)`] as [string, string]]),
+    ...(s.busyHost === null ? [] : [['Busy host (the lab\'s hint at start)', s.busyHost] as [string, string]]),
   ];
 }
 

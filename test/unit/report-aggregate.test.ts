@@ -260,3 +260,14 @@ test('scale to zero: cold starts have their own rows and figures; a host-CPU cro
   const plain = aggregate({ parsed: parseEvents(ndjson([started(), tick(3000, 20), stopped(4000)]), 'e'), load: null });
   assert.doesNotMatch(renderMarkdown(plain, 'p'), /Cold starts/);
 });
+
+test('a busy host: the report carries the host CPU split and the lab\'s hint with its remedy', () => {
+  const text = 'host cpu 61 % (lab 8 %, other processes 53 %) before any load is already above the scale-in threshold 15 %: … --metric worker-cpu';
+  const t1 = { ...(tick(3000, 61) as object), cpuSplit: { lab: 8, other: 53 } } as LabEvent;
+  const events: LabEvent[] = [started(), { type: 'hint', t: 3000, text, topic: 'busy-host' }, t1, stopped(4000)];
+  const m = aggregate({ parsed: parseEvents(ndjson(events), 'e'), load: null });
+  const md = renderMarkdown(m, 'busy');
+  assert.match(md, /\| Host CPU \(mean over the ticks\) \| 61 % \(lab 8 %, other processes 53 %\) \|/);
+  assert.match(md, /\| Busy host \(the lab's hint at start\) \| host cpu 61 % \(lab 8 %, other processes 53 %\) before any load[^|]*--metric worker-cpu \|/);
+  assert.equal(aggregate({ parsed: parseEvents(ndjson([started(), t1, stopped(4000)]), 'e'), load: null }).summary.busyHost, null);
+});
