@@ -10,7 +10,8 @@
  * metric drives nothing (host CPU at zero is other processes), and a request
  * the balancer holds starts a worker at once. Its reaction runs from that
  * scale-out (the first held request) to the started worker ready; ticks at
- * zero neither open nor count as a crossing.
+ * zero, and ticks while that worker starts, neither open nor count as a
+ * crossing (a crossing with the pool up counts from the tick after).
  */
 import type { PolicyName } from './rules.js';
 
@@ -79,6 +80,11 @@ export function reactionTimes(events: Iterable<ReactionEvent>, s: ScaleOutThresh
       if (e.desired === 0) {
         // At zero the metric drives nothing: no crossing, and one still waiting for a scale-out is over.
         if (open !== null && open.scaledAt === null) close(null, 'the pool went to zero before the policy scaled out');
+        wasAbove = false;
+        continue;
+      }
+      if (open !== null && open.trigger === 'from zero') {
+        // Its worker is still starting: the metric counts from the first tick after it is ready.
         wasAbove = false;
         continue;
       }

@@ -74,6 +74,10 @@ test('scale from zero: a cold start is its own reaction (held request → worker
   // The simulator pushes the fork before its scale-out: the worker still counts.
   const sim = reactionTimes(simulatedReactionEvents([{ t: 3000, value: 90, desired: 0 }], [{ t: 4000, from: 0, to: 1 }], [6000], 2000), S);
   assert.deepEqual(sim.map((x) => [x.trigger, x.seconds]), [['from zero', 2]]);
+  // Host CPU stays high (other programs) while the cold start's worker boots: the crossing counts from the first
+  // tick after it is ready, and the policy's 1 → 2 is measured from there.
+  const after = reactionTimes([tick(6000, 90, 0), out(7000, false, 0), fork(7000, 5), tick(9000, 90, 1), ready(9500, 5), tick(12_000, 90, 2), fork(12_000, 6), out(12_000), ready(14_000, 6)], S);
+  assert.deepEqual(after.map((x) => [x.trigger, x.crossedAt, x.seconds]), [['from zero', 7, 2.5], ['metric', 12, 2]]);
   // A crossing with workers running, then the pool goes to zero before the policy answered it.
   const gone = reactionTimes([tick(3000, 60, 2), tick(6000, 60, 0)], S);
   assert.deepEqual(gone.map((x) => [x.trigger, x.seconds, x.note]), [['metric', null, 'the pool went to zero before the policy scaled out']]);

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -206,4 +206,21 @@ test('an L4 run: the empty latency chart says why; scale markers\' labels sit on
   assert.ok(seen.leftOfLast > 5 && seen.rightOfLast === 0, `the label of an action at the right edge is left of its line (${seen.leftOfLast} / ${seen.rightOfLast})`);
   assert.deepEqual(requests, []);
   assert.deepEqual(errors, []);
+
+  // L7, one tick of latency between idle ticks (a cold start's requests): no line to draw, so a dot.
+  const l7 = join(dir, 'l7');
+  mkdirSync(l7);
+  const ticks = lines.filter((l) => (l as { type: string }).type === 'tick').map((l, i) => ({ ...l, traffic: i === 10 ? { ...traffic, p50: 2800, p95: 2900, p99: 2950 } : traffic }));
+  writeFileSync(join(l7, 'events.ndjson'), [{ ...(lines[0] as object), config: { ...config, balancer: 'l7' } }, ...ticks, lines.at(-1)].map((l) => JSON.stringify(l) + '\n').join(''));
+  const second = await openOffline(browser, writeReport(l7, { env: { ...process.env, XDG_STATE_HOME: dir } }).html);
+  await second.page.waitForFunction(() => (window as unknown as { __charts?: unknown[] }).__charts?.length === 4, undefined, { timeout: 10_000 });
+  const dot = await second.page.evaluate(() => {
+    type U = { root: HTMLElement; ctx: CanvasRenderingContext2D; bbox: { left: number; top: number; width: number; height: number } };
+    const u = (window as unknown as { __charts: U[] }).__charts.find((c) => c.root.getAttribute('data-chart') === 'chart-latency')!;
+    const px = u.ctx.getImageData(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height).data;
+    let red = 0;
+    for (let i = 0; i < px.length; i += 4) if (px[i + 3] > 150 && px[i] > 150 && px[i + 1] < 90) red++;
+    return red;
+  });
+  assert.ok(dot > 10, `the lone latency tick is drawn (${dot} red px)`);
 });

@@ -34,8 +34,20 @@
       return [0, hi];
     };
   }
+  // A value with no value on either side (one tick of latency between idle ticks) has no line to be part of:
+  // it is drawn as a dot, or it would not show at all. Series drawn across gaps (spanGaps) need none.
+  function isolatedPoints(u, seriesIdx) {
+    if (u.series[seriesIdx].spanGaps) return null;
+    var ys = u.data[seriesIdx];
+    var out = [];
+    for (var i = 0; i < ys.length; i++) {
+      var has = function (j) { return j >= 0 && j < ys.length && ys[j] !== null && ys[j] !== undefined; };
+      if (has(i) && !has(i - 1) && !has(i + 1)) out.push(i);
+    }
+    return out.length > 0 ? out : null;
+  }
   function line(label, color, extra) {
-    var o = { label: label, stroke: color, width: 2, points: { show: false } };
+    var o = { label: label, stroke: color, width: 2, points: { show: false, size: 6, fill: color, filter: isolatedPoints } };
     for (var k in extra) o[k] = extra[k];
     return o;
   }
