@@ -187,15 +187,13 @@ test('L4 requests/s: reports whose period drifts against the lab second never re
   t.after(() => b.close());
   b.addWorker({ id: 1, host: '127.0.0.1', port: 1, channel: { send: () => true } });
   // A worker serving a flat 96 req/s reports every 1050 ms (its timer drifts); the lab reads every second at +0.5 s.
-  let requests = 0;
   const reads: number[] = [];
   let nextReport = 300;
   for (let second = 1; second <= 40; second++) {
     const readAt = second * 1000 + 500;
     while (nextReport <= readAt) {
       now = nextReport;
-      requests = Math.round((nextReport / 1000) * 96);
-      b.report(1, { requests, inFlight: 0, handedOver: 1 });
+      b.report(1, { requests: Math.round((nextReport / 1000) * 96), inFlight: 0, handedOver: 1 });
       nextReport += 1050;
     }
     now = readAt;
