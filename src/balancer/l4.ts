@@ -151,7 +151,9 @@ export class L4Balancer extends EventEmitter implements FrontEnd {
       const served = Math.max(0, r.requests - previous.requests);
       const seconds = (now - h.reportAt) / 1000;
       h.rps = seconds > 0 ? served / seconds : 0;
-      if (served > 0) this.#window.record(now, served);
+      // Spread over the time the report covers: a report arrives once a second at the worker's own phase, and
+      // recorded at its arrival two could fall into one of the lab's seconds and none into the next (0 req/s).
+      if (served > 0) this.#window.spread(h.reportAt, now, served);
     } else if (r.requests > 0) {
       this.#window.record(now, r.requests);
     }
@@ -202,9 +204,14 @@ export class L4Balancer extends EventEmitter implements FrontEnd {
     const workers: WorkerTraffic[] = [];
     let total = this.#retiredRequests;
     let inFlight = 0;
+    // The last full second, as the window counts it: a worker's reports cover it only up to its latest one;
+    // the rest of that second is counted at the worker's latest rate (it arrives with its next report).
+    const secondEnd = Math.floor(now / 1000) * 1000;
+    let notYetReported = 0;
     for (const m of this.#members.all()) {
       const h = m.data;
       const r = h.report;
+      if (r !== null && now - h.reportAt <= 2500) notYetReported += (h.rps * Math.max(0, secondEnd - Math.max(h.reportAt, secondEnd - 1000))) / 1000;
       total += r?.requests ?? 0;
       inFlight += r?.inFlight ?? 0;
       // A report older than two periods is stale: say 0 rather than repeat an old rate.
@@ -219,8 +226,8 @@ export class L4Balancer extends EventEmitter implements FrontEnd {
       });
     }
     return {
-      rpm: this.#window.last(60, now),
-      rps: this.#window.last(1, now),
+      rpm: Math.round(this.#window.last(60, now)),
+      rps: Math.round(this.#window.last(1, now) + notYetReported),
       inFlight,
       total,
       errors: this.#errors,

@@ -33,7 +33,7 @@ import { simulate, type SimResult } from '../simulate/engine.js';
 import { resolvePolicy } from '../settings/policy-flags.js';
 import { median, policyRow } from '../simulate/summary.js';
 import { calibrate, type Calibration } from './calibrate.js';
-import { fidelity, recordedLive, recordedRow } from './fidelity.js';
+import { fidelity, NO_LATENCY_L4, recordedLive, recordedRow } from './fidelity.js';
 import type { RecordedRun } from './recording.js';
 import { meanOver, replayResidual, residualLimits, residualTick } from './residual.js';
 
@@ -55,7 +55,8 @@ export interface Figures {
   workerSeconds: number;
   /** Median seconds from crossing the scale-out threshold to the added worker ready (null: none). */
   medianReactionS: number | null;
-  secondsOverSlo: number;
+  /** null: the run has no latency to compare (recorded under L4). */
+  secondsOverSlo: number | null;
   failed: number;
 }
 
@@ -143,6 +144,8 @@ interface Timeline {
   reactions: readonly Reaction[];
   /** Failed requests between these seconds since the load started. */
   failed: (fromS: number, toS: number) => number;
+  /** Why it has no latency (recorded under L4), if so. */
+  noLatency?: string;
 }
 
 /** The figures of one timeline over [fromS, toS) since the load started; `off` = the load's start on its clock, s. */
@@ -153,7 +156,7 @@ function figuresOf(tl: Timeline, off: number, fromS: number, toS: number, sloMs:
   const inWindow = (tMs: number) => tMs / 1000 - off >= fromS && tMs / 1000 - off < toS;
   const scales = tl.scales.filter((s) => inWindow(s.t));
   const row = policyRow(
-    { label: '', live: slice(tl.live), p95: slice(tl.p95), scales, reactions: tl.reactions.filter((r) => inWindow(r.crossedAt * 1000)), failed: tl.failed(fromS, toS) },
+    { label: '', live: slice(tl.live), p95: slice(tl.p95), scales, reactions: tl.reactions.filter((r) => inWindow(r.crossedAt * 1000)), failed: tl.failed(fromS, toS), ...(tl.noLatency === undefined ? {} : { noLatency: tl.noLatency }) },
     { pricePerHour: null, sloMs },
   );
   return {
@@ -313,6 +316,7 @@ export function compareAgainst(a: RecordedRun, b: RecordedRun, options: AgainstO
       p95: recB.p95,
       scales: b.scales,
       reactions: b.reactions,
+      ...(recB.noLatency === undefined ? {} : { noLatency: recB.noLatency }),
       failed: (f, t) => loadB.lines.filter((l) => l.t > f && l.t <= t + 1).reduce((acc, l) => acc + l.errors, 0),
     },
     offB.s,
@@ -376,7 +380,7 @@ export function formatAgainst(c: AgainstComparison, sloMs = 200): string {
     ['scale actions out/in', `${r.scaleOut}/${r.scaleIn}${c.range.scaleOut[0] === c.range.scaleOut[1] && c.range.scaleIn[0] === c.range.scaleIn[1] ? '' : ` (out ${fmt(c.range.scaleOut[0])}–${fmt(c.range.scaleOut[1])}, in ${fmt(c.range.scaleIn[0])}–${fmt(c.range.scaleIn[1])})`}`, `${b.scaleOut}/${b.scaleIn}`],
     ['worker-seconds', `${fmt(r.workerSeconds)}${rangeOf(c.range.workerSeconds)}${ws}`, fmt(b.workerSeconds)],
     ['median reaction', r.medianReactionS === null ? '–' : `${fmt(r.medianReactionS, 1)} s`, b.medianReactionS === null ? '–' : `${fmt(b.medianReactionS, 1)} s`],
-    [`s over p95 ${sloMs} ms`, fmt(r.secondsOverSlo), fmt(b.secondsOverSlo)],
+    [`s over p95 ${sloMs} ms`, r.secondsOverSlo === null || b.secondsOverSlo === null ? '– (not compared)' : fmt(r.secondsOverSlo), b.secondsOverSlo === null ? `– (${NO_LATENCY_L4})` : fmt(b.secondsOverSlo)],
     ['failed requests', fmt(r.failed), fmt(b.failed)],
   ];
   const w0 = Math.max(...rows.map((x) => x[0].length));

@@ -6,7 +6,7 @@ import type { LabConfig, RawSettings } from '../settings/config.js';
 import { rowOptions, writeTimelines } from '../simulate/run.js';
 import { runScenarios, scenarioResult, type Scenario, type ScenarioResult } from '../simulate/compare.js';
 import { labelOf, parseCompare, resolvePolicy } from '../settings/policy-flags.js';
-import { formatTable, policyRow } from '../simulate/summary.js';
+import { formatTable, policyRow, tableCells } from '../simulate/summary.js';
 import { calibrate, type Calibration } from './calibrate.js';
 import { checkDecisions } from './decisions.js';
 import { compareAgainst, formatAgainst, recordedSettings, REPLAY_MODELS, residualError, type ReplayModel, type ResidualError } from './against.js';
@@ -124,7 +124,10 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
   const decisions = checkDecisions(run, recorded);
   const rows = [policyRow(recordedRow(run, cal), rowOpts), ...results.map((r) => r.row)];
   if (typeof opts.out === 'string') writeTimelines(opts.out, results);
-  const report = opts.html === true ? (text: string) => writeReport(dir, { env, replay: { series: results.map((r) => replaySeries(r.scenario.label, r.sim.live)), text } }).html : null;
+  const report =
+    opts.html === true
+      ? (preface: string) => writeReport(dir, { env, replay: { series: results.map((r) => replaySeries(r.scenario.label, r.sim.live)), lines: prefaceLines(preface), table: tableCells(rows, rowOpts) } }).html
+      : null;
   if (opts.json === true) {
     if (report !== null) throw new UsageError('--html writes the report page and prints the table: it does not go with --json');
     return (
@@ -149,9 +152,19 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
     (host.note === null ? '' : `\nnote:     ${host.note}`) +
     (calibratedOnly.length === 0 ? '' : `\nnote:     the residual model replays on the recorded ticks; ${calibratedOnly.join(', ')} ticked at another --interval: calibrated model`);
   const modelLine = `\nreplay:   ${opts.model === undefined && !observed ? 'the run has no recorded observations, so: ' : ''}${model === 'residual' ? "residual model: each tick's recorded observation, changed only where the replayed ready count differs (per-worker load, saturation, queueing, the pool's share of host CPU)" : 'calibrated model: every tick regenerated from the model above'} (--model)`;
-  const text = `${describeCalibration(run, cal).join('\n')}${modelLine}${hostNote}${bootNote}\n${describeFidelity(fid, run.config.metric, residual)}${decisionLine}\n\n${formatTable(rows, rowOpts)}`;
+  const preface = `${describeCalibration(run, cal).join('\n')}${modelLine}${hostNote}${bootNote}\n${describeFidelity(fid, run.config.metric, residual)}${decisionLine}`;
+  const text = `${preface}\n\n${formatTable(rows, rowOpts)}`;
   if (report === null) return text;
-  return `${text}\nreport:   ${report(text)} (the replayed instances on the run's charts)\n`;
+  return `${text}\nreport:   ${report(preface)} (the replayed instances on the run's charts)\n`;
+}
+
+/** The printed account above the table ("run:      …", "fidelity: …") as [heading, text] rows for the report. */
+export function prefaceLines(preface: string): [string, string][] {
+  return preface.split('\n').flatMap((l): [string, string][] => {
+    if (l.trim() === '') return [];
+    const m = /^([a-z][a-z ]*):\s+(.*)$/.exec(l);
+    return [m === null ? ['', l] : [m[1], m[2]]];
+  });
 }
 
 function replayModel(raw: unknown): ReplayModel {

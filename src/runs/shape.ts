@@ -148,7 +148,7 @@ export const EVENT_SHAPES: Readonly<Record<string, Check>> = {
   command: obj({ command: str, source: str, ok: bool, message: str }),
   refresh: obj({ phase: oneOf('started', 'progress', 'done', 'failed'), replaced: num, total: num, detail: str }),
   'cold-start': obj({ waitedMs: num, held: num, fromZero: bool }),
-  hint: obj({ text: str }),
+  hint: obj({ text: str }, { topic: str }),
   /** The recorder's own line (src/runs/recorder.ts): what its size bound left out. */
   note: obj({ note: str }),
 };

@@ -180,3 +180,24 @@ test('L4: drain closes the worker’s connections without losing a request; the 
   assert.ok((after.get(2) ?? 0) > 0);
   assert.deepEqual(b.traffic().workers.map((w) => w.id), [2]);
 });
+
+test('L4 requests/s: reports whose period drifts against the lab second never read as a 0 req/s second while the load is flat', async (t) => {
+  let now = 0;
+  const b = new L4Balancer({ host: '127.0.0.1', port: 0, now: () => now });
+  t.after(() => b.close());
+  b.addWorker({ id: 1, host: '127.0.0.1', port: 1, channel: { send: () => true } });
+  // A worker serving a flat 96 req/s reports every 1050 ms (its timer drifts); the lab reads every second at +0.5 s.
+  const reads: number[] = [];
+  let nextReport = 300;
+  for (let second = 1; second <= 40; second++) {
+    const readAt = second * 1000 + 500;
+    while (nextReport <= readAt) {
+      now = nextReport;
+      b.report(1, { requests: Math.round((nextReport / 1000) * 96), inFlight: 0, handedOver: 1 });
+      nextReport += 1050;
+    }
+    now = readAt;
+    if (second >= 3) reads.push(b.snapshot().rps);
+  }
+  assert.ok(Math.min(...reads) >= 80 && Math.max(...reads) <= 112, `every second reads about 96 req/s: ${reads.join(' ')}`);
+});

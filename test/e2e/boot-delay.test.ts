@@ -48,9 +48,10 @@ test('--boot-delay: a listening worker stays out of rotation until its delay is 
     rmSync(runDir, { recursive: true, force: true });
   });
 
-  // The policy's tick crosses the threshold and scales out: the same events the lab publishes.
+  // The policy's tick crosses the threshold and scales out: the same events the lab publishes (the worker this
+  // supervisor forks stands for the one added; a scale from 0 would be a cold start, src/policy/reaction.ts).
   const tick = (tt: number, value: number, desired: number) => ({ type: 'tick', t: tt, value, desired } as unknown as TickEvent);
-  events.push(tick(clock(), 90, 1), { type: 'scale', t: clock(), direction: 'out', from: 0, to: 1, reason: 'cpu 90 > 35', manual: false });
+  events.push(tick(clock(), 90, 1), { type: 'scale', t: clock(), direction: 'out', from: 1, to: 2, reason: 'cpu 90 > 35', manual: false });
   sup.setDesired(1);
 
   await until('the worker listens and boots', () => sup.records().some((w) => w.bootingUntil !== null), 10_000);

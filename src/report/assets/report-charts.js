@@ -34,8 +34,20 @@
       return [0, hi];
     };
   }
+  // A value with no value on either side (one tick of latency between idle ticks) has no line to be part of:
+  // it is drawn as a dot, or it would not show at all. Series drawn across gaps (spanGaps) need none.
+  function isolatedPoints(u, seriesIdx) {
+    if (u.series[seriesIdx].spanGaps) return null;
+    var ys = u.data[seriesIdx];
+    var out = [];
+    for (var i = 0; i < ys.length; i++) {
+      var has = function (j) { return j >= 0 && j < ys.length && ys[j] !== null && ys[j] !== undefined; };
+      if (has(i) && !has(i - 1) && !has(i + 1)) out.push(i);
+    }
+    return out.length > 0 ? out : null;
+  }
   function line(label, color, extra) {
-    var o = { label: label, stroke: color, width: 2, points: { show: false } };
+    var o = { label: label, stroke: color, width: 2, points: { show: false, size: 6, fill: color, filter: isolatedPoints } };
     for (var k in extra) o[k] = extra[k];
     return o;
   }
@@ -183,24 +195,38 @@
     o1.hooks.draw = [
       function (u) {
         var ctx = u.ctx;
+        var px = devicePixelRatio;
         ctx.save();
-        var lastLabel = -Infinity;
+        var shown = [];
         markers.forEach(function (mk) {
           var x = Math.round(u.valToPos(mk.at, 'x', true));
           if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
           ctx.strokeStyle = mk.direction === 'out' ? '#2ea043' : '#d4761c';
-          ctx.fillStyle = ctx.strokeStyle;
-          ctx.lineWidth = 2 * devicePixelRatio;
+          ctx.lineWidth = 2 * px;
           ctx.setLineDash([]);
           ctx.beginPath();
           ctx.moveTo(x, u.bbox.top);
           ctx.lineTo(x, u.bbox.top + u.bbox.height);
           ctx.stroke();
-          // Labels of actions closer than 36 px would overlap: the line is drawn, the label left out.
-          if (x - lastLabel < 36 * devicePixelRatio) return;
-          lastLabel = x;
-          ctx.font = 12 * devicePixelRatio + 'px sans-serif';
-          ctx.fillText((mk.direction === 'out' ? '▲ ' : '▼ ') + mk.to, x + 3 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
+          shown.push({ x: x, mk: mk });
+        });
+        // Labels after every line, on a white box beside their line (left of it near the right edge), so no line
+        // crosses a label. Labels whose boxes would overlap the previous one are left out; the line stays.
+        ctx.font = 12 * px + 'px sans-serif';
+        ctx.textAlign = 'left';
+        ctx.textBaseline = 'middle';
+        var lastRight = -Infinity;
+        var y = u.bbox.top + 10 * px;
+        shown.forEach(function (s) {
+          var label = (s.mk.direction === 'out' ? '▲ ' : '▼ ') + s.mk.to;
+          var w = ctx.measureText(label).width + 6 * px;
+          var left = s.x + 3 * px + w > u.bbox.left + u.bbox.width ? s.x - 3 * px - w : s.x + 3 * px;
+          if (left < lastRight + 2 * px) return;
+          lastRight = left + w;
+          ctx.fillStyle = 'rgba(255,255,255,0.92)';
+          ctx.fillRect(left, y - 8 * px, w, 16 * px);
+          ctx.fillStyle = s.mk.direction === 'out' ? '#1a7f37' : '#b35900';
+          ctx.fillText(label, left + 3 * px, y);
         });
         ctx.restore();
       },
@@ -266,8 +292,34 @@
     o3.axes = [xAxis, { scale: 'r', label: 'req/s' }];
     var cTraffic = mount('chart-traffic', o3, trafficData(data, withOffered));
 
-    // 4. Latency through the balancer per tick interval (gaps where no request completed).
-    var o4 = common('Latency through the balancer (per tick interval)', height('latency', DEFAULT_HEIGHT.latency), 'latency');
+    // 4. Latency through the balancer per tick interval (gaps where no request completed). Under L4 the balancer
+    // hands whole connections to the workers and never sees a request: the chart says so instead of staying blank.
+    var l4 = cfg.balancer === 'l4';
+    var o4 = common(l4 ? 'Latency through the balancer: not measured under --balancer l4' : 'Latency through the balancer (per tick interval)', height('latency', DEFAULT_HEIGHT.latency), 'latency');
+    o4.hooks.draw = [
+      function (u) {
+        var d = u.data;
+        var any = false;
+        for (var k = 1; k < d.length && !any; k++) for (var j = 0; j < d[k].length; j++) if (d[k][j] !== null && d[k][j] !== undefined) { any = true; break; }
+        if (any) return;
+        var ctx = u.ctx;
+        var px = devicePixelRatio;
+        ctx.save();
+        ctx.fillStyle = '#57606a';
+        ctx.textAlign = 'center';
+        ctx.textBaseline = 'middle';
+        ctx.font = 13 * px + 'px sans-serif';
+        var cx = u.bbox.left + u.bbox.width / 2;
+        var cy = u.bbox.top + u.bbox.height / 2;
+        if (l4) {
+          ctx.fillText('No latency under --balancer l4: the balancer hands each connection to a worker', cx, cy - 10 * px);
+          ctx.fillText('and never sees a request or its response (run with --balancer l7 to measure it).', cx, cy + 10 * px);
+        } else {
+          ctx.fillText('No request completed in this span.', cx, cy);
+        }
+        ctx.restore();
+      },
+    ];
     o4.series = [
       timeSeries(),
       line('p50', '#2ea043', { scale: 'ms', value: function (u, v) { return fmt(v, ' ms'); } }),
