@@ -7,6 +7,7 @@
  * callers turn their own events into ReactionEvents.
  */
 import type { PolicyName } from './rules.js';
+import { usesTargetRule } from './rules.js';
 
 /**
  * What happened, in time order. At equal times a tick comes before the scale
@@ -42,7 +43,7 @@ export interface Reaction {
 /** Above the scale-out threshold: threshold policy `value > scaleUp`, target policy `value / target > 1 + tolerance`. */
 export function aboveScaleOut(value: number | null, s: Pick<ScaleOutThreshold, 'policy' | 'scaleUp' | 'target' | 'tolerance'>): boolean {
   if (value === null || !Number.isFinite(value)) return false;
-  return s.policy === 'target' ? value / s.target > 1 + s.tolerance : value > s.scaleUp;
+  return usesTargetRule(s.policy) ? value / s.target > 1 + s.tolerance : value > s.scaleUp;
 }
 
 const sec = (ms: number) => ms / 1000;

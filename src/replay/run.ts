@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js';
 import type { LabConfig, RawSettings } from '../settings/config.js';
 import { rowOptions, writeTimelines } from '../simulate/run.js';
 import { runScenarios, scenarioResult, type Scenario, type ScenarioResult } from '../simulate/compare.js';
+import { attachForecast } from '../simulate/history.js';
 import { labelOf, parseCompare, resolvePolicy } from '../settings/policy-flags.js';
 import { formatTable, policyRow } from '../simulate/summary.js';
 import { calibrate, type Calibration } from './calibrate.js';
@@ -89,7 +90,8 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
   const host = hostCores(run);
   const cal = calibrate(run, host.cores);
   const base = recordedSettings(run);
-  const recorded = resolvePolicy({}, base);
+  // A predictive run's forecast is learned again from the --history it recorded (absolute paths).
+  const recorded = attachForecast(resolvePolicy({}, base));
   let bootMs = cal.bootMs;
   if (opts.boot !== undefined) {
     const b = Number(opts.boot);
@@ -115,7 +117,8 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
   // The residual model replays on the recorded ticks: a scenario with another --interval takes the calibrated model.
   const residualFor = (c: LabConfig) => model === 'residual' && c.interval === run.config.interval;
   const calibratedOnly = model === 'residual' ? scenarios.filter((s) => !residualFor(s.config)).map((s) => s.label) : [];
-  const results: ScenarioResult[] = scenarios.map((s) => {
+  const results: ScenarioResult[] = scenarios.map((sc) => {
+    const s = { ...sc, config: attachForecast(sc.config) };
     const boot = s.bootMs ?? bootMs;
     return residualFor(s.config) ? scenarioResult(s, replayResidual(run, s.config, { limits, load: cal.load, bootMs: boot }), boot, rowOpts) : runScenarios([s], cal.load, cal.model, boot, rowOpts, ticksFor)[0];
   });
