@@ -21,8 +21,13 @@ import { formatCount } from '../format.js';
 export const DEFAULT_SEASON_S = 86_400;
 /** The profile has at most this many buckets per season (15 min for a day), at least 1 s wide. */
 export const MAX_BUCKETS = 96;
-/** The recent level is clamped to this range: one odd minute cannot zero or triple the forecast. */
-export const LEVEL_MIN = 0.5;
+/**
+ * The recent level is clamped to this range. It may raise the forecast (a busier day than the history,
+ * up to twice it) but never lower it: a saturated pool serves less than it is asked, and read as "a
+ * quieter day" that would shrink the forecast and starve the pool further. A really quieter day is left
+ * to the target rule's scale-in, and shows as a higher MAPE.
+ */
+export const LEVEL_MIN = 1;
 export const LEVEL_MAX = 2;
 
 /** The learned shape of the load: mean req/s per bucket of the season. Plain data (it travels in the config). */

@@ -86,7 +86,7 @@ export function forecastLines(results: readonly ScenarioResult[]): string {
   const lines = rows.map((r) => {
     const f = r.sim.forecast!;
     const p = r.scenario.config.forecast;
-    const learned = p === undefined ? '' : ` (profile of ${formatCount(p.means.length)} buckets of ${formatCount(p.bucketS)} s, learned from ${formatCount(Math.round(p.historyS))} s of ${p.source})`;
+    const learned = p === undefined ? '' : ` (profile of ${formatCount(p.means.length)} buckets of ${formatCount(p.bucketS, 2)} s, learned from ${formatCount(Math.round(p.historyS))} s of ${p.source})`;
     return `forecast error, ${r.scenario.label}: ${f.mape === null ? 'not measured (no tick with traffic one lead time after a forecast)' : `MAPE ${f.mape.toFixed(1)} % over ${formatCount(f.scored)} ticks`}${learned}`;
   });
   return `\n${lines.join('\n')}\n(MAPE: each tick's observed req/s against the forecast made one boot + tick earlier; docs/forecasts.md)\n`;
