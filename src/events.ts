@@ -124,6 +124,8 @@ export interface LabSettings {
   /** --policy predictive: where its history came from (run directories or trace files, comma-separated) and the season, s. */
   history?: string;
   season?: number;
+  /** The history's times multiplied by this (experiment --quick); absent: 1. */
+  historyScale?: number;
 }
 
 export interface StartedEvent {

@@ -48,12 +48,11 @@ export function applyForecast(
   });
   const floor = Math.min(config.max, Math.max(config.min, f.capacity));
   if (floor <= d.desired) {
-    return { decision: { ...d, reason: `${d.reason}; ${f.reason} ≤ ${d.desired}: the target rule decides` }, memory: f.memory };
+    return { decision: { ...d, reason: `${d.reason}; ${f.reason}; ${floor} ≤ ${d.desired}: the target rule decides` }, memory: f.memory };
   }
   const from = state.desired;
   const clamped = floor !== f.capacity ? ` (clamped to max ${config.max})` : '';
-  const rule = d.desired === from ? `the target rule alone would hold at ${from}` : `the target rule alone: ${from} → ${d.desired}`;
   const action = floor > from ? 'scale-out' : floor < from ? 'scale-in' : 'hold';
   const move = action === 'hold' ? `hold at ${from}` : `${from} → ${floor}`;
-  return { decision: { ...d, desired: floor, action, reason: `${f.reason}${clamped}, above the target rule: ${move} (${rule}: ${d.reason})` }, memory: f.memory };
+  return { decision: { ...d, desired: floor, action, reason: `${f.reason}${clamped}, above the target rule: ${move} (the target rule alone: ${d.reason})` }, memory: f.memory };
 }

@@ -117,7 +117,7 @@ export const SETTINGS_REQUIRED = {
   metric: str, policy: oneOf('threshold', 'target', 'predictive'), target: num, tolerance: num, scaleDownWindow: num, maxStepPods: num, maxStepPercent: num, warmup: num,
 };
 export const SETTINGS_OPTIONAL = {
-  idle: num, holdMax: num, holdTimeout: num, metricsPort: num, upstreamTimeout: num, balancer: oneOf('l7', 'l4'), maxConnRequests: num, maxConnAge: num, history: str, season: num,
+  idle: num, holdMax: num, holdTimeout: num, metricsPort: num, upstreamTimeout: num, balancer: oneOf('l7', 'l4'), maxConnRequests: num, maxConnAge: num, history: str, season: num, historyScale: num,
 };
 const SETTINGS = obj(SETTINGS_REQUIRED, SETTINGS_OPTIONAL);
 

@@ -97,7 +97,9 @@ const KEYS: KeySpec[] = [
   { key: 'bootDelay', flag: 'boot-delay', kind: 'number', min: 0, max: 600 },
   // --policy predictive: run directories or trace files (comma-separated) to learn the season from, and the season's length.
   { key: 'history', flag: 'history', kind: 'string' },
-  { key: 'season', flag: 'season', kind: 'number', min: 10, max: 7 * 86_400 },
+  { key: 'season', flag: 'season', kind: 'number', min: 1, max: 7 * 86_400 },
+  // The history's clock times this (experiment --quick shortens a lesson's history with its timeline).
+  { key: 'historyScale', flag: 'history-scale', kind: 'number', min: 0.001, max: 1000 },
 ];
 
 /** The numeric and string settings with their flag names and bounds (the experiment file's schema is built from these). */
@@ -269,8 +271,8 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}, limits
     if (config.metric !== 'rps') throw new UsageError(`--policy predictive forecasts requests per second: use --metric rps with --target <req/s per worker> (received --metric ${config.metric})`);
     if (config.history === undefined) throw new UsageError('--policy predictive needs --history <run dirs or trace files> to learn the load from');
   } else {
-    for (const key of ['history', 'season'] as const) {
-      if (config[key] !== undefined) throw new UsageError(`--${key} only applies to --policy predictive (received --policy ${config.policy})`);
+    for (const key of ['history', 'season', 'historyScale'] as const) {
+      if (config[key] !== undefined) throw new UsageError(`--${key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} only applies to --policy predictive (received --policy ${config.policy})`);
     }
   }
   if (config.scaleDown >= config.scaleUp) {

@@ -38,13 +38,14 @@ const HELP = {
   maxConnAge: ['--max-conn-age <seconds>', `workers answer Connection: close once a connection is this old, 0 for never (default ${d.maxConnAge})`],
   bootDelay: ['--boot-delay <seconds>', `a forked worker holds its readiness this long after it listens, like a VM booting or an image pull (default ${d.bootDelay})`],
   history: ['--history <paths>', 'predictive policy: recorded run directories or traces (load --out NDJSON, CSV t,req/s), comma-separated, to learn the load\'s season from'],
+  historyScale: ['--history-scale <factor>', 'predictive policy: multiply the history\'s times by this (experiment --quick sets it with the lesson\'s clock) (default 1)'],
   season: ['--season <seconds>', 'predictive policy: the length of the load\'s season (default 86400, a day)'],
   upstreamTimeout: ['--upstream-timeout <seconds>', `the balancer answers 504 when a worker's response headers take longer than this, time queued for a connection included (default ${d.upstreamTimeout})`],
 } as const;
 
 /** The settings that shape the policy only (what replay and simulate accept). */
 export const POLICY_FLAGS: readonly SettingFlag[] = [
-  'min', 'max', 'scaleUp', 'scaleDown', 'interval', 'cooldown', 'metric', 'policy', 'target', 'tolerance', 'scaleDownWindow', 'maxStepPods', 'maxStepPercent', 'warmup', 'history', 'season',
+  'min', 'max', 'scaleUp', 'scaleDown', 'interval', 'cooldown', 'metric', 'policy', 'target', 'tolerance', 'scaleDownWindow', 'maxStepPods', 'maxStepPercent', 'warmup', 'history', 'season', 'historyScale',
 ];
 export const ALL_SETTING_FLAGS = Object.keys(HELP) as SettingFlag[];
 

@@ -11,7 +11,7 @@ import { usesTargetRule } from '../policy/rules.js';
 
 const THRESHOLD_ONLY: readonly SettingFlag[] = ['scaleUp', 'scaleDown', 'cooldown'];
 const TARGET_ONLY: readonly SettingFlag[] = ['target', 'tolerance', 'scaleDownWindow', 'maxStepPods', 'maxStepPercent'];
-const PREDICTIVE_ONLY: readonly SettingFlag[] = ['history', 'season'];
+const PREDICTIVE_ONLY: readonly SettingFlag[] = ['history', 'season', 'historyScale'];
 const FLAG: Record<string, string> = {
   scaleUp: '--scale-up', scaleDown: '--scale-down', cooldown: '--cooldown', target: '--target', tolerance: '--tolerance',
   scaleDownWindow: '--scale-down-window', maxStepPods: '--max-step-pods', maxStepPercent: '--max-step-percent',

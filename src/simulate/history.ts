@@ -61,11 +61,11 @@ export function historyPaths(history: string, cwd = process.cwd()): string[] {
 }
 
 /** Learn the profile of `history` (comma-separated paths, relative to `cwd`) over `seasonS`. Bad input: one UsageError line. */
-export function learnHistory(history: string, seasonS: number, cwd = process.cwd()): SeasonalProfile {
+export function learnHistory(history: string, seasonS: number, cwd = process.cwd(), timeScale = 1): SeasonalProfile {
   const paths = historyPaths(history, cwd);
   if (paths.length === 0) throw new UsageError('--history needs at least one run directory or trace file');
   if (paths.length > MAX_PATHS) throw new UsageError(`--history takes at most ${MAX_PATHS} paths (received ${paths.length})`);
-  const series = paths.map((p) => seriesOf(p));
+  const series = paths.map((p) => seriesOf(p)).map((s) => (timeScale === 1 ? s : { t: Array.from(s.t, (t) => t * timeScale), value: s.value }));
   const profile = learnProfile(series, seasonS, paths.join(', '));
   if (profile === null) throw new UsageError(`--history ${history}: no sample to learn from`);
   if (profile.historyS < seasonS) {
@@ -80,6 +80,6 @@ export function learnHistory(history: string, seasonS: number, cwd = process.cwd
  */
 export function attachForecast(config: LabConfig, cwd = process.cwd()): LabConfig {
   if (config.policy !== 'predictive' || config.history === undefined || config.forecast !== undefined) return config;
-  const forecast = learnHistory(config.history, config.season ?? DEFAULT_SEASON_S, cwd);
+  const forecast = learnHistory(config.history, config.season ?? DEFAULT_SEASON_S, cwd, config.historyScale ?? 1);
   return { ...config, history: historyPaths(config.history, cwd).join(','), forecast };
 }

@@ -103,7 +103,7 @@ test('the predictive policy scales out one boot time (plus a tick) ahead of the 
   assert.ok(fast.t >= 593.75 - 3 && fast.t <= 593.75 + 3, `with no boot: first scale-out at ${fast.t} s`);
   assert.ok(fast.t - slow.t >= 87, `${fast.t - slow.t} s earlier with 90 s boots`);
   assert.ok(slow.decision.desired > 1);
-  assert.match(slow.decision.reason, /^forecast: profile peaks at [\d,]+ req\/s in the next 93 s \(boot 90 s \+ tick 3 s\) × level 1\.00 = last .* above the target rule: 1 → \d+ \(the target rule alone would hold at 1: target: /);
+  assert.match(slow.decision.reason, /^forecast: profile peaks at [\d,]+ req\/s in the next 93 s \(boot 90 s \+ tick 3 s\) × level 1\.00 = last .* above the target rule: 1 → \d+ \(the target rule alone: target: .*: hold at 1\)$/);
   // At the plateau the forecast asks for ceil(1000 / 100) = 10 workers, and the reason shows the arithmetic.
   const r = step(observation(800_000, 1000 / 10), { desired: 10, starting: 0, ready: 10 }, initialMemory(), predictive(90), 800_000);
   assert.equal(r.decision.desired, 10);
@@ -117,7 +117,7 @@ test('predictive settings: --metric rps, --history required, and --history/--sea
   assert.throws(() => resolveConfig({ policy: 'predictive', history: 'x' }), { code: 'AS_ERR_USAGE', message: /--policy predictive forecasts requests per second: use --metric rps/ });
   assert.throws(() => resolveConfig({ policy: 'predictive', metric: 'rps' }), { code: 'AS_ERR_USAGE', message: /needs --history/ });
   assert.throws(() => resolveConfig({ policy: 'target', history: 'x' }), { code: 'AS_ERR_USAGE', message: /^--history only applies to --policy predictive/ });
-  assert.throws(() => resolveConfig({ policy: 'predictive', metric: 'rps', history: 'x', season: '5' }), { code: 'AS_ERR_CONFIG', message: /--season must be between 10/ });
+  assert.throws(() => resolveConfig({ policy: 'predictive', metric: 'rps', history: 'x', season: '0.5' }), { code: 'AS_ERR_CONFIG', message: /--season must be between 1 and/ });
   assert.equal(DEFAULTS.policy, 'threshold');
 });
 
