@@ -12,8 +12,10 @@
  * same-time-of-day history and leaves the surprises to target tracking,
  * which is what this policy does too (desired = max(forecast, target rule)).
  *
- * Times are lab-clock seconds: the season's phase is the time since the
- * lab (or the simulation, or the trace) started, modulo the season.
+ * Phase 0 of the season is the first traffic: in each history the first
+ * sample with load, and in the run the start of the first tick with traffic
+ * (a lab idles a while before its load starts, an experiment waits for a
+ * quiet host first). Before any traffic the forecast asks for nothing.
  */
 import { formatCount } from '../format.js';
 
@@ -66,14 +68,18 @@ export function learnProfile(series: readonly Series[], seasonS: number, source:
   let historyS = 0;
   for (const s of series) {
     const n = s.t.length;
-    for (let i = 0; i < n; i++) {
+    // Phase 0 is the history's first sample with load.
+    let first = 0;
+    while (first < n && !(s.value[first] > 0)) first++;
+    const origin = first < n ? s.t[first] : 0;
+    for (let i = first; i < n; i++) {
       const dt = i + 1 < n ? s.t[i + 1] - s.t[i] : i > 0 ? s.t[i] - s.t[i - 1] : 1;
       if (!(dt > 0)) continue;
       historyS += dt;
       // Spread the sample over the buckets it covers, one second at a time at most (a tick covers 3 s).
       const steps = Math.max(1, Math.ceil(dt));
       for (let k = 0; k < steps; k++) {
-        const mid = s.t[i] + ((k + 0.5) * dt) / steps;
+        const mid = s.t[i] - origin + ((k + 0.5) * dt) / steps;
         const b = Math.floor(mod(mid, seasonS) / bucketS) % B;
         sum[b] += s.value[i] * (dt / steps);
         weight[b] += dt / steps;
@@ -123,6 +129,8 @@ export function profileMax(p: SeasonalProfile, fromS: number, toS: number): { va
 
 /** What the forecast remembers between ticks. Plain data, bounded. */
 export interface ForecastMemory {
+  /** Lab time (s) of phase 0: the start of the first tick with traffic; null before it. */
+  originS: number | null;
   /** Recent ticks: observed total req/s and the profile's value for the same interval (for the level). */
   recent: Array<{ t: number; observed: number; expected: number }>;
   /** The level in force at each recent tick (to score the forecast made one lead time earlier). */
@@ -133,7 +141,7 @@ export interface ForecastMemory {
 }
 
 export function initialForecastMemory(): ForecastMemory {
-  return { recent: [], levels: [], apeSum: 0, scored: 0 };
+  return { originS: null, recent: [], levels: [], apeSum: 0, scored: 0 };
 }
 
 /** The window the recent level is measured over: an eighth of the season, at most 10 minutes. */
@@ -162,7 +170,7 @@ export interface ForecastInput {
 export interface ForecastVerdict {
   /** Workers the forecast asks for over the lead window (before min/max). */
   capacity: number;
-  /** Highest forecast req/s over [now, now + lead] and when. */
+  /** Highest forecast req/s over [now, now + lead] and when (lab time, s). */
   peak: number;
   peakAtS: number;
   level: number;
@@ -179,8 +187,13 @@ export interface ForecastVerdict {
  * a worker forked now serves from now + boot, and the next chance to fork comes one interval later.
  */
 export function forecastStep(p: SeasonalProfile, memory: ForecastMemory, input: ForecastInput): ForecastVerdict {
-  const nowS = input.now / 1000;
   const leadS = input.bootS + input.intervalS;
+  const originS = memory.originS ?? (input.observed !== null && input.observed > 0 ? input.now / 1000 - input.intervalS : null);
+  if (originS === null) {
+    return { capacity: 0, peak: 0, peakAtS: 0, level: 1, leadS, mape: null, reason: 'forecast: waits for the first traffic (phase 0 of the season)', memory };
+  }
+  // Seconds into the season's clock.
+  const nowS = input.now / 1000 - originS;
   const expected = profileAt(p, nowS - input.intervalS / 2);
   let { apeSum, scored } = memory;
   let recent = memory.recent;
@@ -212,5 +225,5 @@ export function forecastStep(p: SeasonalProfile, memory: ForecastMemory, input: 
     `forecast: profile peaks at ${formatCount(Math.round(peak.value))} req/s in the next ${formatCount(Math.round(leadS))} s (boot ${formatCount(input.bootS)} s + tick ${formatCount(input.intervalS)} s) × ${levelWords} ` +
     `= ${formatCount(Math.round(forecast))} req/s; ceil(${formatCount(Math.round(forecast))} / ${formatCount(input.target)}) = ${capacity}` +
     `; forecast error so far ${m === null ? 'not yet measured' : `MAPE ${m.toFixed(1)} % over ${scored} ticks`}`;
-  return { capacity, peak: forecast, peakAtS: peak.at, level, leadS, mape: m, reason, memory: { recent, levels, apeSum, scored } };
+  return { capacity, peak: forecast, peakAtS: peak.at + originS, level, leadS, mape: m, reason, memory: { originS, recent, levels, apeSum, scored } };
 }

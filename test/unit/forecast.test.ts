@@ -76,8 +76,8 @@ function observation(t: number, rps: number): Observation {
   return { t, hostCpu: 50, latency: { p50: 10, p95: 20, p99: 30 }, workers: [{ id: 1, state: 'ready', readyAt: 0, cpu: 50, rps, inFlight: 1 }] };
 }
 
-/** 100 req/s until t 600 s of a 1200 s season, 1000 req/s after. */
-const STEP_PROFILE: SeasonalProfile = { seasonS: 1200, bucketS: 12.5, means: Array.from({ length: 96 }, (_v, b) => (b < 48 ? 100 : 1000)), historyS: 2400, source: 'step' };
+/** 100 req/s, except 1000 req/s from 600 s to 1125 s of a 1200 s season. */
+const STEP_PROFILE: SeasonalProfile = { seasonS: 1200, bucketS: 12.5, means: Array.from({ length: 96 }, (_v, b) => (b >= 48 && b < 90 ? 1000 : 100)), historyS: 2400, source: 'step' };
 
 function predictive(bootDelay: number): LabConfig {
   return { ...resolveConfig({ policy: 'predictive', metric: 'rps', target: '100', max: '20', history: 'h.csv', season: '1200' }, {}, { ports: false }), bootDelay, forecast: STEP_PROFILE };
@@ -96,8 +96,9 @@ function firstScaleOut(config: LabConfig, from: number) {
 
 test('the predictive policy scales out one boot time (plus a tick) ahead of the load the history foresees', () => {
   // The load at 100 req/s on one worker at target 100: the target rule alone holds at 1 throughout.
-  const slow = firstScaleOut(predictive(90), 300)!;
-  const fast = firstScaleOut(predictive(0), 300)!;
+  // Traffic from the first tick: phase 0 of the season is the start of that tick, 0 s.
+  const slow = firstScaleOut(predictive(90), 3)!;
+  const fast = firstScaleOut(predictive(0), 3)!;
   // The profile starts rising at the centre of bucket 47 (593.75 s): a scale-out once that enters [now, now + boot + tick].
   assert.ok(slow.t >= 593.75 - 93 && slow.t <= 593.75 - 93 + 3, `with 90 s boots: first scale-out at ${slow.t} s`);
   assert.ok(fast.t >= 593.75 - 3 && fast.t <= 593.75 + 3, `with no boot: first scale-out at ${fast.t} s`);
@@ -105,12 +106,31 @@ test('the predictive policy scales out one boot time (plus a tick) ahead of the 
   assert.ok(slow.decision.desired > 1);
   assert.match(slow.decision.reason, /^forecast: profile peaks at [\d,]+ req\/s in the next 93 s \(boot 90 s \+ tick 3 s\) × level 1\.00 = last .* above the target rule: 1 → \d+ \(the target rule alone: target: .*: hold at 1\)$/);
   // At the plateau the forecast asks for ceil(1000 / 100) = 10 workers, and the reason shows the arithmetic.
-  const r = step(observation(800_000, 1000 / 10), { desired: 10, starting: 0, ready: 10 }, initialMemory(), predictive(90), 800_000);
+  const seasonStarted = { ...initialMemory(), forecast: { ...initialForecastMemory(), originS: 0 } };
+  const r = step(observation(800_000, 1000 / 10), { desired: 10, starting: 0, ready: 10 }, seasonStarted, predictive(90), 800_000);
   assert.equal(r.decision.desired, 10);
   assert.match(r.decision.reason, /ceil\(1,000 \/ 100\) = 10/);
-  // Ahead of the drop (back to 100 at 1200 = 0 s), the floor holds capacity until the forecast falls for a whole boot + tick.
-  const before = step(observation(1_150_000, 100), { desired: 10, starting: 0, ready: 10 }, initialMemory(), predictive(90), 1_150_000);
+  // Ahead of the drop (back to 100 at 1125 s), the floor holds capacity until the forecast falls for a whole boot + tick.
+  const before = step(observation(1_100_000, 100), { desired: 10, starting: 0, ready: 10 }, seasonStarted, predictive(90), 1_100_000);
   assert.equal(before.decision.desired, 10, before.decision.reason);
+});
+
+test('phase 0 of the season is the first traffic: a lab that idles 40 s before its load forecasts on the load\'s clock', () => {
+  let memory = initialMemory();
+  const idle = step(observation(3000, 0), { desired: 1, starting: 0, ready: 1 }, memory, predictive(90), 3000);
+  assert.match(idle.decision.reason, /forecast: waits for the first traffic \(phase 0 of the season\)/);
+  assert.equal(idle.memory.forecast?.originS ?? null, null);
+  memory = idle.memory;
+  for (let t = 6; t <= 39; t += 3) memory = step(observation(t * 1000, 0), { desired: 1, starting: 0, ready: 1 }, memory, predictive(90), t * 1000).memory;
+  // The load starts during the tick ending at 42 s: phase 0 is 39 s.
+  let first = null;
+  for (let t = 42; t < 800 && first === null; t += 3) {
+    const r = step(observation(t * 1000, 100), { desired: 1, starting: 0, ready: 1 }, memory, predictive(90), t * 1000);
+    memory = r.memory;
+    if (r.decision.action === 'scale-out') first = t;
+  }
+  assert.equal(memory.forecast?.originS, 39);
+  assert.ok(first !== null && first >= 39 + 593.75 - 93 && first <= 39 + 593.75 - 90, `first scale-out at ${first} s`);
 });
 
 test('predictive settings: --metric rps, --history required, and --history/--season refused for the other policies', () => {
