@@ -59,7 +59,7 @@ export function scaleTimes(data: unknown, factor: number): unknown {
     arms: Array.isArray(data.arms)
       ? data.arms.map((a) => {
           const scaled = scale(a, armKeys, { interval: MIN_INTERVAL_S });
-          return isObj(scaled) && scaled.history !== undefined ? { ...scaled, 'history-scale': round((typeof scaled['history-scale'] === 'number' ? scaled['history-scale'] : 1) * factor * 1000) / 1000 } : scaled;
+          return isObj(scaled) && scaled.history !== undefined ? { ...scaled, 'history-scale': (typeof scaled['history-scale'] === 'number' ? scaled['history-scale'] : 1) * factor } : scaled;
         })
       : data.arms,
     load: Array.isArray(data.load) ? data.load.map((p) => scale(p, PHASE_TIMES)) : data.load,

@@ -190,3 +190,33 @@ test('simulate: predictive against target tracking on a seasonal trace, the fore
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /\nforecast error, --max 40 --metric rps --policy predictive --target 80 --history .* --season 1800: MAPE \d+\.\d % over \d+ ticks \(profile of 96 buckets of 18\.75 s, learned from 3,591 s of /);
 });
+
+test('the example lesson: its history is found next to the file, and --quick shrinks the history\'s clock with the season', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { parseExperiment } = await import('../../src/experiment/schema.js');
+  const file = new URL('../../docs/examples/predictive-vs-target.yaml', import.meta.url);
+  const text = readFileSync(file, 'utf8');
+  const baseDir = new URL('../../docs/examples/', import.meta.url).pathname;
+  const full = parseExperiment(text, 'predictive-vs-target.yaml', { baseDir });
+  const arm = full.arms.find((a) => a.name === 'predictive')!;
+  assert.equal(arm.settings.history, new URL('../../docs/traces/sine-60s.csv', import.meta.url).pathname);
+  assert.equal(arm.settings.season, 60);
+  assert.equal(arm.settings.historyScale, undefined);
+  assert.ok(full.loadSec + 2 * 20 <= 300, 'at most 5 minutes with each arm\'s start and stop');
+  const quick = parseExperiment(text, 'predictive-vs-target.yaml', { baseDir, quick: true });
+  const q = quick.arms.find((a) => a.name === 'predictive')!;
+  assert.ok(quick.timeFactor < 1);
+  assert.equal(q.settings.season, Math.round(60 * quick.timeFactor * 10) / 10);
+  assert.equal(q.settings.historyScale, quick.timeFactor);
+  // The learned profile of the scaled history spans the scaled season.
+  const { attachForecast } = await import('../../src/simulate/history.js');
+  const cfg = attachForecast(resolveConfig({}, q.settings, { ports: false }));
+  assert.equal(cfg.forecast?.seasonS, q.settings.season);
+  assert.ok(Math.abs(cfg.forecast!.historyS - 180 * quick.timeFactor) < 1, `${cfg.forecast!.historyS}`);
+});
+
+test('export refuses --policy predictive in one line', async () => {
+  const r = await runCli(['export', 'aws', '--metric', 'rps', '--policy', 'predictive', '--history', 'x.csv']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^error: export has no mapping for --policy predictive .*\n$/);
+});
