@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { formatCount as n, plural } from '../format.js';
 import { UsageError } from '../errors.js';
 import type { LabConfig, RawSettings } from '../settings/config.js';
-import { rowOptions, writeTimelines } from '../simulate/run.js';
+import { forecastLines, rowOptions, writeTimelines } from '../simulate/run.js';
 import { runScenarios, scenarioResult, type Scenario, type ScenarioResult } from '../simulate/compare.js';
 import { attachForecast } from '../simulate/history.js';
 import { labelOf, parseCompare, resolvePolicy } from '../settings/policy-flags.js';
@@ -91,7 +91,8 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
   const cal = calibrate(run, host.cores);
   const base = recordedSettings(run);
   // A predictive run's forecast is learned again from the --history it recorded (absolute paths).
-  const recorded = attachForecast(resolvePolicy({}, base));
+  // The recorded boot delay too: the decision check runs step() as the lab did (a forecast looks that far ahead).
+  const recorded = attachForecast({ ...resolvePolicy({}, base), bootDelay: run.config.bootDelay ?? 0 });
   let bootMs = cal.bootMs;
   if (opts.boot !== undefined) {
     const b = Number(opts.boot);
@@ -152,7 +153,7 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
     (host.note === null ? '' : `\nnote:     ${host.note}`) +
     (calibratedOnly.length === 0 ? '' : `\nnote:     the residual model replays on the recorded ticks; ${calibratedOnly.join(', ')} ticked at another --interval: calibrated model`);
   const modelLine = `\nreplay:   ${opts.model === undefined && !observed ? 'the run has no recorded observations, so: ' : ''}${model === 'residual' ? "residual model: each tick's recorded observation, changed only where the replayed ready count differs (per-worker load, saturation, queueing, the pool's share of host CPU)" : 'calibrated model: every tick regenerated from the model above'} (--model)`;
-  const text = `${describeCalibration(run, cal).join('\n')}${modelLine}${hostNote}${bootNote}\n${describeFidelity(fid, run.config.metric, residual)}${decisionLine}\n\n${formatTable(rows, rowOpts)}`;
+  const text = `${describeCalibration(run, cal).join('\n')}${modelLine}${hostNote}${bootNote}\n${describeFidelity(fid, run.config.metric, residual)}${decisionLine}\n\n${formatTable(rows, rowOpts)}${forecastLines(results)}`;
   if (report === null) return text;
   return `${text}\nreport:   ${report(text)} (the replayed instances on the run's charts)\n`;
 }

@@ -28,6 +28,8 @@ export const FLEET_LIMITS = { maxInstances: 100_000, ports: false } as const;
 export function resolvePolicy(typed: RawSettings, base: RawSettings = {}): LabConfig {
   const b = { ...base };
   if (typed.metric !== undefined && typed.metric !== b.metric && typed.target === undefined) delete b.target;
+  // Switching a predictive recording (or config file) to another policy leaves its history behind.
+  if (typed.policy !== undefined && typed.policy !== 'predictive') for (const key of PREDICTIVE_ONLY) delete b[key];
   const config = resolveConfig(typed, b, FLEET_LIMITS);
   const unused = usesTargetRule(config.policy) ? THRESHOLD_ONLY : TARGET_ONLY;
   for (const key of unused) {
