@@ -238,3 +238,14 @@ test('replay of a live predictive run (an experiment arm, 20 s boots): every rec
   assert.match(r.stdout, /\nreplay: --policy target +\d/);
   assert.match(r.stdout, /\nforecast error, replay: recorded policy: MAPE \d+\.\d % over \d+ ticks \(profile of 60 buckets of 1 s, learned from 180 s of /);
 });
+
+test('an experiment whose predictive arm names a missing history is one line and exit 2 before any arm starts', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'autoscale-forecast-exp-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const lesson = readFileSync(new URL('../../docs/examples/predictive-vs-target.yaml', import.meta.url), 'utf8');
+  writeFileSync(join(dir, 'lesson.yaml'), lesson);
+  const r = await runCli(['experiment', join(dir, 'lesson.yaml')], { ...process.env, XDG_STATE_HOME: join(dir, 'state') });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^error: --history .*traces\/sine-60s\.csv: cannot read it \(ENOENT\)\n$/);
+});
