@@ -121,6 +121,11 @@ export interface LabSettings {
    * Absent in runs recorded before it existed: read as 0.
    */
   bootDelay?: number;
+  /** --policy predictive: where its history came from (run directories or trace files, comma-separated) and the season, s. */
+  history?: string;
+  season?: number;
+  /** The history's times multiplied by this (experiment --quick); absent: 1. */
+  historyScale?: number;
 }
 
 export interface StartedEvent {

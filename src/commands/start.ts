@@ -9,6 +9,7 @@ import { watchLifeline, type CliIO } from '../cli-io.js';
 import { formatJsonLine, formatPlainLine } from '../dashboard/plain.js';
 import { startDashboard } from '../dashboard/dashboard.js';
 import type { LabConfig } from '../settings/config.js';
+import { attachForecast } from '../simulate/history.js';
 import { openOperations, type Operations } from './operations.js';
 import { exposureWarning, Lab } from '../lab/lab.js';
 import { running } from './running.js';
@@ -38,7 +39,9 @@ export interface WebPageOptions {
   open: boolean;
 }
 
-export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions): Promise<number> {
+export async function runStart(configIn: LabConfig, io: CliIO, opts: StartOptions): Promise<number> {
+  // --policy predictive: learn the forecast from --history before anything starts (a bad path is one line, exit 2).
+  const config = attachForecast(configIn);
   const warning = exposureWarning(config.host);
   // POST /stress burns a core per worker: through the balancer only when nobody else can reach it, or when asked.
   const stress = warning === null || opts.allowStress === true;

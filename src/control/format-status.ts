@@ -1,11 +1,12 @@
 /** `autoscale status` as text. Pure: returns the lines. */
 import { formatClock, formatPercent } from '../format.js';
 import type { LabStatus } from './operator.js';
+import { usesTargetRule } from '../policy/rules.js';
 
 export function formatStatus(s: LabStatus): string {
   const c = s.settings;
   const policy =
-    c.policy === 'target'
+    usesTargetRule(c.policy)
       ? `target policy on ${c.metric}: hold ${c.target} per worker ± ${c.tolerance * 100} %, scale-in window ${c.scaleDownWindow} s`
       : `threshold policy on ${c.metric}: out above ${c.scaleUp}, in below ${c.scaleDown}, cooldown ${c.cooldown} s`;
   const lines = [

@@ -2,6 +2,7 @@
 import type { LabSettings } from '../events.js';
 import { formatSetting } from '../format.js';
 import { METRICS, type MetricName } from '../policy/metrics.js';
+import { usesTargetRule } from '../policy/rules.js';
 
 /** How a scaling metric reads on screen. */
 export interface MetricDisplay { title: string; label: string; unit: string; percent: boolean }
@@ -24,7 +25,7 @@ export function metricDisplay(metric: MetricName): MetricDisplay {
 export function policyLines(config: LabSettings): Array<{ title: string; color: string; value: number }> {
   const { unit } = metricDisplay(config.metric);
   const u = unit === ' %' ? '%' : unit;
-  if (config.policy === 'target') {
+  if (usesTargetRule(config.policy)) {
     const lines = [{ title: `target ${formatSetting(config.target)}${u}`, color: 'red', value: config.target }];
     if (config.tolerance > 0) {
       lines.push({ title: `±${formatSetting(config.tolerance * 100)}%`, color: 'blue', value: config.target * (1 + config.tolerance) });

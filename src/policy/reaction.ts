@@ -14,6 +14,7 @@
  * crossing (a crossing with the pool up counts from the tick after).
  */
 import type { PolicyName } from './rules.js';
+import { usesTargetRule } from './rules.js';
 
 /**
  * What happened, in time order. At equal times a tick comes before the scale
@@ -51,7 +52,7 @@ export interface Reaction {
 /** Above the scale-out threshold: threshold policy `value > scaleUp`, target policy `value / target > 1 + tolerance`. */
 export function aboveScaleOut(value: number | null, s: Pick<ScaleOutThreshold, 'policy' | 'scaleUp' | 'target' | 'tolerance'>): boolean {
   if (value === null || !Number.isFinite(value)) return false;
-  return s.policy === 'target' ? value / s.target > 1 + s.tolerance : value > s.scaleUp;
+  return usesTargetRule(s.policy) ? value / s.target > 1 + s.tolerance : value > s.scaleUp;
 }
 
 const sec = (ms: number) => ms / 1000;

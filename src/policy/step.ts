@@ -18,6 +18,8 @@
 import { decide, type DecideConfig, type Decision, type PolicyState, type RuleMemory } from './decide.js';
 import { applyIdle, policyMin } from './idle.js';
 import type { Observation } from './measure.js';
+import type { ForecastMemory, SeasonalProfile } from './forecast.js';
+import { applyForecast } from './predictive.js';
 
 export { policyMin, ZERO_REASON } from './idle.js';
 export type { Decision, PolicyState } from './decide.js';
@@ -25,6 +27,11 @@ export type { Decision, PolicyState } from './decide.js';
 export interface StepConfig extends DecideConfig {
   /** --idle, seconds without traffic before a `--min 0` pool goes to zero. */
   idle: number;
+  /** --policy predictive: seconds from fork to ready (the forecast looks this far ahead) and the learned profile. */
+  bootDelay?: number;
+  forecast?: SeasonalProfile;
+  /** Seconds between ticks (the lab's config always has it; the forecast adds it to its look-ahead). */
+  interval?: number;
 }
 
 /** What holds automatic scaling: the operator's pause, or a named hold such as a rolling refresh. */
@@ -38,6 +45,8 @@ export interface PolicyMemory extends RuleMemory {
   hold: string | null;
   /** ms (lab clock) of the last sign of traffic, for --idle (0: the lab's start). */
   lastActivityAt: number;
+  /** --policy predictive: the forecast's recent level and running error (predictive.ts); absent for the other policies. */
+  forecast?: ForecastMemory;
 }
 
 export interface StepDecision extends Decision {
@@ -92,8 +101,10 @@ export function step(observation: Observation, state: PolicyState, memory: Polic
   // With --min 0 the rule still keeps one worker; only the idle rule goes to zero.
   const ruleConfig = config.min === 0 ? { ...config, min: policyMin(0) } : config;
   const r = decide(observation, state, memory, ruleConfig, now);
+  // --policy predictive: the forecast's floor over the target rule (predictive.ts).
+  const p = config.policy === 'predictive' ? applyForecast(r.decision, observation, state, memory.forecast, ruleConfig, now) : { decision: r.decision, memory: memory.forecast };
   const lastActivityAt = r.traffic ? now : memory.lastActivityAt;
-  const d = applyIdle(r.decision, { min: config.min, idle: config.idle, desired: state.desired, starting: state.starting, idleForMs: now - lastActivityAt });
+  const d = applyIdle(p.decision, { min: config.min, idle: config.idle, desired: state.desired, starting: state.starting, idleForMs: now - lastActivityAt });
   let { desired, action, reason } = d;
   const hold: Hold | null = memory.paused ? 'paused' : memory.hold;
   let heldBy: Hold | null = null;
@@ -111,6 +122,7 @@ export function step(observation: Observation, state: PolicyState, memory: Polic
       paused: memory.paused,
       hold: memory.hold,
       lastActivityAt,
+      ...(p.memory === undefined ? {} : { forecast: p.memory }),
     },
   };
 }

@@ -31,11 +31,13 @@ import { measure } from '../policy/measure.js';
 import { reactionTimes, simulatedReactionEvents, type Reaction } from '../policy/reaction.js';
 import { simulate, type SimResult } from '../simulate/engine.js';
 import { resolvePolicy } from '../settings/policy-flags.js';
+import { attachForecast } from '../simulate/history.js';
 import { median, policyRow } from '../simulate/summary.js';
 import { calibrate, type Calibration } from './calibrate.js';
 import { fidelity, NO_LATENCY_L4, recordedLive, recordedRow } from './fidelity.js';
 import type { RecordedRun } from './recording.js';
 import { meanOver, replayResidual, residualLimits, residualTick } from './residual.js';
+import { usesTargetRule } from '../policy/rules.js';
 
 export type ReplayModel = 'residual' | 'calibrated';
 export const REPLAY_MODELS: readonly ReplayModel[] = ['residual', 'calibrated'];
@@ -94,7 +96,7 @@ export function recordedSettings(run: RecordedRun): RawSettings {
 }
 
 export function describePolicy(c: Pick<LabConfig, 'policy' | 'metric' | 'min' | 'max' | 'interval' | 'scaleUp' | 'scaleDown' | 'target'>): string {
-  const rule = c.policy === 'target' ? `target ${c.target}` : `${c.scaleDown}–${c.scaleUp}`;
+  const rule = usesTargetRule(c.policy) ? `target ${c.target}` : `${c.scaleDown}–${c.scaleUp}`;
   return `${c.policy} on ${c.metric} (${rule}), ${c.min}–${c.max} workers, tick ${c.interval} s`;
 }
 
@@ -259,8 +261,8 @@ export function compareAgainst(a: RecordedRun, b: RecordedRun, options: AgainstO
   const model = options.model ?? 'residual';
   const sloMs = options.sloMs ?? 200;
   checkSameLoad(a, b);
-  const settings = resolvePolicy({}, recordedSettings(b));
-  const recordedA = resolvePolicy({}, recordedSettings(a));
+  const settings = attachForecast(resolvePolicy({}, recordedSettings(b)));
+  const recordedA = attachForecast(resolvePolicy({}, recordedSettings(a)));
   const calA = calibrate(a, a.host?.cores ?? options.cores ?? availableParallelism());
   const calB = calibrate(b, b.host?.cores ?? options.cores ?? availableParallelism());
   const limits = residualLimits(a, calA);

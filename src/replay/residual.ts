@@ -36,6 +36,7 @@
  */
 import type { LabConfig } from '../settings/config.js';
 import type { Observation, ObservedWorker } from '../policy/measure.js';
+import { mape } from '../policy/forecast.js';
 import { coldStart, initialCount, initialMemory, remember, step, type PolicyMemory } from '../policy/step.js';
 import type { SimResult, SimScale, SimTick } from '../simulate/engine.js';
 import { Fleet } from '../simulate/fleet.js';
@@ -356,7 +357,8 @@ export function replayResidual(run: RecordedRun, config: LabConfig, opts: Residu
     backlog = res.backlog;
     const observation = biasObservation(res.observation, config.metric, opts.bias ?? 0);
     const state = { desired: fleet.desired, starting: fleet.starting, ready: fleet.ready };
-    const r = step(observation, state, memory, config, k.t);
+    // The policy's boot time is the replay's (--policy predictive looks that far ahead).
+    const r = step(observation, state, memory, { ...config, bootDelay: opts.bootMs / 1000 }, k.t);
     memory = r.memory;
     scale(k.t, r.decision.desired);
     const d = r.decision;
@@ -375,5 +377,6 @@ export function replayResidual(run: RecordedRun, config: LabConfig, opts: Residu
   }
   fillSeconds(D * 1000, liveAt);
   out.readyTimes = fleet.readyTimes;
+  if (memory.forecast !== undefined) out.forecast = { mape: mape(memory.forecast), scored: memory.forecast.scored };
   return out;
 }

@@ -3,8 +3,9 @@ import { availableParallelism } from 'node:os';
 import { formatCount as n, plural } from '../format.js';
 import { UsageError } from '../errors.js';
 import type { LabConfig, RawSettings } from '../settings/config.js';
-import { rowOptions, writeTimelines } from '../simulate/run.js';
+import { forecastLines, rowOptions, writeTimelines } from '../simulate/run.js';
 import { runScenarios, scenarioResult, type Scenario, type ScenarioResult } from '../simulate/compare.js';
+import { attachForecast } from '../simulate/history.js';
 import { labelOf, parseCompare, resolvePolicy } from '../settings/policy-flags.js';
 import { formatTable, policyRow, tableCells } from '../simulate/summary.js';
 import { calibrate, type Calibration } from './calibrate.js';
@@ -89,7 +90,9 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
   const host = hostCores(run);
   const cal = calibrate(run, host.cores);
   const base = recordedSettings(run);
-  const recorded = resolvePolicy({}, base);
+  // A predictive run's forecast is learned again from the --history it recorded (absolute paths).
+  // The recorded boot delay too: the decision check runs step() as the lab did (a forecast looks that far ahead).
+  const recorded = attachForecast({ ...resolvePolicy({}, base), bootDelay: run.config.bootDelay ?? 0 });
   let bootMs = cal.bootMs;
   if (opts.boot !== undefined) {
     const b = Number(opts.boot);
@@ -115,7 +118,8 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
   // The residual model replays on the recorded ticks: a scenario with another --interval takes the calibrated model.
   const residualFor = (c: LabConfig) => model === 'residual' && c.interval === run.config.interval;
   const calibratedOnly = model === 'residual' ? scenarios.filter((s) => !residualFor(s.config)).map((s) => s.label) : [];
-  const results: ScenarioResult[] = scenarios.map((s) => {
+  const results: ScenarioResult[] = scenarios.map((sc) => {
+    const s = { ...sc, config: attachForecast(sc.config) };
     const boot = s.bootMs ?? bootMs;
     return residualFor(s.config) ? scenarioResult(s, replayResidual(run, s.config, { limits, load: cal.load, bootMs: boot }), boot, rowOpts) : runScenarios([s], cal.load, cal.model, boot, rowOpts, ticksFor)[0];
   });
@@ -153,7 +157,7 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
     (calibratedOnly.length === 0 ? '' : `\nnote:     the residual model replays on the recorded ticks; ${calibratedOnly.join(', ')} ticked at another --interval: calibrated model`);
   const modelLine = `\nreplay:   ${opts.model === undefined && !observed ? 'the run has no recorded observations, so: ' : ''}${model === 'residual' ? "residual model: each tick's recorded observation, changed only where the replayed ready count differs (per-worker load, saturation, queueing, the pool's share of host CPU)" : 'calibrated model: every tick regenerated from the model above'} (--model)`;
   const preface = `${describeCalibration(run, cal).join('\n')}${modelLine}${hostNote}${bootNote}\n${describeFidelity(fid, run.config.metric, residual)}${decisionLine}`;
-  const text = `${preface}\n\n${formatTable(rows, rowOpts)}`;
+  const text = `${preface}\n\n${formatTable(rows, rowOpts)}${forecastLines(results)}`;
   if (report === null) return text;
   return `${text}\nreport:   ${report(preface)} (the replayed instances on the run's charts)\n`;
 }

@@ -141,6 +141,8 @@ export function settingsRows(m: Pick<RunModel, 'settings' | 'balancerUrl' | 'pid
   } else {
     rows.push(['--target', String(c.target)], ['--tolerance', String(c.tolerance)], ['--scale-down-window', `${c.scaleDownWindow} s`], ['--max-step-pods / --max-step-percent', `${c.maxStepPods} / ${c.maxStepPercent} %`]);
   }
+  // --policy predictive: what its forecast learned from (docs/forecasts.md).
+  if (c.history !== undefined) rows.push(['--history', c.history], ['--season', `${c.season ?? 86_400} s${c.historyScale !== undefined ? `, history × ${c.historyScale}` : ''}`]);
   rows.push(
     ['--interval', `${c.interval} s`],
     ['--warmup', `${c.warmup} s`],

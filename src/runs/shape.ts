@@ -114,10 +114,10 @@ const STORE = obj({ kind: oneOf('sqlite', 'postgres'), where: str, up: nullable(
  */
 export const SETTINGS_REQUIRED = {
   min: num, max: num, scaleUp: num, scaleDown: num, interval: num, cooldown: num, port: num, basePort: num, host: str, work: num,
-  metric: str, policy: oneOf('threshold', 'target'), target: num, tolerance: num, scaleDownWindow: num, maxStepPods: num, maxStepPercent: num, warmup: num,
+  metric: str, policy: oneOf('threshold', 'target', 'predictive'), target: num, tolerance: num, scaleDownWindow: num, maxStepPods: num, maxStepPercent: num, warmup: num,
 };
 export const SETTINGS_OPTIONAL = {
-  idle: num, holdMax: num, holdTimeout: num, metricsPort: num, upstreamTimeout: num, balancer: oneOf('l7', 'l4'), maxConnRequests: num, maxConnAge: num,
+  idle: num, holdMax: num, holdTimeout: num, metricsPort: num, upstreamTimeout: num, balancer: oneOf('l7', 'l4'), maxConnRequests: num, maxConnAge: num, history: str, season: num, historyScale: num,
 };
 const SETTINGS = obj(SETTINGS_REQUIRED, SETTINGS_OPTIONAL);
 

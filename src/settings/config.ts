@@ -8,6 +8,7 @@ import type { LabSettings } from '../events.js';
 import { parseInteger } from '../parse-int.js';
 import { POLICY_NAMES, type PolicyName } from '../policy/rules.js';
 import { METRIC_NAMES, METRICS, type MetricName } from '../policy/metrics.js';
+import type { SeasonalProfile } from '../policy/forecast.js';
 
 export interface LabConfig extends LabSettings {
   bootDelay: number;
@@ -19,6 +20,8 @@ export interface LabConfig extends LabSettings {
   killTimeoutMs: number;
   /** A worker that has not said 'ready' after this long is killed and counts as a crash, ms. */
   readyTimeoutMs: number;
+  /** --policy predictive: the profile learned from --history, attached at the edge (simulate/history.ts); never a flag. */
+  forecast?: SeasonalProfile;
 }
 
 /**
@@ -92,6 +95,11 @@ const KEYS: KeySpec[] = [
   { key: 'maxConnAge', flag: 'max-conn-age', kind: 'int', min: 0, max: 86_400 },
   // Bounded: a worker held longer than 10 minutes teaches nothing a simulator could not.
   { key: 'bootDelay', flag: 'boot-delay', kind: 'number', min: 0, max: 600 },
+  // --policy predictive: run directories or trace files (comma-separated) to learn the season from, and the season's length.
+  { key: 'history', flag: 'history', kind: 'string' },
+  { key: 'season', flag: 'season', kind: 'number', min: 1, max: 7 * 86_400 },
+  // The history's clock times this (experiment --quick shortens a lesson's history with its timeline).
+  { key: 'historyScale', flag: 'history-scale', kind: 'number', min: 0.001, max: 1000 },
 ];
 
 /** The numeric and string settings with their flag names and bounds (the experiment file's schema is built from these). */
@@ -258,6 +266,15 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}, limits
     // Holding a request until a worker starts needs an HTTP proxy; an L4 hand-off has no request to hold.
     throw new UsageError('--min 0 (scale to zero) needs the L7 balancer: it holds requests until a worker is ready, which --balancer l4 cannot (use --min 1, or drop --balancer l4)');
   }
+  if (config.policy === 'predictive') {
+    // The forecast is of requests per second, so its capacity per worker is the rps target (AWS pairs a load metric with a scaling metric the same way).
+    if (config.metric !== 'rps') throw new UsageError(`--policy predictive forecasts requests per second: use --metric rps with --target <req/s per worker> (received --metric ${config.metric})`);
+    if (config.history === undefined) throw new UsageError('--policy predictive needs --history <run dirs or trace files> to learn the load from');
+  } else {
+    for (const key of ['history', 'season', 'historyScale'] as const) {
+      if (config[key] !== undefined) throw new UsageError(`--${key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} only applies to --policy predictive (received --policy ${config.policy})`);
+    }
+  }
   if (config.scaleDown >= config.scaleUp) {
     throw new UsageError(`--scale-down (${config.scaleDown}) must be below --scale-up (${config.scaleUp})`);
   }
@@ -278,6 +295,6 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}, limits
 
 /** The settings as views show them (the 'started' event). */
 export function publicSettings(config: LabConfig): LabSettings {
-  const { drainTimeoutMs: _d, killTimeoutMs: _k, readyTimeoutMs: _r, ...rest } = config;
+  const { drainTimeoutMs: _d, killTimeoutMs: _k, readyTimeoutMs: _r, forecast: _f, ...rest } = config;
   return rest;
 }

@@ -22,7 +22,7 @@ const HELP = {
   host: ['--host <address>', `address to bind the balancer to; workers always bind 127.0.0.1 (default ${d.host})`],
   work: ['--work <ms>', `busy-loop CPU ms per request in each worker, 0 for none (default ${d.work})`],
   metric: ['--metric <name>', `what drives scaling: ${METRIC_NAMES.map((m) => `${m} (${METRICS[m].help})`).join('; ')} (default ${d.metric})`],
-  policy: ['--policy <name>', `threshold (one step above --scale-up / below --scale-down) or target (Kubernetes HPA: ceil(n × metric / --target)) (default ${d.policy})`],
+  policy: ['--policy <name>', `threshold (one step above --scale-up / below --scale-down), target (Kubernetes HPA: ceil(n × metric / --target)) or predictive (target tracking that also scales ahead of the load --history forecasts, by the boot time; --metric rps) (default ${d.policy})`],
   target: ['--target <value>', `target policy: per-worker value to hold the metric at (default per metric: ${METRIC_NAMES.map((m) => `${m} ${METRICS[m].defaultTarget}`).join(', ')})`],
   tolerance: ['--tolerance <fraction>', `target policy: no action while |metric/target - 1| <= this (default ${d.tolerance}, as HPA)`],
   scaleDownWindow: ['--scale-down-window <seconds>', `target policy: scale in only to the highest recommendation of this window (default ${d.scaleDownWindow}; HPA's default is 300)`],
@@ -37,12 +37,15 @@ const HELP = {
   maxConnRequests: ['--max-conn-requests <n>', `workers answer Connection: close after this many requests on one connection, 0 for never (like nginx keepalive_requests; the cure for L4 pinning) (default ${d.maxConnRequests})`],
   maxConnAge: ['--max-conn-age <seconds>', `workers answer Connection: close once a connection is this old, 0 for never (default ${d.maxConnAge})`],
   bootDelay: ['--boot-delay <seconds>', `a forked worker holds its readiness this long after it listens, like a VM booting or an image pull (default ${d.bootDelay})`],
+  history: ['--history <paths>', 'predictive policy: recorded run directories or traces (load --out NDJSON, CSV t,req/s), comma-separated, to learn the load\'s season from'],
+  historyScale: ['--history-scale <factor>', 'predictive policy: multiply the history\'s times by this (experiment --quick sets it with the lesson\'s clock) (default 1)'],
+  season: ['--season <seconds>', 'predictive policy: the length of the load\'s season (default 86400, a day)'],
   upstreamTimeout: ['--upstream-timeout <seconds>', `the balancer answers 504 when a worker's response headers take longer than this, time queued for a connection included (default ${d.upstreamTimeout})`],
 } as const;
 
 /** The settings that shape the policy only (what replay and simulate accept). */
 export const POLICY_FLAGS: readonly SettingFlag[] = [
-  'min', 'max', 'scaleUp', 'scaleDown', 'interval', 'cooldown', 'metric', 'policy', 'target', 'tolerance', 'scaleDownWindow', 'maxStepPods', 'maxStepPercent', 'warmup',
+  'min', 'max', 'scaleUp', 'scaleDown', 'interval', 'cooldown', 'metric', 'policy', 'target', 'tolerance', 'scaleDownWindow', 'maxStepPods', 'maxStepPercent', 'warmup', 'history', 'season', 'historyScale',
 ];
 export const ALL_SETTING_FLAGS = Object.keys(HELP) as SettingFlag[];
 

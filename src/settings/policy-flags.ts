@@ -7,9 +7,11 @@ import { Command, CommanderError } from 'commander';
 import { addSettingOptions, POLICY_FLAGS, type SettingFlag } from './flags.js';
 import { UsageError } from '../errors.js';
 import { resolveConfig, type LabConfig, type RawSettings } from './config.js';
+import { usesTargetRule } from '../policy/rules.js';
 
 const THRESHOLD_ONLY: readonly SettingFlag[] = ['scaleUp', 'scaleDown', 'cooldown'];
 const TARGET_ONLY: readonly SettingFlag[] = ['target', 'tolerance', 'scaleDownWindow', 'maxStepPods', 'maxStepPercent'];
+const PREDICTIVE_ONLY: readonly SettingFlag[] = ['history', 'season', 'historyScale'];
 const FLAG: Record<string, string> = {
   scaleUp: '--scale-up', scaleDown: '--scale-down', cooldown: '--cooldown', target: '--target', tolerance: '--tolerance',
   scaleDownWindow: '--scale-down-window', maxStepPods: '--max-step-pods', maxStepPercent: '--max-step-percent',
@@ -26,8 +28,10 @@ export const FLEET_LIMITS = { maxInstances: 100_000, ports: false } as const;
 export function resolvePolicy(typed: RawSettings, base: RawSettings = {}): LabConfig {
   const b = { ...base };
   if (typed.metric !== undefined && typed.metric !== b.metric && typed.target === undefined) delete b.target;
+  // Switching a predictive recording (or config file) to another policy leaves its history behind.
+  if (typed.policy !== undefined && typed.policy !== 'predictive') for (const key of PREDICTIVE_ONLY) delete b[key];
   const config = resolveConfig(typed, b, FLEET_LIMITS);
-  const unused = config.policy === 'target' ? THRESHOLD_ONLY : TARGET_ONLY;
+  const unused = usesTargetRule(config.policy) ? THRESHOLD_ONLY : TARGET_ONLY;
   for (const key of unused) {
     if (typed[key] !== undefined) throw new UsageError(`${FLAG[key]} does not apply to --policy ${config.policy}`);
   }
@@ -38,7 +42,8 @@ export function resolvePolicy(typed: RawSettings, base: RawSettings = {}): LabCo
 export function overlay(base: RawSettings, typed: RawSettings): RawSettings {
   const out: RawSettings = { ...base };
   if (typed.policy !== undefined && typed.policy !== base.policy) {
-    for (const key of typed.policy === 'target' ? THRESHOLD_ONLY : TARGET_ONLY) delete out[key];
+    for (const key of typed.policy === 'threshold' ? TARGET_ONLY : THRESHOLD_ONLY) delete out[key];
+    if (typed.policy !== 'predictive') for (const key of PREDICTIVE_ONLY) delete out[key];
   }
   if (typed.metric !== undefined && typed.metric !== base.metric && typed.target === undefined) delete out.target;
   return { ...out, ...typed };

@@ -2,6 +2,7 @@
 import { formatClock, formatRelative, formatSetting, truncate } from '../../format.js';
 import { metricDisplay } from '../metric-display.js';
 import type { DashboardState } from '../state.js';
+import { usesTargetRule } from '../../policy/rules.js';
 
 /** Greedily pack segments into at most `maxLines` lines of `width`, joined by " · "; overflow is cut with "…". */
 export function packSegments(segments: readonly string[], width: number, maxLines: number): string[] {
@@ -40,11 +41,11 @@ export function headerLines(state: DashboardState, width: number, webUrl: string
   const statusLine = packSegments([status, `elapsed ${formatClock(state.now)}`, balancerUrl, `${config.policy} on ${config.metric}`], width, 1);
   const { unit } = metricDisplay(config.metric);
   const policySegments =
-    config.policy === 'target'
+    usesTargetRule(config.policy)
       ? [`target ${formatSetting(config.target)}${unit} ±${formatSetting(config.tolerance * 100)} %`]
       : [`scale up > ${formatSetting(config.scaleUp)}${unit}`, `down < ${formatSetting(config.scaleDown)}${unit}`];
   const timing =
-    config.policy === 'target' ? [`scale-in window ${formatSetting(config.scaleDownWindow)} s`] : [`cooldown ${formatSetting(config.cooldown)} s`];
+    usesTargetRule(config.policy) ? [`scale-in window ${formatSetting(config.scaleDownWindow)} s`] : [`cooldown ${formatSetting(config.cooldown)} s`];
   // Said once in the log at start (a 'busy-host' hint), kept in sight here: the host was too busy to scale in before any load.
   const busy = state.busyHost === true ? ['busy host: try --metric worker-cpu'] : [];
   const settingsLine = packSegments(

@@ -78,7 +78,7 @@
     var d = [xs];
     if (withMetric) d.push(m.x.length > 0 ? m.value : [null, null]);
     d.push(m.x.length > 0 ? m.cpu : [null, null]);
-    if (cfg.policy === 'target') {
+    if ((cfg.policy === 'target' || cfg.policy === 'predictive')) {
       d.push(constant(xs, cfg.target * (1 + cfg.tolerance)), constant(xs, cfg.target), constant(xs, cfg.target * (1 - cfg.tolerance)));
     } else {
       d.push(constant(xs, cfg.scaleUp), constant(xs, cfg.scaleDown));
@@ -172,7 +172,7 @@
     o1.bands = [];
     if (withMetric) o1.series.push(line(info.label + ' (drives scaling)', '#1f6feb', { scale: mScale, value: function (u, v) { return fmt(v, info.unit); } }));
     o1.series.push(line(withMetric ? 'host CPU' : 'host CPU (drives scaling)', withMetric ? '#8b949e' : '#1f6feb', { scale: '%', value: function (u, v) { return fmt(v, ' %'); } }));
-    if (cfg.policy === 'target') {
+    if ((cfg.policy === 'target' || cfg.policy === 'predictive')) {
       o1.series.push(line('target + tolerance', 'rgba(46,160,67,0.6)', { scale: mScale, width: 1, dash: [4, 4] }));
       o1.series.push(line('target ' + setting(cfg.target, info.unit), '#2ea043', { scale: mScale, width: 1.5, dash: [8, 4] }));
       o1.series.push(line('target − tolerance', 'rgba(46,160,67,0.6)', { scale: mScale, width: 1, dash: [4, 4] }));
@@ -185,7 +185,7 @@
     o1.scales['%'] = { range: fromZero(100) };
     o1.axes = [xAxis];
     if (!cpuLike) {
-      var mMax = Math.max(cfg.policy === 'target' ? cfg.target * (1 + cfg.tolerance) : cfg.scaleUp, 1);
+      var mMax = Math.max((cfg.policy === 'target' || cfg.policy === 'predictive') ? cfg.target * (1 + cfg.tolerance) : cfg.scaleUp, 1);
       o1.scales.m = { range: fromZero(mMax) };
       o1.axes.push({ scale: 'm', label: info.label + (info.unit.trim() ? ' (' + info.unit.trim() + ')' : '') });
       o1.axes.push({ scale: '%', side: 1, label: 'host CPU (%)', grid: { show: false } });

@@ -242,7 +242,7 @@
     var cfg = hello.settings;
     var v = cfg.metric === 'host-cpu' ? st.cpu : st.value;
     setText('metric-value', R.fmt(v, info.unit));
-    var rule = cfg.policy === 'target' ? 'target ' + R.setting(cfg.target, info.unit) + ' ± ' + R.setting(cfg.tolerance * 100, ' %') : 'out above ' + R.setting(cfg.scaleUp, info.unit) + ' · in below ' + R.setting(cfg.scaleDown, info.unit);
+    var rule = (cfg.policy === 'target' || cfg.policy === 'predictive') ? 'target ' + R.setting(cfg.target, info.unit) + ' ± ' + R.setting(cfg.tolerance * 100, ' %') : 'out above ' + R.setting(cfg.scaleUp, info.unit) + ' · in below ' + R.setting(cfg.scaleDown, info.unit);
     setText('metric-rule', info.label + ' · ' + rule + (cfg.metric === 'host-cpu' ? '' : ' · host CPU ' + R.fmt(st.cpu, ' %')));
     setText('inst-ready', String(st.counts.ready));
     setText('inst-desired', String(st.desired));
