@@ -24,7 +24,7 @@ interface Parsed {
 function parse(bytes: string, method = 'GET', at?: number): Parsed {
   const out: Parsed = { heads: [], body: '', ends: 0 };
   const p = new ResponseParser({
-    head: (h: ResponseHead) => out.heads.push({ status: h.status, reason: h.reason, headers: h.rawHeaders.map((b) => b.toString('latin1')), keepAlive: h.keepAlive }),
+    head: (h: ResponseHead) => out.heads.push({ status: h.status, reason: h.reason, headers: [...h.rawHeaders], keepAlive: h.keepAlive }),
     body: (c) => (out.body += c.toString('latin1')),
     end: () => out.ends++,
   });
