@@ -304,3 +304,17 @@ test('lean: a large body through a slow client arrives intact (body bytes are no
   assert.equal(got.length, size);
   assert.ok(got.equals(body), 'every byte as the worker sent it');
 });
+
+test('lean: a kept-alive connection the worker closed as it was reused: the GET goes out once more on a fresh one, the worker stays in rotation', { timeout: 10_000 }, async (t) => {
+  const w = await rawWorker(t, (s, n) => {
+    if (n === 2) s.destroy(); // the idle-close race: the worker drops the connection instead of answering
+    else s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${String(n).length}\r\n\r\n${n}`);
+  });
+  const b = await leanBalancer(t, w.port);
+  const ejected: unknown[] = [];
+  b.on('upstream-error', (e) => ejected.push(e));
+  assert.deepEqual([(await get(`${b.url}/`)).body, (await get(`${b.url}/`)).body], ['1', '3']);
+  assert.deepEqual(ejected, []);
+  assert.equal(b.readyCount(), 1);
+  assert.equal(w.connections(), 2);
+});

@@ -11,7 +11,7 @@
  * queue; a pause of more than `bodyTimeoutMs` inside a response body is
  * AS_UPSTREAM_BODY_TIMEOUT; a connect that takes more than `connectTimeoutMs`
  * is AS_UPSTREAM_CONNECT_TIMEOUT. These three and the idle timeout are kept
- * by one coarse sweep per pool (a quarter of the shortest, 10 ms to 1 s: a
+ * by one coarse sweep per pool (an eighth of the shortest, 10 to 500 ms: a
  * timeout fires up to one sweep late, never early), not by a timer armed and
  * cleared per request. Reads land in one reused buffer (net's `onread`, no
  * allocation and no stream machinery per read); body bytes are copied once,
@@ -60,7 +60,7 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 4000;
 
 /** Bounds of the timeout sweep's period. */
 const MIN_SWEEP_MS = 10;
-const MAX_SWEEP_MS = 1000;
+const MAX_SWEEP_MS = 500;
 
 /**
  * Every connection's reads land here (net's `onread`): read callbacks run one at a time on the
@@ -79,7 +79,14 @@ interface Pending {
   conn: Connection | null;
   /** onError or onComplete was called: nothing more for this handler. */
   settled: boolean;
+  /** Already resent once after a kept-alive connection turned out closed. */
+  resent: boolean;
 }
+
+/** Methods whose request may be sent twice (RFC 9110 §9.2.2). */
+const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+/** Errors of a kept-alive connection that the worker closed while it sat idle (its FIN or RST raced our request). */
+const STALE: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', UPSTREAM_ERROR_CODES.socketClosed]);
 
 /** What a connection is waiting for, as far as the sweep is concerned ('head': the balancer's own deadline covers it). */
 type Phase = 'connecting' | 'head' | 'body' | 'idle';
@@ -97,6 +104,12 @@ class Connection {
   reusable = true;
   gotHead = false;
   dead = false;
+  /** Responses completed on it (more than 0: a kept-alive connection being reused). */
+  served = 0;
+  /** The current request went out on a connection that had served before. */
+  reused = false;
+  /** `reads` when the current request went out. */
+  readsAtStart = 0;
   /** Reading is paused for backpressure. */
   paused = false;
   /** The bytes that completed the current body, copied, for onComplete. */
@@ -139,11 +152,11 @@ export class LeanPool {
     this.#port = port;
     this.#opts = { idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS, ...opts };
     const shortest = Math.min(this.#opts.bodyTimeoutMs, this.#opts.connectTimeoutMs, this.#opts.idleTimeoutMs);
-    this.#sweepMs = Math.max(MIN_SWEEP_MS, Math.min(MAX_SWEEP_MS, Math.floor(shortest / 4)));
+    this.#sweepMs = Math.max(MIN_SWEEP_MS, Math.min(MAX_SWEEP_MS, Math.floor(shortest / 8)));
   }
 
   dispatch(opts: DispatchOptions, handler: DispatchHandler): void {
-    const p: Pending = { opts, handler, conn: null, settled: false };
+    const p: Pending = { opts, handler, conn: null, settled: false, resent: false };
     handler.onConnect((err) => this.#abort(p, err ?? upstreamError(UPSTREAM_ERROR_CODES.aborted, 'request aborted')));
     if (p.settled) return;
     if (this.#closing || this.#destroyed) {
@@ -276,6 +289,8 @@ export class LeanPool {
     c.gotHead = false;
     c.reusable = true;
     c.last = undefined;
+    c.reused = c.served > 0;
+    c.readsAtStart = c.reads;
     if (c.connected) c.enter('head');
     c.parser.expect(p.opts.method);
     const { opts } = p;
@@ -360,6 +375,7 @@ export class LeanPool {
   #onEnd(c: Connection): void {
     const p = c.current as Pending;
     c.current = null;
+    c.served++;
     const last = c.last;
     c.last = undefined;
     if (!p.settled) {
@@ -399,7 +415,18 @@ export class LeanPool {
     const failure =
       err ?? upstreamError(UPSTREAM_ERROR_CODES.socketClosed, c.gotHead ? 'the worker closed the connection inside a response' : 'the worker closed the connection before answering');
     this.#kill(c);
-    if (p !== null) this.#fail(p, failure);
+    if (p !== null) {
+      const code = (failure as NodeJS.ErrnoException).code ?? '';
+      if (c.reused && c.reads === c.readsAtStart && !p.resent && !p.settled && p.opts.body === null && IDEMPOTENT.has(p.opts.method) && STALE.has(code)) {
+        // The worker closed this idle kept-alive connection as we reused it: not the worker failing.
+        // Send once more on a fresh connection (nothing of a response arrived; no body to replay).
+        p.resent = true;
+        p.conn = null;
+        this.#queue.unshift(p);
+      } else {
+        this.#fail(p, failure);
+      }
+    }
     this.#pump();
   }
 
