@@ -215,6 +215,10 @@ export class Exchange implements Deadlined, Cancellable {
     this.#resume = resume;
     this.#owner.deadlines.remove(this);
     const res = this.#res;
+    // The worker answers before the client finished sending its body (it did not wait for it): the
+    // rest of that body is of no use, so the client's connection ends after this response
+    // (`Connection: close`) instead of staying open for as long as the client trickles bytes.
+    if (this.#hasBody && !this.#req.complete) res.shouldKeepAlive = false;
     const out = forwardResponseHeaders(rawHeaders, (this.#upstream as Upstream).servedBy);
     if (statusMessage) res.writeHead(statusCode, statusMessage, out);
     else res.writeHead(statusCode, out);

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { request } from 'node:http';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { Balancer, defaultUpstream } from '../../src/balancer/balancer.js';
 import { ResponseParser, type ResponseHead } from '../../src/balancer/lean/response-parser.js';
@@ -317,4 +317,28 @@ test('lean: a kept-alive connection the worker closed as it was reused: the GET 
   assert.deepEqual(ejected, []);
   assert.equal(b.readyCount(), 1);
   assert.equal(w.connections(), 2);
+});
+
+test('a worker that answers before the request body is complete: the client gets the answer and its connection closes (a trickling body does not hold it open)', { timeout: 15_000 }, async (t) => {
+  for (const upstream of ['lean', 'undici'] as const) {
+    const w = await rawWorker(t, (s) => s.write('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\n\r\nnope'));
+    const b = new Balancer({ host: '127.0.0.1', port: 0, upstream });
+    t.after(() => b.close());
+    await b.listen();
+    b.addWorker({ id: 1, host: '127.0.0.1', port: w.port });
+    const sock = connect(b.port, '127.0.0.1');
+    t.after(() => sock.destroy());
+    let text = '';
+    sock.setEncoding('latin1').on('data', (d: string) => (text += d));
+    sock.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nfirst bytes');
+    const drip = setInterval(() => sock.write('x'), 100);
+    t.after(() => clearInterval(drip));
+    const started = Date.now();
+    await once(sock, 'close');
+    clearInterval(drip);
+    assert.match(text, /^HTTP\/1\.1 413 /, upstream);
+    assert.match(text, /\r\nconnection: close\r\n/i, upstream);
+    assert.ok(text.endsWith('nope'), upstream);
+    assert.ok(Date.now() - started < 5000, `${upstream}: closed after ${Date.now() - started} ms`);
+  }
 });
