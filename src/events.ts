@@ -8,6 +8,7 @@ import type { PolicyState } from './policy/step.js';
 import type { Observation } from './policy/measure.js';
 import type { MetricName, MetricValues } from './policy/metrics.js';
 import type { PolicyName, ScaleAction } from './policy/rules.js';
+import type { StepScalingSettings } from './policy/step-scaling.js';
 
 export type { ScaleAction } from './policy/rules.js';
 
@@ -121,6 +122,8 @@ export interface LabSettings {
    * Absent in runs recorded before it existed: read as 0.
    */
   bootDelay?: number;
+  /** --policy step: its scale-out and scale-in policies with their alarms. Absent in runs recorded before it existed. */
+  stepScaling?: StepScalingSettings | null;
 }
 
 export interface StartedEvent {

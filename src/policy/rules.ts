@@ -9,8 +9,8 @@ import { METRICS, type MetricName } from './metrics.js';
 
 export type ScaleAction = 'scale-out' | 'scale-in' | 'hold';
 
-export type PolicyName = 'threshold' | 'target';
-export const POLICY_NAMES: readonly PolicyName[] = ['threshold', 'target'];
+export type PolicyName = 'threshold' | 'target' | 'step';
+export const POLICY_NAMES: readonly PolicyName[] = ['threshold', 'target', 'step'];
 
 export interface Recommendation {
   /** ms, same clock as `now`. */

@@ -8,6 +8,8 @@ import type { LabSettings } from '../events.js';
 import { parseInteger } from '../parse-int.js';
 import { POLICY_NAMES, type PolicyName } from '../policy/rules.js';
 import { METRIC_NAMES, METRICS, type MetricName } from '../policy/metrics.js';
+import type { StepScalingSettings } from '../policy/step-scaling.js';
+import { hasStepSettings, parseStepSection, resolveStepScaling, type RawStepScaling } from './step-scaling.js';
 
 export interface LabConfig extends LabSettings {
   bootDelay: number;
@@ -19,6 +21,8 @@ export interface LabConfig extends LabSettings {
   killTimeoutMs: number;
   /** A worker that has not said 'ready' after this long is killed and counts as a crash, ms. */
   readyTimeoutMs: number;
+  /** --policy step: the scale-out and scale-in policies with their alarms (null under the other policies). */
+  stepScaling: StepScalingSettings | null;
 }
 
 /**
@@ -59,6 +63,7 @@ export const DEFAULTS: LabConfig = {
   drainTimeoutMs: 10_000,
   killTimeoutMs: 5_000,
   readyTimeoutMs: 15_000,
+  stepScaling: null,
 };
 
 type Kind = 'int' | 'number' | 'string';
@@ -103,6 +108,16 @@ export const ENUMS = { metric: METRIC_NAMES, policy: POLICY_NAMES, balancer: ['l
 export const SETTING_KEYS: readonly string[] = [...KEYS.map((k) => k.key), 'metric', 'policy', 'balancer'];
 
 export type RawSettings = Partial<Record<string, unknown>>;
+
+/** The step policy's flags (commander attribute names), repeatable or not; the config file's "step" section lands in STEP_FILE_KEY. */
+export const STEP_FLAG_KEYS = ['stepOut', 'stepIn', 'stepOutAlarm', 'stepInAlarm', 'stepMinMagnitude'] as const;
+export const STEP_FILE_KEY = 'step';
+/** A recording's resolved step settings (replay's base), taken as they are when nothing step-related is typed over them. */
+export const STEP_RESOLVED_KEY = 'stepScaling';
+
+function stepFlags(raw: RawSettings): RawStepScaling {
+  return { out: raw.stepOut, in: raw.stepIn, outAlarm: raw.stepOutAlarm, inAlarm: raw.stepInAlarm, minMagnitude: raw.stepMinMagnitude };
+}
 
 /** Where a config file's "database-url" lands in its RawSettings (not a LabConfig key: resolveConfig ignores it). */
 export const DATABASE_URL_KEY = 'databaseUrl';
@@ -156,8 +171,12 @@ export function parseConfigFile(text: string, file: string): RawSettings {
     throw new ConfigError(`config file ${file} must hold a JSON object (received ${data === null ? 'null' : Array.isArray(data) ? 'an array' : `a ${typeof data}`})`);
   }
   const out: RawSettings = {};
-  const known = KEYS.map((k) => k.flag).concat('metric', 'policy', 'balancer', 'database-url');
+  const known = KEYS.map((k) => k.flag).concat('metric', 'policy', 'balancer', 'database-url', STEP_FILE_KEY);
   for (const [name, value] of Object.entries(data)) {
+    if (name === STEP_FILE_KEY) {
+      out[STEP_FILE_KEY] = parseStepSection(value, file);
+      continue;
+    }
     if (name === 'database-url' || name === 'databaseUrl') {
       // A start setting that is not part of the policy: `start` reads it (cli.ts), the other commands ignore it.
       if (DATABASE_URL_KEY in out) throw new ConfigError(`config file ${file}: "${name}" is given twice (as "database-url" and "databaseUrl")`);
@@ -251,6 +270,15 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}, limits
     }
   }
   if (flags.target === undefined && file.target === undefined) config.target = METRICS[config.metric].defaultTarget;
+  const typedStep = stepFlags(flags);
+  if (config.policy === 'step') {
+    const fileStep = (file[STEP_FILE_KEY] ?? {}) as RawStepScaling;
+    const recorded = file[STEP_RESOLVED_KEY] as StepScalingSettings | null | undefined;
+    config.stepScaling =
+      recorded && !hasStepSettings(typedStep) && !hasStepSettings(fileStep) && flags.metric === undefined ? recorded : resolveStepScaling(typedStep, fileStep, config.metric);
+  } else if (hasStepSettings(typedStep)) {
+    throw new UsageError(`--step-out, --step-in, --step-out-alarm, --step-in-alarm and --step-min-magnitude apply only to --policy step (the policy is ${config.policy})`);
+  }
   if (config.min > config.max) {
     throw new UsageError(`--min (${config.min}) must be <= --max (${config.max})`);
   }
