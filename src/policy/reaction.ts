@@ -7,6 +7,7 @@
  * callers turn their own events into ReactionEvents.
  */
 import type { PolicyName } from './rules.js';
+import type { StepScalingSettings } from './step-scaling.js';
 
 /**
  * What happened, in time order. At equal times a tick comes before the scale
@@ -24,6 +25,8 @@ export interface ScaleOutThreshold {
   target: number;
   tolerance: number;
   max: number;
+  /** Step policy: its scale-out alarm's threshold is the line (absent in older recordings). */
+  stepScaling?: StepScalingSettings | null;
 }
 
 export interface Reaction {
@@ -39,9 +42,16 @@ export interface Reaction {
   note: string | null;
 }
 
-/** Above the scale-out threshold: threshold policy `value > scaleUp`, target policy `value / target > 1 + tolerance`. */
-export function aboveScaleOut(value: number | null, s: Pick<ScaleOutThreshold, 'policy' | 'scaleUp' | 'target' | 'tolerance'>): boolean {
+/**
+ * Above the scale-out threshold: threshold policy `value > scaleUp`, target policy `value / target > 1 +
+ * tolerance`, step policy `value >= its scale-out alarm's threshold` (never, without a scale-out policy).
+ */
+export function aboveScaleOut(value: number | null, s: Pick<ScaleOutThreshold, 'policy' | 'scaleUp' | 'target' | 'tolerance' | 'stepScaling'>): boolean {
   if (value === null || !Number.isFinite(value)) return false;
+  if (s.policy === 'step') {
+    const out = s.stepScaling?.out;
+    return out !== null && out !== undefined && value >= out.alarm.threshold;
+  }
   return s.policy === 'target' ? value / s.target > 1 + s.tolerance : value > s.scaleUp;
 }
 

@@ -24,7 +24,11 @@
  * The alarms themselves (M out of N, missing data, states) are evaluated by
  * src/alarms; this file takes their states. `step.ts` calls it every tick.
  */
+import { initialAlarmMemory, observeAlarm, type AlarmMemory, type AlarmState } from '../alarms/evaluate.js';
+import { fmtSeconds, type AlarmRule, type TreatMissing } from '../alarms/rule.js';
 import { formatComparison, formatValue, plural } from '../format.js';
+import type { Decision, PolicyState } from './decide.js';
+import { measure, type Observation } from './measure.js';
 import { METRICS, type MetricName } from './metrics.js';
 import type { ScaleAction } from './rules.js';
 
@@ -39,13 +43,16 @@ export interface StepAdjustment {
   adjustment: number;
 }
 
-/** The alarm a step policy is attached to: the policy's metric against `threshold`, M out of N ticks. */
+/** The alarm a step policy is attached to: the policy's metric against `threshold`, M out of N periods. */
 export interface StepAlarmSettings {
   name: string;
   threshold: number;
-  /** DatapointsToAlarm (M) out of EvaluationPeriods (N), one datapoint per tick. */
+  /** DatapointsToAlarm (M) out of EvaluationPeriods (N). */
   datapointsToAlarm: number;
   evaluationPeriods: number;
+  /** Seconds per datapoint; null: one tick (the lab's --interval). */
+  period: number | null;
+  treatMissingData: TreatMissing;
 }
 
 export type StepDirection = 'out' | 'in';
@@ -65,7 +72,16 @@ export interface StepScalingSettings {
   in: StepPolicySettings | null;
 }
 
-export type AlarmStateName = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+export type AlarmStateName = AlarmState;
+
+/** What a step policy's alarm said this tick. */
+export interface AlarmReading {
+  state: AlarmState;
+  /** A period closed and was evaluated this tick (AWS runs a policy on each evaluation while its alarm is in ALARM). */
+  evaluated: boolean;
+  /** That period's datapoint (the average of its ticks), null when missing. */
+  value: number | null;
+}
 
 /** What the step policy knows of the supervisor this tick. */
 export interface StepContext {
@@ -199,21 +215,21 @@ function propose(
   if (to !== a.to) arithmetic += `, clamped to ${to > a.to ? 'min' : 'max'} ${to}`;
   // A policy only moves the count its own way (the console's Add/Remove): out never lowers it, in never raises it.
   if (direction === 'out' ? to <= ctx.desired : to >= ctx.desired) {
-    return { to: null, reason: `${why}: ${arithmetic}, not ${direction === 'out' ? 'above' : 'below'} ${ctx.desired}: hold` };
+    const atBound = to === ctx.desired && to !== a.to;
+    return { to: null, reason: `${why}: ${arithmetic}${atBound ? '' : `, not ${direction === 'out' ? 'above' : 'below'} ${ctx.desired}`}: hold at ${ctx.desired}` };
   }
   to = Math.round(to);
   return { to, reason: `${why}: ${arithmetic}: ${ctx.desired} → ${to}` };
 }
 
 /**
- * One tick of step scaling: the alarms' states (from the alarm evaluator) and the metric's value this
- * tick, the supervisor's counts, the bounds. Pure; the reason always shows the step and its arithmetic.
+ * One tick of step scaling: the alarms' readings (from the alarm evaluator), the supervisor's counts, the
+ * bounds. Pure; the reason always shows the alarm, the step and its arithmetic.
  */
 export function decideStepScaling(
   settings: StepScalingSettings,
-  states: { out: AlarmStateName | null; in: AlarmStateName | null },
+  readings: { out: AlarmReading | null; in: AlarmReading | null },
   metric: MetricName,
-  value: number | null,
   ctx: StepContext,
   bounds: { min: number; max: number },
 ): StepVerdict {
@@ -223,16 +239,111 @@ export function decideStepScaling(
   if (current < min) return act(current, current + 1, `below min ${min}: ${current} → ${current + 1}`);
   if (current > max) return act(current, current - 1, `above max ${max}: ${current} → ${current - 1}`);
   const proposals: Proposal[] = [];
-  if (settings.out !== null && states.out === 'ALARM') proposals.push(propose('out', settings.out, metric, value, ctx, bounds));
-  if (settings.in !== null && states.in === 'ALARM') proposals.push(propose('in', settings.in, metric, value, ctx, bounds));
+  const sides = [['out', settings.out, readings.out], ['in', settings.in, readings.in]] as const;
+  for (const [direction, policy, reading] of sides) {
+    if (policy === null || reading === null || reading.state !== 'ALARM') continue;
+    if (!reading.evaluated) {
+      proposals.push({ to: null, reason: `alarm ${policy.alarm.name} in ALARM: its policy runs at the alarm's next evaluation; hold at ${current}` });
+      continue;
+    }
+    proposals.push(propose(direction, policy, metric, reading.value, ctx, bounds));
+  }
   if (proposals.length === 0) {
     const { label, unit } = METRICS[metric];
-    const said = [settings.out && `${settings.out.alarm.name} ${states.out ?? 'OK'}`, settings.in && `${settings.in.alarm.name} ${states.in ?? 'OK'}`].filter(Boolean).join(', ');
-    return act(current, current, `alarms ${said} (${label} ${value === null ? 'no sample' : formatValue(value, unit)}): hold at ${current}`);
+    const said = sides
+      .filter(([, policy]) => policy !== null)
+      .map(([, policy, reading]) => `${policy!.alarm.name} ${reading?.state ?? 'INSUFFICIENT_DATA'}`)
+      .join(', ');
+    const last = readings.out?.evaluated ? readings.out.value : readings.in?.evaluated ? readings.in.value : undefined;
+    const shown = last === undefined ? '' : last === null ? ` (no ${label} datapoint)` : ` (${label} ${formatValue(last, unit)})`;
+    return act(current, current, `alarms ${said}${shown}: hold at ${current}`);
   }
-  // Both alarms in ALARM (a narrow band, or M-of-N memory): the larger capacity wins, as EC2 Auto Scaling chooses.
+  // Both alarms in ALARM (M-of-N memory across a quick swing): the larger capacity wins, as EC2 Auto Scaling chooses.
   const acting = proposals.filter((p) => p.to !== null);
   if (acting.length === 0) return act(current, current, proposals.map((p) => p.reason).join('; '));
   const best = acting.reduce((a, b) => ((b.to as number) > (a.to as number) ? b : a));
   return act(current, best.to as number, best.reason);
+}
+
+/** The two alarms' memories (the evaluator's, plain data). */
+export interface StepAlarmsMemory {
+  out: AlarmMemory;
+  in: AlarmMemory;
+}
+
+export function initialStepAlarms(): StepAlarmsMemory {
+  return { out: initialAlarmMemory(), in: initialAlarmMemory() };
+}
+
+/** The CloudWatch alarm a step policy is attached to, as the alarm evaluator (and the export) take it. */
+export function stepAlarmRule(direction: StepDirection, policy: StepPolicySettings, metric: MetricName, intervalS: number): AlarmRule {
+  const a = policy.alarm;
+  return {
+    name: a.name,
+    metric,
+    comparison: direction === 'out' ? '>=' : '<=',
+    threshold: a.threshold,
+    period: a.period ?? intervalS,
+    evaluationPeriods: a.evaluationPeriods,
+    datapointsToAlarm: a.datapointsToAlarm,
+    treatMissingData: a.treatMissingData,
+    // MetricAggregationType Average: the period's datapoint is the mean of its ticks.
+    statistic: 'average',
+  };
+}
+
+/** "worker-cpu ≥ 60 % (2 of 3 periods of 3 s)": an alarm in one line, for the started line and the docs. */
+export function describeStepAlarm(direction: StepDirection, policy: StepPolicySettings, metric: MetricName, intervalS: number): string {
+  const r = stepAlarmRule(direction, policy, metric, intervalS);
+  const { label, unit } = METRICS[metric];
+  return `${r.name}: ${label} ${direction === 'out' ? '≥' : '≤'} ${formatValue(r.threshold, unit)} (${r.datapointsToAlarm} of ${r.evaluationPeriods} periods of ${fmtSeconds(r.period)})`;
+}
+
+/** The step policy's whole configuration, as decide's. */
+export interface StepTickConfig {
+  metric: MetricName;
+  min: number;
+  max: number;
+  warmup: number;
+  interval: number;
+  stepScaling: StepScalingSettings;
+}
+
+/**
+ * The step policy's tick, in decide's shape: measure the observation (the same per-worker averages and
+ * warm-up as the other rules; an idle pool reads as zero load), feed the datapoint to both alarms, run the
+ * policy of each alarm in ALARM that was evaluated this tick.
+ */
+export function decideStep(
+  observation: Observation,
+  state: PolicyState,
+  alarms: StepAlarmsMemory,
+  config: StepTickConfig,
+  now: number,
+): { decision: Decision; alarms: StepAlarmsMemory; traffic: boolean } {
+  const m = measure(observation, config.warmup * 1000);
+  const info = METRICS[config.metric];
+  const raw = m.values[config.metric];
+  const allWarming = info.perWorker && state.ready > 0 && state.ready === m.warming;
+  // No traffic is the lowest load there is (as rules.ts reads an idle pool).
+  const value = raw === null && !m.traffic && state.ready > 0 && !allWarming ? 0 : raw;
+  const sample = { t: now, values: { [config.metric]: value }, responses: null };
+  const s = config.stepScaling;
+  const next: StepAlarmsMemory = { ...alarms };
+  const readings: { out: AlarmReading | null; in: AlarmReading | null } = { out: null, in: null };
+  for (const direction of ['out', 'in'] as const) {
+    const policy = s[direction];
+    if (policy === null) continue;
+    const r = observeAlarm(stepAlarmRule(direction, policy, config.metric, config.interval), alarms[direction], sample);
+    next[direction] = r.memory;
+    const last = r.evaluations.at(-1);
+    readings[direction] = { state: r.memory.state, evaluated: last !== undefined, value: last?.value ?? null };
+  }
+  const terminating = observation.workers.filter((w) => w.state === 'draining' || w.state === 'stopping').length;
+  const v = decideStepScaling(s, readings, config.metric, { ...state, warming: m.warming, terminating }, { min: config.min, max: config.max });
+  return {
+    decision: { desired: v.desired, action: v.action, reason: v.reason, value: raw, values: m.values, warming: m.warming },
+    alarms: next,
+    traffic: m.traffic,
+  };
 }

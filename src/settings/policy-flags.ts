@@ -98,7 +98,7 @@ export function parseCompare(s: string): CompareSpec {
 /** A short label for a table row: the flags as typed. */
 export function labelOf(typed: RawSettings): string {
   return Object.entries(typed)
-    .map(([k, v]) => `${'--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} ${String(v)}`)
+    .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((one) => `${'--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} ${String(one)}`))
     .join(' ');
 }
 

@@ -15,12 +15,13 @@
  */
 import { ConfigError } from '../errors.js';
 import { METRICS, type MetricName } from '../policy/metrics.js';
+import { RULE_LIMITS, TREAT_MISSING, type TreatMissing } from '../alarms/rule.js';
 import type { AdjustmentType, StepAdjustment, StepDirection, StepPolicySettings, StepScalingSettings } from '../policy/step-scaling.js';
 
 /** Most steps one policy may have: a ladder, not a lookup table. */
 export const MAX_STEPS = 20;
 /** Most ticks an alarm may look back over (EvaluationPeriods). */
-export const MAX_EVALUATION_TICKS = 1000;
+export const MAX_EVALUATION_TICKS = RULE_LIMITS.maxEvaluationPeriods;
 
 /** What the user typed for step scaling, from flags or the config file (strings or JSON values). */
 export interface RawStepScaling {
@@ -30,6 +31,10 @@ export interface RawStepScaling {
   inAlarm?: unknown;
   outName?: unknown;
   inName?: unknown;
+  outPeriod?: unknown;
+  inPeriod?: unknown;
+  outMissing?: unknown;
+  inMissing?: unknown;
   minMagnitude?: unknown;
 }
 
@@ -90,7 +95,11 @@ function specList(raw: unknown, name: string): string[] {
 const ALARM_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** One side's policy from its specs, checked by AWS's rules (no overlap, no gap, one unbounded end). */
-export function buildStepPolicy(direction: StepDirection, specs: string[], opts: { name: string; alarmName: string; ratio: { m: number; n: number }; minMagnitude: number | null }): StepPolicySettings {
+export function buildStepPolicy(
+  direction: StepDirection,
+  specs: string[],
+  opts: { name: string; alarmName: string; ratio: { m: number; n: number }; minMagnitude: number | null; period?: number | null; treatMissingData?: TreatMissing },
+): StepPolicySettings {
   const { name } = opts;
   const steps = specs.map((s) => parseStepSpec(s, name));
   const type = steps[0].type;
@@ -126,7 +135,14 @@ export function buildStepPolicy(direction: StepDirection, specs: string[], opts:
   const rel = (v: number | null) => (v === null ? null : Math.round((v - threshold) * 1e9) / 1e9);
   const adjustments: StepAdjustment[] = sorted.map((s) => ({ lower: rel(s.lo), upper: rel(s.hi), adjustment: s.adjustment }));
   return {
-    alarm: { name: opts.alarmName, threshold, datapointsToAlarm: opts.ratio.m, evaluationPeriods: opts.ratio.n },
+    alarm: {
+      name: opts.alarmName,
+      threshold,
+      datapointsToAlarm: opts.ratio.m,
+      evaluationPeriods: opts.ratio.n,
+      period: opts.period ?? null,
+      treatMissingData: opts.treatMissingData ?? 'missing',
+    },
     adjustmentType: type,
     minAdjustmentMagnitude: type === 'PercentChangeInCapacity' ? opts.minMagnitude : null,
     steps: adjustments,
@@ -134,7 +150,7 @@ export function buildStepPolicy(direction: StepDirection, specs: string[], opts:
 }
 
 /** The keys of the config file's "step" section. */
-const FILE_KEYS = ['out', 'in', 'out-alarm', 'in-alarm', 'out-name', 'in-name', 'min-magnitude'] as const;
+const FILE_KEYS = ['out', 'in', 'out-alarm', 'in-alarm', 'out-name', 'in-name', 'out-period', 'in-period', 'out-treat-missing-data', 'in-treat-missing-data', 'min-magnitude'] as const;
 
 /** The config file's "step" object -> raw step settings (unknown keys are an error). */
 export function parseStepSection(value: unknown, file: string): RawStepScaling {
@@ -142,7 +158,10 @@ export function parseStepSection(value: unknown, file: string): RawStepScaling {
     throw new ConfigError(`"step" in the config file ${file} must be an object like {"out": ["60-80:+1", "80-:+2"], "in": ["-20:-1"]} (received ${JSON.stringify(value)})`);
   }
   const out: RawStepScaling = {};
-  const map: Record<string, keyof RawStepScaling> = { out: 'out', in: 'in', 'out-alarm': 'outAlarm', 'in-alarm': 'inAlarm', 'out-name': 'outName', 'in-name': 'inName', 'min-magnitude': 'minMagnitude' };
+  const map: Record<string, keyof RawStepScaling> = {
+    out: 'out', in: 'in', 'out-alarm': 'outAlarm', 'in-alarm': 'inAlarm', 'out-name': 'outName', 'in-name': 'inName',
+    'out-period': 'outPeriod', 'in-period': 'inPeriod', 'out-treat-missing-data': 'outMissing', 'in-treat-missing-data': 'inMissing', 'min-magnitude': 'minMagnitude',
+  };
   for (const [k, v] of Object.entries(value)) {
     const key = map[k] ?? (Object.values(map).includes(k as keyof RawStepScaling) ? (k as keyof RawStepScaling) : undefined);
     if (key === undefined) throw new ConfigError(`config file ${file}: unknown key "step.${k}" (expected one of: ${FILE_KEYS.join(', ')})`);
@@ -192,7 +211,22 @@ export function resolveStepScaling(flags: RawStepScaling, file: RawStepScaling, 
       }
       nameText = alarmName.value;
     }
-    return buildStepPolicy(direction, specList(specs.value, name), { name, alarmName: nameText, ratio, minMagnitude });
+    const periodRaw = pick(direction === 'out' ? 'outPeriod' : 'inPeriod');
+    let period: number | null = null;
+    if (periodRaw !== null) {
+      const p = typeof periodRaw.value === 'number' ? periodRaw.value : NaN;
+      if (!Number.isFinite(p) || p < 1 || p > RULE_LIMITS.maxPeriod) throw new ConfigError(`"step.${direction}-period" in the config file must be a number of seconds from 1 to ${RULE_LIMITS.maxPeriod} (received ${JSON.stringify(periodRaw.value)})`);
+      period = p;
+    }
+    const missingRaw = pick(direction === 'out' ? 'outMissing' : 'inMissing');
+    let treatMissingData: TreatMissing = 'missing';
+    if (missingRaw !== null) {
+      if (typeof missingRaw.value !== 'string' || !(TREAT_MISSING as readonly string[]).includes(missingRaw.value)) {
+        throw new ConfigError(`"step.${direction}-treat-missing-data" in the config file must be one of ${TREAT_MISSING.join(', ')} (received ${JSON.stringify(missingRaw.value)})`);
+      }
+      treatMissingData = missingRaw.value as TreatMissing;
+    }
+    return buildStepPolicy(direction, specList(specs.value, name), { name, alarmName: nameText, ratio, minMagnitude, period, treatMissingData });
   };
   const out = side('out');
   const inn = side('in');
