@@ -347,3 +347,21 @@ export function decideStep(
     traffic: m.traffic,
   };
 }
+
+/** A policy's steps in the flags' own syntax, absolute ('60-80:+1', '80-:+2', '-20:-1', '70-:=6', '60-:+50%'). */
+export function stepSpecs(policy: StepPolicySettings): string[] {
+  const t = policy.alarm.threshold;
+  const abs = (v: number | null) => (v === null ? '' : formatValue(Math.round((t + v) * 1e6) / 1e6));
+  const adj = (a: number) =>
+    policy.adjustmentType === 'ExactCapacity'
+      ? `=${a}`
+      : `${a < 0 || Object.is(a, -0) ? '-' : '+'}${Math.abs(a)}${policy.adjustmentType === 'PercentChangeInCapacity' ? '%' : ''}`;
+  return policy.steps.map((s) => `${abs(s.lower)}-${abs(s.upper)}:${adj(s.adjustment)}`);
+}
+
+/** "out 60-80:+1 80-:+2, in -20:-1": the step policy in one line (started line, status, replay, docs). */
+export function describeStepScaling(s: StepScalingSettings | null | undefined): string {
+  if (!s) return 'step (no steps)';
+  const sides = [s.out && `out ${stepSpecs(s.out).join(' ')}`, s.in && `in ${stepSpecs(s.in).join(' ')}`].filter(Boolean);
+  return `steps ${sides.join(', ')}`;
+}

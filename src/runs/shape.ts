@@ -112,12 +112,24 @@ const STORE = obj({ kind: oneOf('sqlite', 'postgres'), where: str, up: nullable(
  * the first recordings (idle, hold, metrics port, upstream timeout, balancer,
  * connection recycling) are optional: the checked-in runs predate them.
  */
+const signed: Check = (v, p) => (typeof v === 'number' && Number.isFinite(v) ? null : fail(p, 'a number', v));
+/** One side of --policy step (policy/step-scaling.ts StepPolicySettings): bounds relative to the threshold, so signed. */
+const STEP_POLICY = nullable(
+  obj({
+    alarm: obj({ name: str, threshold: signed, datapointsToAlarm: num, evaluationPeriods: num, period: nullable(num), treatMissingData: oneOf('missing', 'ignore', 'breaching', 'notBreaching') }),
+    adjustmentType: oneOf('ChangeInCapacity', 'PercentChangeInCapacity', 'ExactCapacity'),
+    minAdjustmentMagnitude: nullable(num),
+    steps: arr(obj({ lower: nullable(signed), upper: nullable(signed), adjustment: signed })),
+  }),
+);
+
 export const SETTINGS_REQUIRED = {
   min: num, max: num, scaleUp: num, scaleDown: num, interval: num, cooldown: num, port: num, basePort: num, host: str, work: num,
-  metric: str, policy: oneOf('threshold', 'target'), target: num, tolerance: num, scaleDownWindow: num, maxStepPods: num, maxStepPercent: num, warmup: num,
+  metric: str, policy: oneOf('threshold', 'target', 'step'), target: num, tolerance: num, scaleDownWindow: num, maxStepPods: num, maxStepPercent: num, warmup: num,
 };
 export const SETTINGS_OPTIONAL = {
   idle: num, holdMax: num, holdTimeout: num, metricsPort: num, upstreamTimeout: num, balancer: oneOf('l7', 'l4'), maxConnRequests: num, maxConnAge: num,
+  stepScaling: nullable(obj({ out: STEP_POLICY, in: STEP_POLICY })),
 };
 const SETTINGS = obj(SETTINGS_REQUIRED, SETTINGS_OPTIONAL);
 
