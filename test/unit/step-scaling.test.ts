@@ -216,3 +216,25 @@ test('the config file\'s "step" section: the same specs, alarm M/N, names, perio
   assert.match(code(() => parseConfigFile(JSON.stringify({ step: { outt: ['1-:+1'] } }), 'x.json'))![1], /unknown key "step.outt"/);
   assert.match(code(() => resolveConfig({}, parseConfigFile(JSON.stringify({ policy: 'step', step: { out: '60-:+1', 'out-period': 'x' } }), 'x.json'), { ports: false }))![1], /"step.out-period" in the config file must be a number of seconds/);
 });
+
+test('simulate --policy step on a spike: steps out by 2 while the alarm fires, back in by 1, beside --compare rows', async () => {
+  const { runCli } = await import('../helpers.js');
+  const argv = ['simulate', '--policy', 'step', '--metric', 'worker-cpu', '--step-out', '60-80:+1', '--step-out', '80-:+2', '--step-in', '-20:-1', '--max', '8'];
+  const load = ['--profile', 'spike', '--peak', '400', '--base', '40', '--spike-at', '60', '--spike-length', '90', '--duration', '300'];
+  const r = await runCli([...argv, ...load, '--compare', '--policy threshold --scale-up 60 --scale-down 20', '--compare', '--step-out-alarm 3/3', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = (JSON.parse(r.stdout) as { rows: Array<{ label: string; peak: number; scaleOut: number; scaleIn: number }> }).rows;
+  assert.deepEqual(rows.map((x) => x.label), [
+    '--max 8 --metric worker-cpu --policy step --step-out 60-80:+1 --step-out 80-:+2 --step-in -20:-1',
+    '+ --policy threshold --scale-up 60 --scale-down 20',
+    '+ --step-out-alarm 3/3',
+  ]);
+  // 1 → 3 → 5 → 7 → 8 (+2 steps, the last clamped to max), then −1 steps back to 1.
+  assert.deepEqual([rows[0].peak, rows[0].scaleOut, rows[0].scaleIn], [8, 4, 7]);
+  assert.equal(rows[1].scaleOut, 7, 'the threshold rule adds one per tick');
+  // The text table and a bad step spec inside --compare (one line, exit 2).
+  const bad = await runCli([...argv, ...load, '--compare', '--step-out 90-80:+1']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--step-out '90-80:\+1': the lower bound \(90\) must be below the upper bound \(80\)/);
+  assert.equal(bad.stderr.trim().split('\n').length, 1);
+});
