@@ -327,17 +327,23 @@ export function decideStep(
   const allWarming = info.perWorker && state.ready > 0 && state.ready === m.warming;
   // No traffic is the lowest load there is (as rules.ts reads an idle pool).
   const value = raw === null && !m.traffic && state.ready > 0 && !allWarming ? 0 : raw;
-  const sample = { t: now, values: { [config.metric]: value }, responses: null };
+  // The tick measured the interval that ends now: its datapoint belongs to the middle of that interval, and
+  // every period that has ended by now is closed and evaluated at once (an empty sample at `now` closes them),
+  // so the alarm acts on this tick's numbers, not on the previous tick's.
+  const sample = { t: Math.max(0, now - (config.interval * 1000) / 2), values: { [config.metric]: value }, responses: null };
+  const closeAt = { t: now, values: {}, responses: null };
   const s = config.stepScaling;
   const next: StepAlarmsMemory = { ...alarms };
   const readings: { out: AlarmReading | null; in: AlarmReading | null } = { out: null, in: null };
   for (const direction of ['out', 'in'] as const) {
     const policy = s[direction];
     if (policy === null) continue;
-    const r = observeAlarm(stepAlarmRule(direction, policy, config.metric, config.interval), alarms[direction], sample);
-    next[direction] = r.memory;
-    const last = r.evaluations.at(-1);
-    readings[direction] = { state: r.memory.state, evaluated: last !== undefined, value: last?.value ?? null };
+    const rule = stepAlarmRule(direction, policy, config.metric, config.interval);
+    const a = observeAlarm(rule, alarms[direction], sample);
+    const b = observeAlarm(rule, a.memory, closeAt);
+    next[direction] = b.memory;
+    const last = [...a.evaluations, ...b.evaluations].at(-1);
+    readings[direction] = { state: b.memory.state, evaluated: last !== undefined, value: last?.value ?? null };
   }
   const terminating = observation.workers.filter((w) => w.state === 'draining' || w.state === 'stopping').length;
   const v = decideStepScaling(s, readings, config.metric, { ...state, warming: m.warming, terminating }, { min: config.min, max: config.max });

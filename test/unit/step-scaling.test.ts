@@ -139,8 +139,8 @@ test('step(): the alarm goes to ALARM after M of N ticks, its policy acts on eac
   let memory = initialMemory();
   const log: string[] = [];
   let desired = 3;
-  // Ticks every 3 s; the first tick closes no period yet.
-  const cpus = [50, 85, 85, 85, 85];
+  // Ticks every 3 s; each closes the period it measured (its datapoint sits mid-interval) and evaluates it at once.
+  const cpus = [50, 85, 85];
   cpus.forEach((cpu, k) => {
     const t = (k + 1) * 3000 + 5;
     const r = step(obs(t, cpu, desired), { desired, starting: 0, ready: desired }, memory, config, t);
@@ -148,11 +148,10 @@ test('step(): the alarm goes to ALARM after M of N ticks, its policy acts on eac
     log.push(`${r.decision.desired} ${r.decision.reason}`);
     desired = r.decision.desired;
   });
-  // Tick 3 evaluates [50, 85]: 1 of 2 real datapoints breach, not yet 2 of 3; tick 4 evaluates [50, 85, 85]: ALARM, +2.
-  assert.match(log[2], /^3 alarms worker-cpu-high OK, worker-cpu-low OK \(worker-cpu 85 %\): hold at 3$/);
-  assert.match(log[3], /^5 alarm worker-cpu-high in ALARM \(worker-cpu 85 % ≥ 80 %: step \+2\): capacity 3 \+ 2 = 5: 3 → 5$/);
-  // The two new workers are ready but inside their 6 s warm-up.
-  const t = 6 * 3000 + 5;
+  // Tick 2 evaluates [50, 85]: 1 breaching, not yet 2 of 3; tick 3 evaluates [50, 85, 85]: ALARM, and its policy runs: +2.
+  assert.match(log[1], /^3 alarms worker-cpu-high OK, worker-cpu-low OK \(worker-cpu 85 %\): hold at 3$/);
+  assert.match(log[2], /^5 alarm worker-cpu-high in ALARM \(worker-cpu 85 % ≥ 80 %: step \+2\): capacity 3 \+ 2 = 5: 3 → 5$/);
+  const t = 4 * 3000 + 5;
   const warmObs: Observation = { ...obs(t, 85, 5), workers: obs(t, 85, 5).workers.map((w, i) => (i >= 3 ? { ...w, readyAt: t - 1000 } : w)) };
   const r = step(warmObs, { desired: 5, starting: 0, ready: 5 }, memory, config, t);
   assert.equal(r.decision.desired, 5);
@@ -229,8 +228,8 @@ test('simulate --policy step on a spike: steps out by 2 while the alarm fires, b
     '+ --policy threshold --scale-up 60 --scale-down 20',
     '+ --step-out-alarm 3/3',
   ]);
-  // 1 → 3 → 5 → 7 → 8 (+2 steps, the last clamped to max), then −1 steps back to 1.
-  assert.deepEqual([rows[0].peak, rows[0].scaleOut, rows[0].scaleIn], [8, 4, 7]);
+  // 1 → 3 → 5 → 7 (+2 steps, each after the last one's workers warmed up), then −1 steps back to 1.
+  assert.deepEqual([rows[0].peak, rows[0].scaleOut, rows[0].scaleIn], [7, 3, 6]);
   assert.equal(rows[1].scaleOut, 7, 'the threshold rule adds one per tick');
   // The text table and a bad step spec inside --compare (one line, exit 2).
   const bad = await runCli([...argv, ...load, '--compare', '--step-out 90-80:+1']);
