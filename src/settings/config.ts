@@ -9,7 +9,7 @@ import { parseInteger } from '../parse-int.js';
 import { POLICY_NAMES, type PolicyName } from '../policy/rules.js';
 import { METRIC_NAMES, METRICS, type MetricName } from '../policy/metrics.js';
 import type { StepScalingSettings } from '../policy/step-scaling.js';
-import { hasStepSettings, parseStepSection, resolveStepScaling, type RawStepScaling } from './step-scaling.js';
+import { hasStepSettings, parseStepSection, rawStepScaling, resolveStepScaling, type RawStepScaling } from './step-scaling.js';
 
 export interface LabConfig extends LabSettings {
   bootDelay: number;
@@ -272,10 +272,10 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}, limits
   if (flags.target === undefined && file.target === undefined) config.target = METRICS[config.metric].defaultTarget;
   const typedStep = stepFlags(flags);
   if (config.policy === 'step') {
-    const fileStep = (file[STEP_FILE_KEY] ?? {}) as RawStepScaling;
+    // A recording's resolved settings (replay's base) read as if typed in a file: flags override them key by key.
     const recorded = file[STEP_RESOLVED_KEY] as StepScalingSettings | null | undefined;
-    config.stepScaling =
-      recorded && !hasStepSettings(typedStep) && !hasStepSettings(fileStep) && flags.metric === undefined ? recorded : resolveStepScaling(typedStep, fileStep, config.metric);
+    const fileStep = (file[STEP_FILE_KEY] ?? (recorded ? rawStepScaling(recorded) : {})) as RawStepScaling;
+    config.stepScaling = resolveStepScaling(typedStep, fileStep, config.metric);
   } else if (hasStepSettings(typedStep)) {
     throw new UsageError(`--step-out, --step-in, --step-out-alarm, --step-in-alarm and --step-min-magnitude apply only to --policy step (the policy is ${config.policy})`);
   }

@@ -16,7 +16,7 @@
 import { ConfigError } from '../errors.js';
 import { METRICS, type MetricName } from '../policy/metrics.js';
 import { RULE_LIMITS, TREAT_MISSING, type TreatMissing } from '../alarms/rule.js';
-import type { AdjustmentType, StepAdjustment, StepDirection, StepPolicySettings, StepScalingSettings } from '../policy/step-scaling.js';
+import { stepSpecs, type AdjustmentType, type StepAdjustment, type StepDirection, type StepPolicySettings, type StepScalingSettings } from '../policy/step-scaling.js';
 
 /** Most steps one policy may have: a ladder, not a lookup table. */
 export const MAX_STEPS = 20;
@@ -244,4 +244,23 @@ export function resolveStepScaling(flags: RawStepScaling, file: RawStepScaling, 
     if (inn.alarm.name === out.alarm.name) throw new ConfigError(`the scale-out and scale-in alarms need different names (both are "${out.alarm.name}")`);
   }
   return { out, in: inn };
+}
+
+/** Resolved settings back to what a user would have typed (a recording's base for replay, so `--compare '--step-in-alarm 10/10'` overrides one key). */
+export function rawStepScaling(s: StepScalingSettings): RawStepScaling {
+  const raw: RawStepScaling = {};
+  const mm = s.out?.minAdjustmentMagnitude ?? s.in?.minAdjustmentMagnitude ?? null;
+  if (mm !== null) raw.minMagnitude = mm;
+  for (const [d, p] of [['out', s.out], ['in', s.in]] as const) {
+    if (p === null) continue;
+    const up = d === 'out' ? { specs: 'out', alarm: 'outAlarm', name: 'outName', period: 'outPeriod', missing: 'outMissing' } : { specs: 'in', alarm: 'inAlarm', name: 'inName', period: 'inPeriod', missing: 'inMissing' };
+    Object.assign(raw, {
+      [up.specs]: stepSpecs(p),
+      [up.alarm]: `${p.alarm.datapointsToAlarm}/${p.alarm.evaluationPeriods}`,
+      [up.name]: p.alarm.name,
+      [up.missing]: p.alarm.treatMissingData,
+      ...(p.alarm.period === null ? {} : { [up.period]: p.alarm.period }),
+    });
+  }
+  return raw;
 }

@@ -237,3 +237,18 @@ test('simulate --policy step on a spike: steps out by 2 while the alarm fires, b
   assert.match(bad.stderr, /--step-out '90-80:\+1': the lower bound \(90\) must be below the upper bound \(80\)/);
   assert.equal(bad.stderr.trim().split('\n').length, 1);
 });
+
+test("a recording's step settings are replay's base: they round-trip, and a --compare flag overrides one key", () => {
+  const recorded = resolveConfig(
+    { policy: 'step', metric: 'worker-cpu', stepOut: ['50-60:+0%', '60-:+30%'], stepIn: ['-20:-1'], stepMinMagnitude: '2', stepOutAlarm: '2/3' },
+    {},
+    { ports: false },
+  );
+  const base = { policy: 'step', metric: 'worker-cpu', stepScaling: recorded.stepScaling };
+  assert.deepEqual(resolvePolicy({}, base).stepScaling, recorded.stepScaling);
+  const changed = resolvePolicy({ stepInAlarm: '10/10' }, base).stepScaling!;
+  assert.deepEqual(changed.out, recorded.stepScaling!.out);
+  assert.deepEqual([changed.in?.alarm.datapointsToAlarm, changed.in?.alarm.evaluationPeriods], [10, 10]);
+  // Another policy over a step recording ignores the recorded steps.
+  assert.equal(resolvePolicy({ policy: 'target' }, base).stepScaling, null);
+});
