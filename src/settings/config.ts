@@ -8,9 +8,13 @@ import type { LabSettings } from '../events.js';
 import { parseInteger } from '../parse-int.js';
 import { POLICY_NAMES, type PolicyName } from '../policy/rules.js';
 import { METRIC_NAMES, METRICS, type MetricName } from '../policy/metrics.js';
+import type { AlarmRule } from '../alarms/rule.js';
+import { parseFileAlarms, resolveAlarms } from './alarms.js';
 
 export interface LabConfig extends LabSettings {
   bootDelay: number;
+  /** Alarm rules (src/alarms), evaluated every tick; [] for none. */
+  alarms: AlarmRule[];
   metric: MetricName;
   policy: PolicyName;
   /** Longest wait for a worker's in-flight requests on scale-in, ms. */
@@ -56,6 +60,7 @@ export const DEFAULTS: LabConfig = {
   maxConnRequests: 0,
   maxConnAge: 0,
   bootDelay: 0,
+  alarms: [],
   drainTimeoutMs: 10_000,
   killTimeoutMs: 5_000,
   readyTimeoutMs: 15_000,
@@ -108,6 +113,12 @@ export type RawSettings = Partial<Record<string, unknown>>;
 export const DATABASE_URL_KEY = 'databaseUrl';
 
 /**
+ * Alarm rules in RawSettings: the config file's checked `alarms` list (AlarmRule[]),
+ * `--alarms default|none` and the `--alarm` flags (strings), see settings/alarms.ts.
+ */
+export const ALARM_KEYS = { file: 'alarms', set: 'alarmSet', flag: 'alarm' } as const;
+
+/**
  * What a caller may relax: the lab on one laptop runs at most 64 workers on
  * real ports; `simulate`, `replay` and `export` describe fleets and bind nothing.
  */
@@ -156,8 +167,12 @@ export function parseConfigFile(text: string, file: string): RawSettings {
     throw new ConfigError(`config file ${file} must hold a JSON object (received ${data === null ? 'null' : Array.isArray(data) ? 'an array' : `a ${typeof data}`})`);
   }
   const out: RawSettings = {};
-  const known = KEYS.map((k) => k.flag).concat('metric', 'policy', 'balancer', 'database-url');
+  const known = KEYS.map((k) => k.flag).concat('metric', 'policy', 'balancer', 'database-url', 'alarms');
   for (const [name, value] of Object.entries(data)) {
+    if (name === 'alarms') {
+      out[ALARM_KEYS.file] = parseFileAlarms(value, file);
+      continue;
+    }
     if (name === 'database-url' || name === 'databaseUrl') {
       // A start setting that is not part of the policy: `start` reads it (cli.ts), the other commands ignore it.
       if (DATABASE_URL_KEY in out) throw new ConfigError(`config file ${file}: "${name}" is given twice (as "database-url" and "databaseUrl")`);
@@ -251,6 +266,7 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}, limits
     }
   }
   if (flags.target === undefined && file.target === undefined) config.target = METRICS[config.metric].defaultTarget;
+  config.alarms = resolveAlarms(file[ALARM_KEYS.file] as AlarmRule[] | undefined, flags[ALARM_KEYS.set], flags[ALARM_KEYS.flag], config.interval);
   if (config.min > config.max) {
     throw new UsageError(`--min (${config.min}) must be <= --max (${config.max})`);
   }
