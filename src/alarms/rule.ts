@@ -144,7 +144,7 @@ export class AlarmRuleError extends Error {
 /** Bounds: an alarm is a few numbers; these keep one from burning memory or never evaluating. */
 export const RULE_LIMITS = { maxAlarms: 20, maxPeriod: 86_400, maxEvaluationPeriods: 100, maxNameLength: 64 } as const;
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9 _.:/-]*$/;
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9 _.:/<>=%-]*$/;
 const RULE_KEYS = ['name', 'metric', 'comparison', 'threshold', 'period', 'evaluation-periods', 'datapoints-to-alarm', 'treat-missing-data', 'statistic'] as const;
 const camel = (k: string) => k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 const show = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v));
@@ -198,7 +198,7 @@ export function parseAlarmRule(raw: unknown, path: string): AlarmRule {
   const name = values.name;
   if (typeof name !== 'string' || name.trim() === '') throw new AlarmRuleError(at('name'), `expected a name, got ${show(name)}`);
   if (name.length > RULE_LIMITS.maxNameLength || !NAME_RE.test(name)) {
-    throw new AlarmRuleError(at('name'), `expected up to ${RULE_LIMITS.maxNameLength} letters, digits, spaces and _.:/- starting with a letter or digit, got ${show(name)}`);
+    throw new AlarmRuleError(at('name'), `expected up to ${RULE_LIMITS.maxNameLength} letters, digits, spaces and _.:/<>=%- starting with a letter or digit, got ${show(name)}`);
   }
   const metric = oneOf('metric', ALARM_METRIC_NAMES);
   const comparison = oneOf('comparison', COMPARISONS);

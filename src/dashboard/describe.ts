@@ -13,7 +13,7 @@ export type LogLevel = 'info' | 'scale' | 'warn' | 'error';
 
 export interface EventLine {
   /** What kind of thing happened, one word: the first column of the line. */
-  kind: 'started' | 'scale' | 'worker' | 'health' | 'paused' | 'resumed' | 'stopped' | 'command' | 'refresh' | 'hold' | 'hint';
+  kind: 'started' | 'scale' | 'worker' | 'health' | 'paused' | 'resumed' | 'stopped' | 'command' | 'refresh' | 'hold' | 'hint' | 'alarm' | 'notify';
   level: LogLevel;
   /** The rest of the line. */
   text: string;
@@ -88,6 +88,10 @@ export function describe(e: LabEvent): EventLine | null {
     }
     case 'hint':
       return { kind: 'hint', level: 'warn', text: e.text };
+    case 'alarm':
+      return { kind: 'alarm', level: e.to === 'ALARM' ? 'error' : e.to === 'OK' ? 'info' : 'warn', text: `${e.alarm} ${e.from} → ${e.to}: ${e.reason}` };
+    case 'notify':
+      return { kind: 'notify', level: e.ok ? 'info' : 'warn', text: `${e.alarm} → ${e.to} via ${e.channel}${e.ok ? '' : ' failed'}: ${e.detail}` };
     case 'tick':
     case 'stats':
       return null;

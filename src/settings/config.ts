@@ -10,9 +10,13 @@ import { POLICY_NAMES, type PolicyName } from '../policy/rules.js';
 import { METRIC_NAMES, METRICS, type MetricName } from '../policy/metrics.js';
 import type { StepScalingSettings } from '../policy/step-scaling.js';
 import { hasStepSettings, parseStepSection, rawStepScaling, resolveStepScaling, type RawStepScaling } from './step-scaling.js';
+import type { AlarmRule } from '../alarms/rule.js';
+import { parseFileAlarms, resolveAlarms } from './alarms.js';
 
 export interface LabConfig extends LabSettings {
   bootDelay: number;
+  /** Alarm rules (src/alarms), evaluated every tick; [] for none. */
+  alarms: AlarmRule[];
   metric: MetricName;
   policy: PolicyName;
   /** Longest wait for a worker's in-flight requests on scale-in, ms. */
@@ -60,6 +64,7 @@ export const DEFAULTS: LabConfig = {
   maxConnRequests: 0,
   maxConnAge: 0,
   bootDelay: 0,
+  alarms: [],
   drainTimeoutMs: 10_000,
   killTimeoutMs: 5_000,
   readyTimeoutMs: 15_000,
@@ -123,6 +128,12 @@ function stepFlags(raw: RawSettings): RawStepScaling {
 export const DATABASE_URL_KEY = 'databaseUrl';
 
 /**
+ * Alarm rules in RawSettings: the config file's checked `alarms` list (AlarmRule[]),
+ * `--alarms default|none` and the `--alarm` flags (strings), see settings/alarms.ts.
+ */
+export const ALARM_KEYS = { file: 'alarms', set: 'alarmSet', flag: 'alarm' } as const;
+
+/**
  * What a caller may relax: the lab on one laptop runs at most 64 workers on
  * real ports; `simulate`, `replay` and `export` describe fleets and bind nothing.
  */
@@ -171,8 +182,12 @@ export function parseConfigFile(text: string, file: string): RawSettings {
     throw new ConfigError(`config file ${file} must hold a JSON object (received ${data === null ? 'null' : Array.isArray(data) ? 'an array' : `a ${typeof data}`})`);
   }
   const out: RawSettings = {};
-  const known = KEYS.map((k) => k.flag).concat('metric', 'policy', 'balancer', 'database-url', STEP_FILE_KEY);
+  const known = KEYS.map((k) => k.flag).concat('metric', 'policy', 'balancer', 'database-url', 'alarms', STEP_FILE_KEY);
   for (const [name, value] of Object.entries(data)) {
+    if (name === 'alarms') {
+      out[ALARM_KEYS.file] = parseFileAlarms(value, file);
+      continue;
+    }
     if (name === STEP_FILE_KEY) {
       out[STEP_FILE_KEY] = parseStepSection(value, file);
       continue;
@@ -279,6 +294,7 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}, limits
   } else if (hasStepSettings(typedStep)) {
     throw new UsageError(`--step-out, --step-in, --step-out-alarm, --step-in-alarm and --step-min-magnitude apply only to --policy step (the policy is ${config.policy})`);
   }
+  config.alarms = resolveAlarms(file[ALARM_KEYS.file] as AlarmRule[] | undefined, flags[ALARM_KEYS.set], flags[ALARM_KEYS.flag], config.interval);
   if (config.min > config.max) {
     throw new UsageError(`--min (${config.min}) must be <= --max (${config.max})`);
   }
