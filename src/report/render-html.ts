@@ -135,7 +135,11 @@ export function chartData(m: RunModel, metric: MetricLabel, replay: ReplayExtra 
     durationSec: m.endSec,
     metric: clip(c.metric),
     metricInfo: { label: clip(metric.label), unit: clip(metric.unit) },
-    settings: { policy: c.policy, target: c.target, tolerance: c.tolerance, scaleUp: c.scaleUp, scaleDown: c.scaleDown, max: c.max },
+    // The lines drawn at the scale-out and scale-in lines: for --policy step, its two alarms' thresholds (null: no such alarm).
+    settings:
+      c.policy === 'step'
+        ? { policy: c.policy, target: c.target, tolerance: c.tolerance, scaleUp: c.stepScaling?.out?.alarm.threshold ?? null, scaleDown: c.stepScaling?.in?.alarm.threshold ?? null, max: c.max }
+        : { policy: c.policy, target: c.target, tolerance: c.tolerance, scaleUp: c.scaleUp, scaleDown: c.scaleDown, max: c.max },
     series: m.series,
     replays: replay === null ? null : replay.series.map((r) => ({ ...r, label: clip(r.label) })),
   };
