@@ -252,3 +252,10 @@ test("a recording's step settings are replay's base: they round-trip, and a --co
   // Another policy over a step recording ignores the recorded steps.
   assert.equal(resolvePolicy({ policy: 'target' }, base).stepScaling, null);
 });
+
+test("the report's chart draws a step policy's two alarm thresholds, not the threshold rule's defaults", async () => {
+  const { chartData } = await import('../../src/report/render-html.js');
+  const settings = resolveConfig({ policy: 'step', metric: 'rps', stepOut: ['30-60:+1', '60-:+2'] }, {}, { ports: false });
+  const data = chartData({ settings, endSec: 10, series: {} } as never, { label: 'rps/worker', unit: ' req/s' });
+  assert.deepEqual([data.settings.scaleUp, data.settings.scaleDown], [30, null]);
+});
