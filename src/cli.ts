@@ -7,7 +7,8 @@ import { Command, CommanderError, Option } from 'commander';
 import type { CliIO, SetExitCode } from './cli-io.js';
 import { AutoscaleError, UsageError } from './errors.js';
 import { parseInteger } from './parse-int.js';
-import { DATABASE_URL_KEY, DEFAULTS, resolveConfig, type LabConfig } from './settings/config.js';
+import { ALARM_KEYS, DATABASE_URL_KEY, DEFAULTS, resolveConfig, type LabConfig } from './settings/config.js';
+import { parseNotifyOptions } from './settings/alarms.js';
 import { DEFAULT_WEB_HOST, DEFAULT_WEB_PORT, webPortConflict } from './web/options.js';
 import type { WebPageOptions } from './commands/start.js';
 import { addSettingOptions, typedSettings } from './settings/flags.js';
@@ -116,9 +117,17 @@ export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
     .option('--web-host <address>', `address the live page binds (default ${DEFAULT_WEB_HOST}; anything else makes it reachable from other machines)`)
     .option('--open', 'open the live page in the default browser')
     .option('--allow-stress', 'let POST /stress through even when --host is not loopback (refused with 403 then by default)')
+    .option('--alarms <set>', 'default: add the five default alarms (5xx, error rate, p95, unhealthy workers, at max; docs/alarms.md); none: no alarm, not even the config file\'s')
+    .option('--alarm <rule>', "an alarm, CloudWatch style: 'metric>threshold[,period=60][,n=3][,m=2][,missing=notBreaching][,statistic=sum][,name=x]' (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
+    .option('--on-alarm <command>', 'run this shell command on every alarm state change: AUTOSCALE_ALARM_* in its environment, CloudWatch-style JSON on stdin; killed after 10 s')
+    .option('--alarm-webhook <url>', 'POST every alarm state change as JSON to this URL (loopback hosts only, unless --allow-remote-webhook)')
+    .option('--allow-remote-webhook', 'let --alarm-webhook name a host that is not loopback')
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const { flags, file } = typedSettings(opts, cmd);
+      if (opts.alarms !== undefined) flags[ALARM_KEYS.set] = opts.alarms;
+      if (opts.alarm !== undefined) flags[ALARM_KEYS.flag] = opts.alarm;
       const config = resolveConfig(flags, file);
+      const notify = parseNotifyOptions(opts, config.alarms.length);
       const web = webFlags(opts, config, io);
       const fileUrl = file[DATABASE_URL_KEY];
       const database = databaseFlag(opts.databaseUrl, io, typeof fileUrl === 'string' ? { url: fileUrl, file: String(opts.config) } : undefined);
@@ -126,7 +135,7 @@ export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
       const keepRuns = opts.keepRuns === undefined ? 20 : parseIntFlag('--keep-runs', String(opts.keepRuns), 1, 100_000);
       const { runStart } = await import('./commands/start.js');
       setExitCode(
-        await runStart(config, io, { dashboard: opts.dashboard !== false, json: opts.json === true, runDir: opts.runDir as string | undefined, record: opts.record !== false, keepRuns, database, web, allowStress: opts.allowStress === true }),
+        await runStart(config, io, { dashboard: opts.dashboard !== false, json: opts.json === true, runDir: opts.runDir as string | undefined, record: opts.record !== false, keepRuns, database, web, allowStress: opts.allowStress === true, notify }),
       );
     });
 

@@ -8,6 +8,9 @@ import type { PolicyState } from './policy/step.js';
 import type { Observation } from './policy/measure.js';
 import type { MetricName, MetricValues } from './policy/metrics.js';
 import type { PolicyName, ScaleAction } from './policy/rules.js';
+import type { StepScalingSettings } from './policy/step-scaling.js';
+import type { AlarmMetricName, AlarmRule } from './alarms/rule.js';
+import type { AlarmState, Datapoint } from './alarms/evaluate.js';
 
 export type { ScaleAction } from './policy/rules.js';
 
@@ -126,6 +129,10 @@ export interface LabSettings {
   season?: number;
   /** The history's times multiplied by this (experiment --quick); absent: 1. */
   historyScale?: number;
+  /** --policy step: its scale-out and scale-in policies with their alarms. Absent in runs recorded before it existed. */
+  stepScaling?: StepScalingSettings | null;
+  /** Alarm rules evaluated every tick (src/alarms). Absent in runs recorded before alarms existed: read as none. */
+  alarms?: AlarmRule[];
 }
 
 export interface StartedEvent {
@@ -179,6 +186,48 @@ export interface TickEvent {
   state: PolicyState;
   /** The shared visits store and its health (absent when the workers have none). */
   store?: StoreStatus;
+  /** Every alarm's state after this tick, in rule order (absent when the lab has none). */
+  alarms?: AlarmStatus[];
+}
+
+/** One alarm now: its state, since when, and its newest datapoint (null when missing). */
+export interface AlarmStatus {
+  name: string;
+  state: AlarmState;
+  /** ms since lab start of the last change of state. */
+  since: number;
+  value: number | null;
+}
+
+/** An alarm changed state (src/alarms/evaluate.ts): CloudWatch's StateReason and the datapoints behind it. */
+export interface AlarmEvent {
+  type: 'alarm';
+  t: number;
+  alarm: string;
+  from: AlarmState;
+  to: AlarmState;
+  reason: string;
+  /** The datapoints the decision used, oldest first: period start (ms since lab start) and value (null: missing). */
+  datapoints: Datapoint[];
+  /** How many of them breached. */
+  breaching: number;
+  metric: AlarmMetricName;
+  threshold: number;
+  /** The rule in one line: "5xx > 10 (sum over 1 min, 1 of 1)". */
+  rule: string;
+}
+
+/** A notifier (`--on-alarm` command, `--alarm-webhook`) was given an alarm transition: how it went. Never fatal. */
+export interface NotifyEvent {
+  type: 'notify';
+  t: number;
+  alarm: string;
+  /** The state the alarm went to. */
+  to: AlarmState;
+  channel: 'command' | 'webhook';
+  ok: boolean;
+  /** "exit 0 in 12 ms", "HTTP 204 in 3 ms", "timed out after 10 s (killed)", "ECONNREFUSED", "skipped: 4 notifications already in flight". */
+  detail: string;
 }
 
 export interface ScaleEvent {
@@ -292,7 +341,9 @@ export type LabEvent =
   | CommandEvent
   | RefreshEvent
   | ColdStartEvent
-  | HintEvent;
+  | HintEvent
+  | AlarmEvent
+  | NotifyEvent;
 
 /** Every event type the lab publishes (a Record, so the compiler names any type left out or made up). */
 export const LAB_EVENT_TYPES: Readonly<Record<LabEvent['type'], true>> = {
@@ -308,6 +359,8 @@ export const LAB_EVENT_TYPES: Readonly<Record<LabEvent['type'], true>> = {
   refresh: true,
   'cold-start': true,
   hint: true,
+  alarm: true,
+  notify: true,
 };
 
 /** Something the lab explains once, in words (e.g. connection pinning under --balancer l4). */

@@ -233,7 +233,7 @@ export class Balancer extends EventEmitter implements FrontEnd {
   }
 
   proxyMetrics(): ProxyMetrics {
-    return { workerCounts: () => this.workerCounts(), holdStats: () => this.holdStats(), latency: () => this.latency };
+    return { workerCounts: () => this.workerCounts(), holdStats: () => this.holdStats(), latency: () => this.latency, responsesByClass: () => this.#traffic.responsesByClass() };
   }
 
   get port(): number {

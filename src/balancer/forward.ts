@@ -315,6 +315,7 @@ export class Exchange implements Deadlined, Cancellable {
       owner.traffic.complete(now, now - this.arrived);
       // Responses by status class, per worker, for the lab's /metrics (a worker answered: not local).
       (this.#upstream as Upstream).counter.byClass[(this.#res.statusCode / 100) | 0]++;
+      owner.traffic.servedByClass[(this.#res.statusCode / 100) | 0]++;
       return;
     }
     if (this.#detached) return;

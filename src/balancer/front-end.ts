@@ -47,6 +47,8 @@ export interface ProxyMetrics {
   holdStats(): HoldStats | null;
   /** The balancer's lifetime latency histogram, µs. */
   latency(): Readonly<Histogram>;
+  /** Every response sent to clients by status class (index 2: 2xx … 5: 5xx), lifetime, the balancer's own included (alarms diff it per tick). */
+  responsesByClass(): readonly number[];
 }
 
 /** The worker's IPC channel (a ChildProcess fits); the L4 front end hands connections through it. */

@@ -33,6 +33,13 @@ export class TrafficCounter {
   errors = 0;
   /** The balancer's own answers (no worker involved) by status class. */
   readonly ownByClass = [0, 0, 0, 0, 0, 0];
+  /** Workers' answers that reached the client, by status class, lifetime (per-worker counts forget retired workers). */
+  readonly servedByClass = [0, 0, 0, 0, 0, 0];
+
+  /** Every response the clients got, by status class (index 2: 2xx … 5: 5xx), lifetime: the workers' and the balancer's own. */
+  responsesByClass(): number[] {
+    return this.servedByClass.map((n, i) => n + this.ownByClass[i]);
+  }
 
   /** A response finished at `nowMs`, `latencyMs` after its request arrived. */
   complete(nowMs: number, latencyMs: number): void {

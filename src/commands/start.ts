@@ -20,6 +20,8 @@ import { prepareStore } from '../store/open.js';
 import { defaultSqlite } from '../store/location.js';
 import { openInBrowser } from '../report/command.js';
 import { webExposureWarning, WebServer } from '../web/server.js';
+import { AlarmNotifier } from '../lab/notify.js';
+import type { NotifyOptions } from '../settings/alarms.js';
 
 export interface StartOptions extends RunOptions {
   dashboard: boolean;
@@ -30,6 +32,8 @@ export interface StartOptions extends RunOptions {
   web?: WebPageOptions | null;
   /** --allow-stress: workers accept POST /stress even when the balancer is reachable from other machines. */
   allowStress?: boolean;
+  /** --on-alarm / --alarm-webhook: where alarm transitions go (null: nowhere). */
+  notify?: NotifyOptions | null;
 }
 
 export interface WebPageOptions {
@@ -113,6 +117,8 @@ export async function runStart(configIn: LabConfig, io: CliIO, opts: StartOption
   // The experiment runner's `experiment` requests (control socket) show on the page's banner.
   if (web !== null) lab.operator.showExperimentOn((status) => web.setExperiment(status));
   running.add(lab);
+  // Subscribed before run(): it needs the 'started' event's wall clock for StateChangeTime.
+  const notifier = opts.notify ? new AlarmNotifier({ events: lab.events, rules: config.alarms, now: () => lab.now(), env: io.env ?? process.env }, opts.notify) : null;
   // A closed stdout (`autoscale start | head -1`, a terminal gone) ends the output quietly and stops the lab
   // cleanly: workers drained, the run recorded to its `stopped` line, the summary on stderr.
   const output = { open: true };
@@ -165,6 +171,8 @@ export async function runStart(configIn: LabConfig, io: CliIO, opts: StartOption
     await lab.stopped;
   } finally {
     await ops.close();
+    // Notifications still running get until their own deadline (10 s), then are killed.
+    await notifier?.close();
     // After the lab stopped: every open page gets the run's report, then the stream ends.
     await web?.close();
     for (const s of signals) process.off(s, onSignal);

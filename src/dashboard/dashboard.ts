@@ -16,7 +16,7 @@ import { dashStrokes, gapStrokes } from './dash.js';
 import { computeLayout, HEADER_ROWS, type Layout } from './layout.js';
 import { chartAxis, chartModel, type ChartId, type ChartModel } from './panels/charts.js';
 import { footerText, HELP_LINES, tooSmallLines } from './panels/footer.js';
-import { headerLines } from './panels/header.js';
+import { alarmSegments, headerLines } from './panels/header.js';
 import { visibleLog } from './panels/log.js';
 import { instanceTable, tableLabel, type RowTone } from './panels/table.js';
 import { initialDashboardState, reduceDashboard, type DashboardState, type LogLevel } from './state.js';
@@ -44,6 +44,8 @@ const RESIZE_DEBOUNCE_MS = 100;
 
 const TONE_COLOR: Record<RowTone, string | null> = { ok: null, warn: 'yellow', bad: 'red', dim: 'gray' };
 const LEVEL_COLOR: Record<LogLevel, string | null> = { info: null, scale: 'cyan', warn: 'yellow', error: 'red' };
+/** The alarm line: ALARM on red, OK on green (INSUFFICIENT_DATA stays on the header's blue). */
+const ALARM_BG = { alarm: 'red', ok: 'green' } as const;
 
 function colored(text: string, color: string | null): string {
   const safe = blessed.escape(text);
@@ -105,8 +107,9 @@ function chartSource(state: DashboardState, id: ChartId): unknown {
 }
 
 export function startDashboard(events: LabEvents, controls: DashboardControls, io: CliIO, webUrl: string | null = null): Dashboard {
-  const headerRows = HEADER_ROWS + (webUrl === null ? 0 : 1);
   let state = initialDashboardState();
+  // One more header row for the live page's URL, and one for the alarm line when the lab has alarms.
+  const headerRows = () => HEADER_ROWS + (webUrl === null ? 0 : 1) + ((state.alarms?.length ?? 0) > 0 ? 1 : 0);
   let notice: { text: string; t: number } | null = null;
   let help = false;
   let quitting = false;
@@ -137,13 +140,13 @@ export function startDashboard(events: LabEvents, controls: DashboardControls, i
     hidden: true,
   });
 
-  let layout: Layout = computeLayout(screen.width as number, screen.height as number, 5, headerRows);
+  let layout: Layout = computeLayout(screen.width as number, screen.height as number, 5, headerRows());
   let ui: Panels = { charts: [], all: [] };
 
   function build(): void {
     for (const w of ui.all) w.destroy();
     ui = { charts: [], all: [] };
-    layout = computeLayout(screen.width as number, screen.height as number, state.lab?.config.max ?? 5, headerRows);
+    layout = computeLayout(screen.width as number, screen.height as number, state.lab?.config.max ?? 5, headerRows());
     const add = <T extends Widgets.BlessedElement>(w: T): T => {
       screen.append(w);
       ui.all.push(w);
@@ -152,7 +155,7 @@ export function startDashboard(events: LabEvents, controls: DashboardControls, i
     if (layout.kind === 'too-small') {
       ui.tooSmall = add(blessed.box({ top: 0, left: 0, width: '100%', height: '100%', tags: false, style: { fg: 'yellow' } }));
     } else {
-      ui.header = add(blessed.box({ ...layout.header, style: { fg: 'white', bg: 'blue', bold: true } }));
+      ui.header = add(blessed.box({ ...layout.header, tags: true, style: { fg: 'white', bg: 'blue', bold: true } }));
       for (const { id, rect } of layout.charts) {
         const chart = add(
           contrib.line({
@@ -209,7 +212,9 @@ export function startDashboard(events: LabEvents, controls: DashboardControls, i
       ui.tooSmall?.setContent(tooSmallLines(state, layout.cols, layout.rows).join('\n'));
     } else {
       const inner = layout.cols - 2;
-      ui.header?.setContent(headerLines(state, layout.cols - 1, webUrl).map((l) => ` ${l}`).join('\n'));
+      const alarms = alarmSegments(state, layout.cols - 2);
+      const alarmLine = alarms === null ? [] : [` ${alarms.map((a) => (a.tone === 'unknown' ? blessed.escape(a.text) : `{${ALARM_BG[a.tone]}-bg}{black-fg}${blessed.escape(a.text)}{/black-fg}{/${ALARM_BG[a.tone]}-bg}`)).join(' ')}`];
+      ui.header?.setContent([...headerLines(state, layout.cols - 1, webUrl).map((l) => ` ${blessed.escape(l)}`), ...alarmLine].join('\n'));
       for (const entry of ui.charts) paintChart(entry);
       const table = instanceTable(state, inner - 1);
       ui.table?.setLabel(` ${blessed.escape(tableLabel(state, layout.cols - 6))} `);
@@ -240,8 +245,8 @@ export function startDashboard(events: LabEvents, controls: DashboardControls, i
     const before = state;
     state = reduceDashboard(state, event);
     if (event.type === 'scale' || event.type === 'paused') notice = null;
-    // The table height follows --max, known from 'started'.
-    if (event.type === 'started' && before.lab?.config.max !== state.lab?.config.max) {
+    // The table height follows --max, known from 'started', and the header's height whether there are alarms.
+    if (event.type === 'started' && (before.lab?.config.max !== state.lab?.config.max || (before.alarms?.length ?? 0) !== (state.alarms?.length ?? 0))) {
       build();
     }
     requestPaint();

@@ -8,12 +8,13 @@ import { INVALID_REQUEST } from '../control/operator.js';
 import type { LabEvent, StoreStatus, WorkerState } from '../events.js';
 import { plural } from '../format.js';
 import { usesTargetRule } from '../policy/rules.js';
+import { describeStepScaling } from '../policy/step-scaling.js';
 
 export type LogLevel = 'info' | 'scale' | 'warn' | 'error';
 
 export interface EventLine {
   /** What kind of thing happened, one word: the first column of the line. */
-  kind: 'started' | 'scale' | 'worker' | 'health' | 'paused' | 'resumed' | 'stopped' | 'command' | 'refresh' | 'hold' | 'hint';
+  kind: 'started' | 'scale' | 'worker' | 'health' | 'paused' | 'resumed' | 'stopped' | 'command' | 'refresh' | 'hold' | 'hint' | 'alarm' | 'notify';
   level: LogLevel;
   /** The rest of the line. */
   text: string;
@@ -35,8 +36,8 @@ export function describe(e: LabEvent): EventLine | null {
     case 'started': {
       const c = e.config;
       const mode = c.balancer === 'l4' ? ' (L4: connections handed to workers)' : '';
-      const rule = usesTargetRule(c.policy) ? `target ${c.target}` : `out above ${c.scaleUp} %, in below ${c.scaleDown} %`;
-      const timing = usesTargetRule(c.policy) ? `scale-in window ${c.scaleDownWindow} s` : `cooldown ${c.cooldown} s`;
+      const rule = usesTargetRule(c.policy) ? `target ${c.target}` : c.policy === 'step' ? describeStepScaling(c.stepScaling) : `out above ${c.scaleUp} %, in below ${c.scaleDown} %`;
+      const timing = usesTargetRule(c.policy) ? `scale-in window ${c.scaleDownWindow} s` : c.policy === 'step' ? `warm-up ${c.warmup} s` : `cooldown ${c.cooldown} s`;
       const boot = c.bootDelay !== undefined && c.bootDelay > 0 ? `, boot delay ${c.bootDelay} s` : '';
       return {
         kind: 'started',
@@ -88,6 +89,10 @@ export function describe(e: LabEvent): EventLine | null {
     }
     case 'hint':
       return { kind: 'hint', level: 'warn', text: e.text };
+    case 'alarm':
+      return { kind: 'alarm', level: e.to === 'ALARM' ? 'error' : e.to === 'OK' ? 'info' : 'warn', text: `${e.alarm} ${e.from} → ${e.to}: ${e.reason}` };
+    case 'notify':
+      return { kind: 'notify', level: e.ok ? 'info' : 'warn', text: `${e.alarm} → ${e.to} via ${e.channel}${e.ok ? '' : ' failed'}: ${e.detail}` };
     case 'tick':
     case 'stats':
       return null;

@@ -33,6 +33,14 @@ export function policyLines(config: LabSettings): Array<{ title: string; color: 
     }
     return lines;
   }
+  if (config.policy === 'step') {
+    // The two alarms' thresholds: at or above the first the scale-out alarm breaches, at or below the second the scale-in one.
+    const s = config.stepScaling;
+    return [
+      ...(s?.out ? [{ title: `out ≥ ${formatSetting(s.out.alarm.threshold)}${u}`, color: 'red', value: s.out.alarm.threshold }] : []),
+      ...(s?.in ? [{ title: `in ≤ ${formatSetting(s.in.alarm.threshold)}${u}`, color: 'blue', value: s.in.alarm.threshold }] : []),
+    ];
+  }
   return [
     { title: `up ${formatSetting(config.scaleUp)}${u}`, color: 'red', value: config.scaleUp },
     { title: `down ${formatSetting(config.scaleDown)}${u}`, color: 'blue', value: config.scaleDown },

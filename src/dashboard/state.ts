@@ -9,7 +9,7 @@
  * rolling windows, so a lab that runs for a day holds as much as one that ran
  * for five minutes.
  */
-import type { LabEvent, LabSettings, ScaleAction, StoppedEvent, StoreStatus, TrafficStats, WorkerSnapshot } from '../events.js';
+import type { AlarmStatus, LabEvent, LabSettings, ScaleAction, StoppedEvent, StoreStatus, TrafficStats, WorkerSnapshot } from '../events.js';
 import { describe, type EventLine } from './describe.js';
 
 export type { LogLevel } from './describe.js';
@@ -95,6 +95,8 @@ export interface DashboardState {
   log: RollingWindow<LogEntry>;
   /** The lab said the host was above the scale-in threshold before any load (a 'busy-host' hint): the chart keeps the remedy in sight. */
   busyHost?: boolean;
+  /** Every alarm's state (from 'started', each tick and each 'alarm' event); absent or empty without alarms. */
+  alarms?: readonly AlarmStatus[];
 }
 
 export function initialDashboardState(): DashboardState {
@@ -144,6 +146,7 @@ export function reduceDashboard(state: DashboardState, event: LabEvent): Dashboa
         stopped: null,
         ticks: emptyWindow(ticks),
         instances: emptyWindow(ticks),
+        alarms: (event.config.alarms ?? []).map((r) => ({ name: r.name, state: 'INSUFFICIENT_DATA' as const, since: event.t, value: null })),
       };
     }
     case 'tick': {
@@ -158,6 +161,7 @@ export function reduceDashboard(state: DashboardState, event: LabEvent): Dashboa
         traffic: event.traffic,
         workers: sortById(event.workers),
         store: event.store ?? state.store,
+        alarms: event.alarms ?? state.alarms,
         ticks: appendToWindow(state.ticks, { t: event.t, cpu: event.cpu, value: event.value, ...(event.cpuSplit ? { lab: event.cpuSplit.lab } : {}) }),
         instances: appendToWindow(state.instances, { t: event.t, instances: event.instances, ready: event.ready, desired: event.desired }),
       };
@@ -193,10 +197,13 @@ export function reduceDashboard(state: DashboardState, event: LabEvent): Dashboa
       return { ...state, now, log, paused: event.paused };
     case 'hint':
       return { ...state, now, log, ...(event.topic === 'busy-host' ? { busyHost: true } : {}) };
+    case 'alarm':
+      return { ...state, now, log, alarms: (state.alarms ?? []).map((a) => (a.name === event.alarm ? { ...a, state: event.to, since: event.t } : a)) };
     case 'scale':
     case 'command':
     case 'refresh':
     case 'cold-start':
+    case 'notify':
       return { ...state, now, log };
     case 'stopped':
       return { ...state, now, log, stopped: event, store: event.store ?? state.store };

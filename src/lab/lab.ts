@@ -26,7 +26,10 @@ import type { FrontEnd, FrontEndTraffic } from '../balancer/front-end.js';
 import { L4Balancer, type PinnedEvent } from '../balancer/l4.js';
 import { Operator, type CommandResult, type LabCommand, type OperableLab } from '../control/operator.js';
 import type { RefreshTarget } from '../control/refresh.js';
-import { LabEvents, type CommandSource, type TrafficStats, type WorkerSnapshot } from '../events.js';
+import { LabEvents, type AlarmStatus, type CommandSource, type TrafficStats, type WorkerSnapshot } from '../events.js';
+import { evaluateAlarms, initialAlarmMemory, latestValue, type AlarmMemory } from '../alarms/evaluate.js';
+import { describeRule } from '../alarms/rule.js';
+import { alarmSample, countUnhealthy } from '../alarms/sample.js';
 import type { Observation } from '../policy/measure.js';
 import {
   coldStart,
@@ -100,6 +103,8 @@ export class Lab {
   #statsLatency: LatencyWindow;
   /** The policy's memory (pause, refresh hold, cooldown, window, last traffic): changed only through policy/step.ts. */
   #memory: PolicyMemory = initialMemory();
+  /** Each alarm rule's memory (config.alarms order): changed only through alarms/evaluate.ts. */
+  #alarms: AlarmMemory[];
   /** The pool is starting a worker from zero because a request is held. */
   #coldStart = false;
   #tickTimer: NodeJS.Timeout | null = null;
@@ -115,6 +120,7 @@ export class Lab {
 
   constructor(config: LabConfig, opts: LabOptions = {}) {
     this.config = config;
+    this.#alarms = config.alarms.map(() => initialAlarmMemory());
     this.runDir = opts.runDir ?? mkdtempSync(join(tmpdir(), 'autoscale-run-'));
     this.#sampler = opts.sampler ?? createHostCpuSampler();
     this.#processCpu = opts.processCpu ?? createProcessCpuMeter();
@@ -154,6 +160,7 @@ export class Lab {
       workers: () => this.supervisor.records(),
       upstreams: () => this.#balancerTrafficNow().workers,
       latency: () => this.balancer.latency,
+      responsesByClass: () => this.balancer.proxyMetrics()?.responsesByClass() ?? null,
     });
     this.#statsLatency = new LatencyWindow(() => this.balancer.latency);
     // Failed health checks take a worker out of rotation (readiness); it is replaced only if it is
@@ -342,6 +349,7 @@ export class Lab {
       const { decision, memory } = step(observation, state, this.#memory, this.config, now);
       this.#memory = memory;
       if (decision.desired !== state.desired) this.#scaleTo(now, state.desired, decision.desired, decision.reason, false);
+      this.#evaluateAlarms(now, observation, decision);
       this.#publishTick(now, observation, state, decision);
     } finally {
       this.#ticking = false;
@@ -372,6 +380,25 @@ export class Lab {
     this.supervisor.setDesired(to);
   }
 
+  /** Every alarm's state now, in rule order ([] without alarms). */
+  alarmStatus(): AlarmStatus[] {
+    return this.config.alarms.map((r, i) => ({ name: r.name, state: this.#alarms[i].state, since: this.#alarms[i].since, value: latestValue(this.#alarms[i]) }));
+  }
+
+  /** What this tick observed, evaluated by every alarm rule; one 'alarm' event per change of state. */
+  #evaluateAlarms(now: number, observation: Observation, d: StepDecision): void {
+    if (this.config.alarms.length === 0) return;
+    const rotation = new Map(this.#balancerTrafficNow().workers.map((u) => [u.id, u.inRotation]));
+    const unhealthy = countUnhealthy(this.supervisor.records().map((w) => ({ state: w.state, healthy: w.healthy, inRotation: rotation.get(w.id) })));
+    const sample = alarmSample({ t: now, metrics: d.values, p99: observation.latency.p99, responses: observation.responses, unhealthy, desired: this.supervisor.desired, max: this.config.max });
+    const { memories, transitions } = evaluateAlarms(this.config.alarms, this.#alarms, sample);
+    this.#alarms = memories;
+    for (const x of transitions) {
+      const rule = this.config.alarms.find((r) => r.name === x.alarm)!;
+      this.events.publish({ type: 'alarm', t: x.t, alarm: x.alarm, from: x.from, to: x.to, reason: x.reason, datapoints: x.datapoints, breaching: x.breaching, metric: rule.metric, threshold: rule.threshold, rule: describeRule(rule) });
+    }
+  }
+
   #publishTick(now: number, observation: Observation, state: PolicyState, d: StepDecision): void {
     const after = this.supervisor.counts();
     this.events.publish({
@@ -396,6 +423,7 @@ export class Lab {
       observation,
       state,
       store: this.storeStatus(),
+      ...(this.config.alarms.length > 0 ? { alarms: this.alarmStatus() } : {}),
     });
   }
 

@@ -18,6 +18,8 @@ export interface ObserveSources {
   upstreams(): readonly WorkerTraffic[];
   /** The balancer's lifetime latency histogram, µs. */
   latency(): Readonly<Histogram>;
+  /** Lifetime responses by status class (index 5: 5xx), or null when the front end cannot see responses (L4). */
+  responsesByClass?(): readonly number[] | null;
 }
 
 export interface LatencyPercentiles {
@@ -66,10 +68,18 @@ export class TickWindow {
   #inFlight = new Map<number, { sum: number; n: number }>();
   /** Per worker, the request rate of the last take (shown between ticks). */
   #rates = new Map<number, number>();
+  /** Lifetime responses (all, 5xx) at the previous take. */
+  #responses: { total: number; serverErrors: number } | null;
 
   constructor(sources: ObserveSources) {
     this.#sources = sources;
     this.#latency = new LatencyWindow(() => sources.latency());
+    this.#responses = this.#lifetimeResponses();
+  }
+
+  #lifetimeResponses(): { total: number; serverErrors: number } | null {
+    const byClass = this.#sources.responsesByClass?.() ?? null;
+    return byClass === null ? null : { total: byClass.reduce((a, b) => a + b, 0), serverErrors: byClass[5] ?? 0 };
   }
 
   /** One in-flight sample per upstream; the lab calls this once a second (take adds one more). */
@@ -114,6 +124,10 @@ export class TickWindow {
     this.#rates = rates;
     this.#inFlight.clear();
     const hostCpuLab = hostCpu === null || labCpu === null ? null : Math.min(labCpu, hostCpu);
-    return { t: now, hostCpu, hostCpuLab, latency: this.#latency.take(), workers };
+    const lifetime = this.#lifetimeResponses();
+    const before = this.#responses;
+    this.#responses = lifetime;
+    const responses = lifetime === null ? null : { total: lifetime.total - (before?.total ?? 0), serverErrors: lifetime.serverErrors - (before?.serverErrors ?? 0) };
+    return { t: now, hostCpu, hostCpuLab, latency: this.#latency.take(), workers, responses };
   }
 }

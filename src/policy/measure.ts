@@ -33,6 +33,12 @@ export interface Observation {
   /** Latency through the balancer over the tick, ms (null when no request completed). */
   latency: { p50: number | null; p95: number | null; p99: number | null };
   workers: ObservedWorker[];
+  /**
+   * Responses sent to clients over the tick, all and 5xx (alarms watch them);
+   * null when the front end does not see responses (--balancer l4), absent in
+   * recordings made before alarms.
+   */
+  responses?: { total: number; serverErrors: number } | null;
 }
 
 export interface Measurement {

@@ -15,6 +15,7 @@
  */
 import type { PolicyName } from './rules.js';
 import { usesTargetRule } from './rules.js';
+import type { StepScalingSettings } from './step-scaling.js';
 
 /**
  * What happened, in time order. At equal times a tick comes before the scale
@@ -32,6 +33,8 @@ export interface ScaleOutThreshold {
   target: number;
   tolerance: number;
   max: number;
+  /** Step policy: its scale-out alarm's threshold is the line (absent in older recordings). */
+  stepScaling?: StepScalingSettings | null;
 }
 
 export interface Reaction {
@@ -49,9 +52,16 @@ export interface Reaction {
   note: string | null;
 }
 
-/** Above the scale-out threshold: threshold policy `value > scaleUp`, target policy `value / target > 1 + tolerance`. */
-export function aboveScaleOut(value: number | null, s: Pick<ScaleOutThreshold, 'policy' | 'scaleUp' | 'target' | 'tolerance'>): boolean {
+/**
+ * Above the scale-out threshold: threshold policy `value > scaleUp`, target policy `value / target > 1 +
+ * tolerance`, step policy `value >= its scale-out alarm's threshold` (never, without a scale-out policy).
+ */
+export function aboveScaleOut(value: number | null, s: Pick<ScaleOutThreshold, 'policy' | 'scaleUp' | 'target' | 'tolerance' | 'stepScaling'>): boolean {
   if (value === null || !Number.isFinite(value)) return false;
+  if (s.policy === 'step') {
+    const out = s.stepScaling?.out;
+    return out !== null && out !== undefined && value >= out.alarm.threshold;
+  }
   return usesTargetRule(s.policy) ? value / s.target > 1 + s.tolerance : value > s.scaleUp;
 }
 

@@ -9,8 +9,8 @@ import { METRICS, type MetricName } from './metrics.js';
 
 export type ScaleAction = 'scale-out' | 'scale-in' | 'hold';
 
-export type PolicyName = 'threshold' | 'target' | 'predictive';
-export const POLICY_NAMES: readonly PolicyName[] = ['threshold', 'target', 'predictive'];
+export type PolicyName = 'threshold' | 'target' | 'predictive' | 'step';
+export const POLICY_NAMES: readonly PolicyName[] = ['threshold', 'target', 'predictive', 'step'];
 
 /** The policies whose rule is target tracking: `target`, and `predictive` (target tracking with a forecast floor, step.ts). */
 export function usesTargetRule(policy: PolicyName): boolean {

@@ -4,7 +4,9 @@
  *
  *   step(observation, state, memory, config, now) -> { decision, memory }
  *
- * 1. the rule with its window and cooldown (decide.ts);
+ * 1. the rule with its window and cooldown (decide.ts), or, with
+ *    `--policy step`, AWS step scaling driven by its two alarms
+ *    (step-scaling.ts);
  * 2. scale to zero (`--min 0`): the rule's floor is one worker, and only
  *    `--idle` seconds without traffic take the pool to none (idle.ts);
  * 3. holds: while paused by the operator or held by a rolling refresh, the
@@ -20,6 +22,7 @@ import { applyIdle, policyMin } from './idle.js';
 import type { Observation } from './measure.js';
 import type { ForecastMemory, SeasonalProfile } from './forecast.js';
 import { applyForecast } from './predictive.js';
+import { decideStep, initialStepAlarms, type StepAlarmsMemory, type StepScalingSettings } from './step-scaling.js';
 
 export { policyMin, ZERO_REASON } from './idle.js';
 export type { Decision, PolicyState } from './decide.js';
@@ -30,8 +33,10 @@ export interface StepConfig extends DecideConfig {
   /** --policy predictive: seconds from fork to ready (the forecast looks this far ahead) and the learned profile. */
   bootDelay?: number;
   forecast?: SeasonalProfile;
-  /** Seconds between ticks (the lab's config always has it; the forecast adds it to its look-ahead). */
-  interval?: number;
+  /** Seconds between ticks (a step alarm's default period; the forecast adds it to its look-ahead). */
+  interval: number;
+  /** --policy step: its policies and alarms (null or absent under the other policies). */
+  stepScaling?: StepScalingSettings | null;
 }
 
 /** What holds automatic scaling: the operator's pause, or a named hold such as a rolling refresh. */
@@ -47,6 +52,8 @@ export interface PolicyMemory extends RuleMemory {
   lastActivityAt: number;
   /** --policy predictive: the forecast's recent level and running error (predictive.ts); absent for the other policies. */
   forecast?: ForecastMemory;
+  /** --policy step: its two alarms' memories (absent: not yet evaluated). */
+  stepAlarms?: StepAlarmsMemory;
 }
 
 export interface StepDecision extends Decision {
@@ -100,7 +107,16 @@ export function coldStart(memory: PolicyMemory, desired: number, now: number): {
 export function step(observation: Observation, state: PolicyState, memory: PolicyMemory, config: StepConfig, now: number): { decision: StepDecision; memory: PolicyMemory } {
   // With --min 0 the rule still keeps one worker; only the idle rule goes to zero.
   const ruleConfig = config.min === 0 ? { ...config, min: policyMin(0) } : config;
-  const r = decide(observation, state, memory, ruleConfig, now);
+  const steps = config.policy === 'step' ? config.stepScaling : null;
+  let stepAlarms = memory.stepAlarms;
+  let r: ReturnType<typeof decide>;
+  if (steps) {
+    const s = decideStep(observation, state, memory.stepAlarms ?? initialStepAlarms(), { ...ruleConfig, stepScaling: steps }, now);
+    stepAlarms = s.alarms;
+    r = { decision: s.decision, memory: { recommendations: [], lastScaleAt: memory.lastScaleAt }, traffic: s.traffic };
+  } else {
+    r = decide(observation, state, memory, ruleConfig, now);
+  }
   // --policy predictive: the forecast's floor over the target rule (predictive.ts).
   const p = config.policy === 'predictive' ? applyForecast(r.decision, observation, state, memory.forecast, ruleConfig, now) : { decision: r.decision, memory: memory.forecast };
   const lastActivityAt = r.traffic ? now : memory.lastActivityAt;
@@ -123,6 +139,7 @@ export function step(observation: Observation, state: PolicyState, memory: Polic
       hold: memory.hold,
       lastActivityAt,
       ...(p.memory === undefined ? {} : { forecast: p.memory }),
+      ...(stepAlarms === undefined ? {} : { stepAlarms }),
     },
   };
 }

@@ -26,9 +26,10 @@
 import { availableParallelism } from 'node:os';
 import { POLICY_FLAGS } from '../settings/flags.js';
 import { UsageError } from '../errors.js';
-import type { LabConfig, RawSettings } from '../settings/config.js';
+import { STEP_RESOLVED_KEY, type LabConfig, type RawSettings } from '../settings/config.js';
 import { measure } from '../policy/measure.js';
 import { reactionTimes, simulatedReactionEvents, type Reaction } from '../policy/reaction.js';
+import { describeStepScaling as stepRule } from '../policy/step-scaling.js';
 import { simulate, type SimResult } from '../simulate/engine.js';
 import { resolvePolicy } from '../settings/policy-flags.js';
 import { attachForecast } from '../simulate/history.js';
@@ -92,11 +93,13 @@ export function recordedSettings(run: RecordedRun): RawSettings {
   const out: RawSettings = {};
   const c = run.config as unknown as Record<string, unknown>;
   for (const k of POLICY_FLAGS) if (c[k] !== undefined) out[k] = c[k];
+  // --policy step: the recorded policies and alarms, taken as they are unless step flags are typed over them.
+  if (c.stepScaling) out[STEP_RESOLVED_KEY] = c.stepScaling;
   return out;
 }
 
-export function describePolicy(c: Pick<LabConfig, 'policy' | 'metric' | 'min' | 'max' | 'interval' | 'scaleUp' | 'scaleDown' | 'target'>): string {
-  const rule = usesTargetRule(c.policy) ? `target ${c.target}` : `${c.scaleDown}–${c.scaleUp}`;
+export function describePolicy(c: Pick<LabConfig, 'policy' | 'metric' | 'min' | 'max' | 'interval' | 'scaleUp' | 'scaleDown' | 'target'> & { stepScaling?: LabConfig['stepScaling'] }): string {
+  const rule = usesTargetRule(c.policy) ? `target ${c.target}` : c.policy === 'step' ? stepRule(c.stepScaling) : `${c.scaleDown}–${c.scaleUp}`;
   return `${c.policy} on ${c.metric} (${rule}), ${c.min}–${c.max} workers, tick ${c.interval} s`;
 }
 

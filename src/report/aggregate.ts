@@ -244,7 +244,7 @@ export function aggregate(input: AggregateInput): RunModel {
  * definition): the recorded ticks, automatic scale-outs and worker forks and
  * readies, in time order.
  */
-export function reactionTimes(events: readonly LabEvent[], s: Pick<LabSettings, 'policy' | 'scaleUp' | 'target' | 'tolerance' | 'max'>): Reaction[] {
+export function reactionTimes(events: readonly LabEvent[], s: Pick<LabSettings, 'policy' | 'scaleUp' | 'target' | 'tolerance' | 'max' | 'stepScaling'>): Reaction[] {
   return sharedReactionTimes(reactionEvents(events), s);
 }
 

@@ -134,7 +134,11 @@ export function chartData(m: RunModel, metric: MetricLabel, replay: ReplayExtra 
     durationSec: m.endSec,
     metric: clip(c.metric),
     metricInfo: { label: clip(metric.label), unit: clip(metric.unit) },
-    settings: { policy: c.policy, target: c.target, tolerance: c.tolerance, scaleUp: c.scaleUp, scaleDown: c.scaleDown, max: c.max, balancer: c.balancer },
+    // The lines drawn at the scale-out and scale-in lines: for --policy step, its two alarms' thresholds (null: no such alarm).
+    settings:
+      c.policy === 'step'
+        ? { policy: c.policy, target: c.target, tolerance: c.tolerance, scaleUp: c.stepScaling?.out?.alarm.threshold ?? null, scaleDown: c.stepScaling?.in?.alarm.threshold ?? null, max: c.max, balancer: c.balancer }
+        : { policy: c.policy, target: c.target, tolerance: c.tolerance, scaleUp: c.scaleUp, scaleDown: c.scaleDown, max: c.max, balancer: c.balancer },
     series: m.series,
     replays: replay === null ? null : replay.series.map((r) => ({ ...r, label: clip(r.label) })),
   };

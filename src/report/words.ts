@@ -4,6 +4,7 @@
  */
 import { formatCount, formatDuration as duration, formatFixed as fixed, formatLatency, formatLocalTime as localTime, formatMoney as money, formatRelative, plural } from '../format.js';
 import type { RunModel } from './aggregate.js';
+import { stepSpecs } from '../policy/step-scaling.js';
 
 const count = (n: number) => formatCount(Math.round(n));
 
@@ -138,6 +139,12 @@ export function settingsRows(m: Pick<RunModel, 'settings' | 'balancerUrl' | 'pid
   ];
   if (c.policy === 'threshold') {
     rows.push(['--scale-up / --scale-down', `${c.scaleUp} / ${c.scaleDown}`], ['--cooldown', `${c.cooldown} s`]);
+  } else if (c.policy === 'step') {
+    const s = c.stepScaling;
+    for (const direction of ['out', 'in'] as const) {
+      const p = s?.[direction];
+      if (p) rows.push([`--step-${direction}`, `${stepSpecs(p).join(' ')} (${p.adjustmentType}; alarm ${p.alarm.name}: ${p.alarm.datapointsToAlarm} of ${p.alarm.evaluationPeriods})`]);
+    }
   } else {
     rows.push(['--target', String(c.target)], ['--tolerance', String(c.tolerance)], ['--scale-down-window', `${c.scaleDownWindow} s`], ['--max-step-pods / --max-step-percent', `${c.maxStepPods} / ${c.maxStepPercent} %`]);
   }

@@ -32,6 +32,8 @@ const fail = (path: string, expected: string, received: unknown): ShapeProblem =
 export const num: Check = (v, p) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? null : fail(p, 'a number >= 0', v));
 /** A time on the lab's clock, ms: 0 … MAX_RUN_MS. */
 export const time: Check = (v, p) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_RUN_MS ? null : fail(p, `a time in ms from 0 to ${MAX_RUN_MS} (366 days)`, v));
+/** Any finite number (an alarm threshold may be below zero). */
+export const finite: Check = (v, p) => (typeof v === 'number' && Number.isFinite(v) ? null : fail(p, 'a finite number', v));
 export const str: Check = (v, p) => (typeof v === 'string' ? null : fail(p, 'a string', v));
 export const bool: Check = (v, p) => (typeof v === 'boolean' ? null : fail(p, 'true or false', v));
 
@@ -112,12 +114,24 @@ const STORE = obj({ kind: oneOf('sqlite', 'postgres'), where: str, up: nullable(
  * the first recordings (idle, hold, metrics port, upstream timeout, balancer,
  * connection recycling) are optional: the checked-in runs predate them.
  */
+const signed: Check = (v, p) => (typeof v === 'number' && Number.isFinite(v) ? null : fail(p, 'a number', v));
+/** One side of --policy step (policy/step-scaling.ts StepPolicySettings): bounds relative to the threshold, so signed. */
+const STEP_POLICY = nullable(
+  obj({
+    alarm: obj({ name: str, threshold: signed, datapointsToAlarm: num, evaluationPeriods: num, period: nullable(num), treatMissingData: oneOf('missing', 'ignore', 'breaching', 'notBreaching') }),
+    adjustmentType: oneOf('ChangeInCapacity', 'PercentChangeInCapacity', 'ExactCapacity'),
+    minAdjustmentMagnitude: nullable(num),
+    steps: arr(obj({ lower: nullable(signed), upper: nullable(signed), adjustment: signed })),
+  }),
+);
+
 export const SETTINGS_REQUIRED = {
   min: num, max: num, scaleUp: num, scaleDown: num, interval: num, cooldown: num, port: num, basePort: num, host: str, work: num,
-  metric: str, policy: oneOf('threshold', 'target', 'predictive'), target: num, tolerance: num, scaleDownWindow: num, maxStepPods: num, maxStepPercent: num, warmup: num,
+  metric: str, policy: oneOf('threshold', 'target', 'predictive', 'step'), target: num, tolerance: num, scaleDownWindow: num, maxStepPods: num, maxStepPercent: num, warmup: num,
 };
 export const SETTINGS_OPTIONAL = {
   idle: num, holdMax: num, holdTimeout: num, metricsPort: num, upstreamTimeout: num, balancer: oneOf('l7', 'l4'), maxConnRequests: num, maxConnAge: num, history: str, season: num, historyScale: num,
+  stepScaling: nullable(obj({ out: STEP_POLICY, in: STEP_POLICY })),
 };
 const SETTINGS = obj(SETTINGS_REQUIRED, SETTINGS_OPTIONAL);
 
@@ -128,6 +142,9 @@ const OBSERVATION = obj({
   workers: arr(obj({ id: num, state: str, readyAt: num0, cpu: num0, rps: num, inFlight: num })),
 });
 const POLICY_STATE = obj({ desired: num, starting: num, ready: num });
+const ALARM_STATE = oneOf('OK', 'ALARM', 'INSUFFICIENT_DATA');
+const ALARM_STATUS = obj({ name: str, state: ALARM_STATE, since: time, value: nullable(finite) });
+const DATAPOINT = obj({ at: time, value: nullable(finite) });
 
 /** Each lab event type's fields (src/events.ts). `t` is checked for every line. */
 export const EVENT_SHAPES: Readonly<Record<string, Check>> = {
@@ -137,7 +154,7 @@ export const EVENT_SHAPES: Readonly<Record<string, Check>> = {
   ),
   tick: obj(
     { cpu: num0, metric: str, value: num0, warming: num, instances: num, ready: num, desired: num, action: str, reason: str, paused: bool, traffic: TRAFFIC, workers: arr(WORKER_SNAPSHOT) },
-    { cpuSplit: obj({ lab: num, other: num }), metrics: rec(num0), observation: OBSERVATION, state: POLICY_STATE, store: STORE },
+    { cpuSplit: obj({ lab: num, other: num }), metrics: rec(num0), observation: OBSERVATION, state: POLICY_STATE, store: STORE, alarms: arr(ALARM_STATUS) },
   ),
   scale: obj({ direction: oneOf('out', 'in'), from: num, to: num, reason: str, manual: bool }),
   worker: obj({ id: num, port: num, from: nullable(workerState), state: workerState, detail: str }, { pid: num }),
@@ -149,6 +166,8 @@ export const EVENT_SHAPES: Readonly<Record<string, Check>> = {
   refresh: obj({ phase: oneOf('started', 'progress', 'done', 'failed'), replaced: num, total: num, detail: str }),
   'cold-start': obj({ waitedMs: num, held: num, fromZero: bool }),
   hint: obj({ text: str }, { topic: str }),
+  alarm: obj({ alarm: str, from: ALARM_STATE, to: ALARM_STATE, reason: str, datapoints: arr(DATAPOINT), breaching: num, metric: str, threshold: finite, rule: str }),
+  notify: obj({ alarm: str, to: ALARM_STATE, channel: oneOf('command', 'webhook'), ok: bool, detail: str }),
   /** The recorder's own line (src/runs/recorder.ts): what its size bound left out. */
   note: obj({ note: str }),
 };

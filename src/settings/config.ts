@@ -9,9 +9,15 @@ import { parseInteger } from '../parse-int.js';
 import { POLICY_NAMES, type PolicyName } from '../policy/rules.js';
 import { METRIC_NAMES, METRICS, type MetricName } from '../policy/metrics.js';
 import type { SeasonalProfile } from '../policy/forecast.js';
+import type { StepScalingSettings } from '../policy/step-scaling.js';
+import { hasStepSettings, parseStepSection, rawStepScaling, resolveStepScaling, type RawStepScaling } from './step-scaling.js';
+import type { AlarmRule } from '../alarms/rule.js';
+import { parseFileAlarms, resolveAlarms } from './alarms.js';
 
 export interface LabConfig extends LabSettings {
   bootDelay: number;
+  /** Alarm rules (src/alarms), evaluated every tick; [] for none. */
+  alarms: AlarmRule[];
   metric: MetricName;
   policy: PolicyName;
   /** Longest wait for a worker's in-flight requests on scale-in, ms. */
@@ -22,6 +28,8 @@ export interface LabConfig extends LabSettings {
   readyTimeoutMs: number;
   /** --policy predictive: the profile learned from --history, attached at the edge (simulate/history.ts); never a flag. */
   forecast?: SeasonalProfile;
+  /** --policy step: the scale-out and scale-in policies with their alarms (null under the other policies). */
+  stepScaling: StepScalingSettings | null;
 }
 
 /**
@@ -59,9 +67,11 @@ export const DEFAULTS: LabConfig = {
   maxConnRequests: 0,
   maxConnAge: 0,
   bootDelay: 0,
+  alarms: [],
   drainTimeoutMs: 10_000,
   killTimeoutMs: 5_000,
   readyTimeoutMs: 15_000,
+  stepScaling: null,
 };
 
 type Kind = 'int' | 'number' | 'string';
@@ -112,8 +122,24 @@ export const SETTING_KEYS: readonly string[] = [...KEYS.map((k) => k.key), 'metr
 
 export type RawSettings = Partial<Record<string, unknown>>;
 
+/** The step policy's flags (commander attribute names), repeatable or not; the config file's "step" section lands in STEP_FILE_KEY. */
+export const STEP_FLAG_KEYS = ['stepOut', 'stepIn', 'stepOutAlarm', 'stepInAlarm', 'stepMinMagnitude'] as const;
+export const STEP_FILE_KEY = 'step';
+/** A recording's resolved step settings (replay's base), taken as they are when nothing step-related is typed over them. */
+export const STEP_RESOLVED_KEY = 'stepScaling';
+
+function stepFlags(raw: RawSettings): RawStepScaling {
+  return { out: raw.stepOut, in: raw.stepIn, outAlarm: raw.stepOutAlarm, inAlarm: raw.stepInAlarm, minMagnitude: raw.stepMinMagnitude };
+}
+
 /** Where a config file's "database-url" lands in its RawSettings (not a LabConfig key: resolveConfig ignores it). */
 export const DATABASE_URL_KEY = 'databaseUrl';
+
+/**
+ * Alarm rules in RawSettings: the config file's checked `alarms` list (AlarmRule[]),
+ * `--alarms default|none` and the `--alarm` flags (strings), see settings/alarms.ts.
+ */
+export const ALARM_KEYS = { file: 'alarms', set: 'alarmSet', flag: 'alarm' } as const;
 
 /**
  * What a caller may relax: the lab on one laptop runs at most 64 workers on
@@ -164,8 +190,16 @@ export function parseConfigFile(text: string, file: string): RawSettings {
     throw new ConfigError(`config file ${file} must hold a JSON object (received ${data === null ? 'null' : Array.isArray(data) ? 'an array' : `a ${typeof data}`})`);
   }
   const out: RawSettings = {};
-  const known = KEYS.map((k) => k.flag).concat('metric', 'policy', 'balancer', 'database-url');
+  const known = KEYS.map((k) => k.flag).concat('metric', 'policy', 'balancer', 'database-url', 'alarms', STEP_FILE_KEY);
   for (const [name, value] of Object.entries(data)) {
+    if (name === 'alarms') {
+      out[ALARM_KEYS.file] = parseFileAlarms(value, file);
+      continue;
+    }
+    if (name === STEP_FILE_KEY) {
+      out[STEP_FILE_KEY] = parseStepSection(value, file);
+      continue;
+    }
     if (name === 'database-url' || name === 'databaseUrl') {
       // A start setting that is not part of the policy: `start` reads it (cli.ts), the other commands ignore it.
       if (DATABASE_URL_KEY in out) throw new ConfigError(`config file ${file}: "${name}" is given twice (as "database-url" and "databaseUrl")`);
@@ -259,6 +293,16 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}, limits
     }
   }
   if (flags.target === undefined && file.target === undefined) config.target = METRICS[config.metric].defaultTarget;
+  const typedStep = stepFlags(flags);
+  if (config.policy === 'step') {
+    // A recording's resolved settings (replay's base) read as if typed in a file: flags override them key by key.
+    const recorded = file[STEP_RESOLVED_KEY] as StepScalingSettings | null | undefined;
+    const fileStep = (file[STEP_FILE_KEY] ?? (recorded ? rawStepScaling(recorded) : {})) as RawStepScaling;
+    config.stepScaling = resolveStepScaling(typedStep, fileStep, config.metric);
+  } else if (hasStepSettings(typedStep)) {
+    throw new UsageError(`--step-out, --step-in, --step-out-alarm, --step-in-alarm and --step-min-magnitude apply only to --policy step (the policy is ${config.policy})`);
+  }
+  config.alarms = resolveAlarms(file[ALARM_KEYS.file] as AlarmRule[] | undefined, flags[ALARM_KEYS.set], flags[ALARM_KEYS.flag], config.interval);
   if (config.min > config.max) {
     throw new UsageError(`--min (${config.min}) must be <= --max (${config.max})`);
   }

@@ -12,6 +12,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import { basename } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { AutoscaleError, listenError, UsageError } from '../errors.js';
+import { isLoopback } from '../url-host.js';
 import type { CommandResult, LabCommand } from '../control/operator.js';
 import { WORKER_SIGNALS, type WorkerSignal } from '../control/operator.js';
 import { parseRequest } from '../control/protocol.js';
@@ -46,11 +47,7 @@ export interface WebOptions {
   maxBufferedBytes?: number;
 }
 
-/** True for the loopback addresses and localhost. */
-export function isLoopback(host: string): boolean {
-  const h = host.toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
-}
+export { isLoopback };
 
 /** The one-line warning for --web-host beyond this machine (as --host has for the balancer), else null. */
 export function webExposureWarning(host: string): string | null {

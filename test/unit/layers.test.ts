@@ -1,7 +1,7 @@
 /**
  * The code map holds: no import cycle between files, and no folder imports
  * one above it. Layers, bottom first (README "Code map"):
- *   errors/format/parse-int/cli-io < policy < events < runs, store, settings < app, loadgen, balancer, report
+ *   errors/format/parse-int/cli-io/metrics < alarms < policy < events < runs, store, settings < app, loadgen, balancer, report
  *   < supervisor, control, simulate, export < replay < lab < dashboard, admin, summary < web < experiment < commands < cli
  */
 import { test } from 'node:test';
@@ -10,6 +10,10 @@ import { importGraph, unit } from '../import-graph.js';
 
 const RANK: Record<string, number> = {
   'errors.ts': 0, 'format.ts': 0, 'cli-io.ts': 0, 'parse-int.ts': 0, 'url-host.ts': 0, 'http-limits.ts': 0, 'worker-stats.ts': 0,
+  // The metric table: policies scale on these, alarms watch them.
+  'metrics.ts': 0,
+  // Alarm rules and their pure evaluator (CloudWatch's semantics): below the policy, whose step scaling is driven by alarms.
+  alarms: 0.5,
   policy: 1,
   'events.ts': 2,
   // Where runs live and the recorder: below the load generator (load --record finds the running lab through it).

@@ -3,6 +3,8 @@ import { formatClock, formatRelative, formatSetting, truncate } from '../../form
 import { metricDisplay } from '../metric-display.js';
 import type { DashboardState } from '../state.js';
 import { usesTargetRule } from '../../policy/rules.js';
+import { stepSpecs } from '../../policy/step-scaling.js';
+import { ALARM_METRICS, fmtNumber } from '../../alarms/rule.js';
 
 /** Greedily pack segments into at most `maxLines` lines of `width`, joined by " · "; overflow is cut with "…". */
 export function packSegments(segments: readonly string[], width: number, maxLines: number): string[] {
@@ -40,12 +42,19 @@ export function headerLines(state: DashboardState, width: number, webUrl: string
   const status = state.stopped ? 'lab STOPPED' : state.paused ? 'autoscaling PAUSED' : 'autoscaling on';
   const statusLine = packSegments([status, `elapsed ${formatClock(state.now)}`, balancerUrl, `${config.policy} on ${config.metric}`], width, 1);
   const { unit } = metricDisplay(config.metric);
+  const steps = config.policy === 'step' ? config.stepScaling : null;
   const policySegments =
     usesTargetRule(config.policy)
       ? [`target ${formatSetting(config.target)}${unit} ±${formatSetting(config.tolerance * 100)} %`]
-      : [`scale up > ${formatSetting(config.scaleUp)}${unit}`, `down < ${formatSetting(config.scaleDown)}${unit}`];
+      : config.policy === 'step'
+        ? [steps?.out ? `out ${stepSpecs(steps.out).join(' ')}` : 'no scale-out', steps?.in ? `in ${stepSpecs(steps.in).join(' ')}` : 'no scale-in']
+        : [`scale up > ${formatSetting(config.scaleUp)}${unit}`, `down < ${formatSetting(config.scaleDown)}${unit}`];
   const timing =
-    usesTargetRule(config.policy) ? [`scale-in window ${formatSetting(config.scaleDownWindow)} s`] : [`cooldown ${formatSetting(config.cooldown)} s`];
+    usesTargetRule(config.policy)
+      ? [`scale-in window ${formatSetting(config.scaleDownWindow)} s`]
+      : config.policy === 'step'
+        ? []
+        : [`cooldown ${formatSetting(config.cooldown)} s`];
   // Said once in the log at start (a 'busy-host' hint), kept in sight here: the host was too busy to scale in before any load.
   const busy = state.busyHost === true ? ['busy host: try --metric worker-cpu'] : [];
   const settingsLine = packSegments(
@@ -57,4 +66,37 @@ export function headerLines(state: DashboardState, width: number, webUrl: string
     ? `last decision ${formatRelative(state.decision.t)}: ${state.decision.reason}`
     : 'last decision: none yet (first tick pending)';
   return [statusLine[0], settingsLine[0], truncate(decision, width), ...web];
+}
+
+/** One alarm on the alarm line: its words and its tone (ALARM red, OK green, INSUFFICIENT_DATA grey). */
+export interface AlarmSegment {
+  text: string;
+  tone: 'alarm' | 'ok' | 'unknown';
+}
+
+/**
+ * The alarm line under the header (absent without alarms): "alarms  5xx ALARM 12 · p95 OK 230 ms …",
+ * each alarm's state and newest datapoint, cut to `width` (a cut alarm keeps its name and state).
+ */
+export function alarmSegments(state: DashboardState, width: number): AlarmSegment[] | null {
+  const alarms = state.alarms ?? [];
+  if (alarms.length === 0) return null;
+  const config = state.lab?.config.alarms ?? [];
+  const out: AlarmSegment[] = [{ text: 'alarms ', tone: 'unknown' }];
+  let used = out[0].text.length;
+  for (const a of alarms) {
+    const rule = config.find((r) => r.name === a.name);
+    const unit = rule ? ALARM_METRICS[rule.metric].unit : '';
+    const value = a.value === null ? '' : ` ${fmtNumber(a.value)}${unit}`;
+    const full = ` ${a.name} ${a.state === 'INSUFFICIENT_DATA' ? 'NO DATA' : a.state}${value} `;
+    const short = ` ${a.name} ${a.state === 'INSUFFICIENT_DATA' ? '?' : a.state} `;
+    const text = used + full.length + 1 <= width ? full : used + short.length + 1 <= width ? short : null;
+    if (text === null) {
+      if (used + 2 <= width) out.push({ text: ' …', tone: 'unknown' });
+      break;
+    }
+    out.push({ text, tone: a.state === 'ALARM' ? 'alarm' : a.state === 'OK' ? 'ok' : 'unknown' });
+    used += text.length + 1;
+  }
+  return out;
 }

@@ -25,6 +25,7 @@
   }
   // Settings as the user typed them: 35, 0.5 (not 35.0).
   function setting(v, unit) {
+    if (v === null || v === undefined) return '–';
     return (Math.abs(v) >= 1e15 ? v.toExponential(2) : (Math.round(v * 1000) / 1000).toString()) + unit;
   }
   // y ranges always start at 0: an axis that starts elsewhere exaggerates change.
@@ -179,8 +180,9 @@
       var hiIdx = o1.series.length - 3;
       o1.bands.push({ series: [hiIdx, hiIdx + 2], fill: 'rgba(46,160,67,0.10)' });
     } else {
-      o1.series.push(line('scale out above ' + setting(cfg.scaleUp, info.unit), '#d1242f', { scale: mScale, width: 1.5, dash: [8, 4] }));
-      o1.series.push(line('scale in below ' + setting(cfg.scaleDown, info.unit), '#bf8700', { scale: mScale, width: 1.5, dash: [8, 4] }));
+      var step = cfg.policy === 'step';
+      o1.series.push(line((step ? 'scale-out alarm at ≥ ' : 'scale out above ') + setting(cfg.scaleUp, info.unit), '#d1242f', { scale: mScale, width: 1.5, dash: [8, 4] }));
+      o1.series.push(line((step ? 'scale-in alarm at ≤ ' : 'scale in below ') + setting(cfg.scaleDown, info.unit), '#bf8700', { scale: mScale, width: 1.5, dash: [8, 4] }));
     }
     o1.scales['%'] = { range: fromZero(100) };
     o1.axes = [xAxis];
