@@ -50,7 +50,7 @@ const HELP = {
 
 /** The settings that shape the policy only (what replay and simulate accept). */
 export const POLICY_FLAGS: readonly SettingFlag[] = [
-  'min', 'max', 'scaleUp', 'scaleDown', 'interval', 'cooldown', 'metric', 'policy', 'target', 'tolerance', 'scaleDownWindow', 'maxStepPods', 'maxStepPercent', 'warmup', 'history', 'season', 'historyScale',
+  'min', 'max', 'scaleUp', 'scaleDown', 'interval', 'cooldown', 'metric', 'policy', 'target', 'tolerance', 'scaleDownWindow', 'maxStepPods', 'maxStepPercent', 'warmup', 'idle', 'history', 'season', 'historyScale',
   'stepOut', 'stepIn', 'stepOutAlarm', 'stepInAlarm', 'stepMinMagnitude',
 ];
 /** Flags given once per value (`--step-out A --step-out B`). */
