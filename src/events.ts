@@ -8,6 +8,7 @@ import type { PolicyState } from './policy/step.js';
 import type { Observation } from './policy/measure.js';
 import type { MetricName, MetricValues } from './policy/metrics.js';
 import type { PolicyName, ScaleAction } from './policy/rules.js';
+import type { ScheduledAction } from './policy/schedule.js';
 
 export type { ScaleAction } from './policy/rules.js';
 
@@ -121,6 +122,8 @@ export interface LabSettings {
    * Absent in runs recorded before it existed: read as 0.
    */
   bootDelay?: number;
+  /** Scheduled actions (docs/schedules.md); absent in runs recorded before them, and when none. */
+  schedule?: ScheduledAction[];
 }
 
 export interface StartedEvent {
@@ -174,6 +177,36 @@ export interface TickEvent {
   state: PolicyState;
   /** The shared visits store and its health (absent when the workers have none). */
   store?: StoreStatus;
+  /** With a schedule: the bounds in force and the next action (wall-clock ms), or null when none will run. */
+  schedule?: { min: number; max: number; next: ScheduleNext | null };
+}
+
+/** The next scheduled action: its name, its time (wall-clock ms) and the zone its cron is read in. */
+export interface ScheduleNext {
+  name: string;
+  at: number;
+  tz: string;
+}
+
+/** A scheduled action ran at this tick (src/policy/schedule.ts). */
+export interface ScheduleEvent {
+  type: 'schedule';
+  t: number;
+  name: string;
+  cron: string;
+  tz: string;
+  /** Its scheduled time, wall-clock ms. */
+  at: number;
+  /** What the action sets. */
+  set: { min?: number; max?: number; desired?: number };
+  /** The bounds in force after it. */
+  min: number;
+  max: number;
+  /** The count before and after this tick's actions (equal when the count already fit). */
+  from: number;
+  to: number;
+  /** The action after it, or null when none will run. */
+  next: ScheduleNext | null;
 }
 
 export interface ScaleEvent {
@@ -287,7 +320,8 @@ export type LabEvent =
   | CommandEvent
   | RefreshEvent
   | ColdStartEvent
-  | HintEvent;
+  | HintEvent
+  | ScheduleEvent;
 
 /** Every event type the lab publishes (a Record, so the compiler names any type left out or made up). */
 export const LAB_EVENT_TYPES: Readonly<Record<LabEvent['type'], true>> = {
@@ -303,6 +337,7 @@ export const LAB_EVENT_TYPES: Readonly<Record<LabEvent['type'], true>> = {
   refresh: true,
   'cold-start': true,
   hint: true,
+  schedule: true,
 };
 
 /** Something the lab explains once, in words (e.g. connection pinning under --balancer l4). */

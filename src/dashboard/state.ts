@@ -9,7 +9,7 @@
  * rolling windows, so a lab that runs for a day holds as much as one that ran
  * for five minutes.
  */
-import type { LabEvent, LabSettings, ScaleAction, StoppedEvent, StoreStatus, TrafficStats, WorkerSnapshot } from '../events.js';
+import type { LabEvent, LabSettings, ScaleAction, StoppedEvent, StoreStatus, TickEvent, TrafficStats, WorkerSnapshot } from '../events.js';
 import { describe, type EventLine } from './describe.js';
 
 export type { LogLevel } from './describe.js';
@@ -95,6 +95,8 @@ export interface DashboardState {
   log: RollingWindow<LogEntry>;
   /** The lab said the host was above the scale-in threshold before any load (a 'busy-host' hint): the chart keeps the remedy in sight. */
   busyHost?: boolean;
+  /** With a schedule: the bounds in force and the next action (from the latest tick). */
+  schedule?: NonNullable<TickEvent['schedule']>;
 }
 
 export function initialDashboardState(): DashboardState {
@@ -160,6 +162,7 @@ export function reduceDashboard(state: DashboardState, event: LabEvent): Dashboa
         store: event.store ?? state.store,
         ticks: appendToWindow(state.ticks, { t: event.t, cpu: event.cpu, value: event.value, ...(event.cpuSplit ? { lab: event.cpuSplit.lab } : {}) }),
         instances: appendToWindow(state.instances, { t: event.t, instances: event.instances, ready: event.ready, desired: event.desired }),
+        ...(event.schedule ? { schedule: event.schedule } : {}),
       };
     }
     case 'stats': {
@@ -197,6 +200,7 @@ export function reduceDashboard(state: DashboardState, event: LabEvent): Dashboa
     case 'command':
     case 'refresh':
     case 'cold-start':
+    case 'schedule':
       return { ...state, now, log };
     case 'stopped':
       return { ...state, now, log, stopped: event, store: event.store ?? state.store };

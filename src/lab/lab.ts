@@ -99,7 +99,7 @@ export class Lab {
   /** Latency over each 1 s stats period (the tick window has its own). */
   #statsLatency: LatencyWindow;
   /** The policy's memory (pause, refresh hold, cooldown, window, last traffic): changed only through policy/step.ts. */
-  #memory: PolicyMemory = initialMemory();
+  #memory: PolicyMemory = initialMemory(Date.now() - Math.round(performance.now() - this.#t0));
   /** The pool is starting a worker from zero because a request is held. */
   #coldStart = false;
   #tickTimer: NodeJS.Timeout | null = null;
@@ -341,6 +341,7 @@ export class Lab {
       const state: PolicyState = { desired: this.supervisor.desired, starting: counts.starting, ready: counts.ready };
       const { decision, memory } = step(observation, state, this.#memory, this.config, now);
       this.#memory = memory;
+      this.#publishScheduled(now, state.desired, decision);
       if (decision.desired !== state.desired) this.#scaleTo(now, state.desired, decision.desired, decision.reason, false);
       this.#publishTick(now, observation, state, decision);
     } finally {
@@ -372,6 +373,15 @@ export class Lab {
     this.supervisor.setDesired(to);
   }
 
+  /** Each scheduled action that ran at this tick, before the scale it causes. */
+  #publishScheduled(now: number, from: number, d: StepDecision): void {
+    for (const f of d.schedule?.fired ?? []) {
+      const { name, cron, tz, min, max, desired } = f.action;
+      const set = { ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }), ...(desired === undefined ? {} : { desired }) };
+      this.events.publish({ type: 'schedule', t: now, name, cron, tz, at: f.at, set, min: d.schedule!.min, max: d.schedule!.max, from, to: d.desired, next: d.schedule!.next });
+    }
+  }
+
   #publishTick(now: number, observation: Observation, state: PolicyState, d: StepDecision): void {
     const after = this.supervisor.counts();
     this.events.publish({
@@ -396,6 +406,7 @@ export class Lab {
       observation,
       state,
       store: this.storeStatus(),
+      ...(d.schedule ? { schedule: { min: d.schedule.min, max: d.schedule.max, next: d.schedule.next } } : {}),
     });
   }
 

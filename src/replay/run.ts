@@ -115,7 +115,9 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
   // The residual model replays on the recorded ticks: a scenario with another --interval takes the calibrated model.
   const residualFor = (c: LabConfig) => model === 'residual' && c.interval === run.config.interval;
   const calibratedOnly = model === 'residual' ? scenarios.filter((s) => !residualFor(s.config)).map((s) => s.label) : [];
-  const results: ScenarioResult[] = scenarios.map((s) => {
+  const results: ScenarioResult[] = scenarios.map((s0) => {
+    // A schedule runs at the recorded run's wall-clock times.
+    const s = { ...s0, origin: run.startedAt ?? 0 };
     const boot = s.bootMs ?? bootMs;
     return residualFor(s.config) ? scenarioResult(s, replayResidual(run, s.config, { limits, load: cal.load, bootMs: boot }), boot, rowOpts) : runScenarios([s], cal.load, cal.model, boot, rowOpts, ticksFor)[0];
   });

@@ -118,6 +118,7 @@ export const SETTINGS_REQUIRED = {
 };
 export const SETTINGS_OPTIONAL = {
   idle: num, holdMax: num, holdTimeout: num, metricsPort: num, upstreamTimeout: num, balancer: oneOf('l7', 'l4'), maxConnRequests: num, maxConnAge: num,
+  schedule: arr(obj({ name: str, cron: str, tz: str }, { min: num, max: num, desired: num })),
 };
 const SETTINGS = obj(SETTINGS_REQUIRED, SETTINGS_OPTIONAL);
 
@@ -128,6 +129,7 @@ const OBSERVATION = obj({
   workers: arr(obj({ id: num, state: str, readyAt: num0, cpu: num0, rps: num, inFlight: num })),
 });
 const POLICY_STATE = obj({ desired: num, starting: num, ready: num });
+const SCHEDULE_NEXT = obj({ name: str, at: num, tz: str });
 
 /** Each lab event type's fields (src/events.ts). `t` is checked for every line. */
 export const EVENT_SHAPES: Readonly<Record<string, Check>> = {
@@ -137,7 +139,7 @@ export const EVENT_SHAPES: Readonly<Record<string, Check>> = {
   ),
   tick: obj(
     { cpu: num0, metric: str, value: num0, warming: num, instances: num, ready: num, desired: num, action: str, reason: str, paused: bool, traffic: TRAFFIC, workers: arr(WORKER_SNAPSHOT) },
-    { cpuSplit: obj({ lab: num, other: num }), metrics: rec(num0), observation: OBSERVATION, state: POLICY_STATE, store: STORE },
+    { cpuSplit: obj({ lab: num, other: num }), metrics: rec(num0), observation: OBSERVATION, state: POLICY_STATE, store: STORE, schedule: obj({ min: num, max: num, next: nullable(SCHEDULE_NEXT) }) },
   ),
   scale: obj({ direction: oneOf('out', 'in'), from: num, to: num, reason: str, manual: bool }),
   worker: obj({ id: num, port: num, from: nullable(workerState), state: workerState, detail: str }, { pid: num }),
@@ -149,6 +151,7 @@ export const EVENT_SHAPES: Readonly<Record<string, Check>> = {
   refresh: obj({ phase: oneOf('started', 'progress', 'done', 'failed'), replaced: num, total: num, detail: str }),
   'cold-start': obj({ waitedMs: num, held: num, fromZero: bool }),
   hint: obj({ text: str }),
+  schedule: obj({ name: str, cron: str, tz: str, at: num, set: obj({}, { min: num, max: num, desired: num }), min: num, max: num, from: num, to: num, next: nullable(SCHEDULE_NEXT) }),
   /** The recorder's own line (src/runs/recorder.ts): what its size bound left out. */
   note: obj({ note: str }),
 };

@@ -8,6 +8,7 @@ import type { LabSettings } from '../events.js';
 import { parseInteger } from '../parse-int.js';
 import { POLICY_NAMES, type PolicyName } from '../policy/rules.js';
 import { METRIC_NAMES, METRICS, type MetricName } from '../policy/metrics.js';
+import { parseSchedule, type ScheduledAction } from '../policy/schedule.js';
 
 export interface LabConfig extends LabSettings {
   bootDelay: number;
@@ -19,6 +20,8 @@ export interface LabConfig extends LabSettings {
   killTimeoutMs: number;
   /** A worker that has not said 'ready' after this long is killed and counts as a crash, ms. */
   readyTimeoutMs: number;
+  /** Scheduled actions (--schedule, "schedule" in the config file); [] for none. */
+  schedule: ScheduledAction[];
 }
 
 /**
@@ -59,6 +62,7 @@ export const DEFAULTS: LabConfig = {
   drainTimeoutMs: 10_000,
   killTimeoutMs: 5_000,
   readyTimeoutMs: 15_000,
+  schedule: [],
 };
 
 type Kind = 'int' | 'number' | 'string';
@@ -100,7 +104,7 @@ export const SETTING_SPECS: readonly KeySpec[] = KEYS;
 export const ENUMS = { metric: METRIC_NAMES, policy: POLICY_NAMES, balancer: ['l7', 'l4'] } as const;
 
 /** Every setting a flag or the config file may set, by LabConfig key (commander's attribute names are the same). */
-export const SETTING_KEYS: readonly string[] = [...KEYS.map((k) => k.key), 'metric', 'policy', 'balancer'];
+export const SETTING_KEYS: readonly string[] = [...KEYS.map((k) => k.key), 'metric', 'policy', 'balancer', 'schedule'];
 
 export type RawSettings = Partial<Record<string, unknown>>;
 
@@ -156,7 +160,7 @@ export function parseConfigFile(text: string, file: string): RawSettings {
     throw new ConfigError(`config file ${file} must hold a JSON object (received ${data === null ? 'null' : Array.isArray(data) ? 'an array' : `a ${typeof data}`})`);
   }
   const out: RawSettings = {};
-  const known = KEYS.map((k) => k.flag).concat('metric', 'policy', 'balancer', 'database-url');
+  const known = KEYS.map((k) => k.flag).concat('metric', 'policy', 'balancer', 'schedule', 'database-url');
   for (const [name, value] of Object.entries(data)) {
     if (name === 'database-url' || name === 'databaseUrl') {
       // A start setting that is not part of the policy: `start` reads it (cli.ts), the other commands ignore it.
@@ -168,7 +172,7 @@ export function parseConfigFile(text: string, file: string): RawSettings {
       continue;
     }
     const spec = KEYS.find((k) => k.flag === name || k.key === name);
-    const key = spec ? spec.key : name === 'metric' || name === 'policy' || name === 'balancer' ? name : undefined;
+    const key = spec ? spec.key : name === 'metric' || name === 'policy' || name === 'balancer' || name === 'schedule' ? name : undefined;
     if (key === undefined) {
       throw new ConfigError(`config file ${file}: unknown key "${name}" (expected one of: ${known.join(', ')})`);
     }
@@ -254,6 +258,9 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}, limits
   if (config.min > config.max) {
     throw new UsageError(`--min (${config.min}) must be <= --max (${config.max})`);
   }
+  // Flags win over the file: --schedule replaces the file's whole schedule (a recorded run's comes in as `file`).
+  const schedule = flags.schedule ?? file.schedule;
+  config.schedule = schedule === undefined ? [] : parseSchedule(schedule, flags.schedule !== undefined ? 'flag' : 'file', config, limits.maxInstances ?? 64);
   if (config.min === 0 && config.balancer === 'l4') {
     // Holding a request until a worker starts needs an HTTP proxy; an L4 hand-off has no request to hold.
     throw new UsageError('--min 0 (scale to zero) needs the L7 balancer: it holds requests until a worker is ready, which --balancer l4 cannot (use --min 1, or drop --balancer l4)');

@@ -37,12 +37,13 @@ const HELP = {
   maxConnRequests: ['--max-conn-requests <n>', `workers answer Connection: close after this many requests on one connection, 0 for never (like nginx keepalive_requests; the cure for L4 pinning) (default ${d.maxConnRequests})`],
   maxConnAge: ['--max-conn-age <seconds>', `workers answer Connection: close once a connection is this old, 0 for never (default ${d.maxConnAge})`],
   bootDelay: ['--boot-delay <seconds>', `a forked worker holds its readiness this long after it listens, like a VM booting or an image pull (default ${d.bootDelay})`],
+  schedule: ['--schedule <action>', `a scheduled action, e.g. 'cron=0 8 * * MON-FRI min=3 tz=Europe/Berlin': at each time the five-field cron names, set min, max and/or desired (AWS scheduled actions; repeatable; docs/schedules.md)`],
   upstreamTimeout: ['--upstream-timeout <seconds>', `the balancer answers 504 when a worker's response headers take longer than this, time queued for a connection included (default ${d.upstreamTimeout})`],
 } as const;
 
 /** The settings that shape the policy only (what replay and simulate accept). */
 export const POLICY_FLAGS: readonly SettingFlag[] = [
-  'min', 'max', 'scaleUp', 'scaleDown', 'interval', 'cooldown', 'metric', 'policy', 'target', 'tolerance', 'scaleDownWindow', 'maxStepPods', 'maxStepPercent', 'warmup',
+  'min', 'max', 'scaleUp', 'scaleDown', 'interval', 'cooldown', 'metric', 'policy', 'target', 'tolerance', 'scaleDownWindow', 'maxStepPods', 'maxStepPercent', 'warmup', 'schedule',
 ];
 export const ALL_SETTING_FLAGS = Object.keys(HELP) as SettingFlag[];
 
@@ -53,7 +54,11 @@ function recordedDefault(help: string): string {
 
 /** Adds the setting flags (all of them, or `keys`) and, unless `config` is false, --config; `defaults` 'recorded': help names the recorded run's value as the default. */
 export function addSettingOptions(cmd: Command, keys: readonly SettingFlag[] = ALL_SETTING_FLAGS, config = true, defaults: 'lab' | 'recorded' = 'lab'): Command {
-  for (const key of keys) cmd.option(HELP[key][0], defaults === 'lab' ? HELP[key][1] : recordedDefault(HELP[key][1]));
+  for (const key of keys) {
+    const help = defaults === 'lab' ? HELP[key][1] : recordedDefault(HELP[key][1]);
+    if (key === 'schedule') cmd.option(HELP[key][0], help, (v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+    else cmd.option(HELP[key][0], help);
+  }
   if (config) cmd.option('--config <file.json>', 'JSON file with the same keys as these flags ("scale-up" or "scaleUp"); flags win over it');
   return cmd;
 }

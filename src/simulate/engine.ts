@@ -23,6 +23,8 @@ export interface SimulateInput {
   tickTimes?: readonly number[];
   /** Added to the policy's metric on every tick (replay's uncertainty runs); default 0. */
   bias?: number;
+  /** Wall-clock ms at time 0, which a schedule's cron times are read against; default 0. */
+  origin?: number;
 }
 
 export interface SimTick {
@@ -90,7 +92,7 @@ export function simulate(input: SimulateInput): SimResult {
   const fleet = new Fleet(input.bootMs);
   // The run begins with the lab's first workers ready (--min, at least one): the system was up before the load arrived.
   fleet.setDesired(initialCount(config.min), -input.bootMs);
-  const policy = new LivePolicy(config, input.bias ?? 0);
+  const policy = new LivePolicy(config, input.bias ?? 0, input.origin ?? 0);
   const warmupMs = config.warmup * 1000;
   const ticks = (input.tickTimes ?? defaultTicks(config.interval, endMs))[Symbol.iterator]();
   let next = ticks.next();

@@ -1,6 +1,7 @@
 /** The header panel: status, settings and the latest decision, each on one line. */
 import { formatClock, formatRelative, formatSetting, truncate } from '../../format.js';
 import { metricDisplay } from '../metric-display.js';
+import { scheduleSegments } from '../schedule-line.js';
 import type { DashboardState } from '../state.js';
 
 /** Greedily pack segments into at most `maxLines` lines of `width`, joined by " · "; overflow is cut with "…". */
@@ -48,7 +49,7 @@ export function headerLines(state: DashboardState, width: number, webUrl: string
   // Said once in the log at start (a 'busy-host' hint), kept in sight here: the host was too busy to scale in before any load.
   const busy = state.busyHost === true ? ['busy host: try --metric worker-cpu'] : [];
   const settingsLine = packSegments(
-    [...policySegments, `min ${config.min}`, `max ${config.max}`, `interval ${formatSetting(config.interval)} s`, ...timing, `warm-up ${formatSetting(config.warmup)} s`, ...busy],
+    [...policySegments, ...scheduleSegments(state, config), `interval ${formatSetting(config.interval)} s`, ...timing, `warm-up ${formatSetting(config.warmup)} s`, ...busy],
     width,
     1,
   );
