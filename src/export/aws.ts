@@ -10,6 +10,7 @@ import { DEFAULT_HEALTH } from '../balancer/balancer.js';
 import type { LabConfig } from '../settings/config.js';
 import { METRICS } from '../policy/metrics.js';
 import { hostCpuNote, round } from './mapping.js';
+import { awsScheduledActions, type ScheduledUpdateInput } from './schedule.js';
 import { EXPORT_DEFAULTS, workerArgs, type ExportOptions } from './workload.js';
 
 interface Dimension { Name: string; Value: string }
@@ -84,6 +85,8 @@ export interface AwsExport {
   PutMetricAlarm: MetricAlarmInput[];
   /** Only with --min 0. */
   PutWarmPool?: WarmPoolInput;
+  /** Only with a schedule: one per scheduled action. */
+  PutScheduledUpdateGroupAction?: ScheduledUpdateInput[];
 }
 
 const secs = (ms: number) => Math.ceil(ms / 1000);
@@ -264,9 +267,11 @@ export function awsExport(c: LabConfig, o: ExportOptions): AwsExport {
     );
   }
   notes.push(...labNotes(c, o));
+  const scheduled = awsScheduledActions(c.schedule, o.name);
+  notes.push(...scheduled.notes);
   const warmPool: WarmPoolInput | null = c.min === 0 ? { AutoScalingGroupName: o.name, MinSize: 1, PoolState: 'Stopped', InstanceReusePolicy: { ReuseOnScaleIn: true } } : null;
   if (replace.length > 0) notes.push(`replace before use: ${replace.join('; ')}`);
-  return { Notes: notes, CreateAutoScalingGroup: asg, PutScalingPolicy: policies, PutMetricAlarm: alarms, ...(warmPool ? { PutWarmPool: warmPool } : {}) };
+  return { Notes: notes, CreateAutoScalingGroup: asg, PutScalingPolicy: policies, PutMetricAlarm: alarms, ...(warmPool ? { PutWarmPool: warmPool } : {}), ...(scheduled.inputs.length > 0 ? { PutScheduledUpdateGroupAction: scheduled.inputs } : {}) };
 }
 
 /** The lab settings outside the policy — balancer, connection limits, scale to zero, database — as AWS has them. */

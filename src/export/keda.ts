@@ -7,6 +7,7 @@ import type { LabConfig } from '../settings/config.js';
 import { METRICS } from '../policy/metrics.js';
 import { behavior, holdComment, utilisation, workloadManifests } from './kubernetes.js';
 import type { Manifest } from './manifest.js';
+import { kedaCronTriggers } from './schedule.js';
 import { hostCpuNote, periodSeconds, round, targetMapping } from './mapping.js';
 import type { ExportOptions } from './workload.js';
 
@@ -100,7 +101,8 @@ export function scaledObjectManifest(c: LabConfig, o: ExportOptions): Manifest {
   const m = targetMapping(c);
   const t = trigger(c, o, m.target);
   const toZero = c.min === 0;
-  const triggers = [t.trigger, ...(toZero ? [{ type: 'external-push', metadata: { scalerAddress: HTTP_ADDON_SCALER, httpScaledObject: o.name } }] : [])];
+  const cron = kedaCronTriggers(c.schedule, c.min, c.max);
+  const triggers = [t.trigger, ...(toZero ? [{ type: 'external-push', metadata: { scalerAddress: HTTP_ADDON_SCALER, httpScaledObject: o.name } }] : []), ...cron.triggers];
   return {
     object: {
       apiVersion: 'keda.sh/v1alpha1',
@@ -117,7 +119,7 @@ export function scaledObjectManifest(c: LabConfig, o: ExportOptions): Manifest {
       },
     },
     comments: [
-      { path: [], text: [` KEDA ScaledObject from the lab's policy (${c.policy} on ${c.metric}); KEDA creates and drives the HPA itself.`, ...m.notes.map((n) => ` ${n}`)].join('\n') },
+      { path: [], text: [` KEDA ScaledObject from the lab's policy (${c.policy} on ${c.metric}); KEDA creates and drives the HPA itself.`, ...m.notes.map((n) => ` ${n}`), ...cron.notes.map((n) => ` ${n}`)].join('\n') },
       { path: ['spec', 'pollingInterval'], text: ` the lab's ${c.interval} s tick; the HPA that KEDA creates still recomputes on its controller's sync period (default 15 s)` },
       toZero
         ? {
