@@ -37,6 +37,8 @@ export interface SimTick {
   reason: string;
   value: number | null;
   metrics: MetricValues;
+  /** Scheduled actions that ran at this tick (names, in order); absent when none did. */
+  scheduled?: string[];
 }
 
 export interface SimScale {
@@ -118,7 +120,8 @@ export function simulate(input: SimulateInput): SimResult {
       out.scales.push({ t: T, from: before, to: v.desired });
       fleet.setDesired(v.desired, T);
     }
-    out.ticks.push({ t: T, instances: fleet.live, ready: fleet.ready, warming: v.warming, desired: fleet.desired, action: v.action, reason: v.reason, value: v.value, metrics: v.values });
+    const fired = v.schedule?.fired ?? [];
+    out.ticks.push({ t: T, instances: fleet.live, ready: fleet.ready, warming: v.warming, desired: fleet.desired, action: v.action, reason: v.reason, value: v.value, metrics: v.values, ...(fired.length > 0 ? { scheduled: fired.map((f) => f.action.name) } : {}) });
     n = host = workerN = cpu = rps = conc = p95w = p95sum = 0;
   };
 
