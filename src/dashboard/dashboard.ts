@@ -105,8 +105,9 @@ function chartSource(state: DashboardState, id: ChartId): unknown {
 }
 
 export function startDashboard(events: LabEvents, controls: DashboardControls, io: CliIO, webUrl: string | null = null): Dashboard {
-  const headerRows = HEADER_ROWS + (webUrl === null ? 0 : 1);
   let state = initialDashboardState();
+  // A fourth line for the live page's URL, another for the schedule (known from 'started').
+  const headerRows = () => HEADER_ROWS + (webUrl === null ? 0 : 1) + ((state.lab?.config.schedule?.length ?? 0) > 0 ? 1 : 0);
   let notice: { text: string; t: number } | null = null;
   let help = false;
   let quitting = false;
@@ -137,13 +138,13 @@ export function startDashboard(events: LabEvents, controls: DashboardControls, i
     hidden: true,
   });
 
-  let layout: Layout = computeLayout(screen.width as number, screen.height as number, 5, headerRows);
+  let layout: Layout = computeLayout(screen.width as number, screen.height as number, 5, headerRows());
   let ui: Panels = { charts: [], all: [] };
 
   function build(): void {
     for (const w of ui.all) w.destroy();
     ui = { charts: [], all: [] };
-    layout = computeLayout(screen.width as number, screen.height as number, state.lab?.config.max ?? 5, headerRows);
+    layout = computeLayout(screen.width as number, screen.height as number, state.lab?.config.max ?? 5, headerRows());
     const add = <T extends Widgets.BlessedElement>(w: T): T => {
       screen.append(w);
       ui.all.push(w);
@@ -239,8 +240,8 @@ export function startDashboard(events: LabEvents, controls: DashboardControls, i
     const before = state;
     state = reduceDashboard(state, event);
     if (event.type === 'scale' || event.type === 'paused') notice = null;
-    // The table height follows --max, known from 'started'.
-    if (event.type === 'started' && before.lab?.config.max !== state.lab?.config.max) {
+    // The table height follows --max, and the header's height the schedule, known from 'started'.
+    if (event.type === 'started' && (before.lab?.config.max !== state.lab?.config.max || (before.lab?.config.schedule?.length ?? 0) !== (state.lab?.config.schedule?.length ?? 0))) {
       build();
     }
     requestPaint();

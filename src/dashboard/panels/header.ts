@@ -28,7 +28,7 @@ export function packSegments(segments: readonly string[], width: number, maxLine
 }
 
 /**
- * The header, three lines (four with the live page's URL): status (autoscaling on/paused, elapsed, balancer
+ * The header, three lines (one more with the live page's URL, one more with a schedule): status (autoscaling on/paused, elapsed, balancer
  * URL, policy), the settings (thresholds, min/max, interval, cooldown), and the
  * latest decision with its reason. Each fits 80 columns with default settings.
  */
@@ -49,12 +49,17 @@ export function headerLines(state: DashboardState, width: number, webUrl: string
   // Said once in the log at start (a 'busy-host' hint), kept in sight here: the host was too busy to scale in before any load.
   const busy = state.busyHost === true ? ['busy host: try --metric worker-cpu'] : [];
   const settingsLine = packSegments(
-    [...policySegments, ...scheduleSegments(state, config), `interval ${formatSetting(config.interval)} s`, ...timing, `warm-up ${formatSetting(config.warmup)} s`, ...busy],
+    [...policySegments, `min ${config.min}`, `max ${config.max}`, `interval ${formatSetting(config.interval)} s`, ...timing, `warm-up ${formatSetting(config.warmup)} s`, ...busy],
     width,
     1,
   );
   const decision = state.decision
     ? `last decision ${formatRelative(state.decision.t)}: ${state.decision.reason}`
     : 'last decision: none yet (first tick pending)';
-  return [statusLine[0], settingsLine[0], truncate(decision, width), ...web];
+  // With a schedule, a line of its own: the bounds in force and the next action in its zone's local time.
+  const schedule =
+    (config.schedule?.length ?? 0) > 0
+      ? [packSegments(['schedule', ...(state.schedule === undefined ? ['first tick pending'] : scheduleSegments(state.schedule, config, state.lab.startedAt + state.now))], width, 1)[0]]
+      : [];
+  return [statusLine[0], settingsLine[0], ...schedule, truncate(decision, width), ...web];
 }
