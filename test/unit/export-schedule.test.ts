@@ -75,3 +75,9 @@ test('bad rules on the command line: one line, exit 2, for start, simulate and e
     assert.match(lines[0], /--schedule '.*': (cron "0 8 \* \* MOX": day of week field "MOX"|unknown key "mni"|cron "0 8 \* \*" must have 5 fields)/);
   }
 });
+
+test('kubernetes: an HPA has no schedule, and its comment says where the schedule goes', () => {
+  const text = exportText('kubernetes', cfg([DAY, NIGHT]), parseExportOptions('kubernetes', {}));
+  assert.match(text, /# the lab's 2 scheduled action\(s\) have no HPA field: `autoscale export keda` writes them as cron triggers, `export aws` as scheduled actions/);
+  assert.doesNotMatch(exportText('kubernetes', cfg([]), parseExportOptions('kubernetes', {})), /scheduled action/);
+});
