@@ -102,6 +102,7 @@ export function scaledObjectManifest(c: LabConfig, o: ExportOptions): Manifest {
   const t = trigger(c, o, m.target);
   const toZero = c.min === 0;
   const cron = kedaCronTriggers(c.schedule, c.min, c.max);
+  const floor = cron.floor;
   const triggers = [t.trigger, ...(toZero ? [{ type: 'external-push', metadata: { scalerAddress: HTTP_ADDON_SCALER, httpScaledObject: o.name } }] : []), ...cron.triggers];
   return {
     object: {
@@ -112,7 +113,7 @@ export function scaledObjectManifest(c: LabConfig, o: ExportOptions): Manifest {
         scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: o.name },
         pollingInterval: periodSeconds(c),
         ...(toZero ? { cooldownPeriod: Math.max(1, Math.round(c.idle)) } : {}),
-        minReplicaCount: c.min,
+        minReplicaCount: floor,
         maxReplicaCount: c.max,
         advanced: { horizontalPodAutoscalerConfig: { behavior: behavior(c, m, false) } },
         triggers,

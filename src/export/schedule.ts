@@ -66,10 +66,18 @@ function nextMinSetter(setters: readonly ScheduledAction[], t: number): { action
   return best;
 }
 
-export function kedaCronTriggers(actions: readonly ScheduledAction[], baseMin: number, baseMax: number): { triggers: CronTrigger[]; notes: string[] } {
+/**
+ * `floor`: the ScaledObject's minReplicaCount. KEDA never goes below it, so with a schedule it is the lowest min
+ * any action sets (or --min, if lower); every higher min is a cron window above it.
+ */
+export function kedaCronTriggers(actions: readonly ScheduledAction[], labMin: number, baseMax: number): { triggers: CronTrigger[]; notes: string[]; floor: number } {
   const triggers: CronTrigger[] = [];
   const notes: string[] = [];
   const setters = actions.filter((a) => a.min !== undefined);
+  const baseMin = Math.min(labMin, ...setters.map((a) => a.min!));
+  if (baseMin < labMin) {
+    notes.push(`minReplicaCount ${baseMin}: the lowest min the schedule sets, since KEDA never goes below minReplicaCount (the lab's --min ${labMin} holds only until the first action runs)`);
+  }
   for (const a of setters) {
     if (a.min! <= baseMin) {
       notes.push(`"${a.name}" sets min ${a.min}: at or below minReplicaCount ${baseMin}, it needs no cron trigger (the window of a higher min ends there)`);
@@ -106,5 +114,5 @@ export function kedaCronTriggers(actions: readonly ScheduledAction[], baseMin: n
     if (a.max !== undefined) notes.push(`"${a.name}" sets max ${a.max}: no KEDA equivalent (maxReplicaCount stays ${baseMax}); AWS has it`);
     if (a.desired !== undefined) notes.push(`"${a.name}" sets desired ${a.desired} once: no KEDA equivalent (a cron trigger holds a floor for a window, it does not set a count once)`);
   }
-  return { triggers, notes };
+  return { triggers, notes, floor: baseMin };
 }

@@ -81,3 +81,13 @@ test('kubernetes: an HPA has no schedule, and its comment says where the schedul
   assert.match(text, /# the lab's 2 scheduled action\(s\) have no HPA field: `autoscale export keda` writes them as cron triggers, `export aws` as scheduled actions/);
   assert.doesNotMatch(exportText('kubernetes', cfg([]), parseExportOptions('kubernetes', {})), /scheduled action/);
 });
+
+test('keda: minReplicaCount is the lowest min the schedule sets (KEDA never goes below it); --min above it becomes a window', () => {
+  const text = exportText('keda', cfg(['name=workday cron=0 7 * * MON-FRI min=3 tz=Europe/Berlin', 'name=night cron=0 20 * * * min=1 tz=Europe/Berlin'], { min: '3' }), parseExportOptions('keda', {}));
+  const so = parseAllDocuments(text).map((d) => d.toJS() as Record<string, unknown>).find((d) => d.kind === 'ScaledObject')!;
+  const spec = so.spec as { minReplicaCount: number; triggers: Array<Record<string, unknown>> };
+  assert.equal(spec.minReplicaCount, 1);
+  assert.deepEqual(spec.triggers.at(-1), { type: 'cron', name: 'schedule-workday', metadata: { timezone: 'Europe/Berlin', start: '0 7 * * MON-FRI', end: '0 20 * * *', desiredReplicas: '3' } });
+  assert.match(text, /minReplicaCount 1: the lowest min the schedule sets/);
+  assert.deepEqual(scaledObjectViolations(so), []);
+});

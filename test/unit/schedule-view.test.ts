@@ -13,7 +13,7 @@ const config = { ...publicSettings(DEFAULTS), schedule: [parseScheduleFlag('name
 const started: LabEvent = { type: 'started', t: 0, startedAt, balancerUrl: 'http://127.0.0.1:8000', runDir: '/tmp/x', pid: 1, config };
 const tick = (t: number, schedule: TickEvent['schedule']): LabEvent => ({
   type: 'tick', t, cpu: 5, metric: 'host-cpu', value: 5, metrics: { 'host-cpu': 5, 'worker-cpu': null, rps: null, concurrency: null, p95: null }, warming: 0, instances: 2, ready: 2, desired: 2,
-  action: 'hold', reason: 'hold', paused: false, traffic: { rpm: 0, rps: 0, p50: null, p95: null, p99: null, inFlight: 0, total: 0, errors: 0 }, workers: [], ...(schedule ? { schedule } : {}),
+  action: 'hold', reason: 'hold', paused: false, traffic: { rpm: 0, rps: 0, p50: null, p95: null, p99: null, inFlight: 0, total: 0, errors: 0 }, workers: [], observation: { t, hostCpu: 5, latency: { p50: null, p95: null, p99: null }, workers: [] }, state: { desired: 2, starting: 0, ready: 2 }, ...(schedule ? { schedule } : {}),
 });
 
 test('header: a schedule line of its own, the next action first in its zone\'s local time, then the bounds in force', () => {
