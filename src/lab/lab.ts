@@ -99,7 +99,9 @@ export class Lab {
   /** Latency over each 1 s stats period (the tick window has its own). */
   #statsLatency: LatencyWindow;
   /** The policy's memory (pause, refresh hold, cooldown, window, last traffic): changed only through policy/step.ts. */
-  #memory: PolicyMemory = initialMemory(Date.now() - Math.round(performance.now() - this.#t0));
+  /** Wall-clock ms at the lab clock's 0: the `started` event's startedAt, and the time of day scheduled actions read. */
+  readonly #startedAt = Date.now() - Math.round(performance.now() - this.#t0);
+  #memory: PolicyMemory = initialMemory(this.#startedAt);
   /** The pool is starting a worker from zero because a request is held. */
   #coldStart = false;
   #tickTimer: NodeJS.Timeout | null = null;
@@ -209,7 +211,7 @@ export class Lab {
     this.events.publish({
       type: 'started',
       t: this.now(),
-      startedAt: Date.now() - Math.round(this.now()),
+      startedAt: this.#startedAt,
       balancerUrl: this.balancer.url,
       runDir: this.runDir,
       pid: process.pid,
@@ -271,7 +273,7 @@ export class Lab {
       workers: () => this.#workers(),
       held: () => this.balancer.held(),
       now: () => this.now(),
-      startedAt: () => Date.now() - Math.round(this.now()),
+      startedAt: () => this.#startedAt,
       publish: (e) => this.events.publish(e),
       on: (type, listener) => void this.events.on(type, listener),
       off: (type, listener) => void this.events.off(type, listener),
