@@ -11,6 +11,7 @@ import type { PolicyName, ScaleAction } from './policy/rules.js';
 import type { StepScalingSettings } from './policy/step-scaling.js';
 import type { AlarmMetricName, AlarmRule } from './alarms/rule.js';
 import type { AlarmState, Datapoint } from './alarms/evaluate.js';
+import type { ScheduledAction } from './policy/schedule.js';
 
 export type { ScaleAction } from './policy/rules.js';
 
@@ -133,6 +134,8 @@ export interface LabSettings {
   stepScaling?: StepScalingSettings | null;
   /** Alarm rules evaluated every tick (src/alarms). Absent in runs recorded before alarms existed: read as none. */
   alarms?: AlarmRule[];
+  /** Scheduled actions (docs/schedules.md); absent in runs recorded before them, and when none. */
+  schedule?: ScheduledAction[];
 }
 
 export interface StartedEvent {
@@ -188,6 +191,36 @@ export interface TickEvent {
   store?: StoreStatus;
   /** Every alarm's state after this tick, in rule order (absent when the lab has none). */
   alarms?: AlarmStatus[];
+  /** With a schedule: the bounds in force and the next action (wall-clock ms), or null when none will run. */
+  schedule?: { min: number; max: number; next: ScheduleNext | null };
+}
+
+/** The next scheduled action: its name, its time (wall-clock ms) and the zone its cron is read in. */
+export interface ScheduleNext {
+  name: string;
+  at: number;
+  tz: string;
+}
+
+/** A scheduled action ran at this tick (src/policy/schedule.ts). */
+export interface ScheduleEvent {
+  type: 'schedule';
+  t: number;
+  name: string;
+  cron: string;
+  tz: string;
+  /** Its scheduled time, wall-clock ms. */
+  at: number;
+  /** What the action sets. */
+  set: { min?: number; max?: number; desired?: number };
+  /** The bounds in force after it. */
+  min: number;
+  max: number;
+  /** The count before and after this tick's actions (equal when the count already fit). */
+  from: number;
+  to: number;
+  /** The action after it, or null when none will run. */
+  next: ScheduleNext | null;
 }
 
 /** One alarm now: its state, since when, and its newest datapoint (null when missing). */
@@ -343,7 +376,8 @@ export type LabEvent =
   | ColdStartEvent
   | HintEvent
   | AlarmEvent
-  | NotifyEvent;
+  | NotifyEvent
+  | ScheduleEvent;
 
 /** Every event type the lab publishes (a Record, so the compiler names any type left out or made up). */
 export const LAB_EVENT_TYPES: Readonly<Record<LabEvent['type'], true>> = {
@@ -361,6 +395,7 @@ export const LAB_EVENT_TYPES: Readonly<Record<LabEvent['type'], true>> = {
   hint: true,
   alarm: true,
   notify: true,
+  schedule: true,
 };
 
 /** Something the lab explains once, in words (e.g. connection pinning under --balancer l4). */

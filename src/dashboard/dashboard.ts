@@ -108,8 +108,8 @@ function chartSource(state: DashboardState, id: ChartId): unknown {
 
 export function startDashboard(events: LabEvents, controls: DashboardControls, io: CliIO, webUrl: string | null = null): Dashboard {
   let state = initialDashboardState();
-  // One more header row for the live page's URL, and one for the alarm line when the lab has alarms.
-  const headerRows = () => HEADER_ROWS + (webUrl === null ? 0 : 1) + ((state.alarms?.length ?? 0) > 0 ? 1 : 0);
+  // One more header row for the live page's URL, one for the alarm line when the lab has alarms, one for the schedule.
+  const headerRows = () => HEADER_ROWS + (webUrl === null ? 0 : 1) + ((state.alarms?.length ?? 0) > 0 ? 1 : 0) + ((state.lab?.config.schedule?.length ?? 0) > 0 ? 1 : 0);
   let notice: { text: string; t: number } | null = null;
   let help = false;
   let quitting = false;
@@ -245,8 +245,13 @@ export function startDashboard(events: LabEvents, controls: DashboardControls, i
     const before = state;
     state = reduceDashboard(state, event);
     if (event.type === 'scale' || event.type === 'paused') notice = null;
-    // The table height follows --max, known from 'started', and the header's height whether there are alarms.
-    if (event.type === 'started' && (before.lab?.config.max !== state.lab?.config.max || (before.alarms?.length ?? 0) !== (state.alarms?.length ?? 0))) {
+    // The table height follows --max, known from 'started', and the header's height whether there are alarms or a schedule.
+    if (
+      event.type === 'started' &&
+      (before.lab?.config.max !== state.lab?.config.max ||
+        (before.alarms?.length ?? 0) !== (state.alarms?.length ?? 0) ||
+        (before.lab?.config.schedule?.length ?? 0) !== (state.lab?.config.schedule?.length ?? 0))
+    ) {
       build();
     }
     requestPaint();

@@ -9,12 +9,13 @@ import type { LabEvent, StoreStatus, WorkerState } from '../events.js';
 import { plural } from '../format.js';
 import { usesTargetRule } from '../policy/rules.js';
 import { describeStepScaling } from '../policy/step-scaling.js';
+import { formatZoned } from '../policy/schedule.js';
 
 export type LogLevel = 'info' | 'scale' | 'warn' | 'error';
 
 export interface EventLine {
   /** What kind of thing happened, one word: the first column of the line. */
-  kind: 'started' | 'scale' | 'worker' | 'health' | 'paused' | 'resumed' | 'stopped' | 'command' | 'refresh' | 'hold' | 'hint' | 'alarm' | 'notify';
+  kind: 'started' | 'scale' | 'worker' | 'health' | 'paused' | 'resumed' | 'stopped' | 'command' | 'refresh' | 'hold' | 'hint' | 'alarm' | 'notify' | 'schedule';
   level: LogLevel;
   /** The rest of the line. */
   text: string;
@@ -93,6 +94,12 @@ export function describe(e: LabEvent): EventLine | null {
       return { kind: 'alarm', level: e.to === 'ALARM' ? 'error' : e.to === 'OK' ? 'info' : 'warn', text: `${e.alarm} ${e.from} → ${e.to}: ${e.reason}` };
     case 'notify':
       return { kind: 'notify', level: e.ok ? 'info' : 'warn', text: `${e.alarm} → ${e.to} via ${e.channel}${e.ok ? '' : ' failed'}: ${e.detail}` };
+    case 'schedule': {
+      const set = (['min', 'max', 'desired'] as const).filter((k) => e.set[k] !== undefined).map((k) => `${k} ${e.set[k]}`).join(', ');
+      const count = e.to === e.from ? `count stays ${e.to}` : `count ${e.from} → ${e.to}`;
+      const next = e.next === null ? 'no action after it' : `next "${e.next.name}" ${formatZoned(e.next.at, e.next.tz)}`;
+      return { kind: 'schedule', level: 'scale', text: `"${e.name}" (${e.cron}, ${formatZoned(e.at, e.tz)}) sets ${set}: now min ${e.min}, max ${e.max}, ${count}; ${next}` };
+    }
     case 'tick':
     case 'stats':
       return null;

@@ -9,7 +9,7 @@
  * rolling windows, so a lab that runs for a day holds as much as one that ran
  * for five minutes.
  */
-import type { AlarmStatus, LabEvent, LabSettings, ScaleAction, StoppedEvent, StoreStatus, TrafficStats, WorkerSnapshot } from '../events.js';
+import type { AlarmStatus, LabEvent, LabSettings, ScaleAction, StoppedEvent, StoreStatus, TickEvent, TrafficStats, WorkerSnapshot } from '../events.js';
 import { describe, type EventLine } from './describe.js';
 
 export type { LogLevel } from './describe.js';
@@ -97,6 +97,8 @@ export interface DashboardState {
   busyHost?: boolean;
   /** Every alarm's state (from 'started', each tick and each 'alarm' event); absent or empty without alarms. */
   alarms?: readonly AlarmStatus[];
+  /** With a schedule: the bounds in force and the next action (from the latest tick). */
+  schedule?: NonNullable<TickEvent['schedule']>;
 }
 
 export function initialDashboardState(): DashboardState {
@@ -164,6 +166,7 @@ export function reduceDashboard(state: DashboardState, event: LabEvent): Dashboa
         alarms: event.alarms ?? state.alarms,
         ticks: appendToWindow(state.ticks, { t: event.t, cpu: event.cpu, value: event.value, ...(event.cpuSplit ? { lab: event.cpuSplit.lab } : {}) }),
         instances: appendToWindow(state.instances, { t: event.t, instances: event.instances, ready: event.ready, desired: event.desired }),
+        ...(event.schedule ? { schedule: event.schedule } : {}),
       };
     }
     case 'stats': {
@@ -204,6 +207,7 @@ export function reduceDashboard(state: DashboardState, event: LabEvent): Dashboa
     case 'refresh':
     case 'cold-start':
     case 'notify':
+    case 'schedule':
       return { ...state, now, log };
     case 'stopped':
       return { ...state, now, log, stopped: event, store: event.store ?? state.store };

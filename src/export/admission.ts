@@ -187,6 +187,11 @@ export function scaledObjectViolations(so: Obj, workloads: readonly Obj[] = []):
     } else if (t.type === 'prometheus') {
       for (const k of ['serverAddress', 'query', 'threshold']) if (!md[k]) out.push(`${at}.metadata.${k}: required by the prometheus scaler`);
       if (md.threshold !== undefined && !Number.isFinite(Number(md.threshold))) out.push(`${at}.metadata.threshold: must be a number`);
+    } else if (t.type === 'cron') {
+      // KEDA's cron scaler: a zone, a start and an end that differ, and a whole number of replicas.
+      for (const k of ['timezone', 'start', 'end', 'desiredReplicas']) if (!md[k]) out.push(`${at}.metadata.${k}: required by the cron scaler`);
+      if (md.start !== undefined && md.start === md.end) out.push(`${at}.metadata: start and end must differ`);
+      if (md.desiredReplicas !== undefined && !/^\d+$/.test(String(md.desiredReplicas))) out.push(`${at}.metadata.desiredReplicas: must be a whole number`);
     } else if (t.type === 'external-push') {
       if (typeof md.scalerAddress !== 'string' || !/^[^:]+:\d+$/.test(md.scalerAddress)) out.push(`${at}.metadata.scalerAddress: must be host:port`);
     }

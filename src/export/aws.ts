@@ -12,6 +12,7 @@ import { METRICS } from '../policy/metrics.js';
 import { hostCpuNote, round } from './mapping.js';
 import { stepAlarmRule, stepSpecs, type AdjustmentType, type StepDirection, type StepPolicySettings, type StepScalingSettings } from '../policy/step-scaling.js';
 import { COMPARISON_OPERATORS, type TreatMissing } from '../alarms/rule.js';
+import { awsScheduledActions, type ScheduledUpdateInput } from './schedule.js';
 import { EXPORT_DEFAULTS, workerArgs, type ExportOptions } from './workload.js';
 
 interface Dimension { Name: string; Value: string }
@@ -87,6 +88,8 @@ export interface AwsExport {
   PutMetricAlarm: MetricAlarmInput[];
   /** Only with --min 0. */
   PutWarmPool?: WarmPoolInput;
+  /** Only with a schedule: one per scheduled action. */
+  PutScheduledUpdateGroupAction?: ScheduledUpdateInput[];
 }
 
 const secs = (ms: number) => Math.ceil(ms / 1000);
@@ -273,9 +276,11 @@ export function awsExport(c: LabConfig, o: ExportOptions): AwsExport {
     );
   }
   notes.push(...labNotes(c, o));
+  const scheduled = awsScheduledActions(c.schedule, o.name);
+  notes.push(...scheduled.notes);
   const warmPool: WarmPoolInput | null = c.min === 0 ? { AutoScalingGroupName: o.name, MinSize: 1, PoolState: 'Stopped', InstanceReusePolicy: { ReuseOnScaleIn: true } } : null;
   if (replace.length > 0) notes.push(`replace before use: ${replace.join('; ')}`);
-  return { Notes: notes, CreateAutoScalingGroup: asg, PutScalingPolicy: policies, PutMetricAlarm: alarms, ...(warmPool ? { PutWarmPool: warmPool } : {}) };
+  return { Notes: notes, CreateAutoScalingGroup: asg, PutScalingPolicy: policies, PutMetricAlarm: alarms, ...(warmPool ? { PutWarmPool: warmPool } : {}), ...(scheduled.inputs.length > 0 ? { PutScheduledUpdateGroupAction: scheduled.inputs } : {}) };
 }
 
 /** CloudWatch periods: 10, 20, 30 s (high resolution) or a multiple of 60 (60 is the finest for EC2 metrics with detailed monitoring). */

@@ -7,6 +7,7 @@ import type { LabConfig } from '../settings/config.js';
 import { METRICS } from '../policy/metrics.js';
 import { behavior, holdComment, utilisation, workloadManifests } from './kubernetes.js';
 import type { Manifest } from './manifest.js';
+import { kedaCronTriggers } from './schedule.js';
 import { hostCpuNote, periodSeconds, round, targetMapping } from './mapping.js';
 import type { ExportOptions } from './workload.js';
 
@@ -100,7 +101,9 @@ export function scaledObjectManifest(c: LabConfig, o: ExportOptions): Manifest {
   const m = targetMapping(c);
   const t = trigger(c, o, m.target);
   const toZero = c.min === 0;
-  const triggers = [t.trigger, ...(toZero ? [{ type: 'external-push', metadata: { scalerAddress: HTTP_ADDON_SCALER, httpScaledObject: o.name } }] : [])];
+  const cron = kedaCronTriggers(c.schedule, c.min, c.max);
+  const floor = cron.floor;
+  const triggers = [t.trigger, ...(toZero ? [{ type: 'external-push', metadata: { scalerAddress: HTTP_ADDON_SCALER, httpScaledObject: o.name } }] : []), ...cron.triggers];
   return {
     object: {
       apiVersion: 'keda.sh/v1alpha1',
@@ -110,14 +113,14 @@ export function scaledObjectManifest(c: LabConfig, o: ExportOptions): Manifest {
         scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: o.name },
         pollingInterval: periodSeconds(c),
         ...(toZero ? { cooldownPeriod: Math.max(1, Math.round(c.idle)) } : {}),
-        minReplicaCount: c.min,
+        minReplicaCount: floor,
         maxReplicaCount: c.max,
         advanced: { horizontalPodAutoscalerConfig: { behavior: behavior(c, m, false) } },
         triggers,
       },
     },
     comments: [
-      { path: [], text: [` KEDA ScaledObject from the lab's policy (${c.policy} on ${c.metric}); KEDA creates and drives the HPA itself.`, ...m.notes.map((n) => ` ${n}`)].join('\n') },
+      { path: [], text: [` KEDA ScaledObject from the lab's policy (${c.policy} on ${c.metric}); KEDA creates and drives the HPA itself.`, ...m.notes.map((n) => ` ${n}`), ...cron.notes.map((n) => ` ${n}`)].join('\n') },
       { path: ['spec', 'pollingInterval'], text: ` the lab's ${c.interval} s tick; the HPA that KEDA creates still recomputes on its controller's sync period (default 15 s)` },
       toZero
         ? {

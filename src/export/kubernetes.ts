@@ -300,7 +300,14 @@ export function hpaManifest(c: LabConfig, o: ExportOptions): Manifest {
       },
     },
     comments: [
-      { path: [], text: [` HorizontalPodAutoscaler from the lab's policy (${c.policy} on ${c.metric}).`, ...m.notes.map((n) => ` ${n}`)].join('\n') },
+      {
+        path: [],
+        text: [
+          ` HorizontalPodAutoscaler from the lab's policy (${c.policy} on ${c.metric}).`,
+          ...m.notes.map((n) => ` ${n}`),
+          ...(c.schedule.length > 0 ? [` the lab's ${c.schedule.length} scheduled action(s) have no HPA field: \`autoscale export keda\` writes them as cron triggers, \`export aws\` as scheduled actions`] : []),
+        ].join('\n'),
+      },
       { path: ['spec', 'minReplicas'], text: c.min === 0 ? hpaZeroComment(c, String(metric.type)) : holdComment(c) },
       { path: ['spec', 'metrics', 0], text: ` ${note}` },
       {

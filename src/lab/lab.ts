@@ -102,7 +102,9 @@ export class Lab {
   /** Latency over each 1 s stats period (the tick window has its own). */
   #statsLatency: LatencyWindow;
   /** The policy's memory (pause, refresh hold, cooldown, window, last traffic): changed only through policy/step.ts. */
-  #memory: PolicyMemory = initialMemory();
+  /** Wall-clock ms at the lab clock's 0: the `started` event's startedAt, and the time of day scheduled actions read. */
+  readonly #startedAt = Date.now() - Math.round(performance.now() - this.#t0);
+  #memory: PolicyMemory = initialMemory(this.#startedAt);
   /** Each alarm rule's memory (config.alarms order): changed only through alarms/evaluate.ts. */
   #alarms: AlarmMemory[];
   /** The pool is starting a worker from zero because a request is held. */
@@ -216,7 +218,7 @@ export class Lab {
     this.events.publish({
       type: 'started',
       t: this.now(),
-      startedAt: Date.now() - Math.round(this.now()),
+      startedAt: this.#startedAt,
       balancerUrl: this.balancer.url,
       runDir: this.runDir,
       pid: process.pid,
@@ -278,7 +280,7 @@ export class Lab {
       workers: () => this.workers(),
       held: () => this.balancer.held(),
       now: () => this.now(),
-      startedAt: () => Date.now() - Math.round(this.now()),
+      startedAt: () => this.#startedAt,
       publish: (e) => this.events.publish(e),
       on: (type, listener) => void this.events.on(type, listener),
       off: (type, listener) => void this.events.off(type, listener),
@@ -348,6 +350,7 @@ export class Lab {
       const state: PolicyState = { desired: this.supervisor.desired, starting: counts.starting, ready: counts.ready };
       const { decision, memory } = step(observation, state, this.#memory, this.config, now);
       this.#memory = memory;
+      this.#publishScheduled(now, state.desired, decision);
       if (decision.desired !== state.desired) this.#scaleTo(now, state.desired, decision.desired, decision.reason, false);
       this.#evaluateAlarms(now, observation, decision);
       this.#publishTick(now, observation, state, decision);
@@ -399,6 +402,15 @@ export class Lab {
     }
   }
 
+  /** Each scheduled action that ran at this tick, before the scale it causes. */
+  #publishScheduled(now: number, from: number, d: StepDecision): void {
+    for (const f of d.schedule?.fired ?? []) {
+      const { name, cron, tz, min, max, desired } = f.action;
+      const set = { ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }), ...(desired === undefined ? {} : { desired }) };
+      this.events.publish({ type: 'schedule', t: now, name, cron, tz, at: f.at, set, min: d.schedule!.min, max: d.schedule!.max, from, to: d.desired, next: d.schedule!.next });
+    }
+  }
+
   #publishTick(now: number, observation: Observation, state: PolicyState, d: StepDecision): void {
     const after = this.supervisor.counts();
     this.events.publish({
@@ -424,6 +436,7 @@ export class Lab {
       state,
       store: this.storeStatus(),
       ...(this.config.alarms.length > 0 ? { alarms: this.alarmStatus() } : {}),
+      ...(d.schedule ? { schedule: { min: d.schedule.min, max: d.schedule.max, next: d.schedule.next } } : {}),
     });
   }
 

@@ -9,7 +9,10 @@
  *    (step-scaling.ts);
  * 2. scale to zero (`--min 0`): the rule's floor is one worker, and only
  *    `--idle` seconds without traffic take the pool to none (idle.ts);
- * 3. holds: while paused by the operator or held by a rolling refresh, the
+ * 3. scheduled actions (schedule.ts): at their times they set the bounds the
+ *    rule works in and, once, the count; the wall clock is `now` plus the
+ *    memory's origin;
+ * 4. holds: while paused by the operator or held by a rolling refresh, the
  *    decision is computed and explained but the count stays.
  *
  * Its memory is plain data, changed only here: by `step` itself and by what
@@ -23,9 +26,11 @@ import type { Observation } from './measure.js';
 import type { ForecastMemory, SeasonalProfile } from './forecast.js';
 import { applyForecast } from './predictive.js';
 import { decideStep, initialStepAlarms, type StepAlarmsMemory, type StepScalingSettings } from './step-scaling.js';
+import { applySchedule, describeAction, formatZoned, initialScheduleMemory, type ScheduledAction, type ScheduleMemory, type ScheduleView } from './schedule.js';
 
 export { policyMin, ZERO_REASON } from './idle.js';
 export type { Decision, PolicyState } from './decide.js';
+export type { ScheduledAction, ScheduleView } from './schedule.js';
 
 export interface StepConfig extends DecideConfig {
   /** --idle, seconds without traffic before a `--min 0` pool goes to zero. */
@@ -37,6 +42,8 @@ export interface StepConfig extends DecideConfig {
   interval: number;
   /** --policy step: its policies and alarms (null or absent under the other policies). */
   stepScaling?: StepScalingSettings | null;
+  /** Scheduled actions (--schedule / "schedule"); absent or empty: none. */
+  schedule?: readonly ScheduledAction[];
 }
 
 /** What holds automatic scaling: the operator's pause, or a named hold such as a rolling refresh. */
@@ -54,11 +61,15 @@ export interface PolicyMemory extends RuleMemory {
   forecast?: ForecastMemory;
   /** --policy step: its two alarms' memories (absent: not yet evaluated). */
   stepAlarms?: StepAlarmsMemory;
+  /** The schedule's bounds and next times, and the wall clock of `now` 0. */
+  schedule: ScheduleMemory;
 }
 
 export interface StepDecision extends Decision {
   /** What held the count this tick although the rule would have changed it, or null. */
   heldBy: Hold | null;
+  /** The schedule at this tick (absent without one). */
+  schedule?: ScheduleView;
 }
 
 /** The hold a rolling refresh puts on automatic scaling (its name in the reasons). */
@@ -66,8 +77,9 @@ export const REFRESH_HOLD = 'refresh in progress';
 
 export const COLD_START_REASON = 'a request is waiting and no worker runs: cold start 0 → 1';
 
-export function initialMemory(): PolicyMemory {
-  return { recommendations: [], lastScaleAt: null, paused: false, hold: null, lastActivityAt: 0 };
+/** `origin`: wall-clock ms (Date.now()) at the lab clock's 0, which scheduled actions read the time of day from. */
+export function initialMemory(origin = 0): PolicyMemory {
+  return { recommendations: [], lastScaleAt: null, paused: false, hold: null, lastActivityAt: 0, schedule: initialScheduleMemory(origin) };
 }
 
 /** The count the lab starts with: like Knative's initial scale of 1, a `--min 0` lab starts warm. */
@@ -105,8 +117,11 @@ export function coldStart(memory: PolicyMemory, desired: number, now: number): {
 
 /** One tick of the whole policy. */
 export function step(observation: Observation, state: PolicyState, memory: PolicyMemory, config: StepConfig, now: number): { decision: StepDecision; memory: PolicyMemory } {
+  const actions = config.schedule ?? [];
+  const sched = actions.length > 0 ? applySchedule(actions, memory.schedule, config, memory.schedule.origin + now) : null;
+  const bounds = sched === null ? config : { ...config, min: sched.view.min, max: sched.view.max };
   // With --min 0 the rule still keeps one worker; only the idle rule goes to zero.
-  const ruleConfig = config.min === 0 ? { ...config, min: policyMin(0) } : config;
+  const ruleConfig = bounds.min === 0 ? { ...bounds, min: policyMin(0) } : bounds;
   const steps = config.policy === 'step' ? config.stepScaling : null;
   let stepAlarms = memory.stepAlarms;
   let r: ReturnType<typeof decide>;
@@ -120,7 +135,8 @@ export function step(observation: Observation, state: PolicyState, memory: Polic
   // --policy predictive: the forecast's floor over the target rule (predictive.ts).
   const p = config.policy === 'predictive' ? applyForecast(r.decision, observation, state, memory.forecast, ruleConfig, now) : { decision: r.decision, memory: memory.forecast };
   const lastActivityAt = r.traffic ? now : memory.lastActivityAt;
-  const d = applyIdle(p.decision, { min: config.min, idle: config.idle, desired: state.desired, starting: state.starting, idleForMs: now - lastActivityAt });
+  const d0 = applyIdle(p.decision, { min: bounds.min, idle: config.idle, desired: state.desired, starting: state.starting, idleForMs: now - lastActivityAt });
+  const d = sched === null ? d0 : scheduled(d0, sched.view, state.desired);
   let { desired, action, reason } = d;
   const hold: Hold | null = memory.paused ? 'paused' : memory.hold;
   let heldBy: Hold | null = null;
@@ -131,7 +147,7 @@ export function step(observation: Observation, state: PolicyState, memory: Polic
     heldBy = hold;
   }
   return {
-    decision: { ...d, desired, action, reason, heldBy },
+    decision: { ...d, desired, action, reason, heldBy, ...(sched === null ? {} : { schedule: sched.view }) },
     memory: {
       recommendations: r.memory.recommendations,
       lastScaleAt: desired !== state.desired ? now : memory.lastScaleAt,
@@ -140,8 +156,32 @@ export function step(observation: Observation, state: PolicyState, memory: Polic
       lastActivityAt,
       ...(p.memory === undefined ? {} : { forecast: p.memory }),
       ...(stepAlarms === undefined ? {} : { stepAlarms }),
+      schedule: sched === null ? memory.schedule : sched.memory,
     },
   };
+}
+
+/**
+ * The rule's decision after this tick's scheduled actions: an action's desired replaces it (clipped into the
+ * bounds in force), and a count outside new bounds moves inside at once; otherwise the rule's decision stands.
+ */
+function scheduled(d: Decision, view: ScheduleView, current: number): Decision {
+  if (view.fired.length === 0) return d;
+  const what = view.fired.map((f) => `"${f.action.name}" at ${formatZoned(f.at, f.action.tz)} (${describeAction(f.action)})`).join(', ');
+  const bounds = `min ${view.min}, max ${view.max}`;
+  let to: number;
+  let why: string;
+  if (view.desired !== null) {
+    to = view.desired;
+    const clipped = view.fired.some((f) => f.action.desired !== undefined && f.action.desired !== to);
+    why = `desired ${to} ${clipped ? `(clipped into ${bounds})` : `within ${bounds}`}`;
+  } else if (current < view.min || current > view.max) {
+    to = Math.min(view.max, Math.max(view.min, current));
+    why = `count ${current} outside ${bounds}`;
+  } else {
+    return { ...d, reason: `scheduled ${what}: now ${bounds}; ${d.reason}` };
+  }
+  return { ...d, desired: to, action: to > current ? 'scale-out' : to < current ? 'scale-in' : 'hold', reason: `scheduled ${what}: ${why}: ${current} → ${to}` };
 }
 
 /** What a recording holds between ticks that the policy's memory follows (shapes of the lab's events). */

@@ -280,7 +280,7 @@ export function compareAgainst(a: RecordedRun, b: RecordedRun, options: AgainstO
   const run = (bias: number): SimResult =>
     model === 'residual'
       ? replayResidual(a, settings, { limits, load: calA.load, bootMs: calA.bootMs, bias })
-      : simulate({ load: calA.load, model: calA.model, config: settings, bootMs: calA.bootMs, bias, tickTimes: settings.interval === a.config.interval ? a.ticks.map((k) => k.t) : undefined });
+      : simulate({ load: calA.load, model: calA.model, config: settings, bootMs: calA.bootMs, bias, tickTimes: settings.interval === a.config.interval ? a.ticks.map((k) => k.t) : undefined, origin: a.startedAt ?? 0 });
 
   // The model's measured error on B's metric.
   let error: AgainstComparison['error'];
@@ -295,7 +295,7 @@ export function compareAgainst(a: RecordedRun, b: RecordedRun, options: AgainstO
         : `each of A's ticks predicted from the one before it at its ready count, the load's changes included (fewer than ${MIN_ERROR_SAMPLES} ticks with a steady load)`,
     };
   } else {
-    const own = simulate({ load: calA.load, model: calA.model, config: recordedA, bootMs: calA.bootMs, tickTimes: a.ticks.map((k) => k.t) });
+    const own = simulate({ load: calA.load, model: calA.model, config: recordedA, bootMs: calA.bootMs, tickTimes: a.ticks.map((k) => k.t), origin: a.startedAt ?? 0 });
     const f = fidelity(a, calA, own);
     const sameMetric = recordedA.metric === settings.metric;
     error = {

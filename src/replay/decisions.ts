@@ -25,7 +25,7 @@ export function checkDecisions(run: RecordedRun, config: LabConfig): DecisionChe
   const ticks = run.ticks.filter((k) => k.observation !== undefined && k.state !== undefined);
   if (ticks.length === 0) return null;
   const between = run.memoryEvents;
-  let memory = initialMemory();
+  let memory = initialMemory(run.startedAt ?? 0);
   let j = 0;
   let same = 0;
   let firstDiff: DecisionCheck['firstDiff'] = null;

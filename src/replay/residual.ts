@@ -306,7 +306,7 @@ export function replayResidual(run: RecordedRun, config: LabConfig, opts: Residu
   };
   const fleet = new Fleet(opts.bootMs);
   fleet.setDesired(initialCount(config.min), -opts.bootMs);
-  let memory: PolicyMemory = initialMemory();
+  let memory: PolicyMemory = initialMemory(run.startedAt ?? 0);
   const events = run.memoryEvents.filter((e) => e.type !== 'scale' || !e.manual);
   let j = 0;
   let backlog = 0;

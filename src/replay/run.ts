@@ -119,7 +119,8 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
   const residualFor = (c: LabConfig) => model === 'residual' && c.interval === run.config.interval;
   const calibratedOnly = model === 'residual' ? scenarios.filter((s) => !residualFor(s.config)).map((s) => s.label) : [];
   const results: ScenarioResult[] = scenarios.map((sc) => {
-    const s = { ...sc, config: attachForecast(sc.config) };
+    // A schedule runs at the recorded run's wall-clock times.
+    const s = { ...sc, config: attachForecast(sc.config), origin: run.startedAt ?? 0 };
     const boot = s.bootMs ?? bootMs;
     return residualFor(s.config) ? scenarioResult(s, replayResidual(run, s.config, { limits, load: cal.load, bootMs: boot }), boot, rowOpts) : runScenarios([s], cal.load, cal.model, boot, rowOpts, ticksFor)[0];
   });

@@ -132,6 +132,7 @@ export const SETTINGS_REQUIRED = {
 export const SETTINGS_OPTIONAL = {
   idle: num, holdMax: num, holdTimeout: num, metricsPort: num, upstreamTimeout: num, balancer: oneOf('l7', 'l4'), maxConnRequests: num, maxConnAge: num, history: str, season: num, historyScale: num,
   stepScaling: nullable(obj({ out: STEP_POLICY, in: STEP_POLICY })),
+  schedule: arr(obj({ name: str, cron: str, tz: str }, { min: num, max: num, desired: num })),
 };
 const SETTINGS = obj(SETTINGS_REQUIRED, SETTINGS_OPTIONAL);
 
@@ -145,6 +146,7 @@ const POLICY_STATE = obj({ desired: num, starting: num, ready: num });
 const ALARM_STATE = oneOf('OK', 'ALARM', 'INSUFFICIENT_DATA');
 const ALARM_STATUS = obj({ name: str, state: ALARM_STATE, since: time, value: nullable(finite) });
 const DATAPOINT = obj({ at: time, value: nullable(finite) });
+const SCHEDULE_NEXT = obj({ name: str, at: num, tz: str });
 
 /** Each lab event type's fields (src/events.ts). `t` is checked for every line. */
 export const EVENT_SHAPES: Readonly<Record<string, Check>> = {
@@ -154,7 +156,7 @@ export const EVENT_SHAPES: Readonly<Record<string, Check>> = {
   ),
   tick: obj(
     { cpu: num0, metric: str, value: num0, warming: num, instances: num, ready: num, desired: num, action: str, reason: str, paused: bool, traffic: TRAFFIC, workers: arr(WORKER_SNAPSHOT) },
-    { cpuSplit: obj({ lab: num, other: num }), metrics: rec(num0), observation: OBSERVATION, state: POLICY_STATE, store: STORE, alarms: arr(ALARM_STATUS) },
+    { cpuSplit: obj({ lab: num, other: num }), metrics: rec(num0), observation: OBSERVATION, state: POLICY_STATE, store: STORE, alarms: arr(ALARM_STATUS), schedule: obj({ min: num, max: num, next: nullable(SCHEDULE_NEXT) }) },
   ),
   scale: obj({ direction: oneOf('out', 'in'), from: num, to: num, reason: str, manual: bool }),
   worker: obj({ id: num, port: num, from: nullable(workerState), state: workerState, detail: str }, { pid: num }),
@@ -168,6 +170,7 @@ export const EVENT_SHAPES: Readonly<Record<string, Check>> = {
   hint: obj({ text: str }, { topic: str }),
   alarm: obj({ alarm: str, from: ALARM_STATE, to: ALARM_STATE, reason: str, datapoints: arr(DATAPOINT), breaching: num, metric: str, threshold: finite, rule: str }),
   notify: obj({ alarm: str, to: ALARM_STATE, channel: oneOf('command', 'webhook'), ok: bool, detail: str }),
+  schedule: obj({ name: str, cron: str, tz: str, at: num, set: obj({}, { min: num, max: num, desired: num }), min: num, max: num, from: num, to: num, next: nullable(SCHEDULE_NEXT) }),
   /** The recorder's own line (src/runs/recorder.ts): what its size bound left out. */
   note: obj({ note: str }),
 };

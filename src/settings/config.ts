@@ -13,6 +13,7 @@ import type { StepScalingSettings } from '../policy/step-scaling.js';
 import { hasStepSettings, parseStepSection, rawStepScaling, resolveStepScaling, type RawStepScaling } from './step-scaling.js';
 import type { AlarmRule } from '../alarms/rule.js';
 import { parseFileAlarms, resolveAlarms } from './alarms.js';
+import { parseSchedule, type ScheduledAction } from '../policy/schedule.js';
 
 export interface LabConfig extends LabSettings {
   bootDelay: number;
@@ -30,6 +31,8 @@ export interface LabConfig extends LabSettings {
   forecast?: SeasonalProfile;
   /** --policy step: the scale-out and scale-in policies with their alarms (null under the other policies). */
   stepScaling: StepScalingSettings | null;
+  /** Scheduled actions (--schedule, "schedule" in the config file); [] for none. */
+  schedule: ScheduledAction[];
 }
 
 /**
@@ -72,6 +75,7 @@ export const DEFAULTS: LabConfig = {
   killTimeoutMs: 5_000,
   readyTimeoutMs: 15_000,
   stepScaling: null,
+  schedule: [],
 };
 
 type Kind = 'int' | 'number' | 'string';
@@ -118,7 +122,7 @@ export const SETTING_SPECS: readonly KeySpec[] = KEYS;
 export const ENUMS = { metric: METRIC_NAMES, policy: POLICY_NAMES, balancer: ['l7', 'l4'] } as const;
 
 /** Every setting a flag or the config file may set, by LabConfig key (commander's attribute names are the same). */
-export const SETTING_KEYS: readonly string[] = [...KEYS.map((k) => k.key), 'metric', 'policy', 'balancer'];
+export const SETTING_KEYS: readonly string[] = [...KEYS.map((k) => k.key), 'metric', 'policy', 'balancer', 'schedule'];
 
 export type RawSettings = Partial<Record<string, unknown>>;
 
@@ -190,7 +194,7 @@ export function parseConfigFile(text: string, file: string): RawSettings {
     throw new ConfigError(`config file ${file} must hold a JSON object (received ${data === null ? 'null' : Array.isArray(data) ? 'an array' : `a ${typeof data}`})`);
   }
   const out: RawSettings = {};
-  const known = KEYS.map((k) => k.flag).concat('metric', 'policy', 'balancer', 'database-url', 'alarms', STEP_FILE_KEY);
+  const known = KEYS.map((k) => k.flag).concat('metric', 'policy', 'balancer', 'schedule', 'database-url', 'alarms', STEP_FILE_KEY);
   for (const [name, value] of Object.entries(data)) {
     if (name === 'alarms') {
       out[ALARM_KEYS.file] = parseFileAlarms(value, file);
@@ -210,7 +214,7 @@ export function parseConfigFile(text: string, file: string): RawSettings {
       continue;
     }
     const spec = KEYS.find((k) => k.flag === name || k.key === name);
-    const key = spec ? spec.key : name === 'metric' || name === 'policy' || name === 'balancer' ? name : undefined;
+    const key = spec ? spec.key : name === 'metric' || name === 'policy' || name === 'balancer' || name === 'schedule' ? name : undefined;
     if (key === undefined) {
       throw new ConfigError(`config file ${file}: unknown key "${name}" (expected one of: ${known.join(', ')})`);
     }
@@ -306,6 +310,9 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}, limits
   if (config.min > config.max) {
     throw new UsageError(`--min (${config.min}) must be <= --max (${config.max})`);
   }
+  // Flags win over the file: --schedule replaces the file's whole schedule (a recorded run's comes in as `file`).
+  const schedule = flags.schedule ?? file.schedule;
+  config.schedule = schedule === undefined ? [] : parseSchedule(schedule, flags.schedule !== undefined ? 'flag' : 'file', config, limits.maxInstances ?? 64);
   if (config.min === 0 && config.balancer === 'l4') {
     // Holding a request until a worker starts needs an HTTP proxy; an L4 hand-off has no request to hold.
     throw new UsageError('--min 0 (scale to zero) needs the L7 balancer: it holds requests until a worker is ready, which --balancer l4 cannot (use --min 1, or drop --balancer l4)');

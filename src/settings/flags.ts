@@ -45,16 +45,17 @@ const HELP = {
   history: ['--history <paths>', 'predictive policy: recorded run directories or traces (load --out NDJSON, CSV t,req/s), comma-separated, to learn the load\'s season from'],
   historyScale: ['--history-scale <factor>', 'predictive policy: multiply the history\'s times by this (experiment --quick sets it with the lesson\'s clock) (default 1)'],
   season: ['--season <seconds>', 'predictive policy: the length of the load\'s season (default 86400, a day)'],
+  schedule: ['--schedule <action>', `a scheduled action, e.g. 'cron=0 8 * * MON-FRI min=3 tz=Europe/Berlin': at each time the five-field cron names, set min, max and/or desired (AWS scheduled actions; repeatable; docs/schedules.md)`],
   upstreamTimeout: ['--upstream-timeout <seconds>', `the balancer answers 504 when a worker's response headers take longer than this, time queued for a connection included (default ${d.upstreamTimeout})`],
 } as const;
 
 /** The settings that shape the policy only (what replay and simulate accept). */
 export const POLICY_FLAGS: readonly SettingFlag[] = [
   'min', 'max', 'scaleUp', 'scaleDown', 'interval', 'cooldown', 'metric', 'policy', 'target', 'tolerance', 'scaleDownWindow', 'maxStepPods', 'maxStepPercent', 'warmup', 'idle', 'history', 'season', 'historyScale',
-  'stepOut', 'stepIn', 'stepOutAlarm', 'stepInAlarm', 'stepMinMagnitude',
+  'stepOut', 'stepIn', 'stepOutAlarm', 'stepInAlarm', 'stepMinMagnitude', 'schedule',
 ];
 /** Flags given once per value (`--step-out A --step-out B`). */
-const REPEATABLE: ReadonlySet<SettingFlag> = new Set(['stepOut', 'stepIn']);
+const REPEATABLE: ReadonlySet<SettingFlag> = new Set(['stepOut', 'stepIn', 'schedule']);
 const collectAll = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 export const ALL_SETTING_FLAGS = Object.keys(HELP) as SettingFlag[];
 

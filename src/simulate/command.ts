@@ -32,6 +32,7 @@ export function registerSimulateCommand(program: Command, io: CliIO, setExitCode
     .option('--capacity <req/s>', 'requests per second one instance serves at 100 % of its core (default 100)')
     .option('--boot <s>', 'time from fork to ready, seconds (90 for a VM, 2 for a container) (default 2)')
     .option('--compare <flags>', "another policy to run on the same load, e.g. --compare '--cooldown 300' or '--boot 90' (repeatable)", collect)
+    .option('--start <time>', 'with a schedule: the wall-clock time the simulation starts, with its zone (2026-12-07T00:00+01:00) (default: the next midnight in the first action\'s zone)')
     .option('--price-per-hour <price>', 'price of one instance-hour, for the cost column')
     .option('--slo-p95 <ms>', 'count the seconds whose p95 exceeds this (default 200)')
     .option('-o, --out <file.ndjson>', 'write the simulated timelines (one line per second and per tick) to this file')

@@ -15,6 +15,8 @@ export interface Scenario {
   config: LabConfig;
   /** Fork → ready for this scenario, ms (default: the one given to runScenarios). */
   bootMs?: number;
+  /** Wall-clock ms at the timeline's 0, for a schedule (simulate --start, a recorded run's start); default 0. */
+  origin?: number;
 }
 
 export interface ScenarioResult {
@@ -33,7 +35,7 @@ export function runScenarios(
 ): ScenarioResult[] {
   return scenarios.map((scenario) => {
     const boot = scenario.bootMs ?? bootMs;
-    const sim = simulate({ load, model, config: scenario.config, bootMs: boot, tickTimes: tickTimes?.(scenario.config) });
+    const sim = simulate({ load, model, config: scenario.config, bootMs: boot, tickTimes: tickTimes?.(scenario.config), origin: scenario.origin });
     return scenarioResult(scenario, sim, boot, rowOpts);
   });
 }

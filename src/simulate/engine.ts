@@ -24,6 +24,8 @@ export interface SimulateInput {
   tickTimes?: readonly number[];
   /** Added to the policy's metric on every tick (replay's uncertainty runs); default 0. */
   bias?: number;
+  /** Wall-clock ms at time 0, which a schedule's cron times are read against; default 0. */
+  origin?: number;
 }
 
 export interface SimTick {
@@ -36,6 +38,8 @@ export interface SimTick {
   reason: string;
   value: number | null;
   metrics: MetricValues;
+  /** Scheduled actions that ran at this tick (names, in order); absent when none did. */
+  scheduled?: string[];
 }
 
 export interface SimScale {
@@ -94,7 +98,7 @@ export function simulate(input: SimulateInput): SimResult {
   // The run begins with the lab's first workers ready (--min, at least one): the system was up before the load arrived.
   fleet.setDesired(initialCount(config.min), -input.bootMs);
   // The policy's boot time is the model's (--policy predictive looks that far ahead).
-  const policy = new LivePolicy({ ...config, bootDelay: input.bootMs / 1000 }, input.bias ?? 0);
+  const policy = new LivePolicy({ ...config, bootDelay: input.bootMs / 1000 }, input.bias ?? 0, input.origin ?? 0);
   const warmupMs = config.warmup * 1000;
   const ticks = (input.tickTimes ?? defaultTicks(config.interval, endMs))[Symbol.iterator]();
   let next = ticks.next();
@@ -120,7 +124,8 @@ export function simulate(input: SimulateInput): SimResult {
       out.scales.push({ t: T, from: before, to: v.desired });
       fleet.setDesired(v.desired, T);
     }
-    out.ticks.push({ t: T, instances: fleet.live, ready: fleet.ready, warming: v.warming, desired: fleet.desired, action: v.action, reason: v.reason, value: v.value, metrics: v.values });
+    const fired = v.schedule?.fired ?? [];
+    out.ticks.push({ t: T, instances: fleet.live, ready: fleet.ready, warming: v.warming, desired: fleet.desired, action: v.action, reason: v.reason, value: v.value, metrics: v.values, ...(fired.length > 0 ? { scheduled: fired.map((f) => f.action.name) } : {}) });
     n = host = workerN = cpu = rps = conc = p95w = p95sum = 0;
   };
 

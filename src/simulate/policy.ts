@@ -61,12 +61,13 @@ export function biasObservation(o: Observation, metric: MetricName, bias: number
 export class LivePolicy {
   readonly #config: LabConfig;
   readonly #bias: number;
-  #memory: PolicyMemory = initialMemory();
+  #memory: PolicyMemory;
 
-  /** `bias`: added to the policy's metric on every tick (0: the model as it is). */
-  constructor(config: LabConfig, bias = 0) {
+  /** `bias`: added to the policy's metric on every tick (0: the model as it is); `origin`: wall-clock ms at time 0 (scheduled actions read the time of day from it). */
+  constructor(config: LabConfig, bias = 0, origin = 0) {
     this.#config = config;
     this.#bias = bias;
+    this.#memory = initialMemory(origin);
   }
 
   tick(v: TickView): StepDecision {

@@ -12,6 +12,18 @@ import { EXPONENTIAL_P95, type CapacityModel } from './model.js';
 import { labelOf, overlay, parseCompare, resolvePolicy } from '../settings/policy-flags.js';
 import { formatTable, type RowOptions } from './summary.js';
 import { formatCount } from '../format.js';
+import { nextTime } from '../policy/schedule.js';
+import { DEFAULT_PRICE } from '../report/price.js';
+import { formatSavings, scheduleSavings } from './savings.js';
+
+/** --start: the wall-clock time of simulated second 0, with its zone (Z or ±hh:mm); default the next midnight in the first action's zone. */
+export function simulationStart(raw: unknown, tz: string, now: number): number {
+  if (raw === undefined) return nextTime({ cron: '0 0 * * *', tz }, now) ?? now;
+  const s = String(raw).trim();
+  const ms = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(s) ? Date.parse(s) : Number.NaN;
+  if (!Number.isFinite(ms)) throw new UsageError(`--start must be a date and time with its zone, e.g. 2026-12-07T00:00+01:00 or 2026-12-07T00:00Z (received ${JSON.stringify(raw)})`);
+  return ms;
+}
 
 function positive(flag: string, raw: unknown, allowZero = false): number {
   const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
@@ -108,18 +120,27 @@ export function runSimulate(flags: RawSettings, file: RawSettings, opts: Record<
   const rowOpts = rowOptions(opts);
   const model: CapacityModel = { mode: load.mode, serviceMs: 1000 / capacity, cpuPerRequest: 1 / capacity, cores: Number.POSITIVE_INFINITY, baseLatencyMs: load.mode === 'closed' ? 1000 / capacity : 0, p95Factor: EXPONENTIAL_P95, timeoutMs: 10_000, host: { kind: 'fleet' } };
   const main = resolvePolicy(flags, file);
+  if (opts.start !== undefined && main.schedule.length === 0) throw new UsageError('--start only matters with a schedule (--schedule or "schedule" in --config)');
+  const origin = simulationStart(opts.start, main.schedule[0]?.tz ?? 'UTC', Date.now());
+  const scheduled = main.schedule.length > 0;
+  const mainLabel = labelOf(Object.fromEntries(Object.entries(flags).filter(([k]) => k !== 'schedule'))) + (scheduled ? `${Object.keys(flags).length > 1 ? ' ' : ''}+ schedule` : '');
   const scenarios = [
-    { label: Object.keys(flags).length > 0 ? labelOf(flags) : 'policy (defaults)', config: main },
+    { label: Object.keys(flags).length > 0 || scheduled ? mainLabel : 'policy (defaults)', config: main, origin },
+    // What the schedule changes: the same policy, load and model without it.
+    ...(scheduled ? [{ label: 'same, without the schedule', config: { ...main, schedule: [] }, origin }] : []),
     ...((opts.compare as string[] | undefined) ?? []).map((s) => {
       const { typed, bootS: rowBoot } = parseCompare(s);
-      return { label: `+ ${s.trim().replace(/\s+/g, ' ')}`, config: resolvePolicy(overlay(flags, typed), file), ...(rowBoot === null ? {} : { bootMs: rowBoot * 1000 }) };
+      return { label: `+ ${s.trim().replace(/\s+/g, ' ')}`, config: resolvePolicy(overlay(flags, typed), file), origin, ...(rowBoot === null ? {} : { bootMs: rowBoot * 1000 }) };
     }),
   ];
   const results = runScenarios(scenarios.map((sc) => ({ ...sc, config: attachForecast(sc.config) })), load, model, bootS * 1000, rowOpts);
   if (typeof opts.out === 'string') writeTimelines(opts.out, results);
   const described = describeModel(model, capacity, bootS, load);
+  const price = rowOpts.pricePerHour === null ? DEFAULT_PRICE : { ...DEFAULT_PRICE, perHour: rowOpts.pricePerHour, currency: '' };
+  const savings = scheduled ? scheduleSavings(results[0].row, results[1].row, results[0].sim.ticks, origin, price) : null;
   if (opts.json === true) {
-    return JSON.stringify({ model: { ...model, cores: null, capacity, bootS, load: load.source, durationS: load.perSecond.length }, rows: results.map((r) => ({ ...r.row, config: r.scenario.config })) }) + '\n';
+    return JSON.stringify({ model: { ...model, cores: null, capacity, bootS, load: load.source, durationS: load.perSecond.length }, rows: results.map((r) => ({ ...r.row, config: r.scenario.config })), ...(savings ? { schedule: { start: new Date(origin).toISOString(), ...savings } } : {}) }) + '\n';
   }
-  return `${described}\n\n${formatTable(results.map((r) => r.row), rowOpts)}${forecastLines(results)}`;
+  const saved = savings === null ? '' : `\n${formatSavings(savings, main.schedule, origin, load.perSecond.length, rowOpts.sloMs)}`;
+  return `${described}\n\n${formatTable(results.map((r) => r.row), rowOpts)}${forecastLines(results)}${saved}`;
 }

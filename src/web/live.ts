@@ -10,6 +10,7 @@
  */
 import type { LabEvent, LabEvents, LabSettings, StartedEvent, TickEvent, WorkerSnapshot } from '../events.js';
 import { describe, type LogLevel } from '../dashboard/describe.js';
+import { scheduleSegments } from '../dashboard/schedule-line.js';
 import { aggregate, errorsPerSecond, type ChartSeries, type RunModel } from '../report/aggregate.js';
 import type { LoadLine, RunEvents } from '../runs/read.js';
 import { chartData, type MetricLabel } from '../report/render-html.js';
@@ -70,6 +71,8 @@ export interface LiveStatus {
   requests: number;
   errors: number;
   lastDecision: { t: number; action: string; reason: string } | null;
+  /** With a schedule: the bounds in force and the next action, as the dashboard's header says them; null without. */
+  schedule: string | null;
 }
 
 /** New chart points in one frame, in the report's series shape (x in seconds since the lab started). */
@@ -299,6 +302,7 @@ export class LiveFeed {
       requests: traffic.total,
       errors: traffic.errors,
       lastDecision: tick === null ? null : { t: tick.t, action: tick.action, reason: tick.reason },
+      schedule: tick?.schedule === undefined || this.#started === null ? null : `schedule: ${scheduleSegments(tick.schedule, this.#started.config, this.#started.startedAt + x * 1000).join(' · ')}`,
     };
     this.#workers = workers;
     const frame: LiveFrame = { t: x, points: p, status: this.#status, workers, log: this.#newLog, decisions: this.#newDecisions };

@@ -16,7 +16,9 @@ import { loadLoop, sleep, startLab, until } from '../helpers.js';
 
 /** Fold a recorded event stream through the pure policy, as replay does: step() on ticks, remember() between. */
 function replay(config: LabConfig, events: readonly LabEvent[]) {
-  let memory: PolicyMemory = initialMemory();
+  // The policy's wall clock starts where the lab's did (scheduled actions read the time of day from it).
+  const started = events.find((e) => e.type === 'started');
+  let memory: PolicyMemory = initialMemory(started?.startedAt ?? 0);
   const out: Array<{ t: number; desired: number; action: string; reason: string }> = [];
   for (const e of events) {
     if (e.type === 'scale' || e.type === 'paused' || e.type === 'refresh' || e.type === 'cold-start') memory = remember(memory, e as MemoryEvent);

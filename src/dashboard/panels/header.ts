@@ -1,6 +1,7 @@
 /** The header panel: status, settings and the latest decision, each on one line. */
 import { formatClock, formatRelative, formatSetting, truncate } from '../../format.js';
 import { metricDisplay } from '../metric-display.js';
+import { scheduleSegments } from '../schedule-line.js';
 import type { DashboardState } from '../state.js';
 import { usesTargetRule } from '../../policy/rules.js';
 import { stepSpecs } from '../../policy/step-scaling.js';
@@ -30,7 +31,7 @@ export function packSegments(segments: readonly string[], width: number, maxLine
 }
 
 /**
- * The header, three lines (four with the live page's URL): status (autoscaling on/paused, elapsed, balancer
+ * The header, three lines (one more with the live page's URL, one more with a schedule): status (autoscaling on/paused, elapsed, balancer
  * URL, policy), the settings (thresholds, min/max, interval, cooldown), and the
  * latest decision with its reason. Each fits 80 columns with default settings.
  */
@@ -65,7 +66,12 @@ export function headerLines(state: DashboardState, width: number, webUrl: string
   const decision = state.decision
     ? `last decision ${formatRelative(state.decision.t)}: ${state.decision.reason}`
     : 'last decision: none yet (first tick pending)';
-  return [statusLine[0], settingsLine[0], truncate(decision, width), ...web];
+  // With a schedule, a line of its own: the bounds in force and the next action in its zone's local time.
+  const schedule =
+    (config.schedule?.length ?? 0) > 0
+      ? [packSegments(['schedule', ...(state.schedule === undefined ? ['first tick pending'] : scheduleSegments(state.schedule, config, state.lab.startedAt + state.now))], width, 1)[0]]
+      : [];
+  return [statusLine[0], settingsLine[0], ...schedule, truncate(decision, width), ...web];
 }
 
 /** One alarm on the alarm line: its words and its tone (ALARM red, OK green, INSUFFICIENT_DATA grey). */

@@ -262,6 +262,8 @@
     setText('totals', fmtCount(st.requests) + ' requests, ' + fmtCount(st.errors) + ' errors in all');
     setText('latency', ms(st.p50) + ' · ' + ms(st.p95) + ' · ' + ms(st.p99));
     setText('decision', st.lastDecision ? 'last decision +' + R.clock(st.lastDecision.t / 1000) + ': ' + st.lastDecision.action + ' — ' + st.lastDecision.reason : 'last decision: none yet (first tick pending)');
+    setText('schedule', st.schedule || '');
+    $('schedule').hidden = !st.schedule;
     var n = $('scale-n');
     if (document.activeElement !== n && n.value === '') n.placeholder = String(st.desired);
   }
