@@ -280,6 +280,7 @@ export class Lab {
       now: () => this.now(),
       startedAt: () => Date.now() - Math.round(this.now()),
       publish: (e) => this.events.publish(e),
+      alarms: () => this.alarmStatus().map((a, i) => ({ ...a, reason: this.#alarms[i].reason })),
       on: (type, listener) => void this.events.on(type, listener),
       off: (type, listener) => void this.events.off(type, listener),
       setPaused: (paused) => {

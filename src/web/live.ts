@@ -8,7 +8,7 @@
  * events (slimmed) so that the whole history, and the report at the end,
  * come from aggregate(): the same figures `autoscale report` computes.
  */
-import type { LabEvent, LabEvents, LabSettings, StartedEvent, TickEvent, WorkerSnapshot } from '../events.js';
+import type { AlarmStatus, LabEvent, LabEvents, LabSettings, StartedEvent, TickEvent, WorkerSnapshot } from '../events.js';
 import { describe, type LogLevel } from '../dashboard/describe.js';
 import { aggregate, errorsPerSecond, type ChartSeries, type RunModel } from '../report/aggregate.js';
 import type { LoadLine, RunEvents } from '../runs/read.js';
@@ -70,6 +70,8 @@ export interface LiveStatus {
   requests: number;
   errors: number;
   lastDecision: { t: number; action: string; reason: string } | null;
+  /** Every alarm's state at the last tick (absent without alarms). */
+  alarms?: AlarmStatus[];
 }
 
 /** New chart points in one frame, in the report's series shape (x in seconds since the lab started). */
@@ -299,6 +301,7 @@ export class LiveFeed {
       requests: traffic.total,
       errors: traffic.errors,
       lastDecision: tick === null ? null : { t: tick.t, action: tick.action, reason: tick.reason },
+      ...(tick?.alarms ? { alarms: tick.alarms } : {}),
     };
     this.#workers = workers;
     const frame: LiveFrame = { t: x, points: p, status: this.#status, workers, log: this.#newLog, decisions: this.#newDecisions };

@@ -52,6 +52,7 @@ export function livePage(opts: { token: string; title: string; tokenHeader: stri
   <div class="tile" id="tile-latency"><div class="k">latency p50 · p95 · p99</div><div class="v" id="latency">–</div><div class="s">through the balancer, last second</div></div>
 </section>
 <p id="decision" class="decision"></p>
+<p id="alarms" class="alarms" aria-label="alarms" hidden></p>
 <section id="controls" class="panel controls" aria-label="controls">
   <div class="group"><span class="label">workers</span>
     <button type="button" id="scale-down" title="scale in by one (−)">−</button>
