@@ -12,7 +12,8 @@
  */
 import { clip } from '../format.js';
 import type { RunModel } from './aggregate.js';
-import { capNotes, capRows, DECISION_HEADER, decisionRows, hasVisits, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows, visitRows, visitsIntro, VISITS_HEADER } from './words.js';
+import { ALARM_HEADER } from './alarms.js';
+import { alarmRows, capNotes, capRows, DECISION_HEADER, decisionRows, hasVisits, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows, visitRows, visitsIntro, VISITS_HEADER } from './words.js';
 
 /**
  * Inline Markdown text (a table cell, a list item, a heading): one line, cut,
@@ -54,6 +55,12 @@ export function renderMarkdown(m: RunModel, title: string, replayText: string | 
   out.push(m.decisions.length === 0 ? 'No scaling action in this run.' : table(DECISION_HEADER, decisionRows(m)), '');
   out.push('## Reaction times', '');
   out.push(m.summary.reactions.length === 0 ? 'The metric never crossed the scale-out threshold.' : table(REACTION_HEADER, reactionRows(m)), '');
+  if (m.alarms.length > 0) {
+    out.push('## Alarms', '');
+    for (const a of m.alarms) out.push(`- **${a.name}**: ${a.rule}`);
+    const rows = alarmRows(m);
+    out.push('', rows.length === 0 ? 'No alarm changed state in this run.' : table(ALARM_HEADER, rows), '');
+  }
   out.push('## Worker lifecycle highlights', '');
   const hl = highlightRows(m);
   out.push(hl.length === 0 ? 'No crash, replacement or health failure.' : table(['time', 'what', 'detail'], hl), '');
