@@ -216,7 +216,8 @@
           });
           ctx.font = 9 * devicePixelRatio + 'px sans-serif';
           ctx.fillStyle = '#1f2328';
-          ctx.fillText(a.name, u.bbox.left + 24 * devicePixelRatio, y + bh - 1.5 * devicePixelRatio);
+          ctx.textAlign = 'left';
+          ctx.fillText(a.name, u.bbox.left + 3 * devicePixelRatio, y + bh - 1.5 * devicePixelRatio);
         });
         ctx.restore();
       },
