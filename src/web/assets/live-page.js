@@ -281,7 +281,7 @@
       var rule = rules.filter(function (r) { return r.name === a.name; })[0];
       var b = document.createElement('span');
       b.className = 'alarm-badge ' + (a.state === 'ALARM' ? 'alarm' : a.state === 'OK' ? 'ok' : 'nodata');
-      b.textContent = a.name + ' ' + (a.state === 'INSUFFICIENT_DATA' ? 'NO DATA' : a.state) + (a.value === null ? '' : ' ' + R.fmt(a.value, ''));
+      b.textContent = a.name + ' ' + (a.state === 'INSUFFICIENT_DATA' ? 'NO DATA' : a.state) + (a.value === null ? '' : ' ' + (Number.isInteger(a.value) ? String(a.value) : String(Number(a.value.toFixed(3)))));
       b.title = (rule ? rule.metric + ' ' + rule.comparison + ' ' + rule.threshold + ', ' + rule.datapointsToAlarm + ' of ' + rule.evaluationPeriods + ' periods of ' + rule.period + ' s; ' : '') + a.state + ' since +' + R.clock(a.since / 1000);
       box.appendChild(b);
     });
