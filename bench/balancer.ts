@@ -11,7 +11,10 @@
  * With --profile the balancer runs under --cpu-prof and the run ends with
  * where its samples went (undici, node:http, streams, timers, GC, ours).
  *
- *   node --import tsx bench/balancer.ts [--duration 10] [--connections 50] [--threads 1] [--rounds 2] [--warmup 2] [--profile]
+ *   node --import tsx bench/balancer.ts [--duration 10] [--connections 50] [--threads 1] [--rounds 2] [--warmup 2] [--profile] [--only lean,undici]
+ *
+ * --only keeps some targets (constant, bare-proxy, undici, lean, l4, block; nginx and direct,
+ * the references of every ratio, always run): a quicker loop while working on one path.
  *
  * Needs wrk and nginx on PATH (Debian: apt-get install -y wrk nginx) and the
  * compiled worker dist/app/main.js (npm run build); without the latter it
@@ -33,6 +36,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { Balancer } from '../src/balancer/balancer.js';
 import type { UpstreamKind } from '../src/balancer/upstream.js';
 import { L4Balancer } from '../src/balancer/l4.js';
+import type { FromWorker } from '../src/app/protocol.js';
 import type { TrafficStats } from '../src/events.js';
 import { LatencyWindow } from '../src/lab/observe.js';
 
@@ -54,7 +58,7 @@ async function serveL4(): Promise<void> {
     workers.push(w);
     const m = await nextMessage<{ type: string; port: number }>(w, `L4 worker ${id}`);
     balancer.addWorker({ id, host: HOST, port: m.port, channel: w });
-    w.on('message', (r: { type?: string; requests: number; inFlight: number; handedOver: number }) => {
+    w.on('message', (r: FromWorker) => {
       if (r.type === 'stats') balancer.report(id, r);
     });
     pids.push(w.pid as number);
@@ -148,7 +152,7 @@ async function serveBalancer(config: { ports: number[]; block: boolean; upstream
   const latency = new LatencyWindow(() => balancer.latency);
   process.on('message', (m: { type?: string }) => {
     if (m.type === 'snapshot') {
-      const { workers: _w, ...counts } = balancer.snapshot();
+      const { workers: _w, ...counts } = balancer.traffic();
       process.send?.({ type: 'snapshot', stats: { ...counts, ...latency.take() } });
     }
   });
@@ -406,7 +410,22 @@ interface Settings {
   rounds: number;
   warmup: number;
   profile: boolean;
+  /** Target keys to run (nginx and direct always run); null: all. */
+  only: ReadonlySet<string> | null;
 }
+
+/** Keys for --only, by target name. */
+const TARGET_KEYS: Readonly<Record<string, string>> = {
+  'bare node:http (constant)': 'constant',
+  'direct (1 worker)': 'direct',
+  'bare node:http+undici proxy': 'bare-proxy',
+  balancer: 'undici',
+  'balancer (lean upstream)': 'lean',
+  'nginx round-robin': 'nginx',
+  'balancer L4': 'l4',
+  'balancer + 8ms block/3s': 'block',
+};
+const ALWAYS = new Set(['nginx', 'direct']);
 
 function parseSettings(argv: string[]): Settings {
   const { values } = parseArgs({
@@ -419,8 +438,16 @@ function parseSettings(argv: string[]): Settings {
       rounds: { type: 'string', default: '2' },
       warmup: { type: 'string', default: '2' },
       profile: { type: 'boolean', default: false },
+      only: { type: 'string' },
     },
   });
+  let only: Set<string> | null = null;
+  if (values.only !== undefined) {
+    const known = new Set(Object.values(TARGET_KEYS));
+    only = new Set(values.only.split(',').map((k) => k.trim()));
+    for (const k of only) if (!known.has(k)) throw new Error(`--only: expected some of ${[...known].join(', ')}, received ${JSON.stringify(k)}`);
+    for (const k of ALWAYS) only.add(k);
+  }
   const int = (name: keyof typeof values, min: number): number => {
     const raw = values[name] as string;
     if (!/^\d+$/.test(raw) || Number(raw) < min) throw new Error(`--${name}: expected an integer >= ${min}, received ${JSON.stringify(raw)}`);
@@ -433,6 +460,7 @@ function parseSettings(argv: string[]): Settings {
     rounds: int('rounds', 1),
     warmup: int('warmup', 0),
     profile: values.profile === true,
+    only,
   };
 }
 
@@ -487,7 +515,7 @@ async function main(): Promise<void> {
   const constant = forkRole(['--serve-constant']);
   const constantPort = (await nextMessage<{ port: number }>(constant, 'constant server')).port;
 
-  const targets = [
+  const allTargets = [
     { name: 'bare node:http (constant)', url: `http://${HOST}:${constantPort}/`, proc: undefined, proxyPids: [constant.pid as number] },
     { name: 'direct (1 worker)', url: `http://${HOST}:${ports[0]}/`, proc: undefined, proxyPids: [] as number[] },
     { name: 'bare node:http+undici proxy', url: `http://${HOST}:${bareProxyPort}/`, proc: undefined, proxyPids: [bareProxy.pid as number] },
@@ -499,6 +527,8 @@ async function main(): Promise<void> {
       : [{ name: 'balancer L4', url: `http://${HOST}:${l4Info.port}/`, proc: undefined, proxyPids: [l4.pid as number], workerPids: l4Info.workerPids }]),
     { name: 'balancer + 8ms block/3s', url: `http://${HOST}:${balancers.block}/`, proc: balancerProcs.block, proxyPids: [balancerProcs.block?.pid as number] },
   ];
+  const targets = s.only === null ? allTargets : allTargets.filter((t) => s.only?.has(TARGET_KEYS[t.name]));
+  const has = (name: string): boolean => targets.some((t) => t.name === name);
 
   // Pre-flight: every target answers 200, and the balancer really alternates.
   for (const t of targets) {
@@ -506,7 +536,7 @@ async function main(): Promise<void> {
     if (r.status !== 200) throw new Error(`${t.name} answered ${r.status} to a pre-flight GET`);
   }
   const served: string[] = [];
-  const balancerTarget = targets.find((t) => t.name === 'balancer') as (typeof targets)[number];
+  const balancerTarget = allTargets.find((t) => t.name === 'balancer') as (typeof targets)[number];
   for (let i = 0; i < 4; i++) served.push(String((await get(balancerTarget.url)).servedBy));
 
   const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
@@ -587,23 +617,32 @@ async function main(): Promise<void> {
   console.log(`\nload average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   console.log(`summary (req/s: mean of ${s.rounds} round(s); ratios: median of per-round ratios; latencies and CPU per request: median of rounds; max: worst):`);
   console.log(table(rows));
-  const bal = summary('balancer');
-  const bare = summary('bare node:http (constant)');
-  console.log(
-    `\nfront-end CPU per request (user+sys from /proc, median of rounds): balancer ${fmt(bal.proxyUs, 0)} µs, nginx ${fmt(nginxRow.proxyUs, 0)} µs (balancer ${fmt(bal.proxyUs / nginxRow.proxyUs, 1)}× nginx); ` +
-      `a bare node:http server answering a constant body ${fmt(bare.proxyUs, 0)} µs — what node:http alone costs per request, before any forwarding.`,
-  );
-  const floor = summary('bare node:http+undici proxy');
-  console.log(
-    `the least a node:http + undici proxy does (round robin, raw headers, nothing else): ${fmt(floor.proxyUs, 0)} µs/request, ${fmt(roundRatio('bare node:http+undici proxy', 'nginx round-robin'))}× nginx; ` +
-      `the balancer's own work on top of it: ${fmt(bal.proxyUs - floor.proxyUs, 0)} µs/request (${fmt((100 * (bal.proxyUs - floor.proxyUs)) / bal.proxyUs, 0)} % of its CPU).`,
-  );
-  console.log(`balancer throughput: ${fmt(roundRatio('balancer', 'nginx round-robin'))}× nginx (goal ≥ 0.85), ${fmt(roundRatio('balancer', 'bare node:http (constant)'))}× the bare node:http ceiling, direct ${fmt(direct.rps, 0)} req/s.`);
-  const lean = summary('balancer (lean upstream)');
-  console.log(
-    `lean upstream: ${fmt(roundRatio('balancer (lean upstream)', 'nginx round-robin'))}× nginx, ${fmt(roundRatio('balancer (lean upstream)', 'balancer'))}× the undici balancer's throughput; ` +
-      `CPU ${fmt(lean.proxyUs, 0)} µs/request (${fmt(lean.proxyUs / nginxRow.proxyUs, 1)}× nginx, undici path ${fmt(bal.proxyUs, 0)} µs).`,
-  );
+  const bal = has('balancer') ? summary('balancer') : null;
+  const bare = has('bare node:http (constant)') ? summary('bare node:http (constant)') : null;
+  if (bal !== null && bare !== null) {
+    console.log(
+      `\nfront-end CPU per request (user+sys from /proc, median of rounds): balancer ${fmt(bal.proxyUs, 0)} µs, nginx ${fmt(nginxRow.proxyUs, 0)} µs (balancer ${fmt(bal.proxyUs / nginxRow.proxyUs, 1)}× nginx); ` +
+        `a bare node:http server answering a constant body ${fmt(bare.proxyUs, 0)} µs — what node:http alone costs per request, before any forwarding.`,
+    );
+  }
+  if (bal !== null && has('bare node:http+undici proxy')) {
+    const floor = summary('bare node:http+undici proxy');
+    console.log(
+      `the least a node:http + undici proxy does (round robin, raw headers, nothing else): ${fmt(floor.proxyUs, 0)} µs/request, ${fmt(roundRatio('bare node:http+undici proxy', 'nginx round-robin'))}× nginx; ` +
+        `the balancer's own work on top of it: ${fmt(bal.proxyUs - floor.proxyUs, 0)} µs/request (${fmt((100 * (bal.proxyUs - floor.proxyUs)) / bal.proxyUs, 0)} % of its CPU).`,
+    );
+  }
+  if (bal !== null && bare !== null) {
+    console.log(`balancer throughput: ${fmt(roundRatio('balancer', 'nginx round-robin'))}× nginx (goal ≥ 0.85), ${fmt(roundRatio('balancer', 'bare node:http (constant)'))}× the bare node:http ceiling, direct ${fmt(direct.rps, 0)} req/s.`);
+  }
+  if (has('balancer (lean upstream)')) {
+    const lean = summary('balancer (lean upstream)');
+    console.log(
+      `lean upstream: ${fmt(roundRatio('balancer (lean upstream)', 'nginx round-robin'))}× nginx` +
+        (bal === null ? '' : `, ${fmt(roundRatio('balancer (lean upstream)', 'balancer'))}× the undici balancer's throughput`) +
+        `; CPU ${fmt(lean.proxyUs, 0)} µs/request (${fmt(lean.proxyUs / nginxRow.proxyUs, 1)}× nginx${bal === null ? '' : `, undici path ${fmt(bal.proxyUs, 0)} µs`}).`,
+    );
+  }
   if (results.has('balancer L4')) {
     console.log(
       `L4 (connections handed to the workers, no byte through the daemon): ${fmt(roundRatio('balancer L4', 'nginx round-robin'))}× nginx, ${fmt(roundRatio('balancer L4', 'balancer'))}× the L7 balancer; ` +
@@ -613,6 +652,7 @@ async function main(): Promise<void> {
 
   if (s.profile) {
     for (const kind of ['plain', 'lean'] as const) {
+      if (!has(kind === 'plain' ? 'balancer' : 'balancer (lean upstream)')) continue;
       const p = balancerProcs[kind] as ChildProcess;
       p.disconnect();
       await waitExit(p, 5000);
@@ -659,6 +699,7 @@ function profileBreakdown(prof: CpuProfile): string {
     return 'other JS';
   };
   const totals = new Map<string, number>();
+  const selfTimes = new Map<string, number>();
   let busy = 0;
   for (let i = 0; i < prof.samples.length; i++) {
     const node = byId.get(prof.samples[i]);
@@ -669,10 +710,15 @@ function profileBreakdown(prof: CpuProfile): string {
     busy += us;
     const key = /^syscalls/.test(owner(node.callFrame.url, fn)) ? 'syscalls (writev, writeLatin1String, …; inflated by preemption)' : owner(node.callFrame.url, fn);
     totals.set(key, (totals.get(key) ?? 0) + us);
+    const where = node.callFrame.url === '' ? '' : ` ${node.callFrame.url.replace(/^.*\/(src|node_modules)\//, '$1/')}:${node.callFrame.lineNumber + 1}`;
+    const frame = `${fn || '(anonymous)'}${where}`;
+    selfTimes.set(frame, (selfTimes.get(frame) ?? 0) + us);
   }
   const rows = [...totals].sort((a, b) => b[1] - a[1]).filter(([, us]) => us / busy >= 0.005);
+  const frames = [...selfTimes].sort((a, b) => b[1] - a[1]).slice(0, 15);
   return [`balancer CPU profile (${fmt(busy / 1e6, 1)} s of busy samples, idle and module loading left out), by owner of the running frame:`]
     .concat(rows.map(([k, us]) => `  ${fmt((100 * us) / busy, 1).padStart(5)} %  ${k}`))
+    .concat(['top frames by self time:'], frames.map(([k, us]) => `  ${fmt((100 * us) / busy, 1).padStart(5)} %  ${k}`))
     .join('\n');
 }
 

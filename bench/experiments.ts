@@ -2,7 +2,7 @@
  * `npm run experiments`: every built-in experiment through the real CLI, one
  * after the other, then one table (experiment, arms, claims met, minutes,
  * status). `-- --quick` runs the rehearsals; `-- --only flapping,slow-boot`
- * some; `-- --port N --base-port N --metrics-port N` is passed to each.
+ * some; `-- --port N --base-port N --metrics-port N --web-port N` is passed to each.
  * The counterfactual column: for each pair of arms that differ only in policy,
  * replay of one arm under the other's settings against the real other arm —
  * the error in peak instances and in worker-seconds.
@@ -16,11 +16,11 @@ import { BUILT_INS } from '../src/experiment/catalogue.js';
 
 const BIN = fileURLToPath(new URL('../bin/autoscale.js', import.meta.url));
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean' }, only: { type: 'string' }, port: { type: 'string' }, 'base-port': { type: 'string' }, 'metrics-port': { type: 'string' } },
+  options: { quick: { type: 'boolean' }, only: { type: 'string' }, port: { type: 'string' }, 'base-port': { type: 'string' }, 'metrics-port': { type: 'string' }, 'web-port': { type: 'string' } },
   allowPositionals: false,
 });
 const pass: string[] = [];
-for (const k of ['port', 'base-port', 'metrics-port'] as const) if (values[k] !== undefined) pass.push(`--${k}`, values[k]!);
+for (const k of ['port', 'base-port', 'metrics-port', 'web-port'] as const) if (values[k] !== undefined) pass.push(`--${k}`, values[k]!);
 const names = values.only === undefined ? [...BUILT_INS] : values.only.split(',').map((s) => s.trim());
 
 interface Row { name: string; arms: string; claims: string; counterfactual: string; minutes: string; status: string; load: string }

@@ -3,7 +3,7 @@
  * cannot disturb the next. Not part of `npm test`.
  *
  *   npm run bench                 # all
- *   npm run bench -- balancer     # only the named ones (balancer, loadgen, scaling, simulate, visits, web)
+ *   npm run bench -- balancer     # only the named ones (balancer, cli-startup, loadgen, scaling, simulate, visits, web)
  *   npm run bench -- balancer --rounds 3 --profile   # flags go to every chosen benchmark
  */
 import { spawnSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ALL = ['balancer', 'loadgen', 'scaling', 'simulate', 'visits', 'web'];
+const ALL = ['balancer', 'cli-startup', 'loadgen', 'scaling', 'simulate', 'visits', 'web'];
 const args = process.argv.slice(2);
 const firstFlag = args.findIndex((a) => a.startsWith('-'));
 const chosen = firstFlag === -1 ? args : args.slice(0, firstFlag);

@@ -9,7 +9,8 @@ if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write('error: autoscale is not built (dist/ is missing). Run `npm install` (or `npm run build`) in the project first.\n');
   process.exit(1);
 }
-const { main, emergencyStop } = await import(entry.href);
+// Set once the full program is loaded: only it can start a lab, so only then are there workers to stop.
+let emergencyStop = () => 0;
 
 // A crash of the daemon must not leave workers behind: kill them first, then say what happened.
 // (Workers also exit by themselves when their IPC channel to us closes, e.g. on SIGKILL.)
@@ -34,5 +35,14 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+const argv = process.argv.slice(2);
+const io = { stdout: process.stdout, stderr: process.stderr, env: process.env };
+// --help and the plain control commands (status, scale…) first, without commander or any other command's modules.
+const { runQuick } = await import(new URL('../dist/cli-fast.js', import.meta.url).href);
+let code = await runQuick(argv, io);
+if (code === null) {
+  const cli = await import(entry.href);
+  emergencyStop = cli.emergencyStop;
+  code = await cli.main(argv, io);
+}
 process.exit(code);

@@ -77,7 +77,7 @@ export async function soak(ctx: ChaosContext, durationSec: number): Promise<Scen
       void lab.command({ cmd: 'scale', n: n + (up ? 1 : -1) }, 'control socket');
       cycles++;
     }, 3000);
-    const longest = () => lab.supervisor.snapshot().filter((w) => w.state === 'ready' && w.pid !== undefined).sort((a, b) => a.id - b.id)[0];
+    const longest = () => lab.supervisor.records().filter((w) => w.state === 'ready' && w.pid !== undefined).sort((a, b) => a.id - b.id)[0];
     const firstWorker = longest()?.id;
     try {
       while (Date.now() - t0 < durationSec * 1000 - 500) {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadSummary } from '../src/loadgen/summary.js';
+import { liveLabs } from '../src/runs/paths.js';
 import { isAlive, sleep, waitFor } from './process.js';
 
 export const BIN = fileURLToPath(new URL('../bin/autoscale.js', import.meta.url));
@@ -49,6 +50,8 @@ export class Daemon {
   readonly events: Event[] = [];
   readonly exited: Promise<Exit>;
   readonly port: number;
+  /** The environment the lab runs with (its state dir in XDG_STATE_HOME): give it to CLI commands aimed at this lab. */
+  readonly env: NodeJS.ProcessEnv;
   #stderr = '';
   #partial = '';
   #ownRunDir: boolean;
@@ -68,8 +71,8 @@ export class Daemon {
     // Whatever the lab records about runs goes to a throwaway state directory.
     this.#ownStateDir = opts.stateDir === undefined;
     this.#stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'autoscale-chaos-state-'));
-    const env = { ...process.env, XDG_STATE_HOME: this.#stateDir, ...opts.env };
-    this.child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    this.env = { ...process.env, XDG_STATE_HOME: this.#stateDir, ...opts.env };
+    this.child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: this.env });
     this.child.stdout!.setEncoding('utf8');
     this.child.stdout!.on('data', (d: string) => this.#onData(d));
     this.child.stderr!.on('data', (d) => (this.#stderr += String(d)));
@@ -125,6 +128,15 @@ export class Daemon {
     } catch (err) {
       throw new Error(`${(err as Error).message}; stderr: ${this.#stderr.slice(-500)}; last events: ${JSON.stringify(this.events.slice(-3))}`, { cause: err });
     }
+  }
+
+  /** Until the lab is registered in its state dir as running with a control socket: `autoscale status` and friends reach it from then on. */
+  async waitOperable(timeoutMs = 20_000): Promise<void> {
+    await waitFor(`lab :${this.port} running and registered`, () => {
+      if (this.child.exitCode !== null) throw new Error(`autoscale start exited ${this.child.exitCode}: ${this.#stderr.slice(-500)}`);
+      const pid = this.pid;
+      return pid !== undefined && liveLabs(this.env).some((l) => l.pid === pid && l.phase === 'running' && l.controlSocket !== null);
+    }, timeoutMs);
   }
 
   /** SIGTERM and wait for a clean exit (SIGKILL after `timeoutMs`). */

@@ -20,14 +20,11 @@ import { registerReportCommands } from './report/register.js';
 import { registerExperimentCommand } from './commands/experiment.js';
 import type { ControlRequest } from './control/protocol.js';
 import { LAB_HELP } from './runs/choose-lab.js';
+import { SCALE_RANGE, type ControlTarget } from './cli-fast.js';
 
 /** status, scale, pause, resume, refresh, stop: talk to a running lab over its control socket. */
-function registerControlCommands(program: Command, io: CliIO, setExitCode: SetExitCode): void {
-  type Target = { runDir?: string; lab?: string; json?: boolean };
-  const send = async (request: ControlRequest, opts: Target) => {
-    const [{ runControl }, { liveLabs }] = await Promise.all([import('./commands/control.js'), import('./runs/paths.js')]);
-    setExitCode(await runControl(request, opts, io, (env) => liveLabs(env)));
-  };
+export function registerControlCommands(program: Command, send: (request: ControlRequest, target: ControlTarget) => Promise<void>): void {
+  type Target = ControlTarget;
   // Every control command takes the same two ways of naming its lab.
   const target = (cmd: Command) =>
     cmd
@@ -37,7 +34,7 @@ function registerControlCommands(program: Command, io: CliIO, setExitCode: SetEx
     (opts: Target) => send({ cmd: 'status' }, opts),
   );
   target(program.command('scale').description('Set the worker count now (within --min/--max) and pause automatic scaling until `autoscale resume`.').argument('<n>', 'number of workers')).action(
-    (n: string, opts: Target) => send({ cmd: 'scale', n: parseIntFlag('<n>', n, 0, 64) }, opts),
+    (n: string, opts: Target) => send({ cmd: 'scale', n: parseIntFlag('<n>', n, SCALE_RANGE.min, SCALE_RANGE.max) }, opts),
   );
   target(program.command('pause').description('Pause automatic scaling (manual scale still works).')).action((opts: Target) => send({ cmd: 'pause' }, opts));
   target(program.command('resume').description('Resume automatic scaling.')).action((opts: Target) => send({ cmd: 'resume' }, opts));
@@ -101,7 +98,9 @@ export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
     })
-    .exitOverride();
+    .exitOverride()
+    // The top-level help has one width, whatever the terminal: cli-fast.ts prints the copy src/write-help.ts makes of it.
+    .configureHelp({ helpWidth: 80 });
 
   const d = DEFAULTS;
   const start = program
@@ -160,9 +159,18 @@ export function createProgram(io: CliIO, setExitCode: SetExitCode): Command {
   registerLoadCommand(program, io, setExitCode);
   registerWhatIfCommands(program, io, setExitCode);
   registerReportCommands(program, io, setExitCode);
-  registerControlCommands(program, io, setExitCode);
+  registerControlCommands(program, async (request, target) => {
+    const [{ runControl }, { liveLabs }] = await Promise.all([import('./commands/control.js'), import('./runs/paths.js')]);
+    setExitCode(await runControl(request, target, io, (env) => liveLabs(env)));
+  });
   registerExperimentCommand(program, io, setExitCode);
   return program;
+}
+
+/** The top-level help exactly as `autoscale --help` prints it (src/write-help.ts stores it for cli-fast.ts). */
+export function topLevelHelp(): string {
+  const sink = { write: () => true } as unknown as CliIO['stdout'];
+  return createProgram({ stdout: sink, stderr: sink }, () => {}).helpInformation();
 }
 
 /** Run the CLI; resolves with the exit code (0 ok, 1 runtime failure, 2 usage error). */

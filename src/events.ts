@@ -8,6 +8,7 @@ import type { PolicyState } from './policy/step.js';
 import type { Observation } from './policy/measure.js';
 import type { MetricName, MetricValues } from './policy/metrics.js';
 import type { PolicyName, ScaleAction } from './policy/rules.js';
+import type { StepScalingSettings } from './policy/step-scaling.js';
 import type { AlarmMetricName, AlarmRule } from './alarms/rule.js';
 import type { AlarmState, Datapoint } from './alarms/evaluate.js';
 
@@ -123,6 +124,13 @@ export interface LabSettings {
    * Absent in runs recorded before it existed: read as 0.
    */
   bootDelay?: number;
+  /** --policy predictive: where its history came from (run directories or trace files, comma-separated) and the season, s. */
+  history?: string;
+  season?: number;
+  /** The history's times multiplied by this (experiment --quick); absent: 1. */
+  historyScale?: number;
+  /** --policy step: its scale-out and scale-in policies with their alarms. Absent in runs recorded before it existed. */
+  stepScaling?: StepScalingSettings | null;
   /** Alarm rules evaluated every tick (src/alarms). Absent in runs recorded before alarms existed: read as none. */
   alarms?: AlarmRule[];
 }

@@ -9,7 +9,7 @@
  * Validated by hand rather than with zod: the config file is read by every
  * command, and importing zod costs every one of them a few hundred ms.
  */
-import { METRIC_NAMES, METRICS, type MetricName } from '../policy/metrics.js';
+import { METRIC_NAMES, METRICS, type MetricName } from '../metrics.js';
 
 /** What an alarm can watch: every metric a policy can scale on, plus what an operator is paged for. */
 export const ALARM_METRIC_NAMES = [...METRIC_NAMES, 'p99', '5xx', 'error-rate', 'unhealthy', 'at-max'] as const;

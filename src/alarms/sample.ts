@@ -3,7 +3,7 @@
  * responses of the tick, unhealthy workers and whether the pool is at its
  * ceiling. Pure; the lab hands it plain numbers (alarms sit below events).
  */
-import type { MetricValues } from '../policy/metrics.js';
+import type { MetricValues } from '../metrics.js';
 import type { AlarmSample } from './evaluate.js';
 
 /** A worker as far as health goes: its lifecycle state, the supervisor's verdict, and whether the balancer sends it work. */

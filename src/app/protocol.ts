@@ -2,9 +2,9 @@
  * IPC between the supervisor and a forked worker (process.send / 'message').
  * Kept in one file so both sides agree on the shapes.
  */
-import type { WorkerStoreStats } from '../store/store.js';
+import type { WorkerStats, WorkerStoreStats } from '../worker-stats.js';
 
-export type { WorkerStoreStats };
+export type { WorkerStats, WorkerStoreStats };
 
 /** Supervisor -> worker. */
 export type ToWorker =
@@ -21,14 +21,8 @@ export type FromWorker =
   | { type: 'ready'; port: number; pid: number }
   /** listen() failed (e.g. EADDRINUSE); the worker exits with code 3 right after. */
   | { type: 'listen-error'; port: number; code: string; message: string }
-  /**
-   * Sent every second. `cpu` is this process's CPU time (all threads, user+system)
-   * over the last period as % of one core; `rss` in bytes; `requests` lifetime
-   * count; `inFlight` requests being handled now; `connections` open client
-   * connections (accepted on the port or handed over), `handedOver` those the
-   * L4 balancer handed over.
-   */
-  | { type: 'stats'; cpu: number; rss: number; requests: number; inFlight: number; connections: number; handedOver: number; store?: WorkerStoreStats }
+  /** Sent every second: the worker's own stats (worker-stats.ts), the one record the supervisor keeps and the tick reads. */
+  | ({ type: 'stats' } & WorkerStats)
   /** Sent once after the last request on the way out: the final store counts. */
   | { type: 'store'; store: WorkerStoreStats };
 

@@ -30,7 +30,7 @@ import { hostForUrl } from '../url-host.js';
 import { listenFrontEnd } from './listen.js';
 import { DeadlineQueue } from './deadlines.js';
 import { Exchange, sendJsonError, sendNoReadyWorker, type ExchangeOwner } from './forward.js';
-import type { FrontEnd, FrontEndSnapshot, ProxyMetrics, WorkerCounts, WorkerTraffic } from './front-end.js';
+import type { FrontEnd, FrontEndTraffic, ProxyMetrics, WorkerCounts, WorkerTraffic } from './front-end.js';
 import { HoldQueue, type HoldOptions, type HoldStats } from './hold.js';
 import { Members, positiveInt, validPort, type DrainResult, type HealthCheckOptions, type Member, type MemberTarget } from './members.js';
 import { forwardRequestHeaders } from './headers.js';
@@ -87,12 +87,6 @@ export interface ReleasedEvent {
   count: number;
   firstWaitMs: number;
 }
-
-/** One worker's traffic through the balancer. */
-export type UpstreamStats = WorkerTraffic;
-
-/** The balancer's counters (served requests and errors) plus what it refused at the door. */
-export type BalancerSnapshot = FrontEndSnapshot;
 
 /** Workers that left, remembered for /metrics: far more than can leave between two scrapes. */
 const RETIRED_KEPT = 256;
@@ -274,9 +268,9 @@ export class Balancer extends EventEmitter implements FrontEnd {
   }
 
   /** Counters only (lifetime totals, last-second and last-minute rates, in flight): reading resets nothing. */
-  snapshot(): BalancerSnapshot {
+  traffic(): FrontEndTraffic {
     const now = this.#now();
-    const workers: UpstreamStats[] = [];
+    const workers: WorkerTraffic[] = [];
     for (const m of this.#members.all()) {
       const c = m.data.counter;
       workers.push({ id: m.id, requests: c.requests, inFlight: c.inFlight, rps: c.rps(now), errors: c.errors, inRotation: this.#members.inRotation(m) });

@@ -83,6 +83,13 @@ class DeadlineError extends Error {
   }
 }
 
+const EXCHANGE = Symbol('autoscale exchange');
+type ExchangeResponse = ServerResponse & { [EXCHANGE]?: Exchange };
+
+function onResponseClose(this: ExchangeResponse): void {
+  this[EXCHANGE]?.onClientClose();
+}
+
 /**
  * An undici dispatch handler in undici's native callback form (onConnect,
  * onHeaders, onData, onComplete, onError): undici wraps handlers written for
@@ -134,7 +141,9 @@ export class Exchange implements Deadlined, Cancellable {
     this.#mayRetry = !hasBody && IDEMPOTENT.has(req.method ?? '');
     owner.traffic.inFlight++;
     if (!held) owner.deadlines.add(this);
-    res.once('close', () => this.#onClientClose());
+    // One shared listener (no closure per request); 'close' comes once per response.
+    (res as ExchangeResponse)[EXCHANGE] = this;
+    res.on('close', onResponseClose);
     conn.add(this);
   }
 
@@ -142,7 +151,7 @@ export class Exchange implements Deadlined, Cancellable {
   cancel(): void {
     if (this.#over) return;
     this.#owner.unhold(this);
-    this.#onClientClose();
+    this.onClientClose();
   }
 
   /** A held request goes to `upstream` now; its upstream deadline starts now (the hold had its own). */
@@ -199,13 +208,17 @@ export class Exchange implements Deadlined, Cancellable {
     if (this.#detached) abort(this.#local ? new DeadlineError() : new ClientGoneError());
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusMessage: string): boolean {
+  onHeaders(statusCode: number, rawHeaders: ReadonlyArray<Buffer | string>, resume: () => void, statusMessage: string): boolean {
     if (statusCode < 200) return true; // 1xx: node:http already handled 100-continue with the client
     this.#gotResponse = true;
     if (this.#detached) return true;
     this.#resume = resume;
     this.#owner.deadlines.remove(this);
     const res = this.#res;
+    // The worker answers before the client finished sending its body (it did not wait for it): the
+    // rest of that body is of no use, so the client's connection ends after this response
+    // (`Connection: close`) instead of staying open for as long as the client trickles bytes.
+    if (this.#hasBody && !this.#req.complete) res.shouldKeepAlive = false;
     const out = forwardResponseHeaders(rawHeaders, (this.#upstream as Upstream).servedBy);
     if (statusMessage) res.writeHead(statusCode, statusMessage, out);
     else res.writeHead(statusCode, out);
@@ -221,11 +234,12 @@ export class Exchange implements Deadlined, Cancellable {
     return false;
   }
 
-  onComplete(): void {
+  /** `last`: the body's final bytes, not given to onData (lean upstream), so head, body and end go out in one write. */
+  onComplete(_trailers?: unknown, last?: Buffer): void {
     const upstream = this.#closeAttempt();
     if (!this.#detached) upstream.counter.complete(this.#owner.now());
     this.#owner.settled(upstream);
-    if (!this.#detached) this.#res.end();
+    if (!this.#detached) this.#res.end(last);
   }
 
   onError(err: Error): void {
@@ -289,7 +303,7 @@ export class Exchange implements Deadlined, Cancellable {
   }
 
   /** The client's response is over: finished (count it, unless the balancer answered) or cut short (abort the worker's request). */
-  #onClientClose(): void {
+  onClientClose(): void {
     if (this.#over) return;
     this.#over = true;
     this.#conn.delete(this);

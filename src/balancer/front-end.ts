@@ -10,6 +10,7 @@ import type { Histogram } from 'hdr-histogram-js';
 import type { HoldStats } from './hold.js';
 import type { DrainResult } from './members.js';
 import type { TrafficCounts } from './traffic-stats.js';
+import type { WorkerStats } from '../worker-stats.js';
 
 /** One worker's traffic as the front end sees it. */
 export interface WorkerTraffic {
@@ -23,8 +24,8 @@ export interface WorkerTraffic {
   inRotation: boolean;
 }
 
-/** The front end's counters plus what it refused at the door. */
-export interface FrontEndSnapshot extends TrafficCounts {
+/** The front end's counters plus what it refused at the door, and each worker's traffic: what `traffic()` returns. */
+export interface FrontEndTraffic extends TrafficCounts {
   /** Requests refused before any worker was involved: malformed or smuggling-shaped, oversized headers, Upgrade, too deeply pipelined, slow clients timed out. */
   rejected: number;
   workers: WorkerTraffic[];
@@ -62,14 +63,6 @@ export interface FrontEndTarget {
   channel: WorkerChannel;
 }
 
-/** A worker's own stats, once a second over IPC. */
-export interface WorkerReport {
-  requests: number;
-  inFlight: number;
-  /** Open connections the balancer handed over. */
-  handedOver: number;
-}
-
 export interface FrontEnd {
   readonly kind: 'l7' | 'l4';
   readonly host: string;
@@ -79,12 +72,12 @@ export interface FrontEnd {
   close(): Promise<void>;
   addWorker(w: FrontEndTarget): void;
   /** The worker's own stats arrived (L4 counts requests from these; L7 ignores them). */
-  report(id: number, r: WorkerReport): void;
+  report(id: number, stats: WorkerStats): void;
   drainWorker(id: number, timeoutMs: number): Promise<DrainResult>;
   removeWorker(id: number): Promise<void>;
   readyCount(): number;
   /** Counters only: reading resets nothing. */
-  snapshot(): FrontEndSnapshot;
+  traffic(): FrontEndTraffic;
   /** Lifetime latency histogram, µs (never filled under L4: the daemon does not see requests). */
   readonly latency: Readonly<Histogram>;
   /** Requests waiting for a worker now (scale to zero; always 0 under L4). */

@@ -26,26 +26,15 @@ import type { Histogram } from 'hdr-histogram-js';
 import { InternalError } from '../errors.js';
 import { hostForUrl } from '../url-host.js';
 import { listenFrontEnd } from './listen.js';
-import type { FrontEnd, FrontEndSnapshot, FrontEndTarget, WorkerChannel, WorkerReport, WorkerTraffic } from './front-end.js';
+import type { FrontEnd, FrontEndTraffic, FrontEndTarget, WorkerChannel, WorkerTraffic } from './front-end.js';
+import type { WorkerStats } from '../worker-stats.js';
 import { Members, validPort, type DrainResult, type HealthCheckOptions, type Member } from './members.js';
 import { RateWindow } from './rate-window.js';
 import { newLatencyHistogram } from './traffic-stats.js';
 
-export type { WorkerReport } from './front-end.js';
 /** The worker's IPC channel (a ChildProcess fits). */
 export type L4Channel = WorkerChannel;
 export type L4Target = FrontEndTarget;
-
-export interface L4WorkerStats extends WorkerTraffic {
-  /** Open client connections on this worker (from its report). */
-  connections: number;
-  /** Connections handed to it so far. */
-  handedOff: number;
-}
-
-export interface L4Snapshot extends FrontEndSnapshot {
-  workers: L4WorkerStats[];
-}
 
 export interface PinnedEvent {
   id: number;
@@ -66,7 +55,7 @@ export interface L4Options {
 /** What the L4 front end keeps per worker: its channel and what it last said about itself. */
 interface Handoff {
   channel: L4Channel;
-  report: WorkerReport | null;
+  report: WorkerStats | null;
   reportAt: number;
   rps: number;
   handedOff: number;
@@ -152,7 +141,7 @@ export class L4Balancer extends EventEmitter implements FrontEnd {
   }
 
   /** A worker's IPC stats arrived. */
-  report(id: number, r: WorkerReport): void {
+  report(id: number, r: WorkerStats): void {
     const m = this.#members.get(id);
     if (m === undefined) return;
     const h = m.data;
@@ -162,7 +151,9 @@ export class L4Balancer extends EventEmitter implements FrontEnd {
       const served = Math.max(0, r.requests - previous.requests);
       const seconds = (now - h.reportAt) / 1000;
       h.rps = seconds > 0 ? served / seconds : 0;
-      if (served > 0) this.#window.record(now, served);
+      // Spread over the time the report covers: a report arrives once a second at the worker's own phase, and
+      // recorded at its arrival two could fall into one of the lab's seconds and none into the next (0 req/s).
+      if (served > 0) this.#window.spread(h.reportAt, now, served);
     } else if (r.requests > 0) {
       this.#window.record(now, r.requests);
     }
@@ -203,14 +194,24 @@ export class L4Balancer extends EventEmitter implements FrontEnd {
     return null;
   }
 
-  snapshot(): L4Snapshot {
+  /** Per worker: connections handed to it so far, and those it says are open (its latest stats' `handedOver`). */
+  handoffs(): Array<{ id: number; handedOff: number; open: number }> {
+    return [...this.#members.all()].map((m) => ({ id: m.id, handedOff: m.data.handedOff, open: m.data.report?.handedOver ?? 0 }));
+  }
+
+  traffic(): FrontEndTraffic {
     const now = this.#now();
-    const workers: L4WorkerStats[] = [];
+    const workers: WorkerTraffic[] = [];
     let total = this.#retiredRequests;
     let inFlight = 0;
+    // The last full second, as the window counts it: a worker's reports cover it only up to its latest one;
+    // the rest of that second is counted at the worker's latest rate (it arrives with its next report).
+    const secondEnd = Math.floor(now / 1000) * 1000;
+    let notYetReported = 0;
     for (const m of this.#members.all()) {
       const h = m.data;
       const r = h.report;
+      if (r !== null && now - h.reportAt <= 2500) notYetReported += (h.rps * Math.max(0, secondEnd - Math.max(h.reportAt, secondEnd - 1000))) / 1000;
       total += r?.requests ?? 0;
       inFlight += r?.inFlight ?? 0;
       // A report older than two periods is stale: say 0 rather than repeat an old rate.
@@ -222,13 +223,11 @@ export class L4Balancer extends EventEmitter implements FrontEnd {
         rps,
         errors: h.errors,
         inRotation: this.#members.inRotation(m),
-        connections: r?.handedOver ?? 0,
-        handedOff: h.handedOff,
       });
     }
     return {
-      rpm: this.#window.last(60, now),
-      rps: this.#window.last(1, now),
+      rpm: Math.round(this.#window.last(60, now)),
+      rps: Math.round(this.#window.last(1, now) + notYetReported),
       inFlight,
       total,
       errors: this.#errors,

@@ -33,6 +33,26 @@ export class RateWindow {
     this.#slots[sec % this.#slots.length] += n;
   }
 
+  /**
+   * Count `n` completions that happened evenly over [fromMs, toMs] (a worker's report covering the time since its
+   * last one): each second gets its share of the overlap, so reports whose period drifts against the whole seconds
+   * never leave a second empty while another gets two reports' worth. Shares older than the window are dropped.
+   */
+  spread(fromMs: number, toMs: number, n: number): void {
+    const head = this.#advance(toMs);
+    if (!(n > 0)) return;
+    if (!(toMs > fromMs)) {
+      this.#slots[head % this.#slots.length] += n;
+      return;
+    }
+    const size = this.#slots.length;
+    const first = Math.max(0, Math.floor(fromMs / 1000), head - size + 1);
+    for (let s = first; s <= head; s++) {
+      const overlap = Math.min(toMs, (s + 1) * 1000) - Math.max(fromMs, s * 1000);
+      if (overlap > 0) this.#slots[s % size] += (n * overlap) / (toMs - fromMs);
+    }
+  }
+
   /** Completions in the last `seconds` full seconds before the second containing `nowMs`. */
   last(seconds: number, nowMs: number): number {
     const current = this.#advance(nowMs);

@@ -7,11 +7,14 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CliIO } from '../cli-io.js';
 import { ExperimentFileError, UsageError } from '../errors.js';
-import { BUILT_INS, builtInText, isBuiltIn } from '../experiment/catalogue.js';
+import { BUILT_INS, builtInText, CATALOGUE_DIR, isBuiltIn } from '../experiment/catalogue.js';
 import { armConfig, parseExperiment, type Experiment } from '../experiment/schema.js';
+import { resolveConfig } from '../settings/config.js';
+import { attachForecast } from '../simulate/history.js';
 import type { ArmPorts } from '../experiment/run-arm.js';
 import { webPortConflict } from '../web/options.js';
 import { progressLine } from '../experiment/progress.js';
@@ -30,7 +33,7 @@ export interface ExperimentFlags {
 export function loadExperiment(target: string, quick: boolean): { exp: Experiment; text: string; name: string; source: string } {
   if (isBuiltIn(target)) {
     const text = builtInText(target);
-    return { exp: parseExperiment(text, target, { quick }), text, name: target, source: target };
+    return { exp: parseExperiment(text, target, { quick, baseDir: CATALOGUE_DIR }), text, name: target, source: target };
   }
   if (!/\.ya?ml$/i.test(target)) builtInText(target); // throws: names the built-ins
   let text: string;
@@ -40,7 +43,10 @@ export function loadExperiment(target: string, quick: boolean): { exp: Experimen
     throw new ExperimentFileError(`cannot read ${target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const name = target.replace(/^.*\//, '').replace(/\.ya?ml$/i, '');
-  return { exp: parseExperiment(text, target, { quick }), text, name, source: target };
+  const exp = parseExperiment(text, target, { quick, baseDir: dirname(resolve(target)) });
+  // A predictive arm's history is learned now, so a wrong path is one line before any arm starts.
+  for (const arm of exp.arms) attachForecast(resolveConfig({}, arm.settings, { ports: false }));
+  return { exp, text, name, source: target };
 }
 
 /** The --list table: name, arms, minutes (full and --quick), what it teaches (first sentence). */

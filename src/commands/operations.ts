@@ -45,7 +45,7 @@ async function openMetrics(lab: Lab, config: LabConfig, io: CliIO): Promise<Admi
       metric: config.metric,
       desired: () => lab.supervisor.desired,
       paused: () => lab.paused,
-      workers: () => lab.supervisor.snapshot(),
+      workers: () => lab.workers(),
       l7: l7MetricsSource(lab.balancer),
       ...(config.alarms.length > 0 ? { alarms: () => lab.alarmStatus().map((a, i) => ({ ...a, metric: config.alarms[i].metric })) } : {}),
     }),

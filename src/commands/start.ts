@@ -5,10 +5,11 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { AutoscaleError, DatabaseUnavailableError, listenError } from '../errors.js';
-import type { CliIO } from '../cli-io.js';
+import { watchLifeline, type CliIO } from '../cli-io.js';
 import { formatJsonLine, formatPlainLine } from '../dashboard/plain.js';
 import { startDashboard } from '../dashboard/dashboard.js';
 import type { LabConfig } from '../settings/config.js';
+import { attachForecast } from '../simulate/history.js';
 import { openOperations, type Operations } from './operations.js';
 import { exposureWarning, Lab } from '../lab/lab.js';
 import { running } from './running.js';
@@ -42,7 +43,9 @@ export interface WebPageOptions {
   open: boolean;
 }
 
-export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions): Promise<number> {
+export async function runStart(configIn: LabConfig, io: CliIO, opts: StartOptions): Promise<number> {
+  // --policy predictive: learn the forecast from --history before anything starts (a bad path is one line, exit 2).
+  const config = attachForecast(configIn);
   const warning = exposureWarning(config.host);
   // POST /stress burns a core per worker: through the balancer only when nobody else can reach it, or when asked.
   const stress = warning === null || opts.allowStress === true;
@@ -162,6 +165,7 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
   const onSignal = (signal: NodeJS.Signals) => void lab.stop(`received ${signal}`);
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
+  const unwatch = watchLifeline(io.env ?? process.env, () => void lab.stop('the process that started this lab is gone (its lifeline closed)'));
   try {
     await lab.run();
     await lab.stopped;
@@ -172,6 +176,7 @@ export async function runStart(config: LabConfig, io: CliIO, opts: StartOptions)
     // After the lab stopped: every open page gets the run's report, then the stream ends.
     await web?.close();
     for (const s of signals) process.off(s, onSignal);
+    unwatch();
     dashboard?.close();
     running.delete(lab);
     run.close();

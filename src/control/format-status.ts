@@ -2,13 +2,17 @@
 import { formatClock, formatPercent } from '../format.js';
 import type { LabStatus } from './operator.js';
 import { fmtNumber } from '../alarms/rule.js';
+import { usesTargetRule } from '../policy/rules.js';
+import { describeStepScaling } from '../policy/step-scaling.js';
 
 export function formatStatus(s: LabStatus): string {
   const c = s.settings;
   const policy =
-    c.policy === 'target'
+    usesTargetRule(c.policy)
       ? `target policy on ${c.metric}: hold ${c.target} per worker ± ${c.tolerance * 100} %, scale-in window ${c.scaleDownWindow} s`
-      : `threshold policy on ${c.metric}: out above ${c.scaleUp}, in below ${c.scaleDown}, cooldown ${c.cooldown} s`;
+      : c.policy === 'step'
+        ? `step policy on ${c.metric}: ${describeStepScaling(c.stepScaling)}`
+        : `threshold policy on ${c.metric}: out above ${c.scaleUp}, in below ${c.scaleDown}, cooldown ${c.cooldown} s`;
   const lines = [
     `lab pid ${s.pid}, up ${formatClock(s.uptimeMs)}, balancer ${s.balancerUrl}${s.metricsUrl ? `, metrics ${s.metricsUrl}` : ''}`,
     `run directory ${s.runDir}`,

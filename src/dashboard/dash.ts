@@ -23,7 +23,49 @@ interface DrawilleCanvas {
 interface DrawilleContext {
   _canvas: DrawilleCanvas;
   stroke(): void;
+  beginPath(): void;
+  moveTo(x: number, y: number): void;
+  lineTo(x: number, y: number): void;
   __dashedColors?: Set<string>;
+  __gaps?: true;
+}
+
+/**
+ * Gaps for blessed-contrib's line chart, which joins every point of a series: a
+ * point whose y is not a number (NaN: no value that second) is left out and the
+ * line lifts there, so idle time keeps its place on the x axis as a gap instead
+ * of being squeezed out or drawn as a fake 0. A point alone between gaps is a dot.
+ * (Without this, a NaN point would reach the canvas's line drawing, whose loop
+ * never ends on NaN.) Call it once the chart is attached, before setData; idempotent.
+ */
+export function gapStrokes(chart: unknown): void {
+  const ctx = (chart as { ctx?: DrawilleContext }).ctx;
+  if (!ctx || ctx.__gaps) return;
+  ctx.__gaps = true;
+  const beginPath = ctx.beginPath.bind(ctx);
+  const moveTo = ctx.moveTo.bind(ctx);
+  const lineTo = ctx.lineTo.bind(ctx);
+  let lifted = true;
+  ctx.beginPath = () => {
+    lifted = true;
+    beginPath();
+  };
+  ctx.moveTo = (x, y) => {
+    lifted = !Number.isFinite(x) || !Number.isFinite(y);
+    if (!lifted) moveTo(x, y);
+  };
+  ctx.lineTo = (x, y) => {
+    if (!Number.isFinite(x) || !Number.isFinite(y)) {
+      lifted = true;
+      return;
+    }
+    if (lifted) {
+      // The first point after a gap starts a new piece of line (and is a dot if the next one is a gap too).
+      moveTo(x, y);
+      lifted = false;
+    }
+    lineTo(x, y);
+  };
 }
 
 /**

@@ -12,7 +12,7 @@ import type { LineElement } from 'blessed-contrib';
 import type { CliIO } from '../cli-io.js';
 import type { LabEvent, LabEvents } from '../events.js';
 import { keyAction, noticeFor } from './keys.js';
-import { dashStrokes } from './dash.js';
+import { dashStrokes, gapStrokes } from './dash.js';
 import { computeLayout, HEADER_ROWS, type Layout } from './layout.js';
 import { chartAxis, chartModel, type ChartId, type ChartModel } from './panels/charts.js';
 import { footerText, HELP_LINES, tooSmallLines } from './panels/footer.js';
@@ -201,6 +201,7 @@ export function startDashboard(events: LabEvents, controls: DashboardControls, i
     entry.chart.options.maxY = axis.maxY;
     entry.chart.options.numYLabels = axis.numYLabels;
     dashStrokes(entry.chart, model.series.filter((s) => s.dashed).map((s) => s.color));
+    gapStrokes(entry.chart);
     entry.chart.setData(model.series.map((s) => ({ title: s.title, x: s.x, y: s.y, style: { line: s.color } })));
   }
 

@@ -7,6 +7,8 @@
 import { INVALID_REQUEST } from '../control/operator.js';
 import type { LabEvent, StoreStatus, WorkerState } from '../events.js';
 import { plural } from '../format.js';
+import { usesTargetRule } from '../policy/rules.js';
+import { describeStepScaling } from '../policy/step-scaling.js';
 
 export type LogLevel = 'info' | 'scale' | 'warn' | 'error';
 
@@ -34,8 +36,8 @@ export function describe(e: LabEvent): EventLine | null {
     case 'started': {
       const c = e.config;
       const mode = c.balancer === 'l4' ? ' (L4: connections handed to workers)' : '';
-      const rule = c.policy === 'target' ? `target ${c.target}` : `out above ${c.scaleUp} %, in below ${c.scaleDown} %`;
-      const timing = c.policy === 'target' ? `scale-in window ${c.scaleDownWindow} s` : `cooldown ${c.cooldown} s`;
+      const rule = usesTargetRule(c.policy) ? `target ${c.target}` : c.policy === 'step' ? describeStepScaling(c.stepScaling) : `out above ${c.scaleUp} %, in below ${c.scaleDown} %`;
+      const timing = usesTargetRule(c.policy) ? `scale-in window ${c.scaleDownWindow} s` : c.policy === 'step' ? `warm-up ${c.warmup} s` : `cooldown ${c.cooldown} s`;
       const boot = c.bootDelay !== undefined && c.bootDelay > 0 ? `, boot delay ${c.bootDelay} s` : '';
       return {
         kind: 'started',

@@ -4,6 +4,7 @@
  * the report's page script does). `experiment show <name>` prints one as is.
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { ExperimentFileError } from '../errors.js';
 
 export const BUILT_INS = [
@@ -18,6 +19,9 @@ export const BUILT_INS = [
 ] as const;
 
 const DIR = new URL('../../src/experiment/catalogue/', import.meta.url);
+
+/** The catalogue's directory: a built-in's relative paths (a predictive arm's --history) start here. */
+export const CATALOGUE_DIR = fileURLToPath(DIR);
 
 export function isBuiltIn(name: string): boolean {
   return (BUILT_INS as readonly string[]).includes(name);

@@ -57,7 +57,10 @@ export function pairRows(c: AgainstComparison): CounterfactualPair['rows'] {
 }
 
 function pairNote(c: AgainstComparison): string {
-  const edges = c.knifeEdges.of === 0 ? '' : ` ${c.knifeEdges.count} of ${c.knifeEdges.of} replayed actions were knife edges (the metric within that error of its threshold).`;
+  const edges =
+    c.knifeEdges.of + c.knifeEdges.ticks === 0
+      ? ''
+      : ` ${c.knifeEdges.count} of ${c.knifeEdges.of} replayed actions and ${c.knifeEdges.holds} of ${c.knifeEdges.ticks} holds were knife edges (the metric within that error of its threshold).`;
   return `Model: ${c.model}. Its error on ${c.error.metric}: median ${c.error.median.toFixed(1)}, p90 ${c.error.p90.toFixed(1)} (${c.error.how}).${edges} Window: ${c.window.fromS.toFixed(0)}–${c.window.toS.toFixed(0)} s after the load started, lined up by ${c.window.alignedBy}.`;
 }
 

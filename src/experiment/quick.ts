@@ -8,7 +8,7 @@
  * raw YAML data before the schema checks it (so the scaled file is checked).
  */
 /** Arm settings in seconds: scaled with the timeline. */
-export const TIME_SETTINGS = ['interval', 'cooldown', 'scaleDownWindow', 'warmup', 'idle', 'bootDelay'] as const;
+export const TIME_SETTINGS = ['interval', 'cooldown', 'scaleDownWindow', 'warmup', 'idle', 'bootDelay', 'season'] as const;
 
 export const QUICK_BUDGET_S = 90;
 /**
@@ -55,7 +55,13 @@ export function scaleTimes(data: unknown, factor: number): unknown {
   const armKeys = TIME_SETTINGS.map(kebab);
   return {
     ...data,
-    arms: Array.isArray(data.arms) ? data.arms.map((a) => scale(a, armKeys, { interval: MIN_INTERVAL_S })) : data.arms,
+    // A predictive arm's history is on the lesson's own clock too: its times shrink with the season (--history-scale).
+    arms: Array.isArray(data.arms)
+      ? data.arms.map((a) => {
+          const scaled = scale(a, armKeys, { interval: MIN_INTERVAL_S });
+          return isObj(scaled) && scaled.history !== undefined ? { ...scaled, 'history-scale': (typeof scaled['history-scale'] === 'number' ? scaled['history-scale'] : 1) * factor } : scaled;
+        })
+      : data.arms,
     load: Array.isArray(data.load) ? data.load.map((p) => scale(p, PHASE_TIMES)) : data.load,
     events: Array.isArray(data.events) ? data.events.map((e) => scale(e, EVENT_TIMES)) : data.events,
     expect: Array.isArray(data.expect) ? data.expect.map((x) => scaleClaims(x, factor)) : data.expect,

@@ -9,6 +9,7 @@
  * stopped on every way out: SIGTERM, then SIGKILL after a deadline.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { LIFELINE_ENV } from '../cli-io.js';
 import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { sendRequest } from '../control/client.js';
@@ -127,8 +128,9 @@ export async function runArm(exp: Experiment, arm: Arm, armDir: string, deps: Ar
   const startArgs = ['start', '--json', '--no-dashboard', '--run-dir', armDir, '--port', String(ports.port), '--base-port', String(ports.basePort), '--metrics-port', String(ports.metricsPort), ...(ports.webPort === null ? [] : ['--web-port', String(ports.webPort)]), ...startFlags(arm.settings)];
   const fired: FiredStep[] = [];
   const view: LabView = { startedAt: null, workers: new Map(), live: { instances: 0, ready: 0, rps: 0, errors: 0 }, stderr: [], exited: false, exitCode: null, page: null };
-  const env = needsFaults(exp) ? { ...deps.env, AUTOSCALE_TEST_FAULTS: '1' } : deps.env;
-  const lab = spawn(process.execPath, [deps.bin, ...startArgs], { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
+  // The lab and the loads hold our pipe on their stdin as a lifeline: if this process dies, even by SIGKILL, they stop.
+  const env = { ...(needsFaults(exp) ? { ...deps.env, AUTOSCALE_TEST_FAULTS: '1' } : deps.env), [LIFELINE_ENV]: '1' };
+  const lab = spawn(process.execPath, [deps.bin, ...startArgs], { stdio: ['pipe', 'pipe', 'pipe'], env, detached: true });
   deps.track(lab);
   const labExited = new Promise<void>((r) => lab.once('exit', (code) => ((view.exited = true), (view.exitCode = code), r())));
   lab.once('error', () => ((view.exited = true), undefined));
@@ -191,7 +193,7 @@ export async function runArm(exp: Experiment, arm: Arm, armDir: string, deps: Ar
         phase = describeStep(step);
         void stopLoads();
         if (step.phase.threads > 0) {
-          const load = spawn(process.execPath, [deps.bin, 'load', url, ...step.phase.flags, '--out', armDir, '--json'], { stdio: 'ignore', env: deps.env, detached: true });
+          const load = spawn(process.execPath, [deps.bin, 'load', url, ...step.phase.flags, '--out', armDir, '--json'], { stdio: ['pipe', 'ignore', 'ignore'], env: { ...deps.env, [LIFELINE_ENV]: '1' }, detached: true });
           deps.track(load);
           loads.push(load);
           load.once('exit', () => loads.splice(loads.indexOf(load), 1));

@@ -7,6 +7,7 @@
  * seconds >= 0, got "abc"`. Pure: text in, Experiment out.
  */
 import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { AutoscaleError, ExperimentFileError } from '../errors.js';
@@ -292,9 +293,11 @@ function phaseFlags(p: z.infer<typeof phaseSchema>, i: number): LoadPhase {
 }
 
 /** The arm's settings by LabConfig key, checked by the lab's own rules (min <= max, scale-down < scale-up, ...). */
-function armSettings(a: Record<string, unknown>, i: number): RawSettings {
+function armSettings(a: Record<string, unknown>, i: number, baseDir: string): RawSettings {
   const raw: RawSettings = {};
   for (const [k, v] of Object.entries(a)) if (k !== 'name' && k !== 'description' && v !== undefined) raw[camel(k)] = v;
+  // A predictive arm's --history names files next to the lesson (a built-in's: in the catalogue).
+  if (typeof raw.history === 'string') raw.history = raw.history.split(',').map((p) => resolve(baseDir, p.trim())).join(',');
   try {
     resolveConfig({}, raw, { ports: false });
   } catch (err) {
@@ -305,7 +308,7 @@ function armSettings(a: Record<string, unknown>, i: number): RawSettings {
 }
 
 /** YAML text → a checked Experiment, or one ExperimentFileError line. */
-export function parseExperiment(textIn: string, where: string, opts: { quick?: boolean } = {}): Experiment {
+export function parseExperiment(textIn: string, where: string, opts: { quick?: boolean; baseDir?: string } = {}): Experiment {
   const doc = parseDocument(textIn, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
@@ -324,7 +327,7 @@ export function parseExperiment(textIn: string, where: string, opts: { quick?: b
   const arms: Arm[] = f.arms.map((a, i) => {
     if (names.has(a.name)) fail(['arms', i, 'name'], `the name ${show(a.name)} is used twice`);
     names.add(a.name);
-    return { name: a.name, description: a.description ?? '', settings: armSettings(a as Record<string, unknown>, i) };
+    return { name: a.name, description: a.description ?? '', settings: armSettings(a as Record<string, unknown>, i, opts.baseDir ?? process.cwd()) };
   });
   const load = f.load.map((p, i) => phaseFlags(p, i));
   const loadSec = load.reduce((s, p) => s + p.durationSec, 0);

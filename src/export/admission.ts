@@ -310,6 +310,9 @@ export function awsViolations(a: AwsExport): string[] {
     } else {
       const steps = p.StepAdjustments ?? [];
       if (!p.AdjustmentType) out.push(`${at}.AdjustmentType: required for StepScaling`);
+      if (p.MinAdjustmentMagnitude !== undefined && (p.AdjustmentType !== 'PercentChangeInCapacity' || !isInt(p.MinAdjustmentMagnitude) || p.MinAdjustmentMagnitude < 1)) {
+        out.push(`${at}.MinAdjustmentMagnitude: a whole number >= 1, only with PercentChangeInCapacity`);
+      }
       if (steps.length === 0) out.push(`${at}.StepAdjustments: required for StepScaling`);
       if (steps.filter((s) => s.MetricIntervalLowerBound === undefined).length > 1 || steps.filter((s) => s.MetricIntervalUpperBound === undefined).length > 1) {
         out.push(`${at}.StepAdjustments: at most one step may have no lower bound and one no upper bound`);
@@ -320,7 +323,9 @@ export function awsViolations(a: AwsExport): string[] {
       }
       for (const s of steps) {
         if (s.MetricIntervalLowerBound !== undefined && s.MetricIntervalUpperBound !== undefined && s.MetricIntervalLowerBound >= s.MetricIntervalUpperBound) out.push(`${at}.StepAdjustments: a lower bound must be below its upper bound`);
-        if (!isInt(s.ScalingAdjustment) || s.ScalingAdjustment === 0) out.push(`${at}.StepAdjustments: ScalingAdjustment must be a non-zero whole number`);
+        // A 0 adjustment is allowed: the EC2 Auto Scaling guide's own example has a "change nothing" step next to the threshold.
+        if (!isInt(s.ScalingAdjustment)) out.push(`${at}.StepAdjustments: ScalingAdjustment must be a whole number`);
+        if (p.AdjustmentType === 'ExactCapacity' && s.ScalingAdjustment < 0) out.push(`${at}.StepAdjustments: ExactCapacity needs a non-negative ScalingAdjustment`);
       }
     }
   });

@@ -10,6 +10,8 @@ import { DEFAULT_HEALTH } from '../balancer/balancer.js';
 import type { LabConfig } from '../settings/config.js';
 import { METRICS } from '../policy/metrics.js';
 import { hostCpuNote, round } from './mapping.js';
+import { stepAlarmRule, stepSpecs, type AdjustmentType, type StepDirection, type StepPolicySettings, type StepScalingSettings } from '../policy/step-scaling.js';
+import { COMPARISON_OPERATORS, type TreatMissing } from '../alarms/rule.js';
 import { EXPORT_DEFAULTS, workerArgs, type ExportOptions } from './workload.js';
 
 interface Dimension { Name: string; Value: string }
@@ -46,7 +48,8 @@ export interface ScalingPolicyInput {
   PolicyName: string;
   PolicyType: 'TargetTrackingScaling' | 'StepScaling';
   TargetTrackingConfiguration?: TargetTrackingConfig;
-  AdjustmentType?: 'ChangeInCapacity';
+  AdjustmentType?: AdjustmentType;
+  MinAdjustmentMagnitude?: number;
   MetricAggregationType?: 'Average';
   StepAdjustments?: Array<{ MetricIntervalLowerBound?: number; MetricIntervalUpperBound?: number; ScalingAdjustment: number }>;
 }
@@ -65,8 +68,8 @@ export interface MetricAlarmInput {
   EvaluationPeriods: number;
   DatapointsToAlarm: number;
   Threshold: number;
-  ComparisonOperator: 'GreaterThanThreshold' | 'LessThanThreshold';
-  TreatMissingData: 'missing' | 'notBreaching';
+  ComparisonOperator: 'GreaterThanThreshold' | 'LessThanThreshold' | 'GreaterThanOrEqualToThreshold' | 'LessThanOrEqualToThreshold';
+  TreatMissingData: TreatMissing;
 }
 
 /** PutWarmPool: instances kept initialised and stopped, for --min 0. */
@@ -199,7 +202,13 @@ export function awsExport(c: LabConfig, o: ExportOptions): AwsExport {
 
   const policies: ScalingPolicyInput[] = [];
   const alarms: MetricAlarmInput[] = [];
-  if (c.policy === 'target') {
+  if (c.policy === 'step' && c.stepScaling) {
+    const st = stepScalingExport(c, o, c.stepScaling);
+    policies.push(...st.policies);
+    alarms.push(...st.alarms);
+    notes.push(...st.notes);
+    replace.push('AlarmActions (the PolicyARN each PutScalingPolicy call returns)');
+  } else if (c.policy === 'target') {
     const t = targetTracking(c, o);
     policies.push({ AutoScalingGroupName: o.name, PolicyName: `${o.name}-target-${c.metric}`, PolicyType: 'TargetTrackingScaling', TargetTrackingConfiguration: t.config });
     notes.push(`PutScalingPolicy: target tracking at ${c.target}${METRICS[c.metric].unit} per instance. ${t.note}`);
@@ -267,6 +276,78 @@ export function awsExport(c: LabConfig, o: ExportOptions): AwsExport {
   const warmPool: WarmPoolInput | null = c.min === 0 ? { AutoScalingGroupName: o.name, MinSize: 1, PoolState: 'Stopped', InstanceReusePolicy: { ReuseOnScaleIn: true } } : null;
   if (replace.length > 0) notes.push(`replace before use: ${replace.join('; ')}`);
   return { Notes: notes, CreateAutoScalingGroup: asg, PutScalingPolicy: policies, PutMetricAlarm: alarms, ...(warmPool ? { PutWarmPool: warmPool } : {}) };
+}
+
+/** CloudWatch periods: 10, 20, 30 s (high resolution) or a multiple of 60 (60 is the finest for EC2 metrics with detailed monitoring). */
+function cloudWatchPeriod(seconds: number): number {
+  return Math.max(60, Math.ceil(seconds / 60) * 60);
+}
+
+/**
+ * `--policy step`: each side is the real pair, a StepScaling PutScalingPolicy (bounds relative to the alarm
+ * threshold, in CloudWatch's unit) and the PutMetricAlarm whose action runs it, over the same span of time
+ * as the lab's alarm looks at.
+ */
+function stepScalingExport(c: LabConfig, o: ExportOptions, s: StepScalingSettings): { policies: ScalingPolicyInput[]; alarms: MetricAlarmInput[]; notes: string[] } {
+  const policies: ScalingPolicyInput[] = [];
+  const alarms: MetricAlarmInput[] = [];
+  const notes: string[] = [];
+  const unit = METRICS[c.metric].unit;
+  for (const direction of ['out', 'in'] as const satisfies readonly StepDirection[]) {
+    const p: StepPolicySettings | null = s[direction];
+    if (p === null) continue;
+    const rule = stepAlarmRule(direction, p, c.metric, c.interval);
+    const labSpan = rule.period * rule.evaluationPeriods;
+    const period = cloudWatchPeriod(rule.period);
+    const { scale, unit: cwUnit, ...metric } = cloudWatchMetric(c, o, period);
+    const evaluationPeriods = Math.max(1, Math.round(labSpan / period));
+    const datapointsToAlarm = Math.min(evaluationPeriods, Math.max(1, Math.round((rule.datapointsToAlarm * rule.period) / period)));
+    const policyName = `${o.name}-step-${direction}`;
+    const bound = (v: number | null) => (v === null ? undefined : round(v * scale, 6));
+    policies.push({
+      AutoScalingGroupName: o.name,
+      PolicyName: policyName,
+      PolicyType: 'StepScaling',
+      AdjustmentType: p.adjustmentType,
+      ...(p.minAdjustmentMagnitude !== null ? { MinAdjustmentMagnitude: p.minAdjustmentMagnitude } : {}),
+      MetricAggregationType: 'Average',
+      StepAdjustments: p.steps.map((x) => {
+        const lower = bound(x.lower);
+        const upper = bound(x.upper);
+        return { ...(lower === undefined ? {} : { MetricIntervalLowerBound: lower }), ...(upper === undefined ? {} : { MetricIntervalUpperBound: upper }), ScalingAdjustment: x.adjustment };
+      }),
+    });
+    alarms.push({
+      AlarmName: `${o.name}-${p.alarm.name}`,
+      AlarmDescription: `autoscale: ${c.metric} ${direction === 'out' ? '>=' : '<='} ${p.alarm.threshold}${unit} -> ${policyName} (steps ${stepSpecs(p).join(' ')})`,
+      ActionsEnabled: true,
+      AlarmActions: [`<PolicyARN returned by PutScalingPolicy ${policyName}>`],
+      ...metric,
+      Period: period,
+      EvaluationPeriods: evaluationPeriods,
+      DatapointsToAlarm: datapointsToAlarm,
+      Threshold: round(p.alarm.threshold * scale, 6),
+      ComparisonOperator: COMPARISON_OPERATORS[rule.comparison] as MetricAlarmInput['ComparisonOperator'],
+      TreatMissingData: p.alarm.treatMissingData,
+    });
+    notes.push(
+      `PutScalingPolicy ${policyName} + PutMetricAlarm ${o.name}-${p.alarm.name}: the lab's scale-${direction} steps ${stepSpecs(p).join(' ')} (${p.adjustmentType}` +
+        `${p.minAdjustmentMagnitude !== null ? `, MinAdjustmentMagnitude ${p.minAdjustmentMagnitude}` : ''}), bounds relative to the threshold ${round(p.alarm.threshold * scale, 6)} in ${cwUnit}. ` +
+        `The lab's alarm is ${rule.datapointsToAlarm} of ${rule.evaluationPeriods} periods of ${rule.period} s (${labSpan} s); CloudWatch's is ${datapointsToAlarm} of ${evaluationPeriods} of ${period} s (its periods are 60 s or more for these metrics: the lab's span in whole periods, at least one)`,
+    );
+  }
+  if (c.metric === 'rps') notes.push('rps: RequestCountPerTarget is a count per period, so the lab\'s req/s thresholds and bounds are multiplied by the period');
+  if (c.metric === 'p95') notes.push("p95: the ALB's TargetResponseTime p95, in seconds (thresholds and bounds ÷ 1000); it includes the target's queueing like the lab's balancer-side p95");
+  if (c.metric === 'concurrency') notes.push("concurrency has no AWS metric: publish autoscale/ConcurrentRequests yourself (the rate of http_request_duration_seconds_sum, by Little's law)");
+  const host = hostCpuNote(c.metric);
+  if (host) notes.push(host);
+  notes.push(
+    `warm-up: DefaultInstanceWarmup ${Math.round(c.warmup)} s = the lab's --warmup. As in the lab, an instance still launching or warming up is not part of the current capacity when a step scales out, ` +
+      'so a repeated breach in the same step adds nothing and a higher step adds only the difference; no scale-in starts while a scale-out is in progress',
+    'CloudWatch invokes an Auto Scaling action again each minute the alarm stays in ALARM; the lab runs the policy at each evaluation of its alarm (each period) while it is in ALARM',
+    `no cooldown: EC2 Auto Scaling applies cooldowns only to simple scaling (DefaultCooldown ${Math.round(c.cooldown)} s is set, and unused by these policies)`,
+  );
+  return { policies, alarms, notes };
 }
 
 /** The lab settings outside the policy — balancer, connection limits, scale to zero, database — as AWS has them. */

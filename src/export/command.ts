@@ -36,6 +36,10 @@ export function registerExportCommand(program: Command, io: CliIO, setExitCode: 
       const target = parseTarget(rawTarget);
       const { flags, file } = typedSettings(opts, command);
       const config = resolveConfig(flags, file, { maxInstances: 100_000, ports: false });
+      if (config.policy === 'predictive') {
+        // AWS's PredictiveScaling learns from CloudWatch's own history, KEDA and the HPA have none: nothing to write the lab's profile into.
+        throw new UsageError('export has no mapping for --policy predictive (its forecast is learned from this lab\'s --history); export --policy target, the rule it runs under its forecast, and see docs/forecasts.md');
+      }
       const exportOpts = parseExportOptions(target, opts as RawExportOptions);
       const { exportText } = await import('./export.js');
       const text = exportText(target, config, exportOpts);

@@ -135,7 +135,7 @@ export function scaledObjectManifest(c: LabConfig, o: ExportOptions): Manifest {
         path: ['spec', 'advanced', 'horizontalPodAutoscalerConfig', 'behavior'],
         text:
           ` tolerance ${round(m.tolerance)} is not settable here: the HPA's cluster-wide --horizontal-pod-autoscaler-tolerance (default 0.1) applies` +
-          (c.policy === 'threshold' ? ', so the dead band is narrower than the lab\'s' : '') +
+          (c.policy !== 'target' ? ', so the dead band is narrower than the lab\'s' : '') +
           `; warm-up (${c.warmup} s) has no field: not-ready pods are left out`,
       },
       { path: ['spec', 'triggers', 0], text: ` ${t.note}` },

@@ -230,8 +230,8 @@ export function behavior(c: LabConfig, m: TargetMapping, withTolerance: boolean)
   if (m.maxUpPercent > 0) upPolicies.push({ type: 'Percent', value: Math.round(m.maxUpPercent), periodSeconds: period });
   const downPolicies = m.maxDownPods === null ? [{ type: 'Percent', value: 100, periodSeconds: period }] : [{ type: 'Pods', value: m.maxDownPods, periodSeconds: period }];
   return {
-    scaleUp: { stabilizationWindowSeconds: 0, selectPolicy: 'Max', policies: upPolicies, ...tol },
-    scaleDown: { stabilizationWindowSeconds: Math.min(3600, Math.round(m.scaleDownWindow)), selectPolicy: 'Max', policies: downPolicies, ...tol },
+    scaleUp: { stabilizationWindowSeconds: 0, selectPolicy: m.disableUp ? 'Disabled' : 'Max', policies: upPolicies, ...tol },
+    scaleDown: { stabilizationWindowSeconds: Math.min(3600, Math.round(m.scaleDownWindow)), selectPolicy: m.disableDown ? 'Disabled' : 'Max', policies: downPolicies, ...tol },
   };
 }
 

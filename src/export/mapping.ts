@@ -6,6 +6,7 @@
  */
 import type { LabConfig } from '../settings/config.js';
 import { METRICS, type MetricName } from '../policy/metrics.js';
+import { stepSpecs, type StepPolicySettings, type StepScalingSettings } from '../policy/step-scaling.js';
 
 export interface TargetMapping {
   /** The value to hold, in the lab's unit for the metric. */
@@ -20,6 +21,9 @@ export interface TargetMapping {
   maxDownPods: number | null;
   /** Seconds of recommendations whose highest bounds a scale-in. */
   scaleDownWindow: number;
+  /** The lab never scales this way (a step policy without that side): the engine's policy for it is disabled. */
+  disableUp?: boolean;
+  disableDown?: boolean;
   /** Human explanation, one line each, for comments and notes. */
   notes: string[];
 }
@@ -39,6 +43,7 @@ export function targetMapping(c: LabConfig): TargetMapping {
       ],
     };
   }
+  if (c.policy === 'step' && c.stepScaling) return stepMapping(c, c.stepScaling);
   const target = (c.scaleUp + c.scaleDown) / 2;
   const tolerance = (c.scaleUp - c.scaleDown) / (c.scaleUp + c.scaleDown);
   return {
@@ -55,6 +60,41 @@ export function targetMapping(c: LabConfig): TargetMapping {
       `the ${c.cooldown} s cooldown (no scale-in within it after any scaling action) mapped to a ${c.cooldown} s scale-down stabilisation window (scale in only to the highest recommendation of that window): close, not identical`,
     ],
   };
+}
+
+/**
+ * Step scaling onto a target engine: one target between the two alarm thresholds (nothing happens between
+ * them), the largest step as the per-period rate limit, the scale-in alarm's M of N as the scale-down window.
+ */
+function stepMapping(c: LabConfig, s: StepScalingSettings): TargetMapping {
+  const unit = METRICS[c.metric].unit;
+  const { out, in: inn } = s;
+  const hi = out?.alarm.threshold ?? null;
+  const lo = inn?.alarm.threshold ?? null;
+  const target = hi !== null && lo !== null ? (hi + lo) / 2 : (hi ?? lo ?? 0);
+  const tolerance = hi !== null && lo !== null && hi + lo > 0 ? (hi - lo) / (hi + lo) : 0;
+  const largest = (p: StepPolicySettings) => Math.max(...p.steps.map((x) => Math.abs(x.adjustment)));
+  const maxUpPods = !out ? 1 : out.adjustmentType === 'ChangeInCapacity' ? Math.max(1, largest(out)) : out.adjustmentType === 'ExactCapacity' ? c.max : Math.max(1, out.minAdjustmentMagnitude ?? 1);
+  const maxUpPercent = out?.adjustmentType === 'PercentChangeInCapacity' ? largest(out) : 0;
+  const maxDownPods = inn?.adjustmentType === 'ChangeInCapacity' ? Math.max(1, largest(inn)) : null;
+  const alarmSeconds = (p: StepPolicySettings) => p.alarm.evaluationPeriods * (p.alarm.period ?? c.interval);
+  const scaleDownWindow = inn ? alarmSeconds(inn) : c.cooldown;
+  const side = (p: StepPolicySettings | null, d: 'out' | 'in') =>
+    p
+      ? `${d} ${stepSpecs(p).join(' ')} (${p.adjustmentType}${p.minAdjustmentMagnitude !== null ? `, at least ${p.minAdjustmentMagnitude}` : ''}; alarm ${p.alarm.name} ${d === 'out' ? '≥' : '≤'} ${p.alarm.threshold}${unit}, ${p.alarm.datapointsToAlarm} of ${p.alarm.evaluationPeriods} periods of ${p.alarm.period ?? c.interval} s)`
+      : `no scale-${d} policy`;
+  const notes = [
+    `lab policy: AWS step scaling, ${side(out, 'out')}; ${side(inn, 'in')}`,
+    `no steps here: the engine holds one target and adds in proportion to ceil(n × metric / target). Mapped to target ${round(target)}${unit}` +
+      (hi !== null && lo !== null ? ` (midway between the alarm thresholds ${lo} and ${hi}) with tolerance ${round(tolerance)}, so nothing happens between them` : ` (the only alarm's threshold)`) +
+      `; the largest step becomes the rate limit (${maxUpPercent > 0 ? `+${maxUpPercent} % or ` : ''}+${maxUpPods} per ${periodSeconds(c)} s out${maxDownPods !== null ? `, −${maxDownPods} in` : ''}), where AWS picks the step by how far the metric is past the threshold`,
+    inn
+      ? `the scale-in alarm (${inn.alarm.datapointsToAlarm} of ${inn.alarm.evaluationPeriods} periods, ${alarmSeconds(inn)} s) mapped to a ${scaleDownWindow} s scale-down stabilisation window: close, not identical`
+      : 'the lab never scales in (no scale-in policy): scale-down is disabled',
+    ...(out ? [] : ['the lab never scales out (no scale-out policy): scale-up is disabled']),
+    "warm-up: AWS leaves instances that are starting or warming up out of the current capacity when it steps out; the engine leaves not-ready pods out of its metric, which is close",
+  ];
+  return { target, tolerance, maxUpPods, maxUpPercent, maxDownPods, scaleDownWindow, disableUp: !out, disableDown: !inn, notes };
 }
 
 /** The longest period an HPA scaling policy may have (autoscaling validation's MaxPeriodSeconds). */

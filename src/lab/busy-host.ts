@@ -9,7 +9,8 @@ import { hostCpuSplitSuffix } from '../policy/rules.js';
 import type { LabConfig } from '../settings/config.js';
 
 /** The value below which the policy scales in: --scale-down, or the target's lower tolerance edge. */
-export function scaleInBelow(c: Pick<LabConfig, 'policy' | 'scaleDown' | 'target' | 'tolerance'>): number {
+export function scaleInBelow(c: Pick<LabConfig, 'policy' | 'scaleDown' | 'target' | 'tolerance'> & { stepScaling?: LabConfig['stepScaling'] }): number {
+  if (c.policy === 'step') return c.stepScaling?.in?.alarm.threshold ?? 0;
   return c.policy === 'threshold' ? c.scaleDown : c.target * (1 - c.tolerance);
 }
 

@@ -22,7 +22,7 @@ import {
   type UpstreamErrorEvent,
   type UpstreamRestoredEvent,
 } from '../balancer/balancer.js';
-import type { FrontEnd, FrontEndSnapshot } from '../balancer/front-end.js';
+import type { FrontEnd, FrontEndTraffic } from '../balancer/front-end.js';
 import { L4Balancer, type PinnedEvent } from '../balancer/l4.js';
 import { Operator, type CommandResult, type LabCommand, type OperableLab } from '../control/operator.js';
 import type { RefreshTarget } from '../control/refresh.js';
@@ -44,7 +44,7 @@ import {
   type PolicyState,
   type StepDecision,
 } from '../policy/step.js';
-import { Supervisor } from '../supervisor/supervisor.js';
+import { Supervisor, workerRow, type WorkerRecord } from '../supervisor/supervisor.js';
 import { defaultSqlite, describeLocation, locationToUrl, type StoreLocation } from '../store/location.js';
 import { prepareStore } from '../store/open.js';
 import { databaseBlame, summarizeStore, type DatabaseBlame } from '../store/status.js';
@@ -114,8 +114,8 @@ export class Lab {
   #liveness = new Liveness();
   /** When each worker's own report last blamed the database (down or locked): see #observeProgress. */
   #databaseBlamedAt = new Map<number, number>();
-  /** The balancer's snapshot, read once per synchronous turn (a tick reads it in several places). */
-  #snapshot: FrontEndSnapshot | null = null;
+  /** The balancer's traffic, read once per synchronous turn (a tick or a stats period reads it in several places). */
+  #balancerTraffic: FrontEndTraffic | null = null;
   #resolveStopped!: (forced: number) => void;
 
   constructor(config: LabConfig, opts: LabOptions = {}) {
@@ -157,8 +157,8 @@ export class Lab {
       databaseUrl: locationToUrl(this.store),
     });
     this.#window = new TickWindow({
-      workers: () => this.supervisor.facts(),
-      upstreams: () => this.#balancerSnapshot().workers,
+      workers: () => this.supervisor.records(),
+      upstreams: () => this.#balancerTrafficNow().workers,
       latency: () => this.balancer.latency,
       responsesByClass: () => this.balancer.proxyMetrics()?.responsesByClass() ?? null,
     });
@@ -275,7 +275,7 @@ export class Lab {
       stopping: () => this.#stopping !== null,
       desired: () => supervisor.desired,
       counts: () => supervisor.counts(),
-      workers: () => this.#workers(),
+      workers: () => this.workers(),
       held: () => this.balancer.held(),
       now: () => this.now(),
       startedAt: () => Date.now() - Math.round(this.now()),
@@ -297,7 +297,7 @@ export class Lab {
       },
       holdScaling: (reason) => void (this.#memory = setHold(this.#memory, reason)),
       refreshTarget: (): RefreshTarget => ({
-        workers: () => supervisor.snapshot(),
+        workers: () => this.workers(),
         setSurge: (n) => supervisor.setSurge(n),
         retire: (id, why) => supervisor.retire(id, why),
         healthy: (w) => probeHealth(WORKER_HOST, w.port),
@@ -326,7 +326,7 @@ export class Lab {
 
   /** The shared store's health and this run's visits by worker, from the workers' reports. */
   storeStatus() {
-    return summarizeStore({ kind: this.store.kind, where: describeLocation(this.store) }, this.supervisor.storeReports(), this.supervisor.visitsByWorker());
+    return summarizeStore({ kind: this.store.kind, where: describeLocation(this.store) }, storeReports(this.supervisor.records()), this.supervisor.visitsByWorker());
   }
 
   /** For a crashing daemon: SIGKILL every worker now. */
@@ -365,7 +365,7 @@ export class Lab {
   /** Once, before the first request: a host already above the scale-in threshold is said, with the remedy. */
   #checkBusyHost(now: number, observation: Observation): void {
     if (this.#busyHostChecked) return;
-    if (this.#balancerSnapshot().total > 0) {
+    if (this.#balancerTrafficNow().total > 0) {
       this.#busyHostChecked = true;
       return;
     }
@@ -389,8 +389,8 @@ export class Lab {
   /** What this tick observed, evaluated by every alarm rule; one 'alarm' event per change of state. */
   #evaluateAlarms(now: number, observation: Observation, d: StepDecision): void {
     if (this.config.alarms.length === 0) return;
-    const rotation = new Map(this.#balancerSnapshot().workers.map((u) => [u.id, u.inRotation]));
-    const unhealthy = countUnhealthy(this.supervisor.snapshot().map((w) => ({ state: w.state, healthy: w.healthy, inRotation: rotation.get(w.id) })));
+    const rotation = new Map(this.#balancerTrafficNow().workers.map((u) => [u.id, u.inRotation]));
+    const unhealthy = countUnhealthy(this.supervisor.records().map((w) => ({ state: w.state, healthy: w.healthy, inRotation: rotation.get(w.id) })));
     const sample = alarmSample({ t: now, metrics: d.values, p99: observation.latency.p99, responses: observation.responses, unhealthy, desired: this.supervisor.desired, max: this.config.max });
     const { memories, transitions } = evaluateAlarms(this.config.alarms, this.#alarms, sample);
     this.#alarms = memories;
@@ -420,7 +420,7 @@ export class Lab {
       reason: d.reason,
       paused: this.#memory.paused,
       traffic: this.#traffic(observation.latency),
-      workers: this.#workers(),
+      workers: this.workers(),
       observation,
       state,
       store: this.storeStatus(),
@@ -429,12 +429,12 @@ export class Lab {
   }
 
   #onHealth(h: BalancerHealthEvent): void {
-    const port = this.supervisor.snapshot().find((w) => w.id === h.id)?.port ?? 0;
+    const port = this.supervisor.records().find((w) => w.id === h.id)?.port ?? 0;
     if (h.healthy) {
       if (this.#liveness.healthy(h.id)) this.events.publish({ type: 'health', t: this.now(), id: h.id, port, healthy: true, detail: `${h.detail}: back in rotation` });
       return;
     }
-    this.#observeProgress(this.#balancerSnapshot().workers);
+    this.#observeProgress(this.#balancerTrafficNow().workers);
     const now = this.now();
     if (this.#liveness.unhealthy(h.id, now) === 'replace') {
       this.supervisor.markUnhealthy(h.id, h.detail);
@@ -453,7 +453,7 @@ export class Lab {
 
   /** The worker's own latest report blames the shared database (down or locked): see databaseBlame. */
   #databaseBlame(id: number): DatabaseBlame | null {
-    return databaseBlame(this.supervisor.storeReports().find((r) => r.id === id)?.store);
+    return databaseBlame(this.supervisor.records().find((r) => r.id === id)?.store ?? undefined);
   }
 
   /**
@@ -462,10 +462,11 @@ export class Lab {
    * (unhealthy but live) workers that stopped progressing are replaced.
    */
   #observeProgress(workers: ReadonlyArray<{ id: number; requests: number; inFlight: number }>): void {
-    const beats = new Map(this.supervisor.facts().map((f) => [f.id, f.cpuReports]));
+    const records = this.supervisor.records();
+    const beats = new Map(records.map((f) => [f.id, f.cpuReports]));
     const progress = workers.map((w) => ({ id: w.id, requests: w.requests + (beats.get(w.id) ?? 0), inFlight: w.inFlight }));
     const now = this.now();
-    for (const r of this.supervisor.storeReports()) if (databaseBlame(r.store) !== null) this.#databaseBlamedAt.set(r.id, now);
+    for (const r of records) if (r.store !== null && databaseBlame(r.store) !== null) this.#databaseBlamedAt.set(r.id, now);
     for (const id of this.#databaseBlamedAt.keys()) if (!workers.some((w) => w.id === id)) this.#databaseBlamedAt.delete(id);
     for (const id of this.#liveness.observe(progress, now)) {
       const hung = this.#liveness.idleMs(id, now) >= LIVENESS_MS;
@@ -487,30 +488,35 @@ export class Lab {
 
   #publishStats(): void {
     this.#window.sample();
-    this.#observeProgress(this.#balancerSnapshot().workers);
-    this.events.publish({ type: 'stats', t: this.now(), traffic: this.#traffic(this.#statsLatency.take()), workers: this.#workers(), store: this.storeStatus() });
+    this.#observeProgress(this.#balancerTrafficNow().workers);
+    this.events.publish({ type: 'stats', t: this.now(), traffic: this.#traffic(this.#statsLatency.take()), workers: this.workers(), store: this.storeStatus() });
   }
 
-  /** The balancer's counters now: one snapshot serves every reader within the same synchronous turn (a tick, a stats period). */
-  #balancerSnapshot(): FrontEndSnapshot {
-    if (this.#snapshot === null) {
-      this.#snapshot = this.balancer.snapshot();
-      queueMicrotask(() => (this.#snapshot = null));
+  /** The balancer's counters now: one read serves every reader within the same synchronous turn (a tick, a stats period). */
+  #balancerTrafficNow(): FrontEndTraffic {
+    if (this.#balancerTraffic === null) {
+      this.#balancerTraffic = this.balancer.traffic();
+      queueMicrotask(() => (this.#balancerTraffic = null));
     }
-    return this.#snapshot;
+    return this.#balancerTraffic;
   }
 
   /** The balancer's counters with latency over the given window. */
   #traffic(latency: LatencyPercentiles): TrafficStats {
-    const { workers: _w, ...counts } = this.#balancerSnapshot();
+    const { workers: _w, ...counts } = this.#balancerTrafficNow();
     return { ...counts, ...latency };
   }
 
-  /** Worker rows: the supervisor's view, in-flight now, and each worker's request rate over the last tick. */
-  #workers(): WorkerSnapshot[] {
-    const inFlight = new Map(this.#balancerSnapshot().workers.map((u) => [u.id, u.inFlight]));
-    return this.supervisor.snapshot((id) => ({ rps: this.#window.rateOf(id), inFlight: inFlight.get(id) ?? 0 }));
+  /** Worker rows for the views: each supervisor record, in-flight now at the balancer, and its request rate over the last tick. */
+  workers(): WorkerSnapshot[] {
+    const inFlight = new Map(this.#balancerTrafficNow().workers.map((u) => [u.id, u.inFlight]));
+    return this.supervisor.records().map((r) => workerRow(r, { rps: this.#window.rateOf(r.id), inFlight: inFlight.get(r.id) ?? 0 }));
   }
+}
+
+/** The records that carry a store report, as the store status reads them. */
+function storeReports(records: readonly WorkerRecord[]) {
+  return records.flatMap((r) => (r.store === null ? [] : [{ id: r.id, state: r.state, store: r.store }]));
 }
 
 /** Why a worker the database lets down is not replaced. */

@@ -6,17 +6,16 @@
  * `Observation` when the tick takes it. Nothing else resets on a read.
  */
 import type { Histogram } from 'hdr-histogram-js';
-import type { UpstreamStats } from '../balancer/balancer.js';
+import type { WorkerTraffic } from '../balancer/front-end.js';
 import { newLatencyHistogram } from '../balancer/traffic-stats.js';
 import type { Observation, ObservedWorker } from '../policy/measure.js';
-import type { WorkerFacts } from '../supervisor/supervisor.js';
-
-/** One upstream as the balancer counts it (lifetime `requests`, `inFlight` now, `rps` in the last full second). */
-export type UpstreamFacts = Pick<UpstreamStats, 'id' | 'requests' | 'inFlight' | 'rps'>;
+import type { WorkerRecord } from '../supervisor/supervisor.js';
 
 export interface ObserveSources {
-  workers(): readonly WorkerFacts[];
-  upstreams(): readonly UpstreamFacts[];
+  /** The supervisor's records: lifecycle and lifetime counters of each worker's own stats. */
+  workers(): readonly WorkerRecord[];
+  /** The balancer's traffic to each worker (lifetime `requests`, `inFlight` now, `rps` in the last full second). */
+  upstreams(): readonly WorkerTraffic[];
   /** The balancer's lifetime latency histogram, µs. */
   latency(): Readonly<Histogram>;
   /** Lifetime responses by status class (index 5: 5xx), or null when the front end cannot see responses (L4). */

@@ -1,6 +1,7 @@
 import { formatCount as count, formatMs } from '../format.js';
 import { describeProfile } from './profile.js';
-import type { LoadSummary, SecondSample } from './summary.js';
+import type { LoadSummary } from './summary.js';
+import type { LoadLine } from '../runs/load-line.js';
 
 /** The load generator's counts keep one decimal: 12345 -> "12,345"; 1234.5 -> "1,234.5". */
 const formatCount = (value: number): string => count(value, 1);
@@ -84,17 +85,17 @@ export function formatSummary(s: LoadSummary): string {
   return lines.join('\n') + '\n';
 }
 
-/** The live one-line progress shown on a TTY, from the latest per-second sample. */
-export function formatProgress(sample: SecondSample, durationSec: number, totalErrors: number, mode: 'closed' | 'open'): string {
-  const level = mode === 'open' ? `target ${formatCount(sample.level)} req/s` : `${sample.level} threads`;
+/** The live one-line progress shown on a TTY, from the latest line. */
+export function formatProgress(sample: LoadLine, durationSec: number, totalErrors: number): string {
+  const level = sample.mode === 'open' ? `target ${formatCount(sample.level)} req/s` : `${sample.level} threads`;
   const p99 = sample.p99 === null ? '-' : `${formatMs(sample.p99)} ms`;
   return `${sample.t.toFixed(0)}/${durationSec} s  ${formatCount(Math.round(sample.rps))} req/s  errors ${formatCount(totalErrors)}  p99 ${p99}  ${level}`;
 }
 
-/** One --out line: the sample with the level under the name that says what it is. */
-export function formatNdjsonLine(sample: SecondSample, mode: 'closed' | 'open', at?: number): string {
-  const { level, t, ...rest } = sample;
-  const wall = at === undefined ? {} : { at };
+/** One --out line: the line with the level under the name that says what it is (threads or targetRate), the mode implied by it. */
+export function formatNdjsonLine(sample: LoadLine): string {
+  const { level, t, at, mode, ...rest } = sample;
+  const wall = at === null ? {} : { at };
   const line = mode === 'open' ? { t, ...wall, ...rest, targetRate: level } : { t, ...wall, ...rest, threads: level };
   return JSON.stringify(line) + '\n';
 }

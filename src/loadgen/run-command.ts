@@ -5,7 +5,7 @@
  */
 import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CliIO } from '../cli-io.js';
+import { watchLifeline, type CliIO } from '../cli-io.js';
 import { UsageError } from '../errors.js';
 import { formatNdjsonLine, formatProgress, formatSummary } from './format.js';
 import { parseLoadOptions, type RawLoadOptions } from './options.js';
@@ -36,17 +36,17 @@ export async function runLoadCommand(url: string | undefined, raw: RawLoadOption
   const outFd = out === null ? null : openOut(out.path, out.flags);
   if (out?.flags === 'a') io.stderr.write(`recording load in ${out.path}\n`);
   const live = io.stderr.isTTY === true;
-  const mode = config.rate === null ? 'closed' : 'open';
 
   const run = new LoadRun(config, {
     onSecond: (sample, totals) => {
-      if (outFd !== null) writeSync(outFd, formatNdjsonLine(sample, mode, Date.now()));
-      if (live) io.stderr.write(CLEAR_LINE + formatProgress(sample, config.durationSec, failuresOf(totals.all), mode));
+      if (outFd !== null) writeSync(outFd, formatNdjsonLine(sample));
+      if (live) io.stderr.write(CLEAR_LINE + formatProgress(sample, config.durationSec, failuresOf(totals.all)));
     },
   });
   const onSignal = (): void => run.interrupt();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const unwatch = watchLifeline(io.env ?? process.env, onSignal);
   try {
     const summary = await run.run();
     if (live) io.stderr.write(CLEAR_LINE);
@@ -55,6 +55,7 @@ export async function runLoadCommand(url: string | undefined, raw: RawLoadOption
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    unwatch();
     if (outFd !== null) closeSync(outFd);
   }
 }

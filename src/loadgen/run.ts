@@ -4,12 +4,13 @@ import type { LoadConfig } from './options.js';
 import { activeThreadsAt, levelAt } from './profile.js';
 import { emptyReport, mergeReport, type IntervalReport } from './report.js';
 import { localShard, workerShard, type Shard } from './shard.js';
-import { addInterval, newRunTotals, summarize, type LoadSummary, type RunTotals, type SecondSample } from './summary.js';
+import { addInterval, newRunTotals, summarize, type LoadSummary, type RunTotals } from './summary.js';
+import type { LoadLine } from '../runs/load-line.js';
 
 /** Views (progress line, --out file) subscribe to the run through this. */
 export interface RunListener {
   /** Once per second, and once more for the final partial interval. */
-  onSecond?(sample: SecondSample, totals: RunTotals): void;
+  onSecond?(line: LoadLine, totals: RunTotals): void;
 }
 
 /** How one validated config splits into per-thread engine configs (one in-process, or one per worker thread). */
@@ -92,7 +93,7 @@ export class LoadRun {
     const totals = newRunTotals();
     const duration = config.durationSec;
     const emit = (interval: IntervalReport, t: number, lastT: number, levelT: number): void => {
-      const sample = addInterval(totals, interval, t, t - lastT, levelFor(config, levelT));
+      const sample = addInterval(totals, interval, t, t - lastT, levelFor(config, levelT), config.rate === null ? 'closed' : 'open', Date.now());
       this.#listener.onSecond?.(sample, totals);
     };
 

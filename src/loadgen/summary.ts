@@ -1,31 +1,14 @@
 import type { Histogram } from 'hdr-histogram-js';
 import { isOkStatus, statusClass, classifyErrorCode } from './classify.js';
 import type { Profile } from './profile.js';
+import type { LoadLine } from '../runs/load-line.js';
 import { emptyReport, mergeReport, sumCounts, type IntervalReport } from './report.js';
-
-/** One second (or the final partial second) of a run: the unit of the live line and of --out. */
-export interface SecondSample {
-  /** Seconds since the start, at the end of this interval. */
-  t: number;
-  /** Length of the interval in seconds (1 except for the last one). */
-  dt: number;
-  sent: number;
-  ok: number;
-  /** HTTP (>= 400) and transport failures in this interval. */
-  errors: number;
-  /** (ok + errors) / dt. */
-  rps: number;
-  /** Latency of the responses received in this interval, ms; null if none. */
-  p50: number | null;
-  p99: number | null;
-  /** Closed loop: active virtual users at the end of the interval. Open loop: target rate (req/s) at the end. */
-  level: number;
-}
 
 /** Everything a run has accumulated so far (the main thread owns it). */
 export interface RunTotals {
   all: IntervalReport;
-  seconds: SecondSample[];
+  /** One line a second (the last one partial): the unit of the live line and of --out. */
+  seconds: LoadLine[];
 }
 
 export function newRunTotals(): RunTotals {
@@ -47,13 +30,15 @@ function percentileMs(h: Histogram, p: number): number | null {
 
 /**
  * Folds one interval (already merged across shards) into the totals and
- * returns its per-second sample. `t` is the time since start at the end of
- * the interval, `dt` its length in seconds.
+ * returns its line. `t` is the time since start at the end of the interval,
+ * `dt` its length in seconds, `level` the threads (closed loop) or target
+ * rate (open loop) at its end, `at` the wall clock then (null: not recorded).
  */
-export function addInterval(totals: RunTotals, interval: IntervalReport, t: number, dt: number, level: number): SecondSample {
+export function addInterval(totals: RunTotals, interval: IntervalReport, t: number, dt: number, level: number, mode: 'closed' | 'open', at: number | null): LoadLine {
   const errors = failuresOf(interval);
-  const sample: SecondSample = {
+  const sample: LoadLine = {
     t: Math.round(t * 1000) / 1000,
+    at,
     dt: Math.round(dt * 1000) / 1000,
     sent: interval.sent,
     ok: interval.ok,
@@ -61,6 +46,7 @@ export function addInterval(totals: RunTotals, interval: IntervalReport, t: numb
     rps: dt > 0 ? Math.round(((interval.ok + errors) / dt) * 10) / 10 : 0,
     p50: percentileMs(interval.latency, 50),
     p99: percentileMs(interval.latency, 99),
+    mode,
     level: Math.round(level * 100) / 100,
   };
   mergeReport(totals.all, interval);

@@ -9,8 +9,13 @@ import { METRICS, type MetricName } from './metrics.js';
 
 export type ScaleAction = 'scale-out' | 'scale-in' | 'hold';
 
-export type PolicyName = 'threshold' | 'target';
-export const POLICY_NAMES: readonly PolicyName[] = ['threshold', 'target'];
+export type PolicyName = 'threshold' | 'target' | 'predictive' | 'step';
+export const POLICY_NAMES: readonly PolicyName[] = ['threshold', 'target', 'predictive', 'step'];
+
+/** The policies whose rule is target tracking: `target`, and `predictive` (target tracking with a forecast floor, step.ts). */
+export function usesTargetRule(policy: PolicyName): boolean {
+  return policy === 'target' || policy === 'predictive';
+}
 
 export interface Recommendation {
   /** ms, same clock as `now`. */
@@ -91,13 +96,13 @@ export function applyRule(sample: Sample, state: RuleContext, config: PolicyConf
     const warming = info.perWorker && state.ready > 0 && state.ready === state.warming;
     if (!warming && state.idle === true && state.ready > 0) {
       // No request, so no sample (p95 has none without a completed request): the lowest load there is.
-      const v = config.policy === 'target' ? decideTarget(0, state, config, now, sample.metric) : decideThreshold(0, state, config, now, sample.metric);
+      const v = usesTargetRule(config.policy) ? decideTarget(0, state, config, now, sample.metric) : decideThreshold(0, state, config, now, sample.metric);
       return { ...v, reason: `idle pool (no request this tick, so no ${info.label} sample; read as 0): ${v.reason}` };
     }
     const why = warming ? `every ready worker still warming up` : `no ${info.label} sample this tick`;
     return act(current, current, `${why}: hold at ${current}`);
   }
-  return config.policy === 'target' ? decideTarget(sample.value, state, config, now, sample.metric) : decideThreshold(sample.value, state, config, now, sample.metric);
+  return usesTargetRule(config.policy) ? decideTarget(sample.value, state, config, now, sample.metric) : decideThreshold(sample.value, state, config, now, sample.metric);
 }
 
 /**

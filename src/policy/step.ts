@@ -4,7 +4,9 @@
  *
  *   step(observation, state, memory, config, now) -> { decision, memory }
  *
- * 1. the rule with its window and cooldown (decide.ts);
+ * 1. the rule with its window and cooldown (decide.ts), or, with
+ *    `--policy step`, AWS step scaling driven by its two alarms
+ *    (step-scaling.ts);
  * 2. scale to zero (`--min 0`): the rule's floor is one worker, and only
  *    `--idle` seconds without traffic take the pool to none (idle.ts);
  * 3. holds: while paused by the operator or held by a rolling refresh, the
@@ -18,6 +20,9 @@
 import { decide, type DecideConfig, type Decision, type PolicyState, type RuleMemory } from './decide.js';
 import { applyIdle, policyMin } from './idle.js';
 import type { Observation } from './measure.js';
+import type { ForecastMemory, SeasonalProfile } from './forecast.js';
+import { applyForecast } from './predictive.js';
+import { decideStep, initialStepAlarms, type StepAlarmsMemory, type StepScalingSettings } from './step-scaling.js';
 
 export { policyMin, ZERO_REASON } from './idle.js';
 export type { Decision, PolicyState } from './decide.js';
@@ -25,6 +30,13 @@ export type { Decision, PolicyState } from './decide.js';
 export interface StepConfig extends DecideConfig {
   /** --idle, seconds without traffic before a `--min 0` pool goes to zero. */
   idle: number;
+  /** --policy predictive: seconds from fork to ready (the forecast looks this far ahead) and the learned profile. */
+  bootDelay?: number;
+  forecast?: SeasonalProfile;
+  /** Seconds between ticks (a step alarm's default period; the forecast adds it to its look-ahead). */
+  interval: number;
+  /** --policy step: its policies and alarms (null or absent under the other policies). */
+  stepScaling?: StepScalingSettings | null;
 }
 
 /** What holds automatic scaling: the operator's pause, or a named hold such as a rolling refresh. */
@@ -38,6 +50,10 @@ export interface PolicyMemory extends RuleMemory {
   hold: string | null;
   /** ms (lab clock) of the last sign of traffic, for --idle (0: the lab's start). */
   lastActivityAt: number;
+  /** --policy predictive: the forecast's recent level and running error (predictive.ts); absent for the other policies. */
+  forecast?: ForecastMemory;
+  /** --policy step: its two alarms' memories (absent: not yet evaluated). */
+  stepAlarms?: StepAlarmsMemory;
 }
 
 export interface StepDecision extends Decision {
@@ -91,9 +107,20 @@ export function coldStart(memory: PolicyMemory, desired: number, now: number): {
 export function step(observation: Observation, state: PolicyState, memory: PolicyMemory, config: StepConfig, now: number): { decision: StepDecision; memory: PolicyMemory } {
   // With --min 0 the rule still keeps one worker; only the idle rule goes to zero.
   const ruleConfig = config.min === 0 ? { ...config, min: policyMin(0) } : config;
-  const r = decide(observation, state, memory, ruleConfig, now);
+  const steps = config.policy === 'step' ? config.stepScaling : null;
+  let stepAlarms = memory.stepAlarms;
+  let r: ReturnType<typeof decide>;
+  if (steps) {
+    const s = decideStep(observation, state, memory.stepAlarms ?? initialStepAlarms(), { ...ruleConfig, stepScaling: steps }, now);
+    stepAlarms = s.alarms;
+    r = { decision: s.decision, memory: { recommendations: [], lastScaleAt: memory.lastScaleAt }, traffic: s.traffic };
+  } else {
+    r = decide(observation, state, memory, ruleConfig, now);
+  }
+  // --policy predictive: the forecast's floor over the target rule (predictive.ts).
+  const p = config.policy === 'predictive' ? applyForecast(r.decision, observation, state, memory.forecast, ruleConfig, now) : { decision: r.decision, memory: memory.forecast };
   const lastActivityAt = r.traffic ? now : memory.lastActivityAt;
-  const d = applyIdle(r.decision, { min: config.min, idle: config.idle, desired: state.desired, starting: state.starting, idleForMs: now - lastActivityAt });
+  const d = applyIdle(p.decision, { min: config.min, idle: config.idle, desired: state.desired, starting: state.starting, idleForMs: now - lastActivityAt });
   let { desired, action, reason } = d;
   const hold: Hold | null = memory.paused ? 'paused' : memory.hold;
   let heldBy: Hold | null = null;
@@ -111,6 +138,8 @@ export function step(observation: Observation, state: PolicyState, memory: Polic
       paused: memory.paused,
       hold: memory.hold,
       lastActivityAt,
+      ...(p.memory === undefined ? {} : { forecast: p.memory }),
+      ...(stepAlarms === undefined ? {} : { stepAlarms }),
     },
   };
 }

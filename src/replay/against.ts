@@ -26,16 +26,19 @@
 import { availableParallelism } from 'node:os';
 import { POLICY_FLAGS } from '../settings/flags.js';
 import { UsageError } from '../errors.js';
-import type { LabConfig, RawSettings } from '../settings/config.js';
+import { STEP_RESOLVED_KEY, type LabConfig, type RawSettings } from '../settings/config.js';
 import { measure } from '../policy/measure.js';
 import { reactionTimes, simulatedReactionEvents, type Reaction } from '../policy/reaction.js';
+import { describeStepScaling as stepRule } from '../policy/step-scaling.js';
 import { simulate, type SimResult } from '../simulate/engine.js';
 import { resolvePolicy } from '../settings/policy-flags.js';
+import { attachForecast } from '../simulate/history.js';
 import { median, policyRow } from '../simulate/summary.js';
 import { calibrate, type Calibration } from './calibrate.js';
-import { fidelity, recordedLive, recordedRow } from './fidelity.js';
+import { fidelity, NO_LATENCY_L4, recordedLive, recordedRow } from './fidelity.js';
 import type { RecordedRun } from './recording.js';
-import { meanOver, replayResidual, residualTick, workerMaxRps } from './residual.js';
+import { meanOver, replayResidual, residualLimits, residualTick } from './residual.js';
+import { usesTargetRule } from '../policy/rules.js';
 
 export type ReplayModel = 'residual' | 'calibrated';
 export const REPLAY_MODELS: readonly ReplayModel[] = ['residual', 'calibrated'];
@@ -55,7 +58,8 @@ export interface Figures {
   workerSeconds: number;
   /** Median seconds from crossing the scale-out threshold to the added worker ready (null: none). */
   medianReactionS: number | null;
-  secondsOverSlo: number;
+  /** null: the run has no latency to compare (recorded under L4). */
+  secondsOverSlo: number | null;
   failed: number;
 }
 
@@ -76,8 +80,12 @@ export interface AgainstComparison {
   ticks: number;
   /** The model's error on the policy's metric (90th percentile of |predicted − measured|), and how it was measured. */
   error: { metric: string; p90: number; median: number; samples: number; how: string };
-  /** Replayed scale actions whose metric was within `error.p90` of the threshold that decided them. */
-  knifeEdges: { count: number; of: number };
+  /**
+   * Replayed scale actions whose metric was within `error.p90` of the threshold that decided them (`count`
+   * of `of`), and replayed ticks that held with the metric within it of a threshold they could have acted
+   * on (`holds` of `ticks`: below the maximum for scale-out, above the minimum for scale-in).
+   */
+  knifeEdges: { count: number; of: number; holds: number; ticks: number };
 }
 
 /** A run's recorded policy settings as a config (flags given to `replay` go on top of these). */
@@ -85,11 +93,13 @@ export function recordedSettings(run: RecordedRun): RawSettings {
   const out: RawSettings = {};
   const c = run.config as unknown as Record<string, unknown>;
   for (const k of POLICY_FLAGS) if (c[k] !== undefined) out[k] = c[k];
+  // --policy step: the recorded policies and alarms, taken as they are unless step flags are typed over them.
+  if (c.stepScaling) out[STEP_RESOLVED_KEY] = c.stepScaling;
   return out;
 }
 
-export function describePolicy(c: Pick<LabConfig, 'policy' | 'metric' | 'min' | 'max' | 'interval' | 'scaleUp' | 'scaleDown' | 'target'>): string {
-  const rule = c.policy === 'target' ? `target ${c.target}` : `${c.scaleDown}–${c.scaleUp}`;
+export function describePolicy(c: Pick<LabConfig, 'policy' | 'metric' | 'min' | 'max' | 'interval' | 'scaleUp' | 'scaleDown' | 'target'> & { stepScaling?: LabConfig['stepScaling'] }): string {
+  const rule = usesTargetRule(c.policy) ? `target ${c.target}` : c.policy === 'step' ? stepRule(c.stepScaling) : `${c.scaleDown}–${c.scaleUp}`;
   return `${c.policy} on ${c.metric} (${rule}), ${c.min}–${c.max} workers, tick ${c.interval} s`;
 }
 
@@ -139,6 +149,8 @@ interface Timeline {
   reactions: readonly Reaction[];
   /** Failed requests between these seconds since the load started. */
   failed: (fromS: number, toS: number) => number;
+  /** Why it has no latency (recorded under L4), if so. */
+  noLatency?: string;
 }
 
 /** The figures of one timeline over [fromS, toS) since the load started; `off` = the load's start on its clock, s. */
@@ -149,7 +161,7 @@ function figuresOf(tl: Timeline, off: number, fromS: number, toS: number, sloMs:
   const inWindow = (tMs: number) => tMs / 1000 - off >= fromS && tMs / 1000 - off < toS;
   const scales = tl.scales.filter((s) => inWindow(s.t));
   const row = policyRow(
-    { label: '', live: slice(tl.live), p95: slice(tl.p95), scales, reactions: tl.reactions.filter((r) => inWindow(r.crossedAt * 1000)), failed: tl.failed(fromS, toS) },
+    { label: '', live: slice(tl.live), p95: slice(tl.p95), scales, reactions: tl.reactions.filter((r) => inWindow(r.crossedAt * 1000)), failed: tl.failed(fromS, toS), ...(tl.noLatency === undefined ? {} : { noLatency: tl.noLatency }) },
     { pricePerHour: null, sloMs },
   );
   return {
@@ -184,10 +196,23 @@ function percentile(xs: number[], p: number): number {
  * The residual model's error on `config.metric`, measured on the recording: each tick predicted from the
  * one before it (its observation carried to the next tick's ready count by the model) and compared with
  * what the tick measured, on the pairs of ticks whose offered load was the same (within 5 %): what is left
- * is the count's effect as the model has it, and the tick-to-tick noise it keeps.
+ * is the count's effect as the model has it, and the tick-to-tick noise it keeps. A short run may have
+ * fewer than MIN_ERROR_SAMPLES such pairs: then every pair of ticks counts (`steady` false), load changes
+ * included — a larger error, rather than a zero measured on nothing.
  */
-export function residualError(run: RecordedRun, config: LabConfig, cal: Calibration): { p90: number; median: number; samples: number } {
+export const MIN_ERROR_SAMPLES = 5;
+
+export interface ResidualError {
+  p90: number;
+  median: number;
+  samples: number;
+  /** True: measured on pairs of ticks with the same offered load; false: too few of those, every pair of ticks. */
+  steady: boolean;
+}
+
+export function residualError(run: RecordedRun, config: LabConfig, cal: Calibration): ResidualError {
   const errs: number[] = [];
+  const any: number[] = [];
   const warmupMs = config.warmup * 1000;
   const ticks = run.ticks.filter((k) => k.observation !== undefined && k.state !== undefined);
   for (let i = 1; i < ticks.length; i++) {
@@ -195,7 +220,7 @@ export function residualError(run: RecordedRun, config: LabConfig, cal: Calibrat
     const k = ticks[i];
     const before = meanOver(cal.load.perSecond, ticks[i - 2]?.t ?? 0, prev.t);
     const after = meanOver(cal.load.perSecond, prev.t, k.t);
-    if (Math.abs(after - before) > 0.05 * Math.max(before, after)) continue;
+    const steady = Math.abs(after - before) <= 0.05 * Math.max(before, after);
     const now = k.observation!;
     const measured = measure(now, warmupMs).values[config.metric];
     if (measured === null) continue;
@@ -208,32 +233,42 @@ export function residualError(run: RecordedRun, config: LabConfig, cal: Calibrat
       warmingReadyAts: warming,
       backlog: 0,
       dt: (k.t - prev.t) / 1000,
-      limits: { serviceMs: cal.model.serviceMs, cores: cal.model.cores, timeoutMs: cal.model.timeoutMs, baseLatencyMs: cal.model.baseLatencyMs, workerMaxRps: workerMaxRps(run) ?? undefined },
+      limits: residualLimits(run, cal),
       users: cal.load.mode === 'closed' ? meanOver(cal.load.perSecond, prev.t, k.t) : null,
     });
     const p = measure(predicted.observation, warmupMs).values[config.metric];
-    if (p !== null && Number.isFinite(p)) errs.push(Math.abs(p - measured));
+    if (p === null || !Number.isFinite(p)) continue;
+    any.push(Math.abs(p - measured));
+    if (steady) errs.push(Math.abs(p - measured));
   }
-  return { p90: percentile(errs, 0.9), median: median(errs) ?? 0, samples: errs.length };
+  const use = errs.length >= MIN_ERROR_SAMPLES ? errs : any;
+  return { p90: percentile(use, 0.9), median: median(use) ?? 0, samples: use.length, steady: use === errs };
 }
 
 /** Within `err` of the bound that decided this action (its metric value `v`). */
-function knifeEdge(v: number | null, direction: 'out' | 'in', c: LabConfig, err: number): boolean {
+export function knifeEdge(v: number | null, direction: 'out' | 'in', c: LabConfig, err: number): boolean {
   if (v === null || !Number.isFinite(v)) return false;
   if (c.policy === 'threshold') return Math.abs(v - (direction === 'out' ? c.scaleUp : c.scaleDown)) <= err;
   const bound = c.target * (direction === 'out' ? 1 + c.tolerance : 1 - c.tolerance);
   return Math.abs(v - bound) <= err;
 }
 
+/** A hold decided by the metric within `err` short of the bound in `direction` (under it for scale-out, over it for scale-in). */
+export function heldAtEdge(v: number | null, direction: 'out' | 'in', c: LabConfig, err: number): boolean {
+  if (v === null || !Number.isFinite(v)) return false;
+  const bound = c.policy === 'threshold' ? (direction === 'out' ? c.scaleUp : c.scaleDown) : c.target * (direction === 'out' ? 1 + c.tolerance : 1 - c.tolerance);
+  return direction === 'out' ? v <= bound && bound - v <= err : v >= bound && v - bound <= err;
+}
+
 export function compareAgainst(a: RecordedRun, b: RecordedRun, options: AgainstOptions = {}): AgainstComparison {
   const model = options.model ?? 'residual';
   const sloMs = options.sloMs ?? 200;
   checkSameLoad(a, b);
-  const settings = resolvePolicy({}, recordedSettings(b));
-  const recordedA = resolvePolicy({}, recordedSettings(a));
+  const settings = attachForecast(resolvePolicy({}, recordedSettings(b)));
+  const recordedA = attachForecast(resolvePolicy({}, recordedSettings(a)));
   const calA = calibrate(a, a.host?.cores ?? options.cores ?? availableParallelism());
   const calB = calibrate(b, b.host?.cores ?? options.cores ?? availableParallelism());
-  const limits = { serviceMs: calA.model.serviceMs, cores: calA.model.cores, timeoutMs: calA.model.timeoutMs, baseLatencyMs: calA.model.baseLatencyMs, workerMaxRps: workerMaxRps(a) ?? undefined };
+  const limits = residualLimits(a, calA);
   if (model === 'residual') {
     if (!a.ticks.some((k) => k.observation !== undefined)) {
       throw new UsageError(`--model residual needs the observations in A's ticks (${a.dir} was recorded before the lab wrote them): use --model calibrated`);
@@ -251,7 +286,14 @@ export function compareAgainst(a: RecordedRun, b: RecordedRun, options: AgainstO
   let error: AgainstComparison['error'];
   if (model === 'residual') {
     const e = residualError(a, settings, calA);
-    error = { metric: settings.metric, ...e, how: "each of A's ticks predicted from the one before it at its ready count, where the offered load stayed the same" };
+    const { steady, ...figures } = e;
+    error = {
+      metric: settings.metric,
+      ...figures,
+      how: steady
+        ? "each of A's ticks predicted from the one before it at its ready count, where the offered load stayed the same"
+        : `each of A's ticks predicted from the one before it at its ready count, the load's changes included (fewer than ${MIN_ERROR_SAMPLES} ticks with a steady load)`,
+    };
   } else {
     const own = simulate({ load: calA.load, model: calA.model, config: recordedA, bootMs: calA.bootMs, tickTimes: a.ticks.map((k) => k.t) });
     const f = fidelity(a, calA, own);
@@ -279,6 +321,7 @@ export function compareAgainst(a: RecordedRun, b: RecordedRun, options: AgainstO
       p95: recB.p95,
       scales: b.scales,
       reactions: b.reactions,
+      ...(recB.noLatency === undefined ? {} : { noLatency: recB.noLatency }),
       failed: (f, t) => loadB.lines.filter((l) => l.t > f && l.t <= t + 1).reduce((acc, l) => acc + l.errors, 0),
     },
     offB.s,
@@ -307,6 +350,10 @@ export function compareAgainst(a: RecordedRun, b: RecordedRun, options: AgainstO
 
   const acted = sim.scales.filter((s) => s.from > 0 && s.to > 0 && (s.t / 1000 - offA.s) >= fromS && (s.t / 1000 - offA.s) < toS);
   const edges = acted.filter((s) => knifeEdge(sim.ticks.find((k) => k.t === s.t)?.value ?? null, s.to > s.from ? 'out' : 'in', settings, error.p90)).length;
+  const held = sim.ticks.filter((k) => k.action === 'hold' && k.t / 1000 - offA.s >= fromS && k.t / 1000 - offA.s < toS);
+  const heldEdges = held.filter(
+    (k) => (k.desired < settings.max && heldAtEdge(k.value, 'out', settings, error.p90)) || (k.desired > Math.max(1, settings.min) && heldAtEdge(k.value, 'in', settings, error.p90)),
+  ).length;
 
   return {
     a: { dir: a.dir, label: describePolicy(recordedA) },
@@ -320,7 +367,7 @@ export function compareAgainst(a: RecordedRun, b: RecordedRun, options: AgainstO
     sameCount: n === 0 ? 0 : same / n,
     ticks: n,
     error,
-    knifeEdges: { count: edges, of: acted.length },
+    knifeEdges: { count: edges, of: acted.length, holds: heldEdges, ticks: held.length },
   };
 }
 
@@ -338,7 +385,7 @@ export function formatAgainst(c: AgainstComparison, sloMs = 200): string {
     ['scale actions out/in', `${r.scaleOut}/${r.scaleIn}${c.range.scaleOut[0] === c.range.scaleOut[1] && c.range.scaleIn[0] === c.range.scaleIn[1] ? '' : ` (out ${fmt(c.range.scaleOut[0])}–${fmt(c.range.scaleOut[1])}, in ${fmt(c.range.scaleIn[0])}–${fmt(c.range.scaleIn[1])})`}`, `${b.scaleOut}/${b.scaleIn}`],
     ['worker-seconds', `${fmt(r.workerSeconds)}${rangeOf(c.range.workerSeconds)}${ws}`, fmt(b.workerSeconds)],
     ['median reaction', r.medianReactionS === null ? '–' : `${fmt(r.medianReactionS, 1)} s`, b.medianReactionS === null ? '–' : `${fmt(b.medianReactionS, 1)} s`],
-    [`s over p95 ${sloMs} ms`, fmt(r.secondsOverSlo), fmt(b.secondsOverSlo)],
+    [`s over p95 ${sloMs} ms`, r.secondsOverSlo === null || b.secondsOverSlo === null ? '– (not compared)' : fmt(r.secondsOverSlo), b.secondsOverSlo === null ? `– (${NO_LATENCY_L4})` : fmt(b.secondsOverSlo)],
     ['failed requests', fmt(r.failed), fmt(b.failed)],
   ];
   const w0 = Math.max(...rows.map((x) => x[0].length));
@@ -361,7 +408,7 @@ export function formatAgainst(c: AgainstComparison, sloMs = 200): string {
     e.samples === 0
       ? `  uncertainty: the model's error on ${e.metric} is ${e.how}`
       : `  uncertainty: the model's ${e.metric} is off by ${fmt(e.p90, 1)} (90th percentile; median ${fmt(e.median, 1)}; ${e.samples} samples: ${e.how}); ` +
-        `${c.knifeEdges.count} of ${c.knifeEdges.of} replayed actions were knife edges (the metric within ${fmt(e.p90, 1)} of its threshold); ` +
+        `${c.knifeEdges.count} of ${c.knifeEdges.of} replayed actions were knife edges (the metric within ${fmt(e.p90, 1)} of its threshold), and ${c.knifeEdges.holds} of ${c.knifeEdges.ticks} holds; ` +
         `in brackets: the replay with the metric ${fmt(e.p90, 1)} lower and higher`,
   ].join('\n') + '\n';
 }

@@ -45,6 +45,9 @@ export function recordedLive(run: RecordedRun, D: number): Int32Array {
   return live;
 }
 
+/** Why a run recorded under --balancer l4 has no latency (the balancer hands connections over and sees no request). */
+export const NO_LATENCY_L4 = 'recorded under --balancer l4: the balancer hands connections to the workers and measures no request latency';
+
 export function recordedRow(run: RecordedRun, cal: Calibration): RowInput {
   const D = cal.load.perSecond.length;
   const p95 = new Float64Array(D).fill(Number.NaN);
@@ -62,6 +65,7 @@ export function recordedRow(run: RecordedRun, cal: Calibration): RowInput {
     // Measured on the recorded events exactly as `autoscale report` measures them.
     reactions: run.reactions,
     failed,
+    ...(run.config.balancer === 'l4' ? { noLatency: NO_LATENCY_L4 } : {}),
     // The one definition, measured on the events: the figure `autoscale report` prints for this run.
     workerSeconds: run.workerSeconds,
   };

@@ -9,11 +9,16 @@
  *   workers: per-worker requests per second, CPU and in-flight scale by
  *   recorded ready / replayed ready;
  * - closed loop (N virtual users, each sending when answered): the users stay
- *   in flight: the replayed pool serves what they sent, at most what its
- *   workers can (a worker serves at most what one was seen to serve in the
- *   run, `workerMaxRps`); where the recorded workers were at that most, the
- *   users would have sent more to a larger pool (up to N × 1000 / the idle
- *   round trip);
+ *   in flight, and how fast they send depends on how fast the pool answers.
+ *   Each worker is a queue shared by N / r users who spend `outsideMs` of
+ *   each round trip outside the pool (load generator, balancer); the tick's
+ *   own throughput, users and ready workers give the service time a worker
+ *   had at that moment (the host's contention as it was then), and the same
+ *   queue with N / r' users gives the replayed throughput and in-flight
+ *   requests (mean-value analysis, Schweitzer's approximation; `closedLoop`).
+ *   So a pool that was the bottleneck serves more with more workers and less
+ *   with fewer, a pool the users did not keep busy serves the same, and the
+ *   same count gives the recorded figures back;
  * - saturation: the pool serves at most r × 1000 / serviceMs requests per
  *   second, and its workers use at most the host's cores; what is not served
  *   waits (queueing growth) for at most `timeoutMs`, then fails;
@@ -31,11 +36,13 @@
  */
 import type { LabConfig } from '../settings/config.js';
 import type { Observation, ObservedWorker } from '../policy/measure.js';
+import { mape } from '../policy/forecast.js';
 import { coldStart, initialCount, initialMemory, remember, step, type PolicyMemory } from '../policy/step.js';
 import type { SimResult, SimScale, SimTick } from '../simulate/engine.js';
 import { Fleet } from '../simulate/fleet.js';
 import type { OfferedLoad } from '../simulate/load.js';
 import { biasObservation, observationOf } from '../simulate/policy.js';
+import type { Calibration } from './calibrate.js';
 import type { RecordedRun } from './recording.js';
 
 /** What saturates the replayed pool (from the run's calibration). */
@@ -46,13 +53,55 @@ export interface ResidualLimits {
   cores: number;
   /** A request waits at most this long for a worker, then fails, ms. */
   timeoutMs: number;
-  /** Round trip of one request on an idle worker, ms (closed loop: the most N users can send is N × 1000 / this). */
-  baseLatencyMs: number;
   /**
    * Requests per second one worker was seen to serve at most in the run (`workerMaxRps`): what a worker
    * can take on this host, contention included. Absent: 1000 / serviceMs.
    */
   workerMaxRps?: number;
+  /** Closed loop: the part of a user's round trip spent outside the pool, ms (`outsideMs`; absent: 0). */
+  outsideMs?: number;
+}
+
+/** The limits of the residual model for a run, from its calibration: the one place they are put together. */
+export function residualLimits(run: RecordedRun, cal: Calibration): ResidualLimits {
+  const m = cal.model;
+  return { serviceMs: m.serviceMs, cores: m.cores, timeoutMs: m.timeoutMs, workerMaxRps: workerMaxRps(run) ?? undefined, outsideMs: outsideMs(run, cal.load) ?? undefined };
+}
+
+/**
+ * Closed loop: what N users do with `workers` single-server queues, each request needing `serviceS` at a
+ * worker and `outsideS` outside the pool (mean-value analysis with Schweitzer's approximation, N / workers
+ * users per queue). Returns the throughput (req/s, all workers) and the requests in flight at each worker.
+ */
+export function closedLoop(users: number, workers: number, serviceS: number, outsideS: number): { throughput: number; inFlight: number } {
+  if (users <= 0 || workers <= 0 || serviceS <= 0) return { throughput: 0, inFlight: 0 };
+  const n = users / workers;
+  const share = Math.max(0, (n - 1) / n);
+  let q = n / 2;
+  let x = 0;
+  let rt = serviceS;
+  for (let i = 0; i < 200; i++) {
+    rt = serviceS * (1 + share * q);
+    x = n / (outsideS + rt);
+    const next = x * rt;
+    if (Math.abs(next - q) < 1e-12) break;
+    q = (q + next) / 2;
+  }
+  return { throughput: x * workers, inFlight: x * rt };
+}
+
+/**
+ * The service time one worker had on a closed-loop tick: the S for which `closedLoop` gives the recorded
+ * throughput (the inverse of its fixed point, in closed form). Null when the users were not waiting on
+ * the pool at all (their round trip no longer than the time outside it).
+ */
+export function tickServiceS(users: number, workers: number, throughput: number, outsideS: number): number | null {
+  if (users <= 0 || workers <= 0 || throughput <= 0) return null;
+  const n = users / workers;
+  const x = throughput / workers;
+  const rt = n / x - outsideS;
+  if (rt <= 0) return null;
+  return rt / (1 + Math.max(0, (n - 1) / n) * x * rt);
 }
 
 export interface ResidualTickInput {
@@ -97,14 +146,17 @@ export function residualTick(x: ResidualTickInput): ResidualTick {
   // Core-seconds per request as this tick measured it (the recording's own contention), else the service time's.
   const cpuPerRequest = cpuRec !== null && arrivals > 0 && R > 0 ? (cpuRec * R) / 100 / arrivals : serviceMs / 1000;
   const users = x.users ?? null;
-  const userBound = users === null ? Number.POSITIVE_INFINITY : (users * 1000) / Math.max(0.1, x.limits.baseLatencyMs);
   // What one worker can serve: the most one was seen to serve in the run, else the service time's bound.
   const perWorker = x.limits.workerMaxRps ?? 1000 / serviceMs;
-  const capacity = r === 0 ? 0 : Math.min(r * perWorker, cpuPerRequest > 0 ? cores / cpuPerRequest : Number.POSITIVE_INFINITY);
-  // Closed loop: the users send as fast as they are answered (none wait in a queue of their own). Where the
-  // recorded pool was the bottleneck (its workers at their most), they would send more to a larger pool.
-  const poolBound = R > 0 && arrivals / R >= 0.9 * perWorker;
-  const demand = users === null ? arrivals + x.backlog / x.dt : poolBound ? userBound : arrivals;
+  const coreBound = cpuPerRequest > 0 ? cores / cpuPerRequest : Number.POSITIVE_INFINITY;
+  // Closed loop: the users send as fast as they are answered (none wait in a queue of their own): the same
+  // queue as recorded, with the replayed number of workers (closedLoop). Ticks where the users were not
+  // waiting on the pool keep their throughput, at most what the replayed workers can serve.
+  const outsideS = (x.limits.outsideMs ?? 0) / 1000;
+  const S = users === null ? null : tickServiceS(users, R, arrivals, outsideS);
+  const queue = S === null || users === null || r === 0 ? null : closedLoop(users, r, S, outsideS);
+  const capacity = r === 0 ? 0 : queue !== null ? Math.min(queue.throughput, coreBound) : Math.min(r * perWorker, coreBound);
+  const demand = users === null ? arrivals + x.backlog / x.dt : queue !== null ? queue.throughput : arrivals;
   const served = Math.min(demand, capacity);
   // Open loop: what is not served waits, at most timeoutMs, then fails. Closed loop: the users wait (no queue of arrivals).
   const left = users === null ? (demand - served) * x.dt : 0;
@@ -117,13 +169,30 @@ export function residualTick(x: ResidualTickInput): ResidualTick {
   const cpu = cpuRec === null ? null : Math.min(100, (100 * cores) / Math.max(1, r), arrivals > 0 ? (cpuRec * (R > 0 ? R : 1) * (served / arrivals)) / Math.max(1, r) : idleCpu);
   const rho = (rps: number) => Math.min(0.99, (rps * serviceMs) / 1000);
   const rhoRec = R > 0 ? rho(arrivals / R) : 0;
-  // Open loop: M/M/1 per worker. Closed loop: Little's law, response time = users / throughput.
-  const factor = users !== null && served > 0 && arrivals > 0 ? arrivals / served : (1 - rhoRec) / (1 - rho(perRps));
+  // Open loop: M/M/1 per worker. Closed loop: Little's law, the time at the pool = users / throughput − the time outside.
+  const poolTime = (through: number) => (users ?? 0) / through - outsideS;
+  const factor =
+    queue !== null && served > 0 && poolTime(served) > 0
+      ? poolTime(served) / poolTime(arrivals)
+      : users !== null && served > 0 && arrivals > 0
+        ? arrivals / served
+        : (1 - rhoRec) / (1 - rho(perRps));
   const waitMs = capacity > 0 ? (1000 * backlog) / capacity : 0;
   const lat = (v: number | null) => (v === null ? null : v * factor + waitMs);
   const inFlightRec = sum(readyRec.map((w) => w.inFlight));
   const inFlight =
-    r === 0 ? 0 : users !== null || arrivals === 0 ? inFlightRec / r : (inFlightRec * (served / arrivals) * factor) / r + backlog / r;
+    r === 0
+      ? 0
+      : queue !== null
+        ? // The recorded in-flight requests (with their noise), times the queue's change from R to r workers;
+          // all together at most the users (each has one request out), or what was recorded if more.
+          Math.min(
+            (inFlightRec / Math.max(1, R)) * (queue.inFlight / Math.max(1e-9, closedLoop(users ?? 0, R, S ?? 0, outsideS).inFlight)) * (served / Math.max(1e-9, queue.throughput)),
+            Math.max(inFlightRec, users ?? 0) / r,
+          )
+        : users !== null || arrivals === 0
+          ? inFlightRec / r
+          : (inFlightRec * (served / arrivals) * factor) / r + backlog / r;
 
   // Host CPU: the recorded pool's share out, the replayed pool's in (cpu % of one core → % of the host).
   const poolRec = sum(o.workers.map((w) => w.cpu ?? 0)) / cores;
@@ -176,6 +245,28 @@ export function meanOver(xs: ArrayLike<number>, fromMs: number, toMs: number): n
     n++;
   }
   return n === 0 ? 0 : sumX / n;
+}
+
+/**
+ * Closed loop: the part of a round trip the users spent outside the pool (load generator, balancer), ms:
+ * the mean over the ticks with traffic of (users − requests in flight at the workers) / throughput
+ * (Little's law on the whole loop and on the pool). Null for an open-loop run or without such ticks.
+ */
+export function outsideMs(run: RecordedRun, load: OfferedLoad): number | null {
+  if (load.mode !== 'closed') return null;
+  const xs: number[] = [];
+  let prev = 0;
+  for (const k of run.ticks) {
+    const users = meanOver(load.perSecond, prev, k.t);
+    prev = k.t;
+    const ready = (k.observation?.workers ?? []).filter((w) => w.state === 'ready');
+    const through = sum(ready.map((w) => w.rps));
+    if (users < 1 || through <= 0) continue;
+    xs.push(Math.max(0, (1000 * (users - sum(ready.map((w) => w.inFlight)))) / through));
+  }
+  // The mean, not the median: the in-flight count is an instant's sample, so saturated ticks often read
+  // more requests in flight than the tick's mean users and clamp to 0, which pulls a median to 0.
+  return xs.length === 0 ? null : sum(xs) / xs.length;
 }
 
 export interface ResidualOptions {
@@ -266,7 +357,8 @@ export function replayResidual(run: RecordedRun, config: LabConfig, opts: Residu
     backlog = res.backlog;
     const observation = biasObservation(res.observation, config.metric, opts.bias ?? 0);
     const state = { desired: fleet.desired, starting: fleet.starting, ready: fleet.ready };
-    const r = step(observation, state, memory, config, k.t);
+    // The policy's boot time is the replay's (--policy predictive looks that far ahead).
+    const r = step(observation, state, memory, { ...config, bootDelay: opts.bootMs / 1000 }, k.t);
     memory = r.memory;
     scale(k.t, r.decision.desired);
     const d = r.decision;
@@ -285,5 +377,6 @@ export function replayResidual(run: RecordedRun, config: LabConfig, opts: Residu
   }
   fillSeconds(D * 1000, liveAt);
   out.readyTimes = fleet.readyTimes;
+  if (memory.forecast !== undefined) out.forecast = { mape: mape(memory.forecast), scored: memory.forecast.scored };
   return out;
 }

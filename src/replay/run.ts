@@ -3,14 +3,15 @@ import { availableParallelism } from 'node:os';
 import { formatCount as n, plural } from '../format.js';
 import { UsageError } from '../errors.js';
 import type { LabConfig, RawSettings } from '../settings/config.js';
-import { rowOptions, writeTimelines } from '../simulate/run.js';
+import { forecastLines, rowOptions, writeTimelines } from '../simulate/run.js';
 import { runScenarios, scenarioResult, type Scenario, type ScenarioResult } from '../simulate/compare.js';
+import { attachForecast } from '../simulate/history.js';
 import { labelOf, parseCompare, resolvePolicy } from '../settings/policy-flags.js';
-import { formatTable, policyRow } from '../simulate/summary.js';
+import { formatTable, policyRow, tableCells } from '../simulate/summary.js';
 import { calibrate, type Calibration } from './calibrate.js';
 import { checkDecisions } from './decisions.js';
-import { compareAgainst, formatAgainst, recordedSettings, REPLAY_MODELS, residualError, type ReplayModel } from './against.js';
-import { replayResidual, workerMaxRps } from './residual.js';
+import { compareAgainst, formatAgainst, recordedSettings, REPLAY_MODELS, residualError, type ReplayModel, type ResidualError } from './against.js';
+import { replayResidual, residualLimits } from './residual.js';
 import { fidelity, recordedRow, type Fidelity } from './fidelity.js';
 import { readRun, type RecordedRun } from './recording.js';
 import { resolveRunDir } from '../runs/read.js';
@@ -40,14 +41,14 @@ export function describeCalibration(run: RecordedRun, cal: Calibration): string[
 }
 
 /** `residual`: the residual model's own error (each tick predicted from the one before), which replaces the same-count metric error (zero by construction). */
-export function describeFidelity(f: Fidelity, metric: string, residual: { p90: number; median: number; samples: number } | null = null): string {
+export function describeFidelity(f: Fidelity, metric: string, residual: ResidualError | null = null): string {
   const ws = `${f.workerSecondsError >= 0 ? '+' : ''}${(100 * f.workerSecondsError).toFixed(1)} %`;
   return (
     `fidelity: replayed under its own policy: same instance count on ${pct(f.sameInstances)} of ${f.ticks} ticks; ` +
     `${f.scaleMatched} of ${f.scaleRecorded} scale actions matched within ±1 tick (${f.scaleReplayed} replayed); ` +
     `peak ${f.peakReplayed} vs ${f.peakRecorded} recorded; worker-seconds ${n(f.workerSecondsReplayed)} vs ${n(f.workerSecondsRecorded)} recorded (${ws})` +
     (residual !== null
-      ? `; where the counts agree the residual model keeps the recorded ${metric}; each tick predicted from the one before at its ready count (same offered load, ${residual.samples} ticks): off by ${n(residual.median, 1)} (median), ${n(residual.p90, 1)} (90th percentile)`
+      ? `; where the counts agree the residual model keeps the recorded ${metric}; each tick predicted from the one before at its ready count (${residual.steady ? 'same offered load' : 'load changes included: too few ticks with a steady load'}, ${residual.samples} ticks): off by ${n(residual.median, 1)} (median), ${n(residual.p90, 1)} (90th percentile)`
       : f.metric === null
         ? ''
         : `; the model's ${metric} on the ${f.metric.ticks} ticks with the same count: off by ${n(f.metric.medianAbsError, 1)} (median), ${n(f.metric.p90AbsError, 1)} (90th percentile)`) +
@@ -89,7 +90,9 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
   const host = hostCores(run);
   const cal = calibrate(run, host.cores);
   const base = recordedSettings(run);
-  const recorded = resolvePolicy({}, base);
+  // A predictive run's forecast is learned again from the --history it recorded (absolute paths).
+  // The recorded boot delay too: the decision check runs step() as the lab did (a forecast looks that far ahead).
+  const recorded = attachForecast({ ...resolvePolicy({}, base), bootDelay: run.config.bootDelay ?? 0 });
   let bootMs = cal.bootMs;
   if (opts.boot !== undefined) {
     const b = Number(opts.boot);
@@ -111,11 +114,12 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
   // Runs recorded before the lab wrote its observations can only take the calibrated model.
   const model = opts.model === undefined && !observed ? 'calibrated' : replayModel(opts.model);
   if (model === 'residual' && !observed) throw new UsageError(`--model residual needs the observations in the run's ticks (${run.dir} was recorded before the lab wrote them): use --model calibrated`);
-  const limits = { serviceMs: cal.model.serviceMs, cores: cal.model.cores, timeoutMs: cal.model.timeoutMs, baseLatencyMs: cal.model.baseLatencyMs, workerMaxRps: workerMaxRps(run) ?? undefined };
+  const limits = residualLimits(run, cal);
   // The residual model replays on the recorded ticks: a scenario with another --interval takes the calibrated model.
   const residualFor = (c: LabConfig) => model === 'residual' && c.interval === run.config.interval;
   const calibratedOnly = model === 'residual' ? scenarios.filter((s) => !residualFor(s.config)).map((s) => s.label) : [];
-  const results: ScenarioResult[] = scenarios.map((s) => {
+  const results: ScenarioResult[] = scenarios.map((sc) => {
+    const s = { ...sc, config: attachForecast(sc.config) };
     const boot = s.bootMs ?? bootMs;
     return residualFor(s.config) ? scenarioResult(s, replayResidual(run, s.config, { limits, load: cal.load, bootMs: boot }), boot, rowOpts) : runScenarios([s], cal.load, cal.model, boot, rowOpts, ticksFor)[0];
   });
@@ -124,7 +128,10 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
   const decisions = checkDecisions(run, recorded);
   const rows = [policyRow(recordedRow(run, cal), rowOpts), ...results.map((r) => r.row)];
   if (typeof opts.out === 'string') writeTimelines(opts.out, results);
-  const report = opts.html === true ? (text: string) => writeReport(dir, { env, replay: { series: results.map((r) => replaySeries(r.scenario.label, r.sim.live)), text } }).html : null;
+  const report =
+    opts.html === true
+      ? (preface: string) => writeReport(dir, { env, replay: { series: results.map((r) => replaySeries(r.scenario.label, r.sim.live)), lines: prefaceLines(preface), table: tableCells(rows, rowOpts) } }).html
+      : null;
   if (opts.json === true) {
     if (report !== null) throw new UsageError('--html writes the report page and prints the table: it does not go with --json');
     return (
@@ -149,9 +156,19 @@ export function runReplay(dirArg: string | undefined, flags: RawSettings, opts: 
     (host.note === null ? '' : `\nnote:     ${host.note}`) +
     (calibratedOnly.length === 0 ? '' : `\nnote:     the residual model replays on the recorded ticks; ${calibratedOnly.join(', ')} ticked at another --interval: calibrated model`);
   const modelLine = `\nreplay:   ${opts.model === undefined && !observed ? 'the run has no recorded observations, so: ' : ''}${model === 'residual' ? "residual model: each tick's recorded observation, changed only where the replayed ready count differs (per-worker load, saturation, queueing, the pool's share of host CPU)" : 'calibrated model: every tick regenerated from the model above'} (--model)`;
-  const text = `${describeCalibration(run, cal).join('\n')}${modelLine}${hostNote}${bootNote}\n${describeFidelity(fid, run.config.metric, residual)}${decisionLine}\n\n${formatTable(rows, rowOpts)}`;
+  const preface = `${describeCalibration(run, cal).join('\n')}${modelLine}${hostNote}${bootNote}\n${describeFidelity(fid, run.config.metric, residual)}${decisionLine}`;
+  const text = `${preface}\n\n${formatTable(rows, rowOpts)}${forecastLines(results)}`;
   if (report === null) return text;
-  return `${text}\nreport:   ${report(text)} (the replayed instances on the run's charts)\n`;
+  return `${text}\nreport:   ${report(preface)} (the replayed instances on the run's charts)\n`;
+}
+
+/** The printed account above the table ("run:      …", "fidelity: …") as [heading, text] rows for the report. */
+export function prefaceLines(preface: string): [string, string][] {
+  return preface.split('\n').flatMap((l): [string, string][] => {
+    if (l.trim() === '') return [];
+    const m = /^([a-z][a-z ]*):\s+(.*)$/.exec(l);
+    return [m === null ? ['', l] : [m[1], m[2]]];
+  });
 }
 
 function replayModel(raw: unknown): ReplayModel {

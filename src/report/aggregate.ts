@@ -5,7 +5,7 @@
  * the chart series. A plain function of its input; no I/O, no clock.
  */
 import { runAlarms, type AlarmBand, type RunAlarm } from './alarms.js';
-import type { HealthEvent, LabEvent, LabSettings, ScaleEvent, StatsEvent, StoreStatus, TickEvent, TrafficStats, WorkerEvent } from '../events.js';
+import type { HealthEvent, HintEvent, LabEvent, LabSettings, ScaleEvent, StatsEvent, StoreStatus, TickEvent, TrafficStats, WorkerEvent } from '../events.js';
 import { formatRelative } from '../format.js';
 import { median, medianReaction, reactionTimes as sharedReactionTimes, type Reaction, type ReactionEvent } from '../policy/reaction.js';
 import { workerSeconds as countWorkerSeconds, workerSpans } from '../policy/worker-seconds.js';
@@ -39,9 +39,14 @@ export interface Summary {
   errors: number;
   peakInstances: number;
   peakReady: number;
+  /** Every reaction: the metric's crossings and the scales from zero (`trigger`). */
   reactions: Reaction[];
-  /** Median of the reactions that have a number, or null. */
+  /** Median of the metric's reactions that have a number, or null (src/policy/reaction.ts). */
   reactionMedianSec: number | null;
+  /** Median of the scales from zero (first held request → its worker ready), or null. */
+  fromZeroMedianSec: number | null;
+  /** Held requests sent on once a worker was ready, as the lab measured them (its 'cold-start' events). */
+  coldStarts: ColdStart[];
   workerSeconds: number;
   cost: {
     price: Price;
@@ -54,6 +59,16 @@ export interface Summary {
   };
   /** Host CPU over the ticks that measured its split: mean %, the lab's own processes and everything else (null: none did). */
   hostCpu: { mean: number; lab: number; other: number } | null;
+  /** The lab's busy-host hint (host above the scale-in threshold before any load), if it gave one. */
+  busyHost: string | null;
+}
+
+/** One release of held requests: when, how many, how long the first of them waited, and whether a worker had to be started (scale from zero). */
+export interface ColdStart {
+  at: number;
+  held: number;
+  waitedMs: number;
+  fromZero: boolean;
 }
 
 /** Means of the ticks' host CPU split (ticks recorded without one are left out). */
@@ -208,9 +223,12 @@ export function aggregate(input: AggregateInput): RunModel {
       peakReady: lifecycle.peakReady,
       reactions,
       reactionMedianSec: medianReaction(reactions),
+      fromZeroMedianSec: medianReaction(reactions, 'from zero'),
+      coldStarts: events.flatMap((e) => (e.type === 'cold-start' ? [{ at: sec(e.t), held: e.held, waitedMs: e.waitedMs, fromZero: e.fromZero }] : [])),
       workerSeconds,
       cost: { price, actual, atMax, saving: atMax - actual, savingPercent: atMax > 0 ? ((atMax - actual) / atMax) * 100 : null },
       hostCpu: hostCpuSplit(ticks),
+      busyHost: events.find((e): e is HintEvent => e.type === 'hint' && e.topic === 'busy-host')?.text ?? null,
     },
     decisions: scales.map((s) => ({ at: sec(s.t), direction: s.direction, from: s.from, to: s.to, reason: s.reason, manual: s.manual })),
     alarms,
@@ -234,14 +252,14 @@ export function aggregate(input: AggregateInput): RunModel {
  * definition): the recorded ticks, automatic scale-outs and worker forks and
  * readies, in time order.
  */
-export function reactionTimes(events: readonly LabEvent[], s: Pick<LabSettings, 'policy' | 'scaleUp' | 'target' | 'tolerance' | 'max'>): Reaction[] {
+export function reactionTimes(events: readonly LabEvent[], s: Pick<LabSettings, 'policy' | 'scaleUp' | 'target' | 'tolerance' | 'max' | 'stepScaling'>): Reaction[] {
   return sharedReactionTimes(reactionEvents(events), s);
 }
 
 export function* reactionEvents(events: readonly LabEvent[]): Generator<ReactionEvent> {
   for (const e of [...events].sort(byTime)) {
     if (e.type === 'tick') yield { kind: 'tick', t: e.t, value: e.value, desired: e.desired };
-    else if (e.type === 'scale' && e.direction === 'out') yield { kind: 'scale-out', t: e.t, manual: e.manual };
+    else if (e.type === 'scale' && e.direction === 'out') yield { kind: 'scale-out', t: e.t, manual: e.manual, from: e.from };
     else if (e.type === 'worker' && e.from === null && e.state === 'starting') yield { kind: 'fork', t: e.t, id: e.id };
     else if (e.type === 'worker' && e.state === 'ready') yield { kind: 'ready', t: e.t, id: e.id };
   }

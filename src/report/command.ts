@@ -65,7 +65,7 @@ export function writeReport(dir: string, opts: { price?: Price; env?: NodeJS.Pro
   const html = join(dir, 'report.html');
   const md = join(dir, 'report.md');
   writeFileSync(html, reportHtml(run.model, run.name, opts.now, opts.replay ?? null));
-  writeFileSync(md, renderMarkdown(run.model, run.name, opts.replay?.text ?? null));
+  writeFileSync(md, renderMarkdown(run.model, run.name, opts.replay ?? null));
   return { html, md };
 }
 

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { clip } from '../format.js';
 import type { RunModel } from './aggregate.js';
 import { ALARM_HEADER } from './alarms.js';
-import { alarmRows, capNotes, capRows, DECISION_HEADER, decisionRows, hasVisits, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows, visitRows, visitsIntro, VISITS_HEADER } from './words.js';
+import { alarmRows, capNotes, capRows, COLD_START_HEADER, coldStartRows, DECISION_HEADER, noReactionText, decisionRows, hasVisits, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows, visitRows, visitsIntro, VISITS_HEADER } from './words.js';
 
 export interface PageAssets {
   uplotJs: string;
@@ -33,8 +33,8 @@ export function escapeHtml(s: string): string {
 }
 
 /** Every value written into the page goes through here: cut to MAX_SHOWN_CHARS, then escaped. */
-function text(v: string | number): string {
-  return escapeHtml(clip(String(v)));
+function text(v: string | number, max?: number): string {
+  return escapeHtml(clip(String(v), max));
 }
 
 /** A CSP source for one inline element's exact text. */
@@ -79,16 +79,9 @@ function table(header: string[], rows: string[][], id: string): string {
   return `<table id="${id}">${head}${body}</table>`;
 }
 
-function pairs(rows: [string, string][], id: string): string {
-  return `<table id="${id}" class="pairs"><tbody>${rows.map(([k, v]) => `<tr><th>${text(k)}</th><td>${text(v)}</td></tr>`).join('')}</tbody></table>`;
-}
-
-/** Replay's printed text, each line cut (its lines quote the recording's settings). */
-function clipLines(s: string): string {
-  return s
-    .split('\n')
-    .map((l) => clip(l, 2000))
-    .join('\n');
+/** `max`: the longest value shown (replay's account of its model runs longer than a recorded value may). */
+function pairs(rows: [string, string][], id: string, max?: number): string {
+  return `<table id="${id}" class="pairs"><tbody>${rows.map(([k, v]) => `<tr><th>${text(k)}</th><td>${text(v, max)}</td></tr>`).join('')}</tbody></table>`;
 }
 
 const STYLE = `
@@ -105,6 +98,9 @@ td:last-child, .notes li, .sub, h1 { overflow-wrap: anywhere; }
 thead th { background: #f6f8fa; font-weight: 600; }
 table.pairs th { width: 34%; font-weight: 600; color: #424a53; }
 /* Three short columns: a compact table with the counts right-aligned, so they line up for comparison. */
+/* The replay's comparison: every column visible (no scrolling, nothing cut), the figures right-aligned. */
+#replay-table th:not(:first-child), #replay-table td:not(:first-child) { text-align: right; font-variant-numeric: tabular-nums; }
+#replay-table td:last-child { overflow-wrap: normal; }
 #visits { width: auto; min-width: 320px; } #visits th:not(:first-child), #visits td:not(:first-child) { text-align: right; padding-left: 24px; font-variant-numeric: tabular-nums; }
 .chart { margin: 8px 0 18px; }
 .legend-note { color: #57606a; font-size: 12px; margin: -10px 0 14px; }
@@ -122,10 +118,13 @@ export interface ReplaySeries {
   instances: number[];
 }
 
-/** What `autoscale replay --html` adds: each compared policy's instances, and the replay's own text (model, fidelity, table). */
+/** What `autoscale replay --html` adds: each compared policy's instances, the replay's account (model, fidelity) and its table. */
 export interface ReplayExtra {
   series: ReplaySeries[];
-  text: string;
+  /** The lines replay prints above its table, as [heading, text] ("run", "model", "fidelity", …). */
+  lines: [string, string][];
+  /** The comparison table cell by cell (src/simulate/summary.ts tableCells), and the notes under it. */
+  table: { header: string[]; rows: string[][]; notes: string[] };
 }
 
 /** What the shared chart components (assets/report-charts.js) draw: the report embeds it, the live page fetches it for the whole history. */
@@ -136,7 +135,11 @@ export function chartData(m: RunModel, metric: MetricLabel, replay: ReplayExtra 
     durationSec: m.endSec,
     metric: clip(c.metric),
     metricInfo: { label: clip(metric.label), unit: clip(metric.unit) },
-    settings: { policy: c.policy, target: c.target, tolerance: c.tolerance, scaleUp: c.scaleUp, scaleDown: c.scaleDown, max: c.max },
+    // The lines drawn at the scale-out and scale-in lines: for --policy step, its two alarms' thresholds (null: no such alarm).
+    settings:
+      c.policy === 'step'
+        ? { policy: c.policy, target: c.target, tolerance: c.tolerance, scaleUp: c.stepScaling?.out?.alarm.threshold ?? null, scaleDown: c.stepScaling?.in?.alarm.threshold ?? null, max: c.max, balancer: c.balancer }
+        : { policy: c.policy, target: c.target, tolerance: c.tolerance, scaleUp: c.scaleUp, scaleDown: c.scaleDown, max: c.max, balancer: c.balancer },
     series: m.series,
     replays: replay === null ? null : replay.series.map((r) => ({ ...r, label: clip(r.label) })),
   };
@@ -150,7 +153,9 @@ export function renderHtml(m: RunModel, title: string, metric: MetricLabel, asse
       ? ''
       : `<h2>What if: replayed policies</h2>
 <p class="legend-note" id="replay-note">From <code>autoscale replay --html</code>: this run's load through the same decide() under each policy, with a capacity model calibrated from the run (below). The replayed instances are drawn on the chart under the recorded instances, on the same time axis. Running <code>autoscale report</code> again renders the page without them.</p>
-<pre id="replay-text">${escapeHtml(clipLines(replay.text))}</pre>`;
+${table(replay.table.header, replay.table.rows, 'replay-table')}
+${replay.table.notes.map((n) => `<p class="legend-note replay-table-note">${text(n)}</p>`).join('\n')}
+${pairs(replay.lines, 'replay-model', 2000)}`;
   const notes =
     m.notes.length === 0 ? '' : `<div class="notes" id="notes"><strong>Notes on this recording</strong><ul>${capNotes(m.notes).map((n) => `<li>${text(n)}</li>`).join('')}</ul></div>`;
   const decisions = m.decisions.length === 0 ? '<p id="decisions">No scaling action in this run.</p>' : table(DECISION_HEADER, decisionRows(m), 'decisions');
@@ -159,7 +164,11 @@ export function renderHtml(m: RunModel, title: string, metric: MetricLabel, asse
     m.alarms.length === 0
       ? ''
       : `<h2>Alarms</h2>\n<ul id="alarm-rules">${m.alarms.map((a) => `<li><strong>${text(a.name)}</strong>: ${text(a.rule)}</li>`).join('')}</ul>\n${alarmTable.length === 0 ? '<p id="alarms">No alarm changed state in this run.</p>' : table(ALARM_HEADER, alarmTable, 'alarms')}\n`;
-  const reactions = m.summary.reactions.length === 0 ? '<p id="reactions">The metric never crossed the scale-out threshold.</p>' : table(REACTION_HEADER, reactionRows(m), 'reactions');
+  const reactions = m.summary.reactions.length === 0 ? `<p id="reactions">${text(noReactionText(m))}</p>` : table(REACTION_HEADER, reactionRows(m), 'reactions');
+  const coldStarts =
+    m.summary.coldStarts.length === 0
+      ? ''
+      : `<h2>Cold starts</h2>\n<p class="legend-note">Requests the balancer held while no worker was in rotation, sent on once one was ready.</p>\n${table(COLD_START_HEADER, coldStartRows(m), 'cold-starts')}\n`;
   const hl = highlightRows(m);
   const highlights = hl.length === 0 ? '<p id="highlights">No crash, replacement or health failure.</p>' : table(['time', 'what', 'detail'], hl, 'highlights');
   const visits =
@@ -200,7 +209,7 @@ ${replaySection}
 ${decisions}
 ${alarms}<h2>Reaction times</h2>
 ${reactions}
-<h2>Worker lifecycle highlights</h2>
+${coldStarts}<h2>Worker lifecycle highlights</h2>
 ${highlights}
 ${visits}<h2>Settings</h2>
 ${pairs(settingsRows(m), 'settings')}

@@ -173,26 +173,9 @@ function readSchema(schema: unknown, where: string): number {
   return schema;
 }
 
-/** One load.ndjson line, as `autoscale load` writes it (src/loadgen/format.ts), checked. */
-export interface LoadLine {
-  /** End of the interval, s since that load run started. */
-  t: number;
-  /** Wall clock (ms since the epoch) at the end of the interval; null in lines written before autoscale load recorded it. */
-  at: number | null;
-  /** Interval length, s. */
-  dt: number;
-  sent: number;
-  ok: number;
-  errors: number;
-  /** Achieved responses per second. */
-  rps: number;
-  p50: number | null;
-  p99: number | null;
-  /** 'closed': `threads` virtual users; 'open': `targetRate` arrivals per second. */
-  mode: 'closed' | 'open';
-  /** Virtual users (closed) or target arrivals per second (open). */
-  level: number;
-}
+import type { LoadLine } from './load-line.js';
+
+export type { LoadLine };
 
 export interface RunLoad {
   lines: LoadLine[];

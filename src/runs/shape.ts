@@ -114,12 +114,24 @@ const STORE = obj({ kind: oneOf('sqlite', 'postgres'), where: str, up: nullable(
  * the first recordings (idle, hold, metrics port, upstream timeout, balancer,
  * connection recycling) are optional: the checked-in runs predate them.
  */
+const signed: Check = (v, p) => (typeof v === 'number' && Number.isFinite(v) ? null : fail(p, 'a number', v));
+/** One side of --policy step (policy/step-scaling.ts StepPolicySettings): bounds relative to the threshold, so signed. */
+const STEP_POLICY = nullable(
+  obj({
+    alarm: obj({ name: str, threshold: signed, datapointsToAlarm: num, evaluationPeriods: num, period: nullable(num), treatMissingData: oneOf('missing', 'ignore', 'breaching', 'notBreaching') }),
+    adjustmentType: oneOf('ChangeInCapacity', 'PercentChangeInCapacity', 'ExactCapacity'),
+    minAdjustmentMagnitude: nullable(num),
+    steps: arr(obj({ lower: nullable(signed), upper: nullable(signed), adjustment: signed })),
+  }),
+);
+
 export const SETTINGS_REQUIRED = {
   min: num, max: num, scaleUp: num, scaleDown: num, interval: num, cooldown: num, port: num, basePort: num, host: str, work: num,
-  metric: str, policy: oneOf('threshold', 'target'), target: num, tolerance: num, scaleDownWindow: num, maxStepPods: num, maxStepPercent: num, warmup: num,
+  metric: str, policy: oneOf('threshold', 'target', 'predictive', 'step'), target: num, tolerance: num, scaleDownWindow: num, maxStepPods: num, maxStepPercent: num, warmup: num,
 };
 export const SETTINGS_OPTIONAL = {
-  idle: num, holdMax: num, holdTimeout: num, metricsPort: num, upstreamTimeout: num, balancer: oneOf('l7', 'l4'), maxConnRequests: num, maxConnAge: num,
+  idle: num, holdMax: num, holdTimeout: num, metricsPort: num, upstreamTimeout: num, balancer: oneOf('l7', 'l4'), maxConnRequests: num, maxConnAge: num, history: str, season: num, historyScale: num,
+  stepScaling: nullable(obj({ out: STEP_POLICY, in: STEP_POLICY })),
 };
 const SETTINGS = obj(SETTINGS_REQUIRED, SETTINGS_OPTIONAL);
 
@@ -153,7 +165,7 @@ export const EVENT_SHAPES: Readonly<Record<string, Check>> = {
   command: obj({ command: str, source: str, ok: bool, message: str }),
   refresh: obj({ phase: oneOf('started', 'progress', 'done', 'failed'), replaced: num, total: num, detail: str }),
   'cold-start': obj({ waitedMs: num, held: num, fromZero: bool }),
-  hint: obj({ text: str }),
+  hint: obj({ text: str }, { topic: str }),
   alarm: obj({ alarm: str, from: ALARM_STATE, to: ALARM_STATE, reason: str, datapoints: arr(DATAPOINT), breaching: num, metric: str, threshold: finite, rule: str }),
   notify: obj({ alarm: str, to: ALARM_STATE, channel: oneOf('command', 'webhook'), ok: bool, detail: str }),
   /** The recorder's own line (src/runs/recorder.ts): what its size bound left out. */

@@ -8,6 +8,9 @@ import type { LabSettings } from '../events.js';
 import { parseInteger } from '../parse-int.js';
 import { POLICY_NAMES, type PolicyName } from '../policy/rules.js';
 import { METRIC_NAMES, METRICS, type MetricName } from '../policy/metrics.js';
+import type { SeasonalProfile } from '../policy/forecast.js';
+import type { StepScalingSettings } from '../policy/step-scaling.js';
+import { hasStepSettings, parseStepSection, rawStepScaling, resolveStepScaling, type RawStepScaling } from './step-scaling.js';
 import type { AlarmRule } from '../alarms/rule.js';
 import { parseFileAlarms, resolveAlarms } from './alarms.js';
 
@@ -23,6 +26,10 @@ export interface LabConfig extends LabSettings {
   killTimeoutMs: number;
   /** A worker that has not said 'ready' after this long is killed and counts as a crash, ms. */
   readyTimeoutMs: number;
+  /** --policy predictive: the profile learned from --history, attached at the edge (simulate/history.ts); never a flag. */
+  forecast?: SeasonalProfile;
+  /** --policy step: the scale-out and scale-in policies with their alarms (null under the other policies). */
+  stepScaling: StepScalingSettings | null;
 }
 
 /**
@@ -64,6 +71,7 @@ export const DEFAULTS: LabConfig = {
   drainTimeoutMs: 10_000,
   killTimeoutMs: 5_000,
   readyTimeoutMs: 15_000,
+  stepScaling: null,
 };
 
 type Kind = 'int' | 'number' | 'string';
@@ -97,6 +105,11 @@ const KEYS: KeySpec[] = [
   { key: 'maxConnAge', flag: 'max-conn-age', kind: 'int', min: 0, max: 86_400 },
   // Bounded: a worker held longer than 10 minutes teaches nothing a simulator could not.
   { key: 'bootDelay', flag: 'boot-delay', kind: 'number', min: 0, max: 600 },
+  // --policy predictive: run directories or trace files (comma-separated) to learn the season from, and the season's length.
+  { key: 'history', flag: 'history', kind: 'string' },
+  { key: 'season', flag: 'season', kind: 'number', min: 1, max: 7 * 86_400 },
+  // The history's clock times this (experiment --quick shortens a lesson's history with its timeline).
+  { key: 'historyScale', flag: 'history-scale', kind: 'number', min: 0.001, max: 1000 },
 ];
 
 /** The numeric and string settings with their flag names and bounds (the experiment file's schema is built from these). */
@@ -108,6 +121,16 @@ export const ENUMS = { metric: METRIC_NAMES, policy: POLICY_NAMES, balancer: ['l
 export const SETTING_KEYS: readonly string[] = [...KEYS.map((k) => k.key), 'metric', 'policy', 'balancer'];
 
 export type RawSettings = Partial<Record<string, unknown>>;
+
+/** The step policy's flags (commander attribute names), repeatable or not; the config file's "step" section lands in STEP_FILE_KEY. */
+export const STEP_FLAG_KEYS = ['stepOut', 'stepIn', 'stepOutAlarm', 'stepInAlarm', 'stepMinMagnitude'] as const;
+export const STEP_FILE_KEY = 'step';
+/** A recording's resolved step settings (replay's base), taken as they are when nothing step-related is typed over them. */
+export const STEP_RESOLVED_KEY = 'stepScaling';
+
+function stepFlags(raw: RawSettings): RawStepScaling {
+  return { out: raw.stepOut, in: raw.stepIn, outAlarm: raw.stepOutAlarm, inAlarm: raw.stepInAlarm, minMagnitude: raw.stepMinMagnitude };
+}
 
 /** Where a config file's "database-url" lands in its RawSettings (not a LabConfig key: resolveConfig ignores it). */
 export const DATABASE_URL_KEY = 'databaseUrl';
@@ -167,10 +190,14 @@ export function parseConfigFile(text: string, file: string): RawSettings {
     throw new ConfigError(`config file ${file} must hold a JSON object (received ${data === null ? 'null' : Array.isArray(data) ? 'an array' : `a ${typeof data}`})`);
   }
   const out: RawSettings = {};
-  const known = KEYS.map((k) => k.flag).concat('metric', 'policy', 'balancer', 'database-url', 'alarms');
+  const known = KEYS.map((k) => k.flag).concat('metric', 'policy', 'balancer', 'database-url', 'alarms', STEP_FILE_KEY);
   for (const [name, value] of Object.entries(data)) {
     if (name === 'alarms') {
       out[ALARM_KEYS.file] = parseFileAlarms(value, file);
+      continue;
+    }
+    if (name === STEP_FILE_KEY) {
+      out[STEP_FILE_KEY] = parseStepSection(value, file);
       continue;
     }
     if (name === 'database-url' || name === 'databaseUrl') {
@@ -266,6 +293,15 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}, limits
     }
   }
   if (flags.target === undefined && file.target === undefined) config.target = METRICS[config.metric].defaultTarget;
+  const typedStep = stepFlags(flags);
+  if (config.policy === 'step') {
+    // A recording's resolved settings (replay's base) read as if typed in a file: flags override them key by key.
+    const recorded = file[STEP_RESOLVED_KEY] as StepScalingSettings | null | undefined;
+    const fileStep = (file[STEP_FILE_KEY] ?? (recorded ? rawStepScaling(recorded) : {})) as RawStepScaling;
+    config.stepScaling = resolveStepScaling(typedStep, fileStep, config.metric);
+  } else if (hasStepSettings(typedStep)) {
+    throw new UsageError(`--step-out, --step-in, --step-out-alarm, --step-in-alarm and --step-min-magnitude apply only to --policy step (the policy is ${config.policy})`);
+  }
   config.alarms = resolveAlarms(file[ALARM_KEYS.file] as AlarmRule[] | undefined, flags[ALARM_KEYS.set], flags[ALARM_KEYS.flag], config.interval);
   if (config.min > config.max) {
     throw new UsageError(`--min (${config.min}) must be <= --max (${config.max})`);
@@ -273,6 +309,15 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}, limits
   if (config.min === 0 && config.balancer === 'l4') {
     // Holding a request until a worker starts needs an HTTP proxy; an L4 hand-off has no request to hold.
     throw new UsageError('--min 0 (scale to zero) needs the L7 balancer: it holds requests until a worker is ready, which --balancer l4 cannot (use --min 1, or drop --balancer l4)');
+  }
+  if (config.policy === 'predictive') {
+    // The forecast is of requests per second, so its capacity per worker is the rps target (AWS pairs a load metric with a scaling metric the same way).
+    if (config.metric !== 'rps') throw new UsageError(`--policy predictive forecasts requests per second: use --metric rps with --target <req/s per worker> (received --metric ${config.metric})`);
+    if (config.history === undefined) throw new UsageError('--policy predictive needs --history <run dirs or trace files> to learn the load from');
+  } else {
+    for (const key of ['history', 'season', 'historyScale'] as const) {
+      if (config[key] !== undefined) throw new UsageError(`--${key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} only applies to --policy predictive (received --policy ${config.policy})`);
+    }
   }
   if (config.scaleDown >= config.scaleUp) {
     throw new UsageError(`--scale-down (${config.scaleDown}) must be below --scale-up (${config.scaleUp})`);
@@ -294,6 +339,6 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}, limits
 
 /** The settings as views show them (the 'started' event). */
 export function publicSettings(config: LabConfig): LabSettings {
-  const { drainTimeoutMs: _d, killTimeoutMs: _k, readyTimeoutMs: _r, ...rest } = config;
+  const { drainTimeoutMs: _d, killTimeoutMs: _k, readyTimeoutMs: _r, forecast: _f, ...rest } = config;
   return rest;
 }

@@ -6,13 +6,27 @@
 import { Command, CommanderError } from 'commander';
 import { addSettingOptions, POLICY_FLAGS, type SettingFlag } from './flags.js';
 import { UsageError } from '../errors.js';
-import { resolveConfig, type LabConfig, type RawSettings } from './config.js';
+import { resolveConfig, STEP_RESOLVED_KEY, type LabConfig, type RawSettings } from './config.js';
+import type { PolicyName } from '../policy/rules.js';
 
 const THRESHOLD_ONLY: readonly SettingFlag[] = ['scaleUp', 'scaleDown', 'cooldown'];
 const TARGET_ONLY: readonly SettingFlag[] = ['target', 'tolerance', 'scaleDownWindow', 'maxStepPods', 'maxStepPercent'];
+const PREDICTIVE_ONLY: readonly SettingFlag[] = ['history', 'season', 'historyScale'];
+const STEP_ONLY: readonly SettingFlag[] = ['stepOut', 'stepIn', 'stepOutAlarm', 'stepInAlarm', 'stepMinMagnitude'];
+/**
+ * The flags each policy does not use. Predictive is target tracking with a forecast floor, so it takes the
+ * target flags too. Step scaling has no cooldown (EC2 Auto Scaling applies one only to simple scaling): its warm-up holds it.
+ */
+const UNUSED: Record<PolicyName, readonly SettingFlag[]> = {
+  threshold: [...TARGET_ONLY, ...STEP_ONLY, ...PREDICTIVE_ONLY],
+  target: [...THRESHOLD_ONLY, ...STEP_ONLY, ...PREDICTIVE_ONLY],
+  predictive: [...THRESHOLD_ONLY, ...STEP_ONLY],
+  step: [...THRESHOLD_ONLY, ...TARGET_ONLY, ...PREDICTIVE_ONLY],
+};
 const FLAG: Record<string, string> = {
   scaleUp: '--scale-up', scaleDown: '--scale-down', cooldown: '--cooldown', target: '--target', tolerance: '--tolerance',
   scaleDownWindow: '--scale-down-window', maxStepPods: '--max-step-pods', maxStepPercent: '--max-step-percent',
+  stepOut: '--step-out', stepIn: '--step-in', stepOutAlarm: '--step-out-alarm', stepInAlarm: '--step-in-alarm', stepMinMagnitude: '--step-min-magnitude',
 };
 
 /** Fleets are not laptops: up to 100,000 instances, and no ports are bound. */
@@ -26,9 +40,10 @@ export const FLEET_LIMITS = { maxInstances: 100_000, ports: false } as const;
 export function resolvePolicy(typed: RawSettings, base: RawSettings = {}): LabConfig {
   const b = { ...base };
   if (typed.metric !== undefined && typed.metric !== b.metric && typed.target === undefined) delete b.target;
+  // Switching a predictive recording (or config file) to another policy leaves its history behind.
+  if (typed.policy !== undefined && typed.policy !== 'predictive') for (const key of PREDICTIVE_ONLY) delete b[key];
   const config = resolveConfig(typed, b, FLEET_LIMITS);
-  const unused = config.policy === 'target' ? THRESHOLD_ONLY : TARGET_ONLY;
-  for (const key of unused) {
+  for (const key of UNUSED[config.policy]) {
     if (typed[key] !== undefined) throw new UsageError(`${FLAG[key]} does not apply to --policy ${config.policy}`);
   }
   return config;
@@ -38,7 +53,8 @@ export function resolvePolicy(typed: RawSettings, base: RawSettings = {}): LabCo
 export function overlay(base: RawSettings, typed: RawSettings): RawSettings {
   const out: RawSettings = { ...base };
   if (typed.policy !== undefined && typed.policy !== base.policy) {
-    for (const key of typed.policy === 'target' ? THRESHOLD_ONLY : TARGET_ONLY) delete out[key];
+    for (const key of UNUSED[typed.policy as PolicyName] ?? []) delete out[key];
+    if (typed.policy !== 'step') delete out[STEP_RESOLVED_KEY];
   }
   if (typed.metric !== undefined && typed.metric !== base.metric && typed.target === undefined) delete out.target;
   return { ...out, ...typed };
@@ -89,7 +105,7 @@ export function parseCompare(s: string): CompareSpec {
 /** A short label for a table row: the flags as typed. */
 export function labelOf(typed: RawSettings): string {
   return Object.entries(typed)
-    .map(([k, v]) => `${'--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} ${String(v)}`)
+    .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((one) => `${'--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} ${String(one)}`))
     .join(' ');
 }
 

@@ -12,6 +12,7 @@ import type { OfferedLoad } from './load.js';
 import { evaluateSecond, type CapacityModel } from './model.js';
 import { LivePolicy } from './policy.js';
 import { initialCount } from '../policy/step.js';
+import { mape } from '../policy/forecast.js';
 
 export interface SimulateInput {
   load: OfferedLoad;
@@ -61,6 +62,8 @@ export interface SimResult {
   dropped: Float64Array;
   /** ms at which each worker became ready. */
   readyTimes: number[];
+  /** --policy predictive: the forecast's error over the run (policy/forecast.ts); absent for the other policies. */
+  forecast?: { mape: number | null; scored: number };
 }
 
 function* defaultTicks(intervalS: number, endMs: number): Generator<number> {
@@ -90,7 +93,8 @@ export function simulate(input: SimulateInput): SimResult {
   const fleet = new Fleet(input.bootMs);
   // The run begins with the lab's first workers ready (--min, at least one): the system was up before the load arrived.
   fleet.setDesired(initialCount(config.min), -input.bootMs);
-  const policy = new LivePolicy(config, input.bias ?? 0);
+  // The policy's boot time is the model's (--policy predictive looks that far ahead).
+  const policy = new LivePolicy({ ...config, bootDelay: input.bootMs / 1000 }, input.bias ?? 0);
   const warmupMs = config.warmup * 1000;
   const ticks = (input.tickTimes ?? defaultTicks(config.interval, endMs))[Symbol.iterator]();
   let next = ticks.next();
@@ -166,5 +170,7 @@ export function simulate(input: SimulateInput): SimResult {
     next = ticks.next();
   }
   out.readyTimes = fleet.readyTimes;
+  const fm = policy.forecastMemory;
+  if (fm !== undefined) out.forecast = { mape: mape(fm), scored: fm.scored };
   return out;
 }

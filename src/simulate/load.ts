@@ -3,6 +3,7 @@
  * or arrivals per second (open loop). From a profile (the load generator's
  * own shapes), a load generator `--out` file, or a CSV of `t,value`.
  */
+import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { levelAt, type Profile } from '../loadgen/profile.js';
 import { parseLoad } from '../runs/read.js';
@@ -79,4 +80,15 @@ function fromSamples(rows: Array<{ t: number; level: number }>, mode: LoadMode, 
 export function scaleLoad(load: OfferedLoad, factor: number): OfferedLoad {
   const perSecond = load.perSecond.map((v) => v * factor);
   return { mode: load.mode, perSecond, source: `${load.source} × ${factor.toLocaleString('en-US')}` };
+}
+
+/** A trace file: `autoscale load --out` NDJSON, or a CSV of t,req/s (by its .csv name). */
+export function readTrace(file: string, flag = '--trace'): OfferedLoad {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return /\.csv$/i.test(file) ? parseLoadCsv(text, file) : parseLoadNdjson(text, file);
 }

@@ -14,6 +14,7 @@ import type { LabConfig } from '../settings/config.js';
 import { coldStart, initialMemory, step, type PolicyMemory, type StepDecision } from '../policy/step.js';
 import type { ObservedWorker, Observation } from '../policy/measure.js';
 import type { MetricName } from '../policy/metrics.js';
+import type { ForecastMemory } from '../policy/forecast.js';
 
 /** What the simulated pool looks like at a tick. */
 export interface TickView {
@@ -72,6 +73,11 @@ export class LivePolicy {
     const { decision, memory } = step(biasObservation(observationOf(v), this.#config.metric, this.#bias), { desired: v.desired, starting: v.starting, ready: v.ready }, this.#memory, this.#config, v.now);
     this.#memory = memory;
     return decision;
+  }
+
+  /** --policy predictive: the forecast's memory (its running error), or undefined. */
+  get forecastMemory(): ForecastMemory | undefined {
+    return this.#memory.forecast;
   }
 
   /** Load arrived while the pool is at zero: the count to start (1), as the lab's balancer asks for it, or null. */

@@ -1,13 +1,17 @@
 /** `autoscale simulate`, end to end: load, model, every policy, the table (or JSON) and the timelines. */
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import type { RawSettings } from '../settings/config.js';
 import { parseProfile, seconds, type RawLoadOptions } from '../loadgen/options.js';
 import { runScenarios, timelineLines, type ScenarioResult } from './compare.js';
-import { parseLoadCsv, parseLoadNdjson, profileLoad, scaleLoad, type OfferedLoad } from './load.js';
+import { profileLoad, readTrace, scaleLoad, type OfferedLoad } from './load.js';
+import { attachForecast } from './history.js';
+
+export { readTrace };
 import { EXPONENTIAL_P95, type CapacityModel } from './model.js';
 import { labelOf, overlay, parseCompare, resolvePolicy } from '../settings/policy-flags.js';
 import { formatTable, type RowOptions } from './summary.js';
+import { formatCount } from '../format.js';
 
 function positive(flag: string, raw: unknown, allowZero = false): number {
   const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
@@ -15,16 +19,6 @@ function positive(flag: string, raw: unknown, allowZero = false): number {
     throw new UsageError(`${flag} must be a ${allowZero ? 'non-negative' : 'positive'} number (received ${JSON.stringify(raw)})`);
   }
   return n;
-}
-
-export function readTrace(file: string): OfferedLoad {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read --trace ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  return /\.csv$/i.test(file) ? parseLoadCsv(text, file) : parseLoadNdjson(text, file);
 }
 
 /** Row options shared by simulate and replay. */
@@ -85,6 +79,19 @@ function loadFrom(opts: Record<string, unknown>): OfferedLoad {
   return profileLoad(profile, peak, durationS);
 }
 
+/** Under the table: each predictive row's forecast error (MAPE), as its policy measured it tick by tick. */
+export function forecastLines(results: readonly ScenarioResult[]): string {
+  const rows = results.filter((r) => r.sim.forecast !== undefined);
+  if (rows.length === 0) return '';
+  const lines = rows.map((r) => {
+    const f = r.sim.forecast!;
+    const p = r.scenario.config.forecast;
+    const learned = p === undefined ? '' : ` (profile of ${formatCount(p.means.length)} buckets of ${formatCount(p.bucketS, 2)} s, learned from ${formatCount(Math.round(p.historyS))} s of ${p.source})`;
+    return `forecast error, ${r.scenario.label}: ${f.mape === null ? 'not measured (no tick with traffic one lead time after a forecast)' : `MAPE ${f.mape.toFixed(1)} % over ${formatCount(f.scored)} ticks`}${learned}`;
+  });
+  return `\n${lines.join('\n')}\n(MAPE: each tick's observed req/s against the forecast made one boot + tick earlier; docs/forecasts.md)\n`;
+}
+
 export function describeModel(model: CapacityModel, capacity: number, bootS: number, load: OfferedLoad): string {
   return [
     `load:  ${load.source}, ${load.perSecond.length.toLocaleString('en-US')} s, ${load.mode === 'open' ? 'open loop (arrival rate)' : 'closed loop (virtual users)'}`,
@@ -108,11 +115,11 @@ export function runSimulate(flags: RawSettings, file: RawSettings, opts: Record<
       return { label: `+ ${s.trim().replace(/\s+/g, ' ')}`, config: resolvePolicy(overlay(flags, typed), file), ...(rowBoot === null ? {} : { bootMs: rowBoot * 1000 }) };
     }),
   ];
-  const results = runScenarios(scenarios, load, model, bootS * 1000, rowOpts);
+  const results = runScenarios(scenarios.map((sc) => ({ ...sc, config: attachForecast(sc.config) })), load, model, bootS * 1000, rowOpts);
   if (typeof opts.out === 'string') writeTimelines(opts.out, results);
   const described = describeModel(model, capacity, bootS, load);
   if (opts.json === true) {
     return JSON.stringify({ model: { ...model, cores: null, capacity, bootS, load: load.source, durationS: load.perSecond.length }, rows: results.map((r) => ({ ...r.row, config: r.scenario.config })) }) + '\n';
   }
-  return `${described}\n\n${formatTable(results.map((r) => r.row), rowOpts)}`;
+  return `${described}\n\n${formatTable(results.map((r) => r.row), rowOpts)}${forecastLines(results)}`;
 }

@@ -17,6 +17,8 @@ export interface RowInput {
   reactions: readonly Reaction[];
   /** Requests that failed, in total. */
   failed: number;
+  /** Why this row has no latency to count seconds over the SLO in (e.g. a run recorded under L4): its figure is then null, not 0. */
+  noLatency?: string;
   /**
    * A recorded run's worker-seconds, measured on its events (src/policy/worker-seconds.ts); simulated rows
    * leave it out and count `live` per second.
@@ -34,8 +36,9 @@ export interface PolicyRow {
   workerSeconds: number;
   /** At --price-per-hour; null when no price was given. */
   cost: number | null;
-  /** Seconds whose p95 exceeded the SLO. */
-  overSloS: number;
+  /** Seconds whose p95 exceeded the SLO; null when the row has no latency (`noLatency` says why). */
+  overSloS: number | null;
+  noLatency?: string;
   failed: number;
 }
 
@@ -63,15 +66,16 @@ export function policyRow(input: RowInput, opts: RowOptions): PolicyRow {
     reactionS: medianReaction(input.reactions),
     workerSeconds: input.workerSeconds ?? workerSeconds,
     cost: opts.pricePerHour === null ? null : ((input.workerSeconds ?? workerSeconds) / 3600) * opts.pricePerHour,
-    overSloS,
+    overSloS: input.noLatency === undefined ? overSloS : null,
+    ...(input.noLatency === undefined ? {} : { noLatency: input.noLatency }),
     failed: input.failed,
   };
 }
 
 
-/** The side-by-side table, as text. */
-export function formatTable(rows: readonly PolicyRow[], opts: RowOptions): string {
-  const head = ['policy', 'peak', 'scale actions (out/in)', 'median reaction (threshold → ready)', 'worker-seconds', ...(opts.pricePerHour === null ? [] : [`cost at ${opts.pricePerHour}/h`]), `s over p95 ${opts.sloMs} ms`, 'failed requests'];
+/** The side-by-side table, cell by cell (the text table below and the report's "What if" table), and the notes under it. */
+export function tableCells(rows: readonly PolicyRow[], opts: RowOptions): { header: string[]; rows: string[][]; notes: string[] } {
+  const header = ['policy', 'peak', 'scale actions (out/in)', 'median reaction (threshold → ready)', 'worker-seconds', ...(opts.pricePerHour === null ? [] : [`cost at ${opts.pricePerHour}/h`]), `s over p95 ${opts.sloMs} ms`, 'failed requests'];
   const body = rows.map((r) => [
     r.label,
     String(r.peak),
@@ -79,11 +83,19 @@ export function formatTable(rows: readonly PolicyRow[], opts: RowOptions): strin
     r.reactionS === null ? '–' : `${r.reactionS.toFixed(1)} s`,
     formatCount(r.workerSeconds),
     ...(r.cost === null ? [] : [r.cost.toFixed(2)]),
-    formatCount(r.overSloS),
+    r.overSloS === null ? '–' : formatCount(r.overSloS),
     formatCount(r.failed),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
-  return [line(head), line(widths.map((w) => '─'.repeat(w))), ...body.map(line)].join('\n') + '\n';
+  const notes = rows.flatMap((r) =>
+    r.noLatency === undefined ? [] : [`s over p95 of the ${r.label}: not compared (${r.noLatency}); the other rows' figures are the model's alone`],
+  );
+  return { header, rows: body, notes };
 }
 
+/** The side-by-side table, as text. */
+export function formatTable(rows: readonly PolicyRow[], opts: RowOptions): string {
+  const { header: head, rows: body, notes } = tableCells(rows, opts);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  return [line(head), line(widths.map((w) => '─'.repeat(w))), ...body.map(line), ...notes.map((n) => `note: ${n}`)].join('\n') + '\n';
+}

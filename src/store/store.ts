@@ -92,15 +92,5 @@ export function describeDbError(err: unknown): string {
   return code && !message.includes(code) ? `${code}: ${message}` : message;
 }
 
-/** The worker's view of the shared visits store, sent over IPC in every stats message (when it has one). */
-export interface WorkerStoreStats {
-  kind: 'sqlite' | 'postgres';
-  /** Result of a database round trip made for this report. */
-  up: boolean;
-  /** "ok" or why it is down. */
-  detail: string;
-  /** Visits this worker acknowledged (201) in its lifetime. */
-  visits: number;
-  /** The store's total as of this worker's latest visit or database check (null before either). */
-  total: number | null;
-}
+/** The worker's view of the shared visits store, sent over IPC in every stats message (when it has one): see worker-stats.ts. */
+export type { WorkerStoreStats } from '../worker-stats.js';

@@ -18,12 +18,11 @@
  */
 import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { WorkerStoreStats } from '../app/protocol.js';
-import type { LabEvent, WorkerSnapshot, WorkerState } from '../events.js';
+import type { LabEvent } from '../events.js';
 import { findFreePort } from './ports.js';
-import { WorkerProcess, type Outcome, type Rotation, type WorkerDeps } from './worker-process.js';
+import { WorkerProcess, type Outcome, type Rotation, type WorkerDeps, type WorkerRecord } from './worker-process.js';
 
-export { terminate, type Rotation } from './worker-process.js';
+export { terminate, workerRow, type Rotation, type WorkerRecord } from './worker-process.js';
 
 /** The compiled worker entry. Workers always run compiled JS, never through tsx. */
 export const WORKER_SCRIPT = fileURLToPath(new URL('../../dist/app/main.js', import.meta.url));
@@ -56,15 +55,6 @@ export interface SupervisorOptions {
   fork?: (script: string, args: readonly string[], options: ForkOptions) => ChildProcess;
   /** Passed to every worker as --database-url (the shared visits store); none: workers have no database. */
   databaseUrl?: string;
-}
-
-/** One worker's facts for a tick window. `cpuReportSum`/`cpuReports` are lifetime counters of its own CPU % reports. */
-export interface WorkerFacts {
-  id: number;
-  state: WorkerState;
-  readyAt: number | null;
-  cpuReportSum: number;
-  cpuReports: number;
 }
 
 /** A slot to refill after a worker ended on its own. */
@@ -167,24 +157,14 @@ export class Supervisor {
     return { starting, ready, live: starting + ready };
   }
 
-  /** Current workers (gone ones are forgotten). */
-  snapshot(traffic: (id: number) => { rps: number; inFlight: number } = () => ({ rps: 0, inFlight: 0 })): WorkerSnapshot[] {
-    return [...this.#workers.values()].map((w) => w.snapshot(traffic(w.id)));
-  }
-
-  /** Facts about every current worker, for the tick window: nothing is reset by reading them. */
-  facts(): WorkerFacts[] {
-    return [...this.#workers.values()].map((w) => ({ id: w.id, state: w.phase, readyAt: w.readyAt, cpuReportSum: w.cpuReportSum, cpuReports: w.cpuReports }));
+  /** Every current worker's record (gone ones are forgotten): nothing is reset by reading them. */
+  records(): WorkerRecord[] {
+    return [...this.#workers.values()].map((w) => w.record());
   }
 
   /** Visits acknowledged per worker id since the supervisor started, exited workers included. */
   visitsByWorker(): Map<number, number> {
     return new Map(this.#visits);
-  }
-
-  /** The latest store report of every current worker, with its phase. */
-  storeReports(): Array<{ id: number; state: WorkerState; store: WorkerStoreStats }> {
-    return [...this.#workers.values()].flatMap((w) => (w.store ? [{ id: w.id, state: w.phase, store: w.store }] : []));
   }
 
   /** PIDs of every worker process that may still be running. */

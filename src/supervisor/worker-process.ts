@@ -16,15 +16,64 @@
 import type { ChildProcess, ForkOptions } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { openWorkerLog } from './worker-log.js';
-import { EXIT_LISTEN_FAILED, isFromWorker, type ToWorker, type WorkerStoreStats } from '../app/protocol.js';
+import { EXIT_LISTEN_FAILED, isFromWorker, type ToWorker } from '../app/protocol.js';
 import type { LabEvent, WorkerSnapshot, WorkerState } from '../events.js';
+import type { WorkerStats, WorkerStoreStats } from '../worker-stats.js';
+
+/**
+ * One worker as the supervisor keeps it, and the one record of it the lab
+ * reads: its tick window (observe.ts), its views (`workerRow`), its store
+ * status. Counters are lifetime ones: nothing resets on a read.
+ */
+export interface WorkerRecord {
+  id: number;
+  port: number;
+  pid: number | undefined;
+  state: WorkerState;
+  /** false once the balancer's health checks failed and it was taken out. */
+  healthy: boolean;
+  /** How many times its slot was refilled after a crash or failed health. */
+  restarts: number;
+  /** ms since lab start when it was forked, and when it became ready (null: not yet). */
+  startedAt: number;
+  readyAt: number | null;
+  /** Listening but holding its readiness (--boot-delay) until this time (ms since lab start); null otherwise. */
+  bootingUntil: number | null;
+  /** Its latest own stats, as the IPC message carried them (null before the first). */
+  stats: WorkerStats | null;
+  /** Lifetime sum and count of its stats' `cpu` (a tick window diffs them); the count is also its heartbeat. */
+  cpuReportSum: number;
+  cpuReports: number;
+  /** Its latest word on the shared visits store: from every stats message, and once more on its way out (null before any). */
+  store: WorkerStoreStats | null;
+}
+
+/** A worker's row for the views (the 'worker' rows of tick and stats events): its record plus the balancer's traffic to it. Pure. */
+export function workerRow(r: WorkerRecord, traffic: { rps: number; inFlight: number }): WorkerSnapshot {
+  return {
+    id: r.id,
+    port: r.port,
+    pid: r.pid,
+    state: r.state,
+    healthy: r.healthy,
+    cpu: r.stats?.cpu ?? null,
+    rss: r.stats?.rss ?? null,
+    ...traffic,
+    ...(r.stats === null ? {} : { connections: r.stats.handedOver }),
+    restarts: r.restarts,
+    startedAt: r.startedAt,
+    readyAt: r.readyAt,
+    ...(r.bootingUntil === null ? {} : { bootingUntil: r.bootingUntil }),
+    ...(r.store ? { store: { up: r.store.up, detail: r.store.detail, visits: r.store.visits } } : {}),
+  };
+}
 
 /** What a worker needs from the balancer. */
 export interface Rotation {
   /** `channel`: the worker's IPC channel (the L4 balancer hands it connections through it). */
   addWorker(w: { id: number; host: string; port: number; channel: ChildProcess }): void;
   /** The worker's own stats, once a second (the L4 balancer counts requests from these). */
-  report?(id: number, stats: { requests: number; inFlight: number; handedOver: number }): void;
+  report?(id: number, stats: WorkerStats): void;
   drainWorker(id: number, timeoutMs: number): Promise<{ inFlightAtStart: number; drained: boolean; ms: number }>;
   removeWorker(id: number): Promise<void>;
 }
@@ -88,13 +137,10 @@ export class WorkerProcess {
   bootingUntil: number | null = null;
   /** It stayed ready for `stableMs` (its death is then no crash loop). */
   stable = false;
-  cpu: number | null = null;
-  rss: number | null = null;
-  /** Lifetime sum and count of the worker's own CPU % reports (a tick window diffs them). */
+  /** Its latest own stats (null before the first); see WorkerRecord. */
+  stats: WorkerStats | null = null;
   cpuReportSum = 0;
   cpuReports = 0;
-  /** Client connections handed to it by the L4 balancer, from its last stats (null before any). */
-  connections: number | null = null;
   /** Its latest report on the shared visits store (null before the first). */
   store: WorkerStoreStats | null = null;
 
@@ -154,22 +200,21 @@ export class WorkerProcess {
     return c !== null && c.pid !== undefined && c.exitCode === null && c.signalCode === null;
   }
 
-  snapshot(traffic: { rps: number; inFlight: number }): WorkerSnapshot {
+  record(): WorkerRecord {
     return {
       id: this.id,
       port: this.port,
       pid: this.pid,
       state: this.#phase,
       healthy: this.healthy,
-      cpu: this.cpu,
-      rss: this.rss,
-      ...traffic,
-      ...(this.connections === null ? {} : { connections: this.connections }),
       restarts: this.restarts,
       startedAt: this.startedAt,
       readyAt: this.readyAt,
-      ...(this.bootingUntil === null ? {} : { bootingUntil: this.bootingUntil }),
-      ...(this.store ? { store: { up: this.store.up, detail: this.store.detail, visits: this.store.visits } } : {}),
+      bootingUntil: this.bootingUntil,
+      stats: this.stats,
+      cpuReportSum: this.cpuReportSum,
+      cpuReports: this.cpuReports,
+      store: this.store,
     };
   }
 
@@ -322,12 +367,11 @@ export class WorkerProcess {
     } else if (m.type === 'listen-error') {
       this.#deps.portTaken(m.port);
     } else if (m.type === 'stats') {
-      this.cpu = m.cpu;
-      this.rss = m.rss;
-      this.cpuReportSum += m.cpu;
+      const { type: _type, ...stats } = m;
+      this.stats = stats;
+      this.cpuReportSum += stats.cpu;
       this.cpuReports++;
-      this.connections = m.handedOver;
-      this.#deps.rotation.report?.(this.id, m);
+      this.#deps.rotation.report?.(this.id, stats);
       if (m.store) this.#storeReport(m.store);
     } else if (m.type === 'store') {
       this.#storeReport(m.store);

@@ -10,7 +10,6 @@ import { formatSummary } from '../loadgen/format.js';
 import { parseLoadOptions, type LoadConfig } from '../loadgen/options.js';
 import { describeProfile, PROFILE_NAMES } from '../loadgen/profile.js';
 import { LoadRun } from '../loadgen/run.js';
-import type { SecondSample } from '../loadgen/summary.js';
 import type { LoadLine } from '../runs/read.js';
 import type { LoadStatus } from './live.js';
 
@@ -91,10 +90,10 @@ export class PageLoad {
     const status: LoadStatus = { running: true, description, elapsedSec: 0, durationSec: config.durationSec, sent: 0, ok: 0, errors: 0, rps: 0, offered: 0, p50: null, p99: null, summary: null, error: null };
     this.#status = status;
     const run = new LoadRun(config, {
-      onSecond: (s: SecondSample) => {
+      onSecond: (s: LoadLine) => {
         const offered = s.dt > 0 ? s.sent / s.dt : 0;
         this.#status = { ...this.#status!, elapsedSec: s.t, sent: this.#status!.sent + s.sent, ok: this.#status!.ok + s.ok, errors: this.#status!.errors + s.errors, rps: s.rps, offered, p50: s.p50, p99: s.p99 };
-        this.#onSecond({ t: s.t, at: Date.now(), dt: s.dt, sent: s.sent, ok: s.ok, errors: s.errors, rps: s.rps, p50: s.p50, p99: s.p99, mode: config.rate === null ? 'closed' : 'open', level: s.level });
+        this.#onSecond(s);
         this.#onChange(this.#status);
       },
     });

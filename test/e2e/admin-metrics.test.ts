@@ -31,7 +31,7 @@ test('/metrics: workers, desired, metrics, scale actions, requests by class and 
       metric: lab.config.metric,
       desired: () => lab.supervisor.desired,
       paused: () => lab.paused,
-      workers: () => lab.supervisor.snapshot(),
+      workers: () => lab.workers(),
       l7: l7MetricsSource(lab.balancer),
     }),
   );
@@ -65,7 +65,7 @@ test('/metrics: workers, desired, metrics, scale actions, requests by class and 
 
   // A worker that left keeps its counts (counters never go down).
   await lab.command({ cmd: 'scale', n: 1 }, 'control socket');
-  await until('one worker', () => lab.supervisor.snapshot().length === 1, 20_000);
+  await until('one worker', () => lab.supervisor.records().length === 1, 20_000);
   const after = await (await request(admin.url)).body.text();
   assert.equal(value(after, 'autoscale_balancer_requests_total{status_class="2xx",worker="1"}') + value(after, 'autoscale_balancer_requests_total{status_class="2xx",worker="2"}'), 10);
   assert.equal((await request(admin.url.replace('/metrics', '/'))).statusCode, 404);

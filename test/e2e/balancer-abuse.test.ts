@@ -106,7 +106,7 @@ test('504 is an upper bound that includes the wait for a pooled connection', asy
   // Without the queue time it would take ~1000 ms queued + 1000 ms on the wire.
   assert.ok(queued.ms >= 900 && queued.ms < 1800, `queued request answered after ${queued.ms.toFixed(0)} ms`);
   assert.equal((await first).status, 504);
-  const s = b.snapshot();
+  const s = b.traffic();
   assert.equal(s.errors, 2);
   assert.equal(s.inFlight, 0);
   assert.equal(s.workers[0].inFlight, 0);
@@ -122,7 +122,7 @@ test("the balancer's own 503s are errors, not served requests: RPS, RPM, totals 
   await b.removeWorker(1);
   for (let i = 0; i < 20; i++) assert.equal((await send(`${b.url}/`)).status, 503);
   clock = 6_000;
-  const s = b.snapshot();
+  const s = b.traffic();
   assert.equal(s.total, 1, 'total counts served requests only');
   assert.equal(s.errors, 20);
   assert.equal(s.rps, 1);
@@ -181,7 +181,7 @@ test('request smuggling attempts are rejected at the balancer and never reach a 
     assert.equal(text.match(/HTTP\/1\.1/g)?.length, 1, `${name}: answered as more than one request`);
   }
   assert.equal(ws[0].requests, 0, 'a worker saw a request');
-  assert.equal(b.snapshot().rejected, Object.keys(attempts).length);
+  assert.equal(b.traffic().rejected, Object.keys(attempts).length);
 });
 
 test('oversized headers -> 431; more than 2000 headers are not silently dropped (framing included)', async (t) => {

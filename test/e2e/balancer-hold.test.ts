@@ -87,7 +87,7 @@ test('a held request gets 503 JSON after the hold timeout; a client that hangs u
   const s = b.holdStats();
   assert.equal(s?.timedOut, 1);
   // The balancer's own 503 is an error, never a served request (no RPS, no latency sample).
-  const snap = b.snapshot();
+  const snap = b.traffic();
   assert.equal(snap.errors, 1);
   assert.equal(snap.total, 0);
   assert.equal(b.latency.totalCount, 0);

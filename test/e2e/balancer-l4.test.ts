@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Pool } from 'undici';
 import { L4Balancer, type PinnedEvent } from '../../src/balancer/l4.js';
+import type { FromWorker } from '../../src/app/protocol.js';
 import { isAlive } from '../helpers.js';
 
 const MAIN = join(import.meta.dirname, '../../dist/app/main.js');
@@ -44,7 +45,7 @@ async function setup(t: TestContext, n: number, extra: string[] = []): Promise<{
   for (let i = 1; i <= n; i++) ws.push(await startWorker(t, i, extra));
   const add = (w: Worker): void => {
     b.addWorker({ id: w.id, host: '127.0.0.1', port: w.port, channel: w.child });
-    w.child.on('message', (m: { type?: string; requests: number; inFlight: number; handedOver: number }) => {
+    w.child.on('message', (m: FromWorker) => {
       if (m.type === 'stats') b.report(w.id, m);
     });
   };
@@ -110,9 +111,8 @@ test('L4: each new connection goes to the next ready worker; none in rotation ->
   const next: number[] = [];
   for (let i = 0; i < 3; i++) next.push((await getOnce(`${b.url}/`)).id);
   assert.deepEqual(new Set(next), new Set([1, 2, 3]));
-  const s = b.snapshot();
-  assert.deepEqual(s.workers.map((w) => w.handedOff), [3, 3, 1]);
-  assert.equal(s.errors, 1, 'the 503 with no worker');
+  assert.deepEqual(b.handoffs().map((w) => w.handedOff), [3, 3, 1]);
+  assert.equal(b.traffic().errors, 1, 'the 503 with no worker');
 });
 
 test('L4: a scale-out under 20 keep-alive connections leaves the new worker idle, and says so once', async (t) => {
@@ -136,8 +136,8 @@ test('L4: a scale-out under 20 keep-alive connections leaves the new worker idle
   assert.equal(pinned.length, 1);
   assert.equal(pinned[0].id, 3);
   assert.ok(pinned[0].connections >= 18, `${pinned[0].connections} connections on the others`);
-  const w3 = b.snapshot().workers.find((w) => w.id === 3);
-  assert.deepEqual([w3?.requests, w3?.connections, w3?.handedOff], [0, 0, 0]);
+  const w3 = b.handoffs().find((w) => w.id === 3);
+  assert.deepEqual([b.traffic().workers.find((w) => w.id === 3)?.requests, w3?.open, w3?.handedOff], [0, 0, 0]);
 });
 
 test('L4: --max-conn-requests makes clients reconnect, so a new worker gets its share', async (t) => {
@@ -178,5 +178,26 @@ test('L4: drain closes the worker’s connections without losing a request; the 
   assert.deepEqual(load.failures, [], `requests were lost (drain took ${d.ms} ms)`);
   assert.equal(after.get(1) ?? 0, 0);
   assert.ok((after.get(2) ?? 0) > 0);
-  assert.deepEqual(b.snapshot().workers.map((w) => w.id), [2]);
+  assert.deepEqual(b.traffic().workers.map((w) => w.id), [2]);
+});
+
+test('L4 requests/s: reports whose period drifts against the lab second never read as a 0 req/s second while the load is flat', async (t) => {
+  let now = 0;
+  const b = new L4Balancer({ host: '127.0.0.1', port: 0, now: () => now });
+  t.after(() => b.close());
+  b.addWorker({ id: 1, host: '127.0.0.1', port: 1, channel: { send: () => true } });
+  // A worker serving a flat 96 req/s reports every 1050 ms (its timer drifts); the lab reads every second at +0.5 s.
+  const reads: number[] = [];
+  let nextReport = 300;
+  for (let second = 1; second <= 40; second++) {
+    const readAt = second * 1000 + 500;
+    while (nextReport <= readAt) {
+      now = nextReport;
+      b.report(1, { cpu: 0, rss: 0, requests: Math.round((nextReport / 1000) * 96), inFlight: 0, connections: 1, handedOver: 1 });
+      nextReport += 1050;
+    }
+    now = readAt;
+    if (second >= 3) reads.push(b.traffic().rps);
+  }
+  assert.ok(Math.min(...reads) >= 80 && Math.max(...reads) <= 112, `every second reads about 96 req/s: ${reads.join(' ')}`);
 });

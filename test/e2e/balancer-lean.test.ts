@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { request } from 'node:http';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { Balancer, defaultUpstream } from '../../src/balancer/balancer.js';
 import { ResponseParser, type ResponseHead } from '../../src/balancer/lean/response-parser.js';
@@ -24,7 +24,7 @@ interface Parsed {
 function parse(bytes: string, method = 'GET', at?: number): Parsed {
   const out: Parsed = { heads: [], body: '', ends: 0 };
   const p = new ResponseParser({
-    head: (h: ResponseHead) => out.heads.push({ status: h.status, reason: h.reason, headers: h.rawHeaders.map((b) => b.toString('latin1')), keepAlive: h.keepAlive }),
+    head: (h: ResponseHead) => out.heads.push({ status: h.status, reason: h.reason, headers: [...h.rawHeaders], keepAlive: h.keepAlive }),
     body: (c) => (out.body += c.toString('latin1')),
     end: () => out.ends++,
   });
@@ -183,7 +183,7 @@ test('lean: a body that stalls past the upstream timeout cuts the response; head
   const r2 = await get(`${b2.url}/`);
   assert.equal(r2.status, 504);
   await new Promise((r) => setTimeout(r, 50));
-  assert.equal(b2.snapshot().inFlight, 0);
+  assert.equal(b2.traffic().inFlight, 0);
 });
 
 test('the upstream path: undici by default, AUTOSCALE_UPSTREAM=lean for comparison, anything else refused', () => {
@@ -193,4 +193,152 @@ test('the upstream path: undici by default, AUTOSCALE_UPSTREAM=lean for comparis
   assert.equal(defaultUpstream({ AUTOSCALE_UPSTREAM: 'undici' }), 'undici');
   assert.throws(() => defaultUpstream({ AUTOSCALE_UPSTREAM: 'fast' }), (err: { code?: string }) => err.code === 'AS_ERR_INTERNAL');
   assert.throws(() => new Balancer({ host: '127.0.0.1', port: 0, upstream: 'h2' as never }), (err: { code?: string }) => err.code === 'AS_ERR_INTERNAL');
+});
+
+test('lean: a worker that closes inside a response body cuts the client response (never completed, never waits for a timeout)', { timeout: 10_000 }, async (t) => {
+  const w = await rawWorker(t, (s, n) => {
+    if (n === 1) {
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc');
+      setTimeout(() => s.destroy(), 50);
+    } else {
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    }
+  });
+  const b = await leanBalancer(t, w.port);
+  const started = Date.now();
+  const cut = await get(`${b.url}/`);
+  assert.equal(cut.status, 200);
+  assert.equal(cut.body, 'abc');
+  assert.ok(cut.error !== undefined, 'the client sees the response cut short');
+  assert.ok(Date.now() - started < 5000, 'cut when the worker closed, not at the 30 s upstream timeout');
+  const next = await get(`${b.url}/`);
+  assert.deepEqual([next.status, next.body], [200, 'ok']);
+  assert.equal(w.connections(), 2, 'the closed connection is not reused');
+});
+
+test('lean: a worker that closes before answering a POST is a 502 (not retried: the request is not idempotent)', { timeout: 10_000 }, async (t) => {
+  const w = await rawWorker(t, (s) => s.destroy());
+  const b = await leanBalancer(t, w.port);
+  const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request(`${b.url}/`, { method: 'POST', agent: false, headers: { 'content-length': '0' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(r.status, 502);
+  assert.match(r.body, /AS_UPSTREAM_SOCKET_CLOSED/);
+  assert.equal(w.requests(), 1);
+});
+
+test('lean: a bad chunk size after the headers went out cuts the response and closes that connection', { timeout: 10_000 }, async (t) => {
+  const w = await rawWorker(t, (s, n) => {
+    if (n === 1) {
+      s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n');
+      setTimeout(() => s.write('zz\r\n'), 100);
+    } else {
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    }
+  });
+  const b = await leanBalancer(t, w.port);
+  const cut = await get(`${b.url}/`);
+  assert.deepEqual([cut.status, cut.body], [200, 'abc']);
+  assert.ok(cut.error !== undefined, 'the client sees the response cut short');
+  const next = await get(`${b.url}/`);
+  assert.deepEqual([next.status, next.body], [200, 'ok']);
+  assert.equal(w.connections(), 2, 'the connection that sent garbage is not reused');
+});
+
+test('lean: a head split across reads survives other connections reading into the shared buffer meanwhile', { timeout: 10_000 }, async (t) => {
+  const head = 'HTTP/1.1 200 OK\r\nX-Which: first-response\r\nContent-Length: 5\r\n\r\n';
+  const w = await rawWorker(t, (s, n) => {
+    if (n === 1) {
+      s.write(head.slice(0, 30));
+      setTimeout(() => s.write(`${head.slice(30)}first`), 300);
+    } else {
+      // Same length as the first head, different bytes: lands in the read buffer while the first head waits.
+      s.write('HTTP/1.1 201 OK\r\nX-Which: other-response\r\nContent-Length: 5\r\n\r\nother');
+    }
+  });
+  const b = await leanBalancer(t, w.port);
+  const first = get(`${b.url}/`);
+  await new Promise((r) => setTimeout(r, 100));
+  const second = await get(`${b.url}/`);
+  assert.deepEqual([second.status, second.body], [201, 'other']);
+  const r = await first;
+  assert.deepEqual([r.status, r.body], [200, 'first']);
+});
+
+test('lean: a large body through a slow client arrives intact (body bytes are not views into the reused read buffer)', { timeout: 20_000 }, async (t) => {
+  const size = 8 * 1024 * 1024;
+  const body = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) body[i] = (i * 7 + (i >> 11)) & 0xff;
+  const w = await rawWorker(t, (s) => {
+    s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${size}\r\n\r\n`);
+    s.write(body);
+  });
+  // A second worker keeps reads landing in the shared buffer while the first response sits in queues.
+  // Its answers fill the whole read buffer, so a queued view into it would be overwritten.
+  const filler = 'z'.repeat(60_000);
+  const chatter = await rawWorker(t, (s) => s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${filler.length}\r\n\r\n${filler}`));
+  const b = await leanBalancer(t, w.port);
+  const b2 = await leanBalancer(t, chatter.port);
+  const got = await new Promise<Buffer>((resolve, reject) => {
+    const req = request(`${b.url}/`, { agent: false }, (res) => {
+      res.pause();
+      const parts: Buffer[] = [];
+      // While this client reads nothing, other responses pass through the same process's read buffer.
+      void (async () => {
+        await new Promise((r) => setTimeout(r, 200));
+        for (let i = 0; i < 20; i++) assert.equal((await get(`${b2.url}/`)).body, filler);
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => resolve(Buffer.concat(parts)));
+        res.resume();
+      })().catch(reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(got.length, size);
+  assert.ok(got.equals(body), 'every byte as the worker sent it');
+});
+
+test('lean: a kept-alive connection the worker closed as it was reused: the GET goes out once more on a fresh one, the worker stays in rotation', { timeout: 10_000 }, async (t) => {
+  const w = await rawWorker(t, (s, n) => {
+    if (n === 2) s.destroy(); // the idle-close race: the worker drops the connection instead of answering
+    else s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${String(n).length}\r\n\r\n${n}`);
+  });
+  const b = await leanBalancer(t, w.port);
+  const ejected: unknown[] = [];
+  b.on('upstream-error', (e) => ejected.push(e));
+  assert.deepEqual([(await get(`${b.url}/`)).body, (await get(`${b.url}/`)).body], ['1', '3']);
+  assert.deepEqual(ejected, []);
+  assert.equal(b.readyCount(), 1);
+  assert.equal(w.connections(), 2);
+});
+
+test('a worker that answers before the request body is complete: the client gets the answer and its connection closes (a trickling body does not hold it open)', { timeout: 15_000 }, async (t) => {
+  for (const upstream of ['lean', 'undici'] as const) {
+    const w = await rawWorker(t, (s) => s.write('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\n\r\nnope'));
+    const b = new Balancer({ host: '127.0.0.1', port: 0, upstream });
+    t.after(() => b.close());
+    await b.listen();
+    b.addWorker({ id: 1, host: '127.0.0.1', port: w.port });
+    const sock = connect(b.port, '127.0.0.1');
+    t.after(() => sock.destroy());
+    let text = '';
+    sock.setEncoding('latin1').on('data', (d: string) => (text += d));
+    sock.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nfirst bytes');
+    const drip = setInterval(() => sock.write('x'), 100);
+    t.after(() => clearInterval(drip));
+    const started = Date.now();
+    await once(sock, 'close');
+    clearInterval(drip);
+    assert.match(text, /^HTTP\/1\.1 413 /, upstream);
+    assert.match(text, /\r\nconnection: close\r\n/i, upstream);
+    assert.ok(text.endsWith('nope'), upstream);
+    assert.ok(Date.now() - started < 5000, `${upstream}: closed after ${Date.now() - started} ms`);
+  }
 });

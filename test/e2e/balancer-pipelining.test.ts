@@ -67,10 +67,10 @@ for (const n of [3, 20]) {
     // One connection to the worker: the requests after the first wait in the balancer, where a close must cancel them.
     const b = await balancer(t, [w.port], { connectionsPerWorker: 1 });
     await sendPipelined(b.port, n, () => w.received() > 0);
-    await until('nothing in flight', () => b.snapshot().inFlight === 0 && b.snapshot().workers[0].inFlight === 0, 3000);
+    await until('nothing in flight', () => b.traffic().inFlight === 0 && b.traffic().workers[0].inFlight === 0, 3000);
     await sleep(500);
     assert.equal(w.received(), 1, 'only the request already at the worker ran');
-    assert.equal(b.snapshot().inFlight, 0);
+    assert.equal(b.traffic().inFlight, 0);
   });
 }
 
@@ -83,8 +83,8 @@ test('pipelining past the limit: the first 32 are answered, then one 503 AS_ERR_
   assert.match(got, /connection: close[\s\S]*"code":"AS_ERR_PIPELINE_LIMIT"/i);
   assert.ok(got.indexOf('HTTP/1.1 503') > got.lastIndexOf('HTTP/1.1 200'), 'the 503 comes after every answer owed');
   assert.equal(w.received(), MAX_PIPELINED_REQUESTS);
-  await until('nothing in flight', () => b.snapshot().inFlight === 0, 3000);
-  assert.equal(b.snapshot().rejected, MAX_PIPELINED_REQUESTS);
+  await until('nothing in flight', () => b.traffic().inFlight === 0, 3000);
+  assert.equal(b.traffic().rejected, MAX_PIPELINED_REQUESTS);
 });
 
 test('far past the limit, the connection is closed at once and what it had open is cancelled', async (t) => {
@@ -96,7 +96,7 @@ test('far past the limit, the connection is closed at once and what it had open 
   assert.ok(performance.now() - t0 < 5000, 'closed without waiting for the worker');
   assert.equal(count(got, 'HTTP/1.1 200'), 0);
   assert.ok(w.received() <= MAX_PIPELINED_REQUESTS, `${w.received()} requests reached the worker`);
-  await until('nothing in flight', () => b.snapshot().inFlight === 0 && b.snapshot().workers[0].inFlight === 0, 3000);
+  await until('nothing in flight', () => b.traffic().inFlight === 0 && b.traffic().workers[0].inFlight === 0, 3000);
 });
 
 test('pipelining within the limit is served in order on one connection', async (t) => {
@@ -119,6 +119,6 @@ test('pipelining within the limit is served in order on one connection', async (
 test('scale to zero: pipelined requests held for a worker leave the hold queue when their client closes', async (t) => {
   const b = await balancer(t, [], { hold: { max: 100, timeoutMs: 10_000 } });
   await sendPipelined(b.port, 5, () => b.held() === 5);
-  await until('nothing held, nothing in flight', () => b.held() === 0 && b.snapshot().inFlight === 0, 3000);
+  await until('nothing held, nothing in flight', () => b.held() === 0 && b.traffic().inFlight === 0, 3000);
   assert.equal(b.holdStats()?.timedOut, 0);
 });

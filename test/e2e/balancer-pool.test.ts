@@ -102,7 +102,7 @@ const FRONT_ENDS: FrontEndCase[] = [
       // A slow request through the proxy: in flight until the worker answers.
       w.delayMs = 400;
       const pending = getOnce(b.url);
-      await until('the request is in flight', () => b.snapshot().workers.some((u) => u.id === w.id && u.inFlight === 1), 2000);
+      await until('the request is in flight', () => b.traffic().workers.some((u) => u.id === w.id && u.inFlight === 1), 2000);
       return async () => {
         await pending;
       };
@@ -114,9 +114,9 @@ const FRONT_ENDS: FrontEndCase[] = [
     target: (w) => ({ id: w.id, host: '127.0.0.1', port: w.port, channel: inProcessChannel(w) }),
     async occupy(b, w) {
       // Under L4 the worker says what it has in flight (its IPC stats).
-      b.report(w.id, { requests: 1, inFlight: 1, handedOver: 1 });
+      b.report(w.id, { cpu: 0, rss: 0, requests: 1, inFlight: 1, connections: 1, handedOver: 1 });
       return async () => {
-        b.report(w.id, { requests: 2, inFlight: 0, handedOver: 0 });
+        b.report(w.id, { cpu: 0, rss: 0, requests: 2, inFlight: 0, connections: 0, handedOver: 0 });
       };
     },
   },
@@ -169,7 +169,7 @@ for (const fe of FRONT_ENDS) {
     for (let i = 0; i < 6; i++) ids.push((await getOnce(b.url)).id);
     assert.deepEqual(ids, [1, 2, 3, 1, 2, 3]);
     assert.deepEqual(
-      b.snapshot().workers.map((w) => [w.id, w.inRotation]),
+      b.traffic().workers.map((w) => [w.id, w.inRotation]),
       ws.map((w) => [w.id, true]),
     );
   });
@@ -178,7 +178,7 @@ for (const fe of FRONT_ENDS) {
     const { b } = await setup(t, fe, 0);
     const r = await getOnce(b.url);
     assert.equal(r.status, 503);
-    assert.equal(b.snapshot().errors, 1);
+    assert.equal(b.traffic().errors, 1);
   });
 
   test(`${fe.name}: failing health checks take a worker out of rotation, passing ones bring it back`, async (t) => {
@@ -217,13 +217,13 @@ for (const fe of FRONT_ENDS) {
     const finish = await fe.occupy(b, ws[0]);
     const draining = b.drainWorker(1, 5000);
     assert.equal(b.readyCount(), 1);
-    assert.deepEqual(b.snapshot().workers.find((w) => w.id === 1)?.inRotation, false);
+    assert.deepEqual(b.traffic().workers.find((w) => w.id === 1)?.inRotation, false);
     for (let i = 0; i < 2; i++) assert.equal((await getOnce(b.url)).id, 2);
     await finish();
     const r = await draining;
     assert.equal(r.drained, true);
     assert.equal(r.inFlightAtStart, 1);
-    assert.deepEqual(b.snapshot().workers.map((w) => w.id), [2]);
+    assert.deepEqual(b.traffic().workers.map((w) => w.id), [2]);
     // Draining again (or an unknown worker) is a no-op.
     assert.deepEqual(await b.drainWorker(1, 100), { inFlightAtStart: 0, drained: true, ms: 0 });
   });
@@ -235,7 +235,7 @@ for (const fe of FRONT_ENDS) {
     const r = await b.drainWorker(1, 100);
     assert.equal(r.drained, false);
     assert.ok(r.ms >= 90, `ms ${r.ms}`);
-    assert.equal(b.snapshot().workers.length, 0);
+    assert.equal(b.traffic().workers.length, 0);
   });
 
   test(`${fe.name}: removing a worker during its drain ends the drain as not drained`, async (t) => {
@@ -247,6 +247,6 @@ for (const fe of FRONT_ENDS) {
     const r = await draining;
     assert.equal(r.drained, false);
     assert.equal(b.readyCount(), 0);
-    assert.deepEqual(b.snapshot().workers, []);
+    assert.deepEqual(b.traffic().workers, []);
   });
 }

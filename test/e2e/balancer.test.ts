@@ -70,7 +70,7 @@ test('round-robin over workers in rotation; a draining worker gets nothing', asy
   assert.ok(!after.includes(names[1]), `drained worker got traffic: ${after.join(',')}`);
   assert.deepEqual(new Set(after), new Set([names[0], names[2]]));
   assert.equal(ws[1].requests, 2, 'worker 2 served only its two turns before the drain');
-  assert.deepEqual(b.snapshot().workers.map((w) => w.id), [1, 3]);
+  assert.deepEqual(b.traffic().workers.map((w) => w.id), [1, 3]);
 });
 
 test('headers: hop-by-hop stripped both ways, X-Forwarded-* set, X-Served-By added', async (t) => {
@@ -153,7 +153,7 @@ test('no worker in rotation -> 503 JSON at once, never a hang', async (t) => {
   assert.ok(r.ms < 1000, `took ${r.ms} ms`);
   const post = await send(`${b.url}/`, { method: 'POST', body: 'x'.repeat(100_000) });
   assert.equal(post.status, 503);
-  const s = b.snapshot();
+  const s = b.traffic();
   assert.equal(s.errors, 2);
   assert.equal(s.total, 0, "the balancer's own 503s are not served requests");
 });
@@ -166,7 +166,7 @@ test('worker too slow -> 504 JSON after upstreamTimeoutMs', async (t) => {
   assert.equal(JSON.parse(r.body).code, 'AS_ERR_UPSTREAM_TIMEOUT');
   assert.ok(r.ms >= 250 && r.ms < 3000, `took ${r.ms} ms`);
   assert.equal(b.readyCount(), 1, 'a slow worker is not ejected');
-  const s = b.snapshot();
+  const s = b.traffic();
   assert.equal(s.errors, 1);
   assert.equal(s.workers[0].errors, 1);
 });
@@ -185,7 +185,7 @@ test('connection refused: retried once on another worker, client sees no error, 
   assert.deepEqual(errors, [{ id: 9, port: dead, code: 'ECONNREFUSED' }]);
   assert.equal(b.readyCount(), 1);
   for (let i = 0; i < 3; i++) assert.equal(servedBy(await send(`${b.url}/`)), `worker-1@${live.port}`);
-  const s = b.snapshot();
+  const s = b.traffic();
   assert.equal(s.errors, 0, 'the client saw no error');
   assert.equal(s.workers.find((x) => x.id === 9)?.errors, 1);
   assert.equal(s.workers.find((x) => x.id === 9)?.inRotation, false);
@@ -264,7 +264,7 @@ test('drain: waits for the in-flight slow request; a request arriving meanwhile 
   const b = await balancer(t, [a, other]);
   const slow = send(`${b.url}/?delay=600`); // worker 1 (first in rotation)
   while (a.inFlight === 0) await new Promise((r) => setTimeout(r, 5));
-  assert.equal(b.snapshot().workers.find((w) => w.id === 1)?.inFlight, 1);
+  assert.equal(b.traffic().workers.find((w) => w.id === 1)?.inFlight, 1);
   const draining = b.drainWorker(1, 5000);
   const during = await send(`${b.url}/`);
   assert.equal(servedBy(during), `worker-2@${other.port}`);
@@ -321,12 +321,12 @@ test('a client that gives up aborts the request to the worker; in-flight counts 
   req.on('error', () => {});
   req.end();
   while (w.inFlight === 0) await new Promise((r) => setTimeout(r, 5));
-  assert.equal(b.snapshot().inFlight, 1);
+  assert.equal(b.traffic().inFlight, 1);
   req.destroy();
   const deadline = Date.now() + 3000;
-  while ((w.inFlight > 0 || b.snapshot().inFlight > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  while ((w.inFlight > 0 || b.traffic().inFlight > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   assert.equal(w.inFlight, 0, 'the worker still holds the abandoned request');
-  const s = b.snapshot();
+  const s = b.traffic();
   assert.equal(s.inFlight, 0);
   assert.equal(s.workers[0].inFlight, 0);
   assert.equal(s.errors, 0, 'a client giving up is not a server error');
@@ -342,7 +342,7 @@ test('stats: counts, latency percentiles per window over a lifetime histogram, r
   for (let i = 0; i < 4; i++) await send(`${b.url}/`);
 
   clock = 11_000; // second 10 is over: 10 responses in it
-  let s = b.snapshot();
+  let s = b.traffic();
   assert.equal(s.total, 10);
   assert.equal(s.rps, 10);
   assert.equal(s.rpm, 10);
@@ -362,20 +362,20 @@ test('stats: counts, latency percentiles per window over a lifetime histogram, r
   assert.ok(l.p50 >= 0 && l.p50 <= l.p95 && l.p95 <= l.p99, JSON.stringify(l));
   assert.equal(window.take().p50, null, 'latency window restarted');
   assert.equal(b.latency.totalCount, 10, 'the balancer histogram is lifetime');
-  s = b.snapshot();
+  s = b.traffic();
   assert.equal(s.total, 10, 'totals are lifetime');
 
   clock = 30_000;
   await send(`${b.url}/`);
   clock = 31_000;
-  s = b.snapshot();
+  s = b.traffic();
   assert.deepEqual([s.rps, s.rpm], [1, 11]);
   clock = 70_999; // second 10 still inside the last 60 full seconds
-  assert.equal(b.snapshot().rpm, 11);
+  assert.equal(b.traffic().rpm, 11);
   clock = 71_000;
-  assert.equal(b.snapshot().rpm, 1);
+  assert.equal(b.traffic().rpm, 1);
   clock = 91_000;
-  assert.deepEqual([b.snapshot().rps, b.snapshot().rpm], [0, 0]);
+  assert.deepEqual([b.traffic().rps, b.traffic().rpm], [0, 0]);
 });
 
 test('listen: a taken port rejects with PortInUseError naming host:port', async (t) => {

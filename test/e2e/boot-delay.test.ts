@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LabEvent, TickEvent } from '../../src/events.js';
-import { Supervisor, type Rotation } from '../../src/supervisor/supervisor.js';
+import { Supervisor, workerRow, type Rotation } from '../../src/supervisor/supervisor.js';
 import { displayState } from '../../src/dashboard/panels/table.js';
 import { reactionTimes } from '../../src/report/aggregate.js';
 import { DEFAULTS, resolveConfig, publicSettings } from '../../src/settings/config.js';
@@ -48,26 +48,27 @@ test('--boot-delay: a listening worker stays out of rotation until its delay is 
     rmSync(runDir, { recursive: true, force: true });
   });
 
-  // The policy's tick crosses the threshold and scales out: the same events the lab publishes.
+  // The policy's tick crosses the threshold and scales out: the same events the lab publishes (the worker this
+  // supervisor forks stands for the one added; a scale from 0 would be a cold start, src/policy/reaction.ts).
   const tick = (tt: number, value: number, desired: number) => ({ type: 'tick', t: tt, value, desired } as unknown as TickEvent);
-  events.push(tick(clock(), 90, 1), { type: 'scale', t: clock(), direction: 'out', from: 0, to: 1, reason: 'cpu 90 > 35', manual: false });
+  events.push(tick(clock(), 90, 1), { type: 'scale', t: clock(), direction: 'out', from: 1, to: 2, reason: 'cpu 90 > 35', manual: false });
   sup.setDesired(1);
 
-  await until('the worker listens and boots', () => sup.snapshot().some((w) => w.bootingUntil !== undefined), 10_000);
-  const booting = sup.snapshot()[0];
+  await until('the worker listens and boots', () => sup.records().some((w) => w.bootingUntil !== null), 10_000);
+  const booting = sup.records()[0];
   assert.equal(booting.state, 'starting');
   assert.equal(booting.readyAt, null);
   assert.equal(added.length, 0, 'not in rotation while booting');
-  assert.match(displayState(booting, clock()), /^booting \([12] s left\)$/);
+  assert.match(displayState(workerRow(booting, { rps: 0, inFlight: 0 }), clock()), /^booting \([12] s left\)$/);
   assert.match(readFileSync(join(runDir, 'worker-1.log'), 'utf8'), /listening/, 'it really listens while it boots');
   const listenedAt = booting.bootingUntil! - BOOT_MS;
 
   await until('the worker is ready', () => sup.counts().ready === 1, 10_000);
   assert.equal(added.length, 1, 'in rotation once the delay is over');
   assert.ok(added[0].at - listenedAt >= BOOT_MS - 5, `added ${added[0].at - listenedAt} ms after it listened`);
-  const ready = sup.snapshot()[0];
-  assert.equal(ready.bootingUntil, undefined);
-  assert.equal(displayState(ready, clock()), 'ready');
+  const ready = sup.records()[0];
+  assert.equal(ready.bootingUntil, null);
+  assert.equal(displayState(workerRow(ready, { rps: 0, inFlight: 0 }), clock()), 'ready');
   const readyEvent = events.find((e) => e.type === 'worker' && e.state === 'ready');
   assert.match(String((readyEvent as { detail: string }).detail), /then a boot delay of 2 s/);
 
@@ -94,9 +95,9 @@ test('--boot-delay: a worker stopped while it boots never joins the rotation', a
     rmSync(runDir, { recursive: true, force: true });
   });
   sup.setDesired(1);
-  await until('booting', () => sup.snapshot().some((w) => w.bootingUntil !== undefined), 10_000);
+  await until('booting', () => sup.records().some((w) => w.bootingUntil !== null), 10_000);
   sup.setDesired(0);
-  await until('gone', () => sup.snapshot().length === 0, 10_000);
+  await until('gone', () => sup.records().length === 0, 10_000);
   await new Promise((r) => setTimeout(r, 1800));
   assert.deepEqual(added, []);
 });

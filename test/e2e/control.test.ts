@@ -4,85 +4,32 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { LabEvent } from '../../src/events.js';
 import { labsDir, liveLabs } from '../../src/runs/paths.js';
+import { Daemon, runLoad } from '../../harness/daemon.js';
 import { freePort, isAlive, until, runCli as cli } from '../helpers.js';
 
-const BIN = fileURLToPath(new URL('../../bin/autoscale.js', import.meta.url));
-
-
-
-interface LabProcess {
-  child: ChildProcess;
-  runDir: string;
-  env: NodeJS.ProcessEnv;
-  url: () => string;
-  events: LabEvent[];
-  exited: Promise<unknown>;
+/** `autoscale start --json` as a child process (harness/daemon.ts) with its own run dir and state dir, operable; killed and cleaned up after the test. */
+async function startLabProcess(t: TestContext, args: string[] = []): Promise<Daemon> {
+  const lab = new Daemon({
+    port: await freePort(),
+    basePort: await freePort(),
+    args: ['--metrics-port', '0', '--interval', '0.5', '--work', '1', '--scale-up', '100', '--scale-down', '0', ...args],
+  });
+  t.after(() => lab.cleanup());
+  await lab.waitOperable();
+  return lab;
 }
 
-/** `autoscale start --json` as a child process with its own run dir and state dir; killed and cleaned up after the test. */
-async function startLabProcess(t: TestContext, args: string[] = []): Promise<LabProcess> {
-  const root = mkdtempSync(join(tmpdir(), 'autoscale-control-'));
-  const runDir = join(root, 'run');
-  mkdirSync(runDir);
-  const env = { ...process.env, XDG_STATE_HOME: join(root, 'state') };
-  const basePort = await freePort();
-  const child = spawn(
-    process.execPath,
-    [BIN, 'start', '--json', '--run-dir', runDir, '--port', '0', '--base-port', String(basePort), '--metrics-port', '0', '--interval', '0.5', '--work', '1', '--scale-up', '100', '--scale-down', '0', ...args],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const exited = once(child, 'exit');
-  const events: LabEvent[] = [];
-  let buf = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    buf += d;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      events.push(JSON.parse(buf.slice(0, nl)) as LabEvent);
-      buf = buf.slice(nl + 1);
-    }
-  });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  t.after(async () => {
-    const pids = events.flatMap((e) => (e.type === 'worker' && e.pid !== undefined ? [e.pid] : []));
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await exited;
-    }
-    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    rmSync(root, { recursive: true, force: true });
-  });
-  await until('the lab started with its control socket', () => {
-    if (child.exitCode !== null) throw new Error(`autoscale start exited ${child.exitCode}: ${stderr}`);
-    return events.some((e) => e.type === 'started') && existsSync(join(runDir, 'control.sock'));
-  }, 20_000);
-  const url = () => (events.find((e) => e.type === 'started') as Extract<LabEvent, { type: 'started' }>).balancerUrl;
-  return { child, runDir, env, url, events, exited };
-}
-
-const readyCount = (events: LabEvent[]) => {
-  const ready = new Set<number>();
-  for (const e of events) {
-    if (e.type !== 'worker') continue;
-    if (e.state === 'ready') ready.add(e.id);
-    else ready.delete(e.id);
-  }
-  return ready.size;
-};
+const eventsOf = (lab: Daemon) => lab.events as unknown as LabEvent[];
 
 test('status, scale, pause, resume and stop from a second terminal; each is an event saying who asked', async (t) => {
   const lab = await startLabProcess(t, ['--max', '3']);
   const rd = ['--run-dir', lab.runDir];
-  await until('one ready worker', () => readyCount(lab.events) === 1, 20_000);
+  await lab.waitReady(1, 20_000);
 
   // Found through the registry of live labs in the state dir, without --run-dir.
   assert.deepEqual(liveLabs(lab.env).map((l) => l.runDir), [lab.runDir]);
@@ -104,7 +51,7 @@ test('status, scale, pause, resume and stop from a second terminal; each is an e
   const scale = await cli(['scale', '2', ...rd], lab.env);
   assert.equal(scale.code, 0, scale.stderr);
   assert.equal(scale.stdout, 'scaling 1 → 2; automatic scaling is paused until `autoscale resume`\n');
-  await until('two ready workers', () => readyCount(lab.events) === 2, 20_000);
+  await lab.waitReady(2, 20_000);
   assert.match((await cli(['status', ...rd], lab.env)).stdout, /automatic scaling PAUSED/);
 
   assert.match((await cli(['resume', ...rd], lab.env)).stdout, /automatic scaling resumed/);
@@ -113,33 +60,29 @@ test('status, scale, pause, resume and stop from a second terminal; each is an e
   const stop = await cli(['stop', ...rd], lab.env);
   assert.equal(stop.code, 0, stop.stderr);
   assert.match(stop.stdout, /stopping the lab: draining and stopping 2 workers…\nlab stopped; 0 workers needed SIGKILL\n/);
-  const [code] = (await lab.exited) as [number];
-  assert.equal(code, 0);
+  assert.equal((await lab.exited).code, 0);
   assert.equal(existsSync(join(lab.runDir, 'control.sock')), false, 'socket removed');
   assert.equal(existsSync(labsDir(lab.env)), false, 'unregistered (the empty registry folder goes too)');
   assert.equal((await cli(['status'], lab.env)).code, 1);
-  for (const e of lab.events) if (e.type === 'worker' && e.pid !== undefined) assert.equal(isAlive(e.pid), false, `worker pid ${e.pid} gone`);
+  for (const e of eventsOf(lab)) if (e.type === 'worker' && e.pid !== undefined) assert.equal(isAlive(e.pid), false, `worker pid ${e.pid} gone`);
 
-  const commands = lab.events.filter((e) => e.type === 'command');
+  const commands = eventsOf(lab).filter((e) => e.type === 'command');
   assert.deepEqual(
     commands.map((e) => `${e.command}:${e.ok}`),
     ['status:true', 'status:true', 'scale 9:false', 'scale 2:true', 'status:true', 'resume:true', 'pause:true', 'stop:true'],
   );
   assert.ok(commands.every((e) => e.source === 'control socket'));
-  const scaleEvent = lab.events.find((e) => e.type === 'scale');
+  const scaleEvent = eventsOf(lab).find((e) => e.type === 'scale');
   assert.deepEqual(scaleEvent && { from: scaleEvent.from, to: scaleEvent.to, manual: scaleEvent.manual }, { from: 1, to: 2, manual: true });
-  assert.match((lab.events.at(-1) as { reason: string }).reason, /asked to stop via the control socket/);
+  assert.match((eventsOf(lab).at(-1) as { reason: string }).reason, /asked to stop via the control socket/);
 });
 
 test('refresh and scale under steady load: zero failed requests, counted by autoscale load', async (t) => {
   const lab = await startLabProcess(t, ['--min', '2', '--max', '4', '--work', '2']);
   const rd = ['--run-dir', lab.runDir];
-  await until('two ready workers', () => readyCount(lab.events) === 2, 30_000);
-  const load = spawn(process.execPath, [BIN, 'load', `${lab.url()}/`, '--threads', '4', '--duration', '120', '--json'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  t.after(() => void (load.exitCode === null && load.kill('SIGKILL')));
-  let out = '';
-  load.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const loadExited = once(load, 'exit');
+  await lab.waitReady(2, 30_000);
+  const load = runLoad(`${lab.url}/`, ['--threads', '4', '--duration', '120']);
+  t.after(() => void (load.child.exitCode === null && load.child.kill('SIGKILL')));
   await new Promise((r) => setTimeout(r, 1500));
 
   const refresh = await cli(['refresh', ...rd], lab.env);
@@ -150,18 +93,17 @@ test('refresh and scale under steady load: zero failed requests, counted by auto
 
   const scale = await cli(['scale', '3', ...rd], lab.env);
   assert.equal(scale.code, 0, scale.stderr);
-  await until('three ready workers', () => readyCount(lab.events) === 3, 30_000);
+  await lab.waitReady(3, 30_000);
   assert.equal((await cli(['scale', '2', ...rd], lab.env)).code, 0);
-  await until('back to two', () => lab.events.filter((e) => e.type === 'worker' && e.state === 'exited').length === 3, 30_000);
+  await until('back to two', () => eventsOf(lab).filter((e) => e.type === 'worker' && e.state === 'exited').length === 3, 30_000);
   await new Promise((r) => setTimeout(r, 500));
 
-  load.kill('SIGINT');
-  await loadExited;
-  const summary = JSON.parse(out);
+  load.stop();
+  const { summary } = await load.done;
   assert.equal(summary.requests.failed, 0, JSON.stringify(summary.errors));
   assert.ok(summary.requests.ok > 200, `only ${summary.requests.ok} requests completed`);
   // Every old worker drained before it stopped.
-  const drained = lab.events.filter((e) => e.type === 'worker' && e.from === 'draining');
+  const drained = eventsOf(lab).filter((e) => e.type === 'worker' && e.from === 'draining');
   assert.ok(drained.length >= 3 && drained.every((e) => e.type === 'worker' && /^drained \d+ in-flight/.test(e.detail)));
 });
 

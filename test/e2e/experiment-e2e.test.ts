@@ -6,7 +6,7 @@
  * the middle of an arm (the arm's run kept and marked interrupted, the
  * comparison written, no process left behind).
  */
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -110,63 +110,67 @@ async function openInChromium(t: import('node:test').TestContext, html: string) 
   return { page, requests, errors };
 }
 
-test('noisy-neighbour --quick: two real arms, the hog as a timed event, claims checked, experiment.html in Chromium, nothing left behind', { timeout: 180_000 }, async (t) => {
-  const ran = await runExperiment(t, ['noisy-neighbour', '--quick']);
-  assert.equal(ran.code, 0, ran.stderr);
-  const r = ran.record;
-  assert.equal(r.status, 'finished');
-  assert.equal(r.quick, true);
-  assert.deepEqual(r.arms.map((a) => [a.name, a.status]), [['host-cpu', 'finished'], ['worker-cpu', 'finished']]);
-  assert.equal(r.fileSha256.length, 64);
-  assert.equal(readFileSync(join(ran.dir, 'experiment.yaml'), 'utf8'), spawnSync(process.execPath, [BIN, 'experiment', 'show', 'noisy-neighbour'], { encoding: 'utf8' }).stdout);
-  for (const arm of r.arms) {
-    assert.equal(arm.loadAverageBefore?.length, 3);
-    assert.ok(existsSync(join(ran.dir, arm.runDir, 'events.ndjson')) && existsSync(join(ran.dir, arm.runDir, 'load.ndjson')), `${arm.name} is an ordinary recorded run`);
-    assert.deepEqual(arm.fired.map((f) => f.what.split(':')[0]), ['steady trickle', 'noisy neighbour', 'noisy neighbour gone']);
-    assert.match(arm.fired[1].outcome, /^2 busy processes started/);
-  }
-  assert.match(ran.stderr, /claims: \d+ of 4 met/);
-  assert.ok(existsSync(join(ran.dir, 'experiment.md')));
-  // `autoscale runs` lists the experiment's directory.
-  const runs = spawnSync(process.execPath, [BIN, 'runs'], { encoding: 'utf8', env: { ...process.env, XDG_STATE_HOME: join(ran.dir, '..', '..', '..') } });
-  assert.match(runs.stdout, /experiment noisy-neighbour: 2\/2 arms finished/);
-  await assertNothingLeft(ran);
+// The two rehearsals run side by side on their own ports and state dirs: what they check is what each run
+// did (events, records, the page, no process left), not how fast, and together they take one's time.
+describe('two built-ins end to end in --quick, side by side', { concurrency: 2 }, () => {
+  test('noisy-neighbour --quick: two real arms, the hog as a timed event, claims checked, experiment.html in Chromium, nothing left behind', { timeout: 180_000 }, async (t) => {
+    const ran = await runExperiment(t, ['noisy-neighbour', '--quick']);
+    assert.equal(ran.code, 0, ran.stderr);
+    const r = ran.record;
+    assert.equal(r.status, 'finished');
+    assert.equal(r.quick, true);
+    assert.deepEqual(r.arms.map((a) => [a.name, a.status]), [['host-cpu', 'finished'], ['worker-cpu', 'finished']]);
+    assert.equal(r.fileSha256.length, 64);
+    assert.equal(readFileSync(join(ran.dir, 'experiment.yaml'), 'utf8'), spawnSync(process.execPath, [BIN, 'experiment', 'show', 'noisy-neighbour'], { encoding: 'utf8' }).stdout);
+    for (const arm of r.arms) {
+      assert.equal(arm.loadAverageBefore?.length, 3);
+      assert.ok(existsSync(join(ran.dir, arm.runDir, 'events.ndjson')) && existsSync(join(ran.dir, arm.runDir, 'load.ndjson')), `${arm.name} is an ordinary recorded run`);
+      assert.deepEqual(arm.fired.map((f) => f.what.split(':')[0]), ['steady trickle', 'noisy neighbour', 'noisy neighbour gone']);
+      assert.match(arm.fired[1].outcome, /^2 busy processes started/);
+    }
+    assert.match(ran.stderr, /claims: \d+ of 4 met/);
+    assert.ok(existsSync(join(ran.dir, 'experiment.md')));
+    // `autoscale runs` lists the experiment's directory.
+    const runs = spawnSync(process.execPath, [BIN, 'runs'], { encoding: 'utf8', env: { ...process.env, XDG_STATE_HOME: join(ran.dir, '..', '..', '..') } });
+    assert.match(runs.stdout, /experiment noisy-neighbour: 2\/2 arms finished/);
+    await assertNothingLeft(ran);
 
-  const html = join(ran.dir, 'experiment.html');
-  const text = readFileSync(html, 'utf8');
-  const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(text)![1];
-  const scriptSrc = csp.split(';').map((d) => d.trim()).find((d) => d.startsWith('script-src'))!;
-  assert.match(scriptSrc, /^script-src 'sha256-[^']+' 'sha256-[^']+'$/, 'scripts run by their hashes only, no unsafe-inline');
-  assert.match(csp, /connect-src 'none'/);
-  const { page, requests, errors } = await openInChromium(t, html);
-  for (const id of ['chart-instances', 'chart-metric', 'chart-traffic', 'chart-latency']) {
-    const points = (await page.getAttribute(`#${id} [data-chart]`, 'data-points'))!.split(',').map(Number);
-    assert.equal(points.length, 2, `${id}: a series per arm`);
-    assert.ok(points.every((n) => n > 0), `${id}: points for every arm (${points})`);
-    assert.ok(Number(await page.getAttribute(`#${id} [data-chart]`, 'data-marks')) >= 2, `${id}: the hog's start and end drawn as marks`);
-  }
-  assert.equal(await page.locator('#claims tbody tr').count(), 4);
-  assert.equal(await page.locator('#questions details').count(), 3, 'answers folded');
-  await page.screenshot({ path: join(ran.dir, 'experiment.png'), fullPage: true });
-  if (process.env.AS_KEEP_SCREENSHOT) writeFileSync(process.env.AS_KEEP_SCREENSHOT, readFileSync(join(ran.dir, 'experiment.png')));
-  assert.deepEqual(errors, [], 'no script error (the CSP let both scripts run)');
-  assert.deepEqual(requests, [], 'no network request');
-});
+    const html = join(ran.dir, 'experiment.html');
+    const text = readFileSync(html, 'utf8');
+    const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(text)![1];
+    const scriptSrc = csp.split(';').map((d) => d.trim()).find((d) => d.startsWith('script-src'))!;
+    assert.match(scriptSrc, /^script-src 'sha256-[^']+' 'sha256-[^']+'$/, 'scripts run by their hashes only, no unsafe-inline');
+    assert.match(csp, /connect-src 'none'/);
+    const { page, requests, errors } = await openInChromium(t, html);
+    for (const id of ['chart-instances', 'chart-metric', 'chart-traffic', 'chart-latency']) {
+      const points = (await page.getAttribute(`#${id} [data-chart]`, 'data-points'))!.split(',').map(Number);
+      assert.equal(points.length, 2, `${id}: a series per arm`);
+      assert.ok(points.every((n) => n > 0), `${id}: points for every arm (${points})`);
+      assert.ok(Number(await page.getAttribute(`#${id} [data-chart]`, 'data-marks')) >= 2, `${id}: the hog's start and end drawn as marks`);
+    }
+    assert.equal(await page.locator('#claims tbody tr').count(), 4);
+    assert.equal(await page.locator('#questions details').count(), 3, 'answers folded');
+    await page.screenshot({ path: join(ran.dir, 'experiment.png'), fullPage: true });
+    if (process.env.AS_KEEP_SCREENSHOT) writeFileSync(process.env.AS_KEEP_SCREENSHOT, readFileSync(join(ran.dir, 'experiment.png')));
+    assert.deepEqual(errors, [], 'no script error (the CSP let both scripts run)');
+    assert.deepEqual(requests, [], 'no network request');
+  });
 
-test('coordinated-omission --quick: a worker frozen by SIGSTOP in each phase, continued, and the lab stops cleanly', { timeout: 180_000 }, async (t) => {
-  const ran = await runExperiment(t, ['coordinated-omission', '--quick']);
-  assert.equal(ran.code, 0, ran.stderr);
-  const [arm] = ran.record.arms;
-  assert.equal(arm.status, 'finished');
-  const stops = arm.fired.filter((f) => f.what.startsWith('SIGSTOP'));
-  const conts = arm.fired.filter((f) => f.what.startsWith('SIGCONT'));
-  assert.equal(stops.length, 2);
-  assert.equal(conts.length, 2);
-  for (const s of stops) assert.match(s.outcome, /^SIGSTOP to worker \d+ \(pid \d+\)$/);
-  for (const c of conts) assert.match(c.outcome, /^SIGCONT to worker \d+$/);
-  const events = readFileSync(join(ran.dir, arm.runDir, 'events.ndjson'), 'utf8');
-  assert.match(events, /"type":"stopped"/, 'the lab stopped on its own terms (SIGTERM), not killed');
-  await assertNothingLeft(ran);
+  test('coordinated-omission --quick: a worker frozen by SIGSTOP in each phase, continued, and the lab stops cleanly', { timeout: 180_000 }, async (t) => {
+    const ran = await runExperiment(t, ['coordinated-omission', '--quick']);
+    assert.equal(ran.code, 0, ran.stderr);
+    const [arm] = ran.record.arms;
+    assert.equal(arm.status, 'finished');
+    const stops = arm.fired.filter((f) => f.what.startsWith('SIGSTOP'));
+    const conts = arm.fired.filter((f) => f.what.startsWith('SIGCONT'));
+    assert.equal(stops.length, 2);
+    assert.equal(conts.length, 2);
+    for (const s of stops) assert.match(s.outcome, /^SIGSTOP to worker \d+ \(pid \d+\)$/);
+    for (const c of conts) assert.match(c.outcome, /^SIGCONT to worker \d+$/);
+    const events = readFileSync(join(ran.dir, arm.runDir, 'events.ndjson'), 'utf8');
+    assert.match(events, /"type":"stopped"/, 'the lab stopped on its own terms (SIGTERM), not killed');
+    await assertNothingLeft(ran);
+  });
 });
 
 test('SIGTERM in the middle of an arm: its run is kept and marked interrupted, the comparison is written, nothing is left behind', { timeout: 120_000 }, async (t) => {
@@ -205,4 +209,34 @@ expect:
   assert.match(html, /id="status-note">This experiment was interrupted: 0 of 2 arms finished/);
   await sleep(200);
   await assertNothingLeft(ran);
+});
+
+test('SIGKILL of the experiment in the middle of an arm: its lab, workers and load stop by themselves', { timeout: 120_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'autoscale-exp-kill-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'short.yaml');
+  writeFileSync(file, `title: Killed
+teaches: Even a SIGKILL of the experiment leaves nothing behind.
+arms:
+  - name: only
+    min: 2
+load:
+  - threads: 4
+    duration: 40
+`);
+  const child = spawn(process.execPath, [BIN, 'experiment', file, '--quick', ...(await ports())], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, XDG_STATE_HOME: dir } });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  // The arm's lab runs with workers and the load is on (live instances shown); every one of them names `dir` on its command line.
+  await until('the arm running under load', () => /arm 1 of 1 \(only\) · .* · [1-9]\d* instances/.test(stderr), 60_000);
+  const before = processesMentioning(dir);
+  assert.ok(before.some((p) => / start /.test(p)) && before.some((p) => / load /.test(p)) && before.some((p) => /app\/main\.js/.test(p)), `lab, load and workers found:\n${before.join('\n')}`);
+  child.kill('SIGKILL');
+  await exited;
+  await until('every process of the experiment gone', () => processesMentioning(dir).length === 0, 30_000).catch(() => {});
+  assert.deepEqual(processesMentioning(dir), [], 'no lab, worker or load left running');
 });

@@ -9,6 +9,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { request } from 'undici';
 import type { Balancer } from '../../src/balancer/balancer.js';
+import type { FrontEndTraffic } from '../../src/balancer/front-end.js';
 import type { HealthEvent } from '../../src/events.js';
 import { resolveConfig } from '../../src/settings/config.js';
 import { exposureWarning } from '../../src/lab/lab.js';
@@ -56,7 +57,7 @@ test('--balancer l4 in a real lab: connections round-robin over the ready worker
   }
   assert.equal(new Set(ids).size, 2, `served by ${ids.join(',')}`);
   for (let i = 2; i < ids.length; i++) assert.equal(ids[i], ids[i - 2], 'connections alternate');
-  await until('the workers reported their requests', () => lab.balancer.snapshot().total >= 6, 5000);
+  await until('the workers reported their requests', () => lab.balancer.traffic().total >= 6, 5000);
   const started = events.find((e) => e.type === 'started');
   assert.equal(started?.type === 'started' && started.config.balancer, 'l4');
   // The workers report once a second, the lab publishes stats once a second: wait for a row that carries connections.
@@ -84,4 +85,21 @@ test('--host ::1: a refresh checks the new worker where workers listen (127.0.0.
   const r = await lab.command({ cmd: 'refresh', minHealthy: 100 }, 'control socket');
   assert.equal(r.ok, true, r.message);
   assert.equal((await request(`${lab.balancer.url}/`)).statusCode, 200);
+});
+
+test("a tick (and a stats period) reads the balancer's traffic once, whatever reads it within that turn", async (t) => {
+  const { lab, ticks } = await startLab(t, {}, { value: 20 });
+  await until('a ready worker', () => lab.supervisor.counts().ready === 1, 20_000);
+  const balancer = lab.balancer as { traffic: () => FrontEndTraffic };
+  const read = balancer.traffic.bind(lab.balancer);
+  const perTurn: number[] = [];
+  let reads = 0;
+  balancer.traffic = () => {
+    if (reads++ === 0) queueMicrotask(() => void (perTurn.push(reads), (reads = 0)));
+    return read();
+  };
+  const before = ticks().length;
+  await until('three more ticks', () => ticks().length >= before + 3, 10_000);
+  assert.ok(perTurn.length >= 3, `turns that read it: ${perTurn.length}`);
+  assert.deepEqual(perTurn.filter((n) => n !== 1), [], `reads per turn: ${perTurn.join(' ')}`);
 });

@@ -19,7 +19,7 @@ test('threshold on worker-cpu: busy workers scale out, idle ones scale back in',
   const out = scales().find((s) => s.direction === 'out')!;
   // A value a hair over 50 is printed with the decimals that decided it (never "50 % > 50 %").
   assert.match(out.reason, /^worker-cpu [\d.]+ % (\(.*\) )?> 50 %: 1 → 2$/);
-  await until('back to 1 worker', () => lab.supervisor.desired === 1 && lab.supervisor.snapshot().length === 1, 20_000);
+  await until('back to 1 worker', () => lab.supervisor.desired === 1 && lab.supervisor.records().length === 1, 20_000);
   assert.match(scales().at(-1)!.reason, /^worker-cpu [\d.]+ % < 10 %: 2 → 1$/);
   // Every tick shows every metric, whichever drives scaling.
   assert.deepEqual(Object.keys(ticks().at(-1)!.metrics).sort(), ['concurrency', 'host-cpu', 'p95', 'rps', 'worker-cpu']);

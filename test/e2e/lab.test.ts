@@ -32,7 +32,7 @@ test('scales out one step per tick under high CPU to max, and back to min once i
   const { lab, scales, events } = await startLab(t, { max: '3' }, cpu);
   await until('3 ready workers', () => lab.supervisor.counts().ready === 3, 20_000);
   cpu.value = 5;
-  await until('back to 1 worker', () => lab.supervisor.snapshot().length === 1, 20_000);
+  await until('back to 1 worker', () => lab.supervisor.records().length === 1, 20_000);
   const steps = scales().map((s) => `${s.from}→${s.to}`);
   assert.deepEqual(steps, ['1→2', '2→3', '3→2', '2→1']);
   assert.match(scales()[0].reason, /cpu 80 % > 35 %: 1 → 2/);
@@ -48,7 +48,7 @@ test('scale-in under steady load loses no request', async (t) => {
   const load = loadLoop(lab.balancer.url, 6, 30_000);
   await new Promise((r) => setTimeout(r, 500));
   cpu.value = 2;
-  await until('scaled in to 1', () => lab.supervisor.snapshot().length === 1, 20_000);
+  await until('scaled in to 1', () => lab.supervisor.records().length === 1, 20_000);
   await new Promise((r) => setTimeout(r, 300));
   const result = await load.stop();
   assert.deepEqual(result.failures, []);
@@ -65,7 +65,7 @@ test('a worker SIGKILLed under load is replaced and no idempotent request fails'
   await until('2 ready workers', () => lab.supervisor.counts().ready === 2, 20_000);
   const load = loadLoop(lab.balancer.url, 6, 30_000);
   await new Promise((r) => setTimeout(r, 500));
-  const victim = lab.supervisor.snapshot()[0];
+  const victim = lab.supervisor.records()[0];
   process.kill(victim.pid!, 'SIGKILL');
   await until('a replacement ready', () => workers().some((e) => e.id > 2 && e.state === 'ready'), 20_000);
   await new Promise((r) => setTimeout(r, 300));
@@ -75,6 +75,6 @@ test('a worker SIGKILLed under load is replaced and no idempotent request fails'
   assert.equal(isAlive(victim.pid!), false);
   const crash = workers().find((e) => e.id === victim.id && e.state === 'crashed');
   assert.match(crash?.detail ?? '', /SIGKILL/);
-  const replacement = lab.supervisor.snapshot().find((w) => w.id > 2);
+  const replacement = lab.supervisor.records().find((w) => w.id > 2);
   assert.equal(replacement?.restarts, 1);
 });

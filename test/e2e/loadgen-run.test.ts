@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { parseLoadOptions, type RawLoadOptions } from '../../src/loadgen/options.js';
 import { LoadRun } from '../../src/loadgen/run.js';
-import type { SecondSample } from '../../src/loadgen/summary.js';
+import type { LoadLine } from '../../src/runs/load-line.js';
 import { exitCodeFor } from '../../src/loadgen/summary.js';
 import { startTarget } from '../fixtures/loadgen-server.js';
 import { closedPort } from '../helpers.js';
 
 async function load(url: string, raw: RawLoadOptions) {
-  const samples: SecondSample[] = [];
+  const samples: LoadLine[] = [];
   const run = new LoadRun(parseLoadOptions(url, raw), { onSecond: (s) => samples.push(s) });
   const started = performance.now();
   const cpuBefore = process.cpuUsage();

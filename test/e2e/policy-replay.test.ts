@@ -68,7 +68,7 @@ test('threshold policy: cooldown from automatic and manual scaling survives the 
 
 test('--min 0: replaying the recorded events gives the scale to zero, the cold start and the way back to zero', async (t) => {
   const { lab, events, ticks, scales } = await startLab(t, { min: '0', idle: '1', scaleUp: '90', scaleDown: '1' }, { value: 50 });
-  await until('scaled to zero', () => lab.supervisor.desired === 0 && lab.supervisor.snapshot().length === 0, 20_000);
+  await until('scaled to zero', () => lab.supervisor.desired === 0 && lab.supervisor.records().length === 0, 20_000);
   const res = await request(`${lab.balancer.url}/`, { headersTimeout: 15_000 });
   await res.body.dump();
   await until('back to zero after the cold start', () => scales().filter((s) => s.to === 0).length >= 2, 20_000);
@@ -104,4 +104,22 @@ test("the table's per-worker rps is the rps that scales", async (t) => {
   if (after && after.type === 'stats' && !ticks().some((e) => e.t > last.t && e.t < after.t)) {
     assert.deepEqual(after.workers.map((w) => w.rps), last.workers.map((w) => w.rps));
   }
+});
+
+test('--policy step: a live lab steps out and in on its alarms, and the recorded observations replay to the same decisions', async (t) => {
+  const cpu = { value: 40 };
+  const flags = { policy: 'step', max: '4', warmup: '0', stepOut: ['60-80:+1', '80-:+2'], stepIn: ['-20:-1'], stepInAlarm: '2/2' } as unknown as Record<string, string>;
+  const { lab, events, ticks, scales } = await startLab(t, flags, cpu);
+  // Between the thresholds both alarms go OK; once the first worker is ready, load arrives.
+  await until('first worker ready, alarms OK', () => ticks().some((e) => e.ready === 1 && /^alarms host-cpu-high OK, host-cpu-low OK/.test(e.reason)), 10_000);
+  cpu.value = 90;
+  await until('stepped out by 2', () => scales().some((s) => !s.manual && s.from === 1 && s.to === 3), 10_000);
+  cpu.value = 10;
+  await until('stepped back in to 1', () => lab.supervisor.desired === 1, 15_000);
+  await sleep(400);
+  const { out, memory } = replay(lab.config, events);
+  assert.deepEqual(out, live(ticks()));
+  assert.deepEqual(memory, lab.memory);
+  assert.ok(ticks().some((e) => /^alarm host-cpu-high in ALARM \(cpu 90 % ≥ 80 %: step \+2\): capacity 1 \+ 2 = 3: 1 → 3/.test(e.reason)), 'the +2 step, explained');
+  assert.ok(ticks().some((e) => /^alarm host-cpu-low in ALARM \(cpu 10 % ≤ 20 %: step −1\): capacity \d − 1 = \d: \d → \d/.test(e.reason)), 'a −1 step, explained');
 });

@@ -11,7 +11,7 @@ import { runReplay } from '../../src/replay/run.js';
 
 const S = { policy: 'threshold' as const, scaleUp: 35, target: 50, tolerance: 0.1, max: 3 };
 const tick = (t: number, value: number | null, desired = 1): ReactionEvent => ({ kind: 'tick', t, value, desired });
-const out = (t: number, manual = false): ReactionEvent => ({ kind: 'scale-out', t, manual });
+const out = (t: number, manual = false, from = 1): ReactionEvent => ({ kind: 'scale-out', t, manual, from });
 const fork = (t: number, id: number): ReactionEvent => ({ kind: 'fork', t, id });
 const ready = (t: number, id: number): ReactionEvent => ({ kind: 'ready', t, id });
 
@@ -60,4 +60,25 @@ test('report and replay give the same reaction time for the same recorded run', 
   assert.equal(replay.label, 'recorded run');
   assert.notEqual(report, null, 'the fixture has a measured reaction');
   assert.equal(replay.reactionS, report);
+});
+
+test('scale from zero: a cold start is its own reaction (held request → worker ready); a crossing at zero is none', () => {
+  // Host CPU above the threshold while the pool is at zero (other processes), then a request cold-starts worker 4.
+  const events = [tick(3000, 20, 1), tick(6000, 5, 0), tick(9000, 60, 0), tick(12_000, 70, 0), out(13_000, false, 0), fork(13_000, 4), ready(13_385, 4), tick(15_000, 10, 1)];
+  const r = reactionTimes(events, S);
+  assert.deepEqual(
+    r.map((x) => [x.trigger, x.crossedAt, x.readyAt, x.seconds]),
+    [['from zero', 13, 13.385, 0.385]],
+    'the crossing at 9 s (at zero) is not paired with the cold start at 13 s',
+  );
+  // The simulator pushes the fork before its scale-out: the worker still counts.
+  const sim = reactionTimes(simulatedReactionEvents([{ t: 3000, value: 90, desired: 0 }], [{ t: 4000, from: 0, to: 1 }], [6000], 2000), S);
+  assert.deepEqual(sim.map((x) => [x.trigger, x.seconds]), [['from zero', 2]]);
+  // Host CPU stays high (other programs) while the cold start's worker boots: the crossing counts from the first
+  // tick after it is ready, and the policy's 1 → 2 is measured from there.
+  const after = reactionTimes([tick(6000, 90, 0), out(7000, false, 0), fork(7000, 5), tick(9000, 90, 1), ready(9500, 5), tick(12_000, 90, 2), fork(12_000, 6), out(12_000), ready(14_000, 6)], S);
+  assert.deepEqual(after.map((x) => [x.trigger, x.crossedAt, x.seconds]), [['from zero', 7, 2.5], ['metric', 12, 2]]);
+  // A crossing with workers running, then the pool goes to zero before the policy answered it.
+  const gone = reactionTimes([tick(3000, 60, 2), tick(6000, 60, 0)], S);
+  assert.deepEqual(gone.map((x) => [x.trigger, x.seconds, x.note]), [['metric', null, 'the pool went to zero before the policy scaled out']]);
 });

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,7 +108,16 @@ test('a recorded run renders a report whose four charts draw data in Chromium, o
       order: cs.map((c) => c.root.getAttribute('data-chart')),
       points: Object.fromEntries(u.series.slice(1).map((s, i) => [s.label, u.data[i + 1].filter((v) => v !== null && v !== undefined).length])),
       sameAxis: u.scales.x.min === inst.scales.x.min && u.scales.x.max === inst.scales.x.max,
-      text: document.getElementById('replay-text')?.textContent ?? '',
+      text: document.getElementById('replay-model')?.textContent ?? '',
+      // The comparison is a table: every row, every column inside the page, nothing scrolled away.
+      header: [...document.querySelectorAll('#replay-table thead th')].map((th) => th.textContent),
+      rows: [...document.querySelectorAll('#replay-table tbody tr')].map((tr) => tr.querySelector('td')?.textContent),
+      lastColumnRight: Math.max(...[...document.querySelectorAll('#replay-table tr > :last-child')].map((c) => c.getBoundingClientRect().right)),
+      pageWidth: document.documentElement.clientWidth,
+      tableFits: (() => {
+        const t = document.getElementById('replay-table')!;
+        return t.scrollWidth <= t.parentElement!.clientWidth;
+      })(),
     };
   });
   t.diagnostic(JSON.stringify(replay.points));
@@ -116,11 +125,102 @@ test('a recorded run renders a report whose four charts draw data in Chromium, o
   assert.deepEqual(Object.keys(replay.points), ['recorded run', 'replay: recorded policy', 'replay: --scale-up 90']);
   for (const [label, n] of Object.entries(replay.points)) assert.ok(n >= 2, `${label} has points on the replay chart (${n})`);
   assert.ok(replay.sameAxis, 'the replay chart shares the run\'s time axis');
-  assert.match(replay.text, /fidelity: replayed under its own policy/);
-  // report.md carries the same replay text in a section of its own.
+  assert.match(replay.text, /fidelityreplayed under its own policy/);
+  assert.equal(replay.header[0], 'policy');
+  assert.equal(replay.header.at(-1), 'failed requests');
+  assert.deepEqual(replay.rows, ['recorded run', 'replay: recorded policy', 'replay: --scale-up 90']);
+  assert.ok(replay.tableFits && replay.lastColumnRight <= replay.pageWidth, `the last column is on the page (${replay.lastColumnRight} of ${replay.pageWidth} px)`);
+  // report.md carries the same table and account in a section of its own.
   const md = readFileSync(join(runDir, 'report.md'), 'utf8');
-  assert.match(md, /## What if: replayed policies\n[^]*```\n[^]*fidelity: replayed under its own policy[^]*replay: --scale-up 90[^]*\n```\n/);
+  assert.match(md, /## What if: replayed policies\n[^]*\| policy \| peak \|[^]*\| replay: --scale-up 90 \|[^]*\| fidelity \| replayed under its own policy/);
   assert.deepEqual(requests, [], 'no network request left the page');
   assert.deepEqual(errors, []);
   await page.screenshot({ path: process.env.AS_REPORT_SHOT ?? join(state, 'report-replay.png'), fullPage: true });
+});
+
+test('an L4 run: the empty latency chart says why; scale markers\' labels sit on white beside their lines, never crossed by one', { skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}` }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'autoscale-report-l4-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const config = {
+    min: 1, max: 4, scaleUp: 35, scaleDown: 15, interval: 3, cooldown: 15, port: 8000, basePort: 5000, host: '127.0.0.1', work: 10, metric: 'host-cpu', policy: 'threshold',
+    target: 50, tolerance: 0.1, scaleDownWindow: 30, maxStepPods: 4, maxStepPercent: 100, warmup: 6, idle: 60, holdMax: 1000, holdTimeout: 10, metricsPort: 0,
+    upstreamTimeout: 30, balancer: 'l4', maxConnRequests: 0, maxConnAge: 0,
+  };
+  const traffic = { rpm: 0, rps: 90, p50: null, p95: null, p99: null, inFlight: 0, total: 0, errors: 0 };
+  const lines: object[] = [{ schema: 1, type: 'started', t: 0, startedAt: 1_000_000, balancerUrl: 'http://127.0.0.1:8000', runDir: dir, pid: 1, config }];
+  for (let s = 3; s <= 120; s += 3) lines.push({ type: 'tick', t: s * 1000, cpu: 50, metric: 'host-cpu', value: 50, warming: 0, instances: 2, ready: 2, desired: 2, action: 'hold', reason: 'x', paused: false, traffic, workers: [] });
+  // Two actions 1 s apart (their labels would overlap) and one 1 s before the end (its label goes left of its line).
+  for (const [t, from, to] of [[30, 1, 2], [31, 2, 3], [60, 3, 2], [119, 2, 3]]) lines.push({ type: 'scale', t: t * 1000, direction: to > from ? 'out' : 'in', from, to, reason: 'x', manual: false });
+  lines.push({ type: 'stopped', t: 120_000, reason: 'test', forced: 0 });
+  writeFileSync(join(dir, 'events.ndjson'), lines.map((l) => JSON.stringify(l) + '\n').join(''));
+  const { html } = writeReport(dir, { env: { ...process.env, XDG_STATE_HOME: dir } });
+  const { context: browser, cleanup } = await launchChromium({ width: 1200, height: 900 });
+  t.after(cleanup);
+  const { page, requests, errors } = await openOffline(browser, html);
+  await page.waitForFunction(() => (window as unknown as { __charts?: unknown[] }).__charts?.length === 4, undefined, { timeout: 10_000 });
+  // Pixels are read in the page and judged here (a helper function inside evaluate() would not survive tsx's transform).
+  const raw = await page.evaluate(() => {
+    type U = { root: HTMLElement; ctx: CanvasRenderingContext2D; bbox: { left: number; top: number; width: number; height: number }; valToPos: (v: number, s: string, c: boolean) => number };
+    const cs = (window as unknown as { __charts: U[] }).__charts;
+    const latency = cs.find((c) => c.root.getAttribute('data-chart') === 'chart-latency')!;
+    const metric = cs.find((c) => c.root.getAttribute('data-chart') === 'chart-metric')!;
+    const { left, top, width, height } = latency.bbox;
+    const dpr = devicePixelRatio;
+    const y = Math.round(metric.bbox.top + 10 * dpr);
+    // The label row of the metric chart, 12 px high: [x][y][rgba] as one flat array, row by row.
+    const row = metric.ctx.getImageData(metric.bbox.left, y - 6 * dpr, metric.bbox.width, 12 * dpr);
+    return {
+      title: latency.root.querySelector('.u-title')?.textContent ?? '',
+      // The middle band of the empty plot: the explanation's text is the only ink there.
+      middle: Array.from(latency.ctx.getImageData(left + width * 0.2, top + height * 0.35, width * 0.6, height * 0.3).data),
+      row: { data: Array.from(row.data), width: row.width, height: row.height },
+      x30: Math.round(metric.valToPos(30, 'x', true) - metric.bbox.left),
+      x31: Math.round(metric.valToPos(31, 'x', true) - metric.bbox.left),
+      x119: Math.round(metric.valToPos(119, 'x', true) - metric.bbox.left),
+      dpr,
+    };
+  });
+  let inked = 0;
+  for (let i = 0; i < raw.middle.length; i += 4) if (raw.middle[i + 3] > 150 && raw.middle[i] < 200) inked++;
+  const column = (x: number) => Array.from({ length: raw.row.height }, (_, yy) => raw.row.data.slice((yy * raw.row.width + x) * 4, (yy * raw.row.width + x) * 4 + 4));
+  const green = (x: number) => column(x).some(([r, g, b]) => g > 120 && r < 80 && b < 100);
+  const dark = (x0: number, x1: number) => {
+    let n = 0;
+    for (let x = Math.max(0, x0); x < Math.min(raw.row.width, x1); x++) n += column(x).filter(([r, g, , a]) => a > 150 && r < 120 && g < 150).length;
+    return n;
+  };
+  const seen = {
+    title: raw.title,
+    inked,
+    // x31's line runs where the label of 30 is: the label's box is drawn over it.
+    lineUnderLabel: green(raw.x31),
+    leftOfLast: dark(raw.x119 - 30 * raw.dpr, raw.x119 - 2 * raw.dpr),
+    rightOfLast: dark(raw.x119 + 3 * raw.dpr, raw.x119 + 30 * raw.dpr),
+  };
+  t.diagnostic(JSON.stringify(seen));
+  await page.screenshot({ path: process.env.AS_REPORT_L4_SHOT ?? join(dir, 'report-l4.png'), fullPage: true });
+  await page.locator('#chart-metric').screenshot({ path: (process.env.AS_REPORT_L4_SHOT ?? join(dir, 'report-l4.png')).replace(/\.png$/, '-metric.png') });
+  assert.match(seen.title, /not measured under --balancer l4/);
+  assert.ok(seen.inked > 200, `the empty latency chart carries its explanation (${seen.inked} px)`);
+  assert.ok(!seen.lineUnderLabel, 'the next marker\'s line does not cross the first one\'s label');
+  assert.ok(seen.leftOfLast > 5 && seen.rightOfLast === 0, `the label of an action at the right edge is left of its line (${seen.leftOfLast} / ${seen.rightOfLast})`);
+  assert.deepEqual(requests, []);
+  assert.deepEqual(errors, []);
+
+  // L7, one tick of latency between idle ticks (a cold start's requests): no line to draw, so a dot.
+  const l7 = join(dir, 'l7');
+  mkdirSync(l7);
+  const ticks = lines.filter((l) => (l as { type: string }).type === 'tick').map((l, i) => ({ ...l, traffic: i === 10 ? { ...traffic, p50: 2800, p95: 2900, p99: 2950 } : traffic }));
+  writeFileSync(join(l7, 'events.ndjson'), [{ ...(lines[0] as object), config: { ...config, balancer: 'l7' } }, ...ticks, lines.at(-1)].map((l) => JSON.stringify(l) + '\n').join(''));
+  const second = await openOffline(browser, writeReport(l7, { env: { ...process.env, XDG_STATE_HOME: dir } }).html);
+  await second.page.waitForFunction(() => (window as unknown as { __charts?: unknown[] }).__charts?.length === 4, undefined, { timeout: 10_000 });
+  const dot = await second.page.evaluate(() => {
+    type U = { root: HTMLElement; ctx: CanvasRenderingContext2D; bbox: { left: number; top: number; width: number; height: number } };
+    const u = (window as unknown as { __charts: U[] }).__charts.find((c) => c.root.getAttribute('data-chart') === 'chart-latency')!;
+    const px = u.ctx.getImageData(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height).data;
+    let red = 0;
+    for (let i = 0; i < px.length; i += 4) if (px[i + 3] > 150 && px[i] > 150 && px[i + 1] < 90) red++;
+    return red;
+  });
+  assert.ok(dot > 10, `the lone latency tick is drawn (${dot} red px)`);
 });

@@ -29,7 +29,7 @@ test('idle rule: only --min 0 and --idle seconds without a request take the pool
 test('--min 0: no worker after --idle, the next request is held while one cold-starts, succeeds, and its wait is reported', async (t) => {
   const cpu = { value: 50 };
   const { lab, events, scales } = await startLab(t, { min: '0', idle: '1', scaleUp: '90', scaleDown: '1' }, cpu);
-  await until('scaled to zero', () => lab.supervisor.desired === 0 && lab.supervisor.snapshot().length === 0, 20_000);
+  await until('scaled to zero', () => lab.supervisor.desired === 0 && lab.supervisor.records().length === 0, 20_000);
   assert.match(scales().at(-1)?.reason ?? '', /^no request for \d+ s \(idle 1 s\): 1 → 0 \(scale to zero\)$/);
 
   const res = await request(`${lab.balancer.url}/`, { headersTimeout: 15_000 });
@@ -55,7 +55,7 @@ test('requests that find no worker while the only one is being replaced are held
   const cpu = { value: 50 };
   const { lab, events } = await startLab(t, { min: '1', max: '1', scaleUp: '90', scaleDown: '1' }, cpu);
   await until('one ready worker', () => lab.supervisor.counts().ready === 1, 20_000);
-  const [only] = lab.supervisor.snapshot();
+  const [only] = lab.supervisor.records();
   process.kill(only.pid!, 'SIGKILL');
   const replies = await Promise.all(
     Array.from({ length: 5 }, async () => {
@@ -100,8 +100,8 @@ test('--min 0: a client that pipelines and hangs up leaves nothing in flight, an
   await once(socket, 'connect');
   socket.on('error', () => {});
   socket.write('GET /?work=200 HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(3));
-  await until('the first request is at the worker', () => lab.balancer.snapshot().inFlight > 0, 5000);
+  await until('the first request is at the worker', () => lab.balancer.traffic().inFlight > 0, 5000);
   socket.destroy();
-  await until('nothing in flight', () => lab.balancer.snapshot().inFlight === 0, 5000);
-  await until('scaled to zero', () => lab.supervisor.desired === 0 && lab.supervisor.snapshot().length === 0, 20_000);
+  await until('nothing in flight', () => lab.balancer.traffic().inFlight === 0, 5000);
+  await until('scaled to zero', () => lab.supervisor.desired === 0 && lab.supervisor.records().length === 0, 20_000);
 });

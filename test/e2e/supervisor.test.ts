@@ -65,18 +65,18 @@ test('starts real workers on the lowest free ports, skipping a taken one, ready 
   sup.setDesired(2);
   assert.deepEqual(sup.counts(), { starting: 2, ready: 0, live: 2 });
   await until('2 ready workers', () => sup.counts().ready === 2);
-  const ports = sup.snapshot().map((w) => w.port).sort((a, b) => a - b);
+  const ports = sup.records().map((w) => w.port).sort((a, b) => a - b);
   assert.deepEqual(ports, [base + 1, base + 2]);
   assert.deepEqual(calls.sort(), ['add 1', 'add 2']);
-  for (const w of sup.snapshot()) assert.ok(w.pid && isAlive(w.pid));
+  for (const w of sup.records()) assert.ok(w.pid && isAlive(w.pid));
   // Worker output goes to its log file, not to our terminal.
   assert.match(readFileSync(join(runDir, 'worker-1.log'), 'utf8'), /listening/);
   assert.ok(workerEvents().some((e) => e.from === 'starting' && e.state === 'ready'));
 
   // Scale in: the newest ready worker is drained through the balancer, then stopped.
-  const pids = sup.snapshot().map((w) => w.pid!);
+  const pids = sup.records().map((w) => w.pid!);
   sup.setDesired(1);
-  await until('one worker left', () => sup.snapshot().length === 1);
+  await until('one worker left', () => sup.records().length === 1);
   assert.ok(calls.includes('drain 2'));
   const states = workerEvents().filter((e) => e.id === 2).map((e) => e.state);
   assert.deepEqual(states.slice(-3), ['draining', 'stopping', 'exited']);
@@ -103,7 +103,7 @@ test('a crash loop is replaced with exponential back-off, not spun', async (t) =
   assert.deepEqual(delays.slice(0, 5), [0, 100, 200, 400, 800]);
   assert.ok(crashes.every((e) => /exit code 1 before ready/.test(e.detail)));
   // Replacements count restarts.
-  assert.ok(sup.snapshot()[0].restarts >= 3);
+  assert.ok(sup.records()[0].restarts >= 3);
 });
 
 test('a worker that never becomes ready is killed at the deadline and replaced', async (t) => {
@@ -121,7 +121,7 @@ test('a worker that ignores SIGTERM is SIGKILLed after the deadline, and reporte
   const { sup, workerEvents } = setup(t, { basePort: base, script: fixture('worker-ignore-sigterm.js'), killTimeoutMs: 300 });
   sup.setDesired(1);
   await until('ready', () => sup.counts().ready === 1);
-  const pid = sup.snapshot()[0].pid!;
+  const pid = sup.records()[0].pid!;
   const started = Date.now();
   assert.equal(await sup.stopAll(), 1);
   assert.ok(Date.now() - started >= 250);
@@ -134,12 +134,12 @@ test('an unhealthy worker is taken out and replaced, with a health event and a r
   const { sup, events, calls, workerEvents } = setup(t, { basePort: base });
   sup.setDesired(1);
   await until('ready', () => sup.counts().ready === 1);
-  const first = sup.snapshot()[0];
+  const first = sup.records()[0];
   sup.markUnhealthy(first.id, '3 failed checks');
   assert.ok(events.some((e) => e.type === 'health' && e.id === first.id && !e.healthy && e.detail === '3 failed checks'));
-  await until('a replacement ready and the unhealthy one gone', () => sup.counts().ready === 1 && !sup.snapshot().some((w) => w.id === first.id));
+  await until('a replacement ready and the unhealthy one gone', () => sup.counts().ready === 1 && !sup.records().some((w) => w.id === first.id));
   assert.ok(calls.includes(`drain ${first.id}`));
-  assert.equal(sup.snapshot()[0].restarts, 1);
+  assert.equal(sup.records()[0].restarts, 1);
   assert.match(workerEvents().find((e) => e.id === first.id && e.state === 'draining')!.detail, /^unhealthy: 3 failed checks$/);
   await until('old process gone', () => !isAlive(first.pid!));
 });
@@ -158,7 +158,7 @@ test('when no free port is found the slot is retried, not lost', async (t) => {
   blocker.close();
   blocked = false;
   await until('a worker ready on the freed port', () => sup.counts().ready === 1, 10_000);
-  assert.equal(sup.snapshot()[0].port, 65_535);
+  assert.equal(sup.records()[0].port, 65_535);
 });
 
 /** A fork that fails the way EAGAIN/EMFILE do: 'error', no pid, and never 'exit'. */
@@ -185,7 +185,7 @@ test('a fork that fails (error, never exit) counts as a crash and is replaced; s
   const crashes = workerEvents().filter((e) => e.state === 'crashed');
   assert.equal(crashes.length, 2);
   assert.ok(crashes.every((e) => /fork failed: EAGAIN/.test(e.detail)), JSON.stringify(crashes));
-  assert.equal(sup.snapshot()[0].restarts, 2);
+  assert.equal(sup.records()[0].restarts, 2);
 });
 
 test('stopping a lab whose forks keep failing resolves at once', async (t) => {
@@ -196,7 +196,7 @@ test('stopping a lab whose forks keep failing resolves at once', async (t) => {
   const started = Date.now();
   assert.equal(await sup.stopAll(), 0);
   assert.ok(Date.now() - started < 2000, `stopAll took ${Date.now() - started} ms`);
-  assert.equal(sup.snapshot().length, 0);
+  assert.equal(sup.records().length, 0);
 });
 
 test('a crash loop waits in its own backoff state; back-off delays only replacements, and a stable worker resets the streak', async (t) => {
@@ -211,7 +211,7 @@ test('a crash loop waits in its own backoff state; back-off delays only replacem
   sup.setDesired(1);
   await until('two crashes', () => workerEvents().filter((e) => e.state === 'crashed').length >= 2, 10_000);
   // A replacement waiting out its back-off is in 'backoff', not 'starting'.
-  await until('a worker in backoff', () => sup.snapshot().some((w) => w.state === 'backoff'), 5000);
+  await until('a worker in backoff', () => sup.records().some((w) => w.state === 'backoff'), 5000);
   assert.ok(workerEvents().some((e) => e.from === null && e.state === 'backoff' && /back-off/.test(e.detail)));
   assert.ok(workerEvents().some((e) => e.from === 'backoff' && e.state === 'starting'));
   // A scale-out is new capacity: it starts at once, whatever the crash streak.
@@ -241,7 +241,7 @@ test('the crash streak is per slot: SIGKILLs of different unstable workers each 
   const { sup, workerEvents } = setup(t, { basePort: base, backoffBaseMs: 100, backoffMaxMs: 5000, stableMs: 3000 });
   sup.setDesired(3);
   await until('3 ready', () => sup.counts().ready === 3, 20_000);
-  const readyPid = (id: number) => sup.snapshot().find((w) => w.id === id && w.state === 'ready')?.pid;
+  const readyPid = (id: number) => sup.records().find((w) => w.id === id && w.state === 'ready')?.pid;
   /** SIGKILL worker `id` once ready; resolve with the detail of the worker that replaces it. */
   const killAndReplacement = async (id: number) => {
     await until(`worker ${id} ready`, () => readyPid(id) !== undefined, 20_000);

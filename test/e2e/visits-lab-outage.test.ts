@@ -70,8 +70,8 @@ async function outage(
 ) {
   const { lab, events, workers } = await startLab(t, { min: '2', max: '2' }, { value: 20 }, { store });
   await prepareStore(lab.store);
-  await until('2 workers in rotation', () => lab.balancer.snapshot().workers.filter((w) => w.inRotation).length === 2, 30_000);
-  const ids = lab.supervisor.snapshot().map((w) => w.id).sort();
+  await until('2 workers in rotation', () => lab.balancer.traffic().workers.filter((w) => w.inRotation).length === 2, 30_000);
+  const ids = lab.supervisor.records().map((w) => w.id).sort();
   const acked: string[] = [];
   let n = 0;
   let writing = true;
@@ -93,12 +93,12 @@ async function outage(
   t.after(async () => {
     if (!ended) await end();
   });
-  await until('both workers out of rotation', () => lab.balancer.snapshot().workers.every((w) => !w.inRotation), 15_000);
+  await until('both workers out of rotation', () => lab.balancer.traffic().workers.every((w) => !w.inRotation), 15_000);
   await sleep(OUTAGE_MS);
   const duringOutage = [...events];
   await end();
   ended = true;
-  await until('both workers back in rotation', () => lab.balancer.snapshot().workers.filter((w) => w.inRotation).length === 2, 20_000);
+  await until('both workers back in rotation', () => lab.balancer.traffic().workers.filter((w) => w.inRotation).length === 2, 20_000);
   const resumed = acked.length;
   await until('writes after the outage', () => acked.length >= resumed + 4, 15_000);
   writing = false;
@@ -111,7 +111,7 @@ async function outage(
     .map((e) => `${(e.t / 1000).toFixed(1)} ${e.type === 'stats' ? `store ${e.store?.detail}` : JSON.stringify(e)}`)
     .join('\n');
   assert.deepEqual(unhealthy.map((e) => `${e.id} ${e.state}: ${e.detail}`), [], `no worker replaced for the database:\n${story}`);
-  assert.deepEqual(lab.supervisor.snapshot().map((w) => w.id).sort(), ids);
+  assert.deepEqual(lab.supervisor.records().map((w) => w.id).sort(), ids);
   // The lab says why they are out of rotation.
   const out = duringOutage.filter((e): e is HealthEvent => e.type === 'health' && !e.healthy);
   assert.ok(out.length >= 2, 'a health event per worker');

@@ -144,11 +144,11 @@ async function noAckedLoss(t: TestContext, store: StoreLocation | undefined) {
   await until('some writes', () => load.out.acked.length >= 50, 20_000);
 
   assert.equal(lab.scale(-1), 2);
-  await until('scaled in to 2', () => lab.supervisor.snapshot().length === 2, 20_000);
+  await until('scaled in to 2', () => lab.supervisor.records().length === 2, 20_000);
   const before = load.out.acked.length;
   await until('writes after the scale-in', () => load.out.acked.length >= before + 50, 20_000);
 
-  const victim = lab.supervisor.snapshot().find((w) => w.state === 'ready')!;
+  const victim = lab.supervisor.records().find((w) => w.state === 'ready')!;
   process.kill(victim.pid!, 'SIGKILL');
   await until('a replacement ready', () => workers().some((e) => e.id > 3 && e.state === 'ready'), 30_000);
   const afterCrash = load.out.acked.length;

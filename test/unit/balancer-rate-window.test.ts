@@ -77,3 +77,17 @@ test('rate window: rejects a non-positive size', () => {
   assert.throws(() => new RateWindow(0), RangeError);
   assert.throws(() => new RateWindow(1.5), RangeError);
 });
+
+test('rate window spread: a count over an interval goes to each second by its overlap', () => {
+  const w = new RateWindow(60);
+  w.spread(3500, 4500, 100);
+  assert.equal(w.last(1, 4600), 50, 'second 3 got the half from 3.5 s to 4 s');
+  assert.equal(w.last(1, 5000), 50, 'second 4 the other half');
+  assert.equal(w.last(60, 5000), 100);
+  const z = new RateWindow(60);
+  z.spread(7000, 7000, 9);
+  assert.equal(z.last(1, 8000), 9, 'no interval: all at its end');
+  const old = new RateWindow(5);
+  old.spread(0, 100_000, 1000);
+  assert.equal(old.last(5, 100_000), 50, 'only the seconds still in the window keep their share');
+});

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LabEvent, LabSettings, TrafficStats, WorkerSnapshot } from '../../src/events.js';
 import { describe } from '../../src/dashboard/describe.js';
-import { dashedPlotter } from '../../src/dashboard/dash.js';
+import { dashedPlotter, gapStrokes } from '../../src/dashboard/dash.js';
 import { emptySummary, foldSummary, summaryLines } from '../../src/summary/summary.js';
 import { computeLayout, type Layout, type Rect } from '../../src/dashboard/layout.js';
 import { chartAxis, chartModel, instancesChart, latencyChart, niceCeiling, requestsChart, scalingChart, stepExpand, yLabelCount } from '../../src/dashboard/panels/charts.js';
@@ -246,11 +246,11 @@ test('requests chart: per-second rate and the 60 s rate (RPM÷60) from stats, la
   assert.equal(requestsChart(replay([started(), stats(1000)])).maxY, 10, 'idle: a floor, never a zero-height axis');
 });
 
-test('latency chart skips periods without requests instead of plotting a fake 0', () => {
+test('latency chart leaves a gap for periods without requests: no fake 0, and idle time keeps its place on the axis', () => {
   const state = replay([started(), stats(1000, { p50: 3, p99: 12 }), stats(2000), stats(3000, { p50: 4, p99: 30 })]);
   const model = latencyChart(state);
-  assert.deepEqual(model.series.map((s) => [s.title, s.y]), [['p99 ms', [12, 30]], ['p50 ms', [3, 4]]]);
-  assert.deepEqual(model.series[0].x, ['00:01', '00:03']);
+  assert.deepEqual(model.series.map((s) => [s.title, s.y]), [['p99 ms', [12, NaN, 30]], ['p50 ms', [3, NaN, 4]]]);
+  assert.deepEqual(model.series[0].x, ['00:01', '00:02', '00:03'], 'the same seconds as the requests chart');
   assert.equal(model.label, 'Latency p50 4.00 ms · p99 30.0 ms');
   assert.equal(model.maxY, 50);
   assert.equal(chartModel(state, 'latency').label, model.label);
@@ -490,4 +490,34 @@ test('exit summary: duration, requests, errors, peak instances, scale actions, r
     '  instances     peak 0, 0 scale actions',
     '  run directory /tmp/x (worker logs only: --no-record)',
   ]);
+});
+
+test('latency chart under L4 says why it has no line', () => {
+  const state = replay([started({ balancer: 'l4' }), stats(1000), stats(2000)]);
+  const model = latencyChart(state);
+  assert.match(model.label, /not measured under --balancer l4/);
+  assert.equal(model.shortLabel, 'Latency: none under L4');
+  assert.ok(model.series.every((s) => s.y.every((v) => Number.isNaN(v))));
+});
+
+test('gapStrokes: a NaN point lifts the line (no segment across the gap), a lone point is a dot, and the canvas never sees NaN', () => {
+  const path: Array<[string, number, number]> = [];
+  const ctx = {
+    _canvas: { color: 'red', set() {} },
+    stroke() {},
+    beginPath() { path.length = 0; },
+    moveTo(x: number, y: number) { path.push(['move', x, y]); },
+    lineTo(x: number, y: number) { path.push(['line', x, y]); },
+  };
+  gapStrokes({ ctx });
+  gapStrokes({ ctx });
+  ctx.beginPath();
+  ctx.lineTo(0, 1);
+  ctx.lineTo(1, 2);
+  ctx.lineTo(2, Number.NaN);
+  ctx.lineTo(3, 5);
+  ctx.lineTo(4, Number.NaN);
+  ctx.lineTo(5, 6);
+  ctx.lineTo(6, 7);
+  assert.deepEqual(path, [['move', 0, 1], ['line', 0, 1], ['line', 1, 2], ['move', 3, 5], ['line', 3, 5], ['move', 5, 6], ['line', 5, 6], ['line', 6, 7]]);
 });

@@ -61,7 +61,7 @@ const BAD: Array<[string, string, RegExp]> = [
   ['arms not a list', MINIMAL.replace('arms:\n  - name: a\n', 'arms: lots\n'), /^arms: expected a list, got "lots"$/],
   ['two arms with one name', MINIMAL.replace('  - name: a\n', '  - name: a\n  - name: a\n'), /^arms\[1\]\.name: the name "a" is used twice$/],
   ['an arm the lab refuses', MINIMAL.replace('  - name: a\n', '  - name: a\n    min: 4\n    max: 2\n'), /^arms\[0\]: --min \(4\) must be <= --max \(2\)$/],
-  ['a bad enum', MINIMAL.replace('  - name: a\n', '  - name: a\n    policy: magic\n'), /^arms\[0\]\.policy: expected one of threshold, target, got "magic"$/],
+  ['a bad enum', MINIMAL.replace('  - name: a\n', '  - name: a\n    policy: magic\n'), /^arms\[0\]\.policy: expected one of threshold, target, predictive, step, got "magic"$/],
   ['a load phase the generator refuses', MINIMAL.replace('  - duration: 10\n', '  - duration: 10\n    spike-at: 3\n'), /^load\[0\]: --spike-at only applies to --profile spike/],
   ['a zero duration', MINIMAL.replace('  - duration: 10\n', '  - duration: 0\n'), /^load\[0\]\.duration: expected seconds > 0, got 0$/],
   ['an event after the load', `${MINIMAL}events:\n  - at: 12\n    action: pause\n`, /^events\[0\]\.at: expected seconds < the load's length \(10\), got 12$/],

@@ -119,7 +119,9 @@ test('AWS: the API rules of each call, one row each', () => {
     { name: 'datapoints above evaluation periods', edit: (a) => (a.PutMetricAlarm[0].DatapointsToAlarm = 2), want: /DatapointsToAlarm: from 1 to EvaluationPeriods/ },
     { name: 'Statistic and ExtendedStatistic both', edit: (a) => (a.PutMetricAlarm[0].ExtendedStatistic = 'p95'), want: /exactly one of Statistic and ExtendedStatistic/ },
     { name: 'overlapping steps', edit: (a) => (a.PutScalingPolicy[0].StepAdjustments = [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }, { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 10, ScalingAdjustment: 2 }]), want: /neither overlap nor leave a gap|no upper bound/ },
-    { name: 'a zero step', edit: (a) => (a.PutScalingPolicy[1].StepAdjustments![0].ScalingAdjustment = 0), want: /ScalingAdjustment must be a non-zero whole number/ },
+    // A 0 step is allowed (the EC2 Auto Scaling guide's example has one next to the threshold); a fraction is not.
+    { name: 'a fractional step', edit: (a) => (a.PutScalingPolicy[1].StepAdjustments![0].ScalingAdjustment = 0.5), want: /ScalingAdjustment must be a whole number/ },
+    { name: 'a negative exact capacity', edit: (a) => ((a.PutScalingPolicy[1].AdjustmentType = 'ExactCapacity'), (a.PutScalingPolicy[1].StepAdjustments![0].ScalingAdjustment = -1)), want: /ExactCapacity needs a non-negative ScalingAdjustment/ },
     { name: 'a warm pool of another group', edit: (a) => (a.PutWarmPool!.AutoScalingGroupName = 'x'), want: /PutWarmPool\.AutoScalingGroupName/ },
   ];
   for (const row of rows) {

@@ -1,7 +1,7 @@
 /**
  * The code map holds: no import cycle between files, and no folder imports
  * one above it. Layers, bottom first (README "Code map"):
- *   errors/format/parse-int/cli-io < policy < alarms < events < runs, store, settings < app, loadgen, balancer, report
+ *   errors/format/parse-int/cli-io/metrics < alarms < policy < events < runs, store, settings < app, loadgen, balancer, report
  *   < supervisor, control, simulate, export < replay < lab < dashboard, admin, summary < web < experiment < commands < cli
  */
 import { test } from 'node:test';
@@ -9,10 +9,12 @@ import assert from 'node:assert/strict';
 import { importGraph, unit } from '../import-graph.js';
 
 const RANK: Record<string, number> = {
-  'errors.ts': 0, 'format.ts': 0, 'cli-io.ts': 0, 'parse-int.ts': 0, 'url-host.ts': 0, 'http-limits.ts': 0,
+  'errors.ts': 0, 'format.ts': 0, 'cli-io.ts': 0, 'parse-int.ts': 0, 'url-host.ts': 0, 'http-limits.ts': 0, 'worker-stats.ts': 0,
+  // The metric table: policies scale on these, alarms watch them.
+  'metrics.ts': 0,
+  // Alarm rules and their pure evaluator (CloudWatch's semantics): below the policy, whose step scaling is driven by alarms.
+  alarms: 0.5,
   policy: 1,
-  // Alarm rules and their pure evaluator (CloudWatch's semantics): they name the policy's metrics; events carry their transitions.
-  alarms: 1.5,
   'events.ts': 2,
   // Where runs live and the recorder: below the load generator (load --record finds the running lab through it).
   runs: 2.5,
@@ -32,7 +34,11 @@ const RANK: Record<string, number> = {
   // Lessons: run arms (through child processes), compare them with the report's figures and replay's counterfactual check.
   experiment: 8.5,
   commands: 9,
+  // The quick paths (--help, status, scale…) that bin/ tries before loading the full program.
+  'cli-fast.ts': 9.5,
   'cli.ts': 10,
+  // Run by the build: stores cli.ts's top-level help for cli-fast.ts.
+  'write-help.ts': 11,
 };
 
 test('no import cycle between files, and no folder imports one above it', () => {

@@ -4,6 +4,7 @@ import { classifyErrorCode, errorCode, isOkStatus, statusClass, REQUEST_TIMEOUT_
 import { formatMs } from '../../src/format.js';
 import { formatNdjsonLine, formatProgress, formatSummary } from '../../src/loadgen/format.js';
 import { decodeReport, emptyReport, encodeReport, mergeReport } from '../../src/loadgen/report.js';
+import { parseLoad } from '../../src/runs/read.js';
 import { addInterval, exitCodeFor, newRunTotals, summarize, type RunMeta } from '../../src/loadgen/summary.js';
 
 test('statuses: 2xx and 3xx are OK, the rest are failures kept by class', () => {
@@ -74,11 +75,11 @@ function interval(opts: { ok: number; latUs: number[]; http?: Record<string, num
 test('summarize: counts, error split, per-second throughput and HDR latency', () => {
   const totals = newRunTotals();
   // second 1: 8 ok at 1 ms, 2 HTTP 500 at 1 ms
-  addInterval(totals, interval({ ok: 8, latUs: Array(10).fill(1000), http: { '500': 2 }, servedBy: { 'worker-1': 5, 'worker-2': 5 } }), 1, 1, 4);
+  addInterval(totals, interval({ ok: 8, latUs: Array(10).fill(1000), http: { '500': 2 }, servedBy: { 'worker-1': 5, 'worker-2': 5 } }), 1, 1, 4, 'closed', null);
   // second 2: 18 ok at 2 ms, a timeout and two refused
-  addInterval(totals, interval({ ok: 18, latUs: Array(18).fill(2000), transport: { [REQUEST_TIMEOUT_CODE]: 1, ECONNREFUSED: 2 } }), 2, 1, 4);
+  addInterval(totals, interval({ ok: 18, latUs: Array(18).fill(2000), transport: { [REQUEST_TIMEOUT_CODE]: 1, ECONNREFUSED: 2 } }), 2, 1, 4, 'closed', null);
   // final partial second: 1 ok at 100 ms, a 404
-  const last = addInterval(totals, interval({ ok: 1, latUs: [100_000, 3000], http: { '404': 1 } }), 2.5, 0.5, 4);
+  const last = addInterval(totals, interval({ ok: 1, latUs: [100_000, 3000], http: { '404': 1 } }), 2.5, 0.5, 4, 'closed', null);
   assert.equal(last.rps, 4);
   assert.equal(last.errors, 1);
 
@@ -107,7 +108,7 @@ test('summarize: counts, error split, per-second throughput and HDR latency', ()
 
 test('summarize: nothing OK and something failed -> exit code 1; no responses -> latency null', () => {
   const totals = newRunTotals();
-  addInterval(totals, interval({ ok: 0, latUs: [], transport: { ECONNREFUSED: 7 } }), 1, 1, 2);
+  addInterval(totals, interval({ ok: 0, latUs: [], transport: { ECONNREFUSED: 7 } }), 1, 1, 2, 'closed', null);
   const s = summarize(totals, { ...META, elapsedSec: 1 });
   assert.equal(s.latencyMs, null);
   assert.equal(s.errors.refused, 7);
@@ -134,14 +135,25 @@ test('formatting: ms precision follows magnitude; text summary, progress and NDJ
   assert.deepEqual([0.4123, 2.4149, 30.14, 250.4].map(formatMs), ['0.412', '2.41', '30.1', '250']);
 
   const totals = newRunTotals();
-  const sample = addInterval(totals, interval({ ok: 100, latUs: Array(100).fill(2000), http: { '502': 4 } }), 1, 1, 20);
-  assert.deepEqual(JSON.parse(formatNdjsonLine(sample, 'closed')), { t: 1, dt: 1, sent: 104, ok: 100, errors: 4, rps: 104, p50: 2, p99: 2, threads: 20 });
-  assert.equal(JSON.parse(formatNdjsonLine(sample, 'open')).targetRate, 20);
-  assert.equal(formatProgress(sample, 60, 4, 'closed'), '1/60 s  104 req/s  errors 4  p99 2.00 ms  20 threads');
+  const sample = addInterval(totals, interval({ ok: 100, latUs: Array(100).fill(2000), http: { '502': 4 } }), 1, 1, 20, 'closed', null);
+  assert.deepEqual(JSON.parse(formatNdjsonLine(sample)), { t: 1, dt: 1, sent: 104, ok: 100, errors: 4, rps: 104, p50: 2, p99: 2, threads: 20 });
+  assert.equal(JSON.parse(formatNdjsonLine({ ...sample, mode: 'open', at: 1_700_000_000_000 })).targetRate, 20);
+  assert.equal(JSON.parse(formatNdjsonLine({ ...sample, at: 1_700_000_000_000 })).at, 1_700_000_000_000);
+  assert.equal(formatProgress(sample, 60, 4), '1/60 s  104 req/s  errors 4  p99 2.00 ms  20 threads');
 
   const text = formatSummary(summarize(totals, { ...META, elapsedSec: 1, interrupted: true }));
   assert.match(text, /interrupted after 1 s of 3 s/);
   assert.match(text, /104 sent, 100 ok, 4 failed/);
   assert.match(text, /HTTP 5xx 4 \(502 x4\)/);
   assert.match(text, /p50 2.00 {2}p90 2.00/);
+});
+
+test('one load-second type: a line the load generator writes reads back the same through runs/read.ts', () => {
+  const totals = newRunTotals();
+  const closed = addInterval(totals, interval({ ok: 9, latUs: Array(10).fill(1500), http: { '503': 1 } }), 1, 1, 8, 'closed', 1_700_000_001_000);
+  const open = addInterval(totals, interval({ ok: 3, latUs: [2000, 2000, 2000] }), 1.5, 0.5, 40, 'open', 1_700_000_001_500);
+  const old = { ...closed, at: null };
+  const read = parseLoad([closed, open, old].map((l) => formatNdjsonLine(l)).join(''), 'load.ndjson');
+  assert.deepEqual(read.lines, [closed, open, old]);
+  assert.equal(read.mode, 'mixed');
 });

@@ -2,25 +2,33 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newLatencyHistogram } from '../../src/balancer/traffic-stats.js';
-import { LatencyWindow, TickWindow, type UpstreamFacts } from '../../src/lab/observe.js';
-import type { WorkerFacts } from '../../src/supervisor/supervisor.js';
+import type { WorkerTraffic } from '../../src/balancer/front-end.js';
+import { LatencyWindow, TickWindow } from '../../src/lab/observe.js';
+import type { WorkerRecord } from '../../src/supervisor/supervisor.js';
+
+/** A supervisor record with what the tick window reads; the rest as a fresh worker has it. */
+const record = (r: Pick<WorkerRecord, 'id' | 'state' | 'readyAt' | 'cpuReportSum' | 'cpuReports'>): WorkerRecord => ({
+  port: 5000 + r.id, pid: undefined, healthy: true, restarts: 0, startedAt: 0, bootingUntil: null, stats: null, store: null, ...r,
+});
+/** The balancer's traffic to one worker, with what the tick window reads. */
+const traffic = (u: Pick<WorkerTraffic, 'id' | 'requests' | 'inFlight' | 'rps'>): WorkerTraffic => ({ errors: 0, inRotation: true, ...u });
 
 function sources() {
-  const workers: WorkerFacts[] = [];
-  const upstreams: UpstreamFacts[] = [];
+  const workers: WorkerRecord[] = [];
+  const upstreams: WorkerTraffic[] = [];
   const latency = newLatencyHistogram();
   return { workers, upstreams, latency, window: new TickWindow({ workers: () => workers, upstreams: () => upstreams, latency: () => latency }) };
 }
 
 test('rps is the request count difference over the tick; the first tick of a worker uses its last full second', () => {
   const s = sources();
-  s.workers.push({ id: 1, state: 'ready', readyAt: 0, cpuReportSum: 0, cpuReports: 0 });
-  s.workers.push({ id: 2, state: 'starting', readyAt: null, cpuReportSum: 0, cpuReports: 0 });
-  s.upstreams.push({ id: 1, requests: 600, inFlight: 2, rps: 7 });
+  s.workers.push(record({ id: 1, state: 'ready', readyAt: 0, cpuReportSum: 0, cpuReports: 0 }));
+  s.workers.push(record({ id: 2, state: 'starting', readyAt: null, cpuReportSum: 0, cpuReports: 0 }));
+  s.upstreams.push(traffic({ id: 1, requests: 600, inFlight: 2, rps: 7 }));
   const first = s.window.take(17_000, 40);
   assert.deepEqual(first.workers.map((w) => [w.id, w.rps]), [[1, 7], [2, 0]]);
   assert.equal(s.window.rateOf(1), 7);
-  s.upstreams[0] = { id: 1, requests: 900, inFlight: 4, rps: 120 };
+  s.upstreams[0] = traffic({ id: 1, requests: 900, inFlight: 4, rps: 120 });
   const second = s.window.take(20_000, 45);
   assert.equal(second.workers[0].rps, 100);
   assert.equal(s.window.rateOf(1), 100, 'the table shows the same rate the policy measured');
@@ -30,9 +38,9 @@ test('rps is the request count difference over the tick; the first tick of a wor
 
 test('cpu and in-flight are means over the tick, from lifetime counters and one sample a second', () => {
   const s = sources();
-  const w: WorkerFacts = { id: 1, state: 'ready', readyAt: 0, cpuReportSum: 0, cpuReports: 0 };
+  const w: WorkerRecord = record({ id: 1, state: 'ready', readyAt: 0, cpuReportSum: 0, cpuReports: 0 });
   s.workers.push(w);
-  s.upstreams.push({ id: 1, requests: 0, inFlight: 1, rps: 0 });
+  s.upstreams.push(traffic({ id: 1, requests: 0, inFlight: 1, rps: 0 }));
   assert.equal(s.window.take(1000, null).workers[0].cpu, null, 'no report yet');
   w.cpuReportSum = 30 + 50;
   w.cpuReports = 2;

@@ -209,3 +209,25 @@ test('replay with no run dir replays the latest recorded run; the recorded host 
   assert.match(old, new RegExp(`note: +the recording does not say how many cores its host had .*assuming this machine's ${availableParallelism()}`));
   assert.deepEqual(hostCores({ host: null } as never, 3), { cores: 3, note: "the recording does not say how many cores its host had (recorded before autoscale wrote it): assuming this machine's 3" });
 });
+
+test('replay of a run recorded under L4: "s over p95" of the recorded run is not compared (no latency), and says why — in the text and in report.md', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'autoscale-replay-l4-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // The fixture as the lab would have recorded it under --balancer l4: no latency at the balancer.
+  const lines = readFileSync(join(FIXTURE, 'events.ndjson'), 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  for (const e of lines) {
+    if (e.type === 'started') (e.config as Record<string, unknown>).balancer = 'l4';
+    if (e.type === 'tick' || e.type === 'stats') Object.assign(e.traffic as object, { p50: null, p95: null, p99: null });
+    if (e.type === 'tick' && e.observation !== undefined) Object.assign(e.observation as object, { latency: null });
+  }
+  writeFileSync(join(dir, 'events.ndjson'), lines.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  copyFileSync(join(FIXTURE, 'load.ndjson'), join(dir, 'load.ndjson'));
+  const text = runReplay(dir, {}, { model: 'calibrated', html: true }, { ...process.env, XDG_STATE_HOME: dir });
+  const recorded = text.split('\n').find((l) => l.startsWith('recorded run'))!;
+  const cells = recorded.trim().split(/\s{2,}/);
+  assert.equal(cells.at(-2), '–', `no "0" for the recorded run: ${recorded}`);
+  assert.match(text, /note: s over p95 of the recorded run: not compared \(recorded under --balancer l4: the balancer hands connections to the workers and measures no request latency\)/);
+  const md = readFileSync(join(dir, 'report.md'), 'utf8');
+  assert.match(md, /\| recorded run \| [^\n]*\| – \| \d+ \|/);
+  assert.match(md, /Note: s over p95 of the recorded run: not compared/);
+});

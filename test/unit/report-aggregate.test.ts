@@ -231,3 +231,43 @@ test('report.html embeds its data safely and names no external resource', () => 
   assert.doesNotMatch(html, /<script[^>]+src=|<link[^>]+href=|<img|https:\/\//);
   assert.match(html, /no load\.ndjson in the run directory/);
 });
+
+test('scale to zero: cold starts have their own rows and figures; a host-CPU crossing at zero is not paired with the next cold start', () => {
+  const cold = (t: number, held: number, waitedMs: number, fromZero = true): LabEvent => ({ type: 'cold-start', t, held, waitedMs, fromZero });
+  const events = [
+    started({ min: 0, idle: 10 }),
+    worker(10, 1, 'starting'), worker(400, 1, 'ready', 'starting'),
+    tick(3000, 10, 1), scale(12_000, 1, 0), tick(12_000, 5, 0), worker(12_001, 1, 'draining', 'ready'), worker(12_100, 1, 'exited', 'draining'),
+    // Other processes load the host while the pool is at zero: the metric crosses, and drives nothing.
+    tick(15_000, 60, 0), tick(18_000, 80, 0),
+    // A request arrives at 31.6 s: a worker is started for it, ready 385 ms later, and 8 held requests go on.
+    scale(31_600, 0, 1), worker(31_601, 2, 'starting'), worker(31_985, 2, 'ready', 'starting'), cold(31_986, 8, 385),
+    tick(33_000, 20, 1), cold(40_000, 2, 120, false), stopped(45_000),
+  ];
+  const m = aggregate({ parsed: parseEvents(ndjson(events), 'e'), load: null, price: PRICE });
+  assert.deepEqual(m.summary.reactions.map((r) => [r.trigger, r.crossedAt, r.seconds]), [['from zero', 31.6, 0.385]]);
+  assert.equal(m.summary.reactionMedianSec, null);
+  assert.equal(m.summary.fromZeroMedianSec, 0.385);
+  assert.deepEqual(m.summary.coldStarts, [{ at: 31.986, held: 8, waitedMs: 385, fromZero: true }, { at: 40, held: 2, waitedMs: 120, fromZero: false }]);
+  const md = renderMarkdown(m, 'zero');
+  assert.match(md, /\| Reaction time \(threshold crossed → added worker ready\) \| no scale-out threshold crossing with a worker running/);
+  assert.match(md, /\| Cold starts \(first held request → worker ready\) \| 1 scale from zero, median 385 ms \(385 ms\); 8 requests held, the longest first wait 385 ms; 1 other release of held requests \(2 requests/);
+  assert.match(md, /## Cold starts[\s\S]*\| \+00:31 \| 8 \| 385 ms \| yes \(scale from zero\) \|/);
+  assert.match(md, /\| request held at zero \| \+00:31 \| \+00:31 \| \+00:31 \| 0\.4 s \|/);
+  const html = renderHtml(m, 'zero', { label: 'cpu', unit: ' %' }, { uplotJs: '', uplotCss: '', pageJs: '' }, 'gen');
+  assert.match(html, /<h2>Cold starts<\/h2>[\s\S]*<table id="cold-starts">/);
+  // A run that could not scale to zero and held nothing has no cold-start row.
+  const plain = aggregate({ parsed: parseEvents(ndjson([started(), tick(3000, 20), stopped(4000)]), 'e'), load: null });
+  assert.doesNotMatch(renderMarkdown(plain, 'p'), /Cold starts/);
+});
+
+test('a busy host: the report carries the host CPU split and the lab\'s hint with its remedy', () => {
+  const text = 'host cpu 61 % (lab 8 %, other processes 53 %) before any load is already above the scale-in threshold 15 %: … --metric worker-cpu';
+  const t1 = { ...(tick(3000, 61) as object), cpuSplit: { lab: 8, other: 53 } } as LabEvent;
+  const events: LabEvent[] = [started(), { type: 'hint', t: 3000, text, topic: 'busy-host' }, t1, stopped(4000)];
+  const m = aggregate({ parsed: parseEvents(ndjson(events), 'e'), load: null });
+  const md = renderMarkdown(m, 'busy');
+  assert.match(md, /\| Host CPU \(mean over the ticks\) \| 61 % \(lab 8 %, other processes 53 %\) \|/);
+  assert.match(md, /\| Busy host \(the lab's hint at start\) \| host cpu 61 % \(lab 8 %, other processes 53 %\) before any load[^|]*--metric worker-cpu \|/);
+  assert.equal(aggregate({ parsed: parseEvents(ndjson([started(), t1, stopped(4000)]), 'e'), load: null }).summary.busyHost, null);
+});

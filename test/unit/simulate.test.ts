@@ -112,7 +112,7 @@ test('loads: load generator --out NDJSON and CSV traces', () => {
 });
 
 test('table rows: median reaction, worker-seconds, cost, SLO', () => {
-  const reactions = [3, 5, null].map((seconds) => ({ crossedAt: 0, scaledAt: null, readyAt: null, seconds, note: null }));
+  const reactions = [3, 5, null].map((seconds) => ({ trigger: 'metric' as const, crossedAt: 0, scaledAt: null, readyAt: null, seconds, note: null }));
   const row = policyRow(
     { label: 'x', reactions, live: [1, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 2], p95: [NaN, 10, 300, 250, 100, NaN, NaN, NaN, NaN, NaN, NaN, NaN, 500, 100], scales: [{ t: 2500, from: 1, to: 2 }, { t: 6500, from: 2, to: 1 }, { t: 12500, from: 1, to: 2 }], failed: 3 },
     { pricePerHour: 3600, sloMs: 200 },

@@ -10,7 +10,12 @@
  * as today: the wait for response headers is the balancer's own deadline
  * queue; a pause of more than `bodyTimeoutMs` inside a response body is
  * AS_UPSTREAM_BODY_TIMEOUT; a connect that takes more than `connectTimeoutMs`
- * is AS_UPSTREAM_CONNECT_TIMEOUT. Failures before any response byte carry
+ * is AS_UPSTREAM_CONNECT_TIMEOUT. These three and the idle timeout are kept
+ * by one coarse sweep per pool (an eighth of the shortest, 10 to 500 ms: a
+ * timeout fires up to one sweep late, never early), not by a timer armed and
+ * cleared per request. Reads land in one reused buffer (net's `onread`, no
+ * allocation and no stream machinery per read); body bytes are copied once,
+ * since the client's socket may keep them queued. Failures before any response byte carry
  * codes forward.ts counts as connection failures (retried once elsewhere
  * when safe); a response the parser refuses is AS_UPSTREAM_BAD_RESPONSE
  * (502) and its connection is closed. close() lets queued and running
@@ -29,12 +34,17 @@ export interface DispatchOptions {
   body: Readable | null;
 }
 
-/** undici's native dispatch-handler shape (what forward.ts's Exchange implements). */
+/**
+ * undici's native dispatch-handler shape (what forward.ts's Exchange implements). The lean pool
+ * hands header names and values as latin1 strings, and the bytes that complete a Content-Length
+ * body to onComplete as `last` (so the client's response can end with them in one write);
+ * undici hands Buffers and no `last`.
+ */
 export interface DispatchHandler {
   onConnect(abort: (err?: Error) => void): void;
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusMessage: string): boolean;
+  onHeaders(statusCode: number, rawHeaders: ReadonlyArray<Buffer | string>, resume: () => void, statusMessage: string): boolean;
   onData(chunk: Buffer): boolean;
-  onComplete(trailers: null): void;
+  onComplete(trailers: null, last?: Buffer): void;
   onError(err: Error): void;
 }
 
@@ -48,6 +58,17 @@ export interface LeanPoolOptions {
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 4000;
 
+/** Bounds of the timeout sweep's period. */
+const MIN_SWEEP_MS = 10;
+const MAX_SWEEP_MS = 500;
+
+/**
+ * Every connection's reads land here (net's `onread`): read callbacks run one at a time on the
+ * event loop and nothing keeps a view of it past the callback (the parser copies an unfinished
+ * head, the pool copies body bytes), so one buffer serves every pool.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 function upstreamError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
@@ -58,11 +79,23 @@ interface Pending {
   conn: Connection | null;
   /** onError or onComplete was called: nothing more for this handler. */
   settled: boolean;
+  /** Already resent once after a kept-alive connection turned out closed. */
+  resent: boolean;
 }
+
+/** Methods whose request may be sent twice (RFC 9110 §9.2.2). */
+const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+/** Errors of a kept-alive connection that the worker closed while it sat idle (its FIN or RST raced our request). */
+const STALE: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', UPSTREAM_ERROR_CODES.socketClosed]);
+
+/** What a connection is waiting for, as far as the sweep is concerned ('head': the balancer's own deadline covers it). */
+type Phase = 'connecting' | 'head' | 'body' | 'idle';
 
 class Connection {
   readonly socket: Socket;
   readonly parser: ResponseParser;
+  /** The parser's resume callback for the handler (one per connection, not per request). */
+  readonly resume: () => void;
   current: Pending | null = null;
   connected = false;
   /** The current request's body is completely written. */
@@ -71,10 +104,33 @@ class Connection {
   reusable = true;
   gotHead = false;
   dead = false;
+  /** Responses completed on it (more than 0: a kept-alive connection being reused). */
+  served = 0;
+  /** The current request went out on a connection that had served before. */
+  reused = false;
+  /** `reads` when the current request went out. */
+  readsAtStart = 0;
+  /** Reading is paused for backpressure. */
+  paused = false;
+  /** The bytes that completed the current body, copied, for onComplete. */
+  last: Buffer | undefined = undefined;
+  phase: Phase = 'connecting';
+  /** Reads so far, and the count the sweep saw last. */
+  reads = 0;
+  seenReads = 0;
+  /** How long the sweep has seen neither a read nor a phase change, ms. */
+  quietMs = 0;
 
-  constructor(socket: Socket, parser: ResponseParser) {
+  constructor(socket: Socket, parser: ResponseParser, resume: () => void) {
     this.socket = socket;
     this.parser = parser;
+    this.resume = resume;
+  }
+
+  enter(phase: Phase): void {
+    this.phase = phase;
+    this.quietMs = 0;
+    this.seenReads = this.reads;
   }
 }
 
@@ -88,15 +144,19 @@ export class LeanPool {
   #closing = false;
   #destroyed = false;
   #onClosed: (() => void) | null = null;
+  readonly #sweepMs: number;
+  #sweeper: NodeJS.Timeout | null = null;
 
   constructor(host: string, port: number, opts: LeanPoolOptions) {
     this.#host = host;
     this.#port = port;
     this.#opts = { idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS, ...opts };
+    const shortest = Math.min(this.#opts.bodyTimeoutMs, this.#opts.connectTimeoutMs, this.#opts.idleTimeoutMs);
+    this.#sweepMs = Math.max(MIN_SWEEP_MS, Math.min(MAX_SWEEP_MS, Math.floor(shortest / 8)));
   }
 
   dispatch(opts: DispatchOptions, handler: DispatchHandler): void {
-    const p: Pending = { opts, handler, conn: null, settled: false };
+    const p: Pending = { opts, handler, conn: null, settled: false, resent: false };
     handler.onConnect((err) => this.#abort(p, err ?? upstreamError(UPSTREAM_ERROR_CODES.aborted, 'request aborted')));
     if (p.settled) return;
     if (this.#closing || this.#destroyed) {
@@ -159,30 +219,68 @@ export class LeanPool {
   }
 
   #open(): Connection {
-    const socket = connect({ host: this.#host, port: this.#port, noDelay: true });
-    const c: Connection = new Connection(socket, null as unknown as ResponseParser);
-    (c as { parser: ResponseParser }).parser = new ResponseParser({
-      head: (h) => this.#onHead(c, h),
-      body: (chunk) => this.#onBody(c, chunk),
-      end: () => this.#onEnd(c),
+    let c: Connection | null = null;
+    const socket = connect({
+      host: this.#host,
+      port: this.#port,
+      noDelay: true,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (n: number, buf: Uint8Array): boolean => {
+          const conn = c as Connection;
+          conn.reads++;
+          try {
+            conn.parser.feed((buf as Buffer).subarray(0, n));
+          } catch (err) {
+            this.#broken(conn, err as Error);
+            return false;
+          }
+          return !conn.paused;
+        },
+      },
     });
-    this.#all.add(c);
-    socket.setTimeout(this.#opts.connectTimeoutMs);
+    const parser = new ResponseParser({
+      head: (h) => this.#onHead(c as Connection, h),
+      body: (chunk, last) => this.#onBody(c as Connection, chunk, last),
+      end: () => this.#onEnd(c as Connection),
+    });
+    const conn = new Connection(socket, parser, () => {
+      if (!conn.paused) return;
+      conn.paused = false;
+      if (!conn.dead) socket.resume();
+    });
+    c = conn;
+    this.#all.add(conn);
     socket.once('connect', () => {
-      c.connected = true;
-      socket.setTimeout(0);
+      conn.connected = true;
+      if (conn.phase === 'connecting') conn.enter(conn.current === null ? 'idle' : 'head');
     });
-    socket.on('timeout', () => this.#onTimeout(c));
-    socket.on('data', (d: Buffer) => {
-      try {
-        c.parser.feed(d);
-      } catch (err) {
-        this.#broken(c, err as Error);
+    socket.on('error', (err: NodeJS.ErrnoException) => this.#broken(conn, err));
+    socket.on('close', () => this.#broken(conn, null));
+    this.#sweeper ??= setInterval(() => this.#sweep(), this.#sweepMs).unref();
+    return conn;
+  }
+
+  /** Every connection that has been quiet too long for its phase times out (connect, body) or is closed (idle). */
+  #sweep(): void {
+    const tick = this.#sweepMs;
+    for (const c of this.#all) {
+      if (c.reads !== c.seenReads) {
+        c.seenReads = c.reads;
+        c.quietMs = 0;
+        continue;
       }
-    });
-    socket.on('error', (err: NodeJS.ErrnoException) => this.#broken(c, err));
-    socket.on('close', () => this.#broken(c, null));
-    return c;
+      c.quietMs += tick;
+      if (c.phase === 'head') continue;
+      const limit = c.phase === 'connecting' ? this.#opts.connectTimeoutMs : c.phase === 'body' ? this.#opts.bodyTimeoutMs : this.#opts.idleTimeoutMs;
+      if (c.quietMs >= limit) this.#onTimeout(c);
+    }
+    if (this.#all.size === 0) this.#stopSweep();
+  }
+
+  #stopSweep(): void {
+    if (this.#sweeper !== null) clearInterval(this.#sweeper);
+    this.#sweeper = null;
   }
 
   #start(c: Connection, p: Pending): void {
@@ -190,6 +288,10 @@ export class LeanPool {
     c.current = p;
     c.gotHead = false;
     c.reusable = true;
+    c.last = undefined;
+    c.reused = c.served > 0;
+    c.readsAtStart = c.reads;
+    if (c.connected) c.enter('head');
     c.parser.expect(p.opts.method);
     const { opts } = p;
     let head = `${opts.method} ${opts.path} HTTP/1.1\r\n`;
@@ -254,30 +356,40 @@ export class LeanPool {
     c.gotHead = true;
     c.reusable = h.keepAlive;
     // From here a pause inside the body is bounded (the wait for this head was the balancer's deadline).
-    c.socket.setTimeout(this.#opts.bodyTimeoutMs);
+    c.enter('body');
     if (p.settled) return;
-    p.handler.onHeaders(h.status, h.rawHeaders, () => c.socket.resume(), h.reason);
+    p.handler.onHeaders(h.status, h.rawHeaders, c.resume, h.reason);
   }
 
-  #onBody(c: Connection, chunk: Buffer): void {
+  #onBody(c: Connection, chunk: Buffer, last: boolean): void {
     const p = c.current;
     if (p === null || p.settled) return;
-    if (!p.handler.onData(chunk)) c.socket.pause();
+    // A copy: `chunk` is a view into the shared read buffer, and the client's socket may keep it queued.
+    if (last) {
+      c.last = Buffer.from(chunk);
+      return;
+    }
+    if (!p.handler.onData(Buffer.from(chunk))) c.paused = true;
   }
 
   #onEnd(c: Connection): void {
     const p = c.current as Pending;
     c.current = null;
-    c.socket.setTimeout(0);
+    c.served++;
+    const last = c.last;
+    c.last = undefined;
     if (!p.settled) {
       p.settled = true;
-      p.handler.onComplete(null);
+      p.handler.onComplete(null, last);
     }
-    c.socket.resume();
+    if (c.paused) {
+      c.paused = false;
+      if (!c.dead) c.socket.resume();
+    }
     if (!c.reusable || !c.bodyDone || this.#destroyed || c.dead) {
       this.#kill(c);
     } else {
-      c.socket.setTimeout(this.#opts.idleTimeoutMs);
+      c.enter('idle');
       this.#idle.push(c);
     }
     this.#pump();
@@ -303,17 +415,30 @@ export class LeanPool {
     const failure =
       err ?? upstreamError(UPSTREAM_ERROR_CODES.socketClosed, c.gotHead ? 'the worker closed the connection inside a response' : 'the worker closed the connection before answering');
     this.#kill(c);
-    if (p !== null) this.#fail(p, failure);
+    if (p !== null) {
+      const code = (failure as NodeJS.ErrnoException).code ?? '';
+      if (c.reused && c.reads === c.readsAtStart && !p.resent && !p.settled && p.opts.body === null && IDEMPOTENT.has(p.opts.method) && STALE.has(code)) {
+        // The worker closed this idle kept-alive connection as we reused it: not the worker failing.
+        // Send once more on a fresh connection (nothing of a response arrived; no body to replay).
+        p.resent = true;
+        p.conn = null;
+        this.#queue.unshift(p);
+      } else {
+        this.#fail(p, failure);
+      }
+    }
     this.#pump();
   }
 
   #kill(c: Connection): void {
     c.dead = true;
     c.current = null;
+    c.last = undefined;
     this.#all.delete(c);
     const i = this.#idle.indexOf(c);
     if (i >= 0) this.#idle.splice(i, 1);
     c.socket.destroy();
+    if (this.#all.size === 0) this.#stopSweep();
   }
 
   #abort(p: Pending, err: Error): void {

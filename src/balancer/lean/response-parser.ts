@@ -8,8 +8,11 @@
  * codings, a head over 16 KiB, a chunk size that is not hex) throws a
  * ResponseParseError: the caller answers 502 and closes the connection,
  * never guesses. Body bytes are handed on as slices of the input (no copy,
- * no re-encoding); chunked framing is removed (node:http on the client side
- * frames the response again).
+ * no re-encoding; the caller copies what it keeps beyond the call, since the
+ * input may be a read buffer that the next read overwrites); chunked framing
+ * is removed (node:http on the client side frames the response again). The
+ * parser itself keeps no view of an input past `feed` (an unfinished head or
+ * chunk line is copied).
  */
 
 import { UPSTREAM_ERROR_CODES } from '../../errors.js';
@@ -25,8 +28,8 @@ export class ResponseParseError extends Error {
 export interface ResponseHead {
   status: number;
   reason: string;
-  /** `[name, value, name, value, …]` as received (latin1 Buffers, as undici hands them on). */
-  rawHeaders: Buffer[];
+  /** `[name, value, name, value, …]` as received (latin1 strings: every octet kept; values trimmed of SP/HTAB). */
+  rawHeaders: string[];
   /** The worker keeps the connection open after this response. */
   keepAlive: boolean;
 }
@@ -34,8 +37,11 @@ export interface ResponseHead {
 export interface ParserSink {
   /** A final (non-1xx) response head. */
   head(h: ResponseHead): void;
-  /** Body bytes (a view into the input, handed on as is). */
-  body(chunk: Buffer): void;
+  /**
+   * Body bytes (a view into the input, valid only during the call). `last`: these bytes
+   * complete a Content-Length body, and end() follows at once.
+   */
+  body(chunk: Buffer, last: boolean): void;
   /** The response is complete. */
   end(): void;
 }
@@ -96,7 +102,7 @@ export class ResponseParser {
           const end = buf.indexOf(CRLFCRLF, i);
           if (end === -1) {
             if (buf.length - i > MAX_HEAD_BYTES) throw new ResponseParseError(`head larger than ${MAX_HEAD_BYTES} bytes`);
-            this.#pending = buf.subarray(i);
+            this.#keep(buf, i);
             return;
           }
           if (end - i > MAX_HEAD_BYTES) throw new ResponseParseError(`head larger than ${MAX_HEAD_BYTES} bytes`);
@@ -109,16 +115,20 @@ export class ResponseParser {
           const chunk = buf.subarray(i, i + n);
           i += n;
           this.#remaining -= n;
-          if (this.#remaining === 0) this.#state = 'done';
-          this.#sink.body(chunk);
-          if (this.#state === 'done') this.#sink.end();
+          if (this.#remaining === 0) {
+            this.#state = 'done';
+            this.#sink.body(chunk, true);
+            this.#sink.end();
+          } else {
+            this.#sink.body(chunk, false);
+          }
           break;
         }
         case 'chunk-size': {
           const end = buf.indexOf(CRLF, i);
           if (end === -1) {
             if (buf.length - i > MAX_CHUNK_LINE) throw new ResponseParseError('chunk size line too long');
-            this.#pending = buf.subarray(i);
+            this.#keep(buf, i);
             return;
           }
           const line = buf.subarray(i, end).toString('latin1');
@@ -141,12 +151,12 @@ export class ResponseParser {
           i += n;
           this.#remaining -= n;
           if (this.#remaining === 0) this.#state = 'chunk-data-crlf';
-          this.#sink.body(chunk);
+          this.#sink.body(chunk, false);
           break;
         }
         case 'chunk-data-crlf': {
           if (buf.length - i < 2) {
-            this.#pending = buf.subarray(i);
+            this.#keep(buf, i);
             return;
           }
           if (buf[i] !== 13 || buf[i + 1] !== 10) throw new ResponseParseError('chunk data not followed by CRLF');
@@ -159,7 +169,7 @@ export class ResponseParser {
           const end = buf.indexOf(CRLF, i);
           if (end === -1) {
             if (buf.length - i > MAX_HEAD_BYTES) throw new ResponseParseError('trailers too large');
-            this.#pending = buf.subarray(i);
+            this.#keep(buf, i);
             return;
           }
           const line = buf.subarray(i, end).toString('latin1');
@@ -182,37 +192,51 @@ export class ResponseParser {
     throw new ResponseParseError('connection closed in the middle of a response');
   }
 
+  /** Keep the unread rest of `buf` for the next feed, as a copy (`buf` may be a reused read buffer). */
+  #keep(buf: Buffer, from: number): void {
+    this.#pending = Buffer.from(buf.subarray(from));
+  }
+
   #head(bytes: Buffer): void {
     const text = bytes.toString('latin1');
-    const lines = text.split('\r\n');
-    const m = STATUS_LINE.exec(lines[0]);
-    if (m === null) throw new ResponseParseError(`status line ${JSON.stringify(lines[0].slice(0, 80))}`);
+    const n = text.length;
+    const eol = text.indexOf('\r\n');
+    const statusLine = eol === -1 ? text : text.slice(0, eol);
+    const m = STATUS_LINE.exec(statusLine);
+    if (m === null) throw new ResponseParseError(`status line ${JSON.stringify(statusLine.slice(0, 80))}`);
     const status = Number(m[1]);
-    const rawHeaders: Buffer[] = [];
+    const rawHeaders: string[] = [];
     let length: number | null = null;
     let chunked = false;
     let close = false;
-    for (let k = 1; k < lines.length; k++) {
-      const line = lines[k];
-      const colon = line.indexOf(':');
-      if (colon <= 0) throw new ResponseParseError(`header line ${JSON.stringify(line.slice(0, 80))}`);
-      const name = line.slice(0, colon);
+    for (let pos = eol === -1 ? n : eol + 2; pos < n; ) {
+      let end = text.indexOf('\r\n', pos);
+      if (end === -1) end = n;
+      const colon = text.indexOf(':', pos);
+      if (colon <= pos || colon >= end) throw new ResponseParseError(`header line ${JSON.stringify(text.slice(pos, Math.min(end, pos + 80)))}`);
+      const name = text.slice(pos, colon);
       if (!TOKEN.test(name)) throw new ResponseParseError(`header name ${JSON.stringify(name.slice(0, 80))}`);
-      const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+      // The value without the optional whitespace around it (SP and HTAB only).
+      let a = colon + 1;
+      let b = end;
+      while (a < b && (text.charCodeAt(a) === 32 || text.charCodeAt(a) === 9)) a++;
+      while (b > a && (text.charCodeAt(b - 1) === 32 || text.charCodeAt(b - 1) === 9)) b--;
+      const value = text.slice(a, b);
       if (BAD_VALUE.test(value)) throw new ResponseParseError(`control character in header ${name}`);
+      pos = end + 2;
       const lower = name.length === 14 || name.length === 17 || name.length === 10 ? name.toLowerCase() : '';
       if (lower === 'content-length') {
         if (!/^\d{1,15}$/.test(value)) throw new ResponseParseError(`Content-Length ${JSON.stringify(value)}`);
-        const n = Number(value);
-        if (length !== null && length !== n) throw new ResponseParseError('two different Content-Length values');
-        length = n;
+        const len = Number(value);
+        if (length !== null && length !== len) throw new ResponseParseError('two different Content-Length values');
+        length = len;
       } else if (lower === 'transfer-encoding') {
         if (value.toLowerCase() !== 'chunked' || chunked) throw new ResponseParseError(`Transfer-Encoding ${JSON.stringify(value)}`);
         chunked = true;
       } else if (lower === 'connection') {
         for (const token of value.toLowerCase().split(',')) if (token.trim() === 'close') close = true;
       }
-      rawHeaders.push(Buffer.from(name, 'latin1'), Buffer.from(value, 'latin1'));
+      rawHeaders.push(name, value);
     }
     if (chunked && length !== null) throw new ResponseParseError('both Content-Length and Transfer-Encoding');
     if (status < 200) {

@@ -1,12 +1,13 @@
 /** The four chart panels as plain models (series, axis range, title), and their y-axis maths. */
 import { formatClock, formatCount, formatLatency, formatPercent, formatValue, UNKNOWN } from '../../format.js';
 import { metricDisplay, policyLines } from '../metric-display.js';
-import type { DashboardState, TrafficPoint } from '../state.js';
+import type { DashboardState } from '../state.js';
 
 export interface ChartSeries {
   title: string;
   color: string;
   x: string[];
+  /** NaN: no value at that x (a gap in the line, dash.ts gapStrokes). */
   y: number[];
   /** Drawn dashed (its colour is its own on this chart), so a line under or over it cannot hide it. */
   dashed?: boolean;
@@ -150,19 +151,29 @@ export function requestsChart(state: DashboardState): ChartModel {
   return { label, shortLabel, minY: 0, maxY: niceCeiling(peak * 1.2, 10), series };
 }
 
+/**
+ * p50 and p99 per 1 s stats period, on the same x axis as the requests chart: a
+ * period without a completed request is a gap (NaN), so idle time keeps its
+ * width instead of being squeezed out. Under L4 the balancer never sees a
+ * request: the label says so.
+ */
 export function latencyChart(state: DashboardState): ChartModel {
-  const points = state.requests.items.filter((p): p is TrafficPoint & { p50: number; p99: number } => p.p50 !== null && p.p99 !== null);
+  const points = state.requests.items;
   const traffic = state.traffic;
-  const label = traffic ? `Latency p50 ${formatLatency(traffic.p50)} · p99 ${formatLatency(traffic.p99)}` : 'Latency (waiting for stats)';
+  const l4 = state.lab?.config.balancer === 'l4';
   const x = points.map((p) => formatClock(p.t));
-  const peak = points.reduce((m, p) => Math.max(m, p.p99), 0);
+  const gap = (v: number | null) => (v === null ? Number.NaN : v);
+  const peak = points.reduce((m, p) => Math.max(m, p.p99 ?? 0), 0);
+  // Every point, even when none has a latency: a window that became idle redraws as empty, not as its old lines.
   const series: ChartSeries[] =
     points.length === 0
-      ? []
-      : [
-          { title: 'p99 ms', color: 'red', x, y: points.map((p) => p.p99) },
-          { title: 'p50 ms', color: 'green', x, y: points.map((p) => p.p50) },
-        ];
+    ? []
+    : [
+        { title: 'p99 ms', color: 'red', x, y: points.map((p) => gap(p.p99)) },
+        { title: 'p50 ms', color: 'green', x, y: points.map((p) => gap(p.p50)) },
+      ];
+  if (l4) return { label: 'Latency: not measured under --balancer l4 (the balancer hands over connections and sees no request)', shortLabel: 'Latency: none under L4', minY: 0, maxY: 1, series };
+  const label = traffic ? `Latency p50 ${formatLatency(traffic.p50)} · p99 ${formatLatency(traffic.p99)}` : 'Latency (waiting for stats)';
   const shortLabel = traffic ? `p99 ${formatLatency(traffic.p99)}` : 'Latency';
   return { label, shortLabel, minY: 0, maxY: niceCeiling(peak * 1.2, 1), series };
 }

@@ -2,6 +2,8 @@
 import { formatClock, formatRelative, formatSetting, truncate } from '../../format.js';
 import { metricDisplay } from '../metric-display.js';
 import type { DashboardState } from '../state.js';
+import { usesTargetRule } from '../../policy/rules.js';
+import { stepSpecs } from '../../policy/step-scaling.js';
 import { ALARM_METRICS, fmtNumber } from '../../alarms/rule.js';
 
 /** Greedily pack segments into at most `maxLines` lines of `width`, joined by " · "; overflow is cut with "…". */
@@ -40,12 +42,19 @@ export function headerLines(state: DashboardState, width: number, webUrl: string
   const status = state.stopped ? 'lab STOPPED' : state.paused ? 'autoscaling PAUSED' : 'autoscaling on';
   const statusLine = packSegments([status, `elapsed ${formatClock(state.now)}`, balancerUrl, `${config.policy} on ${config.metric}`], width, 1);
   const { unit } = metricDisplay(config.metric);
+  const steps = config.policy === 'step' ? config.stepScaling : null;
   const policySegments =
-    config.policy === 'target'
+    usesTargetRule(config.policy)
       ? [`target ${formatSetting(config.target)}${unit} ±${formatSetting(config.tolerance * 100)} %`]
-      : [`scale up > ${formatSetting(config.scaleUp)}${unit}`, `down < ${formatSetting(config.scaleDown)}${unit}`];
+      : config.policy === 'step'
+        ? [steps?.out ? `out ${stepSpecs(steps.out).join(' ')}` : 'no scale-out', steps?.in ? `in ${stepSpecs(steps.in).join(' ')}` : 'no scale-in']
+        : [`scale up > ${formatSetting(config.scaleUp)}${unit}`, `down < ${formatSetting(config.scaleDown)}${unit}`];
   const timing =
-    config.policy === 'target' ? [`scale-in window ${formatSetting(config.scaleDownWindow)} s`] : [`cooldown ${formatSetting(config.cooldown)} s`];
+    usesTargetRule(config.policy)
+      ? [`scale-in window ${formatSetting(config.scaleDownWindow)} s`]
+      : config.policy === 'step'
+        ? []
+        : [`cooldown ${formatSetting(config.cooldown)} s`];
   // Said once in the log at start (a 'busy-host' hint), kept in sight here: the host was too busy to scale in before any load.
   const busy = state.busyHost === true ? ['busy host: try --metric worker-cpu'] : [];
   const settingsLine = packSegments(

@@ -25,6 +25,7 @@
   }
   // Settings as the user typed them: 35, 0.5 (not 35.0).
   function setting(v, unit) {
+    if (v === null || v === undefined) return '–';
     return (Math.abs(v) >= 1e15 ? v.toExponential(2) : (Math.round(v * 1000) / 1000).toString()) + unit;
   }
   // y ranges always start at 0: an axis that starts elsewhere exaggerates change.
@@ -34,8 +35,20 @@
       return [0, hi];
     };
   }
+  // A value with no value on either side (one tick of latency between idle ticks) has no line to be part of:
+  // it is drawn as a dot, or it would not show at all. Series drawn across gaps (spanGaps) need none.
+  function isolatedPoints(u, seriesIdx) {
+    if (u.series[seriesIdx].spanGaps) return null;
+    var ys = u.data[seriesIdx];
+    var out = [];
+    for (var i = 0; i < ys.length; i++) {
+      var has = function (j) { return j >= 0 && j < ys.length && ys[j] !== null && ys[j] !== undefined; };
+      if (has(i) && !has(i - 1) && !has(i + 1)) out.push(i);
+    }
+    return out.length > 0 ? out : null;
+  }
   function line(label, color, extra) {
-    var o = { label: label, stroke: color, width: 2, points: { show: false } };
+    var o = { label: label, stroke: color, width: 2, points: { show: false, size: 6, fill: color, filter: isolatedPoints } };
     for (var k in extra) o[k] = extra[k];
     return o;
   }
@@ -66,7 +79,7 @@
     var d = [xs];
     if (withMetric) d.push(m.x.length > 0 ? m.value : [null, null]);
     d.push(m.x.length > 0 ? m.cpu : [null, null]);
-    if (cfg.policy === 'target') {
+    if ((cfg.policy === 'target' || cfg.policy === 'predictive')) {
       d.push(constant(xs, cfg.target * (1 + cfg.tolerance)), constant(xs, cfg.target), constant(xs, cfg.target * (1 - cfg.tolerance)));
     } else {
       d.push(constant(xs, cfg.scaleUp), constant(xs, cfg.scaleDown));
@@ -160,20 +173,21 @@
     o1.bands = [];
     if (withMetric) o1.series.push(line(info.label + ' (drives scaling)', '#1f6feb', { scale: mScale, value: function (u, v) { return fmt(v, info.unit); } }));
     o1.series.push(line(withMetric ? 'host CPU' : 'host CPU (drives scaling)', withMetric ? '#8b949e' : '#1f6feb', { scale: '%', value: function (u, v) { return fmt(v, ' %'); } }));
-    if (cfg.policy === 'target') {
+    if ((cfg.policy === 'target' || cfg.policy === 'predictive')) {
       o1.series.push(line('target + tolerance', 'rgba(46,160,67,0.6)', { scale: mScale, width: 1, dash: [4, 4] }));
       o1.series.push(line('target ' + setting(cfg.target, info.unit), '#2ea043', { scale: mScale, width: 1.5, dash: [8, 4] }));
       o1.series.push(line('target − tolerance', 'rgba(46,160,67,0.6)', { scale: mScale, width: 1, dash: [4, 4] }));
       var hiIdx = o1.series.length - 3;
       o1.bands.push({ series: [hiIdx, hiIdx + 2], fill: 'rgba(46,160,67,0.10)' });
     } else {
-      o1.series.push(line('scale out above ' + setting(cfg.scaleUp, info.unit), '#d1242f', { scale: mScale, width: 1.5, dash: [8, 4] }));
-      o1.series.push(line('scale in below ' + setting(cfg.scaleDown, info.unit), '#bf8700', { scale: mScale, width: 1.5, dash: [8, 4] }));
+      var step = cfg.policy === 'step';
+      o1.series.push(line((step ? 'scale-out alarm at ≥ ' : 'scale out above ') + setting(cfg.scaleUp, info.unit), '#d1242f', { scale: mScale, width: 1.5, dash: [8, 4] }));
+      o1.series.push(line((step ? 'scale-in alarm at ≤ ' : 'scale in below ') + setting(cfg.scaleDown, info.unit), '#bf8700', { scale: mScale, width: 1.5, dash: [8, 4] }));
     }
     o1.scales['%'] = { range: fromZero(100) };
     o1.axes = [xAxis];
     if (!cpuLike) {
-      var mMax = Math.max(cfg.policy === 'target' ? cfg.target * (1 + cfg.tolerance) : cfg.scaleUp, 1);
+      var mMax = Math.max((cfg.policy === 'target' || cfg.policy === 'predictive') ? cfg.target * (1 + cfg.tolerance) : cfg.scaleUp, 1);
       o1.scales.m = { range: fromZero(mMax) };
       o1.axes.push({ scale: 'm', label: info.label + (info.unit.trim() ? ' (' + info.unit.trim() + ')' : '') });
       o1.axes.push({ scale: '%', side: 1, label: 'host CPU (%)', grid: { show: false } });
@@ -183,24 +197,38 @@
     o1.hooks.draw = [
       function (u) {
         var ctx = u.ctx;
+        var px = devicePixelRatio;
         ctx.save();
-        var lastLabel = -Infinity;
+        var shown = [];
         markers.forEach(function (mk) {
           var x = Math.round(u.valToPos(mk.at, 'x', true));
           if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
           ctx.strokeStyle = mk.direction === 'out' ? '#2ea043' : '#d4761c';
-          ctx.fillStyle = ctx.strokeStyle;
-          ctx.lineWidth = 2 * devicePixelRatio;
+          ctx.lineWidth = 2 * px;
           ctx.setLineDash([]);
           ctx.beginPath();
           ctx.moveTo(x, u.bbox.top);
           ctx.lineTo(x, u.bbox.top + u.bbox.height);
           ctx.stroke();
-          // Labels of actions closer than 36 px would overlap: the line is drawn, the label left out.
-          if (x - lastLabel < 36 * devicePixelRatio) return;
-          lastLabel = x;
-          ctx.font = 12 * devicePixelRatio + 'px sans-serif';
-          ctx.fillText((mk.direction === 'out' ? '▲ ' : '▼ ') + mk.to, x + 3 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
+          shown.push({ x: x, mk: mk });
+        });
+        // Labels after every line, on a white box beside their line (left of it near the right edge), so no line
+        // crosses a label. Labels whose boxes would overlap the previous one are left out; the line stays.
+        ctx.font = 12 * px + 'px sans-serif';
+        ctx.textAlign = 'left';
+        ctx.textBaseline = 'middle';
+        var lastRight = -Infinity;
+        var y = u.bbox.top + 10 * px;
+        shown.forEach(function (s) {
+          var label = (s.mk.direction === 'out' ? '▲ ' : '▼ ') + s.mk.to;
+          var w = ctx.measureText(label).width + 6 * px;
+          var left = s.x + 3 * px + w > u.bbox.left + u.bbox.width ? s.x - 3 * px - w : s.x + 3 * px;
+          if (left < lastRight + 2 * px) return;
+          lastRight = left + w;
+          ctx.fillStyle = 'rgba(255,255,255,0.92)';
+          ctx.fillRect(left, y - 8 * px, w, 16 * px);
+          ctx.fillStyle = s.mk.direction === 'out' ? '#1a7f37' : '#b35900';
+          ctx.fillText(label, left + 3 * px, y);
         });
         // A band per alarm along the bottom of the plot: red while in ALARM, green while OK, grey without data.
         var alarms = data.series.alarms || [];
@@ -283,8 +311,34 @@
     o3.axes = [xAxis, { scale: 'r', label: 'req/s' }];
     var cTraffic = mount('chart-traffic', o3, trafficData(data, withOffered));
 
-    // 4. Latency through the balancer per tick interval (gaps where no request completed).
-    var o4 = common('Latency through the balancer (per tick interval)', height('latency', DEFAULT_HEIGHT.latency), 'latency');
+    // 4. Latency through the balancer per tick interval (gaps where no request completed). Under L4 the balancer
+    // hands whole connections to the workers and never sees a request: the chart says so instead of staying blank.
+    var l4 = cfg.balancer === 'l4';
+    var o4 = common(l4 ? 'Latency through the balancer: not measured under --balancer l4' : 'Latency through the balancer (per tick interval)', height('latency', DEFAULT_HEIGHT.latency), 'latency');
+    o4.hooks.draw = [
+      function (u) {
+        var d = u.data;
+        var any = false;
+        for (var k = 1; k < d.length && !any; k++) for (var j = 0; j < d[k].length; j++) if (d[k][j] !== null && d[k][j] !== undefined) { any = true; break; }
+        if (any) return;
+        var ctx = u.ctx;
+        var px = devicePixelRatio;
+        ctx.save();
+        ctx.fillStyle = '#57606a';
+        ctx.textAlign = 'center';
+        ctx.textBaseline = 'middle';
+        ctx.font = 13 * px + 'px sans-serif';
+        var cx = u.bbox.left + u.bbox.width / 2;
+        var cy = u.bbox.top + u.bbox.height / 2;
+        if (l4) {
+          ctx.fillText('No latency under --balancer l4: the balancer hands each connection to a worker', cx, cy - 10 * px);
+          ctx.fillText('and never sees a request or its response (run with --balancer l7 to measure it).', cx, cy + 10 * px);
+        } else {
+          ctx.fillText('No request completed in this span.', cx, cy);
+        }
+        ctx.restore();
+      },
+    ];
     o4.series = [
       timeSeries(),
       line('p50', '#2ea043', { scale: 'ms', value: function (u, v) { return fmt(v, ' ms'); } }),

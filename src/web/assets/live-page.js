@@ -242,7 +242,10 @@
     var cfg = hello.settings;
     var v = cfg.metric === 'host-cpu' ? st.cpu : st.value;
     setText('metric-value', R.fmt(v, info.unit));
-    var rule = cfg.policy === 'target' ? 'target ' + R.setting(cfg.target, info.unit) + ' ± ' + R.setting(cfg.tolerance * 100, ' %') : 'out above ' + R.setting(cfg.scaleUp, info.unit) + ' · in below ' + R.setting(cfg.scaleDown, info.unit);
+    var steps = cfg.policy === 'step' && cfg.stepScaling ? cfg.stepScaling : null;
+    var rule = (cfg.policy === 'target' || cfg.policy === 'predictive') ? 'target ' + R.setting(cfg.target, info.unit) + ' ± ' + R.setting(cfg.tolerance * 100, ' %')
+      : steps ? [steps.out ? 'step out at ≥ ' + R.setting(steps.out.alarm.threshold, info.unit) : 'no scale-out', steps['in'] ? 'step in at ≤ ' + R.setting(steps['in'].alarm.threshold, info.unit) : 'no scale-in'].join(' · ')
+      : 'out above ' + R.setting(cfg.scaleUp, info.unit) + ' · in below ' + R.setting(cfg.scaleDown, info.unit);
     setText('metric-rule', info.label + ' · ' + rule + (cfg.metric === 'host-cpu' ? '' : ' · host CPU ' + R.fmt(st.cpu, ' %')));
     setText('inst-ready', String(st.counts.ready));
     setText('inst-desired', String(st.desired));
