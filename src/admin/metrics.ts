@@ -11,7 +11,8 @@
 import type { Histogram as Hdr, JsHistogram } from 'hdr-histogram-js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import type { FrontEnd, ProxyMetrics } from '../balancer/front-end.js';
-import type { LabEvents, TickEvent, WorkerSnapshot, WorkerState } from '../events.js';
+import type { AlarmStatus, LabEvents, TickEvent, WorkerSnapshot, WorkerState } from '../events.js';
+import { ALARM_STATES } from '../alarms/evaluate.js';
 
 /** What the exporter reads from a running lab. */
 export interface MetricsSource {
@@ -23,6 +24,8 @@ export interface MetricsSource {
   l7: L7MetricsSource | null;
   /** Which metric drives scaling. */
   metric: string;
+  /** Every alarm's state now, with the metric it watches (absent or [] without alarms). */
+  alarms?: () => ReadonlyArray<AlarmStatus & { metric: string }>;
 }
 
 /** What only an HTTP proxy knows: the front end's own `proxyMetrics()`. */
@@ -135,8 +138,43 @@ export function createLabMetrics(src: MetricsSource): Registry {
     coldWait.observe(e.waitedMs / 1000);
   });
 
+  if (src.alarms !== undefined) registerAlarms(registry, src.events, src.alarms);
   if (src.l7 !== null) registerL7(registry, src.l7);
   return registry;
+}
+
+/**
+ * Alarms as Prometheus shows its own alerting rules: `autoscale_alerts` is
+ * the lab's ALERTS series (1 per alarm in ALARM, alertstate="firing"; absent
+ * otherwise, so `count(autoscale_alerts)` is what is firing). Not named ALERTS
+ * itself: a Prometheus scraping the lab keeps that name for its own rules.
+ * Every alarm's state one-hot, and transitions counted, for graphs.
+ */
+function registerAlarms(registry: Registry, events: LabEvents, alarms: NonNullable<MetricsSource['alarms']>): void {
+  const reg = [registry];
+  new Gauge({
+    name: 'autoscale_alerts',
+    help: 'Alarms now in ALARM, as Prometheus ALERTS: 1 with alertstate="firing" (no series while OK or INSUFFICIENT_DATA)',
+    labelNames: ['alertname', 'alertstate', 'metric'],
+    registers: reg,
+    collect() {
+      this.reset();
+      for (const a of alarms()) if (a.state === 'ALARM') this.set({ alertname: a.name, alertstate: 'firing', metric: a.metric }, 1);
+    },
+  });
+  new Gauge({
+    name: 'autoscale_alarm_state',
+    help: "Each alarm's state, one-hot: 1 for the state it is in (OK, ALARM, INSUFFICIENT_DATA), 0 for the others",
+    labelNames: ['alarm', 'state'],
+    registers: reg,
+    collect() {
+      this.reset();
+      for (const a of alarms()) for (const state of ALARM_STATES) this.set({ alarm: a.name, state }, a.state === state ? 1 : 0);
+    },
+  });
+  const transitions = new Counter({ name: 'autoscale_alarm_transitions_total', help: 'Alarm state changes by alarm and new state', labelNames: ['alarm', 'to'], registers: reg });
+  for (const a of alarms()) for (const to of ALARM_STATES) transitions.inc({ alarm: a.name, to }, 0);
+  events.on('alarm', (e) => transitions.inc({ alarm: e.alarm, to: e.to }));
 }
 
 /** The series only an HTTP proxy can know. */

@@ -93,7 +93,7 @@ export interface AlarmTransition {
   from: AlarmState;
   to: AlarmState;
   reason: string;
-  /** The datapoints the decision used, oldest first (missing ones as null). */
+  /** The datapoints the decision used, oldest first (missing ones as null: with `breaching`/`notBreaching` the ones filled in). */
   datapoints: Datapoint[];
   /** How many of them breached (filled ones included when missing data is `breaching`). */
   breaching: number;
@@ -224,14 +224,14 @@ export function evaluateDatapoints(rule: AlarmRule, datapoints: readonly Datapoi
   const isBreach = (d: Datapoint) => d.value !== null && breaches(rule, d.value);
   const thr = fmtNumber(rule.threshold);
   const words = COMPARISON_WORDS[rule.comparison];
-  const list = (ds: readonly Datapoint[]) => `[${[...ds].reverse().map((d) => (d.value === null ? '-' : fmtNumber(d.value))).join(', ')}]`;
+  const list = (ds: readonly Datapoint[], before = 0) => `[${[...[...ds].reverse().map((d) => (d.value === null ? '-' : fmtNumber(d.value))), ...Array<string>(before).fill('-')].join(', ')}]`;
   const toAlarm = `(minimum ${M} datapoint${s(M)} for OK -> ALARM transition)`;
   const okMin = N - M + 1;
   const toOk = `(minimum ${okMin} datapoint${s(okMin)} for ALARM -> OK transition)`;
-  const crossed = (state: AlarmState, used: readonly Datapoint[], breaching: number, fills: number): Verdict => {
-    const n = used.length + fills;
+  const crossed = (state: AlarmState, used: readonly Datapoint[], breaching: number, fills: number, beforeStart = 0): Verdict => {
+    const n = used.length + beforeStart;
     const filled = fills > 0 ? `; ${fills} missing datapoint${s(fills)} ${wasWere(fills)} treated as [${TREATED[rule.treatMissingData]}]` : '';
-    const shown = list(used);
+    const shown = list(used, beforeStart);
     const reason =
       state === 'ALARM'
         ? `Threshold Crossed: ${breaching} out of the last ${n} datapoints ${shown} ${wasWere(breaching)} ${words} the threshold (${thr})${filled} ${toAlarm}.`
@@ -257,11 +257,16 @@ export function evaluateDatapoints(rule: AlarmRule, datapoints: readonly Datapoi
         return { state: 'OK', reason: `Threshold Crossed: ${none} and ${N} missing datapoint${s(N)} ${wasWere(N)} treated as [NonBreaching] ${toOk}.`, used: [...range], breaching: 0, keep: false };
     }
   }
-  // Fewer than N real datapoints: all of them count, and N − real are filled.
+  // Fewer than N real datapoints: all of them count, and N − real are filled (the most recent missing ones).
   const fills = N - real.length;
   const b = real.filter(isBreach).length;
-  if (rule.treatMissingData === 'breaching') return crossed(b + fills >= M ? 'ALARM' : 'OK', real, b + fills, fills);
-  if (rule.treatMissingData === 'notBreaching') return crossed(b >= M ? 'ALARM' : 'OK', real, b, fills);
+  if (rule.treatMissingData === 'breaching' || rule.treatMissingData === 'notBreaching') {
+    const filled = new Set(range.map((d, i) => (d.value === null ? i : -1)).filter((i) => i >= 0).slice(-fills));
+    const used = range.filter((d, i) => d.value !== null || filled.has(i));
+    const breaching = rule.treatMissingData === 'breaching' ? b + fills : b;
+    // Early in a run the range is shorter than N: the periods before the lab started are filled too (shown, not kept).
+    return crossed(breaching >= M ? 'ALARM' : 'OK', used, breaching, fills, fills - filled.size);
+  }
   if (b >= M) return crossed('ALARM', real, b, 0);
   // Premature alarm state: every real datapoint breaches, and the oldest breaching one among the last N periods is ≥ M periods old.
   const lastN = range.slice(-N);

@@ -47,6 +47,7 @@ async function openMetrics(lab: Lab, config: LabConfig, io: CliIO): Promise<Admi
       paused: () => lab.paused,
       workers: () => lab.workers(),
       l7: l7MetricsSource(lab.balancer),
+      ...(config.alarms.length > 0 ? { alarms: () => lab.alarmStatus().map((a, i) => ({ ...a, metric: config.alarms[i].metric })) } : {}),
     }),
   );
   try {

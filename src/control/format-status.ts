@@ -1,6 +1,7 @@
 /** `autoscale status` as text. Pure: returns the lines. */
 import { formatClock, formatPercent } from '../format.js';
 import type { LabStatus } from './operator.js';
+import { fmtNumber } from '../alarms/rule.js';
 import { usesTargetRule } from '../policy/rules.js';
 import { describeStepScaling } from '../policy/step-scaling.js';
 
@@ -20,6 +21,11 @@ export function formatStatus(s: LabStatus): string {
     `workers: ${s.running} running (${s.ready} ready), desired ${s.desired}${s.held > 0 ? `; ${s.held} requests held waiting for a worker` : ''}`,
     `last decision: ${s.lastDecision === null ? 'none yet' : `+${formatClock(s.lastDecision.t)} ${s.lastDecision.action}: ${s.lastDecision.reason}`}`,
   ];
+  for (const a of s.alarms ?? []) {
+    const value = a.value === null ? 'no datapoint' : `newest datapoint ${fmtNumber(a.value)}`;
+    lines.push(`alarm ${a.name}: ${a.state} since +${formatClock(a.since)} (${value}); ${a.rule}`);
+    lines.push(`  ${a.reason}`);
+  }
   if (s.workers.length > 0) {
     const rows = [['id', 'port', 'pid', 'state', 'health', 'uptime', 'restarts', 'req/s', 'in flight', 'cpu %']];
     for (const w of s.workers) {

@@ -6,7 +6,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ErrorCode } from '../errors.js';
-import type { CommandSource, LabEvent, LabSettings, ScaleAction, TickEvent, WorkerSnapshot, WorkerState } from '../events.js';
+import type { AlarmStatus, CommandSource, LabEvent, LabSettings, ScaleAction, TickEvent, WorkerSnapshot, WorkerState } from '../events.js';
+import { describeRule } from '../alarms/rule.js';
 import { describeRequest, type ControlRequest, type ExperimentStatus } from './protocol.js';
 import { rollingRefresh, type RefreshTarget } from './refresh.js';
 import { REFRESH_HOLD } from '../policy/step.js';
@@ -26,6 +27,8 @@ export interface OperableLab {
   now(): number;
   startedAt(): number;
   publish(e: LabEvent): void;
+  /** Every alarm now with the reason for its state, in rule order ([] without alarms). */
+  alarms?(): Array<AlarmStatus & { reason: string }>;
   on(type: 'tick', listener: (e: TickEvent) => void): void;
   off(type: 'tick', listener: (e: TickEvent) => void): void;
   setPaused(paused: boolean): void;
@@ -94,6 +97,8 @@ export interface LabStatus {
   held: number;
   workers: WorkerStatus[];
   lastDecision: { t: number; action: ScaleAction; reason: string } | null;
+  /** Every alarm: its state since when, newest datapoint, the rule in one line and why it is in that state (absent without alarms). */
+  alarms?: Array<AlarmStatus & { rule: string; reason: string }>;
 }
 
 /** The `command` of the event logged for a socket message that is no valid request. */
@@ -244,6 +249,7 @@ export class Operator {
         cpu: w.cpu,
       })),
       lastDecision: tick === null ? null : { t: tick.t, action: tick.action, reason: tick.reason },
+      ...((lab.settings.alarms ?? []).length > 0 && lab.alarms ? { alarms: lab.alarms().map((a, i) => ({ ...a, rule: describeRule(lab.settings.alarms![i]) })) } : {}),
     };
   }
 

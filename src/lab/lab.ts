@@ -282,6 +282,7 @@ export class Lab {
       now: () => this.now(),
       startedAt: () => this.#startedAt,
       publish: (e) => this.events.publish(e),
+      alarms: () => this.alarmStatus().map((a, i) => ({ ...a, reason: this.#alarms[i].reason })),
       on: (type, listener) => void this.events.on(type, listener),
       off: (type, listener) => void this.events.off(type, listener),
       setPaused: (paused) => {

@@ -5,11 +5,11 @@
  * message CloudWatch publishes to an SNS topic (AlarmName, NewStateValue,
  * NewStateReason, StateChangeTime, Trigger…) plus the lab's datapoints.
  *
- * Never in the tick's way: a notification is started and forgotten; each
- * is bounded in time (the command is killed, process group and all, the
- * request aborted), at most MAX_IN_FLIGHT run per channel (more are skipped),
- * and how it went is one 'notify' event — a failing notifier is reported,
- * never fatal.
+ * Never in the tick's way: a notification is queued and started after the
+ * tick's events are out; each is bounded in time (the command is killed,
+ * process group and all, the request aborted), at most MAX_IN_FLIGHT run per
+ * channel and MAX_QUEUED wait (more are skipped), and how it went is one
+ * 'notify' event — a failing notifier is reported, never fatal.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'undici';
@@ -19,8 +19,10 @@ import type { NotifyOptions } from '../settings/alarms.js';
 
 /** A notifier gets this long, then the command is killed (SIGTERM, SIGKILL 1 s later) or the request aborted. */
 export const NOTIFY_TIMEOUT_MS = 10_000;
-/** Notifications running at once per channel; one more is skipped and reported. */
+/** Notifications running at once per channel; more wait in a queue. */
 export const MAX_IN_FLIGHT = 4;
+/** Notifications waiting per channel; one more is skipped and reported (a flapping alarm cannot pile up processes). */
+export const MAX_QUEUED = 32;
 /** Bytes of a failing command's stderr kept for its 'notify' line. */
 const STDERR_KEPT = 300;
 
@@ -83,6 +85,9 @@ export class AlarmNotifier {
   #startedAt: number | null = null;
   readonly #children = new Set<ChildProcess>();
   readonly #requests = new Set<AbortController>();
+  /** Per channel: notifications running, and those waiting for a slot. */
+  readonly #running = { command: 0, webhook: 0 };
+  readonly #queue: Record<'command' | 'webhook', Array<{ e: AlarmEvent; run: () => Promise<void> }>> = { command: [], webhook: [] };
   readonly #pending = new Set<Promise<void>>();
   #closed = false;
   readonly #onEvent = (e: LabEvent) => {
@@ -97,11 +102,23 @@ export class AlarmNotifier {
     deps.events.on('event', this.#onEvent);
   }
 
-  /** Stop listening; give running notifications until their own deadline, then they are killed/aborted. */
+  /** Resolves once every notification given so far has run (or been skipped). */
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  /**
+   * Stop listening. Notifications already given start (up to MAX_IN_FLIGHT per channel) and get until their own
+   * deadline; those still waiting for a slot are dropped, each said: stopping never takes longer than one deadline.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     this.#deps.events.off('event', this.#onEvent);
-    await Promise.allSettled([...this.#pending]);
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const channel of ['command', 'webhook'] as const) {
+      for (const { e } of this.#queue[channel].splice(0)) this.#report(e, channel, false, 'skipped: the lab stopped before its turn');
+    }
+    await this.settled();
   }
 
   #track(p: Promise<void>): void {
@@ -116,14 +133,36 @@ export class AlarmNotifier {
   #notify(e: AlarmEvent): void {
     const rule = this.#deps.rules.find((r) => r.name === e.alarm);
     const body = JSON.stringify(alarmMessage(e, rule, this.#startedAt));
-    if (this.#opts.command !== null) {
-      if (this.#children.size >= MAX_IN_FLIGHT) this.#report(e, 'command', false, `skipped: ${MAX_IN_FLIGHT} notifications already running`);
-      else this.#track(this.#runCommand(e, this.#opts.command, body));
+    const command = this.#opts.command;
+    const webhook = this.#opts.webhook;
+    if (command !== null) this.#enqueue(e, 'command', () => this.#runCommand(e, command, body));
+    if (webhook !== null) this.#enqueue(e, 'webhook', () => this.#post(e, webhook, body));
+  }
+
+  #enqueue(e: AlarmEvent, channel: 'command' | 'webhook', run: () => Promise<void>): void {
+    const queue = this.#queue[channel];
+    if (queue.length >= MAX_QUEUED) {
+      this.#report(e, channel, false, `skipped: ${MAX_QUEUED} notifications already waiting`);
+      return;
     }
-    if (this.#opts.webhook !== null) {
-      if (this.#requests.size >= MAX_IN_FLIGHT) this.#report(e, 'webhook', false, `skipped: ${MAX_IN_FLIGHT} requests already in flight`);
-      else this.#track(this.#post(e, this.#opts.webhook, body));
+    queue.push({ e, run });
+    // After the current publish: the alarm's own line (and the tick's) come before any notify line.
+    this.#track(new Promise<void>((resolve) => setImmediate(() => resolve(this.#drain(channel)))));
+  }
+
+  async #drain(channel: 'command' | 'webhook'): Promise<void> {
+    const started: Array<Promise<void>> = [];
+    while (this.#running[channel] < MAX_IN_FLIGHT && this.#queue[channel].length > 0) {
+      const { run } = this.#queue[channel].shift()!;
+      this.#running[channel]++;
+      const p = run().finally(() => {
+        this.#running[channel]--;
+        // A slot is free: the next waiting one goes (tracked, so close() waits for it too).
+        if (this.#queue[channel].length > 0) this.#track(this.#drain(channel));
+      });
+      started.push(p);
     }
+    await Promise.all(started);
   }
 
   #runCommand(e: AlarmEvent, command: string, body: string): Promise<void> {

@@ -4,6 +4,7 @@
  * cost), the decision table, worker lifecycle highlights, the settings and
  * the chart series. A plain function of its input; no I/O, no clock.
  */
+import { runAlarms, type AlarmBand, type RunAlarm } from './alarms.js';
 import type { HealthEvent, HintEvent, LabEvent, LabSettings, ScaleEvent, StatsEvent, StoreStatus, TickEvent, TrafficStats, WorkerEvent } from '../events.js';
 import { formatRelative } from '../format.js';
 import { median, medianReaction, reactionTimes as sharedReactionTimes, type Reaction, type ReactionEvent } from '../policy/reaction.js';
@@ -88,6 +89,8 @@ export interface ChartSeries {
   latency: { x: number[]; p50: (number | null)[]; p95: (number | null)[]; p99: (number | null)[] };
   /** Scaling actions, for the markers. */
   markers: { at: number; direction: 'out' | 'in'; to: number }[];
+  /** Each alarm's states over time, for a band per alarm on the first chart (absent in runs without alarms). */
+  alarms?: Array<{ name: string; bands: AlarmBand[] }>;
 }
 
 export interface RunModel {
@@ -100,6 +103,8 @@ export interface RunModel {
   stopped: { reason: string; forced: number } | null;
   summary: Summary;
   decisions: ScalingAction[];
+  /** The run's alarms with their transitions ([] without alarms). */
+  alarms: RunAlarm[];
   highlights: Highlight[];
   series: ChartSeries;
   /** Visits by worker from the lab's store reports (null when the recording has none). */
@@ -174,6 +179,7 @@ export function aggregate(input: AggregateInput): RunModel {
   const stats = events.filter((e): e is StatsEvent => e.type === 'stats');
   const scales = events.filter((e): e is ScaleEvent => e.type === 'scale');
 
+  const alarms = runAlarms(settings.alarms ?? [], events, sec(started.t), sec(endT));
   const lifecycle = workerLifecycle(events, endT, settings.min, started.t);
   const traffic = lastTraffic(events);
   const reactions = reactionTimes(events, settings);
@@ -225,6 +231,7 @@ export function aggregate(input: AggregateInput): RunModel {
       busyHost: events.find((e): e is HintEvent => e.type === 'hint' && e.topic === 'busy-host')?.text ?? null,
     },
     decisions: scales.map((s) => ({ at: sec(s.t), direction: s.direction, from: s.from, to: s.to, reason: s.reason, manual: s.manual })),
+    alarms,
     highlights: highlights(events),
     visits: runVisits(events),
     series: {
@@ -233,6 +240,7 @@ export function aggregate(input: AggregateInput): RunModel {
       traffic: trafficSeries(events, input.load?.lines.filter((l) => l.at !== null) ?? null, started.startedAt),
       latency: { x: ticks.map((e) => sec(e.t)), p50: ticks.map((e) => e.traffic.p50), p95: ticks.map((e) => e.traffic.p95), p99: ticks.map((e) => e.traffic.p99) },
       markers: scales.map((s) => ({ at: sec(s.t), direction: s.direction, to: s.to })),
+      ...(alarms.length > 0 ? { alarms: alarms.map((a) => ({ name: a.name, bands: a.bands })) } : {}),
     },
     notes,
     counts: { ticks: ticks.length, stats: stats.length, loadLines: input.load?.lines.length ?? 0 },

@@ -14,7 +14,8 @@
 import { createHash } from 'node:crypto';
 import { clip } from '../format.js';
 import type { RunModel } from './aggregate.js';
-import { capNotes, capRows, COLD_START_HEADER, coldStartRows, DECISION_HEADER, noReactionText, decisionRows, hasVisits, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows, visitRows, visitsIntro, VISITS_HEADER } from './words.js';
+import { ALARM_HEADER } from './alarms.js';
+import { alarmRows, capNotes, capRows, COLD_START_HEADER, coldStartRows, DECISION_HEADER, noReactionText, decisionRows, hasVisits, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows, visitRows, visitsIntro, VISITS_HEADER } from './words.js';
 
 export interface PageAssets {
   uplotJs: string;
@@ -158,6 +159,11 @@ ${pairs(replay.lines, 'replay-model', 2000)}`;
   const notes =
     m.notes.length === 0 ? '' : `<div class="notes" id="notes"><strong>Notes on this recording</strong><ul>${capNotes(m.notes).map((n) => `<li>${text(n)}</li>`).join('')}</ul></div>`;
   const decisions = m.decisions.length === 0 ? '<p id="decisions">No scaling action in this run.</p>' : table(DECISION_HEADER, decisionRows(m), 'decisions');
+  const alarmTable = alarmRows(m);
+  const alarms =
+    m.alarms.length === 0
+      ? ''
+      : `<h2>Alarms</h2>\n<ul id="alarm-rules">${m.alarms.map((a) => `<li><strong>${text(a.name)}</strong>: ${text(a.rule)}</li>`).join('')}</ul>\n${alarmTable.length === 0 ? '<p id="alarms">No alarm changed state in this run.</p>' : table(ALARM_HEADER, alarmTable, 'alarms')}\n`;
   const reactions = m.summary.reactions.length === 0 ? `<p id="reactions">${text(noReactionText(m))}</p>` : table(REACTION_HEADER, reactionRows(m), 'reactions');
   const coldStarts =
     m.summary.coldStarts.length === 0
@@ -191,7 +197,7 @@ ${notes}
 <h2>Summary</h2>
 ${pairs(summaryRows(m), 'summary')}
 <h2>Over time</h2>
-<p class="legend-note">All ${replay === null ? 'four' : 'five'} charts share the time axis. Drag across a chart to zoom every chart to that span, double-click to see the whole run again; the legend shows the values under the cursor. Vertical marks on the first chart: ▲ scale-out, ▼ scale-in, with the new desired count.</p>
+<p class="legend-note">All ${replay === null ? 'four' : 'five'} charts share the time axis. Drag across a chart to zoom every chart to that span, double-click to see the whole run again; the legend shows the values under the cursor. Vertical marks on the first chart: ▲ scale-out, ▼ scale-in, with the new desired count${m.alarms.length > 0 ? '; along its bottom, a band per alarm: red while in ALARM, green while OK, grey without data' : ''}.</p>
 <div id="charts">
 <div class="chart" id="chart-metric"></div>
 <div class="chart" id="chart-instances"></div>
@@ -201,7 +207,7 @@ ${replay === null ? '' : '<div class="chart" id="chart-replay"></div>\n'}<div cl
 ${replaySection}
 <h2>Scaling decisions</h2>
 ${decisions}
-<h2>Reaction times</h2>
+${alarms}<h2>Reaction times</h2>
 ${reactions}
 ${coldStarts}<h2>Worker lifecycle highlights</h2>
 ${highlights}

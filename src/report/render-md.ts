@@ -12,8 +12,9 @@
  */
 import { clip } from '../format.js';
 import type { RunModel } from './aggregate.js';
+import { ALARM_HEADER } from './alarms.js';
 import type { ReplayExtra } from './render-html.js';
-import { capNotes, capRows, COLD_START_HEADER, coldStartRows, DECISION_HEADER, noReactionText, decisionRows, hasVisits, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows, visitRows, visitsIntro, VISITS_HEADER } from './words.js';
+import { alarmRows, capNotes, capRows, COLD_START_HEADER, coldStartRows, DECISION_HEADER, noReactionText, decisionRows, hasVisits, highlightRows, REACTION_HEADER, reactionRows, settingsRows, summaryRows, visitRows, visitsIntro, VISITS_HEADER } from './words.js';
 
 /**
  * Inline Markdown text (a table cell, a list item, a heading): one line, cut,
@@ -50,6 +51,12 @@ export function renderMarkdown(m: RunModel, title: string, replay: Pick<ReplayEx
   out.push('## Reaction times', '');
   out.push(m.summary.reactions.length === 0 ? noReactionText(m) : table(REACTION_HEADER, reactionRows(m)), '');
   if (m.summary.coldStarts.length > 0) out.push('## Cold starts', '', 'Requests the balancer held while no worker was in rotation, sent on once one was ready.', '', table(COLD_START_HEADER, coldStartRows(m)), '');
+  if (m.alarms.length > 0) {
+    out.push('## Alarms', '');
+    for (const a of m.alarms) out.push(`- **${a.name}**: ${a.rule}`);
+    const rows = alarmRows(m);
+    out.push('', rows.length === 0 ? 'No alarm changed state in this run.' : table(ALARM_HEADER, rows), '');
+  }
   out.push('## Worker lifecycle highlights', '');
   const hl = highlightRows(m);
   out.push(hl.length === 0 ? 'No crash, replacement or health failure.' : table(['time', 'what', 'detail'], hl), '');

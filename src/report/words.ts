@@ -56,6 +56,14 @@ export function decisionRows(m: Pick<RunModel, 'decisions'>): string[][] {
   return m.decisions.map((d) => [at(d.at), `${d.from} → ${d.to}`, d.manual ? 'manual' : 'policy', d.reason]);
 }
 
+/** One row per alarm transition, in time order. */
+export function alarmRows(m: Pick<RunModel, 'alarms'>): string[][] {
+  return m.alarms
+    .flatMap((a) => a.transitions.map((x) => ({ ...x, name: a.name })))
+    .sort((a, b) => a.at - b.at)
+    .map((x) => [at(x.at), x.name, `${x.from} → ${x.to}`, x.reason]);
+}
+
 export const REACTION_HEADER = ['cause', 'at', 'scaled out', 'worker ready', 'reaction time'];
 
 /** The metric's crossings and the scales from zero (a request held with no worker), in time order. */

@@ -8,7 +8,7 @@
  * events (slimmed) so that the whole history, and the report at the end,
  * come from aggregate(): the same figures `autoscale report` computes.
  */
-import type { LabEvent, LabEvents, LabSettings, StartedEvent, TickEvent, WorkerSnapshot } from '../events.js';
+import type { AlarmStatus, LabEvent, LabEvents, LabSettings, StartedEvent, TickEvent, WorkerSnapshot } from '../events.js';
 import { describe, type LogLevel } from '../dashboard/describe.js';
 import { scheduleSegments } from '../dashboard/schedule-line.js';
 import { aggregate, errorsPerSecond, type ChartSeries, type RunModel } from '../report/aggregate.js';
@@ -73,6 +73,8 @@ export interface LiveStatus {
   lastDecision: { t: number; action: string; reason: string } | null;
   /** With a schedule: the bounds in force and the next action, as the dashboard's header says them; null without. */
   schedule: string | null;
+  /** Every alarm's state at the last tick (absent without alarms). */
+  alarms?: AlarmStatus[];
 }
 
 /** New chart points in one frame, in the report's series shape (x in seconds since the lab started). */
@@ -303,6 +305,7 @@ export class LiveFeed {
       errors: traffic.errors,
       lastDecision: tick === null ? null : { t: tick.t, action: tick.action, reason: tick.reason },
       schedule: tick?.schedule === undefined || this.#started === null ? null : `schedule: ${scheduleSegments(tick.schedule, this.#started.config, this.#started.startedAt + x * 1000).join(' · ')}`,
+      ...(tick?.alarms ? { alarms: tick.alarms } : {}),
     };
     this.#workers = workers;
     const frame: LiveFrame = { t: x, points: p, status: this.#status, workers, log: this.#newLog, decisions: this.#newDecisions };

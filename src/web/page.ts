@@ -53,6 +53,7 @@ export function livePage(opts: { token: string; title: string; tokenHeader: stri
 </section>
 <p id="decision" class="decision"></p>
 <p id="schedule" class="decision" hidden></p>
+<p id="alarms" class="alarms" aria-label="alarms" hidden></p>
 <section id="controls" class="panel controls" aria-label="controls">
   <div class="group"><span class="label">workers</span>
     <button type="button" id="scale-down" title="scale in by one (−)">−</button>

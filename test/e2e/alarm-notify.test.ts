@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabEvents, type AlarmEvent, type NotifyEvent } from '../../src/events.js';
-import { AlarmNotifier, MAX_IN_FLIGHT } from '../../src/lab/notify.js';
+import { AlarmNotifier, MAX_IN_FLIGHT, MAX_QUEUED } from '../../src/lab/notify.js';
 import type { AlarmRule } from '../../src/alarms/rule.js';
 import { closedPort, isAlive, tempDir, waitFor } from '../../harness/process.js';
 
@@ -40,7 +40,7 @@ test('the command gets the transition in its environment and as JSON on stdin', 
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const { events, notes, notifier } = setup(t, { command: `env | grep ^AUTOSCALE_ALARM_ | sort > ${dir}/env; cat > ${dir}/stdin` });
   events.publish(alarm(90_000));
-  await notifier.close();
+  await notifier.settled();
   assert.equal(notes.length, 1);
   assert.equal(notes[0].ok, true, notes[0].detail);
   assert.match(notes[0].detail, /^exit 0 in \d+ ms$/);
@@ -62,7 +62,7 @@ test('the command gets the transition in its environment and as JSON on stdin', 
 test('a failing command is one notify line with its exit code and last stderr line', async (t) => {
   const { events, notes, notifier } = setup(t, { command: 'echo "no such topic" >&2; exit 3' });
   events.publish(alarm(1));
-  await notifier.close();
+  await notifier.settled();
   assert.equal(notes[0].ok, false);
   assert.match(notes[0].detail, /^exit 3 in \d+ ms: no such topic$/);
 });
@@ -73,7 +73,7 @@ test('a command past its deadline is killed, with what it started', async (t) =>
   const { events, notes, notifier } = setup(t, { command: `sleep 30 & echo $! > ${dir}/pid; wait` }, 400);
   const t0 = Date.now();
   events.publish(alarm(1));
-  await notifier.close();
+  await notifier.settled();
   assert.ok(Date.now() - t0 < 5000);
   assert.equal(notes[0].ok, false);
   assert.equal(notes[0].detail, 'timed out after 0.4 s (killed)');
@@ -81,24 +81,30 @@ test('a command past its deadline is killed, with what it started', async (t) =>
   await waitFor('the sleep the shell started to be gone', () => !isAlive(sleeper), 3000);
 });
 
-test('the tick is never blocked: publish returns at once, and more than MAX_IN_FLIGHT running are skipped and said', async (t) => {
-  const { events, notes, notifier } = setup(t, { command: 'sleep 0.5' });
-  for (let i = 0; i < MAX_IN_FLIGHT + 2; i++) events.publish(alarm(i));
-  // publish() returned before any command ended (each sleeps 0.5 s): only the skips are said yet.
-  assert.ok(notes.every((n) => !n.ok), 'publishing did not wait for the commands');
-  await notifier.close();
-  assert.equal(notes.filter((n) => n.ok).length, MAX_IN_FLIGHT);
-  assert.deepEqual(
-    notes.filter((n) => !n.ok).map((n) => n.detail),
-    [`skipped: ${MAX_IN_FLIGHT} notifications already running`, `skipped: ${MAX_IN_FLIGHT} notifications already running`],
-  );
+test('the tick is never blocked: notifications start after publish returns, at most MAX_IN_FLIGHT at once, MAX_QUEUED waiting, the rest said', async (t) => {
+  const dir = tempDir('autoscale-notify-');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { events, notes, notifier } = setup(t, { command: `echo + >> ${dir}/log; sleep 0.1; echo - >> ${dir}/log` });
+  const n = MAX_QUEUED + 3;
+  for (let i = 0; i < n; i++) events.publish(alarm(i));
+  // publish() returned before any command started: only the skips are said yet.
+  assert.deepEqual(notes.map((x) => x.detail), Array(3).fill(`skipped: ${MAX_QUEUED} notifications already waiting`));
+  await notifier.settled();
+  assert.equal(notes.filter((x) => x.ok).length, MAX_QUEUED);
+  let running = 0;
+  let most = 0;
+  for (const c of readFileSync(join(dir, 'log'), 'utf8').split('\n')) {
+    running += c === '+' ? 1 : c === '-' ? -1 : 0;
+    most = Math.max(most, running);
+  }
+  assert.equal(most, MAX_IN_FLIGHT);
 });
 
 test('a webhook refused, answering 500, or too slow: reported, never thrown', async (t) => {
   const port = await closedPort();
   const refused = setup(t, { webhook: `http://127.0.0.1:${port}/hook` });
   refused.events.publish(alarm(1));
-  await refused.notifier.close();
+  await refused.notifier.settled();
   assert.equal(refused.notes[0].ok, false);
   assert.equal(refused.notes[0].detail, `http://127.0.0.1:${port}: ECONNREFUSED`);
 
@@ -115,14 +121,22 @@ test('a webhook refused, answering 500, or too slow: reported, never thrown', as
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
   const failing = setup(t, { webhook: url });
   failing.events.publish(alarm(1));
-  await failing.notifier.close();
+  await failing.notifier.settled();
   assert.equal(failing.notes[0].ok, false);
   assert.match(failing.notes[0].detail, /^HTTP 500 from http:\/\/127\.0\.0\.1:\d+ in \d+ ms$/);
 
   slow = true;
   const hung = setup(t, { webhook: url }, 300);
   hung.events.publish(alarm(1));
-  await hung.notifier.close();
+  await hung.notifier.settled();
   assert.equal(hung.notes[0].ok, false);
   assert.match(hung.notes[0].detail, /: no answer within 0.3 s \(aborted\)$/);
+});
+
+test('close() lets what was given start, drops what still waits for a slot (each said), and takes one deadline at most', async (t) => {
+  const { events, notes, notifier } = setup(t, { command: 'sleep 0.2' });
+  for (let i = 0; i < MAX_IN_FLIGHT + 2; i++) events.publish(alarm(i));
+  await notifier.close();
+  assert.equal(notes.filter((x) => x.ok).length, MAX_IN_FLIGHT);
+  assert.deepEqual(notes.filter((x) => !x.ok).map((x) => x.detail), ['skipped: the lab stopped before its turn', 'skipped: the lab stopped before its turn']);
 });

@@ -112,7 +112,16 @@ test('reasons read like CloudWatch StateReason, newest datapoint first', () => {
     'Threshold Crossed: 1 out of the last 3 datapoints [5, 15, 15] was not greater than the threshold (10) (minimum 1 datapoint for ALARM -> OK transition).',
   );
   assert.equal(evaluateDatapoints(rule(), points('- - - - -'), 'OK').reason, 'Insufficient Data: 5 datapoints were unknown.');
-  assert.match(evaluateDatapoints(rule({ treatMissingData: 'breaching' }), points('- - - X -'), 'OK').reason, /3 out of the last 3 datapoints \[15\] were greater .* 2 missing datapoints were treated as \[Breaching\]/);
+  // Filled datapoints show as "-": the 2 most recent missing periods, with the real one between them.
+  assert.equal(
+    evaluateDatapoints(rule({ treatMissingData: 'breaching' }), points('- - - X -'), 'OK').reason,
+    'Threshold Crossed: 3 out of the last 3 datapoints [-, 15, -] were greater than the threshold (10); 2 missing datapoints were treated as [Breaching] (minimum 3 datapoints for OK -> ALARM transition).',
+  );
+  // The first period of a run: the periods before the lab started are filled (newest first, so they come last).
+  assert.equal(
+    evaluateDatapoints(rule({ comparison: '>=', threshold: 1, treatMissingData: 'notBreaching' }), [{ at: 0, value: 1 }], 'INSUFFICIENT_DATA').reason,
+    'Threshold Crossed: 2 out of the last 3 datapoints [1, -, -] were not greater than or equal to the threshold (1); 2 missing datapoints were treated as [NonBreaching] (minimum 1 datapoint for ALARM -> OK transition).',
+  );
   assert.match(evaluateDatapoints(rule(), points('- - X - -'), 'OK').reason, /oldest breaching datapoint is 3 periods old/);
 });
 

@@ -230,6 +230,23 @@
           ctx.fillStyle = s.mk.direction === 'out' ? '#1a7f37' : '#b35900';
           ctx.fillText(label, left + 3 * px, y);
         });
+        // A band per alarm along the bottom of the plot: red while in ALARM, green while OK, grey without data.
+        var alarms = data.series.alarms || [];
+        var bh = 9 * devicePixelRatio;
+        alarms.forEach(function (a, i) {
+          var y = u.bbox.top + u.bbox.height - (alarms.length - i) * (bh + 2 * devicePixelRatio);
+          a.bands.forEach(function (b) {
+            var x0 = Math.max(u.bbox.left, u.valToPos(b.from, 'x', true));
+            var x1 = Math.min(u.bbox.left + u.bbox.width, u.valToPos(b.to, 'x', true));
+            if (x1 <= x0) return;
+            ctx.fillStyle = b.state === 'ALARM' ? 'rgba(207,34,46,0.85)' : b.state === 'OK' ? 'rgba(46,160,67,0.25)' : 'rgba(140,149,159,0.25)';
+            ctx.fillRect(x0, y, x1 - x0, bh);
+          });
+          ctx.font = 9 * devicePixelRatio + 'px sans-serif';
+          ctx.fillStyle = '#1f2328';
+          ctx.textAlign = 'left';
+          ctx.fillText(a.name, u.bbox.left + 3 * devicePixelRatio, y + bh - 1.5 * devicePixelRatio);
+        });
         ctx.restore();
       },
     ];

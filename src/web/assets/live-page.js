@@ -264,8 +264,32 @@
     setText('decision', st.lastDecision ? 'last decision +' + R.clock(st.lastDecision.t / 1000) + ': ' + st.lastDecision.action + ' — ' + st.lastDecision.reason : 'last decision: none yet (first tick pending)');
     setText('schedule', st.schedule || '');
     $('schedule').hidden = !st.schedule;
+    renderAlarms(st.alarms || []);
     var n = $('scale-n');
     if (document.activeElement !== n && n.value === '') n.placeholder = String(st.desired);
+  }
+
+  /** One badge per alarm: ALARM red, OK green, INSUFFICIENT_DATA grey; the rule and since when in its title. */
+  function renderAlarms(alarms) {
+    var box = $('alarms');
+    box.hidden = alarms.length === 0;
+    var rules = hello.settings.alarms || [];
+    var key = alarms.map(function (a) { return a.name + a.state + a.value; }).join('|');
+    if (box.dataset.key === key) return;
+    box.dataset.key = key;
+    box.textContent = '';
+    var label = document.createElement('span');
+    label.className = 'label';
+    label.textContent = 'alarms';
+    box.appendChild(label);
+    alarms.forEach(function (a) {
+      var rule = rules.filter(function (r) { return r.name === a.name; })[0];
+      var b = document.createElement('span');
+      b.className = 'alarm-badge ' + (a.state === 'ALARM' ? 'alarm' : a.state === 'OK' ? 'ok' : 'nodata');
+      b.textContent = a.name + ' ' + (a.state === 'INSUFFICIENT_DATA' ? 'NO DATA' : a.state) + (a.value === null ? '' : ' ' + (Number.isInteger(a.value) ? String(a.value) : String(Number(a.value.toFixed(3)))));
+      b.title = (rule ? rule.metric + ' ' + rule.comparison + ' ' + rule.threshold + ', ' + rule.datapointsToAlarm + ' of ' + rule.evaluationPeriods + ' periods of ' + rule.period + ' s; ' : '') + a.state + ' since +' + R.clock(a.since / 1000);
+      box.appendChild(b);
+    });
   }
 
   var KNOWN_STATES = ['backoff', 'starting', 'booting', 'ready', 'draining', 'stopping', 'exited', 'crashed'];
