@@ -155,7 +155,17 @@ test('autoscale experiment: each arm\'s page shows the experiment, its arm, phas
   res.on('data', (d) => (got += d));
   t.after(() => res.destroy());
   await until('the hello', () => /^event: hello\ndata: .*\n\n/m.test(got), 10_000);
-  const banner = JSON.parse(/^event: hello\ndata: (.*)$/m.exec(got)![1]).experiment as { name: string; arm: string; phase: string; next: { t: number; what: string } | null; detail: string };
+  // The runner prints the arm's page, then tells its lab the banner over the control socket: a page that connects
+  // in between gets a hello without it, and the banner as the next 'experiment' event.
+  type Banner = { name: string; arm: string; phase: string; next: { t: number; what: string } | null; detail: string };
+  const bannerOf = (): Banner | null => {
+    const fromHello = JSON.parse(/^event: hello\ndata: (.*)$/m.exec(got)![1]).experiment as Banner | null;
+    if (fromHello !== null) return fromHello;
+    const update = /^event: experiment\ndata: (.*)$/m.exec(got);
+    return update === null ? null : (JSON.parse(update[1]) as Banner | null);
+  };
+  await until('the experiment banner, in the hello or the first update after it', () => bannerOf() !== null, 10_000);
+  const banner = bannerOf()!;
   assert.equal(banner.name, 'lesson');
   assert.equal(banner.arm, 'two');
   assert.equal(banner.detail, 'arm 2 of 2');
