@@ -102,6 +102,15 @@ async function assertNothingLeft(ran: Ran): Promise<void> {
   assert.deepEqual(processesMentioning(ran.dir), [], 'no load generator left running');
 }
 
+/** A lesson file of its own in a temp dir (removed after the test); the dir doubles as the state dir. */
+function lessonFile(t: import('node:test').TestContext, prefix: string, yaml: string): { dir: string; file: string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'short.yaml');
+  writeFileSync(file, yaml);
+  return { dir, file };
+}
+
 async function openInChromium(t: import('node:test').TestContext, html: string) {
   const { context: browser, cleanup } = await launchChromium({ width: 1280, height: 900 });
   t.after(cleanup);
@@ -174,10 +183,7 @@ describe('two built-ins end to end in --quick, side by side', { concurrency: 2 }
 });
 
 test('SIGTERM in the middle of an arm: its run is kept and marked interrupted, the comparison is written, nothing is left behind', { timeout: 120_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'autoscale-exp-int-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'short.yaml');
-  writeFileSync(file, `title: Interrupted
+  const { file } = lessonFile(t, 'autoscale-exp-int-', `title: Interrupted
 teaches: Stopping at any moment leaves nothing behind.
 arms:
   - name: first
@@ -212,10 +218,7 @@ expect:
 });
 
 test('SIGKILL of the experiment in the middle of an arm: its lab, workers and load stop by themselves', { timeout: 120_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'autoscale-exp-kill-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'short.yaml');
-  writeFileSync(file, `title: Killed
+  const { dir, file } = lessonFile(t, 'autoscale-exp-kill-', `title: Killed
 teaches: Even a SIGKILL of the experiment leaves nothing behind.
 arms:
   - name: only

@@ -6,7 +6,7 @@
  * cannot make durable in the file at the path, and never acknowledges a
  * visit that is not there.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -156,7 +156,8 @@ test('a lock held without writes in flight: /health still finds it (a write-lock
   assert.deepEqual([back.up, back.detail], [true, 'ok']);
 });
 
-test('visits.db deleted under a running worker: 503 with the reason, /health says so, nothing acknowledged into the unlinked file; a new worker does not create an empty one', async (t) => {
+/** A worker on its own existing visits.db (the lab creates the file; a forked worker never does). */
+async function workerOnFile(t: TestContext) {
   const dir = tempDir(t);
   const file = join(dir, 'visits.db');
   await createDb(file);
@@ -165,6 +166,11 @@ test('visits.db deleted under a running worker: 503 with the reason, /health say
   t.after(() => store.close());
   const w = await startWorker({ id: 1, port: 0, work: 0, store });
   t.after(() => w.close({ timeoutMs: 500 }));
+  return { dir, file, store, w };
+}
+
+test('visits.db deleted under a running worker: 503 with the reason, /health says so, nothing acknowledged into the unlinked file; a new worker does not create an empty one', async (t) => {
+  const { file, w } = await workerOnFile(t);
   assert.equal((await call(w, '/visits', 'POST', '{"page":"before"}')).status, 201);
 
   for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
@@ -191,14 +197,7 @@ test('visits.db deleted under a running worker: 503 with the reason, /health say
 });
 
 test('visits.db replaced by another file: the worker stays down and says so, and does not write into either', async (t) => {
-  const dir = tempDir(t);
-  const file = join(dir, 'visits.db');
-  await createDb(file);
-  const store = new SqliteStore(file, { create: false });
-  await store.init();
-  t.after(() => store.close());
-  const w = await startWorker({ id: 1, port: 0, work: 0, store });
-  t.after(() => w.close({ timeoutMs: 500 }));
+  const { dir, file, w } = await workerOnFile(t);
   assert.equal((await call(w, '/visits', 'POST', '{}')).status, 201);
 
   const other = join(dir, 'other.db');
