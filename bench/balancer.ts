@@ -13,7 +13,7 @@
  *
  *   node --import tsx bench/balancer.ts [--duration 10] [--connections 50] [--threads 1] [--rounds 2] [--warmup 2] [--profile] [--only lean,undici]
  *
- * --only keeps some targets (constant, bare-proxy, undici, lean, l4, block; nginx and direct,
+ * --only keeps some targets (constant, bare-proxy, bare-socket-proxy, lean (the balancer), undici, l4, block; nginx and direct,
  * the references of every ratio, always run): a quicker loop while working on one path.
  *
  * Needs wrk and nginx on PATH (Debian: apt-get install -y wrk nginx) and the
@@ -25,9 +25,9 @@
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request } from 'node:http';
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -128,6 +128,78 @@ async function serveBareProxy(config: { ports: number[] }): Promise<void> {
     server.closeAllConnections();
     server.close();
     for (const p of pools) void p.destroy();
+  });
+  process.send?.({ port: (server.address() as AddressInfo).port });
+}
+
+/**
+ * Child role: the least a node:http front end that forwards over pooled keep-alive sockets does:
+ * round robin, the request head written as one string, the response head found with indexOf and
+ * Content-Length, no hop-by-hop handling, statistics, deadlines, retries or strictness. Only for
+ * the worker's small Content-Length answers of this bench (the balancer's lean path does it all
+ * properly). What it costs is the floor for any proxy built on node:http, ours included.
+ */
+async function serveBareSocketProxy(config: { ports: number[] }): Promise<void> {
+  interface Conn {
+    socket: Socket;
+    res: ServerResponse | null;
+    pool: { port: number; idle: Conn[]; queue: Array<[IncomingMessage, ServerResponse]>; open: number };
+  }
+  const readBuffer = Buffer.allocUnsafe(64 * 1024);
+  const pools = config.ports.map((port) => ({ port, idle: [] as Conn[], queue: [] as Array<[IncomingMessage, ServerResponse]>, open: 0 }));
+  const send = (c: Conn, req: IncomingMessage, res: ServerResponse): void => {
+    c.res = res;
+    let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+    c.socket.write(`${head}x-forwarded-for: ${HOST}\r\n\r\n`, 'latin1');
+  };
+  const onRead = (c: Conn, buf: Buffer, n: number): void => {
+    const end = buf.indexOf('\r\n\r\n');
+    if (end === -1 || end > n) throw new Error('bare socket proxy: a response head split across reads (not handled by this floor)');
+    const head = buf.toString('latin1', 0, end);
+    const headers: string[] = [];
+    let length = 0;
+    for (let pos = head.indexOf('\r\n') + 2; pos < head.length; ) {
+      let eol = head.indexOf('\r\n', pos);
+      if (eol === -1) eol = head.length;
+      const colon = head.indexOf(':', pos);
+      const name = head.slice(pos, colon);
+      const value = head.slice(colon + 2, eol);
+      pos = eol + 2;
+      if (name.length === 14 && name.toLowerCase() === 'content-length') length = Number(value);
+      if (name.length === 10 && /^(connection|keep-alive)$/i.test(name)) continue;
+      headers.push(name, value);
+    }
+    const res = c.res as ServerResponse;
+    c.res = null;
+    res.writeHead(Number(head.slice(9, 12)), headers);
+    res.end(Buffer.from(buf.subarray(end + 4, end + 4 + length)));
+    const queued = c.pool.queue.shift();
+    if (queued !== undefined) send(c, queued[0], queued[1]);
+    else c.pool.idle.push(c);
+  };
+  let next = 0;
+  const server = createServer((req, res) => {
+    const pool = pools[next];
+    next = (next + 1) % pools.length;
+    let c = pool.idle.pop();
+    if (c === undefined && pool.open < 64) {
+      pool.open++;
+      const conn: Conn = { socket: null as unknown as Socket, res: null, pool };
+      conn.socket = connect({ host: HOST, port: pool.port, noDelay: true, onread: { buffer: readBuffer, callback: (n: number, buf: Uint8Array) => (onRead(conn, buf as Buffer, n), true) } });
+      conn.socket.on('error', () => conn.res?.destroy());
+      c = conn;
+    }
+    if (c === undefined) pool.queue.push([req, res]);
+    else send(c, req, res);
+  });
+  server.listen(0, HOST);
+  await once(server, 'listening');
+  process.once('disconnect', () => {
+    server.closeAllConnections();
+    server.close();
+    for (const p of pools) for (const c of p.idle) c.socket.destroy();
   });
   process.send?.({ port: (server.address() as AddressInfo).port });
 }
@@ -419,8 +491,9 @@ const TARGET_KEYS: Readonly<Record<string, string>> = {
   'bare node:http (constant)': 'constant',
   'direct (1 worker)': 'direct',
   'bare node:http+undici proxy': 'bare-proxy',
-  balancer: 'undici',
-  'balancer (lean upstream)': 'lean',
+  'bare node:http+socket proxy': 'bare-socket-proxy',
+  balancer: 'lean',
+  'balancer (undici upstream)': 'undici',
   'nginx round-robin': 'nginx',
   'balancer L4': 'l4',
   'balancer + 8ms block/3s': 'block',
@@ -489,12 +562,13 @@ async function main(): Promise<void> {
   writeFileSync(script, WRK_SCRIPT);
 
   const { ports, pids: workerPids, real } = await startWorkers(2);
-  const balancers: Record<'plain' | 'block' | 'lean', number> = { plain: 0, block: 0, lean: 0 };
-  const balancerProcs: Partial<Record<'plain' | 'block' | 'lean', ChildProcess>> = {};
+  // plain: the balancer as `autoscale start` runs it (lean upstream); undici: the same on undici's Pool, for comparison.
+  const balancers: Record<'plain' | 'block' | 'undici', number> = { plain: 0, block: 0, undici: 0 };
+  const balancerProcs: Partial<Record<'plain' | 'block' | 'undici', ChildProcess>> = {};
   const profDir = (kind: string): string => join(dir, `profile-${kind}`);
-  for (const kind of ['plain', 'block', 'lean'] as const) {
+  for (const kind of ['plain', 'block', 'undici'] as const) {
     const prof = s.profile && kind !== 'block' ? ['--cpu-prof', `--cpu-prof-dir=${profDir(kind)}`] : [];
-    const p = forkRole(['--serve-balancer', JSON.stringify({ ports, block: kind === 'block', upstream: kind === 'lean' ? 'lean' : 'undici' })], prof);
+    const p = forkRole(['--serve-balancer', JSON.stringify({ ports, block: kind === 'block', upstream: kind === 'undici' ? 'undici' : 'lean' })], prof);
     balancerProcs[kind] = p;
     balancers[kind] = (await nextMessage<{ port: number }>(p, `balancer (${kind})`)).port;
   }
@@ -512,6 +586,8 @@ async function main(): Promise<void> {
   const l4Info = l4 === null ? null : await nextMessage<{ port: number; workerPids: number[] }>(l4, 'L4 balancer');
   const bareProxy = forkRole(['--serve-bare-proxy', JSON.stringify({ ports })]);
   const bareProxyPort = (await nextMessage<{ port: number }>(bareProxy, 'bare undici proxy')).port;
+  const bareSocketProxy = forkRole(['--serve-bare-socket-proxy', JSON.stringify({ ports })]);
+  const bareSocketProxyPort = (await nextMessage<{ port: number }>(bareSocketProxy, 'bare socket proxy')).port;
   const constant = forkRole(['--serve-constant']);
   const constantPort = (await nextMessage<{ port: number }>(constant, 'constant server')).port;
 
@@ -519,8 +595,9 @@ async function main(): Promise<void> {
     { name: 'bare node:http (constant)', url: `http://${HOST}:${constantPort}/`, proc: undefined, proxyPids: [constant.pid as number] },
     { name: 'direct (1 worker)', url: `http://${HOST}:${ports[0]}/`, proc: undefined, proxyPids: [] as number[] },
     { name: 'bare node:http+undici proxy', url: `http://${HOST}:${bareProxyPort}/`, proc: undefined, proxyPids: [bareProxy.pid as number] },
+    { name: 'bare node:http+socket proxy', url: `http://${HOST}:${bareSocketProxyPort}/`, proc: undefined, proxyPids: [bareSocketProxy.pid as number] },
     { name: 'balancer', url: `http://${HOST}:${balancers.plain}/`, proc: balancerProcs.plain, proxyPids: [balancerProcs.plain?.pid as number] },
-    { name: 'balancer (lean upstream)', url: `http://${HOST}:${balancers.lean}/`, proc: balancerProcs.lean, proxyPids: [balancerProcs.lean?.pid as number] },
+    { name: 'balancer (undici upstream)', url: `http://${HOST}:${balancers.undici}/`, proc: balancerProcs.undici, proxyPids: [balancerProcs.undici?.pid as number] },
     { name: 'nginx round-robin', url: `http://${HOST}:${nginxPort}/`, proc: undefined, proxyPids: nginxPids },
     ...(l4 === null || l4Info === null
       ? []
@@ -545,8 +622,9 @@ async function main(): Promise<void> {
   console.log(
     `workers: 2 × ${real ? 'dist/app/main.js (Express) --work 0' : 'tiny node:http JSON servers (dist/app/main.js missing: run npm run build)'} on ports ${ports.join(', ')}`,
   );
-  console.log(`balancer: own child process, defaults (undici Pool 64 connections/worker, health checks every 2 s); X-Served-By over 4 requests: ${served.join(', ')}`);
-  console.log(`balancer (lean upstream): the same with upstream 'lean' (src/balancer/lean/: pooled net.Sockets, strict HTTP/1.1 parser), 64 connections/worker`);
+  console.log(`balancer: own child process, defaults (lean upstream: src/balancer/lean/, pooled net.Sockets and a strict HTTP/1.1 parser, 64 connections/worker; health checks every 2 s); X-Served-By over 4 requests: ${served.join(', ')}`);
+  console.log(`balancer (undici upstream): the same with AUTOSCALE_UPSTREAM=undici (undici Pool, 64 connections/worker), for comparison`);
+  console.log(`bare node:http+socket proxy: node:http plus pooled sockets and nothing else (no header rules, statistics, deadlines, retries or strictness): the floor of a node:http proxy`);
   console.log(`nginx: worker_processes 1, upstream keepalive 64, proxy_http_version 1.1, Connection ""`);
   console.log(`load: wrk -t${s.threads} -c${s.connections} -d${s.duration}s GET /, ${s.warmup}s warm-up per target per round, ${s.rounds} round(s), targets interleaved`);
   console.log(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (anything else running on this host skews every row)`);
@@ -627,20 +705,22 @@ async function main(): Promise<void> {
   }
   if (bal !== null && has('bare node:http+undici proxy')) {
     const floor = summary('bare node:http+undici proxy');
+    console.log(`the least a node:http + undici proxy does (round robin, raw headers, nothing else): ${fmt(floor.proxyUs, 0)} µs/request, ${fmt(roundRatio('bare node:http+undici proxy', 'nginx round-robin'))}× nginx.`);
+  }
+  if (bal !== null && has('bare node:http+socket proxy')) {
+    const floor = summary('bare node:http+socket proxy');
     console.log(
-      `the least a node:http + undici proxy does (round robin, raw headers, nothing else): ${fmt(floor.proxyUs, 0)} µs/request, ${fmt(roundRatio('bare node:http+undici proxy', 'nginx round-robin'))}× nginx; ` +
+      `the least a node:http + pooled-socket proxy does: ${fmt(floor.proxyUs, 0)} µs/request (${fmt(floor.proxyUs / nginxRow.proxyUs, 2)}× nginx's CPU), ${fmt(roundRatio('bare node:http+socket proxy', 'nginx round-robin'))}× nginx's throughput; ` +
         `the balancer's own work on top of it: ${fmt(bal.proxyUs - floor.proxyUs, 0)} µs/request (${fmt((100 * (bal.proxyUs - floor.proxyUs)) / bal.proxyUs, 0)} % of its CPU).`,
     );
   }
-  if (bal !== null && bare !== null) {
-    console.log(`balancer throughput: ${fmt(roundRatio('balancer', 'nginx round-robin'))}× nginx (goal ≥ 0.85), ${fmt(roundRatio('balancer', 'bare node:http (constant)'))}× the bare node:http ceiling, direct ${fmt(direct.rps, 0)} req/s.`);
-  }
-  if (has('balancer (lean upstream)')) {
-    const lean = summary('balancer (lean upstream)');
+  if (bal !== null) {
+    const undici = has('balancer (undici upstream)') ? summary('balancer (undici upstream)') : null;
     console.log(
-      `lean upstream: ${fmt(roundRatio('balancer (lean upstream)', 'nginx round-robin'))}× nginx` +
-        (bal === null ? '' : `, ${fmt(roundRatio('balancer (lean upstream)', 'balancer'))}× the undici balancer's throughput`) +
-        `; CPU ${fmt(lean.proxyUs, 0)} µs/request (${fmt(lean.proxyUs / nginxRow.proxyUs, 1)}× nginx${bal === null ? '' : `, undici path ${fmt(bal.proxyUs, 0)} µs`}).`,
+      `balancer: ${fmt(roundRatio('balancer', 'nginx round-robin'))}× nginx's throughput (issue 24's goal ≥ 0.9), CPU ${fmt(bal.proxyUs, 0)} µs/request = ${fmt(bal.proxyUs / nginxRow.proxyUs, 2)}× nginx's ${fmt(nginxRow.proxyUs, 0)} µs (goal ≤ 1.5)` +
+        (undici === null ? '' : `; ${fmt(roundRatio('balancer', 'balancer (undici upstream)'))}× the undici upstream's throughput, which costs ${fmt(undici.proxyUs, 0)} µs/request`) +
+        (bare === null ? '' : `; ${fmt(roundRatio('balancer', 'bare node:http (constant)'))}× the bare node:http ceiling`) +
+        `; direct ${fmt(direct.rps, 0)} req/s.`,
     );
   }
   if (results.has('balancer L4')) {
@@ -651,14 +731,14 @@ async function main(): Promise<void> {
   }
 
   if (s.profile) {
-    for (const kind of ['plain', 'lean'] as const) {
-      if (!has(kind === 'plain' ? 'balancer' : 'balancer (lean upstream)')) continue;
+    for (const kind of ['plain', 'undici'] as const) {
+      if (!has(kind === 'plain' ? 'balancer' : 'balancer (undici upstream)')) continue;
       const p = balancerProcs[kind] as ChildProcess;
       p.disconnect();
       await waitExit(p, 5000);
       const file = existsSync(profDir(kind)) ? readdirSync(profDir(kind)).find((f) => f.endsWith('.cpuprofile')) : undefined;
       if (file === undefined) console.log(`profile (${kind}): no .cpuprofile was written`);
-      else console.log(`\n${kind === 'lean' ? 'lean upstream: ' : 'undici upstream: '}${profileBreakdown(JSON.parse(readFileSync(join(profDir(kind), file), 'utf8')) as CpuProfile)}`);
+      else console.log(`\n${kind === 'plain' ? 'lean upstream (the default): ' : 'undici upstream: '}${profileBreakdown(JSON.parse(readFileSync(join(profDir(kind), file), 'utf8')) as CpuProfile)}`);
     }
   }
 }
@@ -728,6 +808,7 @@ async function run(): Promise<void> {
   if (role === '--serve-tiny') return serveTiny(Number(process.argv[3]));
   if (role === '--serve-constant') return serveConstant();
   if (role === '--serve-bare-proxy') return serveBareProxy(JSON.parse(process.argv[3]) as { ports: number[] });
+  if (role === '--serve-bare-socket-proxy') return serveBareSocketProxy(JSON.parse(process.argv[3]) as { ports: number[] });
   if (role === '--serve-l4') return serveL4();
 
   const onSignal = (sig: NodeJS.Signals): void => {

@@ -1,8 +1,8 @@
 /**
  * The lab's balancer: a node:http front end on `host:port` that forwards each
  * request round-robin to one worker in rotation, through one pool of
- * keep-alive connections per worker (undici's Pool by default, lean/lean-pool.ts
- * with AUTOSCALE_UPSTREAM=lean). The supervisor tells it which workers
+ * keep-alive connections per worker (lean/lean-pool.ts by default, undici's Pool
+ * with AUTOSCALE_UPSTREAM=undici, kept for comparison). The supervisor tells it which workers
  * exist (addWorker / drainWorker / removeWorker); it checks their health
  * itself and reports what it sees as events:
  *
@@ -63,18 +63,18 @@ export interface BalancerOptions {
   now?: () => number;
   /** Hold requests while no worker is in rotation (scale to zero); without it they get 503 at once. */
   hold?: HoldOptions;
-  /** How requests reach a worker (default: 'undici', or AUTOSCALE_UPSTREAM, a bench-only switch). */
+  /** How requests reach a worker (default: 'lean', or AUTOSCALE_UPSTREAM, a comparison switch). */
   upstream?: UpstreamKind;
 }
 
 /**
- * The upstream path when none is given: 'undici' until the lean path wins every row of
- * `npm run bench -- balancer` (docs/balancer.md has the runs so far), unless AUTOSCALE_UPSTREAM
- * names another (bench-only switch: `lean`).
+ * The upstream path when none is given: 'lean' (pooled sockets and a strict response parser,
+ * lean/), unless AUTOSCALE_UPSTREAM names another: `undici` keeps the general-purpose client
+ * for comparison (`npm run bench -- balancer` runs both; docs/balancer.md has the runs).
  */
 export function defaultUpstream(env: NodeJS.ProcessEnv = process.env): UpstreamKind {
   const v = env.AUTOSCALE_UPSTREAM;
-  if (v === undefined || v === '') return 'undici';
+  if (v === undefined || v === '') return 'lean';
   if ((UPSTREAM_KINDS as readonly string[]).includes(v)) return v as UpstreamKind;
   throw new InternalError(`AUTOSCALE_UPSTREAM: expected one of ${UPSTREAM_KINDS.join(', ')}, received ${JSON.stringify(v)}`);
 }

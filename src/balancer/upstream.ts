@@ -15,8 +15,8 @@ export interface UpstreamTarget {
 }
 
 /**
- * How the balancer talks to a worker: 'undici' (its Pool, the default) or 'lean' (lean/lean-pool.ts,
- * pooled net.Sockets and a strict HTTP/1.1 response parser; bench switch AUTOSCALE_UPSTREAM=lean).
+ * How the balancer talks to a worker: 'lean' (lean/lean-pool.ts, pooled net.Sockets and a strict
+ * HTTP/1.1 response parser; the default) or 'undici' (its Pool; AUTOSCALE_UPSTREAM=undici, for comparison).
  */
 export type UpstreamKind = 'undici' | 'lean';
 export const UPSTREAM_KINDS: readonly UpstreamKind[] = ['undici', 'lean'];
@@ -68,8 +68,8 @@ export class Upstream {
     this.port = target.port;
     this.servedBy = `worker-${target.id}@${target.port}`;
     this.pool =
-      settings.kind === 'lean'
-        ? new LeanPool(target.host, target.port, { connections: settings.connections, bodyTimeoutMs: settings.timeoutMs, connectTimeoutMs: Math.min(settings.timeoutMs, 5000) })
-        : undiciPool(`http://${hostForUrl(target.host)}:${target.port}`, settings);
+      settings.kind === 'undici'
+        ? undiciPool(`http://${hostForUrl(target.host)}:${target.port}`, settings)
+        : new LeanPool(target.host, target.port, { connections: settings.connections, bodyTimeoutMs: settings.timeoutMs, connectTimeoutMs: Math.min(settings.timeoutMs, 5000) });
   }
 }

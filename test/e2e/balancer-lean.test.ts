@@ -1,5 +1,5 @@
 /**
- * The lean upstream path (AUTOSCALE_UPSTREAM=lean): the strict response
+ * The lean upstream path (the default; AUTOSCALE_UPSTREAM=undici for comparison): the strict response
  * parser, table-driven and fed at every split point, then the pool behind a
  * real balancer against raw TCP "workers" that answer exactly the bytes a
  * case needs: strict refusal (502, connection closed), keep-alive reuse,
@@ -186,9 +186,9 @@ test('lean: a body that stalls past the upstream timeout cuts the response; head
   assert.equal(b2.traffic().inFlight, 0);
 });
 
-test('the upstream path: undici by default, AUTOSCALE_UPSTREAM=lean for comparison, anything else refused', () => {
-  assert.equal(defaultUpstream({}), 'undici');
-  assert.equal(defaultUpstream({ AUTOSCALE_UPSTREAM: '' }), 'undici');
+test('the upstream path: lean by default, AUTOSCALE_UPSTREAM=undici for comparison, anything else refused', () => {
+  assert.equal(defaultUpstream({}), 'lean');
+  assert.equal(defaultUpstream({ AUTOSCALE_UPSTREAM: '' }), 'lean');
   assert.equal(defaultUpstream({ AUTOSCALE_UPSTREAM: 'lean' }), 'lean');
   assert.equal(defaultUpstream({ AUTOSCALE_UPSTREAM: 'undici' }), 'undici');
   assert.throws(() => defaultUpstream({ AUTOSCALE_UPSTREAM: 'fast' }), (err: { code?: string }) => err.code === 'AS_ERR_INTERNAL');

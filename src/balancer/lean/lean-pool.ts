@@ -1,6 +1,6 @@
 /**
- * The lean upstream path (AUTOSCALE_UPSTREAM=lean, a bench switch until it
- * wins every bench row): the hop from the L7 balancer to one worker over
+ * The lean upstream path (the default; AUTOSCALE_UPSTREAM=undici switches to
+ * undici's Pool for comparison): the hop from the L7 balancer to one worker over
  * pooled keep-alive `net.Socket`s, instead of undici's general-purpose Pool. One request at a time per connection (no
  * pipelining), at most `connections` connections, FIFO queue beyond that.
  *
@@ -230,7 +230,7 @@ export class LeanPool {
           const conn = c as Connection;
           conn.reads++;
           try {
-            conn.parser.feed((buf as Buffer).subarray(0, n));
+            conn.parser.feed(buf as Buffer, n);
           } catch (err) {
             this.#broken(conn, err as Error);
             return false;

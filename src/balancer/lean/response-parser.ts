@@ -57,7 +57,13 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Field values: visible ASCII, obs-text, space and tab; no CR, LF or NUL.
 // eslint-disable-next-line no-control-regex
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
-const STATUS_LINE = /^HTTP\/1\.1 ([1-9]\d\d) ?([\t\x20-\x7e\x80-\xff]*)$/;
+/**
+ * The same rule for a whole head at once (one scan instead of one per value): a control
+ * character other than HTAB, or a CR or LF that is not part of a CRLF line end.
+ */
+// eslint-disable-next-line no-control-regex
+const BAD_HEAD = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
+const STATUS_LINE = /^HTTP\/1\.1 [1-9]\d\d(?: [\t\x20-\x7e\x80-\xff]*)?$/;
 
 type State = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-data-crlf' | 'trailers' | 'done';
 
@@ -90,31 +96,36 @@ export class ResponseParser {
   }
 
   /** Feed bytes from the socket; throws ResponseParseError on anything unexpected, including bytes after a complete response. */
-  feed(input: Buffer): void {
-    const buf = this.#pending === null ? input : Buffer.concat([this.#pending, input]);
-    this.#pending = null;
+  feed(input: Buffer, length = input.length): void {
+    let buf = input;
+    let n = length;
+    if (this.#pending !== null) {
+      buf = Buffer.concat([this.#pending, input.subarray(0, length)]);
+      n = buf.length;
+      this.#pending = null;
+    }
     let i = 0;
-    while (i < buf.length) {
+    while (i < n) {
       switch (this.#state) {
         case 'done':
           throw new ResponseParseError('bytes after the end of the response');
         case 'head': {
           const end = buf.indexOf(CRLFCRLF, i);
-          if (end === -1) {
-            if (buf.length - i > MAX_HEAD_BYTES) throw new ResponseParseError(`head larger than ${MAX_HEAD_BYTES} bytes`);
-            this.#keep(buf, i);
+          if (end === -1 || end + 4 > n) {
+            if (n - i > MAX_HEAD_BYTES) throw new ResponseParseError(`head larger than ${MAX_HEAD_BYTES} bytes`);
+            this.#keep(buf, i, n);
             return;
           }
           if (end - i > MAX_HEAD_BYTES) throw new ResponseParseError(`head larger than ${MAX_HEAD_BYTES} bytes`);
-          this.#head(buf.subarray(i, end));
+          this.#head(buf.toString('latin1', i, end));
           i = end + 4;
           break;
         }
         case 'length': {
-          const n = Math.min(this.#remaining, buf.length - i);
-          const chunk = buf.subarray(i, i + n);
-          i += n;
-          this.#remaining -= n;
+          const take = Math.min(this.#remaining, n - i);
+          const chunk = buf.subarray(i, i + take);
+          i += take;
+          this.#remaining -= take;
           if (this.#remaining === 0) {
             this.#state = 'done';
             this.#sink.body(chunk, true);
@@ -126,9 +137,9 @@ export class ResponseParser {
         }
         case 'chunk-size': {
           const end = buf.indexOf(CRLF, i);
-          if (end === -1) {
-            if (buf.length - i > MAX_CHUNK_LINE) throw new ResponseParseError('chunk size line too long');
-            this.#keep(buf, i);
+          if (end === -1 || end + 2 > n) {
+            if (n - i > MAX_CHUNK_LINE) throw new ResponseParseError('chunk size line too long');
+            this.#keep(buf, i, n);
             return;
           }
           const line = buf.subarray(i, end).toString('latin1');
@@ -146,17 +157,17 @@ export class ResponseParser {
           break;
         }
         case 'chunk-data': {
-          const n = Math.min(this.#remaining, buf.length - i);
-          const chunk = buf.subarray(i, i + n);
-          i += n;
-          this.#remaining -= n;
+          const take = Math.min(this.#remaining, n - i);
+          const chunk = buf.subarray(i, i + take);
+          i += take;
+          this.#remaining -= take;
           if (this.#remaining === 0) this.#state = 'chunk-data-crlf';
           this.#sink.body(chunk, false);
           break;
         }
         case 'chunk-data-crlf': {
-          if (buf.length - i < 2) {
-            this.#keep(buf, i);
+          if (n - i < 2) {
+            this.#keep(buf, i, n);
             return;
           }
           if (buf[i] !== 13 || buf[i + 1] !== 10) throw new ResponseParseError('chunk data not followed by CRLF');
@@ -167,9 +178,9 @@ export class ResponseParser {
         case 'trailers': {
           // Trailer fields are dropped (node:http sends none unless asked); the section ends with an empty line.
           const end = buf.indexOf(CRLF, i);
-          if (end === -1) {
-            if (buf.length - i > MAX_HEAD_BYTES) throw new ResponseParseError('trailers too large');
-            this.#keep(buf, i);
+          if (end === -1 || end + 2 > n) {
+            if (n - i > MAX_HEAD_BYTES) throw new ResponseParseError('trailers too large');
+            this.#keep(buf, i, n);
             return;
           }
           const line = buf.subarray(i, end).toString('latin1');
@@ -193,18 +204,20 @@ export class ResponseParser {
   }
 
   /** Keep the unread rest of `buf` for the next feed, as a copy (`buf` may be a reused read buffer). */
-  #keep(buf: Buffer, from: number): void {
-    this.#pending = Buffer.from(buf.subarray(from));
+  #keep(buf: Buffer, from: number, to: number): void {
+    this.#pending = Buffer.from(buf.subarray(from, to));
   }
 
-  #head(bytes: Buffer): void {
-    const text = bytes.toString('latin1');
+  /** `text`: the head as latin1 (every octet one char), without its final CRLFCRLF. */
+  #head(text: string): void {
     const n = text.length;
     const eol = text.indexOf('\r\n');
     const statusLine = eol === -1 ? text : text.slice(0, eol);
-    const m = STATUS_LINE.exec(statusLine);
-    if (m === null) throw new ResponseParseError(`status line ${JSON.stringify(statusLine.slice(0, 80))}`);
-    const status = Number(m[1]);
+    if (!STATUS_LINE.test(statusLine)) throw new ResponseParseError(`status line ${JSON.stringify(statusLine.slice(0, 80))}`);
+    // "HTTP/1.1 " is 9 characters; the code is the 3 digits after it, the reason whatever follows its space.
+    const status = (text.charCodeAt(9) - 48) * 100 + (text.charCodeAt(10) - 48) * 10 + (text.charCodeAt(11) - 48);
+    const reason = statusLine.length > 13 ? statusLine.slice(13) : '';
+    if (BAD_HEAD.test(text)) throw new ResponseParseError('a control character, or a bare CR or LF, in the head');
     const rawHeaders: string[] = [];
     let length: number | null = null;
     let chunked = false;
@@ -222,7 +235,6 @@ export class ResponseParser {
       while (a < b && (text.charCodeAt(a) === 32 || text.charCodeAt(a) === 9)) a++;
       while (b > a && (text.charCodeAt(b - 1) === 32 || text.charCodeAt(b - 1) === 9)) b--;
       const value = text.slice(a, b);
-      if (BAD_VALUE.test(value)) throw new ResponseParseError(`control character in header ${name}`);
       pos = end + 2;
       const lower = name.length === 14 || name.length === 17 || name.length === 10 ? name.toLowerCase() : '';
       if (lower === 'content-length') {
@@ -246,7 +258,7 @@ export class ResponseParser {
     }
     const bodiless = this.#noBody || status === 204 || status === 304;
     if (!bodiless && !chunked && length === null) throw new ResponseParseError('neither Content-Length nor chunked framing (a read-until-close body)');
-    this.#sink.head({ status, reason: m[2], rawHeaders, keepAlive: !close });
+    this.#sink.head({ status, reason, rawHeaders, keepAlive: !close });
     if (bodiless || length === 0) {
       this.#state = 'done';
       this.#sink.end();
