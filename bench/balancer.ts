@@ -11,7 +11,12 @@
  * With --profile the balancer runs under --cpu-prof and the run ends with
  * where its samples went (undici, node:http, streams, timers, GC, ours).
  *
- *   node --import tsx bench/balancer.ts [--duration 10] [--connections 50] [--threads 1] [--rounds 2] [--warmup 2] [--profile] [--only lean,undici]
+ *   node --import tsx bench/balancer.ts [--duration 10] [--connections 50] [--threads 1] [--rounds 2] [--warmup 2] [--settle 10] [--profile] [--only lean,undici]
+ *
+ * --settle: seconds of load each target gets once before the first round. A Node front end needs
+ * tens of seconds of traffic before its CPU per request settles (V8 tiers the hot paths up, the
+ * young generation grows to its working size): without it, round 1 measured the warm-up (up to
+ * 1.5x the later rounds' CPU per request), not the front end a lab runs for minutes.
  *
  * --only keeps some targets (constant, bare-proxy, bare-socket-proxy, lean (the balancer), undici, l4, block; nginx and direct,
  * the references of every ratio, always run): a quicker loop while working on one path.
@@ -481,6 +486,7 @@ interface Settings {
   threads: number;
   rounds: number;
   warmup: number;
+  settle: number;
   profile: boolean;
   /** Target keys to run (nginx and direct always run); null: all. */
   only: ReadonlySet<string> | null;
@@ -510,6 +516,7 @@ function parseSettings(argv: string[]): Settings {
       threads: { type: 'string', default: '1' },
       rounds: { type: 'string', default: '2' },
       warmup: { type: 'string', default: '2' },
+      settle: { type: 'string', default: '10' },
       profile: { type: 'boolean', default: false },
       only: { type: 'string' },
     },
@@ -532,6 +539,7 @@ function parseSettings(argv: string[]): Settings {
     threads: int('threads', 1),
     rounds: int('rounds', 1),
     warmup: int('warmup', 0),
+    settle: int('settle', 0),
     profile: values.profile === true,
     only,
   };
@@ -626,11 +634,12 @@ async function main(): Promise<void> {
   console.log(`balancer (undici upstream): the same with AUTOSCALE_UPSTREAM=undici (undici Pool, 64 connections/worker), for comparison`);
   console.log(`bare node:http+socket proxy: node:http plus pooled sockets and nothing else (no header rules, statistics, deadlines, retries or strictness): the floor of a node:http proxy`);
   console.log(`nginx: worker_processes 1, upstream keepalive 64, proxy_http_version 1.1, Connection ""`);
-  console.log(`load: wrk -t${s.threads} -c${s.connections} -d${s.duration}s GET /, ${s.warmup}s warm-up per target per round, ${s.rounds} round(s), targets interleaved`);
+  console.log(`load: wrk -t${s.threads} -c${s.connections} -d${s.duration}s GET /, ${s.settle}s of load per target before round 1, ${s.warmup}s warm-up per target per round, ${s.rounds} round(s), targets interleaved`);
   console.log(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (anything else running on this host skews every row)`);
   console.log(`note: on ${cpus().length} cores the load tool, the proxy and the workers share the CPU; ratios compare setups under the same contention, not absolute capacity.\n`);
 
   const results = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
+  if (s.settle > 0) for (const t of targets) await wrk(t.url, s, s.settle, script);
   for (let round = 1; round <= s.rounds; round++) {
     for (const t of targets) {
       if (s.warmup > 0) await wrk(t.url, s, s.warmup, script);

@@ -105,6 +105,9 @@ export class Exchange implements Deadlined, Cancellable {
   dlPrev: Deadlined | null = null;
   dlNext: Deadlined | null = null;
   dlQueued = false;
+  ccPrev: Cancellable | null = null;
+  ccNext: Cancellable | null = null;
+  ccOpen = false;
   readonly #owner: ExchangeOwner;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;

@@ -25,7 +25,7 @@ function parse(bytes: string, method = 'GET', at?: number): Parsed {
   const out: Parsed = { heads: [], body: '', ends: 0 };
   const p = new ResponseParser({
     head: (h: ResponseHead) => out.heads.push({ status: h.status, reason: h.reason, headers: [...h.rawHeaders], keepAlive: h.keepAlive }),
-    body: (c) => (out.body += c.toString('latin1')),
+    body: (b, start, end) => (out.body += b.toString('latin1', start, end)),
     end: () => out.ends++,
   });
   p.expect(method);

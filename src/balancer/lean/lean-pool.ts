@@ -241,7 +241,7 @@ export class LeanPool {
     });
     const parser = new ResponseParser({
       head: (h) => this.#onHead(c as Connection, h),
-      body: (chunk, last) => this.#onBody(c as Connection, chunk, last),
+      body: (buf, start, end, last) => this.#onBody(c as Connection, buf, start, end, last),
       end: () => this.#onEnd(c as Connection),
     });
     const conn = new Connection(socket, parser, () => {
@@ -361,15 +361,17 @@ export class LeanPool {
     p.handler.onHeaders(h.status, h.rawHeaders, c.resume, h.reason);
   }
 
-  #onBody(c: Connection, chunk: Buffer, last: boolean): void {
+  #onBody(c: Connection, buf: Buffer, start: number, end: number, last: boolean): void {
     const p = c.current;
     if (p === null || p.settled) return;
-    // A copy: `chunk` is a view into the shared read buffer, and the client's socket may keep it queued.
+    // A copy: `buf` is the shared read buffer, and the client's socket may keep the bytes queued.
+    const chunk = Buffer.allocUnsafe(end - start);
+    buf.copy(chunk, 0, start, end);
     if (last) {
-      c.last = Buffer.from(chunk);
+      c.last = chunk;
       return;
     }
-    if (!p.handler.onData(Buffer.from(chunk))) c.paused = true;
+    if (!p.handler.onData(chunk)) c.paused = true;
   }
 
   #onEnd(c: Connection): void {

@@ -7,7 +7,7 @@
  * else (read-until-close bodies, two different lengths, chunked after other
  * codings, a head over 16 KiB, a chunk size that is not hex) throws a
  * ResponseParseError: the caller answers 502 and closes the connection,
- * never guesses. Body bytes are handed on as slices of the input (no copy,
+ * never guesses. Body bytes are handed on as ranges of the input (no copy,
  * no re-encoding; the caller copies what it keeps beyond the call, since the
  * input may be a read buffer that the next read overwrites); chunked framing
  * is removed (node:http on the client side frames the response again). The
@@ -38,10 +38,11 @@ export interface ParserSink {
   /** A final (non-1xx) response head. */
   head(h: ResponseHead): void;
   /**
-   * Body bytes (a view into the input, valid only during the call). `last`: these bytes
-   * complete a Content-Length body, and end() follows at once.
+   * Body bytes `buf[start, end)` of the input, valid only during the call (no view is made:
+   * the sink copies what it keeps). `last`: these bytes complete a Content-Length body, and
+   * end() follows at once.
    */
-  body(chunk: Buffer, last: boolean): void;
+  body(buf: Buffer, start: number, end: number, last: boolean): void;
   /** The response is complete. */
   end(): void;
 }
@@ -123,15 +124,15 @@ export class ResponseParser {
         }
         case 'length': {
           const take = Math.min(this.#remaining, n - i);
-          const chunk = buf.subarray(i, i + take);
+          const from = i;
           i += take;
           this.#remaining -= take;
           if (this.#remaining === 0) {
             this.#state = 'done';
-            this.#sink.body(chunk, true);
+            this.#sink.body(buf, from, i, true);
             this.#sink.end();
           } else {
-            this.#sink.body(chunk, false);
+            this.#sink.body(buf, from, i, false);
           }
           break;
         }
@@ -142,7 +143,7 @@ export class ResponseParser {
             this.#keep(buf, i, n);
             return;
           }
-          const line = buf.subarray(i, end).toString('latin1');
+          const line = buf.toString('latin1', i, end);
           const semi = line.indexOf(';');
           const hex = semi === -1 ? line : line.slice(0, semi);
           if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) throw new ResponseParseError(`chunk size ${JSON.stringify(hex)} is not hexadecimal`);
@@ -158,11 +159,11 @@ export class ResponseParser {
         }
         case 'chunk-data': {
           const take = Math.min(this.#remaining, n - i);
-          const chunk = buf.subarray(i, i + take);
+          const from = i;
           i += take;
           this.#remaining -= take;
           if (this.#remaining === 0) this.#state = 'chunk-data-crlf';
-          this.#sink.body(chunk, false);
+          this.#sink.body(buf, from, i, false);
           break;
         }
         case 'chunk-data-crlf': {
@@ -183,7 +184,7 @@ export class ResponseParser {
             this.#keep(buf, i, n);
             return;
           }
-          const line = buf.subarray(i, end).toString('latin1');
+          const line = buf.toString('latin1', i, end);
           i = end + 2;
           if (line === '') {
             this.#state = 'done';
