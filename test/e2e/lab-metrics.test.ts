@@ -20,7 +20,8 @@ test('threshold on worker-cpu: busy workers scale out, idle ones scale back in',
   // A value a hair over 50 is printed with the decimals that decided it (never "50 % > 50 %").
   assert.match(out.reason, /^worker-cpu [\d.]+ % (\(.*\) )?> 50 %: 1 → 2$/);
   await until('back to 1 worker', () => lab.supervisor.desired === 1 && lab.supervisor.records().length === 1, 20_000);
-  assert.match(scales().at(-1)!.reason, /^worker-cpu [\d.]+ % < 10 %: 2 → 1$/);
+  // Either a tick still carried the workers' last samples, or the pool was already idle (no sample: read as 0, and said so).
+  assert.match(scales().at(-1)!.reason, /^(idle pool \(no request this tick, so no worker-cpu sample; read as 0\): )?worker-cpu [\d.]+ % < 10 %: 2 → 1$/);
   // Every tick shows every metric, whichever drives scaling.
   assert.deepEqual(Object.keys(ticks().at(-1)!.metrics).sort(), ['concurrency', 'host-cpu', 'p95', 'rps', 'worker-cpu']);
 });
