@@ -18,7 +18,7 @@
  * young generation grows to its working size): without it, round 1 measured the warm-up (up to
  * 1.5x the later rounds' CPU per request), not the front end a lab runs for minutes.
  *
- * --only keeps some targets (constant, bare-proxy, bare-socket-proxy, lean (the balancer), undici, l4, block; nginx and direct,
+ * --only keeps some targets (constant, bare-proxy, bare-socket-proxy, bare-llhttp-proxy, lean (the balancer), undici, l4, block; nginx and direct,
  * the references of every ratio, always run): a quicker loop while working on one path.
  *
  * Needs wrk and nginx on PATH (Debian: apt-get install -y wrk nginx) and the
@@ -32,7 +32,7 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer as createNetServer, type Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -205,6 +205,139 @@ async function serveBareSocketProxy(config: { ports: number[] }): Promise<void> 
     server.closeAllConnections();
     server.close();
     for (const p of pools) for (const c of p.idle) c.socket.destroy();
+  });
+  process.send?.({ port: (server.address() as AddressInfo).port });
+}
+
+/**
+ * Child role: the same least proxy as serveBareSocketProxy, but with no node:http on the client
+ * side either: each client connection's bytes go through llhttp (the parser node:http uses, here
+ * undici's WebAssembly build, strict by default: no lenient flag set) and the response is written
+ * to the client socket as one string. No IncomingMessage, ServerResponse or stream per request.
+ * A measurement of what issue 24's goal would take, not a server: GET without a body only, no
+ * pipelining order, no timeouts, no error answers. It reads undici's internal wasm file.
+ */
+async function serveBareLlhttpProxy(config: { ports: number[] }): Promise<void> {
+  const { createRequire } = await import('node:module');
+  const require = createRequire(import.meta.url);
+  const llhttpConstants = require('undici/lib/llhttp/constants.js') as { METHODS: Record<string, number>; TYPE: { REQUEST: number } };
+  const methodNames: string[] = [];
+  for (const [name, code] of Object.entries(llhttpConstants.METHODS)) methodNames[code] = name;
+  interface ClientState {
+    socket: Socket;
+    ptr: number;
+    url: string;
+    headers: string[];
+  }
+  interface Upstream {
+    socket: Socket;
+    client: Socket | null;
+    pool: { port: number; idle: Upstream[]; queue: Array<{ client: Socket; head: string }>; open: number };
+  }
+  let current: ClientState | null = null;
+  const text = (at: number, len: number): string => Buffer.from(memory.buffer, at, len).toString('latin1');
+  const addPart = (at: number, len: number, name: boolean): number => {
+    const c = current as ClientState;
+    const s = text(at, len);
+    // A name or value may arrive in pieces: a new entry starts when the other kind was last.
+    if ((c.headers.length % 2 === 0) === name) c.headers.push(s);
+    else c.headers[c.headers.length - 1] += s;
+    return 0;
+  };
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(require('undici/lib/llhttp/llhttp-wasm.js') as Uint8Array<ArrayBuffer>), {
+    env: {
+      wasm_on_url: (_p: number, at: number, len: number) => ((current as ClientState).url += text(at, len), 0),
+      wasm_on_status: () => 0,
+      wasm_on_message_begin: () => {
+        const c = current as ClientState;
+        c.url = '';
+        c.headers = [];
+        return 0;
+      },
+      wasm_on_header_field: (_p: number, at: number, len: number) => addPart(at, len, true),
+      wasm_on_header_value: (_p: number, at: number, len: number) => addPart(at, len, false),
+      wasm_on_headers_complete: (p: number) => {
+        const c = current as ClientState;
+        let head = `${methodNames[ll.llhttp_get_method(p)]} ${c.url} HTTP/1.1\r\n`;
+        for (let i = 0; i < c.headers.length; i += 2) head += `${c.headers[i]}: ${c.headers[i + 1]}\r\n`;
+        dispatch(c.socket, `${head}x-forwarded-for: ${HOST}\r\n\r\n`);
+        return 0;
+      },
+      wasm_on_body: () => 0,
+      wasm_on_message_complete: () => 0,
+    },
+  });
+  const ll = instance.exports as unknown as {
+    memory: WebAssembly.Memory;
+    malloc(n: number): number;
+    llhttp_alloc(type: number): number;
+    llhttp_free(ptr: number): void;
+    llhttp_execute(ptr: number, data: number, len: number): number;
+    llhttp_get_method(ptr: number): number;
+  };
+  const memory = ll.memory;
+  const input = ll.malloc(64 * 1024);
+  const readBuffer = Buffer.allocUnsafe(64 * 1024);
+  const pools = config.ports.map((port) => ({ port, idle: [] as Upstream[], queue: [] as Array<{ client: Socket; head: string }>, open: 0 }));
+  let next = 0;
+  const send = (u: Upstream, client: Socket, head: string): void => {
+    u.client = client;
+    u.socket.write(head, 'latin1');
+  };
+  const dispatch = (client: Socket, head: string): void => {
+    const pool = pools[next];
+    next = (next + 1) % pools.length;
+    let u = pool.idle.pop();
+    if (u === undefined && pool.open < 64) {
+      pool.open++;
+      const up: Upstream = { socket: null as unknown as Socket, client: null, pool };
+      up.socket = connect({ host: HOST, port: pool.port, noDelay: true, onread: { buffer: readBuffer, callback: (n: number, buf: Uint8Array) => (onUpstreamRead(up, buf as Buffer, n), true) } });
+      up.socket.on('error', () => up.client?.destroy());
+      u = up;
+    }
+    if (u === undefined) pool.queue.push({ client, head });
+    else send(u, client, head);
+  };
+  const onUpstreamRead = (u: Upstream, buf: Buffer, n: number): void => {
+    const end = buf.indexOf('\r\n\r\n');
+    if (end === -1 || end > n) throw new Error('bare llhttp proxy: a response head split across reads (not handled by this floor)');
+    const head = buf.toString('latin1', 0, end);
+    let out = head.slice(0, head.indexOf('\r\n') + 2);
+    let length = 0;
+    for (let pos = out.length; pos < head.length; ) {
+      let eol = head.indexOf('\r\n', pos);
+      if (eol === -1) eol = head.length;
+      const colon = head.indexOf(':', pos);
+      const name = head.slice(pos, colon);
+      if (name.length === 14 && name.toLowerCase() === 'content-length') length = Number(head.slice(colon + 1, eol).trim());
+      if (!(name.length === 10 && /^(connection|keep-alive)$/i.test(name))) out += head.slice(pos, eol + 2);
+      pos = eol + 2;
+    }
+    const client = u.client as Socket;
+    u.client = null;
+    client.write(`${out}Connection: keep-alive\r\n\r\n${buf.toString('latin1', end + 4, end + 4 + length)}`, 'latin1');
+    const queued = u.pool.queue.shift();
+    if (queued !== undefined) send(u, queued.client, queued.head);
+    else u.pool.idle.push(u);
+  };
+  const server = createNetServer({ noDelay: true }, (socket) => {
+    const state: ClientState = { socket, ptr: ll.llhttp_alloc(llhttpConstants.TYPE.REQUEST), url: '', headers: [] };
+    socket.on('data', (d: Buffer) => {
+      new Uint8Array(memory.buffer, input, d.length).set(d);
+      current = state;
+      const ret = ll.llhttp_execute(state.ptr, input, d.length);
+      current = null;
+      if (ret !== 0) socket.destroy();
+    });
+    socket.on('error', () => {});
+    socket.once('close', () => ll.llhttp_free(state.ptr));
+  });
+  server.listen(0, HOST);
+  await once(server, 'listening');
+  process.once('disconnect', () => {
+    server.close();
+    for (const p of pools) for (const u of p.idle) u.socket.destroy();
+    process.exit(0);
   });
   process.send?.({ port: (server.address() as AddressInfo).port });
 }
@@ -498,6 +631,7 @@ const TARGET_KEYS: Readonly<Record<string, string>> = {
   'direct (1 worker)': 'direct',
   'bare node:http+undici proxy': 'bare-proxy',
   'bare node:http+socket proxy': 'bare-socket-proxy',
+  'bare llhttp+socket proxy': 'bare-llhttp-proxy',
   balancer: 'lean',
   'balancer (undici upstream)': 'undici',
   'nginx round-robin': 'nginx',
@@ -596,6 +730,8 @@ async function main(): Promise<void> {
   const bareProxyPort = (await nextMessage<{ port: number }>(bareProxy, 'bare undici proxy')).port;
   const bareSocketProxy = forkRole(['--serve-bare-socket-proxy', JSON.stringify({ ports })]);
   const bareSocketProxyPort = (await nextMessage<{ port: number }>(bareSocketProxy, 'bare socket proxy')).port;
+  const bareLlhttpProxy = forkRole(['--serve-bare-llhttp-proxy', JSON.stringify({ ports })]);
+  const bareLlhttpProxyPort = (await nextMessage<{ port: number }>(bareLlhttpProxy, 'bare llhttp proxy')).port;
   const constant = forkRole(['--serve-constant']);
   const constantPort = (await nextMessage<{ port: number }>(constant, 'constant server')).port;
 
@@ -604,6 +740,7 @@ async function main(): Promise<void> {
     { name: 'direct (1 worker)', url: `http://${HOST}:${ports[0]}/`, proc: undefined, proxyPids: [] as number[] },
     { name: 'bare node:http+undici proxy', url: `http://${HOST}:${bareProxyPort}/`, proc: undefined, proxyPids: [bareProxy.pid as number] },
     { name: 'bare node:http+socket proxy', url: `http://${HOST}:${bareSocketProxyPort}/`, proc: undefined, proxyPids: [bareSocketProxy.pid as number] },
+    { name: 'bare llhttp+socket proxy', url: `http://${HOST}:${bareLlhttpProxyPort}/`, proc: undefined, proxyPids: [bareLlhttpProxy.pid as number] },
     { name: 'balancer', url: `http://${HOST}:${balancers.plain}/`, proc: balancerProcs.plain, proxyPids: [balancerProcs.plain?.pid as number] },
     { name: 'balancer (undici upstream)', url: `http://${HOST}:${balancers.undici}/`, proc: balancerProcs.undici, proxyPids: [balancerProcs.undici?.pid as number] },
     { name: 'nginx round-robin', url: `http://${HOST}:${nginxPort}/`, proc: undefined, proxyPids: nginxPids },
@@ -633,6 +770,7 @@ async function main(): Promise<void> {
   console.log(`balancer: own child process, defaults (lean upstream: src/balancer/lean/, pooled net.Sockets and a strict HTTP/1.1 parser, 64 connections/worker; health checks every 2 s); X-Served-By over 4 requests: ${served.join(', ')}`);
   console.log(`balancer (undici upstream): the same with AUTOSCALE_UPSTREAM=undici (undici Pool, 64 connections/worker), for comparison`);
   console.log(`bare node:http+socket proxy: node:http plus pooled sockets and nothing else (no header rules, statistics, deadlines, retries or strictness): the floor of a node:http proxy`);
+  console.log(`bare llhttp+socket proxy: the same with no node:http at all: llhttp (undici's wasm build) parses each client connection, the answer is written to its socket (no per-request objects or streams)`);
   console.log(`nginx: worker_processes 1, upstream keepalive 64, proxy_http_version 1.1, Connection ""`);
   console.log(`load: wrk -t${s.threads} -c${s.connections} -d${s.duration}s GET /, ${s.settle}s of load per target before round 1, ${s.warmup}s warm-up per target per round, ${s.rounds} round(s), targets interleaved`);
   console.log(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (anything else running on this host skews every row)`);
@@ -721,6 +859,12 @@ async function main(): Promise<void> {
     console.log(
       `the least a node:http + pooled-socket proxy does: ${fmt(floor.proxyUs, 0)} µs/request (${fmt(floor.proxyUs / nginxRow.proxyUs, 2)}× nginx's CPU), ${fmt(roundRatio('bare node:http+socket proxy', 'nginx round-robin'))}× nginx's throughput; ` +
         `the balancer's own work on top of it: ${fmt(bal.proxyUs - floor.proxyUs, 0)} µs/request (${fmt((100 * (bal.proxyUs - floor.proxyUs)) / bal.proxyUs, 0)} % of its CPU).`,
+    );
+  }
+  if (bal !== null && has('bare llhttp+socket proxy')) {
+    const floor = summary('bare llhttp+socket proxy');
+    console.log(
+      `without node:http's per-request objects (llhttp straight on the client's bytes): ${fmt(floor.proxyUs, 0)} µs/request (${fmt(floor.proxyUs / nginxRow.proxyUs, 2)}× nginx's CPU), ${fmt(roundRatio('bare llhttp+socket proxy', 'nginx round-robin'))}× nginx's throughput.`,
     );
   }
   if (bal !== null) {
@@ -817,6 +961,7 @@ async function run(): Promise<void> {
   if (role === '--serve-tiny') return serveTiny(Number(process.argv[3]));
   if (role === '--serve-constant') return serveConstant();
   if (role === '--serve-bare-proxy') return serveBareProxy(JSON.parse(process.argv[3]) as { ports: number[] });
+  if (role === '--serve-bare-llhttp-proxy') return serveBareLlhttpProxy(JSON.parse(process.argv[3]) as { ports: number[] });
   if (role === '--serve-bare-socket-proxy') return serveBareSocketProxy(JSON.parse(process.argv[3]) as { ports: number[] });
   if (role === '--serve-l4') return serveL4();
 
