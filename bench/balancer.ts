@@ -137,85 +137,125 @@ async function serveBareProxy(config: { ports: number[] }): Promise<void> {
   process.send?.({ port: (server.address() as AddressInfo).port });
 }
 
+/** A worker's answer as the floor rows see it: the status line, the headers but Connection and Keep-Alive, the body's bytes. */
+interface FloorAnswer {
+  statusLine: string;
+  /** `name: value\r\n` lines, as the worker wrote them. */
+  headerLines: string;
+  /** Flat `[name, value, …]`, the same headers. */
+  headers: string[];
+  buf: Buffer;
+  bodyStart: number;
+  bodyEnd: number;
+}
+
 /**
- * Child role: the least a node:http front end that forwards over pooled keep-alive sockets does:
- * round robin, the request head written as one string, the response head found with indexOf and
- * Content-Length, no hop-by-hop handling, statistics, deadlines, retries or strictness. Only for
- * the worker's small Content-Length answers of this bench (the balancer's lean path does it all
- * properly). What it costs is the floor for any proxy built on node:http, ours included.
+ * The upstream half of both floor rows: round robin over up to 64 pooled keep-alive sockets per
+ * worker (FIFO beyond), a request head written as one string, the answer's head found with indexOf
+ * and its Content-Length body taken from the same read. Nothing else: no hop-by-hop rules,
+ * statistics, deadlines, retries or strictness, and only the worker's small one-read answers of
+ * this bench (the balancer's lean path does all of it properly). Returns `forward(head, owner)`;
+ * `answer(owner, a)` gets each answer (its buffer is reused after the call).
  */
-async function serveBareSocketProxy(config: { ports: number[] }): Promise<void> {
+function floorUpstream<T>(ports: number[], answer: (owner: T, a: FloorAnswer) => void, failed: (owner: T) => void): { forward(head: string, owner: T): void; close(): void } {
   interface Conn {
     socket: Socket;
-    res: ServerResponse | null;
-    pool: { port: number; idle: Conn[]; queue: Array<[IncomingMessage, ServerResponse]>; open: number };
+    owner: T | null;
+    pool: { port: number; idle: Conn[]; queue: Array<{ head: string; owner: T }>; open: number };
   }
   const readBuffer = Buffer.allocUnsafe(64 * 1024);
-  const pools = config.ports.map((port) => ({ port, idle: [] as Conn[], queue: [] as Array<[IncomingMessage, ServerResponse]>, open: 0 }));
-  const send = (c: Conn, req: IncomingMessage, res: ServerResponse): void => {
-    c.res = res;
-    let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
-    const raw = req.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
-    c.socket.write(`${head}x-forwarded-for: ${HOST}\r\n\r\n`, 'latin1');
+  const pools = ports.map((port) => ({ port, idle: [] as Conn[], queue: [] as Array<{ head: string; owner: T }>, open: 0 }));
+  const send = (c: Conn, head: string, owner: T): void => {
+    c.owner = owner;
+    c.socket.write(head, 'latin1');
   };
   const onRead = (c: Conn, buf: Buffer, n: number): void => {
     const end = buf.indexOf('\r\n\r\n');
-    if (end === -1 || end > n) throw new Error('bare socket proxy: a response head split across reads (not handled by this floor)');
+    if (end === -1 || end > n) throw new Error('bench floor proxy: a response head split across reads (not handled by this floor)');
     const head = buf.toString('latin1', 0, end);
+    const statusEnd = head.indexOf('\r\n');
     const headers: string[] = [];
+    let headerLines = '';
     let length = 0;
-    for (let pos = head.indexOf('\r\n') + 2; pos < head.length; ) {
+    for (let pos = statusEnd + 2; pos < head.length; ) {
       let eol = head.indexOf('\r\n', pos);
       if (eol === -1) eol = head.length;
       const colon = head.indexOf(':', pos);
       const name = head.slice(pos, colon);
-      const value = head.slice(colon + 2, eol);
+      const value = head.slice(colon + 1, eol).trim();
+      const line = head.slice(pos, eol + 2);
       pos = eol + 2;
       if (name.length === 14 && name.toLowerCase() === 'content-length') length = Number(value);
       if (name.length === 10 && /^(connection|keep-alive)$/i.test(name)) continue;
       headers.push(name, value);
+      headerLines += line.endsWith('\r\n') ? line : `${line}\r\n`;
     }
-    const res = c.res as ServerResponse;
-    c.res = null;
-    res.writeHead(Number(head.slice(9, 12)), headers);
-    res.end(Buffer.from(buf.subarray(end + 4, end + 4 + length)));
+    const owner = c.owner as T;
+    c.owner = null;
+    answer(owner, { statusLine: head.slice(0, statusEnd), headerLines, headers, buf, bodyStart: end + 4, bodyEnd: end + 4 + length });
     const queued = c.pool.queue.shift();
-    if (queued !== undefined) send(c, queued[0], queued[1]);
+    if (queued !== undefined) send(c, queued.head, queued.owner);
     else c.pool.idle.push(c);
   };
   let next = 0;
-  const server = createServer((req, res) => {
-    const pool = pools[next];
-    next = (next + 1) % pools.length;
-    let c = pool.idle.pop();
-    if (c === undefined && pool.open < 64) {
-      pool.open++;
-      const conn: Conn = { socket: null as unknown as Socket, res: null, pool };
-      conn.socket = connect({ host: HOST, port: pool.port, noDelay: true, onread: { buffer: readBuffer, callback: (n: number, buf: Uint8Array) => (onRead(conn, buf as Buffer, n), true) } });
-      conn.socket.on('error', () => conn.res?.destroy());
-      c = conn;
-    }
-    if (c === undefined) pool.queue.push([req, res]);
-    else send(c, req, res);
+  return {
+    forward(head, owner) {
+      const pool = pools[next];
+      next = (next + 1) % pools.length;
+      let c = pool.idle.pop();
+      if (c === undefined && pool.open < 64) {
+        pool.open++;
+        const conn: Conn = { socket: null as unknown as Socket, owner: null, pool };
+        conn.socket = connect({ host: HOST, port: pool.port, noDelay: true, onread: { buffer: readBuffer, callback: (n: number, buf: Uint8Array) => (onRead(conn, buf as Buffer, n), true) } });
+        conn.socket.on('error', () => conn.owner !== null && failed(conn.owner));
+        c = conn;
+      }
+      if (c === undefined) pool.queue.push({ head, owner });
+      else send(c, head, owner);
+    },
+    close() {
+      for (const p of pools) for (const c of p.idle) c.socket.destroy();
+    },
+  };
+}
+
+/**
+ * Child role: the least a node:http front end that forwards over pooled keep-alive sockets does
+ * (floorUpstream behind node:http's server). What it costs is the floor for any proxy built on
+ * node:http, ours included.
+ */
+async function serveBareSocketProxy(config: { ports: number[] }): Promise<void> {
+  const upstream = floorUpstream<ServerResponse>(
+    config.ports,
+    (res, a) => {
+      res.writeHead(Number(a.statusLine.slice(9, 12)), a.headers);
+      res.end(Buffer.from(a.buf.subarray(a.bodyStart, a.bodyEnd)));
+    },
+    (res) => res.destroy(),
+  );
+  const server = createServer((req: IncomingMessage, res) => {
+    let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+    upstream.forward(`${head}x-forwarded-for: ${HOST}\r\n\r\n`, res);
   });
   server.listen(0, HOST);
   await once(server, 'listening');
   process.once('disconnect', () => {
     server.closeAllConnections();
     server.close();
-    for (const p of pools) for (const c of p.idle) c.socket.destroy();
+    upstream.close();
   });
   process.send?.({ port: (server.address() as AddressInfo).port });
 }
 
 /**
- * Child role: the same least proxy as serveBareSocketProxy, but with no node:http on the client
- * side either: each client connection's bytes go through llhttp (the parser node:http uses, here
- * undici's WebAssembly build, strict by default: no lenient flag set) and the response is written
- * to the client socket as one string. No IncomingMessage, ServerResponse or stream per request.
- * A measurement of what issue 24's goal would take, not a server: GET without a body only, no
- * pipelining order, no timeouts, no error answers. It reads undici's internal wasm file.
+ * Child role: the same floorUpstream with no node:http on the client side either: each client
+ * connection's bytes go through llhttp (the parser node:http uses, here undici's WebAssembly
+ * build, strict by default: no lenient flag set) and each answer is written to the client socket
+ * as one string. No IncomingMessage, ServerResponse or stream per request. A measurement of what
+ * issue 24's goal would take, not a server: GET without a body only, no pipelining order, no
+ * timeouts, no error answers. It reads undici's internal wasm file.
  */
 async function serveBareLlhttpProxy(config: { ports: number[] }): Promise<void> {
   const { createRequire } = await import('node:module');
@@ -229,11 +269,11 @@ async function serveBareLlhttpProxy(config: { ports: number[] }): Promise<void> 
     url: string;
     headers: string[];
   }
-  interface Upstream {
-    socket: Socket;
-    client: Socket | null;
-    pool: { port: number; idle: Upstream[]; queue: Array<{ client: Socket; head: string }>; open: number };
-  }
+  const upstream = floorUpstream<Socket>(
+    config.ports,
+    (client, a) => client.write(`${a.statusLine}\r\n${a.headerLines}Connection: keep-alive\r\n\r\n${a.buf.toString('latin1', a.bodyStart, a.bodyEnd)}`, 'latin1'),
+    (client) => client.destroy(),
+  );
   let current: ClientState | null = null;
   const text = (at: number, len: number): string => Buffer.from(memory.buffer, at, len).toString('latin1');
   const addPart = (at: number, len: number, name: boolean): number => {
@@ -260,7 +300,7 @@ async function serveBareLlhttpProxy(config: { ports: number[] }): Promise<void> 
         const c = current as ClientState;
         let head = `${methodNames[ll.llhttp_get_method(p)]} ${c.url} HTTP/1.1\r\n`;
         for (let i = 0; i < c.headers.length; i += 2) head += `${c.headers[i]}: ${c.headers[i + 1]}\r\n`;
-        dispatch(c.socket, `${head}x-forwarded-for: ${HOST}\r\n\r\n`);
+        upstream.forward(`${head}x-forwarded-for: ${HOST}\r\n\r\n`, c.socket);
         return 0;
       },
       wasm_on_body: () => 0,
@@ -277,49 +317,6 @@ async function serveBareLlhttpProxy(config: { ports: number[] }): Promise<void> 
   };
   const memory = ll.memory;
   const input = ll.malloc(64 * 1024);
-  const readBuffer = Buffer.allocUnsafe(64 * 1024);
-  const pools = config.ports.map((port) => ({ port, idle: [] as Upstream[], queue: [] as Array<{ client: Socket; head: string }>, open: 0 }));
-  let next = 0;
-  const send = (u: Upstream, client: Socket, head: string): void => {
-    u.client = client;
-    u.socket.write(head, 'latin1');
-  };
-  const dispatch = (client: Socket, head: string): void => {
-    const pool = pools[next];
-    next = (next + 1) % pools.length;
-    let u = pool.idle.pop();
-    if (u === undefined && pool.open < 64) {
-      pool.open++;
-      const up: Upstream = { socket: null as unknown as Socket, client: null, pool };
-      up.socket = connect({ host: HOST, port: pool.port, noDelay: true, onread: { buffer: readBuffer, callback: (n: number, buf: Uint8Array) => (onUpstreamRead(up, buf as Buffer, n), true) } });
-      up.socket.on('error', () => up.client?.destroy());
-      u = up;
-    }
-    if (u === undefined) pool.queue.push({ client, head });
-    else send(u, client, head);
-  };
-  const onUpstreamRead = (u: Upstream, buf: Buffer, n: number): void => {
-    const end = buf.indexOf('\r\n\r\n');
-    if (end === -1 || end > n) throw new Error('bare llhttp proxy: a response head split across reads (not handled by this floor)');
-    const head = buf.toString('latin1', 0, end);
-    let out = head.slice(0, head.indexOf('\r\n') + 2);
-    let length = 0;
-    for (let pos = out.length; pos < head.length; ) {
-      let eol = head.indexOf('\r\n', pos);
-      if (eol === -1) eol = head.length;
-      const colon = head.indexOf(':', pos);
-      const name = head.slice(pos, colon);
-      if (name.length === 14 && name.toLowerCase() === 'content-length') length = Number(head.slice(colon + 1, eol).trim());
-      if (!(name.length === 10 && /^(connection|keep-alive)$/i.test(name))) out += head.slice(pos, eol + 2);
-      pos = eol + 2;
-    }
-    const client = u.client as Socket;
-    u.client = null;
-    client.write(`${out}Connection: keep-alive\r\n\r\n${buf.toString('latin1', end + 4, end + 4 + length)}`, 'latin1');
-    const queued = u.pool.queue.shift();
-    if (queued !== undefined) send(u, queued.client, queued.head);
-    else u.pool.idle.push(u);
-  };
   const server = createNetServer({ noDelay: true }, (socket) => {
     const state: ClientState = { socket, ptr: ll.llhttp_alloc(llhttpConstants.TYPE.REQUEST), url: '', headers: [] };
     socket.on('data', (d: Buffer) => {
@@ -336,7 +333,7 @@ async function serveBareLlhttpProxy(config: { ports: number[] }): Promise<void> 
   await once(server, 'listening');
   process.once('disconnect', () => {
     server.close();
-    for (const p of pools) for (const u of p.idle) u.socket.destroy();
+    upstream.close();
     process.exit(0);
   });
   process.send?.({ port: (server.address() as AddressInfo).port });
