@@ -85,6 +85,22 @@ function act(from: number, to: number, reason: string, recommendation: number | 
   return { desired: to, action: to > from ? 'scale-out' : to < from ? 'scale-in' : 'hold', reason, recommendation };
 }
 
+/**
+ * How every policy reads a tick's sample of `metric`. A per-worker metric while every ready worker is
+ * still warming up has nothing to read (`allWarming`). Otherwise a ready pool that got no request this
+ * tick and so has no sample (p95 has none without a completed request) reads as 0, the lowest load
+ * there is (`idleZero`), so an idle pool scales in under every metric.
+ */
+export function readSample(
+  metric: MetricName,
+  value: number | null,
+  pool: { ready: number; warming: number; idle?: boolean },
+): { value: number | null; idleZero: boolean; allWarming: boolean } {
+  const allWarming = METRICS[metric].perWorker && pool.ready > 0 && pool.ready === pool.warming;
+  const idleZero = value === null && !allWarming && pool.idle === true && pool.ready > 0;
+  return { value: idleZero ? 0 : value, idleZero, allWarming };
+}
+
 export function applyRule(sample: Sample, state: RuleContext, config: PolicyConfig, now: number): Verdict {
   const { min, max } = config;
   const current = state.desired;
@@ -93,13 +109,12 @@ export function applyRule(sample: Sample, state: RuleContext, config: PolicyConf
   if (current > max) return act(current, current - 1, `above max ${max}: ${current} → ${current - 1}`);
   const info = METRICS[sample.metric];
   if (sample.value === null) {
-    const warming = info.perWorker && state.ready > 0 && state.ready === state.warming;
-    if (!warming && state.idle === true && state.ready > 0) {
-      // No request, so no sample (p95 has none without a completed request): the lowest load there is.
+    const read = readSample(sample.metric, null, state);
+    if (read.idleZero) {
       const v = usesTargetRule(config.policy) ? decideTarget(0, state, config, now, sample.metric) : decideThreshold(0, state, config, now, sample.metric);
       return { ...v, reason: `idle pool (no request this tick, so no ${info.label} sample; read as 0): ${v.reason}` };
     }
-    const why = warming ? `every ready worker still warming up` : `no ${info.label} sample this tick`;
+    const why = read.allWarming ? `every ready worker still warming up` : `no ${info.label} sample this tick`;
     return act(current, current, `${why}: hold at ${current}`);
   }
   return usesTargetRule(config.policy) ? decideTarget(sample.value, state, config, now, sample.metric) : decideThreshold(sample.value, state, config, now, sample.metric);

@@ -30,7 +30,7 @@ import { formatComparison, formatValue, plural } from '../format.js';
 import type { Decision, PolicyState } from './decide.js';
 import { measure, type Observation } from './measure.js';
 import { METRICS, type MetricName } from './metrics.js';
-import type { ScaleAction } from './rules.js';
+import { readSample, type ScaleAction } from './rules.js';
 
 export type AdjustmentType = 'ChangeInCapacity' | 'PercentChangeInCapacity' | 'ExactCapacity';
 export const ADJUSTMENT_TYPES: readonly AdjustmentType[] = ['ChangeInCapacity', 'PercentChangeInCapacity', 'ExactCapacity'];
@@ -322,11 +322,9 @@ export function decideStep(
   now: number,
 ): { decision: Decision; alarms: StepAlarmsMemory; traffic: boolean } {
   const m = measure(observation, config.warmup * 1000);
-  const info = METRICS[config.metric];
   const raw = m.values[config.metric];
-  const allWarming = info.perWorker && state.ready > 0 && state.ready === m.warming;
-  // No traffic is the lowest load there is (as rules.ts reads an idle pool).
-  const value = raw === null && !m.traffic && state.ready > 0 && !allWarming ? 0 : raw;
+  // An idle pool reads as zero load, as under every other policy.
+  const { value } = readSample(config.metric, raw, { ready: state.ready, warming: m.warming, idle: !m.traffic });
   // The tick measured the interval that ends now: its datapoint belongs to the middle of that interval, and
   // every period that has ended by now is closed and evaluated at once (an empty sample at `now` closes them),
   // so the alarm acts on this tick's numbers, not on the previous tick's.

@@ -33,6 +33,14 @@ function replay(config: LabConfig, events: readonly LabEvent[]) {
 
 const live = (ticks: TickEvent[]) => ticks.map((e) => ({ t: e.t, desired: e.desired, action: e.action, reason: e.reason }));
 
+/** Replay a live lab's events: the same decision on every tick, and the same memory at the end. Returns the replayed decisions. */
+function assertReplaysLive(lab: { config: LabConfig; memory: PolicyMemory }, events: readonly LabEvent[], ticks: TickEvent[]) {
+  const { out, memory } = replay(lab.config, events);
+  assert.deepEqual(out, live(ticks));
+  assert.deepEqual(memory, lab.memory);
+  return out;
+}
+
 test('target policy: replaying the observations through decide with its own memory gives the live decisions', async (t) => {
   const cpu = { value: 90 };
   const { lab, events, ticks, scales } = await startLab(t, { policy: 'target', target: '50', max: '6', 'scaleDownWindow': '1.5', warmup: '0' }, cpu);
@@ -45,10 +53,8 @@ test('target policy: replaying the observations through decide with its own memo
   lab.scale(1);
   await until('back to 1', () => lab.supervisor.desired === 1, 15_000);
   await sleep(400);
-  const { out, memory } = replay(lab.config, events);
+  const out = assertReplaysLive(lab, events, ticks());
   assert.ok(out.length >= 5, `only ${out.length} ticks`);
-  assert.deepEqual(out, live(ticks()));
-  assert.deepEqual(memory, lab.memory);
   assert.ok(ticks().some((e) => /stabilisation window/.test(e.reason)), 'the recommendation window held a scale-in');
   assert.ok(ticks().some((e) => e.paused && /^paused \(would scale-out/.test(e.reason)), 'a paused tick explains what it would have done');
 });
@@ -62,9 +68,7 @@ test('threshold policy: cooldown from automatic and manual scaling survives the 
   cpu.value = 5;
   await until('back to 1', () => lab.supervisor.desired === 1, 15_000);
   await sleep(400);
-  const { out, memory } = replay(lab.config, events);
-  assert.deepEqual(out, live(ticks()));
-  assert.deepEqual(memory, lab.memory);
+  assertReplaysLive(lab, events, ticks());
   assert.ok(ticks().some((e) => /cooldown \d+ s left/.test(e.reason)), 'some tick waited for the cooldown');
 });
 
@@ -75,9 +79,7 @@ test('--min 0: replaying the recorded events gives the scale to zero, the cold s
   await res.body.dump();
   await until('back to zero after the cold start', () => scales().filter((s) => s.to === 0).length >= 2, 20_000);
   await sleep(300);
-  const { out, memory } = replay(lab.config, events);
-  assert.deepEqual(out, live(ticks()));
-  assert.deepEqual(memory, lab.memory);
+  const out = assertReplaysLive(lab, events, ticks());
   assert.ok(out.filter((d) => d.desired === 0 && /scale to zero/.test(d.reason)).length >= 2, 'two scales to zero replayed');
   assert.ok(scales().some((s) => s.from === 0 && s.to === 1), 'a cold start happened between them');
 });
@@ -119,9 +121,7 @@ test('--policy step: a live lab steps out and in on its alarms, and the recorded
   cpu.value = 10;
   await until('stepped back in to 1', () => lab.supervisor.desired === 1, 15_000);
   await sleep(400);
-  const { out, memory } = replay(lab.config, events);
-  assert.deepEqual(out, live(ticks()));
-  assert.deepEqual(memory, lab.memory);
+  assertReplaysLive(lab, events, ticks());
   assert.ok(ticks().some((e) => /^alarm host-cpu-high in ALARM \(cpu 90 % ≥ 80 %: step \+2\): capacity 1 \+ 2 = 3: 1 → 3/.test(e.reason)), 'the +2 step, explained');
   assert.ok(ticks().some((e) => /^alarm host-cpu-low in ALARM \(cpu 10 % ≤ 20 %: step −1\): capacity \d − 1 = \d: \d → \d/.test(e.reason)), 'a −1 step, explained');
 });
