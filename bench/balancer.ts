@@ -18,7 +18,7 @@
  * young generation grows to its working size): without it, round 1 measured the warm-up (up to
  * 1.5x the later rounds' CPU per request), not the front end a lab runs for minutes.
  *
- * --only keeps some targets (constant, bare-proxy, bare-socket-proxy, bare-llhttp-proxy, lean (the balancer), undici, l4, block; nginx and direct,
+ * --only keeps some targets (constant, bare-proxy, bare-socket-proxy, bare-llhttp-proxy, lean (the balancer), undici, node-client, l4, block; nginx and direct,
  * the references of every ratio, always run): a quicker loop while working on one path.
  *
  * Needs wrk and nginx on PATH (Debian: apt-get install -y wrk nginx) and the
@@ -38,7 +38,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool, type Dispatcher } from 'undici';
-import { Balancer } from '../src/balancer/balancer.js';
+import { Balancer, type ClientSideKind } from '../src/balancer/balancer.js';
 import type { UpstreamKind } from '../src/balancer/upstream.js';
 import { L4Balancer } from '../src/balancer/l4.js';
 import type { FromWorker } from '../src/app/protocol.js';
@@ -340,8 +340,8 @@ async function serveBareLlhttpProxy(config: { ports: number[] }): Promise<void> 
 }
 
 /** Child role: one balancer on an ephemeral port over the given workers; reports its port over IPC; exits when the parent goes. */
-async function serveBalancer(config: { ports: number[]; block: boolean; upstream: UpstreamKind }): Promise<void> {
-  const balancer = new Balancer({ host: HOST, port: 0, upstream: config.upstream });
+async function serveBalancer(config: { ports: number[]; block: boolean; upstream: UpstreamKind; clientSide: ClientSideKind }): Promise<void> {
+  const balancer = new Balancer({ host: HOST, port: 0, upstream: config.upstream, clientSide: config.clientSide });
   await balancer.listen();
   config.ports.forEach((port, i) => balancer.addWorker({ id: i + 1, host: HOST, port }));
   let blocker: NodeJS.Timeout | null = null;
@@ -631,11 +631,13 @@ const TARGET_KEYS: Readonly<Record<string, string>> = {
   'bare llhttp+socket proxy': 'bare-llhttp-proxy',
   balancer: 'lean',
   'balancer (undici upstream)': 'undici',
+  'balancer (node:http client side)': 'node-client',
   'nginx round-robin': 'nginx',
   'balancer L4': 'l4',
   'balancer + 8ms block/3s': 'block',
 };
 const ALWAYS = new Set(['nginx', 'direct']);
+type BalancerKind = 'plain' | 'block' | 'undici' | 'node';
 
 function parseSettings(argv: string[]): Settings {
   const { values } = parseArgs({
@@ -701,13 +703,15 @@ async function main(): Promise<void> {
   writeFileSync(script, WRK_SCRIPT);
 
   const { ports, pids: workerPids, real } = await startWorkers(2);
-  // plain: the balancer as `autoscale start` runs it (lean upstream); undici: the same on undici's Pool, for comparison.
-  const balancers: Record<'plain' | 'block' | 'undici', number> = { plain: 0, block: 0, undici: 0 };
-  const balancerProcs: Partial<Record<'plain' | 'block' | 'undici', ChildProcess>> = {};
+  // plain: the balancer as `autoscale start` runs it (lean client side, lean upstream); node: its client side on node:http's
+  // server (as before issue 24's second step); undici: lean client side, undici's Pool upstream. Both for comparison.
+  const balancers: Record<BalancerKind, number> = { plain: 0, block: 0, undici: 0, node: 0 };
+  const balancerProcs: Partial<Record<BalancerKind, ChildProcess>> = {};
   const profDir = (kind: string): string => join(dir, `profile-${kind}`);
-  for (const kind of ['plain', 'block', 'undici'] as const) {
+  for (const kind of ['plain', 'block', 'undici', 'node'] as const) {
     const prof = s.profile && kind !== 'block' ? ['--cpu-prof', `--cpu-prof-dir=${profDir(kind)}`] : [];
-    const p = forkRole(['--serve-balancer', JSON.stringify({ ports, block: kind === 'block', upstream: kind === 'undici' ? 'undici' : 'lean' })], prof);
+    const config = { ports, block: kind === 'block', upstream: kind === 'undici' ? 'undici' : 'lean', clientSide: kind === 'node' ? 'node' : 'lean' };
+    const p = forkRole(['--serve-balancer', JSON.stringify(config)], prof);
     balancerProcs[kind] = p;
     balancers[kind] = (await nextMessage<{ port: number }>(p, `balancer (${kind})`)).port;
   }
@@ -740,6 +744,7 @@ async function main(): Promise<void> {
     { name: 'bare llhttp+socket proxy', url: `http://${HOST}:${bareLlhttpProxyPort}/`, proc: undefined, proxyPids: [bareLlhttpProxy.pid as number] },
     { name: 'balancer', url: `http://${HOST}:${balancers.plain}/`, proc: balancerProcs.plain, proxyPids: [balancerProcs.plain?.pid as number] },
     { name: 'balancer (undici upstream)', url: `http://${HOST}:${balancers.undici}/`, proc: balancerProcs.undici, proxyPids: [balancerProcs.undici?.pid as number] },
+    { name: 'balancer (node:http client side)', url: `http://${HOST}:${balancers.node}/`, proc: balancerProcs.node, proxyPids: [balancerProcs.node?.pid as number] },
     { name: 'nginx round-robin', url: `http://${HOST}:${nginxPort}/`, proc: undefined, proxyPids: nginxPids },
     ...(l4 === null || l4Info === null
       ? []
@@ -764,8 +769,11 @@ async function main(): Promise<void> {
   console.log(
     `workers: 2 × ${real ? 'dist/app/main.js (Express) --work 0' : 'tiny node:http JSON servers (dist/app/main.js missing: run npm run build)'} on ports ${ports.join(', ')}`,
   );
-  console.log(`balancer: own child process, defaults (lean upstream: src/balancer/lean/, pooled net.Sockets and a strict HTTP/1.1 parser, 64 connections/worker; health checks every 2 s); X-Served-By over 4 requests: ${served.join(', ')}`);
+  console.log(
+    `balancer: own child process, defaults (lean client side: node's llhttp parser on each connection, no node:http objects; lean upstream: pooled net.Sockets and a strict HTTP/1.1 parser, 64 connections/worker; both in src/balancer/lean/; health checks every 2 s); X-Served-By over 4 requests: ${served.join(', ')}`,
+  );
   console.log(`balancer (undici upstream): the same with AUTOSCALE_UPSTREAM=undici (undici Pool, 64 connections/worker), for comparison`);
+  console.log(`balancer (node:http client side): the same with AUTOSCALE_CLIENT_SIDE=node (node:http's server in front, as before), for comparison`);
   console.log(`bare node:http+socket proxy: node:http plus pooled sockets and nothing else (no header rules, statistics, deadlines, retries or strictness): the floor of a node:http proxy`);
   console.log(`bare llhttp+socket proxy: the same with no node:http at all: llhttp (undici's wasm build) parses each client connection, the answer is written to its socket (no per-request objects or streams)`);
   console.log(`nginx: worker_processes 1, upstream keepalive 64, proxy_http_version 1.1, Connection ""`);
@@ -954,7 +962,7 @@ function profileBreakdown(prof: CpuProfile): string {
 
 async function run(): Promise<void> {
   const role = process.argv[2];
-  if (role === '--serve-balancer') return serveBalancer(JSON.parse(process.argv[3]) as { ports: number[]; block: boolean; upstream: UpstreamKind });
+  if (role === '--serve-balancer') return serveBalancer(JSON.parse(process.argv[3]) as { ports: number[]; block: boolean; upstream: UpstreamKind; clientSide: ClientSideKind });
   if (role === '--serve-tiny') return serveTiny(Number(process.argv[3]));
   if (role === '--serve-constant') return serveConstant();
   if (role === '--serve-bare-proxy') return serveBareProxy(JSON.parse(process.argv[3]) as { ports: number[] });

@@ -20,8 +20,8 @@
  * as `rejected`, never forwarded.
  */
 import { EventEmitter } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex, Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Histogram } from 'hdr-histogram-js';
@@ -29,7 +29,8 @@ import { InternalError } from '../errors.js';
 import { hostForUrl } from '../url-host.js';
 import { listenFrontEnd } from './listen.js';
 import { DeadlineQueue } from './deadlines.js';
-import { Exchange, sendJsonError, sendNoReadyWorker, type ExchangeOwner } from './forward.js';
+import { Exchange, sendJsonError, sendNoReadyWorker, type ClientRequestLike, type ClientResponseLike, type ExchangeOwner } from './forward.js';
+import { LeanClientSide } from './lean/client-side.js';
 import type { FrontEnd, FrontEndTraffic, ProxyMetrics, WorkerCounts, WorkerTraffic } from './front-end.js';
 import { HoldQueue, type HoldOptions, type HoldStats } from './hold.js';
 import { Members, positiveInt, validPort, type DrainResult, type HealthCheckOptions, type Member, type MemberTarget } from './members.js';
@@ -65,6 +66,24 @@ export interface BalancerOptions {
   hold?: HoldOptions;
   /** How requests reach a worker (default: 'lean', or AUTOSCALE_UPSTREAM, a comparison switch). */
   upstream?: UpstreamKind;
+  /** What serves the clients (default: 'lean', or AUTOSCALE_CLIENT_SIDE, a comparison switch). */
+  clientSide?: ClientSideKind;
+}
+
+/**
+ * What serves the balancer's clients: 'lean' (lean/client-side.ts: node's own llhttp parser on each
+ * connection, no IncomingMessage/ServerResponse; the default) or 'node' (node:http's server, kept
+ * for comparison: AUTOSCALE_CLIENT_SIDE=node).
+ */
+export type ClientSideKind = 'lean' | 'node';
+export const CLIENT_SIDE_KINDS: readonly ClientSideKind[] = ['lean', 'node'];
+
+/** The client side when none is given: 'lean', unless AUTOSCALE_CLIENT_SIDE names the other. */
+export function defaultClientSide(env: NodeJS.ProcessEnv = process.env): ClientSideKind {
+  const v = env.AUTOSCALE_CLIENT_SIDE;
+  if (v === undefined || v === '') return 'lean';
+  if ((CLIENT_SIDE_KINDS as readonly string[]).includes(v)) return v as ClientSideKind;
+  throw new InternalError(`AUTOSCALE_CLIENT_SIDE: expected one of ${CLIENT_SIDE_KINDS.join(', ')}, received ${JSON.stringify(v)}`);
 }
 
 /**
@@ -133,7 +152,9 @@ export class Balancer extends EventEmitter implements FrontEnd {
   readonly #connections: number;
   readonly #upstreamKind: UpstreamKind;
   readonly #now: () => number;
-  readonly #server: Server;
+  readonly #server: Server | null;
+  readonly #lean: LeanClientSide | null;
+  readonly #clientSide: ClientSideKind;
   /** The shared worker pool: membership, health, ejection, drain, rotation. */
   readonly #members: Members<Upstream>;
   #retired: WorkerCounts[] = [];
@@ -206,21 +227,46 @@ export class Balancer extends EventEmitter implements FrontEnd {
       // The balancer's own 503 (timed out, queue full, stopping): an error, not a served request.
       answer: (exchange, code, why) => exchange.refuse(503, code, why),
     });
-    this.#server = createServer(
+    this.#clientSide = opts.clientSide ?? defaultClientSide();
+    if (!CLIENT_SIDE_KINDS.includes(this.#clientSide)) throw new InternalError(`balancer clientSide: expected one of ${CLIENT_SIDE_KINDS.join(', ')}, received ${JSON.stringify(this.#clientSide)}`);
+    // Both sides enforce the timeouts promptly (node's default checks every 30 s).
+    const checkIntervalMs = Math.max(50, Math.min(1000, Math.floor(headersTimeout / 2)));
+    if (this.#clientSide === 'lean') {
+      this.#server = null;
+      this.#lean = new LeanClientSide(
+        {
+          headersTimeoutMs: headersTimeout,
+          requestTimeoutMs: requestTimeout,
+          keepAliveTimeoutMs: keepAliveTimeout,
+          maxHeaderBytes: MAX_HEADER_BYTES,
+          checkIntervalMs,
+          onRequest: (req, res) => this.#handle(req, res, req.socket, req.rawHeaders, () => req.body()),
+          onClientError: (err, socket) => this.#clientError(err, socket),
+          onRefused: (status) => {
+            this.#rejected++;
+            this.#traffic.ownByClass[(status / 100) | 0]++;
+          },
+        },
+        this.#now,
+      );
+      return;
+    }
+    this.#lean = null;
+    const server = createServer(
       {
         headersTimeout,
         requestTimeout,
-        // Enforce both promptly (node's default checks every 30 s).
-        connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 2))),
+        connectionsCheckingInterval: checkIntervalMs,
         maxHeaderSize: MAX_HEADER_BYTES,
       },
-      (req, res) => this.#handle(req, res),
+      (req: IncomingMessage, res) => this.#handle(req, res, req.socket, req.rawHeaders, () => req),
     );
-    this.#server.keepAliveTimeout = keepAliveTimeout;
+    this.#server = server;
+    server.keepAliveTimeout = keepAliveTimeout;
     // node keeps only the first 2000 headers by default and drops the rest silently, a Content-Length
     // among them; the 16 KiB limit already bounds how many fit.
-    this.#server.maxHeadersCount = 0;
-    this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#clientError(err, socket));
+    server.maxHeadersCount = 0;
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#clientError(err, socket));
   }
 
   /** Requests waiting for a worker (null when holding is off). */
@@ -245,7 +291,7 @@ export class Balancer extends EventEmitter implements FrontEnd {
   }
 
   async listen(): Promise<void> {
-    this.#port = await listenFrontEnd(this.#server, this.host, this.#requestedPort);
+    this.#port = await listenFrontEnd(this.#server ?? (this.#lean as LeanClientSide).server, this.host, this.#requestedPort);
   }
 
   addWorker(w: MemberTarget): void {
@@ -300,9 +346,11 @@ export class Balancer extends EventEmitter implements FrontEnd {
     this.#hold?.rejectAll();
     this.#deadlines.close();
     const server = this.#server;
-    const closed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    const lean = this.#lean;
+    const closed = lean !== null ? lean.close() : server !== null && server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     await this.#members.close();
-    server.closeAllConnections();
+    if (lean !== null) lean.closeAllConnections();
+    else server?.closeAllConnections();
     await closed;
   }
 
@@ -314,9 +362,9 @@ export class Balancer extends EventEmitter implements FrontEnd {
     return m !== undefined && m.data === u ? m : null;
   }
 
-  #handle(req: IncomingMessage, res: ServerResponse): void {
+  /** One client request, from either client side; `body()` gives its body stream (called only when it has one). */
+  #handle(req: ClientRequestLike, res: ClientResponseLike, socket: Socket, rawHeaders: string[], body: () => Readable): void {
     const start = this.#now();
-    const socket = req.socket as Socket;
     const conn = ClientConnection.of(socket);
     const admission = conn.admit();
     if (admission !== 'serve') {
@@ -328,7 +376,7 @@ export class Balancer extends EventEmitter implements FrontEnd {
       sendJsonError(res, 503, 'AS_ERR_PIPELINE_LIMIT', PIPELINE_LIMIT_MESSAGE, true);
       return;
     }
-    const { headers, hasBody, refuse } = forwardRequestHeaders(req.rawHeaders, socket.remoteAddress);
+    const { headers, hasBody, refuse } = forwardRequestHeaders(rawHeaders, socket.remoteAddress);
     if (refuse !== null) {
       this.#rejected++;
       this.#traffic.ownByClass[(refuse.status / 100) | 0]++;
@@ -338,14 +386,14 @@ export class Balancer extends EventEmitter implements FrontEnd {
     const upstream = this.#owner.next();
     if (upstream === null) {
       // Scale to zero: the request waits for a worker in an exchange of its own (its deadline starts once it is sent).
-      if (this.#hold !== null) return this.#hold.hold(new Exchange(this.#owner, req, res, conn, start, headers, hasBody, true), res, start);
+      if (this.#hold !== null) return this.#hold.hold(new Exchange(this.#owner, req, res, conn, start, headers, hasBody ? body() : null, true), res, start);
       // The balancer's own answer: an error, not a served request (no RPS, no latency).
       this.#traffic.errors++;
       this.#traffic.ownByClass[5]++;
       sendNoReadyWorker(res);
       return;
     }
-    new Exchange(this.#owner, req, res, conn, start, headers, hasBody).send(upstream);
+    new Exchange(this.#owner, req, res, conn, start, headers, hasBody ? body() : null).send(upstream);
   }
 
   /** What node does without a 'clientError' listener (400, 431 or 408, then close), plus counting it. */

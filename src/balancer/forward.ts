@@ -6,13 +6,46 @@
  * definite answer (502/503/504 JSON) or, once headers went out, a destroyed
  * response. It never throws and never leaves the client hanging.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import { UPSTREAM_ERROR_CODES, type ErrorCode } from '../errors.js';
 import type { Cancellable, ClientConnection } from './client-connection.js';
 import { forwardResponseHeaders } from './headers.js';
 import type { DeadlineQueue, Deadlined } from './deadlines.js';
 import type { TrafficCounter } from './traffic-stats.js';
 import type { Upstream } from './upstream.js';
+
+/**
+ * What an exchange reads of its client's request: node:http's IncomingMessage has it, and so has
+ * the lean client side's LeanRequest (lean/client-side.ts). The body is handed separately.
+ */
+export interface ClientRequestLike {
+  readonly method?: string;
+  readonly url?: string;
+  /** The whole request (body included) has arrived. */
+  readonly complete: boolean;
+}
+
+/**
+ * What an exchange (and the hold queue) uses of its client's response: the part of node:http's
+ * ServerResponse that the lean client side's LeanResponse implements too. 'close' comes once, when
+ * the response finished or its connection closed; 'drain' once after a write returned false.
+ */
+export interface ClientResponseLike {
+  readonly headersSent: boolean;
+  readonly destroyed: boolean;
+  readonly writableFinished: boolean;
+  readonly statusCode: number;
+  shouldKeepAlive: boolean;
+  writeHead(statusCode: number, headers?: OutgoingHttpHeaders | string[]): this;
+  writeHead(statusCode: number, statusMessage: string, headers?: OutgoingHttpHeaders | string[]): this;
+  write(chunk: Buffer): boolean;
+  end(chunk?: Buffer | string): this;
+  destroy(error?: Error): this;
+  on(event: 'close', listener: () => void): this;
+  once(event: 'close' | 'drain', listener: () => void): this;
+  off(event: 'close', listener: () => void): this;
+}
 
 /** What an exchange needs from the balancer that owns it. */
 export interface ExchangeOwner {
@@ -28,7 +61,7 @@ export interface ExchangeOwner {
   /** `upstream`'s in-flight count just went down. */
   settled(upstream: Upstream): void;
   /** No worker left for a retry: hold the exchange until one is (true), or not (false: answer 503). */
-  hold(exchange: Exchange, res: ServerResponse): boolean;
+  hold(exchange: Exchange, res: ClientResponseLike): boolean;
   /** The client of a held exchange is gone: it leaves the hold queue. */
   unhold(exchange: Exchange): void;
 }
@@ -57,7 +90,7 @@ const TIMEOUTS: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_E
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } as const;
 
-export function sendJsonError(res: ServerResponse, status: number, code: ErrorCode, message: string, close = false): void {
+export function sendJsonError(res: ClientResponseLike, status: number, code: ErrorCode, message: string, close = false): void {
   const body = JSON.stringify({ error: message, code });
   const headers: Record<string, string | number> = { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body) };
   if (close) headers.connection = 'close';
@@ -65,7 +98,7 @@ export function sendJsonError(res: ServerResponse, status: number, code: ErrorCo
   res.end(body);
 }
 
-export function sendNoReadyWorker(res: ServerResponse): void {
+export function sendNoReadyWorker(res: ClientResponseLike): void {
   sendJsonError(res, 503, 'AS_ERR_NO_READY_WORKER', 'no ready worker');
 }
 
@@ -84,7 +117,7 @@ class DeadlineError extends Error {
 }
 
 const EXCHANGE = Symbol('autoscale exchange');
-type ExchangeResponse = ServerResponse & { [EXCHANGE]?: Exchange };
+type ExchangeResponse = ClientResponseLike & { [EXCHANGE]?: Exchange };
 
 function onResponseClose(this: ExchangeResponse): void {
   this[EXCHANGE]?.onClientClose();
@@ -109,8 +142,10 @@ export class Exchange implements Deadlined, Cancellable {
   ccNext: Cancellable | null = null;
   ccOpen = false;
   readonly #owner: ExchangeOwner;
-  readonly #req: IncomingMessage;
-  readonly #res: ServerResponse;
+  readonly #req: ClientRequestLike;
+  readonly #res: ClientResponseLike;
+  /** The request body, when it has one (hasBody). */
+  readonly #body: Readable | null;
   readonly #conn: ClientConnection;
   readonly #headers: string[];
   readonly #hasBody: boolean;
@@ -131,11 +166,13 @@ export class Exchange implements Deadlined, Cancellable {
   /** Its response closed or its client connection did: no longer in flight. */
   #over = false;
 
-  /** `held`: it waits for a worker first (no deadline until release()). */
-  constructor(owner: ExchangeOwner, req: IncomingMessage, res: ServerResponse, conn: ClientConnection, start: number, headers: string[], hasBody: boolean, held = false) {
+  /** `held`: it waits for a worker first (no deadline until release()). `body`: the request's body, null when it has none. */
+  constructor(owner: ExchangeOwner, req: ClientRequestLike, res: ClientResponseLike, conn: ClientConnection, start: number, headers: string[], body: Readable | null, held = false) {
+    const hasBody = body !== null;
     this.#owner = owner;
     this.#req = req;
     this.#res = res;
+    this.#body = body;
     this.#conn = conn;
     this.arrived = start;
     this.start = start;
@@ -188,7 +225,7 @@ export class Exchange implements Deadlined, Cancellable {
         path: this.#req.url ?? '/',
         method: this.#req.method ?? 'GET',
         headers: this.#headers,
-        body: this.#hasBody ? this.#req : null,
+        body: this.#body,
       },
       this,
     );

@@ -8,7 +8,7 @@
  * The balancer only touches this on its "no worker in rotation" path and
  * when its rotation changes, never per request while workers exist.
  */
-import type { ServerResponse } from 'node:http';
+import type { ClientResponseLike } from './forward.js';
 import type { ErrorCode } from '../errors.js';
 
 export interface HoldOptions {
@@ -40,7 +40,7 @@ export interface HoldListener<T> {
 
 interface Entry<T> {
   item: T;
-  res: ServerResponse;
+  res: ClientResponseLike;
   since: number;
   onClose: () => void;
 }
@@ -68,7 +68,7 @@ export class HoldQueue<T> {
   }
 
   /** Hold `item` (answered through `res`) until release(); a full queue answers 503 at once. */
-  hold(item: T, res: ServerResponse, since: number): void {
+  hold(item: T, res: ClientResponseLike, since: number): void {
     if (this.#queue.length >= this.#opts.max) {
       this.#stats.rejected++;
       this.#listener.answer(item, 'AS_ERR_HOLD_QUEUE_FULL', `no ready worker and ${this.#opts.max} requests already waiting for one`);
