@@ -35,7 +35,7 @@ import type { AddressInfo } from 'node:net';
 import { connect, createServer as createNetServer, type Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool, type Dispatcher } from 'undici';
 import { Balancer, type ClientSideKind } from '../src/balancer/balancer.js';
@@ -48,6 +48,8 @@ import { LatencyWindow } from '../src/lab/observe.js';
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = resolve(dirname(SELF), '..');
 const WORKER_ENTRY = join(ROOT, 'dist/app/main.js');
+/** The compiled balancer, what `autoscale start` runs (npm run bench builds it first); the TypeScript source through tsx otherwise. */
+const BALANCER_DIST = join(ROOT, 'dist/balancer/balancer.js');
 const HOST = '127.0.0.1';
 
 // ---------------------------------------------------------------- child roles
@@ -341,7 +343,9 @@ async function serveBareLlhttpProxy(config: { ports: number[] }): Promise<void> 
 
 /** Child role: one balancer on an ephemeral port over the given workers; reports its port over IPC; exits when the parent goes. */
 async function serveBalancer(config: { ports: number[]; block: boolean; upstream: UpstreamKind; clientSide: ClientSideKind }): Promise<void> {
-  const balancer = new Balancer({ host: HOST, port: 0, upstream: config.upstream, clientSide: config.clientSide });
+  // Compiled JS, as the lab runs it: tsx's output differs (a __name() call for every closure made, for one).
+  const { Balancer: Compiled } = existsSync(BALANCER_DIST) ? ((await import(pathToFileURL(BALANCER_DIST).href)) as { Balancer: typeof Balancer }) : { Balancer };
+  const balancer = new Compiled({ host: HOST, port: 0, upstream: config.upstream, clientSide: config.clientSide });
   await balancer.listen();
   config.ports.forEach((port, i) => balancer.addWorker({ id: i + 1, host: HOST, port }));
   let blocker: NodeJS.Timeout | null = null;
@@ -770,7 +774,7 @@ async function main(): Promise<void> {
     `workers: 2 × ${real ? 'dist/app/main.js (Express) --work 0' : 'tiny node:http JSON servers (dist/app/main.js missing: run npm run build)'} on ports ${ports.join(', ')}`,
   );
   console.log(
-    `balancer: own child process, defaults (lean client side: node's llhttp parser on each connection, no node:http objects; lean upstream: pooled net.Sockets and a strict HTTP/1.1 parser, 64 connections/worker; both in src/balancer/lean/; health checks every 2 s); X-Served-By over 4 requests: ${served.join(', ')}`,
+    `balancer: own child process (${existsSync(BALANCER_DIST) ? 'compiled dist/, as autoscale start runs it' : 'src/ through tsx: dist/ is not built'}), defaults (lean client side: node's llhttp parser on each connection, no node:http objects; lean upstream: pooled net.Sockets and a strict HTTP/1.1 parser, 64 connections/worker; both in src/balancer/lean/; health checks every 2 s); X-Served-By over 4 requests: ${served.join(', ')}`,
   );
   console.log(`balancer (undici upstream): the same with AUTOSCALE_UPSTREAM=undici (undici Pool, 64 connections/worker), for comparison`);
   console.log(`balancer (node:http client side): the same with AUTOSCALE_CLIENT_SIDE=node (node:http's server in front, as before), for comparison`);
@@ -889,14 +893,16 @@ async function main(): Promise<void> {
   }
 
   if (s.profile) {
-    for (const kind of ['plain', 'undici'] as const) {
-      if (!has(kind === 'plain' ? 'balancer' : 'balancer (undici upstream)')) continue;
+    const rowOf = { plain: 'balancer', undici: 'balancer (undici upstream)', node: 'balancer (node:http client side)' } as const;
+    const title = { plain: 'the default (lean client side, lean upstream): ', undici: 'undici upstream: ', node: 'node:http client side: ' } as const;
+    for (const kind of ['plain', 'undici', 'node'] as const) {
+      if (!has(rowOf[kind])) continue;
       const p = balancerProcs[kind] as ChildProcess;
       p.disconnect();
       await waitExit(p, 5000);
       const file = existsSync(profDir(kind)) ? readdirSync(profDir(kind)).find((f) => f.endsWith('.cpuprofile')) : undefined;
       if (file === undefined) console.log(`profile (${kind}): no .cpuprofile was written`);
-      else console.log(`\n${kind === 'plain' ? 'lean upstream (the default): ' : 'undici upstream: '}${profileBreakdown(JSON.parse(readFileSync(join(profDir(kind), file), 'utf8')) as CpuProfile)}`);
+      else console.log(`\n${title[kind]}${profileBreakdown(JSON.parse(readFileSync(join(profDir(kind), file), 'utf8')) as CpuProfile)}`);
     }
   }
 }
@@ -926,6 +932,7 @@ function profileBreakdown(prof: CpuProfile): string {
   const owner = (url: string, fn: string): string => {
     if (url.includes('node_modules/undici')) return 'undici (pool, request, llhttp wasm parser)';
     if (url.includes('hdr-histogram')) return 'hdr-histogram (latency)';
+    if (url.includes('/balancer/lean/client-side')) return 'lean client side (parser glue, requests, responses)';
     if (url.includes('/balancer/lean/')) return 'lean upstream (src/balancer/lean)';
     if (url.includes('/src/balancer/') || url.includes('/dist/balancer/')) return 'autoscale balancer (src/balancer)';
     if (/node:_http_|node:http/.test(url)) return 'node:http (server, parser glue, ServerResponse)';

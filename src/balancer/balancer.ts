@@ -1,5 +1,7 @@
 /**
- * The lab's balancer: a node:http front end on `host:port` that forwards each
+ * The lab's balancer: an HTTP/1.1 front end on `host:port` (lean/client-side.ts by
+ * default: node's own parser on each connection without node:http's per-request objects;
+ * node:http's server with AUTOSCALE_CLIENT_SIDE=node, kept for comparison) that forwards each
  * request round-robin to one worker in rotation, through one pool of
  * keep-alive connections per worker (lean/lean-pool.ts by default, undici's Pool
  * with AUTOSCALE_UPSTREAM=undici, kept for comparison). The supervisor tells it which workers
@@ -13,10 +15,10 @@
  * - 'upstream-restored' `{ id, port }` when an ejected worker passed enough
  *   active checks to return to rotation.
  *
- * Its own node:http server has explicit limits (header and request timeouts,
+ * Either client side has explicit limits (header and request timeouts,
  * keep-alive idle timeout, 16 KiB of headers, no silent header-count cap), so a
  * slow or malformed client is dropped without holding anyone else up;
- * malformed requests are answered by node's parser (400/431/408) and counted
+ * malformed requests are refused by node's parser (400/431/408) and counted
  * as `rejected`, never forwarded.
  */
 import { EventEmitter } from 'node:events';

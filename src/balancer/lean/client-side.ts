@@ -288,31 +288,30 @@ export class LeanResponse implements ClientResponseLike {
     this.headersSent = true;
     if (statusCode === 204 || statusCode === 304 || statusCode < 200) this.#hasBody = false;
     let head = `HTTP/1.1 ${statusCode} ${message}\r\n`;
-    let length = false;
-    let date = false;
-    const add = (name: string, value: string): void => {
-      const n = name.length;
-      if (n === 14 || n === 4 || n === 10) {
-        const lower = name.toLowerCase();
-        if (lower === 'content-length') length = true;
-        else if (lower === 'date') date = true;
-        else if (lower === 'connection') {
-          if (/(?:^|,)\s*close\s*(?:,|$)/i.test(value)) this.shouldKeepAlive = false;
-          return; // written below, from shouldKeepAlive
-        }
-      }
-      head += `${name}: ${value}\r\n`;
-    };
+    let seen = 0;
     if (Array.isArray(headers)) {
-      for (let i = 0; i < headers.length; i += 2) add(headers[i], headers[i + 1]);
+      for (let i = 0; i < headers.length; i += 2) {
+        const name = headers[i];
+        const value = headers[i + 1];
+        const kind = framingHeader(name);
+        if (kind === CONNECTION) this.#connectionHeader(value);
+        else head += `${name}: ${value}\r\n`;
+        seen |= kind;
+      }
     } else if (headers !== undefined) {
       for (const name of Object.keys(headers)) {
         const v = headers[name];
         if (v === undefined) continue;
-        if (Array.isArray(v)) for (const x of v) add(name, x);
-        else add(name, String(v));
+        const kind = framingHeader(name);
+        seen |= kind;
+        for (const value of Array.isArray(v) ? v : [String(v)]) {
+          if (kind === CONNECTION) this.#connectionHeader(value);
+          else head += `${name}: ${value}\r\n`;
+        }
       }
     }
+    const date = (seen & DATE) !== 0;
+    const length = (seen & CONTENT_LENGTH) !== 0;
     if (!date) head += `Date: ${httpDate()}\r\n`;
     if (!length && this.#hasBody) {
       if (this.req.httpVersionMinor >= 1) {
@@ -329,6 +328,11 @@ export class LeanResponse implements ClientResponseLike {
     }
     this.#head = `${head}\r\n`;
     return this;
+  }
+
+  /** A `Connection` header given to writeHead: not written as is (the connection's own goes out), but `close` is honoured. */
+  #connectionHeader(value: string): void {
+    if (/(?:^|,)\s*close\s*(?:,|$)/i.test(value)) this.shouldKeepAlive = false;
   }
 
   /** Body bytes; false: wait for 'drain' before the next. */
@@ -428,6 +432,18 @@ export class LeanResponse implements ClientResponseLike {
     this.#closeListeners = null;
     if (ls !== null) for (const l of ls) l.call(this);
   }
+}
+
+const CONTENT_LENGTH = 1;
+const DATE = 2;
+const CONNECTION = 4;
+
+/** Which of the headers writeHead must know about `name` is (0: none); only names of their lengths are lower-cased. */
+function framingHeader(name: string): number {
+  const n = name.length;
+  if (n !== 14 && n !== 4 && n !== 10) return 0;
+  const lower = name.toLowerCase();
+  return lower === 'content-length' ? CONTENT_LENGTH : lower === 'date' ? DATE : lower === 'connection' ? CONNECTION : 0;
 }
 
 /** Head and body in one buffer for small bodies (one write); a head string then the body otherwise. */
