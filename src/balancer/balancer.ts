@@ -249,7 +249,7 @@ export class Balancer extends EventEmitter implements FrontEnd {
             this.#traffic.ownByClass[(status / 100) | 0]++;
           },
         },
-        this.#now,
+        // Client timeouts run on real time, as node:http's do (the parser keeps when a request began), whatever clock the statistics use.
       );
       return;
     }

@@ -98,7 +98,7 @@ function exchange(port: number, parts: string[], ms = 800, gapMs = 30): Promise<
         if (part === FIN) c.end();
         else c.write(part);
       }
-      if (i < parts.length) setTimeout(next, gapMs);
+      if (i < parts.length && !c.destroyed) setTimeout(next, gapMs);
     };
     next();
   });
@@ -264,3 +264,32 @@ test('lean: a client that pipelines and never reads its answers: closing it free
   c.destroy();
   await until('nothing in flight', () => b.traffic().inFlight === 0, 3000);
 });
+
+for (const kind of ['lean', 'node'] as const) {
+  test(`${kind}: timeouts: a silent connection gets 408, a second head trickled too long is cut, an idle one closes after keep-alive + 1 s`, async (t) => {
+    const w = await worker(t);
+    const b = new Balancer({ host: '127.0.0.1', port: 0, clientSide: kind, headersTimeoutMs: 400, requestTimeoutMs: 800, keepAliveTimeoutMs: 300 });
+    t.after(() => b.close());
+    await b.listen();
+    b.addWorker({ id: 1, host: '127.0.0.1', port: (w.address() as AddressInfo).port });
+    const t0 = performance.now();
+    const [silent, trickled, idle] = await Promise.all([
+      exchange(b.port, [], 5000),
+      // A first request answered, then a second whose head never ends: no 408 over an answered connection, just a close.
+      exchange(b.port, ['GET /a HTTP/1.1\r\nHost: x\r\n\r\n', 'GET /b HTTP/1.1\r\n', ...Array.from({ length: 40 }, () => 'X-A: b\r\n')], 5000, 100),
+      exchange(b.port, ['GET /a HTTP/1.1\r\nHost: x\r\n\r\n'], 5000),
+    ]);
+    const elapsed = performance.now() - t0;
+    assert.ok(silent.closedByServer && trickled.closedByServer && idle.closedByServer, 'every connection closed by the server');
+    assert.match(silent.text, /^HTTP\/1\.1 408 /);
+    assert.deepEqual(
+      parseResponses(trickled.text).map((r) => r.status),
+      ['HTTP/1.1 200 OK'],
+    );
+    assert.deepEqual(
+      parseResponses(idle.text).map((r) => r.status),
+      ['HTTP/1.1 200 OK'],
+    );
+    assert.ok(elapsed < 4000, `all three closed within ${elapsed.toFixed(0)} ms`);
+  });
+}

@@ -50,6 +50,10 @@ import type { ClientRequestLike, ClientResponseLike } from '../forward.js';
 /** node's llhttp binding as `_http_common` exports it (the methods used here). */
 interface HTTPParserBinding {
   initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
+  /** ms since the first byte of the request being parsed; 0 when none is under way. */
+  duration(): number;
+  /** The head of the request being parsed is complete. */
+  headersCompleted(): boolean;
   execute(data: Buffer): number | ParseError;
   finish(): undefined | ParseError;
   free(): void;
@@ -71,7 +75,6 @@ interface StreamHandle {
 interface HTTPParserClass {
   new (): HTTPParserBinding;
   REQUEST: number;
-  kOnMessageBegin: number;
   kOnHeaders: number;
   kOnHeadersComplete: number;
   kOnBody: number;
@@ -86,7 +89,6 @@ export interface ParseError extends Error {
 }
 
 const { HTTPParser } = createRequire(import.meta.url)('_http_common') as { HTTPParser: HTTPParserClass };
-const kOnMessageBegin = HTTPParser.kOnMessageBegin | 0;
 const kOnHeaders = HTTPParser.kOnHeaders | 0;
 const kOnHeadersComplete = HTTPParser.kOnHeadersComplete | 0;
 const kOnBody = HTTPParser.kOnBody | 0;
@@ -473,13 +475,16 @@ class Connection {
   #request: LeanRequest | null = null;
   #headers: string[] = [];
   #url = '';
-  /** A request has begun (its first byte, or the connection opened) and is not complete. */
-  active = true;
-  headersDone = false;
-  messageStart: number;
+  /** When the connection was accepted. */
+  readonly acceptedAt: number;
+  /** No request has been completely read yet (node times the first one from the connection's start). */
+  #first = true;
+  #timedOut = false;
   /** When the connection went idle (nothing open, nothing being read), or -1. */
   idleSince = -1;
   #paused = 0;
+  /** The last request parsed asked for an Upgrade: llhttp stopped after its head. */
+  #upgraded = false;
   /** The socket's stream, when the parser reads from it directly. */
   #handle: StreamHandle | null = null;
   /** Parsing stopped: no more requests will be served on this connection. */
@@ -491,9 +496,8 @@ class Connection {
     this.#side = side;
     this.socket = socket;
     this.#parser = parser;
-    this.messageStart = now;
+    this.acceptedAt = now;
     this.keepAliveHeaders = side.keepAliveHeaders;
-    parser[kOnMessageBegin] = () => this.#onMessageBegin();
     parser[kOnHeaders] = (headers: string[], url: string) => {
       for (const h of headers) this.#headers.push(h);
       this.#url += url;
@@ -566,6 +570,10 @@ class Connection {
       this.#parseError(ret);
       return;
     }
+    // Only a request that asked for an Upgrade stops llhttp before the end of a read (the rest is
+    // parsed on); asking for the read's bytes copies them, so only then.
+    if (!this.#upgraded) return;
+    this.#upgraded = false;
     const buf = this.#parser.getCurrentBuffer();
     if (ret < buf.length) this.#onData(buf.subarray(ret));
   }
@@ -593,15 +601,8 @@ class Connection {
     }
   }
 
-  #onMessageBegin(): void {
-    this.active = true;
-    this.headersDone = false;
-    this.messageStart = this.#side.now();
-    this.idleSince = -1;
-  }
-
   #onHeadersComplete(_major: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined, upgrade: boolean, keepAlive: boolean): number {
-    this.headersDone = true;
+    this.idleSince = -1;
     if (headers === undefined) {
       headers = this.#headers;
       this.#headers = [];
@@ -617,6 +618,7 @@ class Connection {
       this.socket.destroy();
       return 0;
     }
+    if (upgrade) this.#upgraded = true;
     const req = new LeanRequest(this, name, url, headers, minor);
     this.#request = req;
     // (Not keep-alive: its body is still read; llhttp refuses any byte after it, see #onData.)
@@ -653,7 +655,7 @@ class Connection {
   #onMessageComplete(): void {
     const req = this.#request;
     this.#request = null;
-    this.active = false;
+    this.#first = false;
     req?.onComplete();
     this.#checkIdle();
   }
@@ -693,7 +695,7 @@ class Connection {
   }
 
   #checkIdle(): void {
-    if (!this.active && this.current === null) this.idleSince = this.#side.now();
+    if (this.#request === null && this.current === null) this.idleSince = this.#side.now();
   }
 
   #closeSoon(): void {
@@ -729,11 +731,26 @@ class Connection {
     this.#side.onClientError(err, this.socket);
   }
 
-  /** @internal the sweep found a request too slow */
-  timeout(): void {
+  /**
+   * @internal The sweep: a request whose head (or whole) took too long is refused (408); an idle
+   * keep-alive connection past its time is closed. When a request began is the parser's own record
+   * (node's binding keeps it for its connections list), so no callback per request is needed for it.
+   */
+  sweep(now: number, headersTimeoutMs: number, requestTimeoutMs: number, idleMs: number): void {
+    if (this.#timedOut || this.#closed) return;
+    const p = this.#parser;
+    const age = this.#first ? now - this.acceptedAt : p.duration();
+    if (age > 0) {
+      if ((age > headersTimeoutMs && !p.headersCompleted()) || age > requestTimeoutMs) this.#timeout();
+    } else if (this.idleSince >= 0 && now - this.idleSince > idleMs) {
+      this.socket.destroy();
+    }
+  }
+
+  #timeout(): void {
+    this.#timedOut = true;
     const err = new Error('request timeout') as NodeJS.ErrnoException;
     err.code = 'ERR_HTTP_REQUEST_TIMEOUT';
-    this.active = false;
     this.#fail(err);
   }
 
@@ -770,9 +787,9 @@ export class LeanClientSide {
   readonly #sweep: NodeJS.Timeout;
   readonly now: () => number;
 
-  constructor(opts: ClientSideOptions, now: () => number = () => performance.now()) {
+  constructor(opts: ClientSideOptions) {
     this.#opts = opts;
-    this.now = now;
+    this.now = () => performance.now();
     this.keepAliveHeaders = `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(opts.keepAliveTimeoutMs / 1000)}\r\n`;
     // Half-open allowed, as node:http does (a client's FIN is handled in #onEnd), and no Nagle delay on small answers.
     this.server = createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
@@ -801,7 +818,7 @@ export class LeanClientSide {
   /** @internal a connection closed: its parser is kept for the next one (a few), or closed */
   forget(c: Connection, parser: HTTPParserBinding): void {
     this.#connections.delete(c);
-    for (const k of [kOnMessageBegin, kOnHeaders, kOnHeadersComplete, kOnBody, kOnMessageComplete, kOnExecute]) parser[k] = null;
+    for (const k of [kOnHeaders, kOnHeadersComplete, kOnBody, kOnMessageComplete, kOnExecute]) parser[k] = null;
     // After the current parse (if any) has returned: the close may come from inside one of its callbacks.
     setImmediate(() => {
       if (this.#parsers.length < 64) {
@@ -815,12 +832,7 @@ export class LeanClientSide {
     const now = this.now();
     const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = this.#opts;
     for (const c of this.#connections) {
-      if (c.active) {
-        const age = now - c.messageStart;
-        if ((!c.headersDone && age > headersTimeoutMs) || age > requestTimeoutMs) c.timeout();
-      } else if (c.idleSince >= 0 && now - c.idleSince > keepAliveTimeoutMs + KEEP_ALIVE_GRACE_MS) {
-        c.socket.destroy();
-      }
+      c.sweep(now, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs + KEEP_ALIVE_GRACE_MS);
     }
   }
 
