@@ -756,7 +756,9 @@ async function main(): Promise<void> {
     { name: 'balancer + 8ms block/3s', url: `http://${HOST}:${balancers.block}/`, proc: balancerProcs.block, proxyPids: [balancerProcs.block?.pid as number] },
   ];
   const targets = s.only === null ? allTargets : allTargets.filter((t) => s.only?.has(TARGET_KEYS[t.name]));
-  const has = (name: string): boolean => targets.some((t) => t.name === name);
+  /** Targets that answered nothing in some round, and which rounds. */
+  const failed = new Map<string, number[]>();
+  const has = (name: string): boolean => targets.some((t) => t.name === name) && !failed.has(name);
 
   // Pre-flight: every target answers 200, and the balancer really alternates.
   for (const t of targets) {
@@ -798,6 +800,11 @@ async function main(): Promise<void> {
       r.proxySysUs = t.proxyPids.length === 0 ? Number.NaN : ((cpuOf(t.proxyPids, true) - cpu0.proxySys) * 1e6) / r.requests;
       r.workersUs = ((cpuOf(wPids) - cpu0.workers) * 1e6) / r.requests;
       const after = await ownView(t.proc);
+      if (r.requests === 0) {
+        // A target that answered nothing (it crashed or stalled; its stderr is above) has no CPU per request or ratio to give.
+        failed.set(t.name, [...(failed.get(t.name) ?? []), round]);
+        console.log(`round ${round}  ${t.name}: no request answered in ${s.duration} s; left out of the summary`);
+      }
       results.get(t.name)?.push(r);
       const own =
         before !== null && after !== null
@@ -834,6 +841,11 @@ async function main(): Promise<void> {
   };
   const rows = [['target', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'errors', 'front-end cpu µs/req', '× nginx', '× direct']];
   for (const t of targets) {
+    const lost = failed.get(t.name);
+    if (lost !== undefined) {
+      rows.push([t.name, `answered nothing in round ${lost.join(', ')}`, '-', '-', '-', '-', '-', '-', '-', '-']);
+      continue;
+    }
     const r = summary(t.name);
     rows.push([
       t.name,
