@@ -1,5 +1,6 @@
 /** Test-only helpers: waiting for an event, a bounded load loop, an in-process lab, the CLI in-process. Ports, polling and process liveness live in harness/process.ts. */
 import type { EventEmitter } from 'node:events';
+import { connect } from 'node:net';
 import { rmSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { Writable } from 'node:stream';
@@ -10,6 +11,42 @@ import { Lab, type LabOptions } from '../src/lab/lab.js';
 import { freePort, waitFor } from '../harness/process.js';
 
 export { closedPort, freePort, isAlive, sleep } from '../harness/process.js';
+
+/** A part of rawExchange() that half-closes the connection (the client sends FIN). */
+export const FIN = '<FIN>';
+
+/**
+ * Writes `parts` on a fresh loopback connection to `port`, `gapMs` apart (FIN: half-close);
+ * resolves with everything read (latin1) until the server closed it, or until `ms` passed (then
+ * `closedByServer` is false). For bytes node's own HTTP client would refuse to send.
+ */
+export function rawExchange(port: number, parts: readonly string[], ms = 800, gapMs = 30): Promise<{ text: string; closedByServer: boolean }> {
+  return new Promise((resolve) => {
+    const c = connect(port, '127.0.0.1');
+    let text = '';
+    let closedByServer = true;
+    const timer = setTimeout(() => {
+      closedByServer = false;
+      c.destroy();
+    }, ms);
+    c.setEncoding('latin1').on('data', (d: string) => (text += d));
+    c.on('error', () => {});
+    c.on('close', () => {
+      clearTimeout(timer);
+      resolve({ text, closedByServer });
+    });
+    let i = 0;
+    const next = (): void => {
+      if (i < parts.length && !c.destroyed) {
+        const part = parts[i++];
+        if (part === FIN) c.end();
+        else c.write(part);
+      }
+      if (i < parts.length && !c.destroyed) setTimeout(next, gapMs);
+    };
+    next();
+  });
+}
 
 /** The first `event` from `emitter` that `match`es, or a rejection after `ms`. */
 export function nextEvent<T>(emitter: EventEmitter, event: string, match: (e: T) => boolean, ms: number): Promise<T> {

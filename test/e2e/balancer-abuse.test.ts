@@ -11,6 +11,7 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { Balancer, type BalancerOptions } from '../../src/balancer/balancer.js';
 import { startFakeWorker, type FakeWorker } from '../fixtures/balancer-fake-worker.js';
+import { rawExchange } from '../helpers.js';
 
 interface Reply {
   status: number;
@@ -47,24 +48,7 @@ async function setup(t: TestContext, n: number, opts: Partial<BalancerOptions> =
 }
 
 /** Write `data` on a fresh connection; resolve with everything read until the server closes it (or `ms` passes). */
-function raw(port: number, data: string, ms = 2000): Promise<{ text: string; closedByServer: boolean }> {
-  return new Promise((resolve) => {
-    const c = connect(port, '127.0.0.1');
-    let text = '';
-    let closedByServer = true;
-    const timer = setTimeout(() => {
-      closedByServer = false;
-      c.destroy();
-    }, ms);
-    c.setEncoding('utf8').on('data', (d: string) => (text += d));
-    c.on('error', () => {});
-    c.on('close', () => {
-      clearTimeout(timer);
-      resolve({ text, closedByServer });
-    });
-    c.write(data);
-  });
-}
+const raw = (port: number, data: string, ms = 2000): Promise<{ text: string; closedByServer: boolean }> => rawExchange(port, [data], ms);
 
 const statusOf = (text: string): number => Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
 

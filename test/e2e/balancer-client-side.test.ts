@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { Balancer, defaultClientSide, type ClientSideKind } from '../../src/balancer/balancer.js';
-import { sleep, until } from '../helpers.js';
+import { FIN, rawExchange, sleep, until } from '../helpers.js';
 
 /** A worker with one path per response shape the client side must frame. */
 async function worker(t: TestContext): Promise<Server> {
@@ -72,37 +72,7 @@ async function balancer(t: TestContext, port: number, clientSide: ClientSideKind
   return b;
 }
 
-/** A part that half-closes the connection (the client sends FIN). */
-const FIN = '<FIN>';
-
-/** Writes `parts` on a fresh connection (`gapMs` apart); everything read until the server closes it, or `ms` passes. */
-function exchange(port: number, parts: string[], ms = 800, gapMs = 30): Promise<{ text: string; closedByServer: boolean }> {
-  return new Promise((resolve) => {
-    const c = connect(port, '127.0.0.1');
-    let text = '';
-    let closedByServer = true;
-    const timer = setTimeout(() => {
-      closedByServer = false;
-      c.destroy();
-    }, ms);
-    c.setEncoding('latin1').on('data', (d: string) => (text += d));
-    c.on('error', () => {});
-    c.on('close', () => {
-      clearTimeout(timer);
-      resolve({ text, closedByServer });
-    });
-    let i = 0;
-    const next = (): void => {
-      if (i < parts.length && !c.destroyed) {
-        const part = parts[i++];
-        if (part === FIN) c.end();
-        else c.write(part);
-      }
-      if (i < parts.length && !c.destroyed) setTimeout(next, gapMs);
-    };
-    next();
-  });
-}
+const exchange = rawExchange;
 
 interface Parsed {
   status: string;
