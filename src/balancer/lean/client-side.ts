@@ -88,7 +88,7 @@ export interface ParseError extends Error {
   bytesParsed?: number;
 }
 
-const { HTTPParser } = createRequire(import.meta.url)('_http_common') as { HTTPParser: HTTPParserClass };
+const { HTTPParser, continueExpression } = createRequire(import.meta.url)('_http_common') as { HTTPParser: HTTPParserClass; continueExpression: RegExp };
 const kOnHeaders = HTTPParser.kOnHeaders | 0;
 const kOnHeadersComplete = HTTPParser.kOnHeadersComplete | 0;
 const kOnBody = HTTPParser.kOnBody | 0;
@@ -136,7 +136,6 @@ const KEEP_ALIVE_GRACE_MS = 1000;
 /** Bytes a response waiting behind others may buffer before write() asks its writer to wait (as a socket's default high-water mark). */
 const QUEUED_HIGH_WATER = 16 * 1024;
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
-const CONTINUE_EXPECTATION = /(?:^|\W)100-continue(?:$|\W)/i;
 const EMPTY = Buffer.alloc(0);
 /** Bodies up to this size go out in the same buffer as their head (one copy, one write); larger ones are written after it. */
 const JOIN_LIMIT = 16 * 1024;
@@ -636,7 +635,7 @@ class Connection {
       }
       if (!host) return this.#refuse(res, 400);
       if (expect !== null) {
-        if (!CONTINUE_EXPECTATION.test(expect)) return this.#refuse(res, 417);
+        if (!continueExpression.test(expect)) return this.#refuse(res, 417);
         if (this.current === res) this.write(CONTINUE);
       }
     }
