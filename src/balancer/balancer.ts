@@ -82,10 +82,13 @@ export const CLIENT_SIDE_KINDS: readonly ClientSideKind[] = ['lean', 'node'];
 
 /** The client side when none is given: 'lean', unless AUTOSCALE_CLIENT_SIDE names the other. */
 export function defaultClientSide(env: NodeJS.ProcessEnv = process.env): ClientSideKind {
-  const v = env.AUTOSCALE_CLIENT_SIDE;
-  if (v === undefined || v === '') return 'lean';
-  if ((CLIENT_SIDE_KINDS as readonly string[]).includes(v)) return v as ClientSideKind;
-  throw new InternalError(`AUTOSCALE_CLIENT_SIDE: expected one of ${CLIENT_SIDE_KINDS.join(', ')}, received ${JSON.stringify(v)}`);
+  return oneOf('AUTOSCALE_CLIENT_SIDE', env.AUTOSCALE_CLIENT_SIDE || 'lean', CLIENT_SIDE_KINDS);
+}
+
+/** `value` if it is one of `kinds`, else an internal error naming `what` (a comparison switch or option set wrong). */
+function oneOf<K extends string>(what: string, value: string, kinds: readonly K[]): K {
+  if ((kinds as readonly string[]).includes(value)) return value as K;
+  throw new InternalError(`${what}: expected one of ${kinds.join(', ')}, received ${JSON.stringify(value)}`);
 }
 
 /**
@@ -94,10 +97,7 @@ export function defaultClientSide(env: NodeJS.ProcessEnv = process.env): ClientS
  * for comparison (`npm run bench -- balancer` runs both; docs/balancer.md has the runs).
  */
 export function defaultUpstream(env: NodeJS.ProcessEnv = process.env): UpstreamKind {
-  const v = env.AUTOSCALE_UPSTREAM;
-  if (v === undefined || v === '') return 'lean';
-  if ((UPSTREAM_KINDS as readonly string[]).includes(v)) return v as UpstreamKind;
-  throw new InternalError(`AUTOSCALE_UPSTREAM: expected one of ${UPSTREAM_KINDS.join(', ')}, received ${JSON.stringify(v)}`);
+  return oneOf('AUTOSCALE_UPSTREAM', env.AUTOSCALE_UPSTREAM || 'lean', UPSTREAM_KINDS);
 }
 
 /** 'held': the first request is waiting for a worker; 'released': `count` held requests went on, the oldest after `firstWaitMs`. */
@@ -156,7 +156,6 @@ export class Balancer extends EventEmitter implements FrontEnd {
   readonly #now: () => number;
   readonly #server: Server | null;
   readonly #lean: LeanClientSide | null;
-  readonly #clientSide: ClientSideKind;
   /** The shared worker pool: membership, health, ejection, drain, rotation. */
   readonly #members: Members<Upstream>;
   #retired: WorkerCounts[] = [];
@@ -173,8 +172,7 @@ export class Balancer extends EventEmitter implements FrontEnd {
     this.#requestedPort = validPort('port', opts.port, true);
     this.#timeoutMs = positiveInt('upstreamTimeoutMs', opts.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS);
     this.#connections = positiveInt('connectionsPerWorker', opts.connectionsPerWorker ?? DEFAULT_CONNECTIONS_PER_WORKER);
-    this.#upstreamKind = opts.upstream ?? defaultUpstream();
-    if (!UPSTREAM_KINDS.includes(this.#upstreamKind)) throw new InternalError(`balancer upstream: expected one of ${UPSTREAM_KINDS.join(', ')}, received ${JSON.stringify(this.#upstreamKind)}`);
+    this.#upstreamKind = oneOf('balancer upstream', opts.upstream ?? defaultUpstream(), UPSTREAM_KINDS);
     const clock = opts.now;
     // Called unbound, so `now: performance.now` works as well as an arrow function.
     this.#now = clock === undefined ? () => performance.now() : () => clock();
@@ -229,28 +227,22 @@ export class Balancer extends EventEmitter implements FrontEnd {
       // The balancer's own 503 (timed out, queue full, stopping): an error, not a served request.
       answer: (exchange, code, why) => exchange.refuse(503, code, why),
     });
-    this.#clientSide = opts.clientSide ?? defaultClientSide();
-    if (!CLIENT_SIDE_KINDS.includes(this.#clientSide)) throw new InternalError(`balancer clientSide: expected one of ${CLIENT_SIDE_KINDS.join(', ')}, received ${JSON.stringify(this.#clientSide)}`);
+    const clientSide = oneOf('balancer clientSide', opts.clientSide ?? defaultClientSide(), CLIENT_SIDE_KINDS);
     // Both sides enforce the timeouts promptly (node's default checks every 30 s).
     const checkIntervalMs = Math.max(50, Math.min(1000, Math.floor(headersTimeout / 2)));
-    if (this.#clientSide === 'lean') {
+    if (clientSide === 'lean') {
       this.#server = null;
-      this.#lean = new LeanClientSide(
-        {
-          headersTimeoutMs: headersTimeout,
-          requestTimeoutMs: requestTimeout,
-          keepAliveTimeoutMs: keepAliveTimeout,
-          maxHeaderBytes: MAX_HEADER_BYTES,
-          checkIntervalMs,
-          onRequest: (req, res) => this.#handle(req, res, req.socket, req.rawHeaders, () => req.body()),
-          onClientError: (err, socket) => this.#clientError(err, socket),
-          onRefused: (status) => {
-            this.#rejected++;
-            this.#traffic.ownByClass[(status / 100) | 0]++;
-          },
-        },
-        // Client timeouts run on real time, as node:http's do (the parser keeps when a request began), whatever clock the statistics use.
-      );
+      // Its timeouts run on real time, as node:http's do (the parser keeps when a request began), whatever clock the statistics use.
+      this.#lean = new LeanClientSide({
+        headersTimeoutMs: headersTimeout,
+        requestTimeoutMs: requestTimeout,
+        keepAliveTimeoutMs: keepAliveTimeout,
+        maxHeaderBytes: MAX_HEADER_BYTES,
+        checkIntervalMs,
+        onRequest: (req, res) => this.#handle(req, res, req.socket, req.rawHeaders, () => req.body()),
+        onClientError: (err, socket) => this.#clientError(err, socket),
+        onRefused: (status) => this.#refused(status),
+      });
       return;
     }
     this.#lean = null;
@@ -370,18 +362,19 @@ export class Balancer extends EventEmitter implements FrontEnd {
     const conn = ClientConnection.of(socket);
     const admission = conn.admit();
     if (admission !== 'serve') {
-      this.#rejected++;
       if (admission === 'close') socket.destroy();
-      if (admission !== 'refuse') return;
+      if (admission !== 'refuse') {
+        this.#rejected++;
+        return;
+      }
       // Too many requests open on this connection: one 503 after the answers it is owed, then it closes.
-      this.#traffic.ownByClass[5]++;
+      this.#refused(503);
       sendJsonError(res, 503, 'AS_ERR_PIPELINE_LIMIT', PIPELINE_LIMIT_MESSAGE, true);
       return;
     }
     const { headers, hasBody, refuse } = forwardRequestHeaders(rawHeaders, socket.remoteAddress);
     if (refuse !== null) {
-      this.#rejected++;
-      this.#traffic.ownByClass[(refuse.status / 100) | 0]++;
+      this.#refused(refuse.status);
       sendJsonError(res, refuse.status, refuse.code, refuse.message, true);
       return;
     }
@@ -398,6 +391,12 @@ export class Balancer extends EventEmitter implements FrontEnd {
     new Exchange(this.#owner, req, res, conn, start, headers, hasBody ? body() : null).send(upstream);
   }
 
+  /** A request refused at the door, answered `status` by the balancer itself: rejected, and one of its own answers by class. */
+  #refused(status: number): void {
+    this.#rejected++;
+    this.#traffic.ownByClass[(status / 100) | 0]++;
+  }
+
   /** What node does without a 'clientError' listener (400, 431 or 408, then close), plus counting it. */
   #clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     const s = socket as Socket;
@@ -407,14 +406,13 @@ export class Balancer extends EventEmitter implements FrontEnd {
     }
     // Bytes already written: the request that broke the parser was answered (or refused) by #handle.
     if (s.bytesWritten === 0) {
-      this.#rejected++;
       const [status, text] =
         err.code === 'HPE_HEADER_OVERFLOW'
           ? [431, 'Request Header Fields Too Large']
           : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
             ? [408, 'Request Timeout']
             : [400, 'Bad Request'];
-      this.#traffic.ownByClass[4]++;
+      this.#refused(status);
       s.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     }
     s.destroy();

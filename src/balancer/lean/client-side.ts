@@ -137,7 +137,7 @@ const KEEP_ALIVE_GRACE_MS = 1000;
 const QUEUED_HIGH_WATER = 16 * 1024;
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 const EMPTY = Buffer.alloc(0);
-/** Bodies up to this size go out in the same buffer as their head (one copy, one write); larger ones are written after it. */
+/** Bodies up to this size are copied behind their head into one allocated buffer; larger ones are joined with Buffer.concat (one write either way). */
 const JOIN_LIMIT = 16 * 1024;
 
 let dateText = '';
@@ -240,7 +240,7 @@ export class LeanResponse implements ClientResponseLike {
   #chunked = false;
   #hasBody: boolean;
   /** Output held while a response before it is still being sent. */
-  #queued: Array<string | Buffer> | null = null;
+  #queued: Buffer[] | null = null;
   #queuedBytes = 0;
   #needDrain = false;
   #closeListeners: Listener[] | null = null;
@@ -364,28 +364,22 @@ export class LeanResponse implements ClientResponseLike {
     return this;
   }
 
-  /** Head (if not yet sent) plus the body bytes as they go on the wire; null: nothing to send. */
-  #frame(chunk: Buffer | string, last: boolean): string | Buffer | null {
+  /** Head (if not yet sent) plus the body bytes as they go on the wire, in one buffer; null: nothing to send. */
+  #frame(chunk: Buffer | string, last: boolean): Buffer | null {
     const head = this.#head;
     this.#head = '';
-    let body: Buffer | string = this.#hasBody ? chunk : EMPTY;
+    const body = !this.#hasBody ? EMPTY : typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     if (this.#chunked) {
-      const len = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-      const framed = len === 0 ? '' : `${len.toString(16)}\r\n`;
-      if (typeof body === 'string') body = `${framed}${body}${len === 0 ? '' : '\r\n'}${last ? '0\r\n\r\n' : ''}`;
-      else if (len === 0) body = last ? '0\r\n\r\n' : '';
-      else return joined(`${head}${framed}`, body, last ? '\r\n0\r\n\r\n' : '\r\n');
-    }
-    if (typeof body === 'string') {
-      if (head === '' && body === '') return null;
-      return head === '' ? Buffer.from(body) : Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from(body)]);
+      const size = body.length === 0 ? '' : `${body.length.toString(16)}\r\n`;
+      const tail = `${body.length === 0 ? '' : '\r\n'}${last ? '0\r\n\r\n' : ''}`;
+      return head === '' && size === '' && tail === '' ? null : joined(`${head}${size}`, body, tail);
     }
     if (head === '') return body.length === 0 ? null : body;
     return joined(head, body, '');
   }
 
   /** Bytes go to the socket if this response is at the head of its connection's queue, else they wait. */
-  #send(data: string | Buffer, last = false): boolean {
+  #send(data: Buffer, last = false): boolean {
     const conn = this.#conn;
     if (conn.current !== this) {
       if (data.length > 0) {
@@ -409,7 +403,7 @@ export class LeanResponse implements ClientResponseLike {
     this.#queuedBytes = 0;
     const conn = this.#conn;
     let ok = true;
-    if (queued !== null) ok = conn.write(queued.length === 1 ? queued[0] : Buffer.concat(queued.map((q) => (typeof q === 'string' ? Buffer.from(q, 'latin1') : q))));
+    if (queued !== null) ok = conn.write(queued.length === 1 ? queued[0] : Buffer.concat(queued));
     if (this.finished) conn.flushed(this);
     else if (ok) this.drained();
   }
@@ -448,7 +442,7 @@ function framingHeader(name: string): number {
 }
 
 /** Head and body in one buffer for small bodies (one write); a head string then the body otherwise. */
-function joined(head: string, body: Buffer, tail: string): Buffer | string {
+function joined(head: string, body: Buffer, tail: string): Buffer {
   if (body.length > JOIN_LIMIT) return Buffer.concat([Buffer.from(head, 'latin1'), body, Buffer.from(tail, 'latin1')]);
   const h = head.length;
   const out = Buffer.allocUnsafe(h + body.length + tail.length);
@@ -694,7 +688,7 @@ class Connection {
   }
 
   #checkIdle(): void {
-    if (this.#request === null && this.current === null) this.idleSince = this.#side.now();
+    if (this.#request === null && this.current === null) this.idleSince = performance.now();
   }
 
   #closeSoon(): void {
@@ -784,11 +778,9 @@ export class LeanClientSide {
   readonly #connections = new Set<Connection>();
   readonly #parsers: HTTPParserBinding[] = [];
   readonly #sweep: NodeJS.Timeout;
-  readonly now: () => number;
 
   constructor(opts: ClientSideOptions) {
     this.#opts = opts;
-    this.now = () => performance.now();
     this.keepAliveHeaders = `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(opts.keepAliveTimeoutMs / 1000)}\r\n`;
     // Half-open allowed, as node:http does (a client's FIN is handled in #onEnd), and no Nagle delay on small answers.
     this.server = createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
@@ -811,7 +803,7 @@ export class LeanClientSide {
   #accept(socket: Socket): void {
     const parser = this.#parsers.pop() ?? new HTTPParser();
     parser.initialize(HTTPParser.REQUEST, {}, this.#opts.maxHeaderBytes, HTTPParser.kLenientNone);
-    this.#connections.add(new Connection(this, socket, parser, this.now()));
+    this.#connections.add(new Connection(this, socket, parser, performance.now()));
   }
 
   /** @internal a connection closed: its parser is kept for the next one (a few), or closed */
@@ -828,7 +820,8 @@ export class LeanClientSide {
   }
 
   #check(): void {
-    const now = this.now();
+    // Real time, as node:http's timeouts (the parser's own record of when a request began is too).
+    const now = performance.now();
     const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = this.#opts;
     for (const c of this.#connections) {
       c.sweep(now, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs + KEEP_ALIVE_GRACE_MS);
